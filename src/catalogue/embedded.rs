@@ -1,0 +1,27 @@
+//! The shipped catalogue, compiled into the binary so `fwgen` works from any directory.
+//!
+//! A test checks that this list names exactly the files in `data/`.
+
+/// `(file name, contents)` of every file in `data/`, sorted by name.
+pub const FILES: &[(&str, &str)] = &[
+    (
+        "email-gateway-4.9.yaml",
+        include_str!("../../data/email-gateway-4.9.yaml"),
+    ),
+    (
+        "email-gateway-4.x.yaml",
+        include_str!("../../data/email-gateway-4.x.yaml"),
+    ),
+    (
+        "email-gateway-5.3.yaml",
+        include_str!("../../data/email-gateway-5.3.yaml"),
+    ),
+    (
+        "exchange-gateway-2018.yaml",
+        include_str!("../../data/exchange-gateway-2018.yaml"),
+    ),
+    (
+        "icap-gateway-4.8.yaml",
+        include_str!("../../data/icap-gateway-4.8.yaml"),
+    ),
+];

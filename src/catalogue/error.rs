@@ -1,0 +1,88 @@
+//! Errors found while loading a catalogue, each with the file and line it is about.
+
+use std::fmt;
+
+/// One problem in one catalogue file.
+#[derive(Debug, thiserror::Error)]
+#[error("{}: {kind}", position(.path, *.line, *.column))]
+pub struct LoadError {
+    /// The file as the user named it (for the shipped catalogue: `data/NAME.yaml`).
+    pub path: String,
+    /// 1-based line; 0 when the problem concerns the file as a whole.
+    pub line: usize,
+    pub column: Option<usize>,
+    pub kind: LoadErrorKind,
+}
+
+pub(crate) fn position(path: &str, line: usize, column: Option<usize>) -> String {
+    match (line, column) {
+        (0, _) => path.to_string(),
+        (l, Some(c)) => format!("{path}:{l}:{c}"),
+        (l, None) => format!("{path}:{l}"),
+    }
+}
+
+/// What is wrong.
+#[derive(Debug, thiserror::Error)]
+pub enum LoadErrorKind {
+    #[error("cannot read catalogue: {0}")]
+    Read(#[source] std::io::Error),
+    #[error("no catalogue files (`*.yaml`) in this directory")]
+    NoFiles,
+    #[error("{0}")]
+    Syntax(String),
+    #[error("duplicate {what} `{id}`: first defined at line {first_line}")]
+    Duplicate {
+        what: &'static str,
+        id: String,
+        first_line: usize,
+    },
+    #[error("product `{product}` version `{version}` is defined again here; first in `{other}`")]
+    DuplicateVersion {
+        product: String,
+        version: String,
+        other: String,
+    },
+    #[error("product `{product}` is titled `{title}` here but `{other_title}` in `{other}`")]
+    TitleMismatch {
+        product: String,
+        title: String,
+        other_title: String,
+        other: String,
+    },
+    #[error("{referrer}: unknown {what} `{id}`{hint}")]
+    Unknown {
+        referrer: String,
+        what: &'static str,
+        id: String,
+        hint: String,
+    },
+    #[error("feature `{id}` enables no entry, directly or through the features it implies")]
+    FeatureEnablesNothing { id: String },
+    #[error("{what} `{id}` is used by no entry; remove it or reference it")]
+    Unused { what: &'static str, id: String },
+    #[error("{what} has an empty `{field}` list")]
+    EmptyList { what: String, field: &'static str },
+    #[error("host group `{id}`: {message}")]
+    Addresses { id: String, message: String },
+    #[error("{0}")]
+    Invalid(String),
+}
+
+/// Every problem found, sorted by file and line.
+#[derive(Debug)]
+pub struct LoadErrors(pub Vec<LoadError>);
+
+impl fmt::Display for LoadErrors {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        for (i, e) in self.0.iter().enumerate() {
+            if i > 0 {
+                f.write_str("\nerror: ")?;
+            }
+            write!(f, "{e}")?;
+        }
+        Ok(())
+    }
+}
+
+impl std::error::Error for LoadErrors {}

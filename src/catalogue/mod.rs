@@ -1,0 +1,571 @@
+//! `data/*.yaml` → [`Catalogue`]: parse every file, check every reference, report every
+//! problem (not just the first).
+
+mod embedded;
+mod error;
+mod raw;
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::path::Path;
+
+use sha2::{Digest, Sha256};
+
+pub(crate) use error::position;
+pub use error::{LoadError, LoadErrorKind, LoadErrors};
+
+use crate::model::{
+    Catalogue, Component, Document, Entry, Feature, HostGroup, Peer, PortSet, Product,
+    ProductVersion, Retired, Role, Source, Version, aggregate,
+};
+use crate::position::Positions;
+use crate::suggest::hint;
+
+/// Largest catalogue file read (a guard against a mistaken path, not a real-world limit).
+pub const MAX_FILE_BYTES: u64 = 16 * 1024 * 1024;
+
+/// One catalogue file's text, with the names used for it in messages and output.
+struct SourceFile {
+    /// As the user sees it: `data/x.yaml` for the shipped catalogue, else the path given.
+    display: String,
+    /// The file name alone, used in generated output (never an absolute path).
+    name: String,
+    text: String,
+}
+
+/// Load the catalogue shipped inside the binary.
+pub fn load_embedded() -> Result<Catalogue, LoadErrors> {
+    let files = embedded::FILES
+        .iter()
+        .map(|(name, text)| SourceFile {
+            display: format!("data/{name}"),
+            name: (*name).to_string(),
+            text: (*text).to_string(),
+        })
+        .collect();
+    build(files)
+}
+
+/// Names of the shipped catalogue files (for tests and `products`).
+pub fn embedded_file_names() -> impl Iterator<Item = &'static str> {
+    embedded::FILES.iter().map(|(n, _)| *n)
+}
+
+/// Load a catalogue from a directory of `*.yaml` files (sorted by name) or from one file.
+pub fn load(path: &Path) -> Result<Catalogue, LoadErrors> {
+    let err = |kind| {
+        LoadErrors(vec![LoadError {
+            path: path.display().to_string(),
+            line: 0,
+            column: None,
+            kind,
+        }])
+    };
+    let meta = std::fs::metadata(path).map_err(|e| err(LoadErrorKind::Read(e)))?;
+    let mut paths = Vec::new();
+    if meta.is_dir() {
+        let rd = std::fs::read_dir(path).map_err(|e| err(LoadErrorKind::Read(e)))?;
+        for ent in rd {
+            let p = ent.map_err(|e| err(LoadErrorKind::Read(e)))?.path();
+            let is_yaml = p.extension().is_some_and(|x| x == "yaml" || x == "yml");
+            if is_yaml && p.is_file() {
+                paths.push(p);
+            }
+        }
+        paths.sort();
+        if paths.is_empty() {
+            return Err(err(LoadErrorKind::NoFiles));
+        }
+    } else {
+        paths.push(path.to_path_buf());
+    }
+    let mut files = Vec::new();
+    let mut errors = Vec::new();
+    for p in paths {
+        let display = p.display().to_string();
+        let name = p
+            .file_name()
+            .map_or_else(|| display.clone(), |n| n.to_string_lossy().into_owned());
+        match read_text(&p) {
+            Ok(text) => files.push(SourceFile {
+                display,
+                name,
+                text,
+            }),
+            Err(kind) => errors.push(LoadError {
+                path: display,
+                line: 0,
+                column: None,
+                kind,
+            }),
+        }
+    }
+    match build(files) {
+        Ok(c) if errors.is_empty() => Ok(c),
+        Ok(_) => Err(LoadErrors(errors)),
+        Err(LoadErrors(mut more)) => {
+            errors.append(&mut more);
+            errors.sort_by(|a, b| (&a.path, a.line).cmp(&(&b.path, b.line)));
+            Err(LoadErrors(errors))
+        }
+    }
+}
+
+/// Read a YAML file as text: size-limited, UTF-8, a leading BOM dropped, CRLF accepted.
+pub(crate) fn read_text(p: &Path) -> Result<String, LoadErrorKind> {
+    let meta = std::fs::metadata(p).map_err(LoadErrorKind::Read)?;
+    if meta.len() > MAX_FILE_BYTES {
+        return Err(LoadErrorKind::Invalid(format!(
+            "file is {} bytes; the limit is {MAX_FILE_BYTES}",
+            meta.len()
+        )));
+    }
+    let bytes = std::fs::read(p).map_err(LoadErrorKind::Read)?;
+    let text = String::from_utf8(bytes).map_err(|e| {
+        LoadErrorKind::Invalid(format!(
+            "not UTF-8 text (invalid byte at offset {})",
+            e.utf8_error().valid_up_to()
+        ))
+    })?;
+    Ok(text
+        .strip_prefix('\u{feff}')
+        .map(str::to_string)
+        .unwrap_or(text))
+}
+
+/// Turn a serde_yaml error into a positioned load error.
+pub(crate) fn syntax_error(path: &str, e: &serde_yaml::Error) -> LoadError {
+    let mut msg = e.to_string();
+    if let Some(i) = msg.rfind(" at line ") {
+        msg.truncate(i);
+    }
+    let (line, column) = e
+        .location()
+        .map_or((0, None), |l| (l.line(), Some(l.column())));
+    LoadError {
+        path: path.to_string(),
+        line,
+        column,
+        kind: LoadErrorKind::Syntax(msg),
+    }
+}
+
+fn build(files: Vec<SourceFile>) -> Result<Catalogue, LoadErrors> {
+    let mut errors = Vec::new();
+    let mut hasher = Sha256::new();
+    let mut versions: Vec<(String, ProductVersion)> = Vec::new();
+    for f in &files {
+        hasher.update(f.name.as_bytes());
+        hasher.update([0]);
+        hasher.update(f.text.as_bytes());
+        hasher.update([0]);
+        let raw: raw::File = match serde_yaml::from_str(&f.text) {
+            Ok(r) => r,
+            Err(e) => {
+                errors.push(syntax_error(&f.display, &e));
+                continue;
+            }
+        };
+        let mut ctx = Ctx {
+            path: &f.display,
+            pos: Positions::scan(&f.text),
+            text: &f.text,
+            errors: &mut errors,
+        };
+        if let Some(pv) = ctx.product_version(raw, &f.name) {
+            versions.push((f.display.clone(), pv));
+        }
+    }
+    let mut products: BTreeMap<String, Product> = BTreeMap::new();
+    let mut origin: BTreeMap<(String, Version), String> = BTreeMap::new();
+    for (display, pv) in versions {
+        let key = (pv.product.clone(), pv.version.clone());
+        if let Some(other) = origin.get(&key) {
+            errors.push(LoadError {
+                path: display,
+                line: 1,
+                column: None,
+                kind: LoadErrorKind::DuplicateVersion {
+                    product: pv.product.clone(),
+                    version: pv.version.to_string(),
+                    other: other.clone(),
+                },
+            });
+            continue;
+        }
+        origin.insert(key, display.clone());
+        let product = products
+            .entry(pv.product.clone())
+            .or_insert_with(|| Product {
+                id: pv.product.clone(),
+                title: pv.title.clone(),
+                versions: BTreeMap::new(),
+            });
+        if product.title != pv.title {
+            let other = product.newest().map(|v| v.path.clone()).unwrap_or_default();
+            errors.push(LoadError {
+                path: display,
+                line: 1,
+                column: None,
+                kind: LoadErrorKind::TitleMismatch {
+                    product: pv.product.clone(),
+                    title: pv.title.clone(),
+                    other_title: product.title.clone(),
+                    other,
+                },
+            });
+            continue;
+        }
+        product.versions.insert(pv.version.clone(), pv);
+    }
+    if !errors.is_empty() {
+        errors.sort_by(|a, b| (&a.path, a.line).cmp(&(&b.path, b.line)));
+        return Err(LoadErrors(errors));
+    }
+    let digest = hasher
+        .finalize()
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect();
+    Ok(Catalogue { products, digest })
+}
+
+/// Validation context for one file.
+struct Ctx<'a> {
+    path: &'a str,
+    pos: Positions,
+    text: &'a str,
+    errors: &'a mut Vec<LoadError>,
+}
+
+impl Ctx<'_> {
+    fn err(&mut self, line: usize, kind: LoadErrorKind) {
+        self.errors.push(LoadError {
+            path: self.path.to_string(),
+            line,
+            column: None,
+            kind,
+        });
+    }
+
+    /// Report duplicate ids in one section; return the set of ids.
+    fn unique_ids<'i>(
+        &mut self,
+        section: &str,
+        what: &'static str,
+        ids: impl Iterator<Item = &'i str>,
+    ) -> BTreeSet<String> {
+        let mut seen = BTreeSet::new();
+        for id in ids {
+            if !seen.insert(id.to_string()) {
+                let lines = self.pos.lines(section, id);
+                let first_line = lines.first().copied().unwrap_or(1);
+                let line = lines.get(1).copied().unwrap_or(first_line);
+                self.err(
+                    line,
+                    LoadErrorKind::Duplicate {
+                        what,
+                        id: id.to_string(),
+                        first_line,
+                    },
+                );
+            }
+        }
+        seen
+    }
+
+    fn check_ref(
+        &mut self,
+        line: usize,
+        referrer: String,
+        what: &'static str,
+        id: &str,
+        known: &BTreeSet<String>,
+    ) -> bool {
+        if known.contains(id) {
+            return true;
+        }
+        let hint = hint(id, known.iter().map(String::as_str));
+        self.err(
+            line,
+            LoadErrorKind::Unknown {
+                referrer,
+                what,
+                id: id.to_string(),
+                hint,
+            },
+        );
+        false
+    }
+
+    fn product_version(&mut self, raw: raw::File, name: &str) -> Option<ProductVersion> {
+        let before = self.errors.len();
+        if raw.version.trim().is_empty() || raw.version.contains(char::is_whitespace) {
+            let line = Positions::top(self.text, "version");
+            self.err(
+                line,
+                LoadErrorKind::Invalid(format!(
+                    "version `{}` must be a label without spaces, such as `5.3`",
+                    raw.version
+                )),
+            );
+        }
+        if raw.components.is_empty() {
+            let line = Positions::top(self.text, "components");
+            self.err(
+                line,
+                LoadErrorKind::EmptyList {
+                    what: "the file".into(),
+                    field: "components",
+                },
+            );
+        }
+        let components = self.unique_ids(
+            "components",
+            "component",
+            raw.components.iter().map(|c| c.id.0.as_str()),
+        );
+        let roles = self.unique_ids("roles", "role", raw.roles.iter().map(|r| r.id.0.as_str()));
+        let features = self.unique_ids(
+            "features",
+            "feature",
+            raw.features.iter().map(|f| f.id.0.as_str()),
+        );
+        let groups = self.unique_ids(
+            "host_groups",
+            "host group",
+            raw.host_groups.iter().map(|g| g.id.0.as_str()),
+        );
+        self.unique_ids(
+            "entries",
+            "entry",
+            raw.entries.iter().map(|e| e.id.0.as_str()),
+        );
+
+        let default_component = if components.contains("gateway") {
+            "gateway".to_string()
+        } else {
+            raw.components
+                .first()
+                .map(|c| c.id.0.clone())
+                .unwrap_or_default()
+        };
+
+        for f in &raw.features {
+            let line = self.pos.line("features", &f.id.0);
+            for imp in &f.implies {
+                self.check_ref(
+                    line,
+                    format!("feature `{}`", f.id.0),
+                    "feature",
+                    &imp.0,
+                    &features,
+                );
+            }
+        }
+
+        let mut host_groups = Vec::new();
+        for g in raw.host_groups {
+            let line = self.pos.line("host_groups", &g.id.0);
+            host_groups.push(self.host_group(g, line));
+        }
+
+        let mut entries = Vec::new();
+        for e in raw.entries {
+            let line = self.pos.line("entries", &e.id.0);
+            let referrer = format!("entry `{}`", e.id.0);
+            let component = e
+                .component
+                .map_or_else(|| default_component.clone(), |c| c.0);
+            self.check_ref(line, referrer.clone(), "component", &component, &components);
+            if let Some(f) = &e.feature {
+                self.check_ref(line, referrer.clone(), "feature", &f.0, &features);
+            }
+            let peer = match e.peer {
+                raw::Peer::Any => Peer::Any,
+                raw::Peer::Role(r) => {
+                    self.check_ref(line, referrer.clone(), "role", &r.0, &roles);
+                    Peer::Role(r.0)
+                }
+                raw::Peer::Group(g) => {
+                    self.check_ref(line, referrer.clone(), "host group", &g.0, &groups);
+                    Peer::Group(g.0)
+                }
+            };
+            for (field, empty) in [
+                ("protocols", e.protocols.is_empty()),
+                ("ports", e.ports.is_empty()),
+                ("directions", e.directions.is_empty()),
+            ] {
+                if empty {
+                    self.err(
+                        line,
+                        LoadErrorKind::EmptyList {
+                            what: referrer.clone(),
+                            field,
+                        },
+                    );
+                }
+            }
+            entries.push(Entry {
+                id: e.id.0,
+                component,
+                description: e.description,
+                protocols: e.protocols.into_iter().collect(),
+                ports: PortSet::new(e.ports),
+                directions: e.directions.into_iter().collect(),
+                application: e.application,
+                peer,
+                feature: e.feature.map(|f| f.0),
+                configurable: e.configurable,
+                notes: e.notes,
+                source: source(e.source),
+                line,
+            });
+        }
+
+        let pv = ProductVersion {
+            product: raw.product.0,
+            title: raw.title,
+            version: Version::new(raw.version),
+            path: name.to_string(),
+            document: Document {
+                file: raw.document.file,
+                title: raw.document.title,
+            },
+            notes: raw.notes,
+            components: raw
+                .components
+                .into_iter()
+                .map(|c| Component {
+                    id: c.id.0,
+                    description: c.description,
+                })
+                .collect(),
+            roles: raw
+                .roles
+                .into_iter()
+                .map(|r| Role {
+                    id: r.id.0,
+                    description: r.description,
+                })
+                .collect(),
+            features: raw
+                .features
+                .into_iter()
+                .map(|f| Feature {
+                    id: f.id.0,
+                    description: f.description,
+                    default: f.default,
+                    implies: f.implies.into_iter().map(|i| i.0).collect(),
+                })
+                .collect(),
+            host_groups,
+            entries,
+        };
+
+        // Everything declared must be used: a feature that enables nothing is a mistake.
+        for f in &pv.features {
+            if pv.entries_enabled_by(&f.id).is_empty() {
+                let line = self.pos.line("features", &f.id);
+                self.err(
+                    line,
+                    LoadErrorKind::FeatureEnablesNothing { id: f.id.clone() },
+                );
+            }
+        }
+        for r in &pv.roles {
+            if !pv
+                .entries
+                .iter()
+                .any(|e| e.peer == Peer::Role(r.id.clone()))
+            {
+                let line = self.pos.line("roles", &r.id);
+                self.err(
+                    line,
+                    LoadErrorKind::Unused {
+                        what: "role",
+                        id: r.id.clone(),
+                    },
+                );
+            }
+        }
+        for g in &pv.host_groups {
+            if !pv
+                .entries
+                .iter()
+                .any(|e| e.peer == Peer::Group(g.id.clone()))
+            {
+                let line = self.pos.line("host_groups", &g.id);
+                self.err(
+                    line,
+                    LoadErrorKind::Unused {
+                        what: "host group",
+                        id: g.id.clone(),
+                    },
+                );
+            }
+        }
+        (self.errors.len() == before).then_some(pv)
+    }
+
+    fn host_group(&mut self, g: raw::HostGroup, line: usize) -> HostGroup {
+        use crate::model::AddressSource as A;
+        let id = g.id.0;
+        let listed = !g.addresses.is_empty();
+        match (g.address_source, listed) {
+            (A::Document, false) => self.err(
+                line,
+                LoadErrorKind::Addresses {
+                    id: id.clone(),
+                    message: "`address_source: document` needs at least one address".into(),
+                },
+            ),
+            (other, true) if other != A::Document => self.err(
+                line,
+                LoadErrorKind::Addresses {
+                    id: id.clone(),
+                    message: format!(
+                        "lists addresses but says `address_source: {}`; use `document`",
+                        other.as_str()
+                    ),
+                },
+            ),
+            _ => {}
+        }
+        if g.hosts.is_empty() && !listed {
+            self.err(
+                line,
+                LoadErrorKind::Addresses {
+                    id: id.clone(),
+                    message: "names no host and no address".into(),
+                },
+            );
+        }
+        HostGroup {
+            id,
+            description: g.description,
+            hosts: g.hosts,
+            addresses: aggregate(g.addresses.into_iter().map(|a| a.net())),
+            address_source: g.address_source,
+            reference: g.reference,
+            retired: g
+                .retired
+                .into_iter()
+                .map(|r| Retired {
+                    addresses: aggregate(r.addresses.into_iter().map(|a| a.net())),
+                    date: r.date,
+                    source: source(r.source),
+                })
+                .collect(),
+            source: source(g.source),
+        }
+    }
+}
+
+fn source(s: raw::Source) -> Source {
+    Source {
+        section: s.section,
+        row: s.row,
+        line: s.line,
+    }
+}

@@ -1,0 +1,198 @@
+//! The catalogue's YAML schema: private serde structs, checked field by field.
+//!
+//! Leaf values validate themselves while parsing (ports, addresses, ids), so serde's error
+//! already carries the YAML path, line and column. Checks that relate items to each other
+//! (unknown references, duplicates) happen in `super::validate`.
+
+use serde::Deserialize;
+
+use crate::model::{Address, AddressSource, Application, Direction, PortRange, Protocol};
+
+/// A lower-case id: `[a-z0-9][a-z0-9-]*`, at most 48 characters (ids end up in chain, set and
+/// object-group names, so they stay within every backend's character set).
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Deserialize)]
+#[serde(try_from = "String")]
+pub struct Id(pub String);
+
+impl TryFrom<String> for Id {
+    type Error = String;
+    fn try_from(s: String) -> Result<Self, String> {
+        let ok = !s.is_empty()
+            && s.len() <= 48
+            && s.starts_with(|c: char| c.is_ascii_lowercase() || c.is_ascii_digit())
+            && s.chars()
+                .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-');
+        if ok {
+            Ok(Id(s))
+        } else {
+            Err(format!(
+                "id `{s}` must be 1 to 48 characters of a-z, 0-9 and `-`, starting with a letter or digit"
+            ))
+        }
+    }
+}
+
+/// One catalogue file: one document's tables for one product version.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct File {
+    /// Product id, e.g. `email-gateway`.
+    pub product: Id,
+    /// Product name as the vendor writes it.
+    pub title: String,
+    /// Version label, quoted (`"5.3"`, `"4.x"`).
+    pub version: String,
+    pub document: Document,
+    /// Transcription decisions and disagreements with other documents.
+    #[serde(default)]
+    pub notes: Vec<String>,
+    /// Separately firewalled hosts; the first, or `gateway`, is the default.
+    pub components: Vec<Component>,
+    /// Internal roles that entries name as their peer.
+    #[serde(default)]
+    pub roles: Vec<Role>,
+    #[serde(default)]
+    pub features: Vec<Feature>,
+    #[serde(default)]
+    pub host_groups: Vec<HostGroup>,
+    pub entries: Vec<Entry>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Document {
+    /// File name under `shared/seeds/`.
+    pub file: String,
+    /// Title, issue and date.
+    pub title: String,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Component {
+    pub id: Id,
+    pub description: String,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Role {
+    pub id: Id,
+    pub description: String,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Feature {
+    pub id: Id,
+    pub description: String,
+    /// On as the vendor ships it.
+    pub default: bool,
+    /// Features this one needs (turned on with it).
+    #[serde(default)]
+    pub implies: Vec<Id>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Source {
+    pub section: String,
+    pub row: String,
+    /// 1-based line of the row in the document file.
+    pub line: usize,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct HostGroup {
+    pub id: Id,
+    pub description: String,
+    pub hosts: Vec<String>,
+    #[serde(default)]
+    pub addresses: Vec<Address>,
+    pub address_source: AddressSource,
+    #[serde(default)]
+    pub reference: Option<String>,
+    #[serde(default)]
+    pub retired: Vec<Retired>,
+    pub source: Source,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Retired {
+    pub addresses: Vec<Address>,
+    pub date: String,
+    pub source: Source,
+}
+
+/// `any`, `{role: ID}` or `{group: ID}`.
+#[derive(Debug)]
+pub enum Peer {
+    Any,
+    Role(Id),
+    Group(Id),
+}
+
+impl<'de> Deserialize<'de> for Peer {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        use serde::de::{Error, MapAccess, Visitor};
+        const EXPECTED: &str = "`any`, `{role: ID}` or `{group: ID}`";
+        struct V;
+        impl<'de> Visitor<'de> for V {
+            type Value = Peer;
+            fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+                f.write_str(EXPECTED)
+            }
+            fn visit_str<E: Error>(self, s: &str) -> Result<Peer, E> {
+                match s {
+                    "any" => Ok(Peer::Any),
+                    _ => Err(E::custom(format!("peer `{s}` must be {EXPECTED}"))),
+                }
+            }
+            fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Peer, A::Error> {
+                let Some(key) = map.next_key::<String>()? else {
+                    return Err(A::Error::custom(format!("empty peer: write {EXPECTED}")));
+                };
+                let peer = match key.as_str() {
+                    "role" => Peer::Role(map.next_value()?),
+                    "group" => Peer::Group(map.next_value()?),
+                    other => return Err(A::Error::unknown_field(other, &["role", "group"])),
+                };
+                if let Some(extra) = map.next_key::<String>()? {
+                    return Err(A::Error::custom(format!(
+                        "peer has `{key}` and `{extra}`: give one of {EXPECTED}"
+                    )));
+                }
+                Ok(peer)
+            }
+        }
+        d.deserialize_any(V)
+    }
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Entry {
+    pub id: Id,
+    /// Defaults to the product's default component.
+    #[serde(default)]
+    pub component: Option<Id>,
+    pub description: String,
+    pub protocols: Vec<Protocol>,
+    /// Ports (`25`) and ranges (`"8000-8010"`).
+    pub ports: Vec<PortRange>,
+    pub directions: Vec<Direction>,
+    #[serde(default)]
+    pub application: Option<Application>,
+    pub peer: Peer,
+    /// The feature that needs this entry; absent = always required.
+    #[serde(default)]
+    pub feature: Option<Id>,
+    /// The document says the port can be changed.
+    #[serde(default)]
+    pub configurable: bool,
+    #[serde(default)]
+    pub notes: Option<String>,
+    pub source: Source,
+}

@@ -1,0 +1,88 @@
+//! `fwgen features --product P [--version V]`
+
+use std::fmt::Write;
+
+use serde::Serialize;
+
+use crate::cli::{FeaturesArgs, Format};
+use crate::error::Error;
+use crate::model::Catalogue;
+use crate::select::{self, Request};
+use crate::site::Site;
+
+use super::Report;
+
+#[derive(Serialize)]
+struct FeatureOut<'a> {
+    id: &'a str,
+    description: &'a str,
+    default: bool,
+    implies: &'a [String],
+    /// Entries enabled, directly or through implied features.
+    entries: Vec<&'a str>,
+}
+
+pub fn run(cat: &Catalogue, args: &FeaturesArgs) -> Result<Report, Error> {
+    // Reuse selection's product/version lookup (and its did-you-mean errors).
+    let req = Request {
+        product: Some(args.product.clone()),
+        version: args.version.clone(),
+        ..Request::default()
+    };
+    let rules = select::select(cat, &Site::default(), &req)?;
+    let pv = cat
+        .products
+        .get(&rules.meta.product)
+        .and_then(|p| {
+            p.versions
+                .values()
+                .find(|v| v.version.as_str() == rules.meta.version)
+        })
+        .ok_or_else(|| select::SelectError::NoProduct {
+            list: String::new(),
+        })?;
+    let features: Vec<FeatureOut> = pv
+        .features
+        .iter()
+        .map(|f| FeatureOut {
+            id: &f.id,
+            description: &f.description,
+            default: f.default,
+            implies: &f.implies,
+            entries: pv
+                .entries_enabled_by(&f.id)
+                .iter()
+                .map(|e| e.id.as_str())
+                .collect(),
+        })
+        .collect();
+    let mut out = String::new();
+    match args.format {
+        Format::Json => {
+            out = serde_json::to_string_pretty(&features).unwrap_or_default();
+            out.push('\n');
+        }
+        Format::Text => {
+            let _ = writeln!(out, "{} {} ({})", pv.product, pv.version, pv.document.file);
+            for f in &features {
+                let implies = if f.implies.is_empty() {
+                    String::new()
+                } else {
+                    format!(" (implies {})", f.implies.join(", "))
+                };
+                let _ = writeln!(
+                    out,
+                    "  {:<22} {:<3}  {}{implies}",
+                    f.id,
+                    if f.default { "on" } else { "off" },
+                    f.description
+                );
+                let _ = writeln!(out, "  {:<22}      entries: {}", "", f.entries.join(", "));
+            }
+        }
+    }
+    Ok(Report {
+        stdout: out,
+        ..Report::default()
+    })
+}

@@ -1,0 +1,37 @@
+//! fwgen turns vendor "ports and protocols" tables into firewall rulesets.
+//!
+//! The pipeline is four stages, one module each:
+//!
+//! 1. [`catalogue::load`] reads `data/*.yaml` (or the copy built into the binary) into a
+//!    validated [`model::Catalogue`]: every row of every vendor table, with provenance.
+//! 2. [`site::Site`] binds it to one deployment: addresses for the gateway, internal roles
+//!    and hosts; enabled features; changed ports.
+//! 3. [`select::select`] picks a product version, component and features and produces a
+//!    backend-neutral, sorted, merged [`ruleset::Ruleset`].
+//! 4. [`render::Backend::render`] prints it in one firewall syntax.
+//!
+//! ```
+//! let cat = fwgen::catalogue::load_embedded().unwrap();
+//! let req = fwgen::select::Request {
+//!     product: Some("icap-gateway".into()),
+//!     features: vec!["snmp".into()],
+//!     ..Default::default()
+//! };
+//! let rules = fwgen::select::select(&cat, &fwgen::site::Site::default(), &req).unwrap();
+//! assert!(rules.rules.iter().any(|r| r.ports.contains(161)));
+//! let json = fwgen::render::Backend::Json.render(&rules).unwrap();
+//! assert!(json.contains("\"icap-gateway\""));
+//! ```
+
+pub mod catalogue;
+pub mod cli;
+pub mod command;
+pub mod error;
+pub mod model;
+pub mod output;
+mod position;
+pub mod render;
+pub mod ruleset;
+pub mod select;
+pub mod site;
+mod suggest;

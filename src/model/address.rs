@@ -1,0 +1,106 @@
+//! IP addresses and prefixes as the catalogue and site files write them.
+
+use std::fmt;
+use std::net::IpAddr;
+use std::str::FromStr;
+
+use ipnet::IpNet;
+use serde::Deserialize;
+
+/// An IPv4/IPv6 address (`192.0.2.5`, taken as `/32` or `/128`) or prefix (`192.0.2.0/24`).
+/// Prefixes with host bits set are refused: `192.0.2.1/24` is almost always a typo.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Deserialize)]
+#[serde(try_from = "String")]
+pub struct Address(IpNet);
+
+impl Address {
+    pub fn net(self) -> IpNet {
+        self.0
+    }
+}
+
+impl FromStr for Address {
+    type Err = String;
+
+    fn from_str(s: &str) -> Result<Self, String> {
+        let t = s.trim();
+        if let Ok(net) = t.parse::<IpNet>() {
+            if net.trunc() != net {
+                return Err(format!(
+                    "`{s}` has host bits set; write the network `{}` or the host `{}`",
+                    net.trunc(),
+                    net.addr()
+                ));
+            }
+            return Ok(Self(net));
+        }
+        match t.parse::<IpAddr>() {
+            Ok(a) => Ok(Self(IpNet::from(a))),
+            Err(_) => Err(format!(
+                "`{s}` is not an IP address or prefix (write addresses, not host names: \
+                 firewalls resolve names only once, at load time)"
+            )),
+        }
+    }
+}
+
+impl TryFrom<String> for Address {
+    type Error = String;
+    fn try_from(s: String) -> Result<Self, String> {
+        s.parse()
+    }
+}
+
+impl fmt::Display for Address {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        self.0.fmt(f)
+    }
+}
+
+/// Sort, de-duplicate and aggregate prefixes (adjacent and overlapping ones merge).
+pub fn aggregate(nets: impl IntoIterator<Item = IpNet>) -> Vec<IpNet> {
+    let v: Vec<IpNet> = nets.into_iter().collect();
+    let mut out = IpNet::aggregate(&v);
+    out.sort();
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[track_caller]
+    fn case(input: &str, expected: Result<&str, &str>) {
+        let got = input.parse::<Address>().map(|a| a.to_string());
+        match expected {
+            Ok(want) => assert_eq!(got, Ok(want.to_string()), "{input}"),
+            Err(part) => assert!(
+                got.as_ref().is_err_and(|e| e.contains(part)),
+                "{input}: {got:?} should fail with {part:?}"
+            ),
+        }
+    }
+
+    #[test]
+    fn addresses() {
+        case("192.0.2.5", Ok("192.0.2.5/32"));
+        case("2001:db8::1", Ok("2001:db8::1/128"));
+        case("198.51.100.0/24", Ok("198.51.100.0/24"));
+        case("192.0.2.300", Err("is not an IP address"));
+        case("repo.clearswift.net", Err("is not an IP address"));
+        case("192.0.2.1/24", Err("write the network `192.0.2.0/24`"));
+        case("192.0.2.0/33", Err("is not an IP address"));
+    }
+
+    #[test]
+    fn aggregates_adjacent_and_overlapping() {
+        let n = |s: &str| s.parse::<IpNet>().unwrap();
+        let got = aggregate([
+            n("192.0.2.1/32"),
+            n("192.0.2.0/32"),
+            n("192.0.2.0/31"),
+            n("10.0.0.0/8"),
+        ]);
+        assert_eq!(got, vec![n("10.0.0.0/8"), n("192.0.2.0/31")]);
+    }
+}

@@ -1,0 +1,317 @@
+//! The validated catalogue model.
+//!
+//! Everything here has been checked by [`crate::catalogue::load`]: ids are unique, every
+//! reference (feature, role, host group, component) resolves, ports are in range. Code
+//! downstream never re-checks these facts.
+
+mod address;
+mod port;
+mod version;
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::fmt;
+
+use ipnet::IpNet;
+use serde::{Deserialize, Serialize};
+
+pub use address::{Address, aggregate};
+pub use port::{Port, PortRange, PortSet};
+pub use version::Version;
+
+/// Transport protocol of a connection.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Protocol {
+    Tcp,
+    Udp,
+}
+
+impl Protocol {
+    /// Lower-case name, as every backend spells it.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Tcp => "tcp",
+            Self::Udp => "udp",
+        }
+    }
+}
+
+impl fmt::Display for Protocol {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// Direction of a connection from the local host's point of view (the gateway, or for the
+/// `exchange-server` component the Exchange Server): `in` = the peer connects to us.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Direction {
+    In,
+    Out,
+}
+
+impl Direction {
+    /// `in` or `out`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::In => "in",
+            Self::Out => "out",
+        }
+    }
+}
+
+impl fmt::Display for Direction {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// Application protocol named by the document where it matters to a firewall (FTP needs a
+/// conntrack helper for its data connections).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Application {
+    /// Plain FTP: control on 21, data connections negotiated (a conntrack helper applies).
+    Ftp,
+    /// FTP over TLS (explicit or implicit): the helper cannot read the encrypted control channel.
+    Ftps,
+    /// SSH file transfer.
+    Sftp,
+}
+
+/// Why a host group has, or lacks, addresses. A typed field so that "serviced by CloudFront"
+/// and friends are machine-readable and not only prose.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum AddressSource {
+    /// The document lists the current addresses.
+    Document,
+    /// "Serviced by AWS CloudFront": see the CloudFront IP list.
+    Cloudfront,
+    /// "See ip-ranges.json": addresses are AWS's published ranges.
+    AwsIpRanges,
+    /// "Multiple servers exist and are subject to change".
+    SubjectToChange,
+    /// "Forms part of the NTP Pool project".
+    NtpPool,
+    /// The document names hosts but gives no addresses and no reason.
+    NotGiven,
+}
+
+impl AddressSource {
+    /// Kebab-case name, as in the catalogue.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Document => "document",
+            Self::Cloudfront => "cloudfront",
+            Self::AwsIpRanges => "aws-ip-ranges",
+            Self::SubjectToChange => "subject-to-change",
+            Self::NtpPool => "ntp-pool",
+            Self::NotGiven => "not-given",
+        }
+    }
+}
+
+/// Where in a vendor document a catalogue item comes from.
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Serialize)]
+pub struct Source {
+    /// Section or table heading, as the document words it.
+    pub section: String,
+    /// The row, by its description cell (or port cell where there is no description).
+    pub row: String,
+    /// 1-based line of the row in the document file under `shared/seeds/`.
+    pub line: usize,
+}
+
+/// The document a product version is transcribed from.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct Document {
+    /// File name under `shared/seeds/`.
+    pub file: String,
+    /// Title, issue and date as printed.
+    pub title: String,
+}
+
+/// Who is on the other end of a connection.
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum Peer {
+    /// Any address (e.g. inbound SMTP from the Internet).
+    Any,
+    /// An internal role such as `backup-server`, bound to addresses by the site file.
+    Role(String),
+    /// A named group of external hosts declared in the same catalogue file.
+    Group(String),
+}
+
+/// An internal role ("the backup server", "SNMP management servers").
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct Role {
+    pub id: String,
+    pub description: String,
+}
+
+/// A group of external hosts with the addresses the document gives for them.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct HostGroup {
+    pub id: String,
+    pub description: String,
+    /// Host names exactly as the document spells them.
+    pub hosts: Vec<String>,
+    /// Current addresses, aggregated.
+    pub addresses: Vec<IpNet>,
+    /// Whether the document lists addresses and, if not, why.
+    pub address_source: AddressSource,
+    /// A reference the document gives for the addresses (a URL), if any.
+    pub reference: Option<String>,
+    /// Addresses the document's change history says were retired; never rendered.
+    pub retired: Vec<Retired>,
+    pub source: Source,
+}
+
+/// Addresses a change-history table retires.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct Retired {
+    pub addresses: Vec<IpNet>,
+    /// As the document writes it.
+    pub date: String,
+    pub source: Source,
+}
+
+/// An optional capability that needs connections (PMM, NTLM, Kaspersky, SNMP, ...).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct Feature {
+    pub id: String,
+    pub description: String,
+    /// On as the vendor ships it.
+    pub default: bool,
+    /// Features this one turns on too.
+    pub implies: Vec<String>,
+}
+
+/// A separately firewalled host of a product (the gateway; the Exchange Server).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct Component {
+    pub id: String,
+    pub description: String,
+}
+
+/// One row (or one part of a multi-value row) of a vendor table.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Entry {
+    /// Unique within its product version.
+    pub id: String,
+    pub component: String,
+    pub description: String,
+    pub protocols: BTreeSet<Protocol>,
+    pub ports: PortSet,
+    pub directions: BTreeSet<Direction>,
+    pub application: Option<Application>,
+    pub peer: Peer,
+    /// The feature that needs this entry; `None` = always required.
+    pub feature: Option<String>,
+    /// The document says the port can be changed; the site file may override it.
+    pub configurable: bool,
+    pub notes: Option<String>,
+    pub source: Source,
+    /// 1-based line of the entry in its catalogue file.
+    pub line: usize,
+}
+
+/// Everything one document says about one version of one product.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ProductVersion {
+    pub product: String,
+    pub title: String,
+    pub version: Version,
+    /// Catalogue-relative path of the file this came from.
+    pub path: String,
+    pub document: Document,
+    /// Disagreements with other documents and transcription decisions.
+    pub notes: Vec<String>,
+    pub components: Vec<Component>,
+    pub roles: Vec<Role>,
+    pub features: Vec<Feature>,
+    pub host_groups: Vec<HostGroup>,
+    pub entries: Vec<Entry>,
+}
+
+impl ProductVersion {
+    /// The component used when none is asked for: `gateway`, else the first.
+    pub fn default_component(&self) -> &str {
+        self.components
+            .iter()
+            .find(|c| c.id == "gateway")
+            .or_else(|| self.components.first())
+            .map_or("gateway", |c| c.id.as_str())
+    }
+
+    pub fn feature(&self, id: &str) -> Option<&Feature> {
+        self.features.iter().find(|f| f.id == id)
+    }
+
+    pub fn host_group(&self, id: &str) -> Option<&HostGroup> {
+        self.host_groups.iter().find(|g| g.id == id)
+    }
+
+    pub fn entry(&self, id: &str) -> Option<&Entry> {
+        self.entries.iter().find(|e| e.id == id)
+    }
+
+    /// `feature` and every feature it implies, transitively.
+    pub fn feature_closure<'a>(
+        &'a self,
+        start: impl IntoIterator<Item = &'a str>,
+    ) -> BTreeSet<String> {
+        let mut out = BTreeSet::new();
+        let mut todo: Vec<&str> = start.into_iter().collect();
+        while let Some(f) = todo.pop() {
+            if out.insert(f.to_string())
+                && let Some(feat) = self.feature(f)
+            {
+                todo.extend(feat.implies.iter().map(String::as_str));
+            }
+        }
+        out
+    }
+
+    /// Entries a feature enables, directly or through the features it implies.
+    pub fn entries_enabled_by(&self, feature: &str) -> Vec<&Entry> {
+        let closure = self.feature_closure([feature]);
+        self.entries
+            .iter()
+            .filter(|e| e.feature.as_ref().is_some_and(|f| closure.contains(f)))
+            .collect()
+    }
+
+    /// Every host name this version knows (for site-file checks).
+    pub fn host_names(&self) -> BTreeSet<&str> {
+        self.host_groups
+            .iter()
+            .flat_map(|g| g.hosts.iter().map(String::as_str))
+            .collect()
+    }
+}
+
+/// A product and its transcribed versions.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Product {
+    pub id: String,
+    pub title: String,
+    pub versions: BTreeMap<Version, ProductVersion>,
+}
+
+impl Product {
+    /// The newest version (versions compare numerically: `4.x` < `4.9` < `5.3`).
+    pub fn newest(&self) -> Option<&ProductVersion> {
+        self.versions.values().next_back()
+    }
+}
+
+/// The whole validated catalogue.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Catalogue {
+    pub products: BTreeMap<String, Product>,
+    /// SHA-256 over every file's name and bytes, in name order: changes whenever the catalogue does.
+    pub digest: String,
+}

@@ -1,0 +1,249 @@
+//! The backend-neutral ruleset: sorted, de-duplicated rules that every renderer prints in the
+//! order given.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use ipnet::IpNet;
+use serde::Serialize;
+
+use crate::model::{Direction, PortSet, Protocol, aggregate};
+
+/// The other end of a rule.
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum Remote {
+    /// Any address: the peer is `any`, or nothing tells its address (see the warnings).
+    Any,
+    /// These prefixes, aggregated and sorted; never empty.
+    Addresses(Vec<IpNet>),
+}
+
+impl Remote {
+    /// The v4 prefixes, or `None` for any.
+    pub fn v4(&self) -> Option<Vec<IpNet>> {
+        match self {
+            Remote::Any => None,
+            Remote::Addresses(a) => Some(
+                a.iter()
+                    .filter(|n| matches!(n, IpNet::V4(_)))
+                    .copied()
+                    .collect(),
+            ),
+        }
+    }
+
+    /// The v6 prefixes, or `None` for any.
+    pub fn v6(&self) -> Option<Vec<IpNet>> {
+        match self {
+            Remote::Any => None,
+            Remote::Addresses(a) => Some(
+                a.iter()
+                    .filter(|n| matches!(n, IpNet::V6(_)))
+                    .copied()
+                    .collect(),
+            ),
+        }
+    }
+
+    fn union(&self, other: &Remote) -> Remote {
+        match (self, other) {
+            (Remote::Addresses(a), Remote::Addresses(b)) => {
+                Remote::Addresses(aggregate(a.iter().chain(b.iter()).copied()))
+            }
+            _ => Remote::Any,
+        }
+    }
+}
+
+impl Serialize for Remote {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        match self {
+            Remote::Any => s.serialize_str("any"),
+            Remote::Addresses(a) => a.serialize(s),
+        }
+    }
+}
+
+/// A connection-tracking helper a rule needs for related data connections.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Helper {
+    /// Plain FTP (control channel on the rule's ports).
+    Ftp,
+}
+
+/// Who the remote side is, for comments: internal roles and external host names.
+#[derive(Clone, Debug, Default, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+pub struct Peers {
+    pub roles: BTreeSet<String>,
+    pub hosts: BTreeSet<String>,
+}
+
+/// One firewall rule: traffic in `direction` over `protocol` to `ports` with `remote`.
+///
+/// For `in` the ports are the local host's (gateway's) ports and the remote is the source;
+/// for `out` the ports are the remote's ports and the remote is the destination.
+/// Fields are in output order: rules sort by direction, protocol, ports, then remote.
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+pub struct Rule {
+    pub direction: Direction,
+    pub protocol: Protocol,
+    pub ports: PortSet,
+    pub remote: Remote,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub helper: Option<Helper>,
+    pub peers: Peers,
+    /// Ids of the catalogue entries this rule came from.
+    pub entries: BTreeSet<String>,
+}
+
+/// What the ruleset was selected from; printed in every output's header.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct Meta {
+    pub product: String,
+    pub title: String,
+    pub version: String,
+    pub component: String,
+    /// Enabled features, sorted.
+    pub features: Vec<String>,
+    /// Catalogue file the rules come from (catalogue-relative).
+    pub catalogue_file: String,
+    /// Vendor document of that file.
+    pub document: String,
+    /// SHA-256 of the whole catalogue.
+    pub catalogue_digest: String,
+    /// SHA-256 of the site file, if one was used.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub site_digest: Option<String>,
+}
+
+/// Everything a backend needs, and nothing it must look up elsewhere.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct Ruleset {
+    #[serde(flatten)]
+    pub meta: Meta,
+    /// The local host's own addresses (from the site file and `--gateway`).
+    pub gateway: Vec<IpNet>,
+    pub rules: Vec<Rule>,
+    pub warnings: Vec<String>,
+}
+
+impl Ruleset {
+    /// Merge candidate rules into the smallest equivalent sorted set:
+    /// rules that differ only in ports become one rule with a port set, and rules that
+    /// differ only in remote addresses become one rule with the union (`any` absorbs).
+    pub fn merge(candidates: Vec<Rule>) -> Vec<Rule> {
+        let mut rules = candidates;
+        loop {
+            let before = rules.len();
+            rules = merge_by(
+                rules,
+                |r| (r.direction, r.protocol, r.helper, r.remote.clone()),
+                |a, b| {
+                    a.ports = a.ports.union(&b.ports);
+                },
+            );
+            rules = merge_by(
+                rules,
+                |r| (r.direction, r.protocol, r.helper, r.ports.clone()),
+                |a, b| {
+                    a.remote = a.remote.union(&b.remote);
+                },
+            );
+            if rules.len() == before {
+                break;
+            }
+        }
+        rules.sort();
+        rules.dedup();
+        rules
+    }
+}
+
+fn merge_by<K: Ord>(
+    rules: Vec<Rule>,
+    key: impl Fn(&Rule) -> K,
+    combine: impl Fn(&mut Rule, &Rule),
+) -> Vec<Rule> {
+    let mut groups: BTreeMap<K, Rule> = BTreeMap::new();
+    for r in rules {
+        match groups.entry(key(&r)) {
+            std::collections::btree_map::Entry::Vacant(v) => {
+                v.insert(r);
+            }
+            std::collections::btree_map::Entry::Occupied(mut o) => {
+                let a = o.get_mut();
+                combine(a, &r);
+                a.entries.extend(r.entries);
+                a.peers.roles.extend(r.peers.roles);
+                a.peers.hosts.extend(r.peers.hosts);
+            }
+        }
+    }
+    groups.into_values().collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::PortRange;
+
+    fn rule(dir: Direction, port: &str, remote: &[&str], entry: &str) -> Rule {
+        Rule {
+            direction: dir,
+            protocol: Protocol::Tcp,
+            ports: PortSet::new([port.parse::<PortRange>().unwrap()]),
+            remote: if remote.is_empty() {
+                Remote::Any
+            } else {
+                Remote::Addresses(remote.iter().map(|a| a.parse().unwrap()).collect())
+            },
+            helper: None,
+            peers: Peers::default(),
+            entries: [entry.to_string()].into(),
+        }
+    }
+
+    #[test]
+    fn merges_ports_then_addresses() {
+        use Direction::*;
+        let merged = Ruleset::merge(vec![
+            rule(Out, "80", &["192.0.2.1/32"], "a"),
+            rule(Out, "443", &["192.0.2.1/32"], "b"),
+            rule(Out, "80", &["192.0.2.0/32"], "c"),
+            rule(Out, "443", &["192.0.2.0/32"], "d"),
+            rule(In, "80", &[], "e"),
+            rule(In, "80", &["198.51.100.1/32"], "f"),
+        ]);
+        assert_eq!(merged.len(), 2, "{merged:#?}");
+        assert_eq!(merged[0].direction, In);
+        assert_eq!(
+            merged[0].remote,
+            Remote::Any,
+            "any absorbs the address rule on the same port"
+        );
+        assert_eq!(merged[0].entries.len(), 2);
+        assert_eq!(merged[1].ports.to_string(), "80,443");
+        assert_eq!(
+            merged[1].remote,
+            Remote::Addresses(vec!["192.0.2.0/31".parse().unwrap()])
+        );
+        assert_eq!(
+            merged[1].entries.iter().cloned().collect::<Vec<_>>(),
+            ["a", "b", "c", "d"]
+        );
+    }
+
+    #[test]
+    fn merge_is_order_independent() {
+        use Direction::*;
+        let mut v = vec![
+            rule(Out, "80", &["192.0.2.1/32"], "a"),
+            rule(Out, "443", &["192.0.2.9/32"], "b"),
+            rule(Out, "25", &[], "c"),
+            rule(In, "22", &["10.0.0.0/8"], "d"),
+        ];
+        let a = Ruleset::merge(v.clone());
+        v.reverse();
+        assert_eq!(a, Ruleset::merge(v));
+    }
+}

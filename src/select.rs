@@ -1,0 +1,309 @@
+//! (catalogue, site, request) → [`Ruleset`]: pick the product version, component and
+//! features, bind peers to addresses, merge. Pure: no I/O.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use ipnet::IpNet;
+
+use crate::catalogue::LoadErrors;
+use crate::model::{Application, Catalogue, Entry, Peer, ProductVersion, aggregate};
+use crate::ruleset::{Helper, Meta, Peers, Remote, Rule, Ruleset};
+use crate::site::Site;
+use crate::suggest::hint;
+
+/// What the user asked for on the command line; `None`/empty = take it from the site file.
+#[derive(Clone, Debug, Default)]
+pub struct Request {
+    pub product: Option<String>,
+    pub version: Option<String>,
+    pub component: Option<String>,
+    /// Features to enable on top of the defaults (`--features`).
+    pub features: Vec<String>,
+    pub all_features: bool,
+    pub no_default_features: bool,
+    /// Extra gateway addresses (`--gateway`).
+    pub gateway: Vec<IpNet>,
+    /// Turn every warning into an error.
+    pub strict: bool,
+}
+
+/// Why a selection failed. `at` says where the offending value came from
+/// (`--product`, or `site.yaml:3`).
+#[derive(Debug, thiserror::Error)]
+pub enum SelectError {
+    #[error("no product given: use `--product` or `product:` in the site file (products: {list})")]
+    NoProduct { list: String },
+    #[error("{at}: unknown product `{id}`{hint}")]
+    UnknownProduct {
+        at: String,
+        id: String,
+        hint: String,
+    },
+    #[error("{at}: product `{product}` has no version `{id}`{hint}")]
+    UnknownVersion {
+        at: String,
+        product: String,
+        id: String,
+        hint: String,
+    },
+    #[error("{at}: {product} {version} has no component `{id}`{hint}")]
+    UnknownComponent {
+        at: String,
+        product: String,
+        version: String,
+        id: String,
+        hint: String,
+    },
+    #[error("{at}: unknown feature `{id}` for {product} {version}{hint}")]
+    UnknownFeature {
+        at: String,
+        product: String,
+        version: String,
+        id: String,
+        hint: String,
+    },
+    #[error("{0}")]
+    Site(LoadErrors),
+    #[error("--strict: {}", .0.join("\nerror: --strict: "))]
+    Strict(Vec<String>),
+}
+
+/// Select and bind. Warnings (unbound roles, hosts without addresses) are in the ruleset.
+pub fn select(cat: &Catalogue, site: &Site, req: &Request) -> Result<Ruleset, SelectError> {
+    let pv = product_version(cat, site, req)?;
+    let component = component(pv, site, req)?;
+    let errors = site.check(pv);
+    if !errors.is_empty() {
+        return Err(SelectError::Site(LoadErrors(errors)));
+    }
+    let features = features(pv, site, req)?;
+
+    let mut unbound_roles: BTreeMap<&str, BTreeSet<&str>> = BTreeMap::new();
+    let mut unbound_groups: BTreeMap<&str, BTreeSet<&str>> = BTreeMap::new();
+    let mut candidates = Vec::new();
+    for e in pv.entries.iter().filter(|e| e.component == component) {
+        if e.feature.as_ref().is_some_and(|f| !features.contains(f)) {
+            continue;
+        }
+        let (remote, peers) = bind(pv, site, e, &mut unbound_roles, &mut unbound_groups);
+        let ports = site
+            .ports
+            .get(&e.id)
+            .cloned()
+            .unwrap_or_else(|| e.ports.clone());
+        for &direction in &e.directions {
+            for &protocol in &e.protocols {
+                candidates.push(Rule {
+                    direction,
+                    protocol,
+                    ports: ports.clone(),
+                    remote: remote.clone(),
+                    helper: (e.application == Some(Application::Ftp)).then_some(Helper::Ftp),
+                    peers: peers.clone(),
+                    entries: [e.id.clone()].into(),
+                });
+            }
+        }
+    }
+
+    let mut warnings = Vec::new();
+    for (role, entries) in &unbound_roles {
+        warnings.push(format!(
+            "role `{role}` has no address (add it under `roles:` in the site file): {} any address",
+            entry_list(entries)
+        ));
+    }
+    for (group, entries) in &unbound_groups {
+        let g = pv.host_group(group);
+        let hosts = g.map(|g| g.hosts.join(", ")).unwrap_or_default();
+        let why = g.map_or("", |g| g.address_source.as_str());
+        warnings.push(format!(
+            "host group `{group}` ({hosts}) has no address (the document: {why}; add them under `hosts:` in the site file): {} any address",
+            entry_list(entries)
+        ));
+    }
+    if req.strict && !warnings.is_empty() {
+        return Err(SelectError::Strict(warnings));
+    }
+
+    let mut gateway: Vec<IpNet> = site.gateway.clone();
+    gateway.extend(req.gateway.iter().copied());
+    Ok(Ruleset {
+        meta: Meta {
+            product: pv.product.clone(),
+            title: pv.title.clone(),
+            version: pv.version.to_string(),
+            component,
+            features: features.into_iter().collect(),
+            catalogue_file: pv.path.clone(),
+            document: pv.document.file.clone(),
+            catalogue_digest: cat.digest.clone(),
+            site_digest: site.path.as_ref().map(|_| site.digest.clone()),
+        },
+        gateway: aggregate(gateway),
+        rules: Ruleset::merge(candidates),
+        warnings,
+    })
+}
+
+fn entry_list(entries: &BTreeSet<&str>) -> String {
+    let names: Vec<String> = entries.iter().map(|e| format!("`{e}`")).collect();
+    let verb = if names.len() == 1 { "allows" } else { "allow" };
+    format!(
+        "{} {} {verb}",
+        if names.len() == 1 { "entry" } else { "entries" },
+        names.join(", ")
+    )
+}
+
+fn bind<'a>(
+    pv: &'a ProductVersion,
+    site: &Site,
+    e: &'a Entry,
+    unbound_roles: &mut BTreeMap<&'a str, BTreeSet<&'a str>>,
+    unbound_groups: &mut BTreeMap<&'a str, BTreeSet<&'a str>>,
+) -> (Remote, Peers) {
+    let mut peers = Peers::default();
+    let remote = match &e.peer {
+        Peer::Any => Remote::Any,
+        Peer::Role(r) => {
+            peers.roles.insert(r.clone());
+            match site.roles.get(r) {
+                Some(a) if !a.is_empty() => Remote::Addresses(a.clone()),
+                _ => {
+                    unbound_roles.entry(r).or_default().insert(&e.id);
+                    Remote::Any
+                }
+            }
+        }
+        Peer::Group(g) => match pv.host_group(g) {
+            Some(group) => {
+                peers.hosts.extend(group.hosts.iter().cloned());
+                let mut addrs = group.addresses.clone();
+                for h in &group.hosts {
+                    if let Some(a) = site.hosts.get(h) {
+                        addrs.extend(a.iter().copied());
+                    }
+                }
+                if addrs.is_empty() {
+                    unbound_groups.entry(g).or_default().insert(&e.id);
+                    Remote::Any
+                } else {
+                    Remote::Addresses(aggregate(addrs))
+                }
+            }
+            None => Remote::Any,
+        },
+    };
+    (remote, peers)
+}
+
+fn product_version<'c>(
+    cat: &'c Catalogue,
+    site: &Site,
+    req: &Request,
+) -> Result<&'c ProductVersion, SelectError> {
+    let (id, at) = match (&req.product, &site.product) {
+        (Some(p), _) => (p, "--product".to_string()),
+        (None, Some(p)) => (p, site.at("product")),
+        (None, None) => {
+            let list: Vec<&str> = cat.products.keys().map(String::as_str).collect();
+            return Err(SelectError::NoProduct {
+                list: list.join(", "),
+            });
+        }
+    };
+    let product = cat
+        .products
+        .get(id)
+        .ok_or_else(|| SelectError::UnknownProduct {
+            at: at.clone(),
+            id: id.clone(),
+            hint: hint(id, cat.products.keys().map(String::as_str)),
+        })?;
+    let version = match (&req.version, &site.version) {
+        (Some(v), _) => Some((v, "--version".to_string())),
+        (None, Some(v)) => Some((v, site.at("version"))),
+        (None, None) => None,
+    };
+    match version {
+        None => product.newest().ok_or_else(|| SelectError::UnknownProduct {
+            at,
+            id: id.clone(),
+            hint: String::new(),
+        }),
+        Some((v, at)) => product
+            .versions
+            .values()
+            .find(|pv| pv.version.as_str() == v)
+            .ok_or_else(|| {
+                let versions: Vec<&str> = product.versions.keys().map(|v| v.as_str()).collect();
+                SelectError::UnknownVersion {
+                    at,
+                    product: product.id.clone(),
+                    id: v.clone(),
+                    hint: format!("; versions: {}", versions.join(", ")),
+                }
+            }),
+    }
+}
+
+fn component(pv: &ProductVersion, site: &Site, req: &Request) -> Result<String, SelectError> {
+    let (id, at) = match (&req.component, &site.component) {
+        (Some(c), _) => (c.clone(), "--component".to_string()),
+        (None, Some(c)) => (c.clone(), site.at("component")),
+        (None, None) => return Ok(pv.default_component().to_string()),
+    };
+    if pv.components.iter().any(|c| c.id == id) {
+        return Ok(id);
+    }
+    Err(SelectError::UnknownComponent {
+        at,
+        product: pv.product.clone(),
+        version: pv.version.to_string(),
+        hint: hint(&id, pv.components.iter().map(|c| c.id.as_str())),
+        id,
+    })
+}
+
+/// Features as in cargo: the defaults (unless turned off), plus the named ones, plus all they imply.
+fn features(
+    pv: &ProductVersion,
+    site: &Site,
+    req: &Request,
+) -> Result<BTreeSet<String>, SelectError> {
+    let known: Vec<&str> = pv.features.iter().map(|f| f.id.as_str()).collect();
+    let unknown = |id: &str, at: String| SelectError::UnknownFeature {
+        at,
+        product: pv.product.clone(),
+        version: pv.version.to_string(),
+        id: id.to_string(),
+        hint: hint(id, known.iter().copied()),
+    };
+    let mut start: Vec<&str> = Vec::new();
+    for f in &site.features {
+        if !known.contains(&f.as_str()) {
+            return Err(unknown(f, site.at("features")));
+        }
+        start.push(f);
+    }
+    for f in &req.features {
+        if !known.contains(&f.as_str()) {
+            return Err(unknown(f, "--features".into()));
+        }
+        start.push(f);
+    }
+    let defaults = !req.no_default_features && site.default_features != Some(false);
+    if defaults {
+        start.extend(
+            pv.features
+                .iter()
+                .filter(|f| f.default)
+                .map(|f| f.id.as_str()),
+        );
+    }
+    if req.all_features {
+        start.extend(known.iter().copied());
+    }
+    Ok(pv.feature_closure(start))
+}

@@ -1,0 +1,269 @@
+//! The site file: binds the catalogue to one deployment.
+//!
+//! ```yaml
+//! product: email-gateway        # optional; --product overrides
+//! version: "5.3"                # optional; --version overrides
+//! gateway: [192.0.2.20, 2001:db8::20]
+//! features: [snmp, ldap]        # added to the defaults
+//! default_features: true        # false = start from no feature (like --no-default-features)
+//! roles:                        # addresses for internal roles
+//!   dns-servers: [192.0.2.53]
+//!   admin-clients: [192.0.2.0/28]
+//! hosts:                        # addresses for host names the catalogue has none for
+//!   cls.sophosxl.net: [198.51.100.7]
+//! ports:                        # new ports for entries whose port is configurable
+//!   ldap: [3389]
+//! ```
+
+use std::collections::BTreeMap;
+use std::path::Path;
+
+use ipnet::IpNet;
+use serde::Deserialize;
+
+use crate::catalogue::{LoadError, LoadErrorKind, LoadErrors, position, read_text, syntax_error};
+use crate::model::{Address, PortRange, PortSet, ProductVersion, aggregate};
+use crate::position::Positions;
+use crate::suggest::hint;
+
+/// The site file's schema.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawSite {
+    /// Product id; `--product` overrides.
+    #[serde(default)]
+    product: Option<String>,
+    /// Product version; `--version` overrides.
+    #[serde(default)]
+    version: Option<String>,
+    /// Component; `--component` overrides.
+    #[serde(default)]
+    component: Option<String>,
+    /// The gateway's own addresses (IPv4 and/or IPv6).
+    #[serde(default)]
+    gateway: Vec<Address>,
+    /// Features to enable on top of the defaults.
+    #[serde(default)]
+    features: Vec<String>,
+    /// Start from the vendor's default features (true) or from none (false).
+    #[serde(default)]
+    default_features: Option<bool>,
+    /// Role id -> addresses.
+    #[serde(default)]
+    roles: BTreeMap<String, Vec<Address>>,
+    /// Host name -> addresses.
+    #[serde(default)]
+    hosts: BTreeMap<String, Vec<Address>>,
+    /// Entry id -> ports, for entries whose port is configurable.
+    #[serde(default)]
+    ports: BTreeMap<String, Vec<PortRange>>,
+}
+
+/// A parsed site file (or the empty site when none is given).
+#[derive(Debug, Default)]
+pub struct Site {
+    /// The file as named by the user; `None` for the empty site.
+    pub path: Option<String>,
+    pub product: Option<String>,
+    pub version: Option<String>,
+    pub component: Option<String>,
+    pub gateway: Vec<IpNet>,
+    pub features: Vec<String>,
+    pub default_features: Option<bool>,
+    pub roles: BTreeMap<String, Vec<IpNet>>,
+    pub hosts: BTreeMap<String, Vec<IpNet>>,
+    pub ports: BTreeMap<String, PortSet>,
+    /// SHA-256 of the file's bytes (empty for no site).
+    pub digest: String,
+    positions: Positions,
+    text: String,
+}
+
+/// Problems in the site file, with their positions.
+pub type SiteError = LoadErrors;
+
+impl Site {
+    /// Read and parse a site file.
+    pub fn load(path: &Path) -> Result<Site, SiteError> {
+        let display = path.display().to_string();
+        let text = read_text(path).map_err(|kind| {
+            LoadErrors(vec![LoadError {
+                path: display.clone(),
+                line: 0,
+                column: None,
+                kind,
+            }])
+        })?;
+        Site::parse(&display, &text)
+    }
+
+    /// Parse site-file text; `display` names it in errors.
+    pub fn parse(display: &str, text: &str) -> Result<Site, SiteError> {
+        let raw: RawSite = if text.trim().is_empty() {
+            RawSite::default()
+        } else {
+            serde_yaml::from_str(text).map_err(|e| LoadErrors(vec![syntax_error(display, &e)]))?
+        };
+        use sha2::Digest;
+        let digest = sha2::Sha256::digest(text.as_bytes())
+            .iter()
+            .map(|b| format!("{b:02x}"))
+            .collect();
+        let nets = |v: Vec<Address>| aggregate(v.into_iter().map(Address::net));
+        Ok(Site {
+            path: Some(display.to_string()),
+            product: raw.product,
+            version: raw.version,
+            component: raw.component,
+            gateway: nets(raw.gateway),
+            features: raw.features,
+            default_features: raw.default_features,
+            roles: raw.roles.into_iter().map(|(k, v)| (k, nets(v))).collect(),
+            hosts: raw.hosts.into_iter().map(|(k, v)| (k, nets(v))).collect(),
+            ports: raw
+                .ports
+                .into_iter()
+                .map(|(k, v)| (k, PortSet::new(v)))
+                .collect(),
+            digest,
+            positions: Positions::scan(text),
+            text: text.to_string(),
+        })
+    }
+
+    fn error(&self, line: usize, kind: LoadErrorKind) -> LoadError {
+        LoadError {
+            path: self.path.clone().unwrap_or_else(|| "<site>".into()),
+            line,
+            column: None,
+            kind,
+        }
+    }
+
+    /// Where the site file says `key` under top-level `section` (1 when unknown).
+    pub fn line(&self, section: &str, key: &str) -> usize {
+        self.positions.line(section, key)
+    }
+
+    /// Line of a top-level key.
+    pub fn top_line(&self, key: &str) -> usize {
+        Positions::top(&self.text, key)
+    }
+
+    /// Everything the site file says that `pv` does not know: every problem, not the first.
+    pub fn check(&self, pv: &ProductVersion) -> Vec<LoadError> {
+        let mut errors = Vec::new();
+        let site = |what: &str| format!("site {what}");
+        let roles: Vec<&str> = pv.roles.iter().map(|r| r.id.as_str()).collect();
+        for role in self.roles.keys() {
+            if !roles.contains(&role.as_str()) {
+                errors.push(self.error(
+                    self.line("roles", role),
+                    LoadErrorKind::Unknown {
+                        referrer: site("roles"),
+                        what: "role",
+                        id: role.clone(),
+                        hint: hint(role, roles.iter().copied())
+                            + &format!(" (roles of {} {})", pv.product, pv.version),
+                    },
+                ));
+            }
+        }
+        let hosts = pv.host_names();
+        for host in self.hosts.keys() {
+            if !hosts.contains(host.as_str()) {
+                errors.push(
+                    self.error(
+                        self.line("hosts", host),
+                        LoadErrorKind::Unknown {
+                            referrer: site("hosts"),
+                            what: "host",
+                            id: host.clone(),
+                            hint: crate::suggest::did_you_mean(host, hosts.iter().copied())
+                                .map(|c| format!("; did you mean `{c}`?"))
+                                .unwrap_or_else(|| {
+                                    format!(
+                                        " (no host group of {} {} names it)",
+                                        pv.product, pv.version
+                                    )
+                                }),
+                        },
+                    ),
+                );
+            }
+        }
+        for id in self.ports.keys() {
+            let line = self.line("ports", id);
+            match pv.entry(id) {
+                None => errors.push(
+                    self.error(
+                        line,
+                        LoadErrorKind::Unknown {
+                            referrer: site("ports"),
+                            what: "entry",
+                            id: id.clone(),
+                            hint: hint(
+                                id,
+                                pv.entries
+                                    .iter()
+                                    .filter(|e| e.configurable)
+                                    .map(|e| e.id.as_str()),
+                            ),
+                        },
+                    ),
+                ),
+                Some(e) if !e.configurable => {
+                    let configurable: Vec<String> = pv
+                        .entries
+                        .iter()
+                        .filter(|e| e.configurable)
+                        .map(|e| format!("`{}`", e.id))
+                        .collect();
+                    errors.push(self.error(
+                        line,
+                        LoadErrorKind::Invalid(format!(
+                            "site ports: entry `{id}` ({}) has a fixed port in {} {}; configurable entries: {}",
+                            e.description,
+                            pv.product,
+                            pv.version,
+                            configurable.join(", ")
+                        )),
+                    ))
+                }
+                Some(_) => {}
+            }
+        }
+        errors
+    }
+
+    /// `path:line` for messages about a top-level key.
+    pub fn at(&self, key: &str) -> String {
+        position(
+            self.path.as_deref().unwrap_or("<site>"),
+            self.top_line(key),
+            None,
+        )
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn empty_text_is_the_empty_site() {
+        let s = Site::parse("s.yaml", "\n# nothing\n").unwrap();
+        assert!(s.roles.is_empty() && s.gateway.is_empty());
+    }
+
+    #[test]
+    fn parses_and_aggregates() {
+        let s = Site::parse("s.yaml", "gateway: [192.0.2.20]\nroles:\n  dns-servers: [192.0.2.53, 192.0.2.52/31]\nports:\n  ldap: [3389]\n").unwrap();
+        assert_eq!(
+            s.roles["dns-servers"],
+            vec!["192.0.2.52/31".parse::<IpNet>().unwrap()]
+        );
+        assert_eq!(s.ports["ldap"].to_string(), "3389");
+        assert_eq!(s.line("roles", "dns-servers"), 3);
+    }
+}
