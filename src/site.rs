@@ -163,8 +163,7 @@ impl Site {
                         referrer: site("roles"),
                         what: "role",
                         id: role.clone(),
-                        hint: hint(role, roles.iter().copied())
-                            + &format!(" (roles of {} {})", pv.product, pv.version),
+                        hint: hint(role, roles.iter().copied()),
                     },
                 ));
             }

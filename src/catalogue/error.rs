@@ -25,7 +25,7 @@ pub(crate) fn position(path: &str, line: usize, column: Option<usize>) -> String
 /// What is wrong.
 #[derive(Debug, thiserror::Error)]
 pub enum LoadErrorKind {
-    #[error("cannot read catalogue: {0}")]
+    #[error("cannot read: {0}")]
     Read(#[source] std::io::Error),
     #[error("no catalogue files (`*.yaml`) in this directory")]
     NoFiles,

@@ -134,10 +134,7 @@ pub(crate) fn read_text(p: &Path) -> Result<String, LoadErrorKind> {
 
 /// Turn a serde_yaml error into a positioned load error.
 pub(crate) fn syntax_error(path: &str, e: &serde_yaml::Error) -> LoadError {
-    let mut msg = e.to_string();
-    if let Some(i) = msg.rfind(" at line ") {
-        msg.truncate(i);
-    }
+    let msg = strip_positions(&e.to_string());
     let (line, column) = e
         .location()
         .map_or((0, None), |l| (l.line(), Some(l.column())));
@@ -299,13 +296,13 @@ impl Ctx<'_> {
 
     fn product_version(&mut self, raw: raw::File, name: &str) -> Option<ProductVersion> {
         let before = self.errors.len();
-        if raw.version.trim().is_empty() || raw.version.contains(char::is_whitespace) {
+        if raw.version.0.trim().is_empty() || raw.version.0.contains(char::is_whitespace) {
             let line = Positions::top(self.text, "version");
             self.err(
                 line,
                 LoadErrorKind::Invalid(format!(
                     "version `{}` must be a label without spaces, such as `5.3`",
-                    raw.version
+                    raw.version.0
                 )),
             );
         }
@@ -426,7 +423,7 @@ impl Ctx<'_> {
         let pv = ProductVersion {
             product: raw.product.0,
             title: raw.title,
-            version: Version::new(raw.version),
+            version: Version::new(raw.version.0),
             path: name.to_string(),
             document: Document {
                 file: raw.document.file,
@@ -464,6 +461,10 @@ impl Ctx<'_> {
         };
 
         // Everything declared must be used: a feature that enables nothing is a mistake.
+        // After a broken reference these checks would only repeat it, so they wait for a fix.
+        if self.errors.len() > before {
+            return None;
+        }
         for f in &pv.features {
             if pv.entries_enabled_by(&f.id).is_empty() {
                 let line = self.pos.line("features", &f.id);
@@ -567,5 +568,42 @@ fn source(s: raw::Source) -> Source {
         section: s.section,
         row: s.row,
         line: s.line,
+    }
+}
+
+/// Remove libyaml's ` at line N column M` phrases: the position is printed in front once.
+fn strip_positions(msg: &str) -> String {
+    let mut out = String::with_capacity(msg.len());
+    let mut rest = msg;
+    while let Some(i) = rest.find(" at line ") {
+        out.push_str(&rest[..i]);
+        let tail = &rest[i + " at line ".len()..];
+        let digits = |s: &str| s.find(|c: char| !c.is_ascii_digit()).unwrap_or(s.len());
+        let n = digits(tail);
+        match tail[n..].strip_prefix(" column ") {
+            Some(col) if n > 0 => rest = &col[digits(col)..],
+            _ => {
+                out.push_str(" at line ");
+                rest = tail;
+            }
+        }
+    }
+    out.push_str(rest);
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::strip_positions;
+
+    #[test]
+    fn strips_libyaml_positions() {
+        assert_eq!(
+            strip_positions(
+                "did not find expected key at line 45 column 18, while parsing a block mapping at line 26 column 5"
+            ),
+            "did not find expected key, while parsing a block mapping"
+        );
+        assert_eq!(strip_positions("at line x"), "at line x");
     }
 }

@@ -41,7 +41,7 @@ pub struct File {
     /// Product name as the vendor writes it.
     pub title: String,
     /// Version label, quoted (`"5.3"`, `"4.x"`).
-    pub version: String,
+    pub version: VersionLabel,
     pub document: Document,
     /// Transcription decisions and disagreements with other documents.
     #[serde(default)]
@@ -195,4 +195,35 @@ pub struct Entry {
     #[serde(default)]
     pub notes: Option<String>,
     pub source: Source,
+}
+
+/// A version label written as a string. A bare `5.10` is refused: YAML reads it as the
+/// number 5.1, and the label would silently change.
+#[derive(Debug)]
+pub struct VersionLabel(pub String);
+
+impl<'de> Deserialize<'de> for VersionLabel {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        use serde::de::{Error, Unexpected, Visitor};
+        struct V;
+        impl Visitor<'_> for V {
+            type Value = VersionLabel;
+            fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+                f.write_str("a quoted version label such as \"5.3\"")
+            }
+            fn visit_str<E: Error>(self, s: &str) -> Result<VersionLabel, E> {
+                Ok(VersionLabel(s.to_string()))
+            }
+            fn visit_f64<E: Error>(self, n: f64) -> Result<VersionLabel, E> {
+                Err(E::invalid_type(Unexpected::Float(n), &self))
+            }
+            fn visit_u64<E: Error>(self, n: u64) -> Result<VersionLabel, E> {
+                Err(E::invalid_type(Unexpected::Unsigned(n), &self))
+            }
+            fn visit_i64<E: Error>(self, n: i64) -> Result<VersionLabel, E> {
+                Err(E::invalid_type(Unexpected::Signed(n), &self))
+            }
+        }
+        d.deserialize_any(V)
+    }
 }

@@ -1,0 +1,8 @@
+//! Integration tests, compiled as one binary. Helpers live in `util`.
+
+mod cli;
+mod coverage;
+mod errors;
+mod generate;
+mod readme;
+mod util;

@@ -1,0 +1,124 @@
+//! The README stays honest: every `fwgen` command in its `sh` blocks runs and succeeds, every
+//! `cargo` command in them is run by `.ci/run`, and its JSON example matches real output.
+
+use std::path::Path;
+use std::process::Command;
+
+fn readme() -> String {
+    std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("README.md")).unwrap()
+}
+
+/// The lines of every fenced block with the given info string.
+fn blocks(text: &str, info: &str) -> Vec<String> {
+    let mut out = Vec::new();
+    let mut current: Option<String> = None;
+    for line in text.lines() {
+        match (&mut current, line.trim_start().strip_prefix("```")) {
+            (None, Some(tag)) if tag == info => current = Some(String::new()),
+            (Some(_), Some(_)) => out.push(current.take().unwrap()),
+            (Some(b), None) => {
+                b.push_str(line);
+                b.push('\n');
+            }
+            _ => {}
+        }
+    }
+    out
+}
+
+fn commands() -> Vec<String> {
+    blocks(&readme(), "sh")
+        .iter()
+        .flat_map(|b| {
+            b.lines()
+                .map(str::trim)
+                .filter(|l| !l.is_empty() && !l.starts_with('#'))
+                .map(String::from)
+                .collect::<Vec<_>>()
+        })
+        .collect()
+}
+
+#[test]
+fn every_fwgen_command_in_the_readme_runs() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let bin_dir = Path::new(env!("CARGO_BIN_EXE_fwgen")).parent().unwrap();
+    let work = tempfile::tempdir().unwrap();
+    std::fs::create_dir(work.path().join("examples")).unwrap();
+    std::fs::copy(
+        root.join("examples/site.yaml"),
+        work.path().join("examples/site.yaml"),
+    )
+    .unwrap();
+    let path = format!(
+        "{}:{}",
+        bin_dir.display(),
+        std::env::var("PATH").unwrap_or_default()
+    );
+    let mut ran = 0;
+    for cmd in commands().iter().filter(|c| c.starts_with("fwgen ")) {
+        let out = Command::new("sh")
+            .args(["-c", cmd])
+            .current_dir(work.path())
+            .env("PATH", &path)
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "README command `{cmd}` failed:\n{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        ran += 1;
+    }
+    assert!(ran >= 5, "only {ran} fwgen commands found in the README");
+}
+
+#[test]
+fn every_cargo_command_in_the_readme_is_run_by_ci() {
+    let ci =
+        std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join(".ci/run")).unwrap();
+    let cargo: Vec<String> = commands()
+        .into_iter()
+        .filter(|c| c.starts_with("cargo "))
+        .collect();
+    assert!(
+        cargo.iter().any(|c| c == "cargo test"),
+        "the README names the test command"
+    );
+    for c in cargo {
+        assert!(
+            ci.lines().any(|l| l.trim() == c),
+            "`{c}` is in the README but .ci/run does not run it"
+        );
+    }
+}
+
+#[test]
+fn the_readme_json_example_is_real_output() {
+    let example: serde_json::Value = serde_json::from_str(&blocks(&readme(), "json")[0]).unwrap();
+    let real: serde_json::Value = serde_json::from_str(&crate::util::ok(&[
+        "generate",
+        "--site",
+        "examples/site.yaml",
+        "--backend",
+        "json",
+    ]))
+    .unwrap();
+    for key in [
+        "product",
+        "version",
+        "component",
+        "features",
+        "catalogue_file",
+        "document",
+        "gateway",
+        "warnings",
+    ] {
+        assert_eq!(example[key], real[key], "README example `{key}`");
+    }
+    let rule = &example["rules"][0];
+    assert!(
+        real["rules"].as_array().unwrap().contains(rule),
+        "README example rule {rule} is not in the real output"
+    );
+}
