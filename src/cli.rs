@@ -4,13 +4,15 @@ use std::path::PathBuf;
 
 use clap::{Args as ClapArgs, Parser, Subcommand, ValueEnum};
 
-use crate::render::Backend;
+use crate::render::{Backend, Placement};
 
 const EXAMPLES: &str = "\
 Examples:
   fwgen products
   fwgen features --product email-gateway
   fwgen generate --product email-gateway --site examples/site.yaml --backend json -o rules.json
+  fwgen generate --site examples/site.yaml --backend nftables -o ruleset.nft
+  fwgen generate --site examples/site.yaml --placement host --backend iptables --output-dir .
   fwgen generate --product icap-gateway --version 4.8 --features snmp,ldap --backend json
   fwgen validate data/
 
@@ -105,9 +107,20 @@ pub struct GenerateArgs {
     /// Output syntax
     #[arg(long, short = 'b', value_enum)]
     pub backend: Backend,
-    /// Write to FILE (atomically) instead of standard output
+    /// Where the firewall sits: in front of the gateway, or on it
+    #[arg(long, value_enum, default_value_t)]
+    pub placement: Placement,
+    /// Log dropped packets (rate-limited) before dropping them
+    #[arg(long)]
+    pub log_drops: bool,
+    /// Write to FILE (atomically) instead of standard output; for iptables, a directory that
+    /// receives rules.v4 and rules.v6
     #[arg(long, short = 'o', value_name = "FILE")]
     pub output: Option<PathBuf>,
+    /// Write into the existing directory DIR (iptables: rules.v4 and rules.v6; nftables:
+    /// ruleset.nft; json: ruleset.json)
+    #[arg(long, value_name = "DIR", conflicts_with = "output")]
+    pub output_dir: Option<PathBuf>,
     /// Fail instead of warning when a role or host has no address
     #[arg(long)]
     pub strict: bool,

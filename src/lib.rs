@@ -19,8 +19,11 @@
 //! };
 //! let rules = fwgen::select::select(&cat, &fwgen::site::Site::default(), &req).unwrap();
 //! assert!(rules.rules.iter().any(|r| r.ports.contains(161)));
-//! let json = fwgen::render::Backend::Json.render(&rules).unwrap();
-//! assert!(json.contains("\"icap-gateway\""));
+//! let opts = fwgen::render::RenderOptions { placement: fwgen::render::Placement::Host, log_drops: false };
+//! let fwgen::render::Output::Single(nft) = fwgen::render::Backend::Nftables.render(&rules, &opts).unwrap() else {
+//!     unreachable!("nftables renders one file")
+//! };
+//! assert!(nft.contains("table inet fwgen {"));
 //! ```
 
 pub mod catalogue;

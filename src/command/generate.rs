@@ -3,7 +3,8 @@
 use crate::cli::GenerateArgs;
 use crate::error::Error;
 use crate::model::Catalogue;
-use crate::output::write_atomic;
+use crate::output::{OutputError, write_atomic};
+use crate::render::{Output, RenderOptions};
 use crate::select::{Request, select};
 use crate::site::Site;
 
@@ -25,21 +26,54 @@ pub fn run(cat: &Catalogue, args: GenerateArgs) -> Result<Report, Error> {
         strict: args.strict,
     };
     let rules = select(cat, &site, &req)?;
-    let text = args.backend.render(&rules)?;
+    let opts = RenderOptions {
+        placement: args.placement,
+        log_drops: args.log_drops,
+    };
+    let output = args.backend.render(&rules, &opts)?;
     let mut report = Report {
         warnings: rules.warnings.clone(),
         ..Report::default()
     };
-    match &args.output {
-        Some(path) => {
-            write_atomic(path, text.as_bytes())?;
-            report.notes.push(format!(
-                "wrote {} ({} rules)",
-                path.display(),
-                rules.rules.len()
-            ));
+    let n = rules.rules.len();
+    let dir = match (&args.output, &args.output_dir, &output) {
+        (None, None, _) => {
+            report.stdout = match output {
+                Output::Single(text) => text,
+                Output::Files(files) => files
+                    .iter()
+                    .map(|(name, text)| format!("# ==> {name} <==\n{text}"))
+                    .collect::<Vec<_>>()
+                    .join("\n"),
+            };
+            return Ok(report);
         }
-        None => report.stdout = text,
+        (Some(path), None, Output::Single(text)) => {
+            write_atomic(path, text.as_bytes())?;
+            report
+                .notes
+                .push(format!("wrote {} ({n} rules)", path.display()));
+            return Ok(report);
+        }
+        (Some(dir), None, Output::Files(_)) | (_, Some(dir), _) => dir,
+    };
+    if !dir.is_dir() {
+        return Err(OutputError {
+            path: dir.clone(),
+            reason: "not an existing directory".into(),
+        }
+        .into());
+    }
+    let files = match output {
+        Output::Single(text) => vec![(args.backend.file_name(), text)],
+        Output::Files(files) => files,
+    };
+    for (name, text) in files {
+        let path = dir.join(name);
+        write_atomic(&path, text.as_bytes())?;
+        report
+            .notes
+            .push(format!("wrote {} ({n} rules)", path.display()));
     }
     Ok(report)
 }

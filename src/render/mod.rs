@@ -1,24 +1,73 @@
 //! Backends: turn a [`Ruleset`] into text for one firewall syntax.
 //!
 //! A closed enum, matched exhaustively: adding a backend makes the compiler list every place
-//! that must learn about it. Each backend module exposes a pure `render(&Ruleset)`.
+//! that must learn about it. Each backend module exposes a pure `render` that does no I/O.
+//! What they share is here and in [`comment`]: placement, address families, the header and
+//! comment sanitising, so that every backend behaves the same way.
 
+pub mod comment;
+mod iptables;
 mod json;
+mod nftables;
 
-use crate::ruleset::Ruleset;
+use ipnet::IpNet;
+
+use crate::ruleset::{Remote, Rule, Ruleset};
 
 /// Output syntaxes.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, clap::ValueEnum)]
 pub enum Backend {
     /// The selected ruleset as JSON (for review, diffing and other tools)
     Json,
+    /// iptables-restore files: rules.v4 (iptables) and rules.v6 (ip6tables)
+    Iptables,
+    /// One nft script with a `table inet fwgen` for IPv4 and IPv6
+    Nftables,
 }
 
-/// Why a ruleset cannot be expressed in a backend's syntax.
+/// Where the firewall that loads the ruleset sits.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, PartialOrd, Ord, clap::ValueEnum)]
+pub enum Placement {
+    /// A firewall in front of the gateway (the vendor tables are written for it): rules in the
+    /// forward path, matching the gateway's own addresses
+    #[default]
+    Perimeter,
+    /// The gateway's own firewall: `in` in the input path, `out` in the output path
+    Host,
+}
+
+impl Placement {
+    pub fn name(self) -> &'static str {
+        match self {
+            Self::Perimeter => "perimeter",
+            Self::Host => "host",
+        }
+    }
+}
+
+/// How to render, beyond the ruleset itself.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct RenderOptions {
+    pub placement: Placement,
+    /// Add a rate-limited log rule before the final drop.
+    pub log_drops: bool,
+}
+
+/// What a backend produced: one text, or several named files (`rules.v4`, `rules.v6`).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Output {
+    Single(String),
+    Files(Vec<(&'static str, String)>),
+}
+
+/// Why a ruleset cannot be rendered.
 #[derive(Debug, thiserror::Error)]
 pub enum RenderError {
-    #[error("{backend} cannot express {what}")]
-    Unsupported { backend: &'static str, what: String },
+    #[error(
+        "{backend}: perimeter placement needs the gateway's address: add `gateway: [ADDR]` to the \
+         site file or pass `--gateway ADDR` (or use `--placement host` for the gateway's own firewall)"
+    )]
+    NoGateway { backend: &'static str },
 }
 
 impl Backend {
@@ -26,13 +75,96 @@ impl Backend {
     pub fn name(self) -> &'static str {
         match self {
             Self::Json => "json",
+            Self::Iptables => "iptables",
+            Self::Nftables => "nftables",
+        }
+    }
+
+    /// File name used with `--output-dir` for single-file backends.
+    pub fn file_name(self) -> &'static str {
+        match self {
+            Self::Json => "ruleset.json",
+            Self::Iptables => "rules",
+            Self::Nftables => "ruleset.nft",
         }
     }
 
     /// Render `rules` in this backend's syntax.
-    pub fn render(self, rules: &Ruleset) -> Result<String, RenderError> {
-        match self {
-            Self::Json => Ok(json::render(rules)),
+    pub fn render(self, rules: &Ruleset, opts: &RenderOptions) -> Result<Output, RenderError> {
+        if self != Self::Json && opts.placement == Placement::Perimeter && rules.gateway.is_empty()
+        {
+            return Err(RenderError::NoGateway {
+                backend: self.name(),
+            });
+        }
+        Ok(match self {
+            Self::Json => Output::Single(json::render(rules)),
+            Self::Iptables => {
+                let (v4, v6) = iptables::render(rules, opts);
+                Output::Files(vec![("rules.v4", v4), ("rules.v6", v6)])
+            }
+            Self::Nftables => Output::Single(nftables::render(rules, opts)),
+        })
+    }
+}
+
+/// An IP address family.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
+pub enum Family {
+    V4,
+    V6,
+}
+
+impl Family {
+    pub const BOTH: [Family; 2] = [Family::V4, Family::V6];
+
+    pub fn holds(self, net: &IpNet) -> bool {
+        matches!(
+            (self, net),
+            (Family::V4, IpNet::V4(_)) | (Family::V6, IpNet::V6(_))
+        )
+    }
+
+    /// The prefixes of `nets` in this family.
+    pub fn filter(self, nets: &[IpNet]) -> Vec<IpNet> {
+        nets.iter().filter(|n| self.holds(n)).copied().collect()
+    }
+}
+
+/// The remote side of a rule in one family.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum RemoteMatch {
+    /// No address match: any address.
+    Any,
+    /// These prefixes (never empty).
+    Nets(Vec<IpNet>),
+}
+
+/// How `rule` applies in `family`; `None` when it has addresses, but none of this family.
+pub fn remote_in(rule: &Rule, family: Family) -> Option<RemoteMatch> {
+    match &rule.remote {
+        Remote::Any => Some(RemoteMatch::Any),
+        Remote::Addresses(a) => {
+            let nets = family.filter(a);
+            (!nets.is_empty()).then_some(RemoteMatch::Nets(nets))
         }
     }
 }
+
+/// ICMP types a host needs to work (errors, PMTU discovery) and ICMPv6 neighbour discovery,
+/// named as nft spells them; iptables names differ and are mapped in its module.
+pub const ICMP_V4_TYPES: &[&str] = &[
+    "destination-unreachable",
+    "time-exceeded",
+    "parameter-problem",
+];
+pub const ICMP_V6_TYPES: &[&str] = &[
+    "destination-unreachable",
+    "packet-too-big",
+    "time-exceeded",
+    "parameter-problem",
+    "nd-router-solicit",
+    "nd-router-advert",
+    "nd-neighbor-solicit",
+    "nd-neighbor-advert",
+];

@@ -5,4 +5,5 @@ mod coverage;
 mod errors;
 mod generate;
 mod readme;
+mod tools;
 mod util;

@@ -70,3 +70,51 @@ pub fn redact(text: &str, digest: &str) -> String {
     text.replace(digest, "[catalogue-digest]")
         .replace(env!("CARGO_PKG_VERSION"), "[version]")
 }
+
+/// The path of `tool` on PATH or in the sbin directories, if installed.
+pub fn find_tool(tool: &str) -> Option<PathBuf> {
+    let path = std::env::var("PATH").unwrap_or_default();
+    path.split(':')
+        .chain(["/usr/sbin", "/sbin", "/usr/bin", "/bin"])
+        .map(|d| Path::new(d).join(tool))
+        .find(|p| p.is_file())
+}
+
+/// True when every tool is installed; otherwise skips loudly (or fails under
+/// `FWGEN_REQUIRE_VALIDATORS=1`) and returns false.
+pub fn have_tools(tools: &[&str]) -> bool {
+    let missing_tools: Vec<&str> = tools
+        .iter()
+        .copied()
+        .filter(|t| find_tool(t).is_none())
+        .collect();
+    if missing_tools.is_empty() {
+        return true;
+    }
+    missing(&format!(
+        "{} not installed (apt-get install nftables iptables iproute2 util-linux)",
+        missing_tools.join(", ")
+    ));
+    false
+}
+
+/// True when running as root (needed for `ip netns`).
+pub fn is_root() -> bool {
+    std::fs::read_to_string("/proc/self/status")
+        .ok()
+        .and_then(|s| {
+            s.lines()
+                .find(|l| l.starts_with("Uid:"))
+                .map(|l| l.split_whitespace().nth(1) == Some("0"))
+        })
+        .unwrap_or(false)
+}
+
+/// Run `cmd` in a fresh, throwaway network namespace: `unshare -n` as root, else
+/// `unshare -rn` (a user namespace; it limits netlink batches to a smaller size).
+pub fn in_throwaway_netns(cmd: &[&str]) -> std::process::Output {
+    let mut c = Command::new(find_tool("unshare").expect("unshare is installed"));
+    c.arg(if is_root() { "-n" } else { "-rn" });
+    c.args(cmd);
+    c.output().expect("unshare runs")
+}

@@ -1,0 +1,295 @@
+//! `--backend iptables`: `iptables-restore` files, `rules.v4` for iptables and `rules.v6` for
+//! ip6tables.
+//!
+//! Syntax reference: iptables-restore(8), iptables-extensions(8). Each file is a complete
+//! `filter` table (and, when FTP needs its helper, a `raw` table): loading it with
+//! `iptables-restore rules.v4` replaces those tables' rules.
+//!
+//! ```text
+//! *filter
+//! :INPUT DROP [0:0]
+//! -A INPUT -m conntrack --ctstate ESTABLISHED,RELATED -j ACCEPT
+//! -A INPUT -s 198.51.100.0/28 -p tcp --dport 443 -m comment --comment "fwgen web-ui" -j ACCEPT
+//! COMMIT
+//! ```
+//!
+//! multiport takes at most 15 ports (a range counts twice), so port sets are cut into chunks.
+//! Comments are sanitised and at most 255 bytes (longer ones are silently truncated by the
+//! kernel, so fwgen cuts them itself).
+
+use std::fmt::Write;
+
+use ipnet::IpNet;
+
+use crate::model::{Direction, PortRange, PortSet};
+use crate::ruleset::{Helper, Rule, Ruleset};
+
+use super::comment::{header_lines, rule_comment, sanitize};
+use super::{
+    Family, ICMP_V4_TYPES, ICMP_V6_TYPES, Placement, RemoteMatch, RenderOptions, remote_in,
+};
+
+/// The kernel's comment limit.
+pub const COMMENT_MAX: usize = 255;
+/// multiport's limit; a range takes two slots.
+pub const MULTIPORT_SLOTS: usize = 15;
+
+/// Cut a port set into `--dport`/`--dports` arguments within multiport's limit.
+pub fn port_chunks(ports: &PortSet) -> Vec<String> {
+    let mut chunks: Vec<Vec<PortRange>> = vec![];
+    let mut used = 0;
+    for r in ports.ranges() {
+        let cost = if r.is_single() { 1 } else { 2 };
+        if chunks.is_empty() || used + cost > MULTIPORT_SLOTS {
+            chunks.push(vec![]);
+            used = 0;
+        }
+        if let Some(c) = chunks.last_mut() {
+            c.push(*r);
+        }
+        used += cost;
+    }
+    let colon = |r: &PortRange| {
+        if r.is_single() {
+            r.to_string()
+        } else {
+            format!("{}:{}", r.lo(), r.hi())
+        }
+    };
+    chunks
+        .iter()
+        .map(|c| match c.as_slice() {
+            [one] => format!("--dport {}", colon(one)),
+            many => format!(
+                "-m multiport --dports {}",
+                many.iter().map(colon).collect::<Vec<_>>().join(",")
+            ),
+        })
+        .collect()
+}
+
+fn icmp_lines(chain: &str, family: Family) -> Vec<String> {
+    match family {
+        Family::V4 => ICMP_V4_TYPES
+            .iter()
+            .map(|t| format!("-A {chain} -p icmp --icmp-type {t} -j ACCEPT"))
+            .collect(),
+        Family::V6 => ICMP_V6_TYPES
+            .iter()
+            .map(|t| {
+                let name = match *t {
+                    "nd-router-solicit" => "router-solicitation",
+                    "nd-router-advert" => "router-advertisement",
+                    "nd-neighbor-solicit" => "neighbour-solicitation",
+                    "nd-neighbor-advert" => "neighbour-advertisement",
+                    other => other,
+                };
+                format!("-A {chain} -p ipv6-icmp --icmpv6-type {name} -j ACCEPT")
+            })
+            .collect(),
+    }
+}
+
+/// `-A CHAIN` lines accepting `rules` in one family. `peer_flag` is `-s` for traffic from the
+/// peer and `-d` for traffic to it.
+fn rule_lines(chain: &str, rules: &[&Rule], family: Family, peer_flag: &str) -> Vec<String> {
+    let mut out = Vec::new();
+    for rule in rules {
+        let Some(remote) = remote_in(rule, family) else {
+            continue;
+        };
+        let comment = rule_comment(rule, COMMENT_MAX);
+        let peers: Vec<String> = match remote {
+            RemoteMatch::Any => vec![String::new()],
+            RemoteMatch::Nets(nets) => nets.iter().map(|n| format!("{peer_flag} {n} ")).collect(),
+        };
+        for peer in &peers {
+            for ports in port_chunks(&rule.ports) {
+                out.push(format!(
+                    "-A {chain} {peer}-p {} {ports} -m comment --comment \"{comment}\" -j ACCEPT",
+                    rule.protocol
+                ));
+            }
+        }
+    }
+    out
+}
+
+/// `-A PREROUTING|OUTPUT … -j CT --helper ftp` for FTP control connections (table raw).
+fn helper_lines(
+    chain: &str,
+    rules: &[&Rule],
+    family: Family,
+    peer_flag: &str,
+    gateway: &str,
+) -> Vec<String> {
+    let mut out = Vec::new();
+    for rule in rules
+        .iter()
+        .filter(|r| r.helper == Some(Helper::Ftp) && r.ports.contains(21))
+    {
+        let peers: Vec<String> = match remote_in(rule, family) {
+            None => continue,
+            Some(RemoteMatch::Any) => vec![String::new()],
+            Some(RemoteMatch::Nets(nets)) => {
+                nets.iter().map(|n| format!("{peer_flag} {n} ")).collect()
+            }
+        };
+        for p in peers {
+            let line = format!("-A {chain} {gateway}{p}-p tcp --dport 21 -j CT --helper ftp");
+            if !out.contains(&line) {
+                out.push(line);
+            }
+        }
+    }
+    out
+}
+
+fn log_line(chain: &str, opts: &RenderOptions, what: &str) -> Option<String> {
+    opts.log_drops.then(|| {
+        format!(
+            "-A {chain} -m limit --limit 10/min --limit-burst 5 -j LOG --log-prefix \"{}\"",
+            sanitize(&format!("fwgen drop {what}: "), 28)
+        )
+    })
+}
+
+fn one_family(rules: &Ruleset, opts: &RenderOptions, family: Family) -> String {
+    let ins: Vec<&Rule> = rules
+        .rules
+        .iter()
+        .filter(|r| r.direction == Direction::In)
+        .collect();
+    let outs: Vec<&Rule> = rules
+        .rules
+        .iter()
+        .filter(|r| r.direction == Direction::Out)
+        .collect();
+    let gateway: Vec<IpNet> = family.filter(&rules.gateway);
+    let mut raw = Vec::new();
+    let mut filter = Vec::new();
+    let chains: &[(&str, &str)];
+    match opts.placement {
+        Placement::Host => {
+            chains = &[("INPUT", "DROP"), ("FORWARD", "DROP"), ("OUTPUT", "DROP")];
+            raw.extend(helper_lines("PREROUTING", &ins, family, "-s", ""));
+            raw.extend(helper_lines("OUTPUT", &outs, family, "-d", ""));
+            for (chain, lo, list, flag, what) in [
+                ("INPUT", "-i", &ins, "-s", "in"),
+                ("OUTPUT", "-o", &outs, "-d", "out"),
+            ] {
+                filter.push(format!(
+                    "-A {chain} -m conntrack --ctstate ESTABLISHED,RELATED -j ACCEPT"
+                ));
+                filter.push(format!("-A {chain} {lo} lo -j ACCEPT"));
+                filter.extend(icmp_lines(chain, family));
+                filter.push(format!("-A {chain} -m conntrack --ctstate INVALID -j DROP"));
+                filter.extend(rule_lines(chain, list, family, flag));
+                filter.extend(log_line(chain, opts, what));
+            }
+            filter.extend(log_line("FORWARD", opts, "forward"));
+        }
+        Placement::Perimeter => {
+            chains = &[
+                ("INPUT", "ACCEPT"),
+                ("FORWARD", "ACCEPT"),
+                ("OUTPUT", "ACCEPT"),
+                ("FWGEN-IN", "-"),
+                ("FWGEN-OUT", "-"),
+            ];
+            for gw in &gateway {
+                filter.push(format!("-A FORWARD -d {gw} -j FWGEN-IN"));
+                filter.push(format!("-A FORWARD -s {gw} -j FWGEN-OUT"));
+                raw.extend(helper_lines(
+                    "PREROUTING",
+                    &ins,
+                    family,
+                    "-s",
+                    &format!("-d {gw} "),
+                ));
+                raw.extend(helper_lines(
+                    "PREROUTING",
+                    &outs,
+                    family,
+                    "-d",
+                    &format!("-s {gw} "),
+                ));
+            }
+            for (chain, list, flag, what) in [
+                ("FWGEN-IN", &ins, "-s", "in"),
+                ("FWGEN-OUT", &outs, "-d", "out"),
+            ] {
+                filter.push(format!(
+                    "-A {chain} -m conntrack --ctstate ESTABLISHED,RELATED -j ACCEPT"
+                ));
+                filter.push(format!("-A {chain} -m conntrack --ctstate INVALID -j DROP"));
+                filter.extend(rule_lines(chain, list, family, flag));
+                filter.extend(log_line(chain, opts, what));
+                filter.push(format!("-A {chain} -j DROP"));
+            }
+        }
+    }
+
+    let mut out = String::new();
+    for l in header_lines(rules, opts) {
+        let _ = writeln!(out, "# {l}");
+    }
+    let _ = writeln!(
+        out,
+        "# Load with: {} FILE (replaces the filter{} table)",
+        if family == Family::V4 {
+            "iptables-restore"
+        } else {
+            "ip6tables-restore"
+        },
+        if raw.is_empty() { "" } else { " and raw" }
+    );
+    if !raw.is_empty() {
+        out.push_str("*raw\n:PREROUTING ACCEPT [0:0]\n:OUTPUT ACCEPT [0:0]\n");
+        for l in &raw {
+            let _ = writeln!(out, "{l}");
+        }
+        out.push_str("COMMIT\n");
+    }
+    out.push_str("*filter\n");
+    for (name, policy) in chains {
+        let _ = writeln!(out, ":{name} {policy} [0:0]");
+    }
+    for l in &filter {
+        let _ = writeln!(out, "{l}");
+    }
+    out.push_str("COMMIT\n");
+    out
+}
+
+/// `(rules.v4, rules.v6)`.
+pub fn render(rules: &Ruleset, opts: &RenderOptions) -> (String, String) {
+    (
+        one_family(rules, opts, Family::V4),
+        one_family(rules, opts, Family::V6),
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn multiport_chunks_count_ranges_twice() {
+        let set =
+            |spec: &str| PortSet::new(spec.split(',').map(|p| p.parse::<PortRange>().unwrap()));
+        assert_eq!(port_chunks(&set("25")), ["--dport 25"]);
+        assert_eq!(port_chunks(&set("8000-8010")), ["--dport 8000:8010"]);
+        assert_eq!(port_chunks(&set("20,21")), ["-m multiport --dports 20,21"]);
+        // 13 singles + 1 range = 15 slots: one chunk. 14 singles + 1 range: two.
+        let thirteen: Vec<String> = (1..=13).map(|p| p.to_string()).collect();
+        assert_eq!(
+            port_chunks(&set(&format!("{},100-200", thirteen.join(",")))).len(),
+            1
+        );
+        let fourteen: Vec<String> = (1..=14).map(|p| p.to_string()).collect();
+        let chunks = port_chunks(&set(&format!("{},100-200", fourteen.join(","))));
+        assert_eq!(chunks.len(), 2);
+        assert_eq!(chunks[1], "--dport 100:200");
+    }
+}

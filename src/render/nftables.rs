@@ -1,0 +1,366 @@
+//! `--backend nftables`: one nft script holding `table inet fwgen`, for IPv4 and IPv6.
+//!
+//! Syntax reference: nft(8), <https://wiki.nftables.org>. The script first creates and deletes
+//! its own table, then defines it, so `nft -f` can load it again and again and it replaces only
+//! its own table, never the rest of the host's ruleset:
+//!
+//! ```text
+//! table inet fwgen
+//! delete table inet fwgen
+//! table inet fwgen {
+//!     set addr_1_v4 { type ipv4_addr; flags interval; elements = { 198.51.100.0/28 } }
+//!     chain input {
+//!         type filter hook input priority filter; policy drop;
+//!         ct state established,related accept
+//!         ip saddr @addr_1_v4 tcp dport 443 accept comment "fwgen web-ui"
+//!     }
+//! }
+//! ```
+//!
+//! Address groups and port sets are named sets, so growing address lists add set elements,
+//! not rules. Comments are sanitised and at most 128 bytes (nft's limit).
+
+use std::collections::BTreeMap;
+use std::fmt::Write;
+
+use ipnet::IpNet;
+
+use crate::model::{Direction, PortSet};
+use crate::ruleset::{Helper, Rule, Ruleset};
+
+use super::comment::{header_lines, rule_comment, sanitize};
+use super::{
+    Family, ICMP_V4_TYPES, ICMP_V6_TYPES, Placement, RemoteMatch, RenderOptions, remote_in,
+};
+
+/// nft's comment limit.
+pub const COMMENT_MAX: usize = 128;
+
+/// Names for the named sets, given out in order of first use.
+#[derive(Default)]
+struct Sets {
+    addrs: BTreeMap<(Family, Vec<IpNet>), String>,
+    addr_order: Vec<(String, Family, Vec<IpNet>)>,
+    ports: BTreeMap<PortSet, String>,
+    port_order: Vec<(String, PortSet)>,
+}
+
+impl Sets {
+    fn addr(&mut self, family: Family, nets: &[IpNet]) -> String {
+        let key = (family, nets.to_vec());
+        if let Some(n) = self.addrs.get(&key) {
+            return n.clone();
+        }
+        let suffix = if family == Family::V4 { "v4" } else { "v6" };
+        let name = format!("addr_{}_{suffix}", self.addr_order.len() + 1);
+        self.addrs.insert(key, name.clone());
+        self.addr_order.push((name.clone(), family, nets.to_vec()));
+        name
+    }
+
+    /// `25` or `@ports_N`.
+    fn ports(&mut self, ports: &PortSet) -> String {
+        if let [single] = ports.ranges() {
+            return single.to_string();
+        }
+        if let Some(n) = self.ports.get(ports) {
+            return format!("@{n}");
+        }
+        let name = format!("ports_{}", self.port_order.len() + 1);
+        self.ports.insert(ports.clone(), name.clone());
+        self.port_order.push((name.clone(), ports.clone()));
+        format!("@{name}")
+    }
+}
+
+fn family_kw(f: Family) -> &'static str {
+    match f {
+        Family::V4 => "ip",
+        Family::V6 => "ip6",
+    }
+}
+
+/// `elements = { … }`, eight to a line, hosts without their `/32` or `/128`.
+fn elements(items: impl IntoIterator<Item = String>) -> String {
+    let items: Vec<String> = items.into_iter().collect();
+    let mut s = String::from("elements = {");
+    for (i, chunk) in items.chunks(8).enumerate() {
+        s.push_str(if i == 0 { " " } else { ",\n\t\t\t     " });
+        s.push_str(&chunk.join(", "));
+    }
+    s.push_str(" }");
+    s
+}
+
+fn net(n: &IpNet) -> String {
+    match n {
+        IpNet::V4(v) if v.prefix_len() == 32 => v.addr().to_string(),
+        IpNet::V6(v) if v.prefix_len() == 128 => v.addr().to_string(),
+        n => n.to_string(),
+    }
+}
+
+/// The rules of one direction, as nft statements (without the chain around them).
+/// `peer_field` is `saddr` for traffic from the peer, `daddr` for traffic to it.
+fn rule_lines(rules: &[&Rule], sets: &mut Sets, peer_field: &str) -> Vec<String> {
+    let mut out = Vec::new();
+    for rule in rules {
+        let ports = sets.ports(&rule.ports);
+        let comment = rule_comment(rule, COMMENT_MAX);
+        if rule.remote == crate::ruleset::Remote::Any {
+            out.push(format!(
+                "{} dport {ports} accept comment \"{comment}\"",
+                rule.protocol
+            ));
+            continue;
+        }
+        for f in Family::BOTH {
+            if let Some(RemoteMatch::Nets(nets)) = remote_in(rule, f) {
+                let set = sets.addr(f, &nets);
+                out.push(format!(
+                    "{} {peer_field} @{set} {} dport {ports} accept comment \"{comment}\"",
+                    family_kw(f),
+                    rule.protocol
+                ));
+            }
+        }
+    }
+    out
+}
+
+/// Statements that attach the FTP helper to FTP control connections. With `gateway`, only
+/// that family and with the gateway match in front (perimeter placement).
+fn helper_lines(
+    rules: &[&Rule],
+    sets: &mut Sets,
+    peer_field: &str,
+    gateway: Option<(Family, &str)>,
+) -> Vec<String> {
+    let mut out = Vec::new();
+    let families: Vec<Family> = match gateway {
+        Some((f, _)) => vec![f],
+        None => Family::BOTH.to_vec(),
+    };
+    let prefix = gateway.map_or(String::new(), |(_, p)| p.to_string());
+    for rule in rules
+        .iter()
+        .filter(|r| r.helper == Some(Helper::Ftp) && r.ports.contains(21))
+    {
+        for &f in &families {
+            let remote = match remote_in(rule, f) {
+                None => continue,
+                Some(RemoteMatch::Any) => String::new(),
+                Some(RemoteMatch::Nets(nets)) => {
+                    format!("{} {peer_field} @{} ", family_kw(f), sets.addr(f, &nets))
+                }
+            };
+            let line = format!("{prefix}{remote}tcp dport 21 ct helper set \"ftp-standard\"");
+            if !out.contains(&line) {
+                out.push(line);
+            }
+        }
+    }
+    out
+}
+
+/// `ip daddr @gateway_v4 ` and friends, one per gateway family.
+fn gateway_prefix(gw_sets: &[(Family, String)], field: &str) -> Vec<(Family, String)> {
+    gw_sets
+        .iter()
+        .map(|(f, name)| (*f, format!("{} {field} @{name} ", family_kw(*f))))
+        .collect()
+}
+
+fn chain(out: &mut String, name: &str, hook: Option<(&str, &str)>, body: &[String]) {
+    let _ = writeln!(out, "\tchain {name} {{");
+    if let Some((hook, policy)) = hook {
+        let _ = writeln!(
+            out,
+            "\t\ttype filter hook {hook} priority filter; policy {policy};"
+        );
+    }
+    for line in body {
+        let _ = writeln!(out, "\t\t{line}");
+    }
+    let _ = writeln!(out, "\t}}");
+}
+
+fn baseline(host: bool, hook_in: bool) -> Vec<String> {
+    let mut v = vec!["ct state established,related accept".to_string()];
+    if host {
+        v.push(format!(
+            "{} \"lo\" accept",
+            if hook_in { "iif" } else { "oif" }
+        ));
+        v.push(format!(
+            "icmp type {{ {} }} accept",
+            ICMP_V4_TYPES.join(", ")
+        ));
+        v.push(format!(
+            "icmpv6 type {{ {} }} accept",
+            ICMP_V6_TYPES.join(", ")
+        ));
+    }
+    v.push("ct state invalid drop".to_string());
+    v
+}
+
+fn log_line(opts: &RenderOptions, what: &str) -> Option<String> {
+    opts.log_drops.then(|| {
+        format!(
+            "limit rate 10/minute burst 5 packets log prefix \"{}\"",
+            sanitize(&format!("fwgen drop {what}: "), 127)
+        )
+    })
+}
+
+/// Render the whole script.
+pub fn render(rules: &Ruleset, opts: &RenderOptions) -> String {
+    let mut sets = Sets::default();
+    let ins: Vec<&Rule> = rules
+        .rules
+        .iter()
+        .filter(|r| r.direction == Direction::In)
+        .collect();
+    let outs: Vec<&Rule> = rules
+        .rules
+        .iter()
+        .filter(|r| r.direction == Direction::Out)
+        .collect();
+    let host = opts.placement == Placement::Host;
+
+    let mut gw_sets = Vec::new();
+    if !host {
+        for f in Family::BOTH {
+            let nets = f.filter(&rules.gateway);
+            if !nets.is_empty() {
+                gw_sets.push((
+                    f,
+                    format!("gateway_{}", if f == Family::V4 { "v4" } else { "v6" }),
+                    nets,
+                ));
+            }
+        }
+    }
+    let gw_names: Vec<(Family, String)> = gw_sets.iter().map(|(f, n, _)| (*f, n.clone())).collect();
+
+    // Chains first (they give out set names), then print sets above them.
+    let mut chains = String::new();
+    let in_rules = rule_lines(&ins, &mut sets, "saddr");
+    let out_rules = rule_lines(&outs, &mut sets, "daddr");
+    let (helpers_pre, helpers_out) = if host {
+        (
+            helper_lines(&ins, &mut sets, "saddr", None),
+            helper_lines(&outs, &mut sets, "daddr", None),
+        )
+    } else {
+        let mut pre = Vec::new();
+        for (f, p) in gateway_prefix(&gw_names, "daddr") {
+            pre.extend(helper_lines(&ins, &mut sets, "saddr", Some((f, &p))));
+        }
+        for (f, p) in gateway_prefix(&gw_names, "saddr") {
+            pre.extend(helper_lines(&outs, &mut sets, "daddr", Some((f, &p))));
+        }
+        (pre, Vec::new())
+    };
+    if !helpers_pre.is_empty() {
+        chain(
+            &mut chains,
+            "ct_helpers",
+            Some(("prerouting", "accept")),
+            &helpers_pre,
+        );
+    }
+    if !helpers_out.is_empty() {
+        chain(
+            &mut chains,
+            "ct_helpers_out",
+            Some(("output", "accept")),
+            &helpers_out,
+        );
+    }
+    if host {
+        let mut body = baseline(true, true);
+        body.extend(in_rules);
+        body.extend(log_line(opts, "in"));
+        chain(&mut chains, "input", Some(("input", "drop")), &body);
+        chain(
+            &mut chains,
+            "forward",
+            Some(("forward", "drop")),
+            &log_line(opts, "forward").into_iter().collect::<Vec<_>>(),
+        );
+        let mut body = baseline(true, false);
+        body.extend(out_rules);
+        body.extend(log_line(opts, "out"));
+        chain(&mut chains, "output", Some(("output", "drop")), &body);
+    } else {
+        let mut jumps = Vec::new();
+        for (_, p) in gateway_prefix(&gw_names, "daddr") {
+            jumps.push(format!("{p}jump gateway_in"));
+        }
+        for (_, p) in gateway_prefix(&gw_names, "saddr") {
+            jumps.push(format!("{p}jump gateway_out"));
+        }
+        chain(&mut chains, "forward", Some(("forward", "accept")), &jumps);
+        for (name, body, what) in [
+            ("gateway_in", in_rules, "in"),
+            ("gateway_out", out_rules, "out"),
+        ] {
+            let mut b = baseline(false, true);
+            b.extend(body);
+            b.extend(log_line(opts, what));
+            b.push("drop".to_string());
+            chain(&mut chains, name, None, &b);
+        }
+    }
+
+    let mut out = String::from("#!/usr/sbin/nft -f\n");
+    for l in header_lines(rules, opts) {
+        let _ = writeln!(out, "# {l}");
+    }
+    out.push_str(
+        "\n# Replace only fwgen's own table: create it if missing, delete it, define it.\n",
+    );
+    out.push_str("table inet fwgen\ndelete table inet fwgen\n\ntable inet fwgen {\n");
+    if !helpers_pre.is_empty() || !helpers_out.is_empty() {
+        out.push_str(
+            "\tct helper ftp-standard {\n\t\ttype \"ftp\" protocol tcp\n\t\tl3proto inet\n\t}\n",
+        );
+    }
+    for (_, name, nets) in &gw_sets {
+        let ty = if name.ends_with("v4") {
+            "ipv4_addr"
+        } else {
+            "ipv6_addr"
+        };
+        let _ = writeln!(
+            out,
+            "\tset {name} {{\n\t\ttype {ty}\n\t\tflags interval\n\t\t{}\n\t}}",
+            elements(nets.iter().map(net))
+        );
+    }
+    for (name, f, nets) in &sets.addr_order {
+        let ty = if *f == Family::V4 {
+            "ipv4_addr"
+        } else {
+            "ipv6_addr"
+        };
+        let _ = writeln!(
+            out,
+            "\tset {name} {{\n\t\ttype {ty}\n\t\tflags interval\n\t\t{}\n\t}}",
+            elements(nets.iter().map(net))
+        );
+    }
+    for (name, ports) in &sets.port_order {
+        let elems = ports.ranges().iter().map(ToString::to_string);
+        let _ = writeln!(
+            out,
+            "\tset {name} {{\n\t\ttype inet_service\n\t\tflags interval\n\t\t{}\n\t}}",
+            elements(elems)
+        );
+    }
+    out.push_str(&chains);
+    out.push_str("}\n");
+    out
+}
