@@ -48,7 +48,10 @@ pub fn rule_comment(rule: &Rule, max_bytes: usize) -> String {
         } else {
             ","
         };
-        let more = format!(" +{} more", parts[i..].iter().filter(|p| *p != "unresolved:").count());
+        let more = format!(
+            " +{} more",
+            parts[i..].iter().filter(|p| *p != "unresolved:").count()
+        );
         if s.len()
             + sep.len()
             + p.len()

@@ -1,0 +1,364 @@
+//! Real packets through a ruleset fwgen generated.
+//!
+//! Two network namespaces that the test creates, joined by a veth pair: the gateway
+//! (198.18.0.1, 2001:db8:f::1) and a client side holding a role's address (.2, ::2) and an
+//! address with no role (.3, ::3). Small TCP listeners and UDP echo servers run on both sides;
+//! probes run in parallel. First without a ruleset (every probe must pass: the lab works),
+//! then with the generated ruleset loaded into the gateway's namespace (host placement):
+//! selected ports pass, unselected ports and features are blocked, and a role's rule admits
+//! only the role's address. Both backends, IPv4 and IPv6. Only the test's own namespaces and
+//! documentation/benchmarking addresses are used; both namespaces are deleted on any exit.
+
+use std::io::{BufRead, BufReader, Write};
+use std::path::Path;
+use std::process::{Child, Command, Stdio};
+
+use crate::tools::generate_into;
+use crate::util::{find_tool, have_tools, is_root, missing};
+
+const PROBE: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fixtures/live/probe.py");
+
+/// Two namespaces and a veth pair; deleted on drop.
+struct Lab {
+    gw: String,
+    cli: String,
+}
+
+fn run(cmd: &[&str]) {
+    let out = Command::new(cmd[0])
+        .args(&cmd[1..])
+        .output()
+        .unwrap_or_else(|e| panic!("{cmd:?}: {e}"));
+    assert!(
+        out.status.success(),
+        "{cmd:?}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+impl Lab {
+    fn new(tag: &str) -> Lab {
+        let id = format!("{}{tag}", std::process::id() % 100_000);
+        let lab = Lab {
+            gw: format!("fwgen-gw-{id}"),
+            cli: format!("fwgen-cli-{id}"),
+        };
+        let (vg, vc) = (format!("fwg{id}"), format!("fwc{id}"));
+        run(&["ip", "netns", "add", &lab.gw]);
+        run(&["ip", "netns", "add", &lab.cli]);
+        run(&[
+            "ip", "link", "add", &vg, "netns", &lab.gw, "type", "veth", "peer", "name", &vc,
+            "netns", &lab.cli,
+        ]);
+        for (ns, dev, addrs) in [
+            (&lab.gw, &vg, &["198.18.0.1/24"][..]),
+            (&lab.cli, &vc, &["198.18.0.2/24", "198.18.0.3/24"][..]),
+        ] {
+            for a in addrs {
+                run(&["ip", "-n", ns, "addr", "add", a, "dev", dev]);
+            }
+            run(&["ip", "-n", ns, "link", "set", "lo", "up"]);
+            run(&["ip", "-n", ns, "link", "set", dev, "up"]);
+        }
+        for (ns, dev, addrs) in [
+            (&lab.gw, &vg, &["2001:db8:f::1/64"][..]),
+            (&lab.cli, &vc, &["2001:db8:f::2/64", "2001:db8:f::3/64"][..]),
+        ] {
+            for a in addrs {
+                run(&["ip", "-n", ns, "-6", "addr", "add", a, "dev", dev, "nodad"]);
+            }
+        }
+        lab
+    }
+
+    fn exec(&self, ns: &str) -> Command {
+        let mut c = Command::new("ip");
+        c.args(["netns", "exec", ns]);
+        c
+    }
+
+    /// Start listeners in `ns`; they stop when the returned child is dropped.
+    fn serve(&self, ns: &str, tcp: &str, udp: &str, addrs: &str) -> Server {
+        let mut child = self
+            .exec(ns)
+            .args([
+                "python3", PROBE, "serve", "--tcp", tcp, "--udp", udp, "--addrs", addrs,
+            ])
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .spawn()
+            .unwrap();
+        let mut line = String::new();
+        BufReader::new(child.stdout.as_mut().unwrap())
+            .read_line(&mut line)
+            .unwrap();
+        assert_eq!(line.trim(), "ready", "listeners in {ns} did not start");
+        Server(child)
+    }
+
+    /// Run `probes` from `ns`; `"open"` or `"closed"` each.
+    fn probe(&self, ns: &str, probes: &[Probe]) -> Vec<String> {
+        let json: Vec<serde_json::Value> = probes
+            .iter()
+            .map(|p| serde_json::json!({"src": p.src, "dst": p.dst, "proto": p.proto, "port": p.port}))
+            .collect();
+        let mut child = self
+            .exec(ns)
+            .args(["python3", PROBE, "probe"])
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .spawn()
+            .unwrap();
+        child
+            .stdin
+            .take()
+            .unwrap()
+            .write_all(serde_json::to_string(&json).unwrap().as_bytes())
+            .unwrap();
+        let out = child.wait_with_output().unwrap();
+        serde_json::from_slice(&out.stdout).unwrap_or_else(|e| {
+            panic!(
+                "probe output: {e}: {}",
+                String::from_utf8_lossy(&out.stdout)
+            )
+        })
+    }
+}
+
+impl Drop for Lab {
+    fn drop(&mut self) {
+        for ns in [&self.gw, &self.cli] {
+            let _ = Command::new("ip").args(["netns", "del", ns]).status();
+        }
+    }
+}
+
+struct Server(Child);
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+#[derive(Clone, Debug)]
+struct Probe {
+    src: &'static str,
+    dst: &'static str,
+    proto: &'static str,
+    port: u16,
+    open: bool,
+    why: &'static str,
+}
+
+/// (from the client side, to the gateway) and (from the gateway, to the client side).
+fn expectations() -> (Vec<Probe>, Vec<Probe>) {
+    let mut inbound = Vec::new();
+    let mut outbound = Vec::new();
+    for (gw, role, other) in [
+        ("198.18.0.1", "198.18.0.2", "198.18.0.3"),
+        ("2001:db8:f::1", "2001:db8:f::2", "2001:db8:f::3"),
+    ] {
+        let p = |src, dst, proto, port, open, why| Probe {
+            src,
+            dst,
+            proto,
+            port,
+            open,
+            why,
+        };
+        inbound.extend([
+            p(role, gw, "tcp", 443, true, "web-ui from admin-clients"),
+            p(
+                other,
+                gw,
+                "tcp",
+                443,
+                false,
+                "web-ui only from admin-clients",
+            ),
+            p(
+                other,
+                gw,
+                "tcp",
+                1344,
+                true,
+                "icap-service from icap-clients",
+            ),
+            p(
+                role,
+                gw,
+                "tcp",
+                1344,
+                false,
+                "icap-service only from icap-clients",
+            ),
+            p(role, gw, "tcp", 22, false, "ssh-console is not selected"),
+            p(role, gw, "tcp", 1270, false, "scom is not selected"),
+            p(role, gw, "tcp", 3306, false, "no entry has 3306"),
+            p(
+                role,
+                gw,
+                "udp",
+                161,
+                true,
+                "snmp-monitoring from snmp-managers",
+            ),
+            p(
+                other,
+                gw,
+                "udp",
+                161,
+                false,
+                "snmp-monitoring only from snmp-managers",
+            ),
+            p(role, gw, "udp", 9000, false, "peering is not selected"),
+            p(role, gw, "udp", 162, false, "snmp-alerts are outbound only"),
+        ]);
+        outbound.extend([
+            p(gw, role, "tcp", 25, true, "smtp-alerts to smtp-relay"),
+            p(
+                gw,
+                other,
+                "tcp",
+                25,
+                false,
+                "smtp-alerts only to smtp-relay",
+            ),
+            p(gw, role, "tcp", 389, false, "ldap is not selected"),
+            p(gw, role, "tcp", 3306, false, "no entry has 3306"),
+            p(gw, role, "udp", 53, true, "dns-internal to dns-servers"),
+            p(
+                gw,
+                other,
+                "udp",
+                53,
+                false,
+                "dns-internal only to dns-servers",
+            ),
+            p(gw, role, "udp", 162, true, "snmp-alerts to snmp-managers"),
+            p(gw, role, "udp", 5353, false, "no entry has 5353"),
+        ]);
+    }
+    (inbound, outbound)
+}
+
+fn load(lab: &Lab, files: &[std::path::PathBuf]) {
+    for f in files {
+        let tool = match f.file_name().and_then(|n| n.to_str()) {
+            Some("ruleset.nft") => vec!["nft", "-f"],
+            Some("rules.v4") => vec!["iptables-restore"],
+            Some("rules.v6") => vec!["ip6tables-restore"],
+            other => panic!("unexpected file {other:?}"),
+        };
+        let out = lab.exec(&lab.gw).args(&tool).arg(f).output().unwrap();
+        assert!(
+            out.status.success(),
+            "{tool:?} {}: {}",
+            f.display(),
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+}
+
+fn mismatches(probes: &[Probe], got: &[String], want_all_open: bool) -> Vec<String> {
+    probes
+        .iter()
+        .zip(got)
+        .filter(|(p, g)| (g.as_str() == "open") != (want_all_open || p.open))
+        .map(|(p, g)| {
+            format!(
+                "{} {} -> {} {}: {g}, expected {} ({})",
+                p.proto,
+                p.src,
+                p.dst,
+                p.port,
+                if want_all_open || p.open {
+                    "open"
+                } else {
+                    "closed"
+                },
+                p.why
+            )
+        })
+        .collect()
+}
+
+fn live(backend: &str, tag: &str) {
+    let lab = Lab::new(tag);
+    let _gw_listen = lab.serve(
+        &lab.gw,
+        "22,443,1270,1344,3306",
+        "161,162,9000",
+        "198.18.0.1,2001:db8:f::1",
+    );
+    let _cli_listen = lab.serve(
+        &lab.cli,
+        "25,389,3306",
+        "53,162,5353",
+        "198.18.0.2,198.18.0.3,2001:db8:f::2,2001:db8:f::3",
+    );
+    let (inbound, outbound) = expectations();
+
+    // Control: with no ruleset every probe passes, so a closed probe later is the firewall's doing.
+    let mut bad = mismatches(&inbound, &lab.probe(&lab.cli, &inbound), true);
+    bad.extend(mismatches(&outbound, &lab.probe(&lab.gw, &outbound), true));
+    assert!(
+        bad.is_empty(),
+        "the lab does not work without a firewall:\n{}",
+        bad.join("\n")
+    );
+
+    let dir = tempfile::tempdir().unwrap();
+    let files = generate_into(
+        dir.path(),
+        &[
+            "generate",
+            "--site",
+            "tests/fixtures/sites/live-icap.yaml",
+            "--placement",
+            "host",
+            "-b",
+            backend,
+        ],
+    );
+    load(&lab, &files);
+    let mut bad = mismatches(&inbound, &lab.probe(&lab.cli, &inbound), false);
+    bad.extend(mismatches(&outbound, &lab.probe(&lab.gw, &outbound), false));
+    assert!(
+        bad.is_empty(),
+        "{backend}: {} probe(s) wrong:\n{}",
+        bad.len(),
+        bad.join("\n")
+    );
+}
+
+fn ready() -> bool {
+    if !is_root() {
+        missing("the live-traffic tests need root (ip netns)");
+        return false;
+    }
+    have_tools(&[
+        "ip",
+        "python3",
+        "nft",
+        "iptables-restore",
+        "ip6tables-restore",
+    ]) && find_tool("python3").is_some()
+        && Path::new(PROBE).is_file()
+}
+
+#[test]
+fn live_traffic_through_the_nftables_ruleset() {
+    if ready() {
+        live("nftables", "n");
+    }
+}
+
+#[test]
+fn live_traffic_through_the_iptables_ruleset() {
+    if ready() {
+        live("iptables", "i");
+    }
+}
