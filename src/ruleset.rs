@@ -76,6 +76,9 @@ pub enum Helper {
 pub struct Peers {
     pub roles: BTreeSet<String>,
     pub hosts: BTreeSet<String>,
+    /// Hosts with no known address, for which the rule allows any address.
+    #[serde(skip_serializing_if = "BTreeSet::is_empty")]
+    pub unresolved: BTreeSet<String>,
 }
 
 /// One firewall rule: traffic in `direction` over `protocol` to `ports` with `remote`.
@@ -176,6 +179,7 @@ fn merge_by<K: Ord>(
                 a.entries.extend(r.entries);
                 a.peers.roles.extend(r.peers.roles);
                 a.peers.hosts.extend(r.peers.hosts);
+                a.peers.unresolved.extend(r.peers.unresolved);
             }
         }
     }

@@ -6,7 +6,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use ipnet::IpNet;
 
 use crate::catalogue::LoadErrors;
-use crate::model::{Application, Catalogue, Entry, Peer, ProductVersion, aggregate};
+use crate::model::{Application, Catalogue, Entry, Peer, ProductVersion, Protocol, aggregate};
 use crate::ruleset::{Helper, Meta, Peers, Remote, Rule, Ruleset};
 use crate::site::Site;
 use crate::suggest::hint;
@@ -98,7 +98,8 @@ pub fn select(cat: &Catalogue, site: &Site, req: &Request) -> Result<Ruleset, Se
                     protocol,
                     ports: ports.clone(),
                     remote: remote.clone(),
-                    helper: (e.application == Some(Application::Ftp)).then_some(Helper::Ftp),
+                    helper: (e.application == Some(Application::Ftp) && protocol == Protocol::Tcp)
+                        .then_some(Helper::Ftp),
                     peers: peers.clone(),
                     entries: [e.id.clone()].into(),
                 });
@@ -186,6 +187,7 @@ fn bind<'a>(
                     }
                 }
                 if addrs.is_empty() {
+                    peers.unresolved.extend(group.hosts.iter().cloned());
                     unbound_groups.entry(g).or_default().insert(&e.id);
                     Remote::Any
                 } else {

@@ -7,7 +7,7 @@
 
 use std::fmt::Write;
 
-use crate::ruleset::{Remote, Rule, Ruleset};
+use crate::ruleset::{Rule, Ruleset};
 
 use super::RenderOptions;
 
@@ -37,9 +37,9 @@ pub fn sanitize(text: &str, max_bytes: usize) -> String {
 /// Whole ids only: when they do not fit in `max_bytes`, the rest are counted (`+3 more`).
 pub fn rule_comment(rule: &Rule, max_bytes: usize) -> String {
     let mut parts: Vec<String> = rule.entries.iter().cloned().collect();
-    if rule.remote == Remote::Any && !rule.peers.hosts.is_empty() {
+    if !rule.peers.unresolved.is_empty() {
         parts.push("unresolved:".to_string());
-        parts.extend(rule.peers.hosts.iter().map(|h| sanitize(h, max_bytes)));
+        parts.extend(rule.peers.unresolved.iter().map(|h| sanitize(h, max_bytes)));
     }
     let mut s = String::from("fwgen");
     for (i, p) in parts.iter().enumerate() {
@@ -142,7 +142,7 @@ mod tests {
     #[test]
     fn rule_comments_keep_whole_ids() {
         use crate::model::{Direction, PortSet, Protocol};
-        use crate::ruleset::Peers;
+        use crate::ruleset::{Peers, Remote};
         let rule = Rule {
             direction: Direction::Out,
             protocol: Protocol::Tcp,
@@ -150,8 +150,8 @@ mod tests {
             remote: Remote::Any,
             helper: None,
             peers: Peers {
-                roles: Default::default(),
-                hosts: ["a.example\"\n-j ACCEPT".to_string()].into(),
+                unresolved: ["a.example\"\n-j ACCEPT".to_string()].into(),
+                ..Peers::default()
             },
             entries: ["alpha", "beta", "gamma"]
                 .iter()

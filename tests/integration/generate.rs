@@ -305,3 +305,36 @@ fn output_file_is_written_atomically_and_never_partially() {
     assert_eq!(r.code, 1);
     assert!(r.stderr.contains("it is a directory"), "{}", r.stderr);
 }
+
+/// Representative firewall outputs, reviewed line by line: the live-test ICAP site on the
+/// gateway itself, and the example Email Gateway site behind a perimeter firewall.
+#[test]
+fn firewall_snapshots() {
+    let d = digest();
+    let cases = [
+        ("icap-host", "tests/fixtures/sites/live-icap.yaml", "host"),
+        ("email-perimeter", "examples/site.yaml", "perimeter"),
+    ];
+    for (name, site, placement) in cases {
+        let site_digest = {
+            use sha2::Digest;
+            sha2::Sha256::digest(std::fs::read(site).unwrap())
+                .iter()
+                .map(|b| format!("{b:02x}"))
+                .collect::<String>()
+        };
+        for backend in ["nftables", "iptables"] {
+            let out = ok(&[
+                "generate",
+                "--site",
+                site,
+                "--placement",
+                placement,
+                "-b",
+                backend,
+            ]);
+            let out = redact(&out, &d).replace(&site_digest, "[site-digest]");
+            assert_snapshot!(format!("{backend}@{name}"), out);
+        }
+    }
+}

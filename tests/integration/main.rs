@@ -4,6 +4,7 @@ mod cli;
 mod coverage;
 mod errors;
 mod generate;
+mod hostile;
 mod live;
 mod readme;
 mod tools;

@@ -1,5 +1,5 @@
-//! The README stays honest: every `fwgen` command in its `sh` blocks runs and succeeds, every
-//! `cargo` command in them is run by `.ci/run`, and its JSON example matches real output.
+//! The README stays honest: every command in its `sh` blocks runs and succeeds (here, or for
+//! `cargo` commands, in `.ci/run`), and its JSON example matches real output.
 
 use std::path::Path;
 use std::process::Command;
@@ -39,8 +39,11 @@ fn commands() -> Vec<String> {
         .collect()
 }
 
+/// `fwgen …` lines run as they are (with the built binary first on PATH), in order, in a
+/// scratch directory holding `examples/`; the load commands (`nft …`, `iptables-restore …`)
+/// then run there inside a throwaway network namespace.
 #[test]
-fn every_fwgen_command_in_the_readme_runs() {
+fn every_fwgen_and_load_command_in_the_readme_runs() {
     let root = Path::new(env!("CARGO_MANIFEST_DIR"));
     let bin_dir = Path::new(env!("CARGO_BIN_EXE_fwgen")).parent().unwrap();
     let work = tempfile::tempdir().unwrap();
@@ -51,26 +54,47 @@ fn every_fwgen_command_in_the_readme_runs() {
     )
     .unwrap();
     let path = format!(
-        "{}:{}",
+        "{}:{}:/usr/sbin:/sbin",
         bin_dir.display(),
         std::env::var("PATH").unwrap_or_default()
     );
-    let mut ran = 0;
-    for cmd in commands().iter().filter(|c| c.starts_with("fwgen ")) {
-        let out = Command::new("sh")
-            .args(["-c", cmd])
-            .current_dir(work.path())
-            .env("PATH", &path)
-            .output()
-            .unwrap();
+    let tools =
+        crate::util::have_tools(&["nft", "iptables-restore", "ip6tables-restore", "unshare"]);
+    let (mut ran, mut loads) = (0, 0);
+    for cmd in commands() {
+        let out = if cmd.starts_with("fwgen ") {
+            ran += 1;
+            Command::new("sh")
+                .args(["-c", &cmd])
+                .current_dir(work.path())
+                .env("PATH", &path)
+                .output()
+                .unwrap()
+        } else if cmd.starts_with("nft ") || cmd.starts_with("iptables-restore ") {
+            loads += 1;
+            if !tools {
+                continue;
+            }
+            let ns = if crate::util::is_root() { "-n" } else { "-rn" };
+            Command::new("unshare")
+                .args([ns, "sh", "-c", &cmd])
+                .current_dir(work.path())
+                .env("PATH", &path)
+                .output()
+                .unwrap()
+        } else if cmd.starts_with("cargo ") {
+            continue;
+        } else {
+            panic!("README command `{cmd}` is run by no test: teach this test to run it");
+        };
         assert!(
             out.status.success(),
             "README command `{cmd}` failed:\n{}",
             String::from_utf8_lossy(&out.stderr)
         );
-        ran += 1;
     }
-    assert!(ran >= 5, "only {ran} fwgen commands found in the README");
+    assert!(ran >= 7, "only {ran} fwgen commands found in the README");
+    assert_eq!(loads, 2, "the README's two load commands");
 }
 
 #[test]

@@ -1,0 +1,169 @@
+//! Text from the catalogue can never break out of a comment or add a rule: descriptions,
+//! notes, titles and host names full of quotes, newlines, `;`, braces, `#`, `-j ACCEPT` and
+//! 10,000-character strings give output that the real tools accept and that holds exactly the
+//! same rules as with plain text.
+
+use std::path::Path;
+
+use crate::tools::{check_with_real_tool, generate_into};
+use crate::util::have_tools;
+
+const HOSTILE: &[&str] = &[
+    "x\" ; accept\ntcp dport 1-65535 accept comment \"y",
+    "a'b\\c\r\n-A INPUT -j ACCEPT\n# not a comment\n}\n} table inet evil { chain c { accept } }",
+    "-j ACCEPT -m comment --comment \"\u{7}\u{1b}[31m\u{0}tab\there",
+    "日本語の説明 {;} # \" ' \\",
+];
+
+fn long() -> String {
+    "\"{;}#-j ACCEPT\n".repeat(10_000 / 15 + 1)
+}
+
+/// Write the template with `text` and host names into `dir/catalogue.yaml`.
+fn catalogue(dir: &Path, text: &str, host1: &str, host2: &str) -> String {
+    // A JSON string is a valid YAML double-quoted scalar, escapes included.
+    let q = |s: &str| serde_json::to_string(s).unwrap();
+    let tpl = std::fs::read_to_string("tests/fixtures/catalogue/text-template.yaml").unwrap();
+    let yaml = tpl
+        .replace("@TEXT@", &q(text))
+        .replace("@HOST1@", &q(host1))
+        .replace("@HOST2@", &q(host2));
+    let path = dir.join("catalogue.yaml");
+    std::fs::write(&path, yaml).unwrap();
+    path.to_str().unwrap().to_string()
+}
+
+/// The output with every comment removed: what remains are the rules.
+fn rules_only(text: &str) -> String {
+    let mut out = String::new();
+    for line in text.lines().filter(|l| !l.trim_start().starts_with('#')) {
+        let mut l = line.to_string();
+        for marker in [
+            "-m comment --comment \"",
+            "comment \"",
+            "log prefix \"",
+            "--log-prefix \"",
+        ] {
+            while let Some(i) = l.find(marker) {
+                let rest = &l[i + marker.len()..];
+                let end = rest.find('"').expect("a closed comment");
+                l = format!("{}{}", &l[..i], &rest[end + 1..]);
+            }
+        }
+        out.push_str(&l);
+        out.push('\n');
+    }
+    out
+}
+
+#[test]
+fn hostile_text_changes_no_rule_and_passes_the_real_tools() {
+    let tools = have_tools(&["nft", "iptables-restore", "ip6tables-restore", "unshare"]);
+    let long = long();
+    let mut cases: Vec<(String, String, String)> = HOSTILE
+        .iter()
+        .map(|t| (t.to_string(), format!("h1{t}"), format!("{t}.example")))
+        .collect();
+    cases.push((long.clone(), long.clone(), format!("{long}.example")));
+    for backend in ["nftables", "iptables"] {
+        for placement in ["perimeter", "host"] {
+            let plain_dir = tempfile::tempdir().unwrap();
+            let cat = catalogue(plain_dir.path(), "plain text", "one.example", "two.example");
+            let args = |cat: &str| {
+                vec![
+                    "--catalogue".to_string(),
+                    cat.to_string(),
+                    "generate".into(),
+                    "-p".into(),
+                    "text-gateway".into(),
+                    "-b".into(),
+                    backend.into(),
+                    "--placement".into(),
+                    placement.into(),
+                    "--gateway".into(),
+                    "192.0.2.1".into(),
+                    "--log-drops".into(),
+                ]
+            };
+            let out = tempfile::tempdir().unwrap();
+            let a = args(&cat);
+            let plain_files = generate_into(
+                out.path(),
+                &a.iter().map(String::as_str).collect::<Vec<_>>(),
+            );
+            let plain: Vec<String> = plain_files
+                .iter()
+                .map(|f| std::fs::read_to_string(f).unwrap())
+                .collect();
+            for (text, h1, h2) in &cases {
+                let dir = tempfile::tempdir().unwrap();
+                let cat = catalogue(dir.path(), text, h1, h2);
+                let out = tempfile::tempdir().unwrap();
+                let a = args(&cat);
+                let files = generate_into(
+                    out.path(),
+                    &a.iter().map(String::as_str).collect::<Vec<_>>(),
+                );
+                for (f, plain) in files.iter().zip(&plain) {
+                    let got = std::fs::read_to_string(f).unwrap();
+                    assert_eq!(
+                        rules_only(&got),
+                        rules_only(plain),
+                        "{backend} {placement}: hostile text changed the rules of {}",
+                        f.display()
+                    );
+                    for line in got.lines() {
+                        assert!(
+                            line.len() < 2_000,
+                            "a 10,000-character string leaked into a line"
+                        );
+                    }
+                    if tools {
+                        check_with_real_tool(f);
+                    }
+                }
+            }
+        }
+    }
+}
+
+#[test]
+fn comments_stay_within_the_tools_limits() {
+    let dir = tempfile::tempdir().unwrap();
+    let long = long();
+    let cat = catalogue(dir.path(), &long, &long, &format!("{long}.example"));
+    for backend in ["nftables", "iptables"] {
+        let out = tempfile::tempdir().unwrap();
+        let files = generate_into(
+            out.path(),
+            &[
+                "--catalogue",
+                &cat,
+                "generate",
+                "-p",
+                "text-gateway",
+                "-b",
+                backend,
+                "--placement",
+                "host",
+            ],
+        );
+        for f in files {
+            let text = std::fs::read_to_string(&f).unwrap();
+            let limit = if backend == "nftables" { 128 } else { 255 };
+            let mut seen = 0;
+            for (i, _) in text.match_indices("comment \"") {
+                let rest = &text[i + 9..];
+                let c = &rest[..rest.find('"').unwrap()];
+                assert!(
+                    c.len() <= limit,
+                    "{} comment of {} bytes: {c}",
+                    f.display(),
+                    c.len()
+                );
+                seen += 1;
+            }
+            assert!(seen > 0);
+        }
+    }
+}
