@@ -96,6 +96,33 @@ impl Lab {
         Server(child)
     }
 
+    /// Start the minimal FTP server in `ns`.
+    fn serve_ftp(&self, ns: &str, data_port: &str) -> Server {
+        let mut child = self
+            .exec(ns)
+            .args(["python3", PROBE, "ftp-serve", "--data-port", data_port])
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .spawn()
+            .unwrap();
+        let mut line = String::new();
+        BufReader::new(child.stdout.as_mut().unwrap())
+            .read_line(&mut line)
+            .unwrap();
+        assert_eq!(line.trim(), "ready", "the FTP server in {ns} did not start");
+        Server(child)
+    }
+
+    /// A passive-mode FTP listing from `ns`: `"ok"` or what went wrong.
+    fn ftp_list(&self, ns: &str, host: &str, src: &str) -> String {
+        let out = self
+            .exec(ns)
+            .args(["python3", PROBE, "ftp-list", host, src])
+            .output()
+            .unwrap();
+        String::from_utf8_lossy(&out.stdout).trim().to_string()
+    }
+
     /// Run `probes` from `ns`; `"open"` or `"closed"` each.
     fn probe(&self, ns: &str, probes: &[Probe]) -> Vec<String> {
         let json: Vec<serde_json::Value> = probes
@@ -360,5 +387,111 @@ fn live_traffic_through_the_nftables_ruleset() {
 fn live_traffic_through_the_iptables_ruleset() {
     if ready() {
         live("iptables", "i");
+    }
+}
+
+/// FTP data connections are admitted as related through the conntrack FTP helper, and only
+/// through it: the same ruleset without its helper lines breaks the transfer, and the data
+/// port is not open to a fresh connection.
+fn live_ftp(backend: &str, tag: &str) {
+    let lab = Lab::new(tag);
+    let _ftp = lab.serve_ftp(&lab.cli, "40021");
+    let _other = lab.serve(&lab.cli, "40022", "", "198.18.0.2");
+    let servers = [
+        ("198.18.0.2", "198.18.0.1"),
+        ("2001:db8:f::2", "2001:db8:f::1"),
+    ];
+    for (server, gw) in servers {
+        assert_eq!(
+            lab.ftp_list(&lab.gw, server, gw),
+            "ok",
+            "FTP without a firewall"
+        );
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let files = generate_into(
+        dir.path(),
+        &[
+            "generate",
+            "--site",
+            "tests/fixtures/sites/live-ftp.yaml",
+            "--placement",
+            "host",
+            "-b",
+            backend,
+        ],
+    );
+    let texts: Vec<String> = files
+        .iter()
+        .map(|f| std::fs::read_to_string(f).unwrap())
+        .collect();
+    assert!(
+        texts
+            .iter()
+            .any(|t| t.contains("ct helper set") || t.contains("-j CT --helper ftp")),
+        "no FTP helper in the {backend} output"
+    );
+    load(&lab, &files);
+    for (server, gw) in servers {
+        assert_eq!(
+            lab.ftp_list(&lab.gw, server, gw),
+            "ok",
+            "{backend}: FTP through the ruleset from {gw} to {server}"
+        );
+    }
+    let high = [Probe {
+        src: "198.18.0.1",
+        dst: "198.18.0.2",
+        proto: "tcp",
+        port: 40022,
+        open: false,
+        why: "a high port outside FTP",
+    }];
+    assert_eq!(
+        lab.probe(&lab.gw, &high),
+        ["closed"],
+        "{backend}: high ports must stay closed"
+    );
+
+    // The same ruleset without the helper: the control channel works, the data channel not.
+    let stripped = tempfile::tempdir().unwrap();
+    let mut plain_files = Vec::new();
+    for (f, t) in files.iter().zip(&texts) {
+        let kept: Vec<&str> = t
+            .lines()
+            .filter(|l| !l.contains("ct helper set") && !l.contains("-j CT --helper"))
+            .collect();
+        let p = stripped.path().join(f.file_name().unwrap());
+        std::fs::write(&p, kept.join("\n") + "\n").unwrap();
+        plain_files.push(p);
+    }
+    if backend == "iptables" {
+        for t in ["raw", "filter"] {
+            for tool in ["iptables", "ip6tables"] {
+                let _ = lab.exec(&lab.gw).args([tool, "-t", t, "-F"]).status();
+            }
+        }
+    }
+    load(&lab, &plain_files);
+    for (server, gw) in servers {
+        let got = lab.ftp_list(&lab.gw, server, gw);
+        assert_ne!(
+            got, "ok",
+            "{backend}: FTP data passed without the helper, so the test proves nothing"
+        );
+    }
+}
+
+#[test]
+fn live_ftp_through_the_nftables_ruleset() {
+    if ready() {
+        live_ftp("nftables", "fn");
+    }
+}
+
+#[test]
+fn live_ftp_through_the_iptables_ruleset() {
+    if ready() {
+        live_ftp("iptables", "fi");
     }
 }
