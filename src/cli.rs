@@ -113,12 +113,13 @@ pub struct GenerateArgs {
     /// Log dropped packets (rate-limited) before dropping them
     #[arg(long)]
     pub log_drops: bool,
-    /// Write to FILE (atomically) instead of standard output; for iptables, a directory that
-    /// receives rules.v4 and rules.v6
+    /// Write to FILE (atomically) instead of standard output; for iptables and firewalld, the
+    /// directory to write into (created if missing)
     #[arg(long, short = 'o', value_name = "FILE")]
     pub output: Option<PathBuf>,
-    /// Write into the existing directory DIR (iptables: rules.v4 and rules.v6; nftables:
-    /// ruleset.nft; json: ruleset.json)
+    /// Write into the directory DIR, created if missing (iptables: rules.v4 and rules.v6;
+    /// firewalld: zones/, policies/, services/, ipsets/; nftables: ruleset.nft; json:
+    /// ruleset.json)
     #[arg(long, value_name = "DIR", conflicts_with = "output")]
     pub output_dir: Option<PathBuf>,
     /// Fail instead of warning when a role or host has no address

@@ -128,6 +128,10 @@ pub struct Ruleset {
     pub gateway: Vec<IpNet>,
     pub rules: Vec<Rule>,
     pub warnings: Vec<String>,
+    /// Catalogue entry id -> its description, for backends that carry descriptions
+    /// (firewalld's `<description>`). Not part of the JSON output.
+    #[serde(skip)]
+    pub descriptions: BTreeMap<String, String>,
 }
 
 impl Ruleset {

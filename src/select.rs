@@ -81,10 +81,12 @@ pub fn select(cat: &Catalogue, site: &Site, req: &Request) -> Result<Ruleset, Se
     let mut unbound_roles: BTreeMap<&str, BTreeSet<&str>> = BTreeMap::new();
     let mut unbound_groups: BTreeMap<&str, BTreeSet<&str>> = BTreeMap::new();
     let mut candidates = Vec::new();
+    let mut descriptions = BTreeMap::new();
     for e in pv.entries.iter().filter(|e| e.component == component) {
         if e.feature.as_ref().is_some_and(|f| !features.contains(f)) {
             continue;
         }
+        descriptions.insert(e.id.clone(), e.description.clone());
         let (remote, peers) = bind(pv, site, e, &mut unbound_roles, &mut unbound_groups);
         let ports = site
             .ports
@@ -144,6 +146,7 @@ pub fn select(cat: &Catalogue, site: &Site, req: &Request) -> Result<Ruleset, Se
         gateway: aggregate(gateway),
         rules: Ruleset::merge(candidates),
         warnings,
+        descriptions,
     })
 }
 

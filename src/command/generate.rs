@@ -58,18 +58,26 @@ pub fn run(cat: &Catalogue, args: GenerateArgs) -> Result<Report, Error> {
         (Some(dir), None, Output::Files(_)) | (_, Some(dir), _) => dir,
     };
     if !dir.is_dir() {
-        return Err(OutputError {
+        // Like mkdir: the directory itself may be new, its parent must exist.
+        std::fs::create_dir(dir).map_err(|e| OutputError {
             path: dir.clone(),
-            reason: "not an existing directory".into(),
-        }
-        .into());
+            reason: format!("cannot create the output directory: {e}"),
+        })?;
     }
     let files = match output {
-        Output::Single(text) => vec![(args.backend.file_name(), text)],
+        Output::Single(text) => vec![(args.backend.file_name().to_string(), text)],
         Output::Files(files) => files,
     };
     for (name, text) in files {
-        let path = dir.join(name);
+        let path = dir.join(&name);
+        if let Some(parent) = path.parent()
+            && !parent.is_dir()
+        {
+            std::fs::create_dir_all(parent).map_err(|e| OutputError {
+                path: parent.to_path_buf(),
+                reason: e.to_string(),
+            })?;
+        }
         write_atomic(&path, text.as_bytes())?;
         report
             .notes

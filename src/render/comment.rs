@@ -14,10 +14,17 @@ use super::RenderOptions;
 /// Keep printable characters except `"`, `'`, `` ` `` and `\`; turn other whitespace into
 /// spaces and drop control characters; squeeze spaces; cut to at most `max_bytes` bytes.
 pub fn sanitize(text: &str, max_bytes: usize) -> String {
+    flatten(text, max_bytes, &['"', '\'', '`', '\\'])
+}
+
+/// One line of printable text: whitespace becomes single spaces, control characters and
+/// `drop` go, and the result is cut on a character boundary to at most `max_bytes` bytes.
+/// For formats that escape quotes themselves (XML), `drop` is empty.
+pub fn flatten(text: &str, max_bytes: usize, drop: &[char]) -> String {
     let mut out = String::with_capacity(text.len().min(max_bytes));
     for c in text.chars() {
         let c = match c {
-            '"' | '\'' | '`' | '\\' => continue,
+            c if drop.contains(&c) => continue,
             c if c.is_whitespace() => ' ',
             c if c.is_control() => continue,
             c => c,

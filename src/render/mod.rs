@@ -6,6 +6,7 @@
 //! comment sanitising, so that every backend behaves the same way.
 
 pub mod comment;
+mod firewalld;
 mod iptables;
 mod json;
 mod nftables;
@@ -23,6 +24,8 @@ pub enum Backend {
     Iptables,
     /// One nft script with a `table inet fwgen` for IPv4 and IPv6
     Nftables,
+    /// A directory like /etc/firewalld: zones/, policies/, services/, ipsets/
+    Firewalld,
 }
 
 /// Where the firewall that loads the ruleset sits.
@@ -57,7 +60,8 @@ pub struct RenderOptions {
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Output {
     Single(String),
-    Files(Vec<(&'static str, String)>),
+    /// `(path relative to the output directory, contents)`, sorted by path.
+    Files(Vec<(String, String)>),
 }
 
 /// Why a ruleset cannot be rendered.
@@ -77,6 +81,7 @@ impl Backend {
             Self::Json => "json",
             Self::Iptables => "iptables",
             Self::Nftables => "nftables",
+            Self::Firewalld => "firewalld",
         }
     }
 
@@ -86,6 +91,7 @@ impl Backend {
             Self::Json => "ruleset.json",
             Self::Iptables => "rules",
             Self::Nftables => "ruleset.nft",
+            Self::Firewalld => "firewalld",
         }
     }
 
@@ -101,9 +107,10 @@ impl Backend {
             Self::Json => Output::Single(json::render(rules)),
             Self::Iptables => {
                 let (v4, v6) = iptables::render(rules, opts);
-                Output::Files(vec![("rules.v4", v4), ("rules.v6", v6)])
+                Output::Files(vec![("rules.v4".into(), v4), ("rules.v6".into(), v6)])
             }
             Self::Nftables => Output::Single(nftables::render(rules, opts)),
+            Self::Firewalld => Output::Files(firewalld::render(rules, opts)),
         })
     }
 }

@@ -323,7 +323,7 @@ fn firewall_snapshots() {
                 .map(|b| format!("{b:02x}"))
                 .collect::<String>()
         };
-        for backend in ["nftables", "iptables"] {
+        for backend in ["nftables", "iptables", "firewalld"] {
             let out = ok(&[
                 "generate",
                 "--site",

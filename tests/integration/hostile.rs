@@ -3,7 +3,7 @@
 //! 10,000-character strings give output that the real tools accept and that holds exactly the
 //! same rules as with plain text.
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 use crate::tools::{check_with_real_tool, generate_into};
 use crate::util::have_tools;
@@ -33,10 +33,22 @@ fn catalogue(dir: &Path, text: &str, host1: &str, host2: &str) -> String {
     path.to_str().unwrap().to_string()
 }
 
-/// The output with every comment removed: what remains are the rules.
+/// The output with every comment removed: what remains are the rules. For firewalld XML,
+/// the header comment and the `<short>`/`<description>` elements go too.
 fn rules_only(text: &str) -> String {
     let mut out = String::new();
+    let mut in_xml_comment = false;
     for line in text.lines().filter(|l| !l.trim_start().starts_with('#')) {
+        if line.starts_with("<!--") {
+            in_xml_comment = true;
+        }
+        if in_xml_comment {
+            in_xml_comment = !line.starts_with("-->");
+            continue;
+        }
+        if line.contains("<short>") || line.contains("<description>") {
+            continue;
+        }
         let mut l = line.to_string();
         for marker in [
             "-m comment --comment \"",
@@ -56,71 +68,104 @@ fn rules_only(text: &str) -> String {
     out
 }
 
+/// Every file below `dir` with its text, sorted by path relative to `dir`.
+fn all_files(dir: &Path) -> Vec<(PathBuf, String)> {
+    let mut out = Vec::new();
+    let mut todo = vec![dir.to_path_buf()];
+    while let Some(d) = todo.pop() {
+        for e in std::fs::read_dir(&d).unwrap() {
+            let p = e.unwrap().path();
+            if p.is_dir() {
+                todo.push(p);
+            } else {
+                let text = std::fs::read_to_string(&p).unwrap();
+                out.push((p.strip_prefix(dir).unwrap().to_path_buf(), text));
+            }
+        }
+    }
+    out.sort();
+    out
+}
+
+/// Generate from a catalogue built with `text` and host names; return the output directory.
+fn generate(
+    backend: &str,
+    placement: &str,
+    text: &str,
+    h1: &str,
+    h2: &str,
+) -> (tempfile::TempDir, tempfile::TempDir) {
+    let cat_dir = tempfile::tempdir().unwrap();
+    let cat = catalogue(cat_dir.path(), text, h1, h2);
+    let out = tempfile::tempdir().unwrap();
+    let args = [
+        "--catalogue",
+        &cat,
+        "generate",
+        "-p",
+        "text-gateway",
+        "-b",
+        backend,
+        "--placement",
+        placement,
+    ];
+    generate_into(
+        out.path(),
+        &[&args[..], &["--gateway", "192.0.2.1", "--log-drops"]].concat(),
+    );
+    (cat_dir, out)
+}
+
 #[test]
 fn hostile_text_changes_no_rule_and_passes_the_real_tools() {
-    let tools = have_tools(&["nft", "iptables-restore", "ip6tables-restore", "unshare"]);
+    let tools = have_tools(&[
+        "nft",
+        "iptables-restore",
+        "ip6tables-restore",
+        "unshare",
+        "firewall-offline-cmd",
+    ]);
     let long = long();
     let mut cases: Vec<(String, String, String)> = HOSTILE
         .iter()
         .map(|t| (t.to_string(), format!("h1{t}"), format!("{t}.example")))
         .collect();
     cases.push((long.clone(), long.clone(), format!("{long}.example")));
-    for backend in ["nftables", "iptables"] {
+    for backend in ["nftables", "iptables", "firewalld"] {
         for placement in ["perimeter", "host"] {
-            let plain_dir = tempfile::tempdir().unwrap();
-            let cat = catalogue(plain_dir.path(), "plain text", "one.example", "two.example");
-            let args = |cat: &str| {
-                vec![
-                    "--catalogue".to_string(),
-                    cat.to_string(),
-                    "generate".into(),
-                    "-p".into(),
-                    "text-gateway".into(),
-                    "-b".into(),
-                    backend.into(),
-                    "--placement".into(),
-                    placement.into(),
-                    "--gateway".into(),
-                    "192.0.2.1".into(),
-                    "--log-drops".into(),
-                ]
-            };
-            let out = tempfile::tempdir().unwrap();
-            let a = args(&cat);
-            let plain_files = generate_into(
-                out.path(),
-                &a.iter().map(String::as_str).collect::<Vec<_>>(),
+            let (_c, plain_dir) = generate(
+                backend,
+                placement,
+                "plain text",
+                "one.example",
+                "two.example",
             );
-            let plain: Vec<String> = plain_files
-                .iter()
-                .map(|f| std::fs::read_to_string(f).unwrap())
-                .collect();
+            let plain = all_files(plain_dir.path());
             for (text, h1, h2) in &cases {
-                let dir = tempfile::tempdir().unwrap();
-                let cat = catalogue(dir.path(), text, h1, h2);
-                let out = tempfile::tempdir().unwrap();
-                let a = args(&cat);
-                let files = generate_into(
-                    out.path(),
-                    &a.iter().map(String::as_str).collect::<Vec<_>>(),
+                let (_c, dir) = generate(backend, placement, text, h1, h2);
+                let got = all_files(dir.path());
+                assert_eq!(
+                    got.len(),
+                    plain.len(),
+                    "{backend} {placement}: different files"
                 );
-                for (f, plain) in files.iter().zip(&plain) {
-                    let got = std::fs::read_to_string(f).unwrap();
+                for ((path, g), (_, p)) in got.iter().zip(&plain) {
+                    let what = format!("{backend} {placement} {}", path.display());
                     assert_eq!(
-                        rules_only(&got),
-                        rules_only(plain),
-                        "{backend} {placement}: hostile text changed the rules of {}",
-                        f.display()
+                        rules_only(g),
+                        rules_only(p),
+                        "{what}: hostile text changed the rules"
                     );
-                    for line in got.lines() {
-                        assert!(
-                            line.len() < 2_000,
-                            "a 10,000-character string leaked into a line"
-                        );
+                    assert!(
+                        g.lines().all(|l| l.len() < 2_000),
+                        "{what}: a 10,000-character string leaked into a line"
+                    );
+                    if tools && backend != "firewalld" {
+                        check_with_real_tool(&dir.path().join(path));
                     }
-                    if tools {
-                        check_with_real_tool(f);
-                    }
+                }
+                if tools && backend == "firewalld" {
+                    crate::tools::check_firewalld_dir(dir.path());
                 }
             }
         }

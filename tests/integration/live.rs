@@ -312,6 +312,106 @@ fn mismatches(probes: &[Probe], got: &[String], want_all_open: bool) -> Vec<Stri
         .collect()
 }
 
+/// A firewalld daemon (and its private system bus) running in the gateway's namespace with a
+/// generated configuration; both stop on drop.
+struct Firewalld {
+    children: Vec<Child>,
+    dir: tempfile::TempDir,
+}
+
+impl Drop for Firewalld {
+    fn drop(&mut self) {
+        for c in self.children.iter_mut().rev() {
+            let _ = c.kill();
+            let _ = c.wait();
+        }
+    }
+}
+
+fn start_firewalld(lab: &Lab, config: &Path) -> Firewalld {
+    let dir = tempfile::tempdir().unwrap();
+    let conf = std::fs::read_to_string("/etc/firewalld/firewalld.conf")
+        .expect("firewalld.conf is installed");
+    let conf: Vec<&str> = conf
+        .lines()
+        .map(|l| {
+            if l.starts_with("DefaultZone=") {
+                "DefaultZone=fwgen"
+            } else {
+                l
+            }
+        })
+        .collect();
+    std::fs::write(config.join("firewalld.conf"), conf.join("\n") + "\n").unwrap();
+    let bus = dir.path().join("bus");
+    let address = format!("unix:path={}", bus.display());
+    let dbus = lab
+        .exec(&lab.gw)
+        .args([
+            "dbus-daemon",
+            "--config-file=/usr/share/dbus-1/system.conf",
+            &format!("--address={address}"),
+            "--nofork",
+            "--nopidfile",
+        ])
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let mut fw = Firewalld {
+        children: vec![dbus],
+        dir,
+    };
+    for _ in 0..50 {
+        if bus.exists() {
+            break;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    }
+    let log = fw.dir.path().join("firewalld.log");
+    let daemon = lab
+        .exec(&lab.gw)
+        .args([
+            "firewalld",
+            "--nofork",
+            "--nopid",
+            "--log-target",
+            "file",
+            "--log-file",
+            log.to_str().unwrap(),
+            "--system-config",
+            config.to_str().unwrap(),
+        ])
+        .env("DBUS_SYSTEM_BUS_ADDRESS", &address)
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    fw.children.push(daemon);
+    let cmd = |args: &[&str]| {
+        let out = lab
+            .exec(&lab.gw)
+            .arg("firewall-cmd")
+            .args(args)
+            .env("DBUS_SYSTEM_BUS_ADDRESS", &address)
+            .stderr(Stdio::null())
+            .output()
+            .unwrap();
+        String::from_utf8_lossy(&out.stdout).trim().to_string()
+    };
+    for _ in 0..100 {
+        if cmd(&["--state"]) == "running" {
+            assert_eq!(cmd(&["--get-default-zone"]), "fwgen");
+            return fw;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(200));
+    }
+    panic!(
+        "firewalld did not start: {}",
+        std::fs::read_to_string(&log).unwrap_or_default()
+    );
+}
+
 fn live(backend: &str, tag: &str) {
     let lab = Lab::new(tag);
     let _gw_listen = lab.serve(
@@ -350,7 +450,12 @@ fn live(backend: &str, tag: &str) {
             backend,
         ],
     );
-    load(&lab, &files);
+    let _daemon = if backend == "firewalld" {
+        Some(start_firewalld(&lab, dir.path()))
+    } else {
+        load(&lab, &files);
+        None
+    };
     let mut bad = mismatches(&inbound, &lab.probe(&lab.cli, &inbound), false);
     bad.extend(mismatches(&outbound, &lab.probe(&lab.gw, &outbound), false));
     assert!(
@@ -493,5 +598,12 @@ fn live_ftp_through_the_nftables_ruleset() {
 fn live_ftp_through_the_iptables_ruleset() {
     if ready() {
         live_ftp("iptables", "fi");
+    }
+}
+
+#[test]
+fn live_traffic_through_a_real_firewalld_daemon() {
+    if ready() && have_tools(&["firewalld", "firewall-cmd", "dbus-daemon"]) {
+        live("firewalld", "d");
     }
 }

@@ -92,6 +92,105 @@ fn real_tools_accept_every_product_version_component_feature_set_and_placement()
     assert_eq!(checked, 6 * 2 * 2 * 3);
 }
 
+/// `firewall-offline-cmd --check-config` on a generated configuration directory (with the
+/// installed `firewalld.conf` copied in, as firewalld warns without one); any ERROR or WARNING
+/// in its output fails too, since it only warns about e.g. a v6 entry in an IPv4 ipset.
+pub fn check_firewalld_dir(dir: &Path) {
+    std::fs::copy("/etc/firewalld/firewalld.conf", dir.join("firewalld.conf"))
+        .expect("firewalld.conf is installed");
+    let d = dir.to_str().unwrap();
+    let mut cmd = vec![
+        "firewall-offline-cmd",
+        "--system-config",
+        d,
+        "--check-config",
+    ];
+    if !crate::util::is_root() {
+        cmd.insert(0, "-r");
+        cmd.insert(0, "unshare");
+    }
+    let out = std::process::Command::new(cmd[0])
+        .args(&cmd[1..])
+        .output()
+        .unwrap();
+    let text = format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(
+        out.status.success() && !text.contains("ERROR") && !text.contains("WARNING"),
+        "firewall-offline-cmd rejected {d} (rc {:?}):\n{text}",
+        out.status.code()
+    );
+}
+
+#[test]
+fn firewalld_accepts_every_product_version_component_feature_set_and_placement() {
+    if !have_tools(&["firewall-offline-cmd"]) {
+        return;
+    }
+    let mut checked = 0;
+    for (p, v, c) in targets() {
+        for features in [None, Some("--all-features")] {
+            for placement in ["perimeter", "host"] {
+                let dir = tempfile::tempdir().unwrap();
+                let mut args = vec![
+                    "generate",
+                    "-p",
+                    &p,
+                    "-V",
+                    &v,
+                    "-c",
+                    &c,
+                    "-b",
+                    "firewalld",
+                    "--placement",
+                    placement,
+                ];
+                args.extend([
+                    "--gateway",
+                    "192.0.2.1",
+                    "--gateway",
+                    "2001:db8::1",
+                    "--log-drops",
+                ]);
+                args.extend(features);
+                let files = generate_into(dir.path(), &args);
+                assert!(files.iter().any(|f| f.ends_with("zones")), "{files:?}");
+                check_firewalld_dir(dir.path());
+                checked += 1;
+            }
+        }
+    }
+    assert_eq!(checked, 6 * 2 * 2);
+}
+
+#[test]
+fn firewalld_check_catches_broken_configurations() {
+    if !have_tools(&["firewall-offline-cmd"]) {
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    generate_into(
+        dir.path(),
+        &[
+            "generate",
+            "--site",
+            "examples/site.yaml",
+            "-b",
+            "firewalld",
+        ],
+    );
+    let svc = dir.path().join("services/fwgen-in-1.xml");
+    let text = std::fs::read_to_string(&svc).unwrap();
+    std::fs::write(&svc, text.replace("port=\"25\"", "port=\"99999\"")).unwrap();
+    assert!(
+        std::panic::catch_unwind(|| check_firewalld_dir(dir.path())).is_err(),
+        "port 99999 was accepted"
+    );
+}
+
 #[test]
 fn log_drops_and_extra_gateway_addresses_load_too() {
     if !have_tools(&["nft", "iptables-restore", "ip6tables-restore", "unshare"]) {
