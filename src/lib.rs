@@ -20,7 +20,7 @@
 //! let rules = fwgen::select::select(&cat, &fwgen::site::Site::default(), &req).unwrap();
 //! assert!(rules.rules.iter().any(|r| r.ports.contains(161)));
 //! let opts = fwgen::render::RenderOptions { placement: fwgen::render::Placement::Host, log_drops: false };
-//! let fwgen::render::Output::Single(nft) = fwgen::render::Backend::Nftables.render(&rules, &opts).unwrap() else {
+//! let fwgen::render::Output::Single(nft) = fwgen::render::Backend::Nftables.render(&rules, &opts).unwrap().output else {
 //!     unreachable!("nftables renders one file")
 //! };
 //! assert!(nft.contains("table inet fwgen {"));

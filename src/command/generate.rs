@@ -30,9 +30,12 @@ pub fn run(cat: &Catalogue, args: GenerateArgs) -> Result<Report, Error> {
         placement: args.placement,
         log_drops: args.log_drops,
     };
-    let output = args.backend.render(&rules, &opts)?;
+    let rendered = args.backend.render(&rules, &opts)?;
+    let output = rendered.output;
+    let mut warnings = rules.warnings.clone();
+    warnings.extend(rendered.warnings);
     let mut report = Report {
-        warnings: rules.warnings.clone(),
+        warnings,
         ..Report::default()
     };
     let n = rules.rules.len();

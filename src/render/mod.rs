@@ -5,6 +5,7 @@
 //! What they share is here and in [`comment`]: placement, address families, the header and
 //! comment sanitising, so that every backend behaves the same way.
 
+mod cisco_acl;
 pub mod comment;
 mod firewalld;
 mod iptables;
@@ -26,6 +27,10 @@ pub enum Backend {
     Nftables,
     /// A directory like /etc/firewalld: zones/, policies/, services/, ipsets/
     Firewalld,
+    /// Cisco IOS extended named ACLs (stateless, with return traffic; perimeter only)
+    CiscoIos,
+    /// Cisco ASA access lists with object groups (stateful; perimeter only)
+    CiscoAsa,
 }
 
 /// Where the firewall that loads the ruleset sits.
@@ -64,9 +69,19 @@ pub enum Output {
     Files(Vec<(String, String)>),
 }
 
+/// A backend's output and what it has to warn about.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Rendered {
+    pub output: Output,
+    /// Things the syntax cannot do exactly, said out loud (never silently dropped).
+    pub warnings: Vec<String>,
+}
+
 /// Why a ruleset cannot be rendered.
 #[derive(Debug, thiserror::Error)]
 pub enum RenderError {
+    #[error("{backend} cannot express {what}")]
+    Unsupported { backend: &'static str, what: String },
     #[error(
         "{backend}: perimeter placement needs the gateway's address: add `gateway: [ADDR]` to the \
          site file or pass `--gateway ADDR` (or use `--placement host` for the gateway's own firewall)"
@@ -82,6 +97,8 @@ impl Backend {
             Self::Iptables => "iptables",
             Self::Nftables => "nftables",
             Self::Firewalld => "firewalld",
+            Self::CiscoIos => "cisco-ios",
+            Self::CiscoAsa => "cisco-asa",
         }
     }
 
@@ -92,25 +109,60 @@ impl Backend {
             Self::Iptables => "rules",
             Self::Nftables => "ruleset.nft",
             Self::Firewalld => "firewalld",
+            Self::CiscoIos => "acl-ios.txt",
+            Self::CiscoAsa => "acl-asa.txt",
         }
     }
 
     /// Render `rules` in this backend's syntax.
-    pub fn render(self, rules: &Ruleset, opts: &RenderOptions) -> Result<Output, RenderError> {
+    pub fn render(self, rules: &Ruleset, opts: &RenderOptions) -> Result<Rendered, RenderError> {
+        let cisco = matches!(self, Self::CiscoIos | Self::CiscoAsa);
+        if cisco && opts.placement == Placement::Host {
+            return Err(RenderError::Unsupported {
+                backend: self.name(),
+                what: "host placement: an access list filters traffic through a router or ASA in front of the \
+                       gateway; use --placement perimeter, or nftables/iptables/firewalld on the gateway itself"
+                    .into(),
+            });
+        }
         if self != Self::Json && opts.placement == Placement::Perimeter && rules.gateway.is_empty()
         {
             return Err(RenderError::NoGateway {
                 backend: self.name(),
             });
         }
+        let single = |text| Rendered {
+            output: Output::Single(text),
+            warnings: Vec::new(),
+        };
         Ok(match self {
-            Self::Json => Output::Single(json::render(rules)),
+            Self::Json => single(json::render(rules)),
             Self::Iptables => {
                 let (v4, v6) = iptables::render(rules, opts);
-                Output::Files(vec![("rules.v4".into(), v4), ("rules.v6".into(), v6)])
+                Rendered {
+                    output: Output::Files(vec![("rules.v4".into(), v4), ("rules.v6".into(), v6)]),
+                    warnings: Vec::new(),
+                }
             }
-            Self::Nftables => Output::Single(nftables::render(rules, opts)),
-            Self::Firewalld => Output::Files(firewalld::render(rules, opts)),
+            Self::Nftables => single(nftables::render(rules, opts)),
+            Self::Firewalld => Rendered {
+                output: Output::Files(firewalld::render(rules, opts)),
+                warnings: Vec::new(),
+            },
+            Self::CiscoIos => {
+                let (text, warnings) = cisco_acl::render_ios(rules, opts);
+                Rendered {
+                    output: Output::Single(text),
+                    warnings,
+                }
+            }
+            Self::CiscoAsa => {
+                let (text, warnings) = cisco_acl::render_asa(rules, opts);
+                Rendered {
+                    output: Output::Single(text),
+                    warnings,
+                }
+            }
         })
     }
 }

@@ -38,7 +38,9 @@ fn catalogue(dir: &Path, text: &str, host1: &str, host2: &str) -> String {
 fn rules_only(text: &str) -> String {
     let mut out = String::new();
     let mut in_xml_comment = false;
-    for line in text.lines().filter(|l| !l.trim_start().starts_with('#')) {
+    for line in text.lines().filter(|l| {
+        !l.trim_start().starts_with('#') && !l.starts_with('!') && !l.contains(" remark ")
+    }) {
         if line.starts_with("<!--") {
             in_xml_comment = true;
         }
@@ -131,8 +133,19 @@ fn hostile_text_changes_no_rule_and_passes_the_real_tools() {
         .map(|t| (t.to_string(), format!("h1{t}"), format!("{t}.example")))
         .collect();
     cases.push((long.clone(), long.clone(), format!("{long}.example")));
-    for backend in ["nftables", "iptables", "firewalld"] {
-        for placement in ["perimeter", "host"] {
+    for backend in [
+        "nftables",
+        "iptables",
+        "firewalld",
+        "cisco-ios",
+        "cisco-asa",
+    ] {
+        let placements: &[&str] = if backend.starts_with("cisco") {
+            &["perimeter"]
+        } else {
+            &["perimeter", "host"]
+        };
+        for &placement in placements {
             let (_c, plain_dir) = generate(
                 backend,
                 placement,
@@ -160,7 +173,17 @@ fn hostile_text_changes_no_rule_and_passes_the_real_tools() {
                         g.lines().all(|l| l.len() < 2_000),
                         "{what}: a 10,000-character string leaked into a line"
                     );
-                    if tools && backend != "firewalld" {
+                    if backend.starts_with("cisco") {
+                        for l in g.lines().filter(|l| l.contains(" remark ")) {
+                            let remark = l.split_once(" remark ").unwrap().1;
+                            assert!(
+                                remark.len() <= 100
+                                    && !remark.contains('?')
+                                    && !remark.starts_with('!'),
+                                "{what}: remark {remark}"
+                            );
+                        }
+                    } else if tools && backend != "firewalld" {
                         check_with_real_tool(&dir.path().join(path));
                     }
                 }

@@ -1,5 +1,6 @@
 //! Integration tests, compiled as one binary. Helpers live in `util`.
 
+mod cisco;
 mod cli;
 mod coverage;
 mod errors;

@@ -1,0 +1,535 @@
+//! `--backend cisco-ios` and `--backend cisco-asa`: access lists for a Cisco router or ASA in
+//! front of the gateway (perimeter placement only).
+//!
+//! References: Cisco IOS "Commented IP Access List Entries" and "Object Groups for ACLs";
+//! Cisco ASA command reference (`access-list extended`, `object-group`, `access-group`).
+//! Two access lists: `FWGEN-TO-GW` for traffic toward the gateway and `FWGEN-FROM-GW` for
+//! traffic from it, meant for the interface that faces the gateway (`out` and `in`).
+//!
+//! IOS ACLs are stateless, so each connection also gets its return traffic: TCP replies with
+//! `established` (ACK or RST set), UDP replies from the service port. IOS ACEs use wildcard
+//! masks (`0.0.0.15`) and object groups use netmasks; IPv6 goes into separate
+//! `ipv6 access-list`s, which keep neighbour discovery working before their final deny.
+//!
+//! ```text
+//! ip access-list extended FWGEN-TO-GW
+//!  remark fwgen web-ui
+//!  permit tcp 198.51.100.0 0.0.0.15 host 192.0.2.25 eq 443
+//! ```
+//!
+//! The ASA is stateful: one ACE per connection, netmasks, and object groups for address and
+//! port groups (`object-group service … tcp`), in flat `access-list NAME extended` lines.
+//! Remarks carry the catalogue entry ids, at most 100 characters, sanitised.
+
+use std::collections::BTreeMap;
+use std::fmt::Write;
+
+use ipnet::IpNet;
+
+use crate::model::{Direction, PortRange, PortSet, Protocol};
+use crate::ruleset::{Helper, Ruleset};
+
+use super::comment::{header_lines, rule_comment};
+use super::{Family, RemoteMatch, RenderOptions, remote_in};
+
+/// Cisco's remark limit.
+pub const REMARK_MAX: usize = 100;
+
+/// Which Cisco syntax.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Dialect {
+    Ios,
+    Asa,
+}
+
+/// A remark: sanitised, no `?` (it triggers CLI help when pasted), no leading `!`.
+fn remark(text: &str) -> String {
+    let t: String = text.chars().filter(|c| *c != '?').collect();
+    t.trim_start_matches(['!', ' ']).to_string()
+}
+
+/// One side of an ACE.
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord)]
+enum Side {
+    Any,
+    Nets(Vec<IpNet>),
+}
+
+/// An ACE before it is printed: permit `protocol` from `src` (port `sport`) to `dst` (port
+/// `dport`); `reply` marks IOS return traffic (TCP `established`).
+#[derive(Clone, Debug)]
+struct Ace {
+    protocol: Protocol,
+    src: Side,
+    sport: Option<PortRange>,
+    dst: Side,
+    dport: Option<PortRange>,
+    reply: bool,
+    /// ASA: the whole port set as one service object group.
+    dports: Option<PortSet>,
+}
+
+fn wildcard(net: &IpNet) -> String {
+    match net {
+        IpNet::V4(v) => {
+            let bits = u32::MAX.checked_shr(u32::from(v.prefix_len())).unwrap_or(0);
+            std::net::Ipv4Addr::from(bits).to_string()
+        }
+        IpNet::V6(_) => String::new(),
+    }
+}
+
+fn port_spec(p: PortRange) -> String {
+    if p.is_single() {
+        format!("eq {}", p.lo())
+    } else {
+        format!("range {} {}", p.lo(), p.hi())
+    }
+}
+
+/// Names for object groups, given out in order of first use.
+#[derive(Default)]
+struct Groups {
+    nets: BTreeMap<Vec<IpNet>, String>,
+    net_order: Vec<(String, Vec<IpNet>)>,
+    svcs: BTreeMap<(Protocol, PortSet), String>,
+    svc_order: Vec<(String, Protocol, PortSet)>,
+}
+
+impl Groups {
+    fn net(&mut self, nets: &[IpNet], gateway: bool) -> String {
+        if let Some(n) = self.nets.get(nets) {
+            return n.clone();
+        }
+        let (prefix, taken) = if gateway {
+            ("FWGEN-GW", "FWGEN-GW")
+        } else {
+            ("FWGEN-NET", "FWGEN-NET")
+        };
+        let n = self
+            .net_order
+            .iter()
+            .filter(|(n, _)| n.starts_with(taken))
+            .count();
+        let name = if gateway && n == 0 {
+            prefix.to_string()
+        } else {
+            format!("{prefix}-{}", n + 1)
+        };
+        self.nets.insert(nets.to_vec(), name.clone());
+        self.net_order.push((name.clone(), nets.to_vec()));
+        name
+    }
+
+    fn svc(&mut self, protocol: Protocol, ports: &PortSet) -> String {
+        let key = (protocol, ports.clone());
+        if let Some(n) = self.svcs.get(&key) {
+            return n.clone();
+        }
+        let name = format!("FWGEN-SVC-{}", self.svc_order.len() + 1);
+        self.svcs.insert(key, name.clone());
+        self.svc_order.push((name.clone(), protocol, ports.clone()));
+        name
+    }
+}
+
+/// The ACEs of one access list in one family, with the remark for each rule.
+fn plan(
+    rules: &Ruleset,
+    family: Family,
+    toward_gateway: bool,
+    dialect: Dialect,
+) -> Vec<(String, Vec<Ace>)> {
+    let gateway = Side::Nets(family.filter(&rules.gateway));
+    let mut out = Vec::new();
+    for rule in &rules.rules {
+        let Some(remote) = remote_in(rule, family) else {
+            continue;
+        };
+        let remote = match remote {
+            RemoteMatch::Any => Side::Any,
+            RemoteMatch::Nets(n) => Side::Nets(n),
+        };
+        // Connections this list must let start, and (IOS) replies it must let back.
+        let forward = (rule.direction == Direction::In) == toward_gateway;
+        if !forward && dialect == Dialect::Asa {
+            continue;
+        }
+        let mut aces = Vec::new();
+        let (from, to) = if toward_gateway {
+            (remote.clone(), gateway.clone())
+        } else {
+            (gateway.clone(), remote.clone())
+        };
+        if forward {
+            if dialect == Dialect::Asa && rule.ports.ranges().len() > 1 {
+                aces.push(Ace {
+                    protocol: rule.protocol,
+                    src: from,
+                    sport: None,
+                    dst: to,
+                    dport: None,
+                    reply: false,
+                    dports: Some(rule.ports.clone()),
+                });
+            } else {
+                for &p in rule.ports.ranges() {
+                    aces.push(Ace {
+                        protocol: rule.protocol,
+                        src: from.clone(),
+                        sport: None,
+                        dst: to.clone(),
+                        dport: Some(p),
+                        reply: false,
+                        dports: None,
+                    });
+                }
+            }
+        } else {
+            for &p in rule.ports.ranges() {
+                aces.push(Ace {
+                    protocol: rule.protocol,
+                    src: from.clone(),
+                    sport: Some(p),
+                    dst: to.clone(),
+                    dport: None,
+                    reply: true,
+                    dports: None,
+                });
+            }
+        }
+        let mut text = rule_comment(rule, REMARK_MAX - 10);
+        if !forward {
+            text = format!("replies: {text}");
+        }
+        out.push((remark(&text), aces));
+    }
+    out
+}
+
+fn side(s: &Side, groups: &mut Groups, dialect: Dialect, gateway: bool) -> String {
+    match s {
+        Side::Any => match dialect {
+            Dialect::Ios => "any".to_string(),
+            Dialect::Asa => "any".to_string(),
+        },
+        Side::Nets(nets) if nets.len() == 1 => {
+            let n = nets[0];
+            let host = matches!(n, IpNet::V4(v) if v.prefix_len() == 32)
+                || matches!(n, IpNet::V6(v) if v.prefix_len() == 128);
+            match (host, n, dialect) {
+                (true, _, _) => format!("host {}", n.addr()),
+                (false, IpNet::V4(v), Dialect::Ios) => format!("{} {}", v.network(), wildcard(&n)),
+                (false, IpNet::V4(v), Dialect::Asa) => format!("{} {}", v.network(), v.netmask()),
+                (false, IpNet::V6(_), _) => n.to_string(),
+            }
+        }
+        Side::Nets(nets) => format!("object-group {}", groups.net(nets, gateway)),
+    }
+}
+
+fn ace_text(a: &Ace, groups: &mut Groups, dialect: Dialect, toward_gateway: bool) -> String {
+    let src = side(&a.src, groups, dialect, !toward_gateway);
+    let dst = side(&a.dst, groups, dialect, toward_gateway);
+    let mut s = format!("permit {} {src}", a.protocol);
+    if let Some(p) = a.sport {
+        let _ = write!(s, " {}", port_spec(p));
+    }
+    let _ = write!(s, " {dst}");
+    if let Some(p) = a.dport {
+        let _ = write!(s, " {}", port_spec(p));
+    }
+    if let Some(ports) = &a.dports {
+        let _ = write!(s, " object-group {}", groups.svc(a.protocol, ports));
+    }
+    if a.reply && a.protocol == Protocol::Tcp {
+        s.push_str(" established");
+    }
+    s
+}
+
+fn ftp_entries(rules: &Ruleset) -> Vec<String> {
+    let mut ids: Vec<String> = rules
+        .rules
+        .iter()
+        .filter(|r| r.helper == Some(Helper::Ftp))
+        .flat_map(|r| r.entries.iter().cloned())
+        .collect();
+    ids.sort();
+    ids.dedup();
+    ids
+}
+
+/// IOS: returns the configuration and warnings.
+pub fn render_ios(rules: &Ruleset, opts: &RenderOptions) -> (String, Vec<String>) {
+    let mut warnings = Vec::new();
+    let mut groups = Groups::default();
+    let mut body = String::new();
+    let ftp = ftp_entries(rules);
+    if !ftp.is_empty() {
+        warnings.push(format!(
+            "cisco-ios: a stateless ACL cannot follow FTP data connections of {}; the control connection is permitted, \
+             enable FTP inspection on the router (ip inspect or a zone-based firewall) for the data connections",
+            ftp.join(", ")
+        ));
+    }
+    for family in Family::BOTH {
+        if family.filter(&rules.gateway).is_empty() {
+            continue;
+        }
+        for toward in [true, false] {
+            let name = match (toward, family) {
+                (true, Family::V4) => "FWGEN-TO-GW",
+                (false, Family::V4) => "FWGEN-FROM-GW",
+                (true, Family::V6) => "FWGEN-TO-GW-V6",
+                (false, Family::V6) => "FWGEN-FROM-GW-V6",
+            };
+            let _ = writeln!(
+                body,
+                "{} {name}",
+                if family == Family::V4 {
+                    "ip access-list extended"
+                } else {
+                    "ipv6 access-list"
+                }
+            );
+            for (text, aces) in plan(rules, family, toward, Dialect::Ios) {
+                let _ = writeln!(body, " remark {text}");
+                for a in &aces {
+                    let line = if family == Family::V6 {
+                        ace_v6(a)
+                    } else {
+                        ace_text(a, &mut groups, Dialect::Ios, toward)
+                    };
+                    let _ = writeln!(body, " {line}");
+                }
+            }
+            if !ftp.is_empty() {
+                let _ = writeln!(
+                    body,
+                    " remark FTP data connections need FTP inspection on the router"
+                );
+            }
+            let gw = family.filter(&rules.gateway);
+            let gw_side = Side::Nets(gw);
+            match family {
+                Family::V4 => {
+                    let g = side(&gw_side, &mut groups, Dialect::Ios, true);
+                    let _ = writeln!(
+                        body,
+                        " remark ICMP errors (unreachable, PMTU discovery, time exceeded)"
+                    );
+                    for t in ["unreachable", "time-exceeded"] {
+                        if toward {
+                            let _ = writeln!(body, " permit icmp any {g} {t}");
+                        } else {
+                            let _ = writeln!(body, " permit icmp {g} any {t}");
+                        }
+                    }
+                    let _ = writeln!(body, " remark everything else");
+                    let _ = writeln!(
+                        body,
+                        " deny ip any any{}",
+                        if opts.log_drops { " log" } else { "" }
+                    );
+                }
+                Family::V6 => {
+                    let _ = writeln!(body, " remark ICMPv6 errors and neighbour discovery");
+                    for t in [
+                        "unreachable",
+                        "packet-too-big",
+                        "time-exceeded",
+                        "parameter-problem",
+                        "nd-na",
+                        "nd-ns",
+                    ] {
+                        let _ = writeln!(body, " permit icmp any any {t}");
+                    }
+                    let _ = writeln!(body, " remark everything else");
+                    let _ = writeln!(
+                        body,
+                        " deny ipv6 any any{}",
+                        if opts.log_drops { " log" } else { "" }
+                    );
+                }
+            }
+            body.push_str("!\n");
+        }
+    }
+    let mut out = String::new();
+    for l in header_lines(rules, opts) {
+        let _ = writeln!(out, "! {}", remark(&l));
+    }
+    out.push_str("! Apply on the interface that faces the gateway:\n!  interface IF\n!   ip access-group FWGEN-TO-GW out\n!   ip access-group FWGEN-FROM-GW in\n");
+    if !Family::V6.filter(&rules.gateway).is_empty() {
+        out.push_str("!   ipv6 traffic-filter FWGEN-TO-GW-V6 out\n!   ipv6 traffic-filter FWGEN-FROM-GW-V6 in\n");
+    }
+    out.push_str("!\n");
+    for (name, nets) in &groups.net_order {
+        let _ = writeln!(out, "object-group network {name}");
+        for n in nets {
+            match n {
+                IpNet::V4(v) if v.prefix_len() == 32 => {
+                    let _ = writeln!(out, " host {}", v.addr());
+                }
+                IpNet::V4(v) => {
+                    let _ = writeln!(out, " {} {}", v.network(), v.netmask());
+                }
+                // IOS object groups are built from IPv4 ACEs only: IPv6 ACEs list prefixes.
+                IpNet::V6(_) => {}
+            }
+        }
+        out.push_str("!\n");
+    }
+    out.push_str(&body);
+    (out, warnings)
+}
+
+/// An IPv6 ACE: prefixes, no wildcards, no object groups (one ACE per prefix pair).
+fn ace_v6(a: &Ace) -> String {
+    let side = |s: &Side| -> Vec<String> {
+        match s {
+            Side::Any => vec!["any".into()],
+            Side::Nets(nets) => nets
+                .iter()
+                .map(|n| {
+                    if n.prefix_len() == 128 {
+                        format!("host {}", n.addr())
+                    } else {
+                        n.to_string()
+                    }
+                })
+                .collect(),
+        }
+    };
+    let mut lines = Vec::new();
+    for src in side(&a.src) {
+        for dst in side(&a.dst) {
+            let mut s = format!("permit {} {src}", a.protocol);
+            if let Some(p) = a.sport {
+                let _ = write!(s, " {}", port_spec(p));
+            }
+            let _ = write!(s, " {dst}");
+            if let Some(p) = a.dport {
+                let _ = write!(s, " {}", port_spec(p));
+            }
+            if a.reply && a.protocol == Protocol::Tcp {
+                s.push_str(" established");
+            }
+            lines.push(s);
+        }
+    }
+    lines.join("\n ")
+}
+
+/// ASA: returns the configuration and warnings.
+pub fn render_asa(rules: &Ruleset, opts: &RenderOptions) -> (String, Vec<String>) {
+    let mut groups = Groups::default();
+    let mut body = String::new();
+    let ftp = ftp_entries(rules);
+    for toward in [true, false] {
+        let name = if toward {
+            "FWGEN-TO-GW"
+        } else {
+            "FWGEN-FROM-GW"
+        };
+        let mut entries: Vec<(String, Vec<Ace>)> = Vec::new();
+        for family in Family::BOTH {
+            if family.filter(&rules.gateway).is_empty() {
+                continue;
+            }
+            entries.extend(plan(rules, family, toward, Dialect::Asa));
+        }
+        // One ACE per rule and family; the ASA's `any` covers both families, so an `any`
+        // rule is written once.
+        let mut seen = std::collections::BTreeSet::new();
+        for (text, aces) in entries {
+            let lines: Vec<String> = aces
+                .iter()
+                .map(|a| {
+                    ace_text(
+                        &widen_gateway(a, rules, toward),
+                        &mut groups,
+                        Dialect::Asa,
+                        toward,
+                    )
+                })
+                .collect();
+            let lines: Vec<String> = lines
+                .into_iter()
+                .filter(|l| seen.insert(l.clone()))
+                .collect();
+            if lines.is_empty() {
+                continue;
+            }
+            let _ = writeln!(body, "access-list {name} remark {text}");
+            for l in lines {
+                let _ = writeln!(body, "access-list {name} extended {l}");
+            }
+        }
+        if !ftp.is_empty() {
+            let _ = writeln!(
+                body,
+                "access-list {name} remark FTP data connections: the default inspect ftp policy opens them"
+            );
+        }
+        let _ = writeln!(body, "access-list {name} remark everything else");
+        let _ = writeln!(
+            body,
+            "access-list {name} extended deny ip any any{}",
+            if opts.log_drops { " log" } else { "" }
+        );
+    }
+    let mut out = String::new();
+    for l in header_lines(rules, opts) {
+        let _ = writeln!(out, "! {}", remark(&l));
+    }
+    out.push_str("! Apply on the interface that faces the gateway (here named dmz):\n!  access-group FWGEN-TO-GW out interface dmz\n!  access-group FWGEN-FROM-GW in interface dmz\n!\n");
+    for (name, nets) in &groups.net_order {
+        let _ = writeln!(out, "object-group network {name}");
+        for n in nets {
+            match n {
+                IpNet::V4(v) if v.prefix_len() == 32 => {
+                    let _ = writeln!(out, " network-object host {}", v.addr());
+                }
+                IpNet::V6(v) if v.prefix_len() == 128 => {
+                    let _ = writeln!(out, " network-object host {}", v.addr());
+                }
+                IpNet::V4(v) => {
+                    let _ = writeln!(out, " network-object {} {}", v.network(), v.netmask());
+                }
+                IpNet::V6(_) => {
+                    let _ = writeln!(out, " network-object {n}");
+                }
+            }
+        }
+    }
+    for (name, protocol, ports) in &groups.svc_order {
+        let _ = writeln!(out, "object-group service {name} {protocol}");
+        for p in ports.ranges() {
+            let _ = writeln!(out, " port-object {}", port_spec(*p));
+        }
+    }
+    out.push_str(&body);
+    (out, Vec::new())
+}
+
+/// ASA: the gateway side names every gateway address (both families) in one group, so one
+/// ACE covers both families when the remote is `any`.
+fn widen_gateway(a: &Ace, rules: &Ruleset, toward: bool) -> Ace {
+    let mut a = a.clone();
+    let all = Side::Nets(rules.gateway.clone());
+    let remote_any = if toward {
+        a.src == Side::Any
+    } else {
+        a.dst == Side::Any
+    };
+    if remote_any {
+        if toward {
+            a.dst = all;
+        } else {
+            a.src = all;
+        }
+    }
+    a
+}
