@@ -13,10 +13,14 @@ Examples:
   fwgen generate --product email-gateway --site examples/site.yaml --backend json -o rules.json
   fwgen generate --site examples/site.yaml --backend nftables -o ruleset.nft
   fwgen generate --site examples/site.yaml --placement host --backend iptables --output-dir .
+  fwgen generate --site examples/site.yaml --backend html -o review.html
+  fwgen build --check examples/fwgen.yaml
+  fwgen diff --product email-gateway --from 4.9 --to 5.3 --format markdown
   fwgen generate --product icap-gateway --version 4.8 --features snmp,ldap --backend json
   fwgen validate data/
 
-Exit codes: 0 success, 1 bad input (catalogue, site file, selection) or a failed write, 2 usage.";
+Exit codes: 0 success, 1 bad input (catalogue, site file, selection), a failed write, or
+--check found out-of-date files, 2 usage.";
 
 /// Generate firewall rulesets from vendor ports-and-protocols catalogues.
 #[derive(Debug, Parser)]
@@ -41,6 +45,70 @@ pub enum Command {
     Validate(ValidateArgs),
     /// Select a product's connections and render them as a ruleset
     Generate(GenerateArgs),
+    /// Build every target of a manifest (fwgen.yaml) in one run
+    Build(BuildArgs),
+    /// Connections added, removed and changed between two product versions or two catalogues
+    Diff(DiffArgs),
+    /// Print a shell completion script (bash, zsh, fish, elvish, powershell)
+    Completions {
+        #[arg(value_enum)]
+        shell: clap_complete::Shell,
+    },
+    /// Print the man page (roff): fwgen(1), or with a subcommand fwgen-SUBCOMMAND(1)
+    Man {
+        /// A subcommand, e.g. generate
+        subcommand: Option<String>,
+    },
+}
+
+/// Output format of `fwgen diff`.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, ValueEnum)]
+pub enum DiffFormat {
+    #[default]
+    Text,
+    Json,
+    Markdown,
+}
+
+#[derive(Debug, ClapArgs)]
+#[command(group = clap::ArgGroup::new("mode").args(["old", "product"]).required(true))]
+pub struct DiffArgs {
+    /// The catalogue under review: old directory or file (with NEW)
+    #[arg(requires = "new")]
+    pub old: Option<PathBuf>,
+    /// The catalogue under review: new directory or file
+    pub new: Option<PathBuf>,
+    /// Compare two versions of this product (with --from and --to)
+    #[arg(long, short = 'p', requires_all = ["from", "to"])]
+    pub product: Option<String>,
+    /// The older version
+    #[arg(long)]
+    pub from: Option<String>,
+    /// The newer version
+    #[arg(long)]
+    pub to: Option<String>,
+    /// Component [default: gateway]
+    #[arg(long, short = 'c')]
+    pub component: Option<String>,
+    /// Compare only the entries these features (and the defaults) select, as in generate
+    #[arg(long, short = 'F', value_delimiter = ',')]
+    pub features: Vec<String>,
+    /// With --features: do not add the default features
+    #[arg(long)]
+    pub no_default_features: bool,
+    #[arg(long, value_enum, default_value_t)]
+    pub format: DiffFormat,
+}
+
+#[derive(Debug, ClapArgs)]
+pub struct BuildArgs {
+    /// The manifest
+    #[arg(default_value = "fwgen.yaml")]
+    pub manifest: PathBuf,
+    /// Write nothing: exit 0 when every output is up to date, 1 with unified diffs on
+    /// standard error otherwise
+    #[arg(long)]
+    pub check: bool,
 }
 
 /// Output format of the listing commands.
@@ -79,6 +147,7 @@ pub struct ValidateArgs {
 }
 
 #[derive(Debug, ClapArgs)]
+#[command(group = clap::ArgGroup::new("destination").args(["output", "output_dir"]))]
 pub struct GenerateArgs {
     /// Product id [default: `product:` in the site file]
     #[arg(long, short = 'p')]
@@ -125,4 +194,8 @@ pub struct GenerateArgs {
     /// Fail instead of warning when a role or host has no address
     #[arg(long)]
     pub strict: bool,
+    /// Write nothing: exit 0 when the output files are up to date, 1 with a unified diff on
+    /// standard error when regenerating would change them
+    #[arg(long, requires = "destination")]
+    pub check: bool,
 }

@@ -16,12 +16,18 @@ pub enum Error {
     Render(#[from] RenderError),
     #[error("{0}")]
     Output(#[from] OutputError),
+    /// A command-line value clap could not check (exit code 2, like clap's own).
+    #[error("{0}")]
+    Usage(String),
 }
 
 impl Error {
     /// The process exit code for this error.
     pub fn exit_code(&self) -> u8 {
-        1
+        match self {
+            Error::Usage(_) => 2,
+            _ => 1,
+        }
     }
 }
 

@@ -29,7 +29,9 @@
 pub mod catalogue;
 pub mod cli;
 pub mod command;
+pub mod diff;
 pub mod error;
+pub mod manifest;
 pub mod model;
 pub mod output;
 mod position;

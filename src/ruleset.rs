@@ -132,6 +132,29 @@ pub struct Ruleset {
     /// (firewalld's `<description>`). Not part of the JSON output.
     #[serde(skip)]
     pub descriptions: BTreeMap<String, String>,
+    /// Every selected catalogue entry, bound to addresses, in catalogue order: what a review
+    /// report lists (before rules are merged). Not part of the JSON output.
+    #[serde(skip)]
+    pub selected: Vec<Selected>,
+}
+
+/// One selected catalogue entry as bound to the site.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Selected {
+    pub id: String,
+    pub description: String,
+    pub feature: Option<String>,
+    pub directions: Vec<Direction>,
+    pub protocols: Vec<Protocol>,
+    pub ports: PortSet,
+    /// `any`, `role NAME` or `group NAME`.
+    pub peer: String,
+    /// Internal (a role) or external (a host group, or any address).
+    pub internal: bool,
+    pub hosts: Vec<String>,
+    pub remote: Remote,
+    /// `document: section, row (line N)`.
+    pub source: String,
 }
 
 impl Ruleset {

@@ -7,7 +7,7 @@ use ipnet::IpNet;
 
 use crate::catalogue::LoadErrors;
 use crate::model::{Application, Catalogue, Entry, Peer, ProductVersion, Protocol, aggregate};
-use crate::ruleset::{Helper, Meta, Peers, Remote, Rule, Ruleset};
+use crate::ruleset::{Helper, Meta, Peers, Remote, Rule, Ruleset, Selected};
 use crate::site::Site;
 use crate::suggest::hint;
 
@@ -82,6 +82,7 @@ pub fn select(cat: &Catalogue, site: &Site, req: &Request) -> Result<Ruleset, Se
     let mut unbound_groups: BTreeMap<&str, BTreeSet<&str>> = BTreeMap::new();
     let mut candidates = Vec::new();
     let mut descriptions = BTreeMap::new();
+    let mut selected = Vec::new();
     for e in pv.entries.iter().filter(|e| e.component == component) {
         if e.feature.as_ref().is_some_and(|f| !features.contains(f)) {
             continue;
@@ -93,6 +94,26 @@ pub fn select(cat: &Catalogue, site: &Site, req: &Request) -> Result<Ruleset, Se
             .get(&e.id)
             .cloned()
             .unwrap_or_else(|| e.ports.clone());
+        selected.push(Selected {
+            id: e.id.clone(),
+            description: e.description.clone(),
+            feature: e.feature.clone(),
+            directions: e.directions.iter().copied().collect(),
+            protocols: e.protocols.iter().copied().collect(),
+            ports: ports.clone(),
+            peer: match &e.peer {
+                Peer::Any => "any".to_string(),
+                Peer::Role(r) => format!("role {r}"),
+                Peer::Group(g) => format!("group {g}"),
+            },
+            internal: matches!(e.peer, Peer::Role(_)),
+            hosts: peers.hosts.iter().cloned().collect(),
+            remote: remote.clone(),
+            source: format!(
+                "{}: {}, {} (line {})",
+                pv.document.file, e.source.section, e.source.row, e.source.line
+            ),
+        });
         for &direction in &e.directions {
             for &protocol in &e.protocols {
                 candidates.push(Rule {
@@ -147,6 +168,7 @@ pub fn select(cat: &Catalogue, site: &Site, req: &Request) -> Result<Ruleset, Se
         rules: Ruleset::merge(candidates),
         warnings,
         descriptions,
+        selected,
     })
 }
 

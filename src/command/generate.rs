@@ -1,10 +1,12 @@
 //! `fwgen generate`
 
+use std::path::{Path, PathBuf};
+
 use crate::cli::GenerateArgs;
 use crate::error::Error;
 use crate::model::Catalogue;
-use crate::output::{OutputError, write_atomic};
-use crate::render::{Output, RenderOptions};
+use crate::output::{Mode, OutputError, Planned, apply};
+use crate::render::{Backend, Output, RenderOptions};
 use crate::select::{Request, select};
 use crate::site::Site;
 
@@ -31,60 +33,108 @@ pub fn run(cat: &Catalogue, args: GenerateArgs) -> Result<Report, Error> {
         log_drops: args.log_drops,
     };
     let rendered = args.backend.render(&rules, &opts)?;
-    let output = rendered.output;
-    let mut warnings = rules.warnings.clone();
-    warnings.extend(rendered.warnings);
     let mut report = Report {
-        warnings,
+        warnings: rules.warnings.clone(),
         ..Report::default()
     };
-    let n = rules.rules.len();
-    let dir = match (&args.output, &args.output_dir, &output) {
-        (None, None, _) => {
-            report.stdout = match output {
-                Output::Single(text) => text,
-                Output::Files(files) => files
-                    .iter()
-                    .map(|(name, text)| format!("# ==> {name} <==\n{text}"))
-                    .collect::<Vec<_>>()
-                    .join("\n"),
-            };
+    report.warnings.extend(rendered.warnings);
+
+    let target = match (&args.output, &args.output_dir) {
+        (None, None) => {
+            report.stdout = stdout_text(rendered.output);
             return Ok(report);
         }
-        (Some(path), None, Output::Single(text)) => {
-            write_atomic(path, text.as_bytes())?;
-            report
-                .notes
-                .push(format!("wrote {} ({n} rules)", path.display()));
-            return Ok(report);
+        (Some(path), None) if matches!(rendered.output, Output::Single(_)) => {
+            Target::File(path.clone())
         }
-        (Some(dir), None, Output::Files(_)) | (_, Some(dir), _) => dir,
+        (Some(dir), None) | (_, Some(dir)) => Target::Dir(dir.clone()),
     };
-    if !dir.is_dir() {
+    let mode = if args.check { Mode::Check } else { Mode::Write };
+    let planned = plan(args.backend, rendered.output, &target, mode)?;
+    let applied = apply(&planned, mode)?;
+    let n = rules.rules.len();
+    for p in &applied.written {
+        report
+            .notes
+            .push(format!("wrote {} ({n} rules)", p.display()));
+    }
+    for p in &applied.unchanged {
+        report.notes.push(format!("{} is up to date", p.display()));
+    }
+    if !applied.stale.is_empty() {
+        for (path, diff) in &applied.stale {
+            report.notes.push(format!(
+                "{} is out of date:\n{}",
+                path.display(),
+                diff.trim_end()
+            ));
+        }
+        report.exit_code = 1;
+    }
+    Ok(report)
+}
+
+/// Where output goes: one file, or a directory of files.
+pub enum Target {
+    File(PathBuf),
+    Dir(PathBuf),
+}
+
+/// The files an output becomes at `target`. A directory may be new (its parent must exist)
+/// and is created here in write mode.
+pub fn plan(
+    backend: Backend,
+    output: Output,
+    target: &Target,
+    mode: Mode,
+) -> Result<Vec<Planned>, OutputError> {
+    match (target, output) {
+        (Target::File(path), Output::Single(text)) => Ok(vec![Planned {
+            path: path.clone(),
+            contents: text,
+        }]),
+        (Target::File(path), Output::Files(files)) | (Target::Dir(path), Output::Files(files)) => {
+            dir_files(path, files, mode)
+        }
+        (Target::Dir(dir), Output::Single(text)) => {
+            dir_files(dir, vec![(backend.file_name().to_string(), text)], mode)
+        }
+    }
+}
+
+fn dir_files(
+    dir: &Path,
+    files: Vec<(String, String)>,
+    mode: Mode,
+) -> Result<Vec<Planned>, OutputError> {
+    if mode == Mode::Write && !dir.is_dir() {
         // Like mkdir: the directory itself may be new, its parent must exist.
         std::fs::create_dir(dir).map_err(|e| OutputError {
-            path: dir.clone(),
+            path: dir.to_path_buf(),
             reason: format!("cannot create the output directory: {e}"),
         })?;
     }
-    let files = match output {
-        Output::Single(text) => vec![(args.backend.file_name().to_string(), text)],
-        Output::Files(files) => files,
-    };
-    for (name, text) in files {
+    let mut planned = Vec::new();
+    for (name, contents) in files {
         let path = dir.join(&name);
-        if let Some(parent) = path.parent()
-            && !parent.is_dir()
+        if mode == Mode::Write
+            && let Some(parent) = path.parent()
         {
-            std::fs::create_dir_all(parent).map_err(|e| OutputError {
-                path: parent.to_path_buf(),
-                reason: e.to_string(),
-            })?;
+            crate::output::create_dirs(parent)?;
         }
-        write_atomic(&path, text.as_bytes())?;
-        report
-            .notes
-            .push(format!("wrote {} ({n} rules)", path.display()));
+        planned.push(Planned { path, contents });
     }
-    Ok(report)
+    Ok(planned)
+}
+
+/// Several files on standard output, each after a `# ==> NAME <==` line.
+pub fn stdout_text(output: Output) -> String {
+    match output {
+        Output::Single(text) => text,
+        Output::Files(files) => files
+            .iter()
+            .map(|(name, text)| format!("# ==> {name} <==\n{text}"))
+            .collect::<Vec<_>>()
+            .join("\n"),
+    }
 }

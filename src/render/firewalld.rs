@@ -168,6 +168,33 @@ fn build(rules: &Ruleset, opts: &RenderOptions, direction: Direction, peer_elem:
     Built { files, body }
 }
 
+/// The HOST -> ANY policy's zones, and the ICMP a host must be able to send: without
+/// neighbour discovery a DROP policy on the host's output cuts IPv6 off entirely (firewalld
+/// allows ND inbound with its built-in `allow-host-ipv6` policy, but nothing outbound).
+fn host_out_extra() -> Vec<String> {
+    let mut v = vec!["<ingress-zone name=\"HOST\"/>".to_string(), "<egress-zone name=\"ANY\"/>".to_string()];
+    for (family, types) in [
+        ("ipv4", &["destination-unreachable", "time-exceeded", "parameter-problem"][..]),
+        (
+            "ipv6",
+            &[
+                "destination-unreachable",
+                "packet-too-big",
+                "time-exceeded",
+                "parameter-problem",
+                "neighbour-solicitation",
+                "neighbour-advertisement",
+                "router-solicitation",
+            ][..],
+        ),
+    ] {
+        for t in types {
+            v.push(format!("<rule family=\"{family}\"><icmp-type name=\"{t}\"/><accept/></rule>"));
+        }
+    }
+    v
+}
+
 fn ipset(name: &str, family: &str, nets: &[IpNet]) -> String {
     let mut s = String::from("<ipset type=\"hash:net\">\n");
     let _ = writeln!(s, "  <short>{}</short>", xml_escape(name));
@@ -226,10 +253,7 @@ pub fn render(rules: &Ruleset, opts: &RenderOptions) -> Vec<(String, String)> {
                 " target=\"DROP\" priority=\"-1\"",
                 "fwgen-out",
                 &format!("Outbound connections of {what}"),
-                &[
-                    "<ingress-zone name=\"HOST\"/>".into(),
-                    "<egress-zone name=\"ANY\"/>".into(),
-                ],
+                &host_out_extra(),
                 &out.body,
             );
             files.push((

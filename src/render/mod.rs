@@ -11,6 +11,7 @@ mod firewalld;
 mod iptables;
 mod json;
 mod nftables;
+mod report;
 
 use ipnet::IpNet;
 
@@ -31,6 +32,10 @@ pub enum Backend {
     CiscoIos,
     /// Cisco ASA access lists with object groups (stateful; perimeter only)
     CiscoAsa,
+    /// A review report in Markdown: the connections by direction and feature
+    Markdown,
+    /// A self-contained HTML review report with a flow diagram
+    Html,
 }
 
 /// Where the firewall that loads the ruleset sits.
@@ -99,6 +104,8 @@ impl Backend {
             Self::Firewalld => "firewalld",
             Self::CiscoIos => "cisco-ios",
             Self::CiscoAsa => "cisco-asa",
+            Self::Markdown => "markdown",
+            Self::Html => "html",
         }
     }
 
@@ -111,6 +118,8 @@ impl Backend {
             Self::Firewalld => "firewalld",
             Self::CiscoIos => "acl-ios.txt",
             Self::CiscoAsa => "acl-asa.txt",
+            Self::Markdown => "review.md",
+            Self::Html => "review.html",
         }
     }
 
@@ -125,8 +134,9 @@ impl Backend {
                     .into(),
             });
         }
-        if self != Self::Json && opts.placement == Placement::Perimeter && rules.gateway.is_empty()
-        {
+        // Reports describe the selection; only firewall syntaxes need the gateway's address.
+        let report = matches!(self, Self::Json | Self::Markdown | Self::Html);
+        if !report && opts.placement == Placement::Perimeter && rules.gateway.is_empty() {
             return Err(RenderError::NoGateway {
                 backend: self.name(),
             });
@@ -163,6 +173,8 @@ impl Backend {
                     warnings,
                 }
             }
+            Self::Markdown => single(report::markdown(rules, opts)),
+            Self::Html => single(report::html_page(rules, opts)),
         })
     }
 }

@@ -131,3 +131,85 @@ fn a_closed_pipe_is_not_an_error() {
     let out = child.wait_with_output().unwrap();
     assert!(!String::from_utf8_lossy(&out.stderr).contains("panicked"));
 }
+
+#[test]
+fn shell_completions_and_man_pages() {
+    let bash = ok(&["completions", "bash"]);
+    for sub in [
+        "generate", "build", "diff", "products", "features", "validate",
+    ] {
+        assert!(bash.contains(sub), "bash completion lacks {sub}");
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let f = dir.path().join("fwgen.bash");
+    std::fs::write(&f, &bash).unwrap();
+    let st = std::process::Command::new("bash")
+        .args(["-n", f.to_str().unwrap()])
+        .status()
+        .unwrap();
+    assert!(st.success(), "bash rejects the completion script");
+    for shell in ["zsh", "fish", "elvish", "powershell"] {
+        assert!(ok(&["completions", shell]).contains("fwgen"), "{shell}");
+    }
+    let man = ok(&["man"]);
+    assert!(
+        man.starts_with(".ie") || man.contains(".TH fwgen 1"),
+        "{}",
+        &man[..200.min(man.len())]
+    );
+    assert!(ok(&["man", "generate"]).contains(".TH fwgen-generate 1"));
+    let r = fwgen(&["man", "genrate"]);
+    assert_eq!(r.code, 2);
+    assert!(
+        r.stderr.contains("did you mean `generate`?"),
+        "{}",
+        r.stderr
+    );
+    if let Some(man_cmd) = crate::util::find_tool("man") {
+        let page = dir.path().join("fwgen.1");
+        std::fs::write(&page, &man).unwrap();
+        let out = std::process::Command::new(man_cmd)
+            .args(["-l", page.to_str().unwrap()])
+            .env("MANWIDTH", "80")
+            .env("MANPAGER", "cat")
+            .output()
+            .unwrap();
+        let text = String::from_utf8_lossy(&out.stdout);
+        assert!(
+            text.contains("SYNOPSIS") && text.contains("generate"),
+            "{text}"
+        );
+    }
+}
+
+#[test]
+fn colour_only_on_a_terminal_and_never_with_no_color() {
+    // Piped: no escape codes.
+    let r = fwgen(&["generate", "-p", "nope", "-b", "json"]);
+    assert!(r.stderr.starts_with("error: "), "{:?}", r.stderr);
+    let Some(script) = crate::util::find_tool("script") else {
+        crate::util::missing("script (util-linux) is not installed");
+        return;
+    };
+    let bin = env!("CARGO_BIN_EXE_fwgen");
+    let run = |no_color: bool| {
+        let mut c = std::process::Command::new(&script);
+        c.args([
+            "-qec",
+            &format!("{bin} generate -p nope -b json"),
+            "/dev/null",
+        ])
+        .env_remove("NO_COLOR")
+        .env("TERM", "xterm");
+        if no_color {
+            c.env("NO_COLOR", "1");
+        }
+        String::from_utf8_lossy(&c.output().unwrap().stdout).into_owned()
+    };
+    assert!(
+        run(false).contains("\u{1b}[31merror:") || run(false).contains("\u{1b}[1m\u{1b}[31merror:"),
+        "a terminal gets colour: {:?}",
+        run(false)
+    );
+    assert!(!run(true).contains('\u{1b}'), "NO_COLOR: {:?}", run(true));
+}

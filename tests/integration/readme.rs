@@ -47,12 +47,8 @@ fn every_fwgen_and_load_command_in_the_readme_runs() {
     let root = Path::new(env!("CARGO_MANIFEST_DIR"));
     let bin_dir = Path::new(env!("CARGO_BIN_EXE_fwgen")).parent().unwrap();
     let work = tempfile::tempdir().unwrap();
-    std::fs::create_dir(work.path().join("examples")).unwrap();
-    std::fs::copy(
-        root.join("examples/site.yaml"),
-        work.path().join("examples/site.yaml"),
-    )
-    .unwrap();
+    copy_dir(&root.join("examples"), &work.path().join("examples"));
+    copy_dir(&root.join("data"), &work.path().join("data"));
     let path = format!(
         "{}:{}:/usr/sbin:/sbin",
         bin_dir.display(),
@@ -93,7 +89,7 @@ fn every_fwgen_and_load_command_in_the_readme_runs() {
             String::from_utf8_lossy(&out.stderr)
         );
     }
-    assert!(ran >= 7, "only {ran} fwgen commands found in the README");
+    assert!(ran >= 15, "only {ran} fwgen commands found in the README");
     assert_eq!(loads, 2, "the README's two load commands");
 }
 
@@ -145,4 +141,19 @@ fn the_readme_json_example_is_real_output() {
         real["rules"].as_array().unwrap().contains(rule),
         "README example rule {rule} is not in the real output"
     );
+}
+
+fn copy_dir(from: &Path, to: &Path) {
+    std::fs::create_dir_all(to).unwrap();
+    for e in std::fs::read_dir(from).unwrap() {
+        let p = e.unwrap().path();
+        let name = p.file_name().unwrap();
+        if p.is_dir() {
+            if name != "out" {
+                copy_dir(&p, &to.join(name));
+            }
+        } else {
+            std::fs::copy(&p, to.join(name)).unwrap();
+        }
+    }
 }

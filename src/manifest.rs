@@ -1,0 +1,236 @@
+//! The build manifest (`fwgen.yaml`): many targets, built in one run by `fwgen build`.
+//!
+//! ```yaml
+//! catalogue: data/                 # optional; default: the built-in catalogue
+//! targets:
+//!   - name: mail-dmz               # unique
+//!     site: sites/mail.yaml        # optional
+//!     product: email-gateway       # optional when the site names it
+//!     version: "5.3"
+//!     component: gateway
+//!     features: [snmp]
+//!     all_features: false
+//!     no_default_features: false
+//!     gateway: [192.0.2.25]
+//!     backend: nftables
+//!     placement: perimeter
+//!     log_drops: false
+//!     strict: false
+//!     output: out/mail-dmz.nft     # a file, or a directory for iptables and firewalld
+//! ```
+//!
+//! Paths are relative to the manifest's directory.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+use clap::ValueEnum;
+use serde::Deserialize;
+
+use crate::catalogue::{LoadError, LoadErrorKind, LoadErrors, read_text, syntax_error};
+use crate::model::Address;
+use crate::render::{Backend, Placement};
+use crate::suggest::hint;
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawManifest {
+    #[serde(default)]
+    catalogue: Option<PathBuf>,
+    targets: Vec<RawTarget>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawTarget {
+    name: String,
+    #[serde(default)]
+    site: Option<PathBuf>,
+    #[serde(default)]
+    product: Option<String>,
+    #[serde(default)]
+    version: Option<String>,
+    #[serde(default)]
+    component: Option<String>,
+    #[serde(default)]
+    features: Vec<String>,
+    #[serde(default)]
+    all_features: bool,
+    #[serde(default)]
+    no_default_features: bool,
+    #[serde(default)]
+    gateway: Vec<Address>,
+    backend: String,
+    #[serde(default)]
+    placement: Option<String>,
+    #[serde(default)]
+    log_drops: bool,
+    #[serde(default)]
+    strict: bool,
+    output: PathBuf,
+}
+
+/// One target, with paths resolved against the manifest's directory.
+#[derive(Debug, Clone)]
+pub struct Target {
+    /// Line of the target's `- name:` in the manifest.
+    pub line: usize,
+    pub name: String,
+    pub site: Option<PathBuf>,
+    pub product: Option<String>,
+    pub version: Option<String>,
+    pub component: Option<String>,
+    pub features: Vec<String>,
+    pub all_features: bool,
+    pub no_default_features: bool,
+    pub gateway: Vec<Address>,
+    pub backend: Backend,
+    pub placement: Placement,
+    pub log_drops: bool,
+    pub strict: bool,
+    pub output: PathBuf,
+}
+
+/// A checked manifest.
+#[derive(Debug)]
+pub struct Manifest {
+    pub path: PathBuf,
+    pub catalogue: Option<PathBuf>,
+    pub targets: Vec<Target>,
+}
+
+fn enum_value<T: ValueEnum>(
+    text: &str,
+    what: &'static str,
+    target: &str,
+    at: &str,
+    line: usize,
+    errors: &mut Vec<LoadError>,
+) -> Option<T> {
+    match T::from_str(text, false) {
+        Ok(v) => Some(v),
+        Err(_) => {
+            let names: Vec<String> = T::value_variants()
+                .iter()
+                .filter_map(|v| v.to_possible_value())
+                .map(|p| p.get_name().to_string())
+                .collect();
+            errors.push(LoadError {
+                path: at.to_string(),
+                line,
+                column: None,
+                kind: LoadErrorKind::Unknown {
+                    referrer: format!("target `{target}`"),
+                    what,
+                    id: text.to_string(),
+                    hint: hint(text, names.iter().map(String::as_str)),
+                },
+            });
+            None
+        }
+    }
+}
+
+impl Manifest {
+    /// Read and check a manifest; every problem is reported.
+    pub fn load(path: &Path) -> Result<Manifest, LoadErrors> {
+        let display = path.display().to_string();
+        let one = |line, kind| {
+            LoadErrors(vec![LoadError {
+                path: display.clone(),
+                line,
+                column: None,
+                kind,
+            }])
+        };
+        let text = read_text(path).map_err(|k| one(0, k))?;
+        let raw: RawManifest = serde_yaml::from_str(&text)
+            .map_err(|e| LoadErrors(vec![syntax_error(&display, &e)]))?;
+        let base = path.parent().map(Path::to_path_buf).unwrap_or_default();
+        let mut errors = Vec::new();
+        let mut names: BTreeMap<String, usize> = BTreeMap::new();
+        let mut targets = Vec::new();
+        // Target names are the items of `targets:`, keyed by `- name:` lines.
+        let name_lines = name_lines(&text);
+        for (i, t) in raw.targets.into_iter().enumerate() {
+            let line = name_lines.get(i).copied().unwrap_or(1);
+            if let Some(first) = names.insert(t.name.clone(), line) {
+                errors.push(LoadError {
+                    path: display.clone(),
+                    line,
+                    column: None,
+                    kind: LoadErrorKind::Duplicate {
+                        what: "target",
+                        id: t.name.clone(),
+                        first_line: first,
+                    },
+                });
+            }
+            let backend =
+                enum_value::<Backend>(&t.backend, "backend", &t.name, &display, line, &mut errors);
+            let placement = match &t.placement {
+                None => Some(Placement::Perimeter),
+                Some(p) => {
+                    enum_value::<Placement>(p, "placement", &t.name, &display, line, &mut errors)
+                }
+            };
+            if let (Some(backend), Some(placement)) = (backend, placement) {
+                targets.push(Target {
+                    line,
+                    name: t.name,
+                    site: t.site.map(|s| base.join(s)),
+                    product: t.product,
+                    version: t.version,
+                    component: t.component,
+                    features: t.features,
+                    all_features: t.all_features,
+                    no_default_features: t.no_default_features,
+                    gateway: t.gateway,
+                    backend,
+                    placement,
+                    log_drops: t.log_drops,
+                    strict: t.strict,
+                    output: base.join(t.output),
+                });
+            }
+        }
+        // Two targets must not write the same place.
+        let mut outputs: BTreeMap<&Path, &str> = BTreeMap::new();
+        for t in &targets {
+            if let Some(other) = outputs.insert(&t.output, &t.name) {
+                errors.push(LoadError {
+                    path: display.clone(),
+                    line: names.get(&t.name).copied().unwrap_or(1),
+                    column: None,
+                    kind: LoadErrorKind::Invalid(format!(
+                        "targets `{other}` and `{}` both write `{}`",
+                        t.name,
+                        t.output.display()
+                    )),
+                });
+            }
+        }
+        if !errors.is_empty() {
+            errors.sort_by_key(|e| e.line);
+            return Err(LoadErrors(errors));
+        }
+        Ok(Manifest {
+            path: path.to_path_buf(),
+            catalogue: raw.catalogue.map(|c| base.join(c)),
+            targets,
+        })
+    }
+}
+
+/// Lines of `- name:` items, in order.
+fn name_lines(text: &str) -> Vec<usize> {
+    text.lines()
+        .enumerate()
+        .filter(|(_, l)| {
+            l.trim_start()
+                .strip_prefix("- ")
+                .is_some_and(|r| r.trim_start().starts_with("name:"))
+        })
+        .map(|(i, _)| i + 1)
+        .collect()
+}

@@ -1,0 +1,123 @@
+//! Every file under `examples/` is run: the site files through every backend, the build
+//! manifest, and the CI workflow's fwgen commands.
+
+use crate::tools::{check_with_real_tool, generate_into};
+use crate::util::{fwgen_in, have_tools, ok};
+
+const SITES: &[&str] = &[
+    "examples/site.yaml",
+    "examples/sites/small-icap.yaml",
+    "examples/sites/internal-servers.yaml",
+    "examples/sites/dual-stack.yaml",
+];
+
+#[test]
+fn every_example_site_validates_and_generates_for_every_backend() {
+    let tools = have_tools(&["nft", "iptables-restore", "ip6tables-restore", "unshare"]);
+    let listed: Vec<String> = std::fs::read_dir("examples/sites")
+        .unwrap()
+        .map(|e| {
+            format!(
+                "examples/sites/{}",
+                e.unwrap().file_name().to_string_lossy()
+            )
+        })
+        .collect();
+    for l in &listed {
+        assert!(
+            SITES.contains(&l.as_str()),
+            "{l} is not exercised by this test"
+        );
+    }
+    for site in SITES {
+        let r = crate::util::fwgen(&["validate", "--site", site]);
+        assert_eq!(r.code, 0, "{site}: {}", r.stderr);
+        for backend in [
+            "json",
+            "markdown",
+            "html",
+            "nftables",
+            "iptables",
+            "firewalld",
+            "cisco-ios",
+            "cisco-asa",
+        ] {
+            for placement in ["perimeter", "host"] {
+                if backend.starts_with("cisco") && placement == "host" {
+                    continue;
+                }
+                let dir = tempfile::tempdir().unwrap();
+                let files = generate_into(
+                    dir.path(),
+                    &[
+                        "generate",
+                        "--site",
+                        site,
+                        "-b",
+                        backend,
+                        "--placement",
+                        placement,
+                    ],
+                );
+                if tools && matches!(backend, "nftables" | "iptables") {
+                    for f in &files {
+                        check_with_real_tool(f);
+                    }
+                }
+            }
+        }
+    }
+}
+
+#[test]
+fn dual_stack_site_yields_ipv6_rules() {
+    let nft = ok(&[
+        "generate",
+        "--site",
+        "examples/sites/dual-stack.yaml",
+        "-b",
+        "nftables",
+    ]);
+    assert!(nft.contains("ip6 daddr @gateway_v6 jump gateway_in"));
+    assert!(nft.contains("ip6 saddr @addr_"), "{nft}");
+    let server = ok(&[
+        "generate",
+        "--site",
+        "examples/sites/dual-stack.yaml",
+        "-c",
+        "exchange-server",
+        "--placement",
+        "host",
+        "-b",
+        "nftables",
+    ]);
+    assert!(server.contains("23955"));
+}
+
+/// The CI workflow runs `fwgen build --check`: in a copy of the examples with freshly built
+/// outputs (as a repository would commit them), every fwgen command in it succeeds.
+#[test]
+fn ci_workflow_example_passes_on_up_to_date_outputs() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::create_dir(dir.path().join("sites")).unwrap();
+    for e in std::fs::read_dir("examples/sites").unwrap() {
+        let p = e.unwrap().path();
+        std::fs::copy(&p, dir.path().join("sites").join(p.file_name().unwrap())).unwrap();
+    }
+    std::fs::copy("examples/fwgen.yaml", dir.path().join("fwgen.yaml")).unwrap();
+    assert_eq!(fwgen_in(dir.path(), &["build", "fwgen.yaml"]).code, 0);
+    let workflow = std::fs::read_to_string("examples/ci/github-actions.yml").unwrap();
+    let doc: serde_yaml::Value = serde_yaml::from_str(&workflow).unwrap();
+    let steps = doc["jobs"]["check"]["steps"].as_sequence().unwrap();
+    let runs: Vec<&str> = steps
+        .iter()
+        .filter_map(|s| s["run"].as_str())
+        .filter(|r| r.starts_with("fwgen "))
+        .collect();
+    assert_eq!(runs, ["fwgen build --check fwgen.yaml"]);
+    for run in runs {
+        let args: Vec<&str> = run.split_whitespace().skip(1).collect();
+        let r = fwgen_in(dir.path(), &args);
+        assert_eq!(r.code, 0, "`{run}`: {}", r.stderr);
+    }
+}

@@ -1,0 +1,300 @@
+//! For CI pipelines and change reviews: check mode, batch builds, version and catalogue diffs.
+
+use std::path::Path;
+
+use insta::assert_snapshot;
+
+use crate::util::{fwgen, fwgen_in, ok};
+
+#[test]
+fn generate_check_reports_stale_files_with_a_diff_and_writes_nothing() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("r.nft");
+    let o = out.to_str().unwrap();
+    let base = [
+        "generate",
+        "--site",
+        "examples/site.yaml",
+        "-b",
+        "nftables",
+        "-o",
+        o,
+    ];
+    // Missing file: out of date, still nothing written.
+    let r = fwgen(&[&base[..], &["--check"]].concat());
+    assert_eq!(r.code, 1, "{}", r.stderr);
+    assert!(!out.exists());
+    ok(&base);
+    let before = std::fs::metadata(&out).unwrap().modified().unwrap();
+    let r = fwgen(&[&base[..], &["--check"]].concat());
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    assert!(r.stderr.contains("is up to date"), "{}", r.stderr);
+    // A change: exit 1, unified diff on stderr, file untouched.
+    let r = fwgen(&[&base[..], &["--check", "-F", "ssh-console"]].concat());
+    assert_eq!(r.code, 1);
+    assert!(
+        r.stderr
+            .contains(&format!("--- {o} (on disk)\n+++ {o} (generated)\n@@")),
+        "{}",
+        r.stderr
+    );
+    assert!(
+        r.stderr.contains(
+            "\n+# features: backup-sftp, kaspersky, ldap, snmp, sophos, ssh-console, syslog\n"
+        ),
+        "{}",
+        r.stderr
+    );
+    assert!(r.stdout.is_empty());
+    // Regenerating identical content does not rewrite the file.
+    std::thread::sleep(std::time::Duration::from_millis(20));
+    let r = fwgen(&base);
+    assert!(r.stderr.contains("is up to date"), "{}", r.stderr);
+    assert_eq!(std::fs::metadata(&out).unwrap().modified().unwrap(), before);
+    // Check mode needs somewhere to compare with.
+    assert_eq!(
+        fwgen(&[
+            "generate",
+            "--site",
+            "examples/site.yaml",
+            "-b",
+            "nftables",
+            "--check"
+        ])
+        .code,
+        2
+    );
+}
+
+#[test]
+fn generate_check_covers_output_directories() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path().join("fw");
+    let args = [
+        "generate",
+        "--site",
+        "examples/site.yaml",
+        "-b",
+        "firewalld",
+        "--output-dir",
+        d.to_str().unwrap(),
+    ];
+    assert_eq!(fwgen(&[&args[..], &["--check"]].concat()).code, 1);
+    assert!(!d.exists(), "check mode created the directory");
+    ok(&args);
+    assert_eq!(fwgen(&[&args[..], &["--check"]].concat()).code, 0);
+    std::fs::write(d.join("zones/fwgen-gateway.xml"), "edited by hand\n").unwrap();
+    let r = fwgen(&[&args[..], &["--check"]].concat());
+    assert_eq!(r.code, 1);
+    assert!(r.stderr.contains("-edited by hand"), "{}", r.stderr);
+}
+
+/// Copy `examples/` (sites and manifest) into a scratch directory.
+fn scratch_examples() -> tempfile::TempDir {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::create_dir(dir.path().join("sites")).unwrap();
+    for e in std::fs::read_dir("examples/sites").unwrap() {
+        let p = e.unwrap().path();
+        std::fs::copy(&p, dir.path().join("sites").join(p.file_name().unwrap())).unwrap();
+    }
+    std::fs::copy("examples/fwgen.yaml", dir.path().join("fwgen.yaml")).unwrap();
+    dir
+}
+
+#[test]
+fn build_writes_every_target_then_only_what_changed() {
+    let dir = scratch_examples();
+    let run = |args: &[&str]| fwgen_in(dir.path(), args);
+    let r = run(&["build"]);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    let last = r.stderr.lines().last().unwrap().to_string();
+    assert!(
+        last.starts_with("6 targets, ")
+            && last.ends_with(" unchanged")
+            && last.contains("0 unchanged"),
+        "{last}"
+    );
+    for f in [
+        "out/icap-dmz.nft",
+        "out/icap-host/rules.v4",
+        "out/icap-host/rules.v6",
+        "out/mail-dmz-asa.txt",
+        "out/mail-host-firewalld/zones/fwgen.xml",
+        "out/exchange-dmz-ios.txt",
+        "out/exchange-server.nft",
+    ] {
+        assert!(dir.path().join(f).is_file(), "{f} missing");
+    }
+    // Same outputs as generate for the same target.
+    let nft = std::fs::read_to_string(dir.path().join("out/icap-dmz.nft")).unwrap();
+    let site_digest_differs = ok(&[
+        "generate",
+        "--site",
+        "examples/sites/small-icap.yaml",
+        "-b",
+        "nftables",
+    ]);
+    assert_eq!(nft, site_digest_differs);
+    let r = run(&["build"]);
+    assert!(
+        r.stderr.lines().last().unwrap().contains(": 0 written, "),
+        "{}",
+        r.stderr
+    );
+    assert_eq!(run(&["build", "--check"]).code, 0);
+    // A site change makes exactly the targets that use it stale.
+    let site = dir.path().join("sites/small-icap.yaml");
+    let text = std::fs::read_to_string(&site)
+        .unwrap()
+        .replace("features: [snmp]", "features: [snmp, ssh-console]");
+    std::fs::write(&site, text).unwrap();
+    let r = run(&["build", "--check"]);
+    assert_eq!(r.code, 1);
+    assert!(
+        r.stderr.contains("out/icap-dmz.nft is out of date"),
+        "{}",
+        r.stderr
+    );
+    assert!(
+        r.stderr.contains("out/icap-host/rules.v4 is out of date"),
+        "{}",
+        r.stderr
+    );
+    assert!(
+        !r.stderr.contains("mail-dmz-asa.txt is out of date"),
+        "{}",
+        r.stderr
+    );
+    assert!(
+        r.stderr.contains("+\t\telements = { 22, 443 }"),
+        "the diff shows the new port: {}",
+        r.stderr
+    );
+}
+
+#[test]
+fn invalid_manifests() {
+    insta::glob!("../fixtures", "invalid-manifests/*.yaml", |path| {
+        let rel = path
+            .strip_prefix(env!("CARGO_MANIFEST_DIR"))
+            .unwrap()
+            .display()
+            .to_string();
+        let r = fwgen(&["build", "--check", &rel]);
+        assert_eq!(r.code, 1, "{}", r.stderr);
+        assert_snapshot!(r.stderr);
+    });
+}
+
+#[test]
+fn version_diff_in_three_formats() {
+    let args = [
+        "diff",
+        "--product",
+        "email-gateway",
+        "--from",
+        "4.9",
+        "--to",
+        "5.3",
+    ];
+    let text = ok(&args);
+    assert_snapshot!("diff_text_4.9_5.3", text);
+    let md = ok(&[&args[..], &["--format", "markdown"]].concat());
+    assert!(md.starts_with("# email-gateway 4.9 -> 5.3"));
+    assert!(
+        md.contains("### Added (")
+            && md.contains(
+                "| `avira-updates` | tcp | 80 | out | group avira-update-servers | avira |"
+            ),
+        "{md}"
+    );
+    let json: serde_json::Value =
+        serde_json::from_str(&ok(&[&args[..], &["--format", "json"]].concat())).unwrap();
+    assert_eq!(json["from"], "4.9");
+    let changed = json["changed"].as_array().unwrap();
+    let snmp = changed
+        .iter()
+        .find(|c| c["id"] == "ldap")
+        .expect("ldap changed between 4.9 and 5.3");
+    let dirs = snmp["changes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["field"] == "directions")
+        .unwrap();
+    assert_eq!(
+        (dirs["from"].as_str(), dirs["to"].as_str()),
+        (Some("in,out"), Some("out"))
+    );
+}
+
+#[test]
+fn version_diff_narrowed_by_features() {
+    let all = ok(&[
+        "diff",
+        "-p",
+        "email-gateway",
+        "--from",
+        "4.x",
+        "--to",
+        "4.9",
+    ]);
+    let narrow = ok(&[
+        "diff",
+        "-p",
+        "email-gateway",
+        "--from",
+        "4.x",
+        "--to",
+        "4.9",
+        "--no-default-features",
+        "-F",
+        "snmp",
+    ]);
+    assert!(narrow.len() < all.len());
+    assert!(narrow.contains("selected features"));
+    assert!(!narrow.contains("kaspersky"), "{narrow}");
+    let r = fwgen(&[
+        "diff",
+        "-p",
+        "email-gateway",
+        "--from",
+        "4.x",
+        "--to",
+        "5.3",
+        "-F",
+        "pmm",
+    ]);
+    assert_eq!(r.code, 1);
+    assert!(
+        r.stderr
+            .contains("unknown feature `pmm` for email-gateway 5.3; did you mean `pmm-full-mode`?"),
+        "{}",
+        r.stderr
+    );
+}
+
+#[test]
+fn catalogue_diff_for_a_change_under_review() {
+    let dir = tempfile::tempdir().unwrap();
+    let (old, new) = (dir.path().join("old"), dir.path().join("new"));
+    for d in [&old, &new] {
+        std::fs::create_dir(d).unwrap();
+        for e in std::fs::read_dir("data").unwrap() {
+            let p = e.unwrap().path();
+            std::fs::copy(&p, d.join(p.file_name().unwrap())).unwrap();
+        }
+    }
+    let f = new.join("icap-gateway-4.8.yaml");
+    let text = std::fs::read_to_string(&f)
+        .unwrap()
+        .replace("    ports: [1344]\n", "    ports: [1344, 11344]\n");
+    std::fs::write(&f, text).unwrap();
+    std::fs::remove_file(new.join("email-gateway-4.x.yaml")).unwrap();
+    let r = ok(&["diff", old.to_str().unwrap(), new.to_str().unwrap()]);
+    let r = r.replace(dir.path().to_str().unwrap(), "[tmp]");
+    assert_snapshot!("catalogue_diff", r);
+    let same = ok(&["diff", "data", "data"]);
+    assert!(same.contains("no changes"), "{same}");
+    let _ = Path::new("");
+}

@@ -1,0 +1,191 @@
+//! Review reports: Markdown (snapshot) and a self-contained HTML page, rendered by headless
+//! Chromium with a screenshot check that the flow diagram is drawn.
+
+use std::path::Path;
+use std::process::Command;
+
+use insta::assert_snapshot;
+
+use crate::util::{find_tool, missing, ok, redact};
+
+#[test]
+fn markdown_report_groups_by_direction_and_feature() {
+    let d = fwgen::catalogue::load_embedded().unwrap().digest;
+    let out = ok(&[
+        "generate",
+        "--site",
+        "tests/fixtures/sites/live-icap.yaml",
+        "-b",
+        "markdown",
+    ]);
+    let site = {
+        use sha2::Digest;
+        sha2::Sha256::digest(std::fs::read("tests/fixtures/sites/live-icap.yaml").unwrap())
+            .iter()
+            .map(|b| format!("{b:02x}"))
+            .collect::<String>()
+    };
+    assert_snapshot!(
+        "markdown@icap",
+        redact(&out, &d).replace(&site, "[site-digest]")
+    );
+}
+
+#[test]
+fn html_report_is_self_contained_and_escaped() {
+    let html = ok(&["generate", "--site", "examples/site.yaml", "-b", "html"]);
+    assert!(html.starts_with("<!DOCTYPE html>"));
+    for forbidden in [
+        "<script", "<link", "@import", "http://", "https://", "url(http",
+    ] {
+        assert!(
+            !html.contains(forbidden),
+            "the page loads something from outside: {forbidden}"
+        );
+    }
+    assert!(html.contains("<svg id=\"flows\""));
+    assert!(
+        html.contains("Gateway&apos;s Web Interface"),
+        "catalogue text is HTML-escaped"
+    );
+    // Hostile catalogue text stays text.
+    let dir = tempfile::tempdir().unwrap();
+    let tpl = std::fs::read_to_string("tests/fixtures/catalogue/text-template.yaml").unwrap();
+    let evil =
+        serde_json::to_string("<script>alert(1)</script><img src=x onerror=alert(2)>").unwrap();
+    std::fs::write(
+        dir.path().join("c.yaml"),
+        tpl.replace("@TEXT@", &evil)
+            .replace("@HOST1@", "\"a.example\"")
+            .replace("@HOST2@", "\"b.example\""),
+    )
+    .unwrap();
+    let page = ok(&[
+        "--catalogue",
+        dir.path().join("c.yaml").to_str().unwrap(),
+        "generate",
+        "-p",
+        "text-gateway",
+        "-b",
+        "html",
+    ]);
+    assert!(
+        !page.contains("<script") && !page.contains("<img"),
+        "markup from the catalogue reached the page"
+    );
+    assert!(page.contains("&lt;script&gt;"));
+}
+
+fn chromium() -> Option<std::path::PathBuf> {
+    let found = find_tool("chromium").or_else(|| find_tool("chromium-browser"));
+    if found.is_none() {
+        missing("chromium is not installed (apt-get install chromium)");
+    }
+    found
+}
+
+fn headless(browser: &Path, profile: &Path) -> Command {
+    let mut c = Command::new(browser);
+    c.args([
+        "--headless",
+        "--no-sandbox",
+        "--disable-gpu",
+        "--disable-quic",
+        "--no-first-run",
+    ])
+    .args([
+        "--disable-background-networking",
+        "--disable-component-update",
+        "--disable-sync",
+    ])
+    .arg(format!("--user-data-dir={}", profile.display()));
+    c
+}
+
+/// RGB pixels of a PNG file.
+fn pixels(path: &Path) -> (usize, usize, Vec<[u8; 3]>) {
+    let decoder = png::Decoder::new(std::io::BufReader::new(std::fs::File::open(path).unwrap()));
+    let mut reader = decoder.read_info().unwrap();
+    let mut buf = vec![0; reader.output_buffer_size().unwrap()];
+    let info = reader.next_frame(&mut buf).unwrap();
+    let step = info.color_type.samples();
+    let px = buf[..info.buffer_size()]
+        .chunks(step)
+        .map(|c| [c[0], c[1], c[2]])
+        .collect();
+    (info.width as usize, info.height as usize, px)
+}
+
+#[test]
+fn html_report_renders_its_diagram_in_headless_chromium() {
+    let Some(browser) = chromium() else { return };
+    let dir = tempfile::tempdir().unwrap();
+    let page = dir.path().join("review.html");
+    ok(&[
+        "generate",
+        "--site",
+        "examples/site.yaml",
+        "-b",
+        "html",
+        "-o",
+        page.to_str().unwrap(),
+    ]);
+    let url = format!("file://{}", page.display());
+
+    // The DOM Chromium built holds the diagram and the tables.
+    let dom = headless(&browser, &dir.path().join("p1"))
+        .args(["--dump-dom", &url])
+        .output()
+        .unwrap();
+    let dom = String::from_utf8_lossy(&dom.stdout);
+    assert!(dom.contains("<svg id=\"flows\""), "no diagram in the DOM");
+    assert_eq!(
+        dom.matches("class=\"flow in\"").count() + dom.matches("class=\"flow out\"").count(),
+        count_flows(&page)
+    );
+    assert!(dom.contains("<table>"));
+
+    // A screenshot: the gateway box (#1f6feb) and inbound (#2da44e) and outbound (#bf8700)
+    // arrows are on screen, in the diagram's place.
+    let shot = dir.path().join("review.png");
+    let out = headless(&browser, &dir.path().join("p2"))
+        .args([
+            "--window-size=1200,1400",
+            &format!("--screenshot={}", shot.display()),
+            &url,
+        ])
+        .output()
+        .unwrap();
+    assert!(
+        shot.is_file(),
+        "no screenshot: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let (w, _h, px) = pixels(&shot);
+    let near = |p: &[u8; 3], c: [u8; 3]| p.iter().zip(c).all(|(a, b)| a.abs_diff(b) < 12);
+    let count = |c| px.iter().filter(|p| near(p, c)).count();
+    let gateway = count([0x1f, 0x6f, 0xeb]);
+    assert!(
+        gateway > 20_000,
+        "the gateway box is not drawn ({gateway} pixels)"
+    );
+    assert!(count([0x2d, 0xa4, 0x4e]) > 100, "no inbound arrows drawn");
+    assert!(count([0xbf, 0x87, 0x00]) > 500, "no outbound arrows drawn");
+    // The gateway box sits in the middle third of the page.
+    let xs: Vec<usize> = px
+        .iter()
+        .enumerate()
+        .filter(|(_, p)| near(p, [0x1f, 0x6f, 0xeb]))
+        .map(|(i, _)| i % w)
+        .collect();
+    let mean = xs.iter().sum::<usize>() / xs.len();
+    assert!(
+        w / 3 < mean && mean < 2 * w / 3,
+        "gateway box at x={mean} of {w}"
+    );
+}
+
+fn count_flows(page: &Path) -> usize {
+    let html = std::fs::read_to_string(page).unwrap();
+    html.matches("<line class=\"flow ").count()
+}
