@@ -172,9 +172,19 @@ fn build(rules: &Ruleset, opts: &RenderOptions, direction: Direction, peer_elem:
 /// neighbour discovery a DROP policy on the host's output cuts IPv6 off entirely (firewalld
 /// allows ND inbound with its built-in `allow-host-ipv6` policy, but nothing outbound).
 fn host_out_extra() -> Vec<String> {
-    let mut v = vec!["<ingress-zone name=\"HOST\"/>".to_string(), "<egress-zone name=\"ANY\"/>".to_string()];
+    let mut v = vec![
+        "<ingress-zone name=\"HOST\"/>".to_string(),
+        "<egress-zone name=\"ANY\"/>".to_string(),
+    ];
     for (family, types) in [
-        ("ipv4", &["destination-unreachable", "time-exceeded", "parameter-problem"][..]),
+        (
+            "ipv4",
+            &[
+                "destination-unreachable",
+                "time-exceeded",
+                "parameter-problem",
+            ][..],
+        ),
         (
             "ipv6",
             &[
@@ -189,7 +199,9 @@ fn host_out_extra() -> Vec<String> {
         ),
     ] {
         for t in types {
-            v.push(format!("<rule family=\"{family}\"><icmp-type name=\"{t}\"/><accept/></rule>"));
+            v.push(format!(
+                "<rule family=\"{family}\"><icmp-type name=\"{t}\"/><accept/></rule>"
+            ));
         }
     }
     v

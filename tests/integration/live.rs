@@ -480,7 +480,11 @@ fn live(backend: &str, tag: &str) {
     let mut bad = check(&lab, &lab.cli, &inbound, false);
     bad.extend(check(&lab, &lab.gw, &outbound, false));
     if !bad.is_empty() {
-        let ruleset = lab.exec(&lab.gw).args(["nft", "list", "ruleset"]).output().unwrap();
+        let ruleset = lab
+            .exec(&lab.gw)
+            .args(["nft", "list", "ruleset"])
+            .output()
+            .unwrap();
         panic!(
             "{backend}: {} probe(s) wrong:\n{}\n--- the gateway's ruleset ---\n{}",
             bad.len(),
