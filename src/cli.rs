@@ -4,7 +4,7 @@ use std::path::PathBuf;
 
 use clap::{Args as ClapArgs, Parser, Subcommand, ValueEnum};
 
-use crate::render::{Backend, Placement};
+use crate::render::{Backend, Placement, Policy};
 
 const EXAMPLES: &str = "\
 Examples:
@@ -182,6 +182,10 @@ pub struct GenerateArgs {
     /// Log dropped packets (rate-limited) before dropping them
     #[arg(long)]
     pub log_drops: bool,
+    /// What happens to traffic no rule admits: drop it, or accept it for a staged roll-out
+    /// (the output says so loudly in its header)
+    #[arg(long, value_enum, default_value_t)]
+    pub policy: Policy,
     /// Write to FILE (atomically) instead of standard output; for iptables and firewalld, the
     /// directory to write into (created if missing)
     #[arg(long, short = 'o', value_name = "FILE")]

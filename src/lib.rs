@@ -26,6 +26,18 @@
 //! assert!(nft.contains("table inet fwgen {"));
 //! ```
 
+#![cfg_attr(
+    not(test),
+    deny(
+        clippy::unwrap_used,
+        clippy::expect_used,
+        clippy::panic,
+        clippy::indexing_slicing,
+        clippy::unreachable,
+        clippy::todo
+    )
+)]
+
 pub mod catalogue;
 pub mod cli;
 pub mod command;

@@ -15,6 +15,7 @@
 //!     backend: nftables
 //!     placement: perimeter
 //!     log_drops: false
+//!     policy: drop                 # or accept, for a staged roll-out
 //!     strict: false
 //!     output: out/mail-dmz.nft     # a file, or a directory for iptables and firewalld
 //! ```
@@ -29,7 +30,7 @@ use serde::Deserialize;
 
 use crate::catalogue::{LoadError, LoadErrorKind, LoadErrors, read_text, syntax_error};
 use crate::model::Address;
-use crate::render::{Backend, Placement};
+use crate::render::{Backend, Placement, Policy};
 use crate::suggest::hint;
 
 #[derive(Debug, Deserialize)]
@@ -66,6 +67,8 @@ struct RawTarget {
     #[serde(default)]
     log_drops: bool,
     #[serde(default)]
+    policy: Option<String>,
+    #[serde(default)]
     strict: bool,
     output: PathBuf,
 }
@@ -87,6 +90,7 @@ pub struct Target {
     pub backend: Backend,
     pub placement: Placement,
     pub log_drops: bool,
+    pub policy: Policy,
     pub strict: bool,
     pub output: PathBuf,
 }
@@ -174,7 +178,11 @@ impl Manifest {
                     enum_value::<Placement>(p, "placement", &t.name, &display, line, &mut errors)
                 }
             };
-            if let (Some(backend), Some(placement)) = (backend, placement) {
+            let policy = match &t.policy {
+                None => Some(Policy::Drop),
+                Some(p) => enum_value::<Policy>(p, "policy", &t.name, &display, line, &mut errors),
+            };
+            if let (Some(backend), Some(placement), Some(policy)) = (backend, placement, policy) {
                 targets.push(Target {
                     line,
                     name: t.name,
@@ -189,6 +197,7 @@ impl Manifest {
                     backend,
                     placement,
                     log_drops: t.log_drops,
+                    policy,
                     strict: t.strict,
                     output: base.join(t.output),
                 });

@@ -63,6 +63,7 @@ pub fn run(
                     &RenderOptions {
                         placement: t.placement,
                         log_drops: t.log_drops,
+                        policy: t.policy,
                     },
                 )?;
                 warnings.extend(

@@ -31,6 +31,7 @@ pub fn run(cat: &Catalogue, args: GenerateArgs) -> Result<Report, Error> {
     let opts = RenderOptions {
         placement: args.placement,
         log_drops: args.log_drops,
+        policy: args.policy,
     };
     let rendered = args.backend.render(&rules, &opts)?;
     let mut report = Report {

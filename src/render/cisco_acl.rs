@@ -209,12 +209,11 @@ fn plan(
 
 fn side(s: &Side, groups: &mut Groups, dialect: Dialect, gateway: bool) -> String {
     match s {
-        Side::Any => match dialect {
-            Dialect::Ios => "any".to_string(),
-            Dialect::Asa => "any".to_string(),
-        },
+        Side::Any => "any".to_string(),
         Side::Nets(nets) if nets.len() == 1 => {
-            let n = nets[0];
+            let Some(&n) = nets.first() else {
+                return "any".to_string();
+            };
             let host = matches!(n, IpNet::V4(v) if v.prefix_len() == 32)
                 || matches!(n, IpNet::V6(v) if v.prefix_len() == 128);
             match (host, n, dialect) {
@@ -326,10 +325,11 @@ pub fn render_ios(rules: &Ruleset, opts: &RenderOptions) -> (String, Vec<String>
                             let _ = writeln!(body, " permit icmp {g} any {t}");
                         }
                     }
-                    let _ = writeln!(body, " remark everything else");
+                    let _ = writeln!(body, " remark everything else{}", staged(opts));
                     let _ = writeln!(
                         body,
-                        " deny ip any any{}",
+                        " {} ip any any{}",
+                        final_action(opts),
                         if opts.log_drops { " log" } else { "" }
                     );
                 }
@@ -345,10 +345,11 @@ pub fn render_ios(rules: &Ruleset, opts: &RenderOptions) -> (String, Vec<String>
                     ] {
                         let _ = writeln!(body, " permit icmp any any {t}");
                     }
-                    let _ = writeln!(body, " remark everything else");
+                    let _ = writeln!(body, " remark everything else{}", staged(opts));
                     let _ = writeln!(
                         body,
-                        " deny ipv6 any any{}",
+                        " {} ipv6 any any{}",
+                        final_action(opts),
                         if opts.log_drops { " log" } else { "" }
                     );
                 }
@@ -473,10 +474,11 @@ pub fn render_asa(rules: &Ruleset, opts: &RenderOptions) -> (String, Vec<String>
                 "access-list {name} remark FTP data connections: the default inspect ftp policy opens them"
             );
         }
-        let _ = writeln!(body, "access-list {name} remark everything else");
+        let _ = writeln!(body, "access-list {name} remark everything else{}", staged(opts));
         let _ = writeln!(
             body,
-            "access-list {name} extended deny ip any any{}",
+            "access-list {name} extended {} ip any any{}",
+            final_action(opts),
             if opts.log_drops { " log" } else { "" }
         );
     }
@@ -532,4 +534,19 @@ fn widen_gateway(a: &Ace, rules: &Ruleset, toward: bool) -> Ace {
         }
     }
     a
+}
+
+/// `deny`, or `permit` for a staged roll-out (`--policy accept`).
+fn final_action(opts: &RenderOptions) -> &'static str {
+    match opts.policy {
+        super::Policy::Drop => "deny",
+        super::Policy::Accept => "permit",
+    }
+}
+
+fn staged(opts: &RenderOptions) -> &'static str {
+    match opts.policy {
+        super::Policy::Drop => "",
+        super::Policy::Accept => " (STAGED ROLL-OUT: permitted)",
+    }
 }

@@ -49,15 +49,17 @@ pub fn rule_comment(rule: &Rule, max_bytes: usize) -> String {
         parts.extend(rule.peers.unresolved.iter().map(|h| sanitize(h, max_bytes)));
     }
     let mut s = String::from("fwgen");
+    let mut previous: Option<&String> = None;
     for (i, p) in parts.iter().enumerate() {
-        let sep = if i == 0 || p == "unresolved:" || parts[i - 1] == "unresolved:" {
+        let sep = if previous.is_none_or(|q| q == "unresolved:") || p == "unresolved:" {
             " "
         } else {
             ","
         };
+        previous = Some(p);
         let more = format!(
             " +{} more",
-            parts[i..].iter().filter(|p| *p != "unresolved:").count()
+            parts.iter().skip(i).filter(|p| *p != "unresolved:").count()
         );
         if s.len()
             + sep.len()
@@ -116,8 +118,18 @@ pub fn header_lines(rules: &Ruleset, opts: &RenderOptions) -> Vec<String> {
             .as_ref()
             .map_or("none".to_string(), |d| format!("sha256 {d}"))
     ));
+    if opts.policy == super::Policy::Accept {
+        lines.push(
+            "POLICY ACCEPT: STAGED ROLL-OUT. Traffic that no rule admits is accepted, not dropped (only \
+             invalid packets are); regenerate without --policy accept to enforce the catalogue."
+                .to_string(),
+        );
+    }
     if opts.log_drops {
-        lines.push("dropped packets are logged (rate-limited)".to_string());
+        lines.push(match opts.policy {
+            super::Policy::Drop => "dropped packets are logged (rate-limited)".to_string(),
+            super::Policy::Accept => "packets the rules do not admit are logged (rate-limited) and accepted".to_string(),
+        });
     }
     for w in &rules.warnings {
         lines.push(format!("warning: {w}"));

@@ -161,8 +161,9 @@ fn build(rules: &Ruleset, opts: &RenderOptions, direction: Direction, peer_elem:
     }
     if opts.log_drops {
         body.push(format!(
-            "<rule priority=\"32767\"><log prefix=\"{}\" level=\"info\"><limit value=\"10/m\"/></log><drop/></rule>",
-            xml_escape(&sanitize(&format!("fwgen drop {dir}: "), 100))
+            "<rule priority=\"32767\"><log prefix=\"{}\" level=\"info\"><limit value=\"10/m\"/></log><{}/></rule>",
+            xml_escape(&sanitize(&format!("fwgen {} {dir}: ", if opts.policy == super::Policy::Accept { "would drop" } else { "drop" }), 100)),
+            opts.policy.nft()
         ));
     }
     Built { files, body }
@@ -253,7 +254,7 @@ pub fn render(rules: &Ruleset, opts: &RenderOptions) -> Vec<(String, String)> {
             let out = build(rules, opts, Direction::Out, "destination");
             let zone = container(
                 "zone",
-                " target=\"DROP\"",
+                &format!(" target=\"{}\"", opts.policy.upper()),
                 "fwgen",
                 &format!("Inbound connections of {what}"),
                 &[],
@@ -262,7 +263,7 @@ pub fn render(rules: &Ruleset, opts: &RenderOptions) -> Vec<(String, String)> {
             files.push(("zones/fwgen.xml".to_string(), xml_doc(rules, opts, &zone)));
             let policy = container(
                 "policy",
-                " target=\"DROP\" priority=\"-1\"",
+                &format!(" target=\"{}\" priority=\"-1\"", opts.policy.upper()),
                 "fwgen-out",
                 &format!("Outbound connections of {what}"),
                 &host_out_extra(),
@@ -301,7 +302,7 @@ pub fn render(rules: &Ruleset, opts: &RenderOptions) -> Vec<(String, String)> {
             ] {
                 let policy = container(
                     "policy",
-                    " target=\"DROP\" priority=\"-1\"",
+                    &format!(" target=\"{}\" priority=\"-1\"", opts.policy.upper()),
                     name,
                     &format!("Connections {dir} the gateway, {what}"),
                     &[

@@ -149,7 +149,7 @@ fn log_line(chain: &str, opts: &RenderOptions, what: &str) -> Option<String> {
     opts.log_drops.then(|| {
         format!(
             "-A {chain} -m limit --limit 10/min --limit-burst 5 -j LOG --log-prefix \"{}\"",
-            sanitize(&format!("fwgen drop {what}: "), 28)
+            sanitize(&format!("fwgen {} {what}: ", if opts.policy == super::Policy::Accept { "would drop" } else { "drop" }), 28)
         )
     })
 }
@@ -169,9 +169,12 @@ fn one_family(rules: &Ruleset, opts: &RenderOptions, family: Family) -> String {
     let mut raw = Vec::new();
     let mut filter = Vec::new();
     let chains: &[(&str, &str)];
+    let host_chains: [(&str, &str); 3];
     match opts.placement {
         Placement::Host => {
-            chains = &[("INPUT", "DROP"), ("FORWARD", "DROP"), ("OUTPUT", "DROP")];
+            let p = opts.policy.upper();
+            host_chains = [("INPUT", p), ("FORWARD", p), ("OUTPUT", p)];
+            chains = &host_chains;
             raw.extend(helper_lines("PREROUTING", &ins, family, "-s", ""));
             raw.extend(helper_lines("OUTPUT", &outs, family, "-d", ""));
             for (chain, lo, list, flag, what) in [
@@ -225,7 +228,7 @@ fn one_family(rules: &Ruleset, opts: &RenderOptions, family: Family) -> String {
                 filter.push(format!("-A {chain} -m conntrack --ctstate INVALID -j DROP"));
                 filter.extend(rule_lines(chain, list, family, flag));
                 filter.extend(log_line(chain, opts, what));
-                filter.push(format!("-A {chain} -j DROP"));
+                filter.push(format!("-A {chain} -j {}", opts.policy.upper()));
             }
         }
     }

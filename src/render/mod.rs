@@ -58,12 +58,43 @@ impl Placement {
     }
 }
 
+/// What happens to traffic no rule admits.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, clap::ValueEnum)]
+pub enum Policy {
+    /// Drop it: the ruleset enforces the catalogue
+    #[default]
+    Drop,
+    /// Accept it (a staged roll-out: the rules are in place, nothing is dropped yet; with
+    /// --log-drops, what would be dropped is logged)
+    Accept,
+}
+
+impl Policy {
+    /// `drop`/`accept`, as nft writes verdicts.
+    pub fn nft(self) -> &'static str {
+        match self {
+            Policy::Drop => "drop",
+            Policy::Accept => "accept",
+        }
+    }
+
+    /// `DROP`/`ACCEPT`, as iptables and firewalld write them.
+    pub fn upper(self) -> &'static str {
+        match self {
+            Policy::Drop => "DROP",
+            Policy::Accept => "ACCEPT",
+        }
+    }
+}
+
 /// How to render, beyond the ruleset itself.
 #[derive(Clone, Copy, Debug, Default)]
 pub struct RenderOptions {
     pub placement: Placement,
     /// Add a rate-limited log rule before the final drop.
     pub log_drops: bool,
+    /// The final verdict; `Accept` is for staged roll-outs and says so in the header.
+    pub policy: Policy,
 }
 
 /// What a backend produced: one text, or several named files (`rules.v4`, `rules.v6`).
@@ -141,11 +172,27 @@ impl Backend {
                 backend: self.name(),
             });
         }
+        // A host ruleset that admits no administration can lock the administrator out.
+        let lockout = !report && opts.placement == Placement::Host && opts.policy == Policy::Drop && !admits_administration(rules);
+        let with_warning;
+        let rules = if lockout {
+            let mut r = rules.clone();
+            r.warnings.push(LOCKOUT.to_string());
+            with_warning = r;
+            &with_warning
+        } else {
+            rules
+        };
+        let rendered = self.render_checked(rules, opts);
+        Ok(if lockout { Rendered { warnings: [vec![LOCKOUT.to_string()], rendered.warnings].concat(), ..rendered } } else { rendered })
+    }
+
+    fn render_checked(self, rules: &Ruleset, opts: &RenderOptions) -> Rendered {
         let single = |text| Rendered {
             output: Output::Single(text),
             warnings: Vec::new(),
         };
-        Ok(match self {
+        match self {
             Self::Json => single(json::render(rules)),
             Self::Iptables => {
                 let (v4, v6) = iptables::render(rules, opts);
@@ -175,8 +222,18 @@ impl Backend {
             }
             Self::Markdown => single(report::markdown(rules, opts)),
             Self::Html => single(report::html_page(rules, opts)),
-        })
+        }
     }
+}
+
+/// The warning for a host ruleset that admits no administrative access.
+pub const LOCKOUT: &str = "host placement: no rule admits administrative access to the gateway (its web \
+interface or SSH console, role `admin-clients`); loading this ruleset on the gateway can lock you out. \
+Enable the entries of the web interface or the SSH console, or roll out with --policy accept first";
+
+/// True when an inbound rule admits the administrators (role `admin-clients`).
+fn admits_administration(rules: &Ruleset) -> bool {
+    rules.rules.iter().any(|r| r.direction == crate::model::Direction::In && r.peers.roles.contains("admin-clients"))
 }
 
 /// An IP address family.

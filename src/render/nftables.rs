@@ -209,7 +209,7 @@ fn log_line(opts: &RenderOptions, what: &str) -> Option<String> {
     opts.log_drops.then(|| {
         format!(
             "limit rate 10/minute burst 5 packets log prefix \"{}\"",
-            sanitize(&format!("fwgen drop {what}: "), 127)
+            sanitize(&format!("fwgen {} {what}: ", if opts.policy == super::Policy::Accept { "would drop" } else { "drop" }), 127)
         )
     })
 }
@@ -283,17 +283,17 @@ pub fn render(rules: &Ruleset, opts: &RenderOptions) -> String {
         let mut body = baseline(true, true);
         body.extend(in_rules);
         body.extend(log_line(opts, "in"));
-        chain(&mut chains, "input", Some(("input", "drop")), &body);
+        chain(&mut chains, "input", Some(("input", opts.policy.nft())), &body);
         chain(
             &mut chains,
             "forward",
-            Some(("forward", "drop")),
+            Some(("forward", opts.policy.nft())),
             &log_line(opts, "forward").into_iter().collect::<Vec<_>>(),
         );
         let mut body = baseline(true, false);
         body.extend(out_rules);
         body.extend(log_line(opts, "out"));
-        chain(&mut chains, "output", Some(("output", "drop")), &body);
+        chain(&mut chains, "output", Some(("output", opts.policy.nft())), &body);
     } else {
         let mut jumps = Vec::new();
         for (_, p) in gateway_prefix(&gw_names, "daddr") {
@@ -310,7 +310,7 @@ pub fn render(rules: &Ruleset, opts: &RenderOptions) -> String {
             let mut b = baseline(false, true);
             b.extend(body);
             b.extend(log_line(opts, what));
-            b.push("drop".to_string());
+            b.push(opts.policy.nft().to_string());
             chain(&mut chains, name, None, &b);
         }
     }
