@@ -28,7 +28,7 @@ use std::path::{Path, PathBuf};
 use clap::ValueEnum;
 use serde::Deserialize;
 
-use crate::catalogue::{LoadError, LoadErrorKind, LoadErrors, read_text, syntax_error};
+use crate::catalogue::{LoadError, LoadErrorKind, LoadErrors, parse_yaml, read_text};
 use crate::model::Address;
 use crate::render::{Backend, Placement, Policy};
 use crate::suggest::hint;
@@ -148,8 +148,7 @@ impl Manifest {
             }])
         };
         let text = read_text(path).map_err(|k| one(0, k))?;
-        let raw: RawManifest = serde_yaml::from_str(&text)
-            .map_err(|e| LoadErrors(vec![syntax_error(&display, &e)]))?;
+        let raw: RawManifest = parse_yaml(&display, &text)?;
         let base = path.parent().map(Path::to_path_buf).unwrap_or_default();
         let mut errors = Vec::new();
         let mut names: BTreeMap<String, usize> = BTreeMap::new();

@@ -118,6 +118,15 @@ pub fn write_atomic(path: &Path, contents: &[u8]) -> Result<(), OutputError> {
         .tempfile_in(dir)
         .map_err(|e| err(e.to_string()))?;
     tmp.write_all(contents).map_err(|e| err(e.to_string()))?;
+    // The temporary file is private (0600); give the result the replaced file's mode, or the
+    // usual 0644 for a new file.
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let mode = std::fs::metadata(path).map_or(0o644, |m| m.permissions().mode() & 0o7777);
+        std::fs::set_permissions(tmp.path(), std::fs::Permissions::from_mode(mode))
+            .map_err(|e| err(e.to_string()))?;
+    }
     tmp.as_file().sync_all().map_err(|e| err(e.to_string()))?;
     tmp.persist(path).map_err(|e| err(e.error.to_string()))?;
     Ok(())

@@ -21,7 +21,7 @@ use std::path::Path;
 use ipnet::IpNet;
 use serde::Deserialize;
 
-use crate::catalogue::{LoadError, LoadErrorKind, LoadErrors, position, read_text, syntax_error};
+use crate::catalogue::{LoadError, LoadErrorKind, LoadErrors, parse_yaml, position, read_text};
 use crate::model::{Address, PortRange, PortSet, ProductVersion, aggregate};
 use crate::position::Positions;
 use crate::suggest::hint;
@@ -102,7 +102,7 @@ impl Site {
         let raw: RawSite = if text.trim().is_empty() {
             RawSite::default()
         } else {
-            serde_yaml::from_str(text).map_err(|e| LoadErrors(vec![syntax_error(display, &e)]))?
+            parse_yaml(display, text)?
         };
         use sha2::Digest;
         let digest = sha2::Sha256::digest(text.as_bytes())

@@ -132,6 +132,63 @@ pub(crate) fn read_text(p: &Path) -> Result<String, LoadErrorKind> {
         .unwrap_or(text))
 }
 
+/// Deepest nesting of flow collections (`[`, `{`) and of block indentation accepted. Far
+/// beyond any real file; the YAML parser slows down quadratically with nesting depth, so
+/// absurd depths are refused before parsing.
+pub const MAX_NESTING: usize = 64;
+/// Widest block indentation accepted, in columns.
+pub const MAX_INDENT: usize = 256;
+
+/// Parse YAML text after refusing absurd nesting, with positioned errors.
+pub(crate) fn parse_yaml<T: serde::de::DeserializeOwned>(
+    display: &str,
+    text: &str,
+) -> Result<T, LoadErrors> {
+    let one = |e| LoadErrors(vec![e]);
+    check_nesting(text).map_err(|(line, msg)| {
+        one(LoadError {
+            path: display.to_string(),
+            line,
+            column: None,
+            kind: LoadErrorKind::Invalid(msg),
+        })
+    })?;
+    serde_yaml::from_str(text).map_err(|e| one(syntax_error(display, &e)))
+}
+
+/// A quick scan for nesting depth (quoted strings and comments skipped).
+fn check_nesting(text: &str) -> Result<(), (usize, String)> {
+    let mut depth = 0usize;
+    for (i, line) in text.lines().enumerate() {
+        let indent = line.len() - line.trim_start_matches(' ').len();
+        if indent > MAX_INDENT {
+            return Err((
+                i + 1,
+                format!("indented {indent} columns; the limit is {MAX_INDENT}"),
+            ));
+        }
+        let mut quote: Option<char> = None;
+        let mut prev = ' ';
+        for c in line.chars() {
+            match (quote, c) {
+                (None, '#') if prev == ' ' || prev == '\t' => break,
+                (None, '"' | '\'') => quote = Some(c),
+                (Some(q), c) if c == q && !(q == '"' && prev == '\\') => quote = None,
+                (None, '[' | '{') => {
+                    depth += 1;
+                    if depth > MAX_NESTING {
+                        return Err((i + 1, format!("nested more than {MAX_NESTING} levels deep")));
+                    }
+                }
+                (None, ']' | '}') => depth = depth.saturating_sub(1),
+                _ => {}
+            }
+            prev = c;
+        }
+    }
+    Ok(())
+}
+
 /// Turn a serde_yaml error into a positioned load error.
 pub(crate) fn syntax_error(path: &str, e: &serde_yaml::Error) -> LoadError {
     let msg = strip_positions(&e.to_string());
@@ -155,10 +212,10 @@ fn build(files: Vec<SourceFile>) -> Result<Catalogue, LoadErrors> {
         hasher.update([0]);
         hasher.update(f.text.as_bytes());
         hasher.update([0]);
-        let raw: raw::File = match serde_yaml::from_str(&f.text) {
+        let raw: raw::File = match parse_yaml(&f.display, &f.text) {
             Ok(r) => r,
-            Err(e) => {
-                errors.push(syntax_error(&f.display, &e));
+            Err(LoadErrors(mut e)) => {
+                errors.append(&mut e);
                 continue;
             }
         };

@@ -474,7 +474,11 @@ pub fn render_asa(rules: &Ruleset, opts: &RenderOptions) -> (String, Vec<String>
                 "access-list {name} remark FTP data connections: the default inspect ftp policy opens them"
             );
         }
-        let _ = writeln!(body, "access-list {name} remark everything else{}", staged(opts));
+        let _ = writeln!(
+            body,
+            "access-list {name} remark everything else{}",
+            staged(opts)
+        );
         let _ = writeln!(
             body,
             "access-list {name} extended {} ip any any{}",

@@ -128,7 +128,9 @@ pub fn header_lines(rules: &Ruleset, opts: &RenderOptions) -> Vec<String> {
     if opts.log_drops {
         lines.push(match opts.policy {
             super::Policy::Drop => "dropped packets are logged (rate-limited)".to_string(),
-            super::Policy::Accept => "packets the rules do not admit are logged (rate-limited) and accepted".to_string(),
+            super::Policy::Accept => {
+                "packets the rules do not admit are logged (rate-limited) and accepted".to_string()
+            }
         });
     }
     for w in &rules.warnings {

@@ -149,7 +149,17 @@ fn log_line(chain: &str, opts: &RenderOptions, what: &str) -> Option<String> {
     opts.log_drops.then(|| {
         format!(
             "-A {chain} -m limit --limit 10/min --limit-burst 5 -j LOG --log-prefix \"{}\"",
-            sanitize(&format!("fwgen {} {what}: ", if opts.policy == super::Policy::Accept { "would drop" } else { "drop" }), 28)
+            sanitize(
+                &format!(
+                    "fwgen {} {what}: ",
+                    if opts.policy == super::Policy::Accept {
+                        "would drop"
+                    } else {
+                        "drop"
+                    }
+                ),
+                28
+            )
         )
     })
 }

@@ -173,7 +173,10 @@ impl Backend {
             });
         }
         // A host ruleset that admits no administration can lock the administrator out.
-        let lockout = !report && opts.placement == Placement::Host && opts.policy == Policy::Drop && !admits_administration(rules);
+        let lockout = !report
+            && opts.placement == Placement::Host
+            && opts.policy == Policy::Drop
+            && !admits_administration(rules);
         let with_warning;
         let rules = if lockout {
             let mut r = rules.clone();
@@ -184,7 +187,14 @@ impl Backend {
             rules
         };
         let rendered = self.render_checked(rules, opts);
-        Ok(if lockout { Rendered { warnings: [vec![LOCKOUT.to_string()], rendered.warnings].concat(), ..rendered } } else { rendered })
+        Ok(if lockout {
+            Rendered {
+                warnings: [vec![LOCKOUT.to_string()], rendered.warnings].concat(),
+                ..rendered
+            }
+        } else {
+            rendered
+        })
     }
 
     fn render_checked(self, rules: &Ruleset, opts: &RenderOptions) -> Rendered {
@@ -233,7 +243,9 @@ Enable the entries of the web interface or the SSH console, or roll out with --p
 
 /// True when an inbound rule admits the administrators (role `admin-clients`).
 fn admits_administration(rules: &Ruleset) -> bool {
-    rules.rules.iter().any(|r| r.direction == crate::model::Direction::In && r.peers.roles.contains("admin-clients"))
+    rules.rules.iter().any(|r| {
+        r.direction == crate::model::Direction::In && r.peers.roles.contains("admin-clients")
+    })
 }
 
 /// An IP address family.

@@ -209,7 +209,17 @@ fn log_line(opts: &RenderOptions, what: &str) -> Option<String> {
     opts.log_drops.then(|| {
         format!(
             "limit rate 10/minute burst 5 packets log prefix \"{}\"",
-            sanitize(&format!("fwgen {} {what}: ", if opts.policy == super::Policy::Accept { "would drop" } else { "drop" }), 127)
+            sanitize(
+                &format!(
+                    "fwgen {} {what}: ",
+                    if opts.policy == super::Policy::Accept {
+                        "would drop"
+                    } else {
+                        "drop"
+                    }
+                ),
+                127
+            )
         )
     })
 }
@@ -283,7 +293,12 @@ pub fn render(rules: &Ruleset, opts: &RenderOptions) -> String {
         let mut body = baseline(true, true);
         body.extend(in_rules);
         body.extend(log_line(opts, "in"));
-        chain(&mut chains, "input", Some(("input", opts.policy.nft())), &body);
+        chain(
+            &mut chains,
+            "input",
+            Some(("input", opts.policy.nft())),
+            &body,
+        );
         chain(
             &mut chains,
             "forward",
@@ -293,7 +308,12 @@ pub fn render(rules: &Ruleset, opts: &RenderOptions) -> String {
         let mut body = baseline(true, false);
         body.extend(out_rules);
         body.extend(log_line(opts, "out"));
-        chain(&mut chains, "output", Some(("output", opts.policy.nft())), &body);
+        chain(
+            &mut chains,
+            "output",
+            Some(("output", opts.policy.nft())),
+            &body,
+        );
     } else {
         let mut jumps = Vec::new();
         for (_, p) in gateway_prefix(&gw_names, "daddr") {

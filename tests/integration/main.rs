@@ -6,6 +6,7 @@ mod coverage;
 mod errors;
 mod examples;
 mod generate;
+mod hardening;
 mod hostile;
 mod live;
 mod pipeline;
