@@ -10,26 +10,12 @@ use std::process::{Command, Stdio};
 use ipnet::IpNet;
 use serde_json::Value;
 
+use crate::eval::{Addr, Packet, eval_iptables, parse_iptables};
 use crate::tools::targets;
 use crate::util::{fwgen, missing, ok};
 
 // ---------------------------------------------------------------------------------------
 // A small ACL model and evaluator, for both dialects.
-
-#[derive(Clone, Debug, PartialEq)]
-enum Addr {
-    Any,
-    Nets(Vec<IpNet>),
-}
-
-impl Addr {
-    fn matches(&self, ip: IpAddr) -> bool {
-        match self {
-            Addr::Any => true,
-            Addr::Nets(n) => n.iter().any(|n| n.contains(&ip)),
-        }
-    }
-}
 
 #[derive(Clone, Debug)]
 struct CiscoAce {
@@ -48,16 +34,6 @@ struct CiscoConfig {
     /// Raw ACE texts per dialect-neutral form, for cisco-acl: (IPv4?, IOS-form line).
     ios_lines: Vec<String>,
     remarks: Vec<String>,
-}
-
-#[derive(Clone, Copy, Debug)]
-struct Packet {
-    proto: &'static str,
-    src: IpAddr,
-    sport: u16,
-    dst: IpAddr,
-    dport: u16,
-    ack: bool,
 }
 
 impl CiscoAce {
@@ -357,84 +333,6 @@ fn parse_cisco(text: &str, asa: bool, errors: &mut Vec<String>) -> CiscoConfig {
         });
     }
     cfg
-}
-
-// ---------------------------------------------------------------------------------------
-// The same packets through fwgen's iptables output (perimeter placement).
-
-#[derive(Debug)]
-struct IptRule {
-    chain: String,
-    src: Addr,
-    dst: Addr,
-    proto: Option<String>,
-    dports: Vec<(u16, u16)>,
-    target: String,
-}
-
-fn parse_iptables(text: &str) -> Vec<IptRule> {
-    let mut out = Vec::new();
-    for line in text.lines().filter(|l| l.starts_with("-A ")) {
-        if line.contains("--ctstate") {
-            continue; // only NEW packets are evaluated
-        }
-        let t: Vec<&str> = line.split_whitespace().collect();
-        let mut r = IptRule {
-            chain: t[1].into(),
-            src: Addr::Any,
-            dst: Addr::Any,
-            proto: None,
-            dports: vec![],
-            target: String::new(),
-        };
-        let mut i = 2;
-        while i < t.len() {
-            match t[i] {
-                "-s" => r.src = Addr::Nets(vec![t[i + 1].parse().unwrap()]),
-                "-d" => r.dst = Addr::Nets(vec![t[i + 1].parse().unwrap()]),
-                "-p" => r.proto = Some(t[i + 1].into()),
-                "--dport" | "--dports" => {
-                    r.dports = t[i + 1]
-                        .split(',')
-                        .map(|p| match p.split_once(':') {
-                            Some((a, b)) => (a.parse().unwrap(), b.parse().unwrap()),
-                            None => (p.parse().unwrap(), p.parse().unwrap()),
-                        })
-                        .collect()
-                }
-                "-j" => r.target = t[i + 1].into(),
-                "--comment" => {
-                    // skip the quoted comment
-                    while !t[i + 1].ends_with('"') {
-                        i += 1;
-                    }
-                }
-                _ => {}
-            }
-            i += 1;
-        }
-        out.push(r);
-    }
-    out
-}
-
-fn eval_iptables(rules: &[IptRule], chain: &str, p: &Packet) -> Option<bool> {
-    for r in rules.iter().filter(|r| r.chain == chain) {
-        let m = r.src.matches(p.src)
-            && r.dst.matches(p.dst)
-            && r.proto.as_deref().is_none_or(|pr| pr == p.proto)
-            && (r.dports.is_empty()
-                || r.dports.iter().any(|(a, b)| *a <= p.dport && p.dport <= *b));
-        if !m {
-            continue;
-        }
-        match r.target.as_str() {
-            "ACCEPT" => return Some(true),
-            "DROP" => return Some(false),
-            other => return eval_iptables(rules, other, p).or(Some(false)),
-        }
-    }
-    None
 }
 
 // ---------------------------------------------------------------------------------------

@@ -35,7 +35,7 @@ fn catalogue(dir: &Path, text: &str, host1: &str, host2: &str) -> String {
 
 /// The output with every comment removed: what remains are the rules. For firewalld XML,
 /// the header comment and the `<short>`/`<description>` elements go too.
-fn rules_only(text: &str) -> String {
+pub fn rules_only(text: &str) -> String {
     let mut out = String::new();
     let mut in_xml_comment = false;
     for line in text.lines().filter(|l| {
@@ -71,7 +71,7 @@ fn rules_only(text: &str) -> String {
 }
 
 /// Every file below `dir` with its text, sorted by path relative to `dir`.
-fn all_files(dir: &Path) -> Vec<(PathBuf, String)> {
+pub fn all_files(dir: &Path) -> Vec<(PathBuf, String)> {
     let mut out = Vec::new();
     let mut todo = vec![dir.to_path_buf()];
     while let Some(d) = todo.pop() {
