@@ -43,6 +43,8 @@ pub mod cli;
 pub mod command;
 pub mod diff;
 pub mod error;
+#[doc(hidden)]
+pub mod fuzzing;
 pub mod manifest;
 pub mod model;
 pub mod output;

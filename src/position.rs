@@ -8,12 +8,13 @@
 /// Lines of `- id: X` items and `KEY:` map keys, by the top-level section they sit in.
 #[derive(Debug, Default)]
 pub struct Positions {
-    items: Vec<(String, String, usize)>,
+    items: std::collections::BTreeMap<(String, String), Vec<usize>>,
 }
 
 impl Positions {
     pub fn scan(text: &str) -> Self {
-        let mut items = Vec::new();
+        let mut items: std::collections::BTreeMap<(String, String), Vec<usize>> =
+            Default::default();
         let mut section = String::new();
         for (i, raw) in text.lines().enumerate() {
             let line = raw.trim_end();
@@ -34,10 +35,16 @@ impl Positions {
             };
             if is_item {
                 if let Some(v) = rest.strip_prefix("id:") {
-                    items.push((section.clone(), unquote(v), i + 1));
+                    items
+                        .entry((section.clone(), unquote(v)))
+                        .or_default()
+                        .push(i + 1);
                 }
             } else if let Some((k, _)) = rest.split_once(':') {
-                items.push((section.clone(), unquote(k), i + 1));
+                items
+                    .entry((section.clone(), unquote(k)))
+                    .or_default()
+                    .push(i + 1);
             }
         }
         Self { items }
@@ -46,10 +53,9 @@ impl Positions {
     /// Every line where `section` has an item or key `name`, in file order.
     pub fn lines(&self, section: &str, name: &str) -> Vec<usize> {
         self.items
-            .iter()
-            .filter(|(s, n, _)| s == section && n == name)
-            .map(|(_, _, l)| *l)
-            .collect()
+            .get(&(section.to_string(), name.to_string()))
+            .cloned()
+            .unwrap_or_default()
     }
 
     /// The first such line, or 1 when not found.

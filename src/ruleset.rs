@@ -43,15 +43,6 @@ impl Remote {
             ),
         }
     }
-
-    fn union(&self, other: &Remote) -> Remote {
-        match (self, other) {
-            (Remote::Addresses(a), Remote::Addresses(b)) => {
-                Remote::Addresses(aggregate(a.iter().chain(b.iter()).copied()))
-            }
-            _ => Remote::Any,
-        }
-    }
 }
 
 impl Serialize for Remote {
@@ -168,16 +159,14 @@ impl Ruleset {
             rules = merge_by(
                 rules,
                 |r| (r.direction, r.protocol, r.helper, r.remote.clone()),
-                |a, b| {
-                    a.ports = a.ports.union(&b.ports);
-                },
+                |group| PortSet::new(group.iter().flat_map(|r| r.ports.ranges().iter().copied())),
+                |rule, ports| rule.ports = ports,
             );
             rules = merge_by(
                 rules,
                 |r| (r.direction, r.protocol, r.helper, r.ports.clone()),
-                |a, b| {
-                    a.remote = a.remote.union(&b.remote);
-                },
+                union_remotes,
+                |rule, remote| rule.remote = remote,
             );
             if rules.len() == before {
                 break;
@@ -189,28 +178,49 @@ impl Ruleset {
     }
 }
 
-fn merge_by<K: Ord>(
-    rules: Vec<Rule>,
-    key: impl Fn(&Rule) -> K,
-    combine: impl Fn(&mut Rule, &Rule),
-) -> Vec<Rule> {
-    let mut groups: BTreeMap<K, Rule> = BTreeMap::new();
+/// The union of the remotes of `rules`: `any` absorbs, addresses are aggregated once.
+fn union_remotes(rules: &[Rule]) -> Remote {
+    let mut nets = Vec::new();
     for r in rules {
-        match groups.entry(key(&r)) {
-            std::collections::btree_map::Entry::Vacant(v) => {
-                v.insert(r);
-            }
-            std::collections::btree_map::Entry::Occupied(mut o) => {
-                let a = o.get_mut();
-                combine(a, &r);
-                a.entries.extend(r.entries);
-                a.peers.roles.extend(r.peers.roles);
-                a.peers.hosts.extend(r.peers.hosts);
-                a.peers.unresolved.extend(r.peers.unresolved);
-            }
+        match &r.remote {
+            Remote::Any => return Remote::Any,
+            Remote::Addresses(a) => nets.extend(a.iter().copied()),
         }
     }
-    groups.into_values().collect()
+    Remote::Addresses(aggregate(nets))
+}
+
+/// Group rules by `key`; each group of more than one becomes its first rule with the merged
+/// field (`merged` over the whole group, computed once) and the union of entries and peers.
+fn merge_by<K: Ord, T>(
+    rules: Vec<Rule>,
+    key: impl Fn(&Rule) -> K,
+    merged: impl Fn(&[Rule]) -> T,
+    set: impl Fn(&mut Rule, T),
+) -> Vec<Rule> {
+    let mut groups: BTreeMap<K, Vec<Rule>> = BTreeMap::new();
+    for r in rules {
+        groups.entry(key(&r)).or_default().push(r);
+    }
+    groups
+        .into_values()
+        .filter_map(|mut group| {
+            if group.len() == 1 {
+                return group.pop();
+            }
+            let value = merged(&group);
+            let mut iter = group.into_iter();
+            let mut first = iter.next()?;
+            for r in iter {
+                first.entries.extend(r.entries);
+                first.peers.roles.extend(r.peers.roles);
+                first.peers.hosts.extend(r.peers.hosts);
+                first.peers.unresolved.extend(r.peers.unresolved);
+            }
+            set(&mut first, value);
+            Some(first)
+        })
+        .collect()
 }
 
 #[cfg(test)]

@@ -50,6 +50,15 @@ pub fn embedded_file_names() -> impl Iterator<Item = &'static str> {
     embedded::FILES.iter().map(|(n, _)| *n)
 }
 
+/// Load a catalogue from the text of one file named `name` (for tests, fuzzing and tools).
+pub fn load_text(name: &str, text: &str) -> Result<Catalogue, LoadErrors> {
+    build(vec![SourceFile {
+        display: name.to_string(),
+        name: name.to_string(),
+        text: text.to_string(),
+    }])
+}
+
 /// Load a catalogue from a directory of `*.yaml` files (sorted by name) or from one file.
 pub fn load(path: &Path) -> Result<Catalogue, LoadErrors> {
     let err = |kind| {
@@ -513,6 +522,11 @@ impl Ctx<'_> {
                     implies: f.implies.into_iter().map(|i| i.0).collect(),
                 })
                 .collect(),
+            group_index: host_groups
+                .iter()
+                .enumerate()
+                .map(|(i, g)| (g.id.clone(), i))
+                .collect(),
             host_groups,
             entries,
         };
@@ -531,12 +545,9 @@ impl Ctx<'_> {
                 );
             }
         }
+        let used: BTreeSet<&Peer> = pv.entries.iter().map(|e| &e.peer).collect();
         for r in &pv.roles {
-            if !pv
-                .entries
-                .iter()
-                .any(|e| e.peer == Peer::Role(r.id.clone()))
-            {
+            if !used.contains(&Peer::Role(r.id.clone())) {
                 let line = self.pos.line("roles", &r.id);
                 self.err(
                     line,
@@ -548,11 +559,7 @@ impl Ctx<'_> {
             }
         }
         for g in &pv.host_groups {
-            if !pv
-                .entries
-                .iter()
-                .any(|e| e.peer == Peer::Group(g.id.clone()))
-            {
+            if !used.contains(&Peer::Group(g.id.clone())) {
                 let line = self.pos.line("host_groups", &g.id);
                 self.err(
                     line,

@@ -234,6 +234,8 @@ pub struct ProductVersion {
     pub features: Vec<Feature>,
     pub host_groups: Vec<HostGroup>,
     pub entries: Vec<Entry>,
+    /// Host group id -> index in `host_groups` (lookups stay O(log n) for big catalogues).
+    pub group_index: BTreeMap<String, usize>,
 }
 
 impl ProductVersion {
@@ -251,7 +253,9 @@ impl ProductVersion {
     }
 
     pub fn host_group(&self, id: &str) -> Option<&HostGroup> {
-        self.host_groups.iter().find(|g| g.id == id)
+        self.group_index
+            .get(id)
+            .and_then(|&i| self.host_groups.get(i))
     }
 
     pub fn entry(&self, id: &str) -> Option<&Entry> {

@@ -6,6 +6,7 @@ mod coverage;
 mod errors;
 mod eval;
 mod examples;
+mod fuzz_regressions;
 mod generate;
 mod hardening;
 mod hostile;

@@ -1,0 +1,141 @@
+#!/usr/bin/env python3
+"""fwgen against Aerleon on the same workloads (see bench/aerleon.sh, which runs this).
+
+For each workload of N terms x M addresses it writes the same policy twice: as an fwgen
+catalogue + site + build manifest, and as an Aerleon policy + definitions, then times each
+tool generating iptables, nftables, Cisco IOS and ASA output in one run (median of RUNS runs,
+wall time and peak RSS via /usr/bin/time), counts the rules each emitted per target, and times
+`nft -f` loading each nftables output into a throwaway network namespace.
+
+  compare.py FWGEN_BIN ACLGEN_BIN [RUNS]
+"""
+import os
+import re
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+
+WORKLOADS = [("small", 10, 1), ("2000x10", 2000, 10), ("20x1000", 20, 1000), ("20000x1", 20000, 1)]
+PORTS = ["22", "25", "53", "80", "123", "389", "443", "636", "993", "3306", "5432", "8000-8010"]
+
+
+def addr(i, j, m):
+    """The j-th of term i's m addresses: all distinct and never adjacent (no aggregation)."""
+    n = i * m + j
+    return "10.%d.%d.%d" % ((n >> 15) & 255, (n >> 7) & 255, (n & 127) << 1)
+
+
+def write_fwgen(d, n, m):
+    with open(os.path.join(d, "cat.yaml"), "w") as f:
+        f.write('product: synth\ntitle: Synthetic\nversion: "1"\ndocument: {file: none, title: synthetic}\n')
+        f.write("components: [{id: gateway, description: gw}]\nhost_groups:\n")
+        for i in range(n):
+            addrs = ", ".join(addr(i, j, m) for j in range(m))
+            f.write("  - {id: g%d, description: g, hosts: [h%d.example], addresses: [%s], address_source: document, source: {section: s, row: r, line: 1}}\n" % (i, i, addrs))
+        f.write("entries:\n")
+        for i in range(n):
+            port = PORTS[i % len(PORTS)]
+            port = '"%s"' % port if "-" in port else port
+            proto = "udp" if i % 5 == 0 else "tcp"
+            f.write("  - {id: e%d, description: e, protocols: [%s], ports: [%s], directions: [out], peer: {group: g%d}, source: {section: s, row: r, line: 1}}\n" % (i, proto, port, i))
+    with open(os.path.join(d, "fwgen.yaml"), "w") as f:
+        f.write("catalogue: cat.yaml\ntargets:\n")
+        for backend, out in [("iptables", "ipt"), ("nftables", "r.nft"), ("cisco-ios", "ios.acl"), ("cisco-asa", "asa.acl")]:
+            f.write("  - {name: %s, product: synth, gateway: [192.0.2.1], backend: %s, output: out/%s}\n" % (backend, backend, out))
+
+
+def write_aerleon(d, n, m):
+    os.makedirs(os.path.join(d, "def"))
+    os.makedirs(os.path.join(d, "policies", "pol"))
+    with open(os.path.join(d, "def", "naming.yaml"), "w") as f:
+        f.write("networks:\n  FWGEN_GATEWAY:\n    values:\n      - address: 192.0.2.1/32\n")
+        for i in range(n):
+            f.write("  NET_%d:\n    values:\n" % i)
+            for j in range(m):
+                f.write("      - address: %s/32\n" % addr(i, j, m))
+        f.write("services:\n")
+        for i in range(n):
+            port = PORTS[i % len(PORTS)]
+            f.write("  SVC_%d:\n    - port: %s\n      protocol: %s\n" % (i, port, "udp" if i % 5 == 0 else "tcp"))
+    with open(os.path.join(d, "policies", "pol", "synth.yaml"), "w") as f:
+        f.write("filters:\n  - header:\n      targets:\n")
+        f.write("        iptables: FORWARD DROP\n        nftables: mixed output\n        cisco: FWGEN-OUT extended\n        ciscoasa: FWGEN-OUT\n")
+        f.write("    terms:\n")
+        for i in range(n):
+            f.write("      - name: t%d\n        source-address: FWGEN_GATEWAY\n        destination-address: NET_%d\n        destination-port: SVC_%d\n        protocol: %s\n        action: accept\n" % (i, i, i, "udp" if i % 5 == 0 else "tcp"))
+
+
+def timed(cmd, cwd):
+    """Wall seconds (perf_counter) and peak RSS in KiB (/usr/bin/time)."""
+    start = time.perf_counter()
+    out = subprocess.run(["/usr/bin/time", "-f", "%M"] + cmd, cwd=cwd, capture_output=True, text=True)
+    secs = time.perf_counter() - start
+    if out.returncode != 0:
+        sys.exit("failed: %s\n%s" % (" ".join(cmd), out.stderr[-2000:]))
+    return secs, int(out.stderr.strip().splitlines()[-1])
+
+
+def count(path, pattern):
+    """Lines matching `pattern` in a file, or in every file below a directory."""
+    files = [path] if os.path.isfile(path) else [os.path.join(r, n) for r, _, ns in os.walk(path) for n in ns]
+    total = 0
+    for name in files:
+        with open(name, errors="replace") as f:
+            total += sum(1 for line in f if re.search(pattern, line))
+    return total
+
+
+def nft_load(path):
+    start = time.perf_counter()
+    out = subprocess.run(["unshare", "-n", "nft", "-f", path], capture_output=True, text=True)
+    return time.perf_counter() - start if out.returncode == 0 else float("nan")
+
+
+def main():
+    only = os.environ.get("FWGEN_BENCH_ONLY")
+    global WORKLOADS
+    if only:
+        WORKLOADS = [w for w in WORKLOADS if w[0] in only.split(",")]
+    fwgen, aclgen = sys.argv[1], sys.argv[2]
+    runs = int(sys.argv[3]) if len(sys.argv) > 3 else 3
+    rows = []
+    for name, n, m in WORKLOADS:
+        base = tempfile.mkdtemp(prefix="fwgen-bench-")
+        fw, ae = os.path.join(base, "fwgen"), os.path.join(base, "aerleon")
+        os.makedirs(fw)
+        os.makedirs(ae)
+        write_fwgen(fw, n, m)
+        write_aerleon(ae, n, m)
+        fw_t, fw_m, ae_t, ae_m = [], [], [], []
+        for _ in range(runs):
+            shutil.rmtree(os.path.join(fw, "out"), ignore_errors=True)
+            t, k = timed([fwgen, "build", "fwgen.yaml"], fw)
+            fw_t.append(t)
+            fw_m.append(k)
+            shutil.rmtree(os.path.join(ae, "out"), ignore_errors=True)
+            t, k = timed([aclgen, "--base_directory=policies", "--definitions_directory=def", "--output_directory=out"], ae)
+            ae_t.append(t)
+            ae_m.append(k)
+        fo, ao = os.path.join(fw, "out"), os.path.join(ae, "out")
+        rules = {
+            "iptables": (count(fo + "/ipt", r"^-A FWGEN-OUT .*--comment.*-j ACCEPT"), count(os.path.join(ao, "synth"), r"^-A F_.*-j ACCEPT")),
+            "nftables": (count(fo + "/r.nft", r" accept comment"), count(os.path.join(ao, "synth.nft"), r"ct state new accept")),
+            "cisco-ios": (count(fo + "/ios.acl", r"^ permit"), count(os.path.join(ao, "synth.acl"), r"^ permit")),
+            "cisco-asa": (count(fo + "/asa.acl", r"extended permit"), count(os.path.join(ao, "synth.asa"), r"extended permit")),
+        }
+        loads = (nft_load(fo + "/r.nft"), nft_load(os.path.join(ao, "synth.nft")))
+        rows.append((name, statistics.median(fw_t), max(fw_m), statistics.median(ae_t), max(ae_m), rules, loads))
+        shutil.rmtree(base)
+    print("| workload (terms x addresses) | fwgen s | fwgen MB | Aerleon s | Aerleon MB | speed-up | memory ratio | rules iptables (fwgen/Aerleon) | nftables | IOS | ASA | nft -f s (fwgen/Aerleon) |")
+    print("|---|---|---|---|---|---|---|---|---|---|---|---|")
+    for name, ft, fm, at, am, rules, loads in rows:
+        r = lambda k: "%d / %d" % rules[k]
+        print("| %s | %.3f | %.1f | %.2f | %.1f | %.0fx | %.3f | %s | %s | %s | %s | %.3f / %.3f |" % (
+            name, ft, fm / 1024, at, am / 1024, at / ft, fm / am, r("iptables"), r("nftables"), r("cisco-ios"), r("cisco-asa"), loads[0], loads[1]))
+
+
+if __name__ == "__main__":
+    main()

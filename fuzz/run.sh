@@ -1,0 +1,46 @@
+#!/usr/bin/env bash
+# Fuzz every target for SECONDS each (default 60) with libFuzzer (cargo fuzz), seeded from the
+# shipped catalogue, the example sites and the test fixtures. Not part of `cargo test`.
+# Crashes land in fuzz/artifacts/TARGET/; copy each into fuzz/regressions/TARGET/ after the
+# fix, where `cargo test` replays it (tests/integration/fuzz_regressions.rs).
+#   fuzz/run.sh [SECONDS]
+set -euo pipefail
+cd "$(dirname "$0")/.."
+secs=${1:-60}
+# cargo fuzz needs nightly-only flags; the machine has the stable toolchain only.
+export RUSTC_BOOTSTRAP=1
+command -v cargo-fuzz >/dev/null || cargo install --locked cargo-fuzz
+
+seed() {
+  local t=$1 dir=fuzz/corpus/$1
+  mkdir -p "$dir"
+  case $t in
+    catalogue) cp data/*.yaml tests/fixtures/catalogue/*.yaml tests/fixtures/invalid/*.yaml "$dir/" ;;
+    site) cp examples/site.yaml examples/sites/*.yaml tests/fixtures/sites/*.yaml tests/fixtures/invalid-sites/*.yaml "$dir/" ;;
+    pipeline)
+      local i=0
+      for site in examples/sites/*.yaml tests/fixtures/sites/*.yaml; do
+        for opt in 0 1 9 41 63; do
+          { printf "\\x$(printf %02x "$opt")"; cat tests/fixtures/catalogue/minimal.yaml; printf '\0'; cat "$site"; } > "$dir/seed-$i"
+          i=$((i + 1))
+        done
+      done ;;
+  esac
+  cp fuzz/regressions/"$t"/* "$dir/" 2>/dev/null || true
+}
+
+printf '%-10s %12s %8s %s\n' target executions crashes "seconds"
+for t in catalogue site pipeline; do
+  seed "$t"
+  log=$(mktemp)
+  set +e
+  cargo fuzz run -O "$t" "fuzz/corpus/$t" -- -max_total_time="$secs" -rss_limit_mb=2048 -max_len=65536 >"$log" 2>&1
+  set -e
+  runs=$(grep -o 'Done [0-9]* runs' "$log" | awk '{print $2}')
+  crashes=$(ls "fuzz/artifacts/$t" 2>/dev/null | wc -l)
+  printf '%-10s %12s %8s %s\n' "$t" "${runs:-?}" "$crashes" "$secs"
+  if [ "$crashes" != 0 ]; then
+    grep -m5 -E 'panicked|ERROR' "$log" || true
+  fi
+  rm -f "$log"
+done

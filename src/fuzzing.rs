@@ -1,0 +1,93 @@
+//! Entry points for the fuzz targets under `fuzz/` and their regression tests: each takes
+//! arbitrary bytes and must return without panicking, whatever they hold.
+
+use clap::ValueEnum;
+
+use crate::catalogue;
+use crate::render::{Backend, Placement, Policy, RenderOptions};
+use crate::select::{Request, select};
+use crate::site::Site;
+
+/// The catalogue loader on arbitrary text.
+pub fn catalogue(data: &[u8]) {
+    if let Ok(text) = std::str::from_utf8(data) {
+        let _ = catalogue::load_text("fuzz.yaml", text);
+    }
+}
+
+/// The site-file parser on arbitrary text, checked against every shipped product version.
+pub fn site(data: &[u8]) {
+    let Ok(text) = std::str::from_utf8(data) else {
+        return;
+    };
+    let Ok(site) = Site::parse("fuzz-site.yaml", text) else {
+        return;
+    };
+    if let Ok(cat) = catalogue::load_embedded() {
+        for p in cat.products.values() {
+            for v in p.versions.values() {
+                let _ = site.check(v);
+            }
+        }
+        let _ = select(
+            &cat,
+            &site,
+            &Request {
+                strict: false,
+                ..Request::default()
+            },
+        );
+    }
+}
+
+/// The whole pipeline: `OPTIONS CATALOGUE \0 SITE` through selection and every backend.
+/// The first byte picks placement, policy, log-drops and features.
+pub fn pipeline(data: &[u8]) {
+    let Some((&options, rest)) = data.split_first() else {
+        return;
+    };
+    let mut parts = rest.splitn(2, |b| *b == 0);
+    let (Some(cat_bytes), site_bytes) = (parts.next(), parts.next()) else {
+        return;
+    };
+    let (Ok(cat_text), Ok(site_text)) = (
+        std::str::from_utf8(cat_bytes),
+        std::str::from_utf8(site_bytes.unwrap_or_default()),
+    ) else {
+        return;
+    };
+    let Ok(cat) = catalogue::load_text("fuzz.yaml", cat_text) else {
+        return;
+    };
+    let Ok(site) = Site::parse("fuzz-site.yaml", site_text) else {
+        return;
+    };
+    let product = cat.products.keys().next().cloned();
+    let req = Request {
+        product,
+        all_features: options & 1 != 0,
+        no_default_features: options & 2 != 0,
+        strict: options & 4 != 0,
+        gateway: "192.0.2.1/32".parse().into_iter().collect(),
+        ..Request::default()
+    };
+    let Ok(rules) = select(&cat, &site, &req) else {
+        return;
+    };
+    let opts = RenderOptions {
+        placement: if options & 8 != 0 {
+            Placement::Host
+        } else {
+            Placement::Perimeter
+        },
+        log_drops: options & 16 != 0,
+        policy: if options & 32 != 0 {
+            Policy::Accept
+        } else {
+            Policy::Drop
+        },
+    };
+    for backend in Backend::value_variants() {
+        let _ = backend.render(&rules, &opts);
+    }
+}
