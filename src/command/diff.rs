@@ -84,13 +84,7 @@ fn versions(cat: &Catalogue, args: &DiffArgs) -> Result<VersionDiff, Error> {
             };
             let rules = select(cat, &Site::default(), &req)?;
             let pv = cat
-                .products
-                .get(&rules.meta.product)
-                .and_then(|p| {
-                    p.versions
-                        .values()
-                        .find(|v| v.version.as_str() == rules.meta.version)
-                })
+                .version(&rules.meta.product, &rules.meta.version)
                 .cloned()
                 .ok_or_else(|| SelectError::NoProduct {
                     list: String::new(),

@@ -31,13 +31,7 @@ pub fn run(cat: &Catalogue, args: &FeaturesArgs) -> Result<Report, Error> {
     };
     let rules = select::select(cat, &Site::default(), &req)?;
     let pv = cat
-        .products
-        .get(&rules.meta.product)
-        .and_then(|p| {
-            p.versions
-                .values()
-                .find(|v| v.version.as_str() == rules.meta.version)
-        })
+        .version(&rules.meta.product, &rules.meta.version)
         .ok_or_else(|| select::SelectError::NoProduct {
             list: String::new(),
         })?;

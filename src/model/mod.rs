@@ -319,3 +319,14 @@ pub struct Catalogue {
     /// SHA-256 over every file's name and bytes, in name order: changes whenever the catalogue does.
     pub digest: String,
 }
+
+impl Catalogue {
+    /// The version `version` of product `product`, if the catalogue has it.
+    pub fn version(&self, product: &str, version: &str) -> Option<&ProductVersion> {
+        self.products
+            .get(product)?
+            .versions
+            .values()
+            .find(|v| v.version.as_str() == version)
+    }
+}

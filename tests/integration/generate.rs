@@ -6,6 +6,7 @@ use std::collections::BTreeSet;
 use insta::assert_snapshot;
 use serde_json::Value;
 
+use crate::tools::targets;
 use crate::util::{fwgen, ok, redact};
 
 fn digest() -> String {
@@ -14,20 +15,6 @@ fn digest() -> String {
 
 fn json(args: &[&str]) -> Value {
     serde_json::from_str(&ok(args)).unwrap()
-}
-
-/// Every (product, version, component) of the shipped catalogue.
-fn targets() -> Vec<(String, String, String)> {
-    let cat = fwgen::catalogue::load_embedded().unwrap();
-    let mut out = Vec::new();
-    for p in cat.products.values() {
-        for v in p.versions.values() {
-            for c in &v.components {
-                out.push((p.id.clone(), v.version.to_string(), c.id.clone()));
-            }
-        }
-    }
-    out
 }
 
 /// Reviewed against the documents: one snapshot per product version, component and
