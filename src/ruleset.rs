@@ -149,6 +149,14 @@ pub struct Selected {
 }
 
 impl Ruleset {
+    /// The rules of one direction, in order.
+    pub fn direction(&self, direction: Direction) -> Vec<&Rule> {
+        self.rules
+            .iter()
+            .filter(|r| r.direction == direction)
+            .collect()
+    }
+
     /// Merge candidate rules into the smallest equivalent sorted set:
     /// rules that differ only in ports become one rule with a port set, and rules that
     /// differ only in remote addresses become one rule with the union (`any` absorbs).

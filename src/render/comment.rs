@@ -139,6 +139,16 @@ pub fn header_lines(rules: &Ruleset, opts: &RenderOptions) -> Vec<String> {
     lines.into_iter().map(|l| sanitize(&l, 1000)).collect()
 }
 
+/// The prefix of a log rule before the final verdict: `fwgen drop in: `, or with
+/// `--policy accept` `fwgen would drop in: `, cut to the backend's limit.
+pub fn log_prefix(opts: &RenderOptions, what: &str, max_bytes: usize) -> String {
+    let verb = match opts.policy {
+        super::Policy::Drop => "drop",
+        super::Policy::Accept => "would drop",
+    };
+    sanitize(&format!("fwgen {verb} {what}: "), max_bytes)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -29,7 +29,7 @@ use ipnet::IpNet;
 use crate::model::Direction;
 use crate::ruleset::{Helper, Rule, Ruleset};
 
-use super::comment::{flatten, header_lines, sanitize};
+use super::comment::{flatten, header_lines, log_prefix, sanitize};
 use super::{Family, Placement, RemoteMatch, RenderOptions, remote_in};
 
 /// XML-escape text for an element or attribute; drop characters XML 1.0 cannot hold.
@@ -162,7 +162,7 @@ fn build(rules: &Ruleset, opts: &RenderOptions, direction: Direction, peer_elem:
     if opts.log_drops {
         body.push(format!(
             "<rule priority=\"32767\"><log prefix=\"{}\" level=\"info\"><limit value=\"10/m\"/></log><{}/></rule>",
-            xml_escape(&sanitize(&format!("fwgen {} {dir}: ", if opts.policy == super::Policy::Accept { "would drop" } else { "drop" }), 100)),
+            xml_escape(&log_prefix(opts, dir, 100)),
             opts.policy.nft()
         ));
     }

@@ -24,7 +24,7 @@ use ipnet::IpNet;
 use crate::model::{Direction, PortRange, PortSet};
 use crate::ruleset::{Helper, Rule, Ruleset};
 
-use super::comment::{header_lines, rule_comment, sanitize};
+use super::comment::{header_lines, log_prefix, rule_comment};
 use super::{
     Family, ICMP_V4_TYPES, ICMP_V6_TYPES, Placement, RemoteMatch, RenderOptions, remote_in,
 };
@@ -149,32 +149,16 @@ fn log_line(chain: &str, opts: &RenderOptions, what: &str) -> Option<String> {
     opts.log_drops.then(|| {
         format!(
             "-A {chain} -m limit --limit 10/min --limit-burst 5 -j LOG --log-prefix \"{}\"",
-            sanitize(
-                &format!(
-                    "fwgen {} {what}: ",
-                    if opts.policy == super::Policy::Accept {
-                        "would drop"
-                    } else {
-                        "drop"
-                    }
-                ),
-                28
-            )
+            log_prefix(opts, what, 28)
         )
     })
 }
 
 fn one_family(rules: &Ruleset, opts: &RenderOptions, family: Family) -> String {
-    let ins: Vec<&Rule> = rules
-        .rules
-        .iter()
-        .filter(|r| r.direction == Direction::In)
-        .collect();
-    let outs: Vec<&Rule> = rules
-        .rules
-        .iter()
-        .filter(|r| r.direction == Direction::Out)
-        .collect();
+    let (ins, outs) = (
+        rules.direction(Direction::In),
+        rules.direction(Direction::Out),
+    );
     let gateway: Vec<IpNet> = family.filter(&rules.gateway);
     let mut raw = Vec::new();
     let mut filter = Vec::new();

@@ -28,7 +28,7 @@ use ipnet::IpNet;
 use crate::model::{Direction, PortSet};
 use crate::ruleset::{Helper, Rule, Ruleset};
 
-use super::comment::{header_lines, rule_comment, sanitize};
+use super::comment::{header_lines, log_prefix, rule_comment};
 use super::{
     Family, ICMP_V4_TYPES, ICMP_V6_TYPES, Placement, RemoteMatch, RenderOptions, remote_in,
 };
@@ -209,17 +209,7 @@ fn log_line(opts: &RenderOptions, what: &str) -> Option<String> {
     opts.log_drops.then(|| {
         format!(
             "limit rate 10/minute burst 5 packets log prefix \"{}\"",
-            sanitize(
-                &format!(
-                    "fwgen {} {what}: ",
-                    if opts.policy == super::Policy::Accept {
-                        "would drop"
-                    } else {
-                        "drop"
-                    }
-                ),
-                127
-            )
+            log_prefix(opts, what, 127)
         )
     })
 }
@@ -227,16 +217,10 @@ fn log_line(opts: &RenderOptions, what: &str) -> Option<String> {
 /// Render the whole script.
 pub fn render(rules: &Ruleset, opts: &RenderOptions) -> String {
     let mut sets = Sets::default();
-    let ins: Vec<&Rule> = rules
-        .rules
-        .iter()
-        .filter(|r| r.direction == Direction::In)
-        .collect();
-    let outs: Vec<&Rule> = rules
-        .rules
-        .iter()
-        .filter(|r| r.direction == Direction::Out)
-        .collect();
+    let (ins, outs) = (
+        rules.direction(Direction::In),
+        rules.direction(Direction::Out),
+    );
     let host = opts.placement == Placement::Host;
 
     let mut gw_sets = Vec::new();
