@@ -32,6 +32,35 @@ fn protocols(p: &[Protocol]) -> String {
     p.iter().map(|p| p.as_str()).collect::<Vec<_>>().join("/")
 }
 
+/// The cells of one entry's row, unescaped: entry, protocol, ports, peer, addresses,
+/// description, source. Each format escapes them its own way.
+fn cells(e: &Selected) -> [String; 7] {
+    let peer = if e.hosts.is_empty() {
+        e.peer.clone()
+    } else {
+        format!("{} ({})", e.peer, e.hosts.join(", "))
+    };
+    [
+        e.id.clone(),
+        protocols(&e.protocols),
+        e.ports.to_string(),
+        peer,
+        remote_text(&e.remote),
+        e.description.clone(),
+        e.source.clone(),
+    ]
+}
+
+const COLUMNS: [&str; 7] = [
+    "entry",
+    "protocol",
+    "ports",
+    "peer",
+    "addresses",
+    "description",
+    "source",
+];
+
 /// Entries that one feature (`None`: always required) needs.
 type ByFeature<'a> = Vec<(Option<String>, Vec<&'a Selected>)>;
 
@@ -89,24 +118,16 @@ pub fn markdown(rules: &Ruleset, opts: &RenderOptions) -> String {
         }
         for (feature, entries) in features {
             let _ = writeln!(s, "### {}\n", feature_title(&feature));
-            s.push_str("| entry | protocol | ports | peer | addresses | description | source |\n|---|---|---|---|---|---|---|\n");
+            let _ = writeln!(
+                s,
+                "| {} |\n|{}",
+                COLUMNS.join(" | "),
+                "---|".repeat(COLUMNS.len())
+            );
             for e in entries {
-                let peer = if e.hosts.is_empty() {
-                    e.peer.clone()
-                } else {
-                    format!("{} ({})", e.peer, e.hosts.join(", "))
-                };
-                let _ = writeln!(
-                    s,
-                    "| `{}` | {} | {} | {} | {} | {} | {} |",
-                    e.id,
-                    protocols(&e.protocols),
-                    e.ports,
-                    md(&peer),
-                    md(&remote_text(&e.remote)),
-                    md(&e.description),
-                    md(&e.source)
-                );
+                let [id, rest @ ..] = cells(e);
+                let rest: Vec<String> = rest.iter().map(|c| md(c)).collect();
+                let _ = writeln!(s, "| `{id}` | {} |", rest.join(" | "));
             }
             s.push('\n');
         }
@@ -261,23 +282,19 @@ pub fn html_page(rules: &Ruleset, opts: &RenderOptions) -> String {
         }
         for (feature, entries) in features {
             let _ = writeln!(s, "<h3>{}</h3>", html(&feature_title(&feature)));
-            s.push_str("<table>\n<tr><th>entry</th><th>protocol</th><th>ports</th><th>peer</th><th>addresses</th><th>description</th><th>source</th></tr>\n");
+            let _ = writeln!(
+                s,
+                "<table>\n<tr><th>{}</th></tr>",
+                COLUMNS.join("</th><th>")
+            );
             for e in entries {
-                let peer = if e.hosts.is_empty() {
-                    e.peer.clone()
-                } else {
-                    format!("{} ({})", e.peer, e.hosts.join(", "))
-                };
+                let [id, rest @ ..] = cells(e);
+                let rest: Vec<String> = rest.iter().map(|c| html(c)).collect();
                 let _ = writeln!(
                     s,
-                    "<tr><td><code>{}</code></td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
-                    html(&e.id),
-                    protocols(&e.protocols),
-                    e.ports,
-                    html(&peer),
-                    html(&remote_text(&e.remote)),
-                    html(&e.description),
-                    html(&e.source)
+                    "<tr><td><code>{}</code></td><td>{}</td></tr>",
+                    html(&id),
+                    rest.join("</td><td>")
                 );
             }
             s.push_str("</table>\n");
