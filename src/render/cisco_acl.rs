@@ -325,13 +325,7 @@ pub fn render_ios(rules: &Ruleset, opts: &RenderOptions) -> (String, Vec<String>
                             let _ = writeln!(body, " permit icmp {g} any {t}");
                         }
                     }
-                    let _ = writeln!(body, " remark everything else{}", staged(opts));
-                    let _ = writeln!(
-                        body,
-                        " {} ip any any{}",
-                        final_action(opts),
-                        if opts.log_drops { " log" } else { "" }
-                    );
+                    final_entry(&mut body, " ", "", "ip", opts);
                 }
                 Family::V6 => {
                     let _ = writeln!(body, " remark ICMPv6 errors and neighbour discovery");
@@ -345,13 +339,7 @@ pub fn render_ios(rules: &Ruleset, opts: &RenderOptions) -> (String, Vec<String>
                     ] {
                         let _ = writeln!(body, " permit icmp any any {t}");
                     }
-                    let _ = writeln!(body, " remark everything else{}", staged(opts));
-                    let _ = writeln!(
-                        body,
-                        " {} ipv6 any any{}",
-                        final_action(opts),
-                        if opts.log_drops { " log" } else { "" }
-                    );
+                    final_entry(&mut body, " ", "", "ipv6", opts);
                 }
             }
             body.push_str("!\n");
@@ -474,16 +462,12 @@ pub fn render_asa(rules: &Ruleset, opts: &RenderOptions) -> (String, Vec<String>
                 "access-list {name} remark FTP data connections: the default inspect ftp policy opens them"
             );
         }
-        let _ = writeln!(
-            body,
-            "access-list {name} remark everything else{}",
-            staged(opts)
-        );
-        let _ = writeln!(
-            body,
-            "access-list {name} extended {} ip any any{}",
-            final_action(opts),
-            if opts.log_drops { " log" } else { "" }
+        final_entry(
+            &mut body,
+            &format!("access-list {name} "),
+            "extended ",
+            "ip",
+            opts,
         );
     }
     let mut out = String::new();
@@ -540,17 +524,16 @@ fn widen_gateway(a: &Ace, rules: &Ruleset, toward: bool) -> Ace {
     a
 }
 
-/// `deny`, or `permit` for a staged roll-out (`--policy accept`).
-fn final_action(opts: &RenderOptions) -> &'static str {
-    match opts.policy {
-        super::Policy::Drop => "deny",
-        super::Policy::Accept => "permit",
-    }
-}
-
-fn staged(opts: &RenderOptions) -> &'static str {
-    match opts.policy {
-        super::Policy::Drop => "",
-        super::Policy::Accept => " (STAGED ROLL-OUT: permitted)",
-    }
+/// The last lines of an access list: a remark, then `deny PROTO any any` (or `permit`, for a
+/// staged roll-out with `--policy accept`), with `log` under `--log-drops`. Every line starts
+/// with `prefix` (` ` for IOS, `access-list NAME ` for the ASA); `keyword` goes before the
+/// action (the ASA's `extended `).
+fn final_entry(body: &mut String, prefix: &str, keyword: &str, proto: &str, opts: &RenderOptions) {
+    let (action, staged) = match opts.policy {
+        super::Policy::Drop => ("deny", ""),
+        super::Policy::Accept => ("permit", " (STAGED ROLL-OUT: permitted)"),
+    };
+    let log = if opts.log_drops { " log" } else { "" };
+    let _ = writeln!(body, "{prefix}remark everything else{staged}");
+    let _ = writeln!(body, "{prefix}{keyword}{action} {proto} any any{log}");
 }

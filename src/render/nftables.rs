@@ -274,30 +274,17 @@ pub fn render(rules: &Ruleset, opts: &RenderOptions) -> String {
         );
     }
     if host {
-        let mut body = baseline(true, true);
-        body.extend(in_rules);
-        body.extend(log_line(opts, "in"));
-        chain(
-            &mut chains,
-            "input",
-            Some(("input", opts.policy.nft())),
-            &body,
-        );
-        chain(
-            &mut chains,
-            "forward",
-            Some(("forward", opts.policy.nft())),
-            &log_line(opts, "forward").into_iter().collect::<Vec<_>>(),
-        );
-        let mut body = baseline(true, false);
-        body.extend(out_rules);
-        body.extend(log_line(opts, "out"));
-        chain(
-            &mut chains,
-            "output",
-            Some(("output", opts.policy.nft())),
-            &body,
-        );
+        // Base chains in output order; forward holds only the optional log rule.
+        for (hook, rules, what) in [
+            ("input", Some(in_rules), "in"),
+            ("forward", None, "forward"),
+            ("output", Some(out_rules), "out"),
+        ] {
+            let mut body =
+                rules.map_or_else(Vec::new, |r| [baseline(true, hook == "input"), r].concat());
+            body.extend(log_line(opts, what));
+            chain(&mut chains, hook, Some((hook, opts.policy.nft())), &body);
+        }
     } else {
         let mut jumps = Vec::new();
         for (_, p) in gateway_prefix(&gw_names, "daddr") {
