@@ -5,7 +5,7 @@
 use std::collections::BTreeMap;
 use std::net::IpAddr;
 use std::path::PathBuf;
-use std::process::{Command, Stdio};
+use std::process::Command;
 
 use ipnet::IpNet;
 use serde_json::Value;
@@ -363,29 +363,12 @@ fn cisco_python() -> Option<PathBuf> {
 }
 
 fn cisco_acl_errors(python: &PathBuf, lines: &[String]) -> Vec<String> {
-    let mut child = Command::new(python)
-        .arg(concat!(
-            env!("CARGO_MANIFEST_DIR"),
-            "/tests/fixtures/cisco/check_aces.py"
-        ))
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .spawn()
-        .unwrap();
-    use std::io::Write;
-    child
-        .stdin
-        .take()
-        .unwrap()
-        .write_all(serde_json::to_string(lines).unwrap().as_bytes())
-        .unwrap();
-    let out = child.wait_with_output().unwrap();
-    serde_json::from_slice(&out.stdout).unwrap_or_else(|e| {
-        panic!(
-            "check_aces.py: {e}: {}",
-            String::from_utf8_lossy(&out.stdout)
-        )
-    })
+    let mut cmd = Command::new(python);
+    cmd.arg(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/tests/fixtures/cisco/check_aces.py"
+    ));
+    crate::util::pipe_json(cmd, &lines)
 }
 
 /// Selections: every product version (gateway component) with default and all features, and

@@ -9,7 +9,7 @@
 //! only the role's address. Both backends, IPv4 and IPv6. Only the test's own namespaces and
 //! documentation/benchmarking addresses are used; both namespaces are deleted on any exit.
 
-use std::io::{BufRead, BufReader, Write};
+use std::io::{BufRead, BufReader};
 use std::path::Path;
 use std::process::{Child, Command, Stdio};
 
@@ -79,28 +79,20 @@ impl Lab {
 
     /// Start listeners in `ns`; they stop when the returned child is dropped.
     fn serve(&self, ns: &str, tcp: &str, udp: &str, addrs: &str) -> Server {
-        let mut child = self
-            .exec(ns)
-            .args([
-                "python3", PROBE, "serve", "--tcp", tcp, "--udp", udp, "--addrs", addrs,
-            ])
-            .stdin(Stdio::piped())
-            .stdout(Stdio::piped())
-            .spawn()
-            .unwrap();
-        let mut line = String::new();
-        BufReader::new(child.stdout.as_mut().unwrap())
-            .read_line(&mut line)
-            .unwrap();
-        assert_eq!(line.trim(), "ready", "listeners in {ns} did not start");
-        Server(child)
+        self.start_helper(ns, &["serve", "--tcp", tcp, "--udp", udp, "--addrs", addrs])
     }
 
     /// Start the minimal FTP server in `ns`.
     fn serve_ftp(&self, ns: &str, data_port: &str) -> Server {
+        self.start_helper(ns, &["ftp-serve", "--data-port", data_port])
+    }
+
+    /// Start `probe.py ARGS` in `ns` and wait for its "ready" line; it stops with the Server.
+    fn start_helper(&self, ns: &str, args: &[&str]) -> Server {
         let mut child = self
             .exec(ns)
-            .args(["python3", PROBE, "ftp-serve", "--data-port", data_port])
+            .args(["python3", PROBE])
+            .args(args)
             .stdin(Stdio::piped())
             .stdout(Stdio::piped())
             .spawn()
@@ -109,7 +101,11 @@ impl Lab {
         BufReader::new(child.stdout.as_mut().unwrap())
             .read_line(&mut line)
             .unwrap();
-        assert_eq!(line.trim(), "ready", "the FTP server in {ns} did not start");
+        assert_eq!(
+            line.trim(),
+            "ready",
+            "probe.py {args:?} in {ns} did not start"
+        );
         Server(child)
     }
 
@@ -129,26 +125,9 @@ impl Lab {
             .iter()
             .map(|p| serde_json::json!({"src": p.src, "dst": p.dst, "proto": p.proto, "port": p.port}))
             .collect();
-        let mut child = self
-            .exec(ns)
-            .args(["python3", PROBE, "probe"])
-            .stdin(Stdio::piped())
-            .stdout(Stdio::piped())
-            .spawn()
-            .unwrap();
-        child
-            .stdin
-            .take()
-            .unwrap()
-            .write_all(serde_json::to_string(&json).unwrap().as_bytes())
-            .unwrap();
-        let out = child.wait_with_output().unwrap();
-        serde_json::from_slice(&out.stdout).unwrap_or_else(|e| {
-            panic!(
-                "probe output: {e}: {}",
-                String::from_utf8_lossy(&out.stdout)
-            )
-        })
+        let mut cmd = self.exec(ns);
+        cmd.args(["python3", PROBE, "probe"]);
+        crate::util::pipe_json(cmd, &json)
     }
 }
 

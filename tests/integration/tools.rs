@@ -54,37 +54,56 @@ pub fn check_with_real_tool(file: &Path) {
     );
 }
 
+/// `generate` arguments for every (product, version, component) × {default, all features} ×
+/// {perimeter, host}, rendering `backend` with a dual-stack gateway; `extra` is appended.
+pub fn matrix(backend: &str, extra: &[&str]) -> Vec<Vec<String>> {
+    let mut out = Vec::new();
+    for (p, v, c) in targets() {
+        for features in [None, Some("--all-features")] {
+            for placement in ["perimeter", "host"] {
+                let mut args: Vec<String> = [
+                    "generate",
+                    "-p",
+                    &p,
+                    "-V",
+                    &v,
+                    "-c",
+                    &c,
+                    "-b",
+                    backend,
+                    "--placement",
+                    placement,
+                ]
+                .iter()
+                .map(|s| s.to_string())
+                .collect();
+                args.extend(
+                    ["--gateway", "192.0.2.1", "--gateway", "2001:db8::1"].map(String::from),
+                );
+                args.extend(features.map(String::from));
+                args.extend(extra.iter().map(|s| s.to_string()));
+                out.push(args);
+            }
+        }
+    }
+    out
+}
+
 #[test]
 fn real_tools_accept_every_product_version_component_feature_set_and_placement() {
     if !have_tools(&["nft", "iptables-restore", "ip6tables-restore", "unshare"]) {
         return;
     }
     let mut checked = 0;
-    for (p, v, c) in targets() {
-        for features in [None, Some("--all-features")] {
-            for placement in ["perimeter", "host"] {
-                for backend in ["nftables", "iptables"] {
-                    let dir = tempfile::tempdir().unwrap();
-                    let mut args = vec![
-                        "generate",
-                        "-p",
-                        &p,
-                        "-V",
-                        &v,
-                        "-c",
-                        &c,
-                        "-b",
-                        backend,
-                        "--placement",
-                        placement,
-                    ];
-                    args.extend(["--gateway", "192.0.2.1", "--gateway", "2001:db8::1"]);
-                    args.extend(features);
-                    for file in generate_into(dir.path(), &args) {
-                        check_with_real_tool(&file);
-                        checked += 1;
-                    }
-                }
+    for backend in ["nftables", "iptables"] {
+        for args in matrix(backend, &[]) {
+            let dir = tempfile::tempdir().unwrap();
+            for file in generate_into(
+                dir.path(),
+                &args.iter().map(String::as_str).collect::<Vec<_>>(),
+            ) {
+                check_with_real_tool(&file);
+                checked += 1;
             }
         }
     }
@@ -131,37 +150,15 @@ fn firewalld_accepts_every_product_version_component_feature_set_and_placement()
         return;
     }
     let mut checked = 0;
-    for (p, v, c) in targets() {
-        for features in [None, Some("--all-features")] {
-            for placement in ["perimeter", "host"] {
-                let dir = tempfile::tempdir().unwrap();
-                let mut args = vec![
-                    "generate",
-                    "-p",
-                    &p,
-                    "-V",
-                    &v,
-                    "-c",
-                    &c,
-                    "-b",
-                    "firewalld",
-                    "--placement",
-                    placement,
-                ];
-                args.extend([
-                    "--gateway",
-                    "192.0.2.1",
-                    "--gateway",
-                    "2001:db8::1",
-                    "--log-drops",
-                ]);
-                args.extend(features);
-                let files = generate_into(dir.path(), &args);
-                assert!(files.iter().any(|f| f.ends_with("zones")), "{files:?}");
-                check_firewalld_dir(dir.path());
-                checked += 1;
-            }
-        }
+    for args in matrix("firewalld", &["--log-drops"]) {
+        let dir = tempfile::tempdir().unwrap();
+        let files = generate_into(
+            dir.path(),
+            &args.iter().map(String::as_str).collect::<Vec<_>>(),
+        );
+        assert!(files.iter().any(|f| f.ends_with("zones")), "{files:?}");
+        check_firewalld_dir(dir.path());
+        checked += 1;
     }
     assert_eq!(checked, 6 * 2 * 2);
 }

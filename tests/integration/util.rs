@@ -118,3 +118,27 @@ pub fn in_throwaway_netns(cmd: &[&str]) -> std::process::Output {
     c.args(cmd);
     c.output().expect("unshare runs")
 }
+
+/// Run `cmd` with `input` as JSON on its standard input; parse its standard output as JSON.
+pub fn pipe_json<I: serde::Serialize, O: serde::de::DeserializeOwned>(
+    mut cmd: Command,
+    input: &I,
+) -> O {
+    use std::io::Write;
+    use std::process::Stdio;
+    let mut child = cmd
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .spawn()
+        .expect("the command starts");
+    let json = serde_json::to_string(input).expect("serialisable input");
+    child
+        .stdin
+        .take()
+        .expect("piped stdin")
+        .write_all(json.as_bytes())
+        .expect("input written");
+    let out = child.wait_with_output().expect("the command runs");
+    serde_json::from_slice(&out.stdout)
+        .unwrap_or_else(|e| panic!("{cmd:?}: {e}: {}", String::from_utf8_lossy(&out.stdout)))
+}
