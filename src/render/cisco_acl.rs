@@ -230,6 +230,18 @@ fn side(s: &Side, groups: &mut Groups, dialect: Dialect, gateway: bool) -> Strin
 fn ace_text(a: &Ace, groups: &mut Groups, dialect: Dialect, toward_gateway: bool) -> String {
     let src = side(&a.src, groups, dialect, !toward_gateway);
     let dst = side(&a.dst, groups, dialect, toward_gateway);
+    let mut s = ace_line(a, &src, &dst);
+    if let Some(ports) = &a.dports {
+        let _ = write!(s, " object-group {}", groups.svc(a.protocol, ports));
+    }
+    if a.reply && a.protocol == Protocol::Tcp {
+        s.push_str(" established");
+    }
+    s
+}
+
+/// `permit PROTO SRC [SPORT] DST [DPORT]` for an ACE with its sides already written.
+fn ace_line(a: &Ace, src: &str, dst: &str) -> String {
     let mut s = format!("permit {} {src}", a.protocol);
     if let Some(p) = a.sport {
         let _ = write!(s, " {}", port_spec(p));
@@ -237,12 +249,6 @@ fn ace_text(a: &Ace, groups: &mut Groups, dialect: Dialect, toward_gateway: bool
     let _ = write!(s, " {dst}");
     if let Some(p) = a.dport {
         let _ = write!(s, " {}", port_spec(p));
-    }
-    if let Some(ports) = &a.dports {
-        let _ = write!(s, " object-group {}", groups.svc(a.protocol, ports));
-    }
-    if a.reply && a.protocol == Protocol::Tcp {
-        s.push_str(" established");
     }
     s
 }
@@ -394,14 +400,7 @@ fn ace_v6(a: &Ace) -> String {
     let mut lines = Vec::new();
     for src in side(&a.src) {
         for dst in side(&a.dst) {
-            let mut s = format!("permit {} {src}", a.protocol);
-            if let Some(p) = a.sport {
-                let _ = write!(s, " {}", port_spec(p));
-            }
-            let _ = write!(s, " {dst}");
-            if let Some(p) = a.dport {
-                let _ = write!(s, " {}", port_spec(p));
-            }
+            let mut s = ace_line(a, &src, &dst);
             if a.reply && a.protocol == Protocol::Tcp {
                 s.push_str(" established");
             }

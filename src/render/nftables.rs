@@ -92,6 +92,15 @@ fn elements(items: impl IntoIterator<Item = String>) -> String {
     s
 }
 
+/// A named set with interval flags.
+fn set_decl(out: &mut String, name: &str, ty: &str, items: impl IntoIterator<Item = String>) {
+    let _ = writeln!(
+        out,
+        "\tset {name} {{\n\t\ttype {ty}\n\t\tflags interval\n\t\t{}\n\t}}",
+        elements(items)
+    );
+}
+
 fn net(n: &IpNet) -> String {
     match n {
         IpNet::V4(v) if v.prefix_len() == 32 => v.addr().to_string(),
@@ -319,36 +328,26 @@ pub fn render(rules: &Ruleset, opts: &RenderOptions) -> String {
             "\tct helper ftp-standard {\n\t\ttype \"ftp\" protocol tcp\n\t\tl3proto inet\n\t}\n",
         );
     }
-    for (_, name, nets) in &gw_sets {
-        let ty = if name.ends_with("v4") {
+    let addr_type = |f: Family| {
+        if f == Family::V4 {
             "ipv4_addr"
         } else {
             "ipv6_addr"
-        };
-        let _ = writeln!(
-            out,
-            "\tset {name} {{\n\t\ttype {ty}\n\t\tflags interval\n\t\t{}\n\t}}",
-            elements(nets.iter().map(net))
-        );
-    }
-    for (name, f, nets) in &sets.addr_order {
-        let ty = if *f == Family::V4 {
-            "ipv4_addr"
-        } else {
-            "ipv6_addr"
-        };
-        let _ = writeln!(
-            out,
-            "\tset {name} {{\n\t\ttype {ty}\n\t\tflags interval\n\t\t{}\n\t}}",
-            elements(nets.iter().map(net))
-        );
+        }
+    };
+    for (f, name, nets) in gw_sets
+        .iter()
+        .map(|(f, n, nets)| (f, n, nets))
+        .chain(sets.addr_order.iter().map(|(n, f, nets)| (f, n, nets)))
+    {
+        set_decl(&mut out, name, addr_type(*f), nets.iter().map(net));
     }
     for (name, ports) in &sets.port_order {
-        let elems = ports.ranges().iter().map(ToString::to_string);
-        let _ = writeln!(
-            out,
-            "\tset {name} {{\n\t\ttype inet_service\n\t\tflags interval\n\t\t{}\n\t}}",
-            elements(elems)
+        set_decl(
+            &mut out,
+            name,
+            "inet_service",
+            ports.ranges().iter().map(ToString::to_string),
         );
     }
     out.push_str(&chains);
