@@ -48,6 +48,7 @@ pub mod fuzzing;
 pub mod manifest;
 pub mod model;
 pub mod output;
+mod par;
 mod position;
 pub mod render;
 pub mod ruleset;

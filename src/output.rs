@@ -3,6 +3,9 @@
 //!
 //! A file is written to a temporary file in its own directory and then renamed over the old
 //! one, so an error (or an interrupt) never leaves a partial file: the old file stays whole.
+//! A plan of several files is committed in three steps: every changed file is staged (written
+//! to its temporary file), then all are flushed to disk together, then all are renamed. A
+//! failure while staging or flushing (a full disk, a read-only directory) renames nothing.
 
 use std::io::Write;
 use std::path::{Path, PathBuf};
@@ -56,6 +59,7 @@ pub fn unified_diff(path: &Path, old: &str, new: &str) -> String {
 /// existing one are created; files whose content is unchanged are left alone.
 pub fn apply(planned: &[Planned], mode: Mode) -> Result<Applied, OutputError> {
     let mut applied = Applied::default();
+    let mut changed = Vec::new();
     for p in planned {
         let old = match std::fs::read(&p.path) {
             Ok(bytes) => Some(bytes),
@@ -88,17 +92,65 @@ pub fn apply(planned: &[Planned], mode: Mode) -> Result<Applied, OutputError> {
                     unified_diff(&p.path, &old_text, &p.contents),
                 ));
             }
-            Mode::Write => {
-                write_atomic(&p.path, p.contents.as_bytes())?;
-                applied.written.push(p.path.clone());
-            }
+            Mode::Write => changed.push(p),
         }
     }
+    let staged = changed
+        .iter()
+        .map(|p| stage(&p.path, p.contents.as_bytes()))
+        .collect::<Result<Vec<_>, _>>()?;
+    commit(staged)?;
+    applied
+        .written
+        .extend(changed.iter().map(|p| p.path.clone()));
     Ok(applied)
+}
+
+/// A file written to a temporary name beside its destination, not yet flushed or renamed.
+/// It is closed (a build may stage thousands of files: firewalld has one per service) and
+/// removed again if it is dropped before the rename.
+struct Staged {
+    tmp: tempfile::TempPath,
+    path: PathBuf,
+}
+
+/// Flush every staged file's data to disk (in parallel: the journal can commit them together),
+/// then rename each over its destination. After a crash a file is the old one or the new one,
+/// never empty or torn (the directories are not flushed: a rename may be undone by a crash,
+/// which leaves the old file).
+fn commit(staged: Vec<Staged>) -> Result<(), OutputError> {
+    let err = |path: &Path, e: std::io::Error| OutputError {
+        path: path.to_path_buf(),
+        reason: e.to_string(),
+    };
+    // Parallel flushes pay off for many files; for a few, starting threads costs more.
+    for result in crate::par::map(&staged, staged.len() > 8, |s| {
+        std::fs::File::open(&s.tmp)
+            .and_then(|f| f.sync_data())
+            .map_err(|e| err(&s.path, e))
+    }) {
+        result?;
+    }
+    for s in staged {
+        s.tmp.persist(&s.path).map_err(|e| err(&s.path, e.error))?;
+    }
+    Ok(())
+}
+
+fn parent_dir(path: &Path) -> &Path {
+    match path.parent() {
+        Some(d) if !d.as_os_str().is_empty() => d,
+        _ => Path::new("."),
+    }
 }
 
 /// Write `contents` to `path` atomically.
 pub fn write_atomic(path: &Path, contents: &[u8]) -> Result<(), OutputError> {
+    commit(vec![stage(path, contents)?])
+}
+
+/// Write `contents` to a private temporary file beside `path`, with the mode `path` will have.
+fn stage(path: &Path, contents: &[u8]) -> Result<Staged, OutputError> {
     let err = |reason: String| OutputError {
         path: path.to_path_buf(),
         reason,
@@ -106,10 +158,7 @@ pub fn write_atomic(path: &Path, contents: &[u8]) -> Result<(), OutputError> {
     if path.is_dir() {
         return Err(err("it is a directory; give a file name".into()));
     }
-    let dir = match path.parent() {
-        Some(d) if !d.as_os_str().is_empty() => d,
-        _ => Path::new("."),
-    };
+    let dir = parent_dir(path);
     if !dir.is_dir() {
         return Err(err(format!("directory `{}` does not exist", dir.display())));
     }
@@ -127,9 +176,10 @@ pub fn write_atomic(path: &Path, contents: &[u8]) -> Result<(), OutputError> {
         std::fs::set_permissions(tmp.path(), std::fs::Permissions::from_mode(mode))
             .map_err(|e| err(e.to_string()))?;
     }
-    tmp.as_file().sync_all().map_err(|e| err(e.to_string()))?;
-    tmp.persist(path).map_err(|e| err(e.error.to_string()))?;
-    Ok(())
+    Ok(Staged {
+        tmp: tmp.into_temp_path(),
+        path: path.to_path_buf(),
+    })
 }
 
 /// Create `dir` and its missing parents.

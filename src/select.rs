@@ -12,7 +12,7 @@ use crate::site::Site;
 use crate::suggest::hint;
 
 /// What the user asked for on the command line; `None`/empty = take it from the site file.
-#[derive(Clone, Debug, Default)]
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct Request {
     pub product: Option<String>,
     pub version: Option<String>,
@@ -205,18 +205,26 @@ fn bind<'a>(
         Peer::Group(g) => match pv.host_group(g) {
             Some(group) => {
                 peers.hosts.extend(group.hosts.iter().cloned());
-                let mut addrs = group.addresses.clone();
-                for h in &group.hosts {
-                    if let Some(a) = site.hosts.get(h) {
-                        addrs.extend(a.iter().copied());
-                    }
-                }
+                // The group's own addresses are aggregated already; only site additions need
+                // another pass.
+                let from_site: Vec<IpNet> = group
+                    .hosts
+                    .iter()
+                    .filter_map(|h| site.hosts.get(h))
+                    .flatten()
+                    .copied()
+                    .collect();
+                let addrs = if from_site.is_empty() {
+                    group.addresses.clone()
+                } else {
+                    aggregate(group.addresses.iter().copied().chain(from_site))
+                };
                 if addrs.is_empty() {
                     peers.unresolved.extend(group.hosts.iter().cloned());
                     unbound_groups.entry(g).or_default().insert(&e.id);
                     Remote::Any
                 } else {
-                    Remote::Addresses(aggregate(addrs))
+                    Remote::Addresses(addrs)
                 }
             }
             None => Remote::Any,

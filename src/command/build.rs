@@ -1,18 +1,19 @@
 //! `fwgen build [MANIFEST] [--check]`: every target of a manifest in one run.
 
 use std::collections::BTreeMap;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 use crate::catalogue::{LoadError, LoadErrorKind, LoadErrors};
 use crate::error::Error;
-use crate::manifest::Manifest;
+use crate::manifest::{Manifest, Target};
 use crate::output::{Mode, apply};
 use crate::render::{Output, RenderOptions};
+use crate::ruleset::Ruleset;
 use crate::select::{Request, select};
 use crate::site::Site;
 
 use super::Report;
-use super::generate::{Target, plan};
+use super::generate::{Target as PlanTarget, plan};
 
 pub fn run(
     manifest_path: &Path,
@@ -22,29 +23,33 @@ pub fn run(
     let manifest = Manifest::load(manifest_path)?;
     let cat = super::load(catalogue_override.or(manifest.catalogue.as_deref()))?;
     let mode = if check { Mode::Check } else { Mode::Write };
-    let mut sites: BTreeMap<PathBuf, Site> = BTreeMap::new();
-    let mut planned = Vec::new();
-    let mut warnings = Vec::new();
     let mut errors: Vec<(usize, String)> = Vec::new();
+
+    // Sites, each read once (an unreadable one is reported for every target that names it).
+    let mut sites: BTreeMap<&Path, Result<Site, String>> = BTreeMap::new();
+    for p in manifest.targets.iter().filter_map(|t| t.site.as_deref()) {
+        sites
+            .entry(p)
+            .or_insert_with(|| Site::load(p).map_err(|e| e.to_string()));
+    }
+    let empty = Site::default();
+
+    // Selections, each made once: targets that differ only in backend, placement or output
+    // (the usual manifest: one product, several firewalls) share one ruleset.
+    let mut selections: Vec<(Option<&Path>, Request, Ruleset)> = Vec::new();
+    let mut jobs: Vec<(&Target, usize)> = Vec::new();
     for t in &manifest.targets {
-        let site = match &t.site {
-            None => None,
-            Some(p) => {
-                if !sites.contains_key(p) {
-                    match Site::load(p) {
-                        Ok(s) => {
-                            sites.insert(p.clone(), s);
-                        }
-                        Err(e) => {
-                            errors.push((t.line, format!("target `{}`: {e}", t.name)));
-                            continue;
-                        }
-                    }
+        let site = match t.site.as_deref() {
+            None => &empty,
+            Some(p) => match sites.get(p) {
+                Some(Ok(s)) => s,
+                Some(Err(e)) => {
+                    errors.push((t.line, format!("target `{}`: {e}", t.name)));
+                    continue;
                 }
-                sites.get(p)
-            }
+                None => continue, // not reached: every site was read above
+            },
         };
-        let empty = Site::default();
         let req = Request {
             product: t.product.clone(),
             version: t.version.clone(),
@@ -55,51 +60,75 @@ pub fn run(
             gateway: t.gateway.iter().map(|a| a.net()).collect(),
             strict: t.strict,
         };
-        let result = select(&cat, site.unwrap_or(&empty), &req)
-            .map_err(Error::from)
-            .and_then(|rules| {
-                let rendered = t.backend.render(
-                    &rules,
-                    &RenderOptions {
-                        placement: t.placement,
-                        log_drops: t.log_drops,
-                        policy: t.policy,
-                    },
-                )?;
-                warnings.extend(
-                    rules
-                        .warnings
-                        .iter()
-                        .chain(&rendered.warnings)
-                        .map(|w| format!("target `{}`: {w}", t.name)),
-                );
-                let target = match rendered.output {
-                    Output::Single(_) => Target::File(t.output.clone()),
-                    Output::Files(_) => Target::Dir(t.output.clone()),
-                };
-                if mode == Mode::Write
-                    && let Some(parent) = t.output.parent()
-                    && !parent.as_os_str().is_empty()
-                {
-                    crate::output::create_dirs(parent)?;
+        let known = selections
+            .iter()
+            .position(|(s, r, _)| *s == t.site.as_deref() && *r == req);
+        let index = match known {
+            Some(i) => i,
+            None => match select(&cat, site, &req) {
+                Ok(rules) => {
+                    selections.push((t.site.as_deref(), req, rules));
+                    selections.len() - 1
                 }
-                Ok(plan(t.backend, rendered.output, &target, mode)?)
-            });
+                Err(e) => {
+                    errors.push((t.line, target_error(t, &Error::from(e))));
+                    continue;
+                }
+            },
+        };
+        jobs.push((t, index));
+    }
+
+    // Rendering, in parallel when there is enough of it: every target is independent.
+    // Results stay in manifest order.
+    let work: usize = jobs
+        .iter()
+        .filter_map(|(_, i)| selections.get(*i))
+        .map(|(_, _, r)| r.rules.len() + r.selected.len())
+        .sum();
+    let rendered = crate::par::map(&jobs, work > 2_000, |(t, index)| {
+        let rules = selections.get(*index).map(|(_, _, r)| r)?;
+        let opts = RenderOptions {
+            placement: t.placement,
+            log_drops: t.log_drops,
+            policy: t.policy,
+        };
+        Some((rules, t.backend.render(rules, &opts)))
+    });
+
+    let mut planned = Vec::new();
+    let mut warnings = Vec::new();
+    for ((t, _), result) in jobs.iter().zip(rendered) {
+        let Some((rules, result)) = result else {
+            continue;
+        };
+        let result = result.map_err(Error::from).and_then(|rendered| {
+            warnings.extend(
+                rules
+                    .warnings
+                    .iter()
+                    .chain(&rendered.warnings)
+                    .map(|w| format!("target `{}`: {w}", t.name)),
+            );
+            let target = match rendered.output {
+                Output::Single(_) => PlanTarget::File(t.output.clone()),
+                Output::Files(_) => PlanTarget::Dir(t.output.clone()),
+            };
+            if mode == Mode::Write
+                && let Some(parent) = t.output.parent()
+                && !parent.as_os_str().is_empty()
+            {
+                crate::output::create_dirs(parent)?;
+            }
+            Ok(plan(t.backend, rendered.output, &target, mode)?)
+        });
         match result {
             Ok(p) => planned.extend(p),
-            // Selection errors name the command-line flag (`--features: …`); here the value
-            // came from the target's key of the same name.
-            Err(e) => {
-                let msg = e.to_string();
-                let msg = match msg.strip_prefix("--").and_then(|m| m.split_once(": ")) {
-                    Some((key, rest)) => format!("{}: {rest}", key.replace('-', "_")),
-                    None => msg,
-                };
-                errors.push((t.line, format!("target `{}`: {msg}", t.name)));
-            }
+            Err(e) => errors.push((t.line, target_error(t, &e))),
         }
     }
     if !errors.is_empty() {
+        errors.sort_by_key(|(line, _)| *line);
         let path = manifest_path.display().to_string();
         return Err(LoadErrors(
             errors
@@ -145,4 +174,15 @@ pub fn run(
         report.exit_code = 1;
     }
     Ok(report)
+}
+
+/// A target's error, worded for the manifest. Selection errors name the command-line flag
+/// (`--features: …`); here the value came from the target's key of the same name.
+fn target_error(t: &Target, e: &Error) -> String {
+    let msg = e.to_string();
+    let msg = match msg.strip_prefix("--").and_then(|m| m.split_once(": ")) {
+        Some((key, rest)) => format!("{}: {rest}", key.replace('-', "_")),
+        None => msg,
+    };
+    format!("target `{}`: {msg}", t.name)
 }

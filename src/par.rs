@@ -1,0 +1,63 @@
+//! A parallel map over a slice, for independent work such as rendering a manifest's targets
+//! or flushing its files: results come back in input order, so output stays deterministic.
+
+use std::sync::atomic::{AtomicUsize, Ordering};
+
+/// `f` applied to every item, on up to `available_parallelism()` threads when `parallel`
+/// (starting threads costs more than small work saves: callers say when the work is big);
+/// results in input order.
+pub fn map<T: Sync, R: Send>(items: &[T], parallel: bool, f: impl Fn(&T) -> R + Sync) -> Vec<R> {
+    let threads = std::thread::available_parallelism()
+        .map_or(1, |n| n.get())
+        .min(items.len());
+    if !parallel || threads <= 1 {
+        return items.iter().map(f).collect();
+    }
+    let next = AtomicUsize::new(0);
+    let mut out: Vec<Option<R>> = std::iter::repeat_with(|| None).take(items.len()).collect();
+    std::thread::scope(|s| {
+        let workers: Vec<_> = (0..threads)
+            .map(|_| {
+                s.spawn(|| {
+                    let mut done = Vec::new();
+                    loop {
+                        let i = next.fetch_add(1, Ordering::Relaxed);
+                        let Some(item) = items.get(i) else { break };
+                        done.push((i, f(item)));
+                    }
+                    done
+                })
+            })
+            .collect();
+        for w in workers {
+            match w.join() {
+                Ok(done) => {
+                    for (i, r) in done {
+                        if let Some(slot) = out.get_mut(i) {
+                            *slot = Some(r);
+                        }
+                    }
+                }
+                // A panic in `f` is a bug; let it surface as it would have without threads.
+                Err(payload) => std::panic::resume_unwind(payload),
+            }
+        }
+    });
+    out.into_iter().flatten().collect()
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn keeps_input_order() {
+        let items: Vec<u64> = (0..1000).collect();
+        let got = super::map(&items, true, |&n| {
+            // Uneven work, so threads finish out of order.
+            (0..(n % 7) * 1000).fold(n, |a, b| a.wrapping_add(b % 3))
+                - (0..(n % 7) * 1000).fold(0, |a, b| a + b % 3)
+        });
+        assert_eq!(got, items);
+        assert_eq!(super::map(&[] as &[u8], true, |&b| b), Vec::<u8>::new());
+        assert_eq!(super::map(&items, false, |&n| n), items);
+    }
+}
