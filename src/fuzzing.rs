@@ -8,10 +8,15 @@ use crate::render::{Backend, Placement, Policy, RenderOptions};
 use crate::select::{Request, select};
 use crate::site::Site;
 
-/// The catalogue loader on arbitrary text.
+/// The catalogue loader on arbitrary text; and parsing big files in pieces must agree with
+/// parsing them whole (checked on every input, in pieces of a few bytes).
 pub fn catalogue(data: &[u8]) {
     if let Ok(text) = std::str::from_utf8(data) {
         let _ = catalogue::load_text("fuzz.yaml", text);
+        assert!(
+            catalogue::split_agrees(text),
+            "a split parse disagrees with the whole parse"
+        );
     }
 }
 

@@ -4,6 +4,7 @@
 mod embedded;
 mod error;
 mod raw;
+mod split;
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::Path;
@@ -165,6 +166,30 @@ pub(crate) fn parse_yaml<T: serde::de::DeserializeOwned>(
     serde_yaml::from_str(text).map_err(|e| one(syntax_error(display, &e)))
 }
 
+/// Parse a catalogue file: a big one in pieces on every core (see [`split`]), falling back to
+/// the whole document, which also gives every error.
+fn parse_file(display: &str, text: &str) -> Result<raw::File, LoadErrors> {
+    if text.len() >= split::MIN_BYTES
+        && check_nesting(text).is_ok()
+        && let Some(file) = split::parse(text, split::PIECE_BYTES)
+    {
+        return Ok(file);
+    }
+    parse_yaml(display, text)
+}
+
+/// For the fuzz target and tests: parsed in pieces of a few bytes, `text` must never succeed
+/// where the whole parse fails, and must give the same value where both succeed.
+#[doc(hidden)]
+pub fn split_agrees(text: &str) -> bool {
+    let whole = serde_yaml::from_str::<raw::File>(text)
+        .ok()
+        .map(|f| format!("{f:?}"));
+    [1, 64, 4096].iter().all(|&n| {
+        split::parse(text, n).is_none_or(|f| whole.as_deref() == Some(format!("{f:?}").as_str()))
+    })
+}
+
 /// A quick scan for nesting depth (quoted strings and comments skipped).
 fn check_nesting(text: &str) -> Result<(), (usize, String)> {
     let mut depth = 0usize;
@@ -221,7 +246,7 @@ fn build(files: Vec<SourceFile>) -> Result<Catalogue, LoadErrors> {
         hasher.update([0]);
         hasher.update(f.text.as_bytes());
         hasher.update([0]);
-        let raw: raw::File = match parse_yaml(&f.display, &f.text) {
+        let raw: raw::File = match parse_file(&f.display, &f.text) {
             Ok(r) => r,
             Err(LoadErrors(mut e)) => {
                 errors.append(&mut e);
@@ -230,7 +255,7 @@ fn build(files: Vec<SourceFile>) -> Result<Catalogue, LoadErrors> {
         };
         let mut ctx = Ctx {
             path: &f.display,
-            pos: Positions::scan(&f.text),
+            pos: std::cell::OnceCell::new(),
             text: &f.text,
             errors: &mut errors,
         };
@@ -295,13 +320,33 @@ fn build(files: Vec<SourceFile>) -> Result<Catalogue, LoadErrors> {
 /// Validation context for one file.
 struct Ctx<'a> {
     path: &'a str,
-    pos: Positions,
+    /// Item lines, scanned only when an error needs one (big catalogues load faster).
+    pos: std::cell::OnceCell<Positions>,
     text: &'a str,
     errors: &'a mut Vec<LoadError>,
 }
 
+/// Where an item sits, resolved to a line only when reported.
+#[derive(Clone, Copy)]
+enum At<'s> {
+    Line(usize),
+    Item(&'static str, &'s str),
+}
+
 impl Ctx<'_> {
-    fn err(&mut self, line: usize, kind: LoadErrorKind) {
+    fn pos(&self) -> &Positions {
+        self.pos.get_or_init(|| Positions::scan(self.text))
+    }
+
+    fn line_of(&self, at: At<'_>) -> usize {
+        match at {
+            At::Line(l) => l,
+            At::Item(section, id) => self.pos().line(section, id),
+        }
+    }
+
+    fn err(&mut self, at: At<'_>, kind: LoadErrorKind) {
+        let line = self.line_of(at);
         self.errors.push(LoadError {
             path: self.path.to_string(),
             line,
@@ -320,11 +365,11 @@ impl Ctx<'_> {
         let mut seen = BTreeSet::new();
         for id in ids {
             if !seen.insert(id.to_string()) {
-                let lines = self.pos.lines(section, id);
+                let lines = self.pos().lines(section, id);
                 let first_line = lines.first().copied().unwrap_or(1);
                 let line = lines.get(1).copied().unwrap_or(first_line);
                 self.err(
-                    line,
+                    At::Line(line),
                     LoadErrorKind::Duplicate {
                         what,
                         id: id.to_string(),
@@ -338,7 +383,7 @@ impl Ctx<'_> {
 
     fn check_ref(
         &mut self,
-        line: usize,
+        at: At<'_>,
         referrer: String,
         what: &'static str,
         id: &str,
@@ -349,7 +394,7 @@ impl Ctx<'_> {
         }
         let hint = hint(id, known.iter().map(String::as_str));
         self.err(
-            line,
+            at,
             LoadErrorKind::Unknown {
                 referrer,
                 what,
@@ -365,7 +410,7 @@ impl Ctx<'_> {
         if raw.version.0.trim().is_empty() || raw.version.0.contains(char::is_whitespace) {
             let line = Positions::top(self.text, "version");
             self.err(
-                line,
+                At::Line(line),
                 LoadErrorKind::Invalid(format!(
                     "version `{}` must be a label without spaces, such as `5.3`",
                     raw.version.0
@@ -375,7 +420,7 @@ impl Ctx<'_> {
         if raw.components.is_empty() {
             let line = Positions::top(self.text, "components");
             self.err(
-                line,
+                At::Line(line),
                 LoadErrorKind::EmptyList {
                     what: "the file".into(),
                     field: "components",
@@ -414,7 +459,7 @@ impl Ctx<'_> {
         };
 
         for f in &raw.features {
-            let line = self.pos.line("features", &f.id.0);
+            let line = At::Item("features", &f.id.0);
             for imp in &f.implies {
                 self.check_ref(
                     line,
@@ -428,13 +473,12 @@ impl Ctx<'_> {
 
         let mut host_groups = Vec::new();
         for g in raw.host_groups {
-            let line = self.pos.line("host_groups", &g.id.0);
-            host_groups.push(self.host_group(g, line));
+            host_groups.push(self.host_group(g));
         }
 
         let mut entries = Vec::new();
         for e in raw.entries {
-            let line = self.pos.line("entries", &e.id.0);
+            let line = At::Item("entries", &e.id.0);
             let referrer = format!("entry `{}`", e.id.0);
             let component = e
                 .component
@@ -482,7 +526,6 @@ impl Ctx<'_> {
                 configurable: e.configurable,
                 notes: e.notes,
                 source: source(e.source),
-                line,
             });
         }
 
@@ -538,9 +581,8 @@ impl Ctx<'_> {
         }
         for f in &pv.features {
             if pv.entries_enabled_by(&f.id).is_empty() {
-                let line = self.pos.line("features", &f.id);
                 self.err(
-                    line,
+                    At::Item("features", &f.id),
                     LoadErrorKind::FeatureEnablesNothing { id: f.id.clone() },
                 );
             }
@@ -548,9 +590,8 @@ impl Ctx<'_> {
         let used: BTreeSet<&Peer> = pv.entries.iter().map(|e| &e.peer).collect();
         for r in &pv.roles {
             if !used.contains(&Peer::Role(r.id.clone())) {
-                let line = self.pos.line("roles", &r.id);
                 self.err(
-                    line,
+                    At::Item("roles", &r.id),
                     LoadErrorKind::Unused {
                         what: "role",
                         id: r.id.clone(),
@@ -560,9 +601,8 @@ impl Ctx<'_> {
         }
         for g in &pv.host_groups {
             if !used.contains(&Peer::Group(g.id.clone())) {
-                let line = self.pos.line("host_groups", &g.id);
                 self.err(
-                    line,
+                    At::Item("host_groups", &g.id),
                     LoadErrorKind::Unused {
                         what: "host group",
                         id: g.id.clone(),
@@ -573,9 +613,10 @@ impl Ctx<'_> {
         (self.errors.len() == before).then_some(pv)
     }
 
-    fn host_group(&mut self, g: raw::HostGroup, line: usize) -> HostGroup {
+    fn host_group(&mut self, g: raw::HostGroup) -> HostGroup {
         use crate::model::AddressSource as A;
         let id = g.id.0;
+        let line = At::Item("host_groups", &id);
         let listed = !g.addresses.is_empty();
         match (g.address_source, listed) {
             (A::Document, false) => self.err(
@@ -658,7 +699,15 @@ fn strip_positions(msg: &str) -> String {
 
 #[cfg(test)]
 mod tests {
-    use super::strip_positions;
+    use super::{embedded, split, split_agrees, strip_positions};
+
+    #[test]
+    fn shipped_files_parse_the_same_in_pieces() {
+        for (name, text) in embedded::FILES {
+            assert!(split_agrees(text), "{name}");
+            assert!(split::parse(text, 1).is_some(), "{name} should split");
+        }
+    }
 
     #[test]
     fn strips_libyaml_positions() {

@@ -227,3 +227,82 @@ impl<'de> Deserialize<'de> for VersionLabel {
         d.deserialize_any(V)
     }
 }
+
+/// Some of a [`File`]'s top-level keys: what one piece of a file split by `super::split`
+/// holds. A key that is present is read exactly as [`File`] reads it (a `null` list is an
+/// error there too, not an absent key).
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Parts {
+    #[serde(default, deserialize_with = "present")]
+    product: Option<Id>,
+    #[serde(default, deserialize_with = "present")]
+    title: Option<String>,
+    #[serde(default, deserialize_with = "present")]
+    version: Option<VersionLabel>,
+    #[serde(default, deserialize_with = "present")]
+    document: Option<Document>,
+    #[serde(default, deserialize_with = "present")]
+    notes: Option<Vec<String>>,
+    #[serde(default, deserialize_with = "present")]
+    components: Option<Vec<Component>>,
+    #[serde(default, deserialize_with = "present")]
+    roles: Option<Vec<Role>>,
+    #[serde(default, deserialize_with = "present")]
+    features: Option<Vec<Feature>>,
+    #[serde(default, deserialize_with = "present")]
+    host_groups: Option<Vec<HostGroup>>,
+    #[serde(default, deserialize_with = "present")]
+    entries: Option<Vec<Entry>>,
+}
+
+fn present<'de, D: serde::Deserializer<'de>, T: Deserialize<'de>>(
+    d: D,
+) -> Result<Option<T>, D::Error> {
+    T::deserialize(d).map(Some)
+}
+
+impl Parts {
+    /// Add a later piece: lists continue (pieces of one cut sequence), single values are set
+    /// once (the splitter refuses a repeated key before this).
+    pub fn append(&mut self, later: Parts) {
+        fn one<T>(a: &mut Option<T>, b: Option<T>) {
+            if b.is_some() {
+                *a = b;
+            }
+        }
+        fn list<T>(a: &mut Option<Vec<T>>, b: Option<Vec<T>>) {
+            match (a.as_mut(), b) {
+                (Some(v), Some(mut more)) => v.append(&mut more),
+                (None, b) => *a = b,
+                (Some(_), None) => {}
+            }
+        }
+        one(&mut self.product, later.product);
+        one(&mut self.title, later.title);
+        one(&mut self.version, later.version);
+        one(&mut self.document, later.document);
+        list(&mut self.notes, later.notes);
+        list(&mut self.components, later.components);
+        list(&mut self.roles, later.roles);
+        list(&mut self.features, later.features);
+        list(&mut self.host_groups, later.host_groups);
+        list(&mut self.entries, later.entries);
+    }
+
+    /// The whole file, or `None` when a required key is missing (the whole parse says which).
+    pub fn finish(self) -> Option<File> {
+        Some(File {
+            product: self.product?,
+            title: self.title?,
+            version: self.version?,
+            document: self.document?,
+            notes: self.notes.unwrap_or_default(),
+            components: self.components?,
+            roles: self.roles.unwrap_or_default(),
+            features: self.features.unwrap_or_default(),
+            host_groups: self.host_groups.unwrap_or_default(),
+            entries: self.entries?,
+        })
+    }
+}

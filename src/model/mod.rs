@@ -214,8 +214,6 @@ pub struct Entry {
     pub configurable: bool,
     pub notes: Option<String>,
     pub source: Source,
-    /// 1-based line of the entry in its catalogue file.
-    pub line: usize,
 }
 
 /// Everything one document says about one version of one product.

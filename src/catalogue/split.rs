@@ -1,0 +1,270 @@
+//! Big catalogue files parsed in pieces, on every core.
+//!
+//! yaml_serde reads a whole document's events into memory before it deserialises anything
+//! (about 25 bytes of events per byte of YAML), and parses one document on one core. A
+//! catalogue file is a block mapping whose big values are block sequences (`host_groups:`,
+//! `entries:`). Cut at its top-level keys and between those sequences' items, every piece is
+//! a small document of its own: the pieces parse in parallel, and only a few of them are in
+//! memory at a time.
+//!
+//! This is a faster way to the same result, never a different one. The text must have that
+//! shape (checked line by line), and if anything about a piece is off (a syntax error, an
+//! unknown, repeated or missing key, an alias of an anchor in another piece) [`parse`] gives
+//! up and the caller parses the whole document as usual, which reports the usual positioned
+//! error. The fuzz target and the tests check that a split parse never succeeds where the
+//! whole parse fails, and gives the same value where both succeed.
+
+use super::raw::{File, Parts};
+
+/// Files smaller than this are parsed whole: pieces would not pay off.
+pub const MIN_BYTES: usize = 256 * 1024;
+/// About this much YAML per piece.
+pub const PIECE_BYTES: usize = 64 * 1024;
+
+/// Top-level keys whose block sequences are cut between items.
+const SPLIT_KEYS: &[&str] = &["host_groups", "entries"];
+
+/// One piece of the text: for the first piece, the comments and blank lines before the first
+/// key (every byte of the file is parsed by some piece); the key line of a cut sequence (when
+/// the piece is a run of its items); then a contiguous slice.
+struct Piece<'t> {
+    head: &'t str,
+    key_line: Option<&'t str>,
+    body: &'t str,
+}
+
+impl Piece<'_> {
+    fn parse(&self) -> Option<Parts> {
+        let parsed = match (self.head, self.key_line) {
+            ("", None) => serde_yaml::from_str(self.body),
+            (head, key_line) => {
+                serde_yaml::from_str(&[head, key_line.unwrap_or_default(), self.body].concat())
+            }
+        };
+        parsed.ok()
+    }
+}
+
+/// The file parsed in pieces of about `piece_bytes`, or `None` when it does not have the
+/// shape this needs or any piece fails (then parse it whole).
+pub fn parse(text: &str, piece_bytes: usize) -> Option<File> {
+    let pieces = pieces(text, piece_bytes.max(1))?;
+    let parsed = crate::par::map(&pieces, pieces.len() > 1, Piece::parse);
+    let mut parts = Parts::default();
+    for p in parsed {
+        parts.append(p?);
+    }
+    parts.finish()
+}
+
+/// A top-level `key:` line: the key and whether only a comment follows the colon.
+fn top_key(line: &str) -> Option<(&str, bool)> {
+    let (key, rest) = line.split_once(':')?;
+    let key_ok = !key.is_empty() && key.bytes().all(|b| b.is_ascii_lowercase() || b == b'_');
+    let rest = rest.trim_start_matches([' ', '\r', '\n']);
+    let bare = rest.is_empty() || rest.starts_with('#');
+    let separated = line
+        .as_bytes()
+        .get(key.len() + 1)
+        .is_none_or(|b| matches!(b, b' ' | b'\r' | b'\n'));
+    (key_ok && separated).then_some((key, bare))
+}
+
+fn significant(line: &str) -> bool {
+    let t = line.trim_start_matches(' ');
+    !(t.trim_end().is_empty() || t.starts_with('#'))
+}
+
+fn indent(line: &str) -> usize {
+    line.len() - line.trim_start_matches(' ').len()
+}
+
+/// A block sequence item line at exactly `at` columns: `- …` or a lone `-`.
+fn item_at(line: &str, at: usize) -> bool {
+    indent(line) == at && {
+        let t = line.trim_start_matches(' ').trim_end_matches(['\r', '\n']);
+        t == "-" || t.starts_with("- ")
+    }
+}
+
+/// Cut the text, or `None` when its shape is not the plain one this relies on: everything at
+/// column 0 a `key:` line (no document markers, directives, flow or tabs there), each key once.
+fn pieces(text: &str, piece_bytes: usize) -> Option<Vec<Piece<'_>>> {
+    // Sections: (key, offset of the key line, whether the key line holds no value).
+    let mut sections: Vec<(&str, usize, bool)> = Vec::new();
+    let mut offset = 0;
+    for line in text.split_inclusive('\n') {
+        let start = offset;
+        offset += line.len();
+        if !significant(line) || line.starts_with(' ') {
+            continue;
+        }
+        if line.starts_with('-') && !sections.is_empty() {
+            continue; // a sequence item at column 0, under the current key
+        }
+        let (key, bare) = top_key(line)?;
+        if sections.iter().any(|(k, _, _)| *k == key) {
+            return None;
+        }
+        sections.push((key, start, bare));
+    }
+    let head = text.get(..sections.first()?.1)?;
+    if head.lines().any(significant) {
+        return None;
+    }
+    let mut pieces = Vec::new();
+    let mut plain_start: Option<usize> = None;
+    for (i, &(key, start, bare)) in sections.iter().enumerate() {
+        let end = sections.get(i + 1).map_or(text.len(), |s| s.1);
+        let section = text.get(start..end)?;
+        let split = bare && SPLIT_KEYS.contains(&key) && section.len() > piece_bytes;
+        if !split {
+            plain_start.get_or_insert(start);
+            continue;
+        }
+        if let Some(p) = plain_start.take() {
+            pieces.push(Piece {
+                head: "",
+                key_line: None,
+                body: text.get(p..start)?,
+            });
+        }
+        let key_len = section.find('\n').map_or(section.len(), |n| n + 1);
+        let key_line = section.get(..key_len)?;
+        pieces.extend(items(key_line, section.get(key_len..)?, piece_bytes)?);
+    }
+    if let Some(p) = plain_start {
+        pieces.push(Piece {
+            head: "",
+            key_line: None,
+            body: text.get(p..)?,
+        });
+    }
+    if let Some(first) = pieces.first_mut() {
+        first.head = head;
+    }
+    Some(pieces)
+}
+
+/// A block sequence's items in runs of about `piece_bytes`, each run after `key_line`.
+fn items<'t>(key_line: &'t str, body: &'t str, piece_bytes: usize) -> Option<Vec<Piece<'t>>> {
+    let first = body.split_inclusive('\n').find(|l| significant(l))?;
+    let at = indent(first);
+    if !item_at(first, at) {
+        return None;
+    }
+    let mut pieces = Vec::new();
+    let (mut run_start, mut offset) = (0, 0);
+    for line in body.split_inclusive('\n') {
+        let start = offset;
+        offset += line.len();
+        if significant(line) && indent(line) < at {
+            return None;
+        }
+        if item_at(line, at) && start - run_start >= piece_bytes {
+            pieces.push(Piece {
+                head: "",
+                key_line: Some(key_line),
+                body: body.get(run_start..start)?,
+            });
+            run_start = start;
+        }
+    }
+    pieces.push(Piece {
+        head: "",
+        key_line: Some(key_line),
+        body: body.get(run_start..)?,
+    });
+    Some(pieces)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn whole(text: &str) -> Option<String> {
+        serde_yaml::from_str::<File>(text)
+            .ok()
+            .map(|f| format!("{f:?}"))
+    }
+
+    fn split(text: &str, piece_bytes: usize) -> Option<String> {
+        parse(text, piece_bytes).map(|f| format!("{f:?}"))
+    }
+
+    const HEAD: &str = "product: p\ntitle: T\nversion: \"1\"\ndocument: {file: f, title: t}\ncomponents: [{id: gateway, description: d}]\n";
+
+    fn entry(i: usize) -> String {
+        format!(
+            "  - id: e{i}\n    description: \"x\n      y\"\n    protocols: [tcp]\n    ports: [{}]\n    directions: [out]\n    peer: any\n    source: {{section: s, row: r, line: 1}}\n",
+            i + 1
+        )
+    }
+
+    #[test]
+    fn same_value_as_the_whole_parse() {
+        let text = format!(
+            "# comment\n{HEAD}entries:   # the rows\n{}\n# between\n{}notes:\n- a\n- b\n",
+            (0..20).map(entry).collect::<String>(),
+            (20..25).map(entry).collect::<String>()
+        );
+        let want = whole(&text).expect("the sample parses");
+        for piece_bytes in [1, 100, 500, 100_000] {
+            assert_eq!(split(&text, piece_bytes).as_deref(), Some(want.as_str()));
+        }
+        // Items at column 0 and CRLF line ends.
+        let flat = text.replace("\n  ", "\n").replace("\n    ", "\n  ");
+        let crlf = text.replace('\n', "\r\n");
+        for t in [flat, crlf] {
+            let want = whole(&t).expect("the variant parses");
+            assert_eq!(split(&t, 1).as_deref(), Some(want.as_str()));
+        }
+    }
+
+    #[test]
+    fn gives_up_where_the_whole_parse_must_decide() {
+        let entries: String = (0..4).map(entry).collect();
+        for text in [
+            // An anchor in one piece, its alias in another.
+            format!(
+                "{HEAD}entries:\n{}",
+                entries.replacen("[out]", "&d [out]", 1).replacen(
+                    "directions: [out]",
+                    "directions: *d",
+                    1
+                )
+            ),
+            // A repeated key, a document marker, a directive, an unknown key, a missing key.
+            format!("{HEAD}entries:\n{entries}entries:\n{entries}"),
+            format!("---\n{HEAD}entries:\n{entries}"),
+            format!("%YAML 1.2\n---\n{HEAD}entries:\n{entries}"),
+            format!("{HEAD}entries:\n{entries}colour: red\n"),
+            format!("{}entries:\n{entries}", HEAD.replace("product: p\n", "")),
+            // A byte YAML refuses, in a comment before the first key (a fuzzer's find).
+            format!("# a\0b\n{HEAD}entries:\n{entries}"),
+            format!("# a\0b\nentries:\n{entries}{HEAD}"),
+            // A quoted scalar running across a cut.
+            format!("{HEAD}notes: [\"a\nentries: b\"]\nentries:\n{entries}"),
+        ] {
+            assert_eq!(split(&text, 1), None, "{text}");
+        }
+    }
+
+    #[test]
+    fn agrees_on_odd_values() {
+        let entries: String = (0..4).map(entry).collect();
+        for text in [
+            format!("{HEAD}roles:\nentries:\n{entries}"),
+            format!("{HEAD}roles: ~\nentries:\n{entries}"),
+            format!("{HEAD}entries: []\n"),
+            format!("{HEAD}entries:\n{entries}  - 5\n"),
+            format!(
+                "{HEAD}entries:\n{}",
+                entries.replace("id: e2", "id: e2\n    id: e3")
+            ),
+        ] {
+            let s = split(&text, 1);
+            assert!(s.is_none() || s == whole(&text), "{text}");
+        }
+    }
+}
