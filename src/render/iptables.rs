@@ -1,9 +1,13 @@
 //! `--backend iptables`: `iptables-restore` files, `rules.v4` for iptables and `rules.v6` for
-//! ip6tables.
+//! ip6tables, and `ipsets` for `ipset restore`.
 //!
-//! Syntax reference: iptables-restore(8), iptables-extensions(8). Each file is a complete
-//! `filter` table (and, when FTP needs its helper, a `raw` table): loading it with
-//! `iptables-restore rules.v4` replaces those tables' rules.
+//! Syntax reference: iptables-restore(8), iptables-extensions(8), ipset(8). Each rules file is
+//! a complete `filter` table (and, when FTP needs its helper, a `raw` table): loading it with
+//! `iptables-restore rules.v4` replaces those tables' rules. A peer with one prefix is matched
+//! in the rule (`-s 198.51.100.0/28`); a peer with several is an ipset (`-m set --match-set
+//! fwgen-addr-1-v4 src`), so a growing address list adds set entries, not rules. The sets are
+//! in `ipsets`, loaded first: `ipset restore -file ipsets`. Each set is filled under a
+//! temporary name and swapped in, so reloading never leaves a set in use empty.
 //!
 //! ```text
 //! *filter
@@ -17,6 +21,7 @@
 //! Comments are sanitised and at most 255 bytes (longer ones are silently truncated by the
 //! kernel, so fwgen cuts them itself).
 
+use std::collections::BTreeMap;
 use std::fmt::Write;
 
 use ipnet::IpNet;
@@ -90,59 +95,121 @@ fn icmp_lines(chain: &str, family: Family) -> Vec<String> {
     }
 }
 
-/// `-A CHAIN` lines accepting `rules` in one family. `peer_flag` is `-s` for traffic from the
-/// peer and `-d` for traffic to it.
-fn rule_lines(chain: &str, rules: &[&Rule], family: Family, peer_flag: &str) -> Vec<String> {
-    let mut out = Vec::new();
+/// ipset's default `maxelem`; bigger sets say how big they may grow.
+const IPSET_MAXELEM: usize = 65_536;
+
+/// The ipsets of one family, named in order of first use.
+struct Sets {
+    family: Family,
+    names: BTreeMap<Vec<IpNet>, String>,
+    order: Vec<(String, Vec<IpNet>)>,
+}
+
+impl Sets {
+    fn new(family: Family) -> Self {
+        Self {
+            family,
+            names: BTreeMap::new(),
+            order: Vec::new(),
+        }
+    }
+
+    /// The match for traffic `from` the peer (or to it): `-s NET ` for one prefix, else
+    /// `-m set --match-set NAME src `.
+    fn peer(&mut self, nets: &[IpNet], from: bool) -> String {
+        if let [one] = nets {
+            return format!("{} {one} ", if from { "-s" } else { "-d" });
+        }
+        let name = match self.names.get(nets) {
+            Some(n) => n.clone(),
+            None => {
+                let suffix = if self.family == Family::V4 {
+                    "v4"
+                } else {
+                    "v6"
+                };
+                let name = format!("fwgen-addr-{}-{suffix}", self.order.len() + 1);
+                self.names.insert(nets.to_vec(), name.clone());
+                self.order.push((name.clone(), nets.to_vec()));
+                name
+            }
+        };
+        format!(
+            "-m set --match-set {name} {} ",
+            if from { "src" } else { "dst" }
+        )
+    }
+
+    /// `ipset restore` commands that create or refill every set atomically.
+    fn restore_lines(&self, out: &mut String) {
+        let family = if self.family == Family::V4 {
+            "inet"
+        } else {
+            "inet6"
+        };
+        for (name, nets) in &self.order {
+            let maxelem = if nets.len() > IPSET_MAXELEM {
+                format!(" maxelem {}", nets.len().next_power_of_two())
+            } else {
+                String::new()
+            };
+            let create = format!("hash:net family {family}{maxelem}");
+            let _ = writeln!(out, "create {name} {create} -exist");
+            let _ = writeln!(out, "create {name}-new {create} -exist");
+            let _ = writeln!(out, "flush {name}-new");
+            for n in nets {
+                let _ = writeln!(out, "add {name}-new {n}");
+            }
+            let _ = writeln!(out, "swap {name}-new {name}");
+            let _ = writeln!(out, "destroy {name}-new");
+        }
+    }
+}
+
+/// `-A CHAIN` lines accepting `rules` in one family. `from` is true for traffic from the
+/// peer (matched by source), false for traffic to it.
+fn rule_lines(out: &mut Vec<String>, chain: &str, rules: &[&Rule], sets: &mut Sets, from: bool) {
     for rule in rules {
-        let Some(remote) = remote_in(rule, family) else {
+        let Some(remote) = remote_in(rule, sets.family) else {
             continue;
         };
         let comment = rule_comment(rule, COMMENT_MAX);
-        let peers: Vec<String> = match remote {
-            RemoteMatch::Any => vec![String::new()],
-            RemoteMatch::Nets(nets) => nets.iter().map(|n| format!("{peer_flag} {n} ")).collect(),
+        let peer = match remote {
+            RemoteMatch::Any => String::new(),
+            RemoteMatch::Nets(nets) => sets.peer(&nets, from),
         };
-        for peer in &peers {
-            for ports in port_chunks(&rule.ports) {
-                out.push(format!(
-                    "-A {chain} {peer}-p {} {ports} -m comment --comment \"{comment}\" -j ACCEPT",
-                    rule.protocol
-                ));
-            }
+        for ports in port_chunks(&rule.ports) {
+            out.push(format!(
+                "-A {chain} {peer}-p {} {ports} -m comment --comment \"{comment}\" -j ACCEPT",
+                rule.protocol
+            ));
         }
     }
-    out
 }
 
 /// `-A PREROUTING|OUTPUT … -j CT --helper ftp` for FTP control connections (table raw).
 fn helper_lines(
+    out: &mut Vec<String>,
     chain: &str,
     rules: &[&Rule],
-    family: Family,
-    peer_flag: &str,
+    sets: &mut Sets,
+    from: bool,
     gateway: &str,
-) -> Vec<String> {
-    let mut out = Vec::new();
+) {
     for rule in rules
         .iter()
         .filter(|r| r.helper == Some(Helper::Ftp) && r.ports.contains(21))
     {
-        let peers: Vec<String> = match remote_in(rule, family) {
+        let peer = match remote_in(rule, sets.family) {
             None => continue,
-            Some(RemoteMatch::Any) => vec![String::new()],
-            Some(RemoteMatch::Nets(nets)) => {
-                nets.iter().map(|n| format!("{peer_flag} {n} ")).collect()
-            }
+            Some(RemoteMatch::Any) => String::new(),
+            Some(RemoteMatch::Nets(nets)) => sets.peer(&nets, from),
         };
-        for p in peers {
-            let line = format!("-A {chain} {gateway}{p}-p tcp --dport 21 -j CT --helper ftp");
-            if !out.contains(&line) {
-                out.push(line);
-            }
+        let line = format!("-A {chain} {gateway}{peer}-p tcp --dport 21 -j CT --helper ftp");
+        if !out.contains(&line) {
+            out.push(line);
         }
     }
-    out
 }
 
 fn log_line(chain: &str, opts: &RenderOptions, what: &str) -> Option<String> {
@@ -154,7 +221,8 @@ fn log_line(chain: &str, opts: &RenderOptions, what: &str) -> Option<String> {
     })
 }
 
-fn one_family(rules: &Ruleset, opts: &RenderOptions, family: Family) -> String {
+fn one_family(rules: &Ruleset, opts: &RenderOptions, family: Family) -> (String, Sets) {
+    let mut sets = Sets::new(family);
     let (ins, outs) = (
         rules.direction(Direction::In),
         rules.direction(Direction::Out),
@@ -169,11 +237,11 @@ fn one_family(rules: &Ruleset, opts: &RenderOptions, family: Family) -> String {
             let p = opts.policy.upper();
             host_chains = [("INPUT", p), ("FORWARD", p), ("OUTPUT", p)];
             chains = &host_chains;
-            raw.extend(helper_lines("PREROUTING", &ins, family, "-s", ""));
-            raw.extend(helper_lines("OUTPUT", &outs, family, "-d", ""));
-            for (chain, lo, list, flag, what) in [
-                ("INPUT", "-i", &ins, "-s", "in"),
-                ("OUTPUT", "-o", &outs, "-d", "out"),
+            helper_lines(&mut raw, "PREROUTING", &ins, &mut sets, true, "");
+            helper_lines(&mut raw, "OUTPUT", &outs, &mut sets, false, "");
+            for (chain, lo, list, from, what) in [
+                ("INPUT", "-i", &ins, true, "in"),
+                ("OUTPUT", "-o", &outs, false, "out"),
             ] {
                 filter.push(format!(
                     "-A {chain} -m conntrack --ctstate ESTABLISHED,RELATED -j ACCEPT"
@@ -181,7 +249,7 @@ fn one_family(rules: &Ruleset, opts: &RenderOptions, family: Family) -> String {
                 filter.push(format!("-A {chain} {lo} lo -j ACCEPT"));
                 filter.extend(icmp_lines(chain, family));
                 filter.push(format!("-A {chain} -m conntrack --ctstate INVALID -j DROP"));
-                filter.extend(rule_lines(chain, list, family, flag));
+                rule_lines(&mut filter, chain, list, &mut sets, from);
                 filter.extend(log_line(chain, opts, what));
             }
             filter.extend(log_line("FORWARD", opts, "forward"));
@@ -197,30 +265,19 @@ fn one_family(rules: &Ruleset, opts: &RenderOptions, family: Family) -> String {
             for gw in &gateway {
                 filter.push(format!("-A FORWARD -d {gw} -j FWGEN-IN"));
                 filter.push(format!("-A FORWARD -s {gw} -j FWGEN-OUT"));
-                raw.extend(helper_lines(
-                    "PREROUTING",
-                    &ins,
-                    family,
-                    "-s",
-                    &format!("-d {gw} "),
-                ));
-                raw.extend(helper_lines(
-                    "PREROUTING",
-                    &outs,
-                    family,
-                    "-d",
-                    &format!("-s {gw} "),
-                ));
+                let (to_gw, from_gw) = (format!("-d {gw} "), format!("-s {gw} "));
+                helper_lines(&mut raw, "PREROUTING", &ins, &mut sets, true, &to_gw);
+                helper_lines(&mut raw, "PREROUTING", &outs, &mut sets, false, &from_gw);
             }
-            for (chain, list, flag, what) in [
-                ("FWGEN-IN", &ins, "-s", "in"),
-                ("FWGEN-OUT", &outs, "-d", "out"),
+            for (chain, list, from, what) in [
+                ("FWGEN-IN", &ins, true, "in"),
+                ("FWGEN-OUT", &outs, false, "out"),
             ] {
                 filter.push(format!(
                     "-A {chain} -m conntrack --ctstate ESTABLISHED,RELATED -j ACCEPT"
                 ));
                 filter.push(format!("-A {chain} -m conntrack --ctstate INVALID -j DROP"));
-                filter.extend(rule_lines(chain, list, family, flag));
+                rule_lines(&mut filter, chain, list, &mut sets, from);
                 filter.extend(log_line(chain, opts, what));
                 filter.push(format!("-A {chain} -j {}", opts.policy.upper()));
             }
@@ -233,7 +290,12 @@ fn one_family(rules: &Ruleset, opts: &RenderOptions, family: Family) -> String {
     }
     let _ = writeln!(
         out,
-        "# Load with: {} FILE (replaces the filter{} table)",
+        "# Load with: {}{} FILE (replaces the filter{} table)",
+        if sets.order.is_empty() {
+            ""
+        } else {
+            "ipset restore -file ipsets (its sets first), then "
+        },
         if family == Family::V4 {
             "iptables-restore"
         } else {
@@ -256,15 +318,32 @@ fn one_family(rules: &Ruleset, opts: &RenderOptions, family: Family) -> String {
         let _ = writeln!(out, "{l}");
     }
     out.push_str("COMMIT\n");
-    out
+    (out, sets)
 }
 
-/// `(rules.v4, rules.v6)`.
-pub fn render(rules: &Ruleset, opts: &RenderOptions) -> (String, String) {
-    (
-        one_family(rules, opts, Family::V4),
-        one_family(rules, opts, Family::V6),
-    )
+/// The three files: `rules.v4`, `rules.v6` and `ipsets`.
+pub struct Files {
+    pub v4: String,
+    pub v6: String,
+    pub ipsets: String,
+}
+
+pub fn render(rules: &Ruleset, opts: &RenderOptions) -> Files {
+    let (v4, sets4) = one_family(rules, opts, Family::V4);
+    let (v6, sets6) = one_family(rules, opts, Family::V6);
+    let mut ipsets = String::new();
+    for l in header_lines(rules, opts) {
+        let _ = writeln!(ipsets, "# {l}");
+    }
+    let n = sets4.order.len() + sets6.order.len();
+    let _ = writeln!(
+        ipsets,
+        "# Load with: ipset restore -file ipsets (first: rules.v4 and rules.v6 match its {n} {})",
+        if n == 1 { "set" } else { "sets" }
+    );
+    sets4.restore_lines(&mut ipsets);
+    sets6.restore_lines(&mut ipsets);
+    Files { v4, v6, ipsets }
 }
 
 #[cfg(test)]

@@ -205,9 +205,13 @@ impl Backend {
         match self {
             Self::Json => single(json::render(rules)),
             Self::Iptables => {
-                let (v4, v6) = iptables::render(rules, opts);
+                let f = iptables::render(rules, opts);
                 Rendered {
-                    output: Output::Files(vec![("rules.v4".into(), v4), ("rules.v6".into(), v6)]),
+                    output: Output::Files(vec![
+                        ("ipsets".into(), f.ipsets),
+                        ("rules.v4".into(), f.v4),
+                        ("rules.v6".into(), f.v6),
+                    ]),
                     warnings: Vec::new(),
                 }
             }

@@ -516,7 +516,13 @@ fn cisco_acls_decide_like_the_iptables_backend() {
             dir.path().to_str().unwrap(),
         ]);
         assert_eq!(fwgen(&a).code, 0);
-        let read = |f: &str| parse_iptables(&std::fs::read_to_string(dir.path().join(f)).unwrap());
+        let ipsets = std::fs::read_to_string(dir.path().join("ipsets")).unwrap();
+        let read = |f: &str| {
+            parse_iptables(
+                &std::fs::read_to_string(dir.path().join(f)).unwrap(),
+                &ipsets,
+            )
+        };
         let (ipt4, ipt6) = (read("rules.v4"), read("rules.v6"));
         for (backend, asa) in [("cisco-ios", false), ("cisco-asa", true)] {
             let mut errors = Vec::new();

@@ -44,7 +44,37 @@ pub struct IptRule {
     target: String,
 }
 
-pub fn parse_iptables(text: &str) -> Vec<IptRule> {
+/// The sets an `ipsets` file leaves behind: `add` fills a set, `swap` trades two sets'
+/// contents, `destroy` removes one.
+pub fn parse_ipsets(text: &str) -> BTreeMap<String, Vec<IpNet>> {
+    let mut sets: BTreeMap<String, Vec<IpNet>> = BTreeMap::new();
+    for line in text.lines().filter(|l| !l.starts_with('#')) {
+        let t: Vec<&str> = line.split_whitespace().collect();
+        match t.as_slice() {
+            ["create", name, ..] => {
+                sets.entry(name.to_string()).or_default();
+            }
+            ["flush", name] => sets.insert(name.to_string(), vec![]).map_or((), |_| ()),
+            ["add", name, net] => sets
+                .get_mut(*name)
+                .expect("add to a created set")
+                .push(net.parse().unwrap()),
+            ["swap", a, b] => {
+                let (x, y) = (sets.remove(*a).unwrap(), sets.remove(*b).unwrap());
+                sets.insert(a.to_string(), y);
+                sets.insert(b.to_string(), x);
+            }
+            ["destroy", name] => sets.remove(*name).map_or((), |_| ()),
+            [] => {}
+            other => panic!("unexpected ipset command {other:?}"),
+        }
+    }
+    sets
+}
+
+/// An iptables-restore file, with the sets of the `ipsets` file beside it.
+pub fn parse_iptables(text: &str, ipsets: &str) -> Vec<IptRule> {
+    let sets = parse_ipsets(ipsets);
     let mut out = Vec::new();
     for line in text.lines().filter(|l| l.starts_with("-A ")) {
         if line.contains("--ctstate") {
@@ -64,6 +94,14 @@ pub fn parse_iptables(text: &str) -> Vec<IptRule> {
             match t[i] {
                 "-s" => r.src = Addr::Nets(vec![t[i + 1].parse().unwrap()]),
                 "-d" => r.dst = Addr::Nets(vec![t[i + 1].parse().unwrap()]),
+                "--match-set" => {
+                    let nets = Addr::Nets(sets[t[i + 1]].clone());
+                    match t[i + 2] {
+                        "src" => r.src = nets,
+                        "dst" => r.dst = nets,
+                        other => panic!("match-set direction {other}"),
+                    }
+                }
                 "-p" => r.proto = Some(t[i + 1].into()),
                 "--dport" | "--dports" => {
                     r.dports = t[i + 1]

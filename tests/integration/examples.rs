@@ -13,7 +13,13 @@ const SITES: &[&str] = &[
 
 #[test]
 fn every_example_site_validates_and_generates_for_every_backend() {
-    let tools = have_tools(&["nft", "iptables-restore", "ip6tables-restore", "unshare"]);
+    let tools = have_tools(&[
+        "nft",
+        "iptables-restore",
+        "ip6tables-restore",
+        "ipset",
+        "unshare",
+    ]);
     let listed: Vec<String> = std::fs::read_dir("examples/sites")
         .unwrap()
         .map(|e| {

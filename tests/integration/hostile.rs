@@ -124,6 +124,7 @@ fn hostile_text_changes_no_rule_and_passes_the_real_tools() {
         "nft",
         "iptables-restore",
         "ip6tables-restore",
+        "ipset",
         "unshare",
         "firewall-offline-cmd",
     ]);
@@ -216,7 +217,8 @@ fn comments_stay_within_the_tools_limits() {
                 "host",
             ],
         );
-        for f in files {
+        // `ipsets` holds addresses only: no comment to check.
+        for f in files.into_iter().filter(|f| !f.ends_with("ipsets")) {
             let text = std::fs::read_to_string(&f).unwrap();
             let limit = if backend == "nftables" { 128 } else { 255 };
             let mut seen = 0;

@@ -254,6 +254,7 @@ fn load(lab: &Lab, files: &[std::path::PathBuf]) {
     for f in files {
         let tool = match f.file_name().and_then(|n| n.to_str()) {
             Some("ruleset.nft") => vec!["nft", "-f"],
+            Some("ipsets") => vec!["ipset", "restore", "-file"],
             Some("rules.v4") => vec!["iptables-restore"],
             Some("rules.v6") => vec!["ip6tables-restore"],
             other => panic!("unexpected file {other:?}"),
@@ -484,6 +485,7 @@ fn ready() -> bool {
         "nft",
         "iptables-restore",
         "ip6tables-restore",
+        "ipset",
     ]) && find_tool("python3").is_some()
         && Path::new(PROBE).is_file()
 }

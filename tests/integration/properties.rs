@@ -333,7 +333,11 @@ fn check_case(c: &Case, text: &str, tools: bool, firewalld: bool) {
     // (c) iptables and nftables admit exactly what the ruleset says.
     let gateway: Vec<IpAddr> = vec!["192.0.2.1".parse().unwrap(), "2001:db8::1".parse().unwrap()];
     let ipt = generate(dir.path(), &cat_p, &site_p, "iptables");
-    let (ipt4, ipt6) = (parse_iptables(&ipt[0].1), parse_iptables(&ipt[1].1));
+    assert!(ipt[0].0.ends_with("ipsets"), "{:?}", ipt[0].0);
+    let (ipt4, ipt6) = (
+        parse_iptables(&ipt[1].1, &ipt[0].1),
+        parse_iptables(&ipt[2].1, &ipt[0].1),
+    );
     let nft = parse_nft(&generate(dir.path(), &cat_p, &site_p, "nftables")[0].1);
     for p in samples(c, &gateway) {
         let want = ruleset_admits(&json_p, &gateway, &p);
@@ -353,7 +357,7 @@ proptest! {
 
     #[test]
     fn arbitrary_catalogues_render_faithfully(c in case(), text in any::<String>(), firewalld in prop::bool::weighted(0.25)) {
-        let tools = have_tools(&["nft", "iptables-restore", "ip6tables-restore", "unshare"]);
+        let tools = have_tools(&["nft", "iptables-restore", "ip6tables-restore", "ipset", "unshare"]);
         let firewalld = firewalld && find_tool("firewall-offline-cmd").is_some();
         check_case(&c, &text, tools, firewalld);
     }

@@ -40,7 +40,8 @@ fn commands() -> Vec<String> {
 }
 
 /// `fwgen …` lines run as they are (with the built binary first on PATH), in order, in a
-/// scratch directory holding `examples/`; the load commands (`nft …`, `iptables-restore …`)
+/// scratch directory holding `examples/`; the load commands (`nft …`, `ipset restore … &&
+/// iptables-restore …`)
 /// then run there inside a throwaway network namespace.
 #[test]
 fn every_fwgen_and_load_command_in_the_readme_runs() {
@@ -54,8 +55,13 @@ fn every_fwgen_and_load_command_in_the_readme_runs() {
         bin_dir.display(),
         std::env::var("PATH").unwrap_or_default()
     );
-    let tools =
-        crate::util::have_tools(&["nft", "iptables-restore", "ip6tables-restore", "unshare"]);
+    let tools = crate::util::have_tools(&[
+        "nft",
+        "iptables-restore",
+        "ip6tables-restore",
+        "ipset",
+        "unshare",
+    ]);
     let (mut ran, mut loads) = (0, 0);
     for cmd in commands() {
         let out = if cmd.starts_with("fwgen ") {
@@ -66,7 +72,7 @@ fn every_fwgen_and_load_command_in_the_readme_runs() {
                 .env("PATH", &path)
                 .output()
                 .unwrap()
-        } else if cmd.starts_with("nft ") || cmd.starts_with("iptables-restore ") {
+        } else if cmd.starts_with("nft ") || cmd.starts_with("ipset restore ") {
             loads += 1;
             if !tools {
                 continue;

@@ -37,14 +37,20 @@ pub fn generate_into(dir: &Path, args: &[&str]) -> Vec<std::path::PathBuf> {
 }
 
 /// Load a generated file with the real tool; panics with the tool's message on failure.
+/// iptables files are loaded after the `ipsets` beside them, as a user does.
 pub fn check_with_real_tool(file: &Path) {
     let f = file.to_str().unwrap();
-    let cmd: Vec<&str> = match file.file_name().and_then(|n| n.to_str()) {
-        Some("ruleset.nft") => vec!["nft", "-c", "-f", f],
-        Some("rules.v4") => vec!["iptables-restore", f],
-        Some("rules.v6") => vec!["ip6tables-restore", f],
+    let ipsets = file.with_file_name("ipsets");
+    let ipsets = ipsets.to_str().unwrap();
+    let script = |tool: &str| format!("ipset restore -file '{ipsets}' && {tool} '{f}'");
+    let cmd: Vec<String> = match file.file_name().and_then(|n| n.to_str()) {
+        Some("ruleset.nft") => ["nft", "-c", "-f", f].map(String::from).to_vec(),
+        Some("ipsets") => ["ipset", "restore", "-file", f].map(String::from).to_vec(),
+        Some("rules.v4") => vec!["sh".into(), "-c".into(), script("iptables-restore")],
+        Some("rules.v6") => vec!["sh".into(), "-c".into(), script("ip6tables-restore")],
         other => panic!("unexpected output file {other:?}"),
     };
+    let cmd: Vec<&str> = cmd.iter().map(String::as_str).collect();
     let out = in_throwaway_netns(&cmd);
     assert!(
         out.status.success(),
@@ -91,7 +97,13 @@ pub fn matrix(backend: &str, extra: &[&str]) -> Vec<Vec<String>> {
 
 #[test]
 fn real_tools_accept_every_product_version_component_feature_set_and_placement() {
-    if !have_tools(&["nft", "iptables-restore", "ip6tables-restore", "unshare"]) {
+    if !have_tools(&[
+        "nft",
+        "iptables-restore",
+        "ip6tables-restore",
+        "ipset",
+        "unshare",
+    ]) {
         return;
     }
     let mut checked = 0;
@@ -107,8 +119,9 @@ fn real_tools_accept_every_product_version_component_feature_set_and_placement()
             }
         }
     }
-    // 6 (product, version, component) × 2 feature sets × 2 placements × 3 files.
-    assert_eq!(checked, 6 * 2 * 2 * 3);
+    // 6 (product, version, component) × 2 feature sets × 2 placements × 4 files
+    // (ruleset.nft; ipsets, rules.v4, rules.v6).
+    assert_eq!(checked, 6 * 2 * 2 * 4);
 }
 
 /// `firewall-offline-cmd --check-config` on a generated configuration directory (with the
@@ -190,7 +203,13 @@ fn firewalld_check_catches_broken_configurations() {
 
 #[test]
 fn log_drops_and_extra_gateway_addresses_load_too() {
-    if !have_tools(&["nft", "iptables-restore", "ip6tables-restore", "unshare"]) {
+    if !have_tools(&[
+        "nft",
+        "iptables-restore",
+        "ip6tables-restore",
+        "ipset",
+        "unshare",
+    ]) {
         return;
     }
     for backend in ["nftables", "iptables"] {
@@ -211,7 +230,7 @@ fn log_drops_and_extra_gateway_addresses_load_too() {
             for file in generate_into(dir.path(), &args) {
                 let text = std::fs::read_to_string(&file).unwrap();
                 assert!(
-                    text.contains("fwgen drop"),
+                    file.ends_with("ipsets") || text.contains("fwgen drop"),
                     "{}: no log rule",
                     file.display()
                 );
@@ -261,7 +280,7 @@ fn perimeter_placement_without_a_gateway_address_says_how_to_give_one() {
 /// The checks above can fail: files the tools must refuse are refused.
 #[test]
 fn the_real_tool_checks_catch_broken_files() {
-    if !have_tools(&["nft", "iptables-restore", "unshare"]) {
+    if !have_tools(&["nft", "iptables-restore", "ipset", "unshare"]) {
         return;
     }
     let dir = tempfile::tempdir().unwrap();
@@ -271,13 +290,35 @@ fn the_real_tool_checks_catch_broken_files() {
         "table inet t {\n\tchain c {\n\t\ttcp dport 1 accept comment \"a\\\"b\"\n\t}\n}\n",
     )
     .unwrap();
+    // Beside a valid ipsets file: a jump to a missing chain, and a match on a missing set.
+    std::fs::write(
+        dir.path().join("ipsets"),
+        "create fwgen-addr-1-v4 hash:net family inet -exist\n",
+    )
+    .unwrap();
     let v4 = dir.path().join("rules.v4");
     std::fs::write(
         &v4,
         "*filter\n:INPUT ACCEPT [0:0]\n-A INPUT -j NOSUCHCHAIN\nCOMMIT\n",
     )
     .unwrap();
-    for f in [nft, v4] {
+    let v6 = dir.path().join("rules.v6");
+    std::fs::write(
+        &v6,
+        "*filter\n:INPUT ACCEPT [0:0]\n-A INPUT -m set --match-set fwgen-addr-2-v6 src -j ACCEPT\nCOMMIT\n",
+    )
+    .unwrap();
+    // The control: a match on the set that exists loads.
+    let control = dir.path().join("control");
+    std::fs::create_dir(&control).unwrap();
+    std::fs::copy(dir.path().join("ipsets"), control.join("ipsets")).unwrap();
+    std::fs::write(
+        control.join("rules.v4"),
+        "*filter\n:INPUT ACCEPT [0:0]\n-A INPUT -m set --match-set fwgen-addr-1-v4 src -j ACCEPT\nCOMMIT\n",
+    )
+    .unwrap();
+    check_with_real_tool(&control.join("rules.v4"));
+    for f in [nft, v4, v6] {
         let caught = std::panic::catch_unwind(|| check_with_real_tool(&f));
         assert!(caught.is_err(), "{} was accepted", f.display());
     }
