@@ -14,30 +14,31 @@ pub fn map<T: Sync, R: Send>(items: &[T], parallel: bool, f: impl Fn(&T) -> R + 
         return items.iter().map(f).collect();
     }
     let next = AtomicUsize::new(0);
+    let work = || {
+        let mut done = Vec::new();
+        loop {
+            let i = next.fetch_add(1, Ordering::Relaxed);
+            let Some(item) = items.get(i) else { break };
+            done.push((i, f(item)));
+        }
+        done
+    };
     let mut out: Vec<Option<R>> = std::iter::repeat_with(|| None).take(items.len()).collect();
+    let mut place = |done: Vec<(usize, R)>| {
+        for (i, r) in done {
+            if let Some(slot) = out.get_mut(i) {
+                *slot = Some(r);
+            }
+        }
+    };
     std::thread::scope(|s| {
-        let workers: Vec<_> = (0..threads)
-            .map(|_| {
-                s.spawn(|| {
-                    let mut done = Vec::new();
-                    loop {
-                        let i = next.fetch_add(1, Ordering::Relaxed);
-                        let Some(item) = items.get(i) else { break };
-                        done.push((i, f(item)));
-                    }
-                    done
-                })
-            })
-            .collect();
-        for w in workers {
-            match w.join() {
-                Ok(done) => {
-                    for (i, r) in done {
-                        if let Some(slot) = out.get_mut(i) {
-                            *slot = Some(r);
-                        }
-                    }
-                }
+        // The calling thread works too: one thread fewer to start, and one malloc arena fewer
+        // holding memory (glibc gives every thread its own).
+        let helpers: Vec<_> = (1..threads).map(|_| s.spawn(work)).collect();
+        place(work());
+        for h in helpers {
+            match h.join() {
+                Ok(done) => place(done),
                 // A panic in `f` is a bug; let it surface as it would have without threads.
                 Err(payload) => std::panic::resume_unwind(payload),
             }

@@ -1,8 +1,6 @@
 //! The backend-neutral ruleset: sorted, de-duplicated rules that every renderer prints in the
 //! order given.
 
-use std::collections::{BTreeMap, BTreeSet};
-
 use ipnet::IpNet;
 use serde::Serialize;
 
@@ -62,14 +60,79 @@ pub enum Helper {
     Ftp,
 }
 
+/// A sorted set of names without repeats, kept in a vector: most rules carry one or two
+/// names, and a `BTreeSet` spends a whole node (about 280 bytes) on each of those.
+#[derive(Clone, Debug, Default, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+#[serde(transparent)]
+pub struct Names(Vec<String>);
+
+impl Names {
+    pub fn insert(&mut self, name: String) {
+        if let Err(at) = self.0.binary_search(&name) {
+            self.0.insert(at, name);
+        }
+    }
+
+    pub fn contains(&self, name: &str) -> bool {
+        self.0.binary_search_by(|n| n.as_str().cmp(name)).is_ok()
+    }
+
+    pub fn iter(&self) -> std::slice::Iter<'_, String> {
+        self.0.iter()
+    }
+
+    pub fn len(&self) -> usize {
+        self.0.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+
+    /// Add many at once (sorted once, not per name).
+    fn absorb(&mut self, more: impl IntoIterator<Item = String>) {
+        self.0.extend(more);
+        self.0.sort_unstable();
+        self.0.dedup();
+    }
+}
+
+impl Extend<String> for Names {
+    fn extend<I: IntoIterator<Item = String>>(&mut self, iter: I) {
+        self.absorb(iter);
+    }
+}
+
+impl FromIterator<String> for Names {
+    fn from_iter<I: IntoIterator<Item = String>>(iter: I) -> Self {
+        let mut n = Names::default();
+        n.absorb(iter);
+        n
+    }
+}
+
+impl<const N: usize> From<[String; N]> for Names {
+    fn from(names: [String; N]) -> Self {
+        names.into_iter().collect()
+    }
+}
+
+impl<'a> IntoIterator for &'a Names {
+    type Item = &'a String;
+    type IntoIter = std::slice::Iter<'a, String>;
+    fn into_iter(self) -> Self::IntoIter {
+        self.0.iter()
+    }
+}
+
 /// Who the remote side is, for comments: internal roles and external host names.
 #[derive(Clone, Debug, Default, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
 pub struct Peers {
-    pub roles: BTreeSet<String>,
-    pub hosts: BTreeSet<String>,
+    pub roles: Names,
+    pub hosts: Names,
     /// Hosts with no known address, for which the rule allows any address.
-    #[serde(skip_serializing_if = "BTreeSet::is_empty")]
-    pub unresolved: BTreeSet<String>,
+    #[serde(skip_serializing_if = "Names::is_empty")]
+    pub unresolved: Names,
 }
 
 /// One firewall rule: traffic in `direction` over `protocol` to `ports` with `remote`.
@@ -87,7 +150,7 @@ pub struct Rule {
     pub helper: Option<Helper>,
     pub peers: Peers,
     /// Ids of the catalogue entries this rule came from.
-    pub entries: BTreeSet<String>,
+    pub entries: Names,
 }
 
 /// What the ruleset was selected from; printed in every output's header.
@@ -119,10 +182,6 @@ pub struct Ruleset {
     pub gateway: Vec<IpNet>,
     pub rules: Vec<Rule>,
     pub warnings: Vec<String>,
-    /// Catalogue entry id -> its description, for backends that carry descriptions
-    /// (firewalld's `<description>`). Not part of the JSON output.
-    #[serde(skip)]
-    pub descriptions: BTreeMap<String, String>,
     /// Every selected catalogue entry, bound to addresses, in catalogue order: what a review
     /// report lists (before rules are merged). Not part of the JSON output.
     #[serde(skip)]
@@ -200,35 +259,55 @@ fn union_remotes(rules: &[Rule]) -> Remote {
 
 /// Group rules by `key`; each group of more than one becomes its first rule with the merged
 /// field (`merged` over the whole group, computed once) and the union of entries and peers.
+/// Groups come out in key order. The rules are sorted by key in place (no second copy of
+/// them is held: big rulesets merge in little more memory than they take).
 fn merge_by<K: Ord, T>(
     rules: Vec<Rule>,
     key: impl Fn(&Rule) -> K,
     merged: impl Fn(&[Rule]) -> T,
     set: impl Fn(&mut Rule, T),
 ) -> Vec<Rule> {
-    let mut groups: BTreeMap<K, Vec<Rule>> = BTreeMap::new();
-    for r in rules {
-        groups.entry(key(&r)).or_default().push(r);
+    let mut keyed: Vec<(K, Rule)> = rules.into_iter().map(|r| (key(&r), r)).collect();
+    // Stable: a group's rules keep their order, so its first rule is the same as before.
+    keyed.sort_by(|a, b| a.0.cmp(&b.0));
+    let mut out: Vec<Rule> = Vec::new();
+    let mut group: Vec<Rule> = Vec::new();
+    let mut iter = keyed.into_iter().peekable();
+    while let Some((k, r)) = iter.next() {
+        group.push(r);
+        if iter.peek().is_some_and(|(next, _)| *next == k) {
+            continue;
+        }
+        out.extend(merge_group(&mut group, &merged, &set));
     }
-    groups
-        .into_values()
-        .filter_map(|mut group| {
-            if group.len() == 1 {
-                return group.pop();
-            }
-            let value = merged(&group);
-            let mut iter = group.into_iter();
-            let mut first = iter.next()?;
-            for r in iter {
-                first.entries.extend(r.entries);
-                first.peers.roles.extend(r.peers.roles);
-                first.peers.hosts.extend(r.peers.hosts);
-                first.peers.unresolved.extend(r.peers.unresolved);
-            }
-            set(&mut first, value);
-            Some(first)
-        })
-        .collect()
+    out
+}
+
+/// One group of [`merge_by`], emptied into one rule.
+fn merge_group<T>(
+    group: &mut Vec<Rule>,
+    merged: impl Fn(&[Rule]) -> T,
+    set: impl Fn(&mut Rule, T),
+) -> Option<Rule> {
+    if group.len() == 1 {
+        return group.pop();
+    }
+    let value = merged(group);
+    let mut iter = group.drain(..);
+    let mut first = iter.next()?;
+    let (mut entries, mut roles, mut hosts, mut unresolved) = (vec![], vec![], vec![], vec![]);
+    for r in iter {
+        entries.extend(r.entries.0);
+        roles.extend(r.peers.roles.0);
+        hosts.extend(r.peers.hosts.0);
+        unresolved.extend(r.peers.unresolved.0);
+    }
+    first.entries.absorb(entries);
+    first.peers.roles.absorb(roles);
+    first.peers.hosts.absorb(hosts);
+    first.peers.unresolved.absorb(unresolved);
+    set(&mut first, value);
+    Some(first)
 }
 
 #[cfg(test)]
@@ -248,7 +327,7 @@ mod tests {
             },
             helper: None,
             peers: Peers::default(),
-            entries: [entry.to_string()].into(),
+            entries: [entry.to_string()].into_iter().collect(),
         }
     }
 

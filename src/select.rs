@@ -81,13 +81,11 @@ pub fn select(cat: &Catalogue, site: &Site, req: &Request) -> Result<Ruleset, Se
     let mut unbound_roles: BTreeMap<&str, BTreeSet<&str>> = BTreeMap::new();
     let mut unbound_groups: BTreeMap<&str, BTreeSet<&str>> = BTreeMap::new();
     let mut candidates = Vec::new();
-    let mut descriptions = BTreeMap::new();
     let mut selected = Vec::new();
     for e in pv.entries.iter().filter(|e| e.component == component) {
         if e.feature.as_ref().is_some_and(|f| !features.contains(f)) {
             continue;
         }
-        descriptions.insert(e.id.clone(), e.description.clone());
         let (remote, peers) = bind(pv, site, e, &mut unbound_roles, &mut unbound_groups);
         let ports = site
             .ports
@@ -124,7 +122,7 @@ pub fn select(cat: &Catalogue, site: &Site, req: &Request) -> Result<Ruleset, Se
                     helper: (e.application == Some(Application::Ftp) && protocol == Protocol::Tcp)
                         .then_some(Helper::Ftp),
                     peers: peers.clone(),
-                    entries: [e.id.clone()].into(),
+                    entries: [e.id.clone()].into_iter().collect(),
                 });
             }
         }
@@ -167,7 +165,6 @@ pub fn select(cat: &Catalogue, site: &Site, req: &Request) -> Result<Ruleset, Se
         gateway: aggregate(gateway),
         rules: Ruleset::merge(candidates),
         warnings,
-        descriptions,
         selected,
     })
 }

@@ -471,12 +471,12 @@ impl Ctx<'_> {
             }
         }
 
-        let mut host_groups = Vec::new();
+        let mut host_groups = Vec::with_capacity(raw.host_groups.len());
         for g in raw.host_groups {
             host_groups.push(self.host_group(g));
         }
 
-        let mut entries = Vec::new();
+        let mut entries = Vec::with_capacity(raw.entries.len());
         for e in raw.entries {
             let line = At::Item("entries", &e.id.0);
             let referrer = format!("entry `{}`", e.id.0);

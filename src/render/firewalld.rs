@@ -22,6 +22,7 @@
 //!
 //! Zone and policy names stay within firewalld's 17 characters.
 
+use std::collections::BTreeMap;
 use std::fmt::Write;
 
 use ipnet::IpNet;
@@ -67,12 +68,15 @@ fn xml_doc(rules: &Ruleset, opts: &RenderOptions, body: &str) -> String {
     )
 }
 
+/// Catalogue entry id -> its description.
+type Descriptions<'r> = BTreeMap<&'r str, &'r str>;
+
 /// Description of a rule: its entries with their catalogue descriptions.
-fn describe(rules: &Ruleset, rule: &Rule) -> String {
+fn describe(rules: &Ruleset, descriptions: &Descriptions, rule: &Rule) -> String {
     let parts: Vec<String> = rule
         .entries
         .iter()
-        .map(|id| match rules.descriptions.get(id) {
+        .map(|id| match descriptions.get(id.as_str()) {
             Some(d) => format!("{id} ({})", flatten(d, 200, &[])),
             None => id.clone(),
         })
@@ -107,6 +111,11 @@ struct Built {
 }
 
 fn build(rules: &Ruleset, opts: &RenderOptions, direction: Direction, peer_elem: &str) -> Built {
+    let descriptions: Descriptions = rules
+        .selected
+        .iter()
+        .map(|e| (e.id.as_str(), e.description.as_str()))
+        .collect();
     let mut files = Vec::new();
     let mut body = Vec::new();
     let dir = direction.as_str();
@@ -126,7 +135,7 @@ fn build(rules: &Ruleset, opts: &RenderOptions, direction: Direction, peer_elem:
         let _ = writeln!(
             svc,
             "  <description>{}</description>",
-            describe(rules, rule)
+            describe(rules, &descriptions, rule)
         );
         for r in rule.ports.ranges() {
             let _ = writeln!(svc, "  <port protocol=\"{}\" port=\"{r}\"/>", rule.protocol);
