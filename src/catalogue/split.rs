@@ -19,7 +19,7 @@ use super::raw::{File, Parts};
 /// Files smaller than this are parsed whole: pieces would not pay off.
 pub const MIN_BYTES: usize = 256 * 1024;
 /// About this much YAML per piece.
-pub const PIECE_BYTES: usize = 64 * 1024;
+pub const PIECE_BYTES: usize = 16 * 1024;
 
 /// Top-level keys whose block sequences are cut between items.
 const SPLIT_KEYS: &[&str] = &["host_groups", "entries"];

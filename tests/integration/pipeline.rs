@@ -298,3 +298,49 @@ fn catalogue_diff_for_a_change_under_review() {
     assert!(same.contains("no changes"), "{same}");
     let _ = Path::new("");
 }
+
+/// All of a build's files are written and flushed before any is renamed: when one cannot be
+/// written, none is, and the error names it.
+#[test]
+fn a_build_that_cannot_write_one_file_changes_none() {
+    // /sys refuses new files, even to root.
+    if std::fs::write("/sys/fwgen-probe", "").is_ok() || !Path::new("/sys").is_dir() {
+        crate::util::missing("an unwritable /sys (to make one target's write fail)");
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let ok_file = dir.path().join("ok.nft");
+    let old = dir.path().join("old.json");
+    std::fs::write(&old, "old\n").unwrap();
+    let manifest = dir.path().join("fwgen.yaml");
+    std::fs::write(
+        &manifest,
+        "targets:\n\
+         \x20 - {name: ok, product: icap-gateway, gateway: [192.0.2.1], backend: nftables, output: ok.nft}\n\
+         \x20 - {name: changed, product: icap-gateway, gateway: [192.0.2.1], backend: json, output: old.json}\n\
+         \x20 - {name: unwritable, product: icap-gateway, gateway: [192.0.2.1], backend: json, output: /sys/fwgen-test.json}\n",
+    )
+    .unwrap();
+    let r = fwgen(&["build", manifest.to_str().unwrap()]);
+    assert_eq!(r.code, 1, "{}", r.stderr);
+    assert!(r.stderr.contains("/sys/fwgen-test.json"), "{}", r.stderr);
+    assert!(!ok_file.exists(), "a file was written before the failure");
+    assert_eq!(std::fs::read_to_string(&old).unwrap(), "old\n");
+    let leftovers: Vec<_> = std::fs::read_dir(dir.path())
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .filter(|n| n.starts_with(".fwgen-"))
+        .collect();
+    assert!(leftovers.is_empty(), "temporary files left: {leftovers:?}");
+    // The control: without the unwritable target, both files are written.
+    let text = std::fs::read_to_string(&manifest).unwrap();
+    let keep: String = text
+        .lines()
+        .filter(|l| !l.contains("unwritable"))
+        .map(|l| format!("{l}\n"))
+        .collect();
+    std::fs::write(&manifest, keep).unwrap();
+    assert_eq!(fwgen(&["build", manifest.to_str().unwrap()]).code, 0);
+    assert!(ok_file.exists());
+    assert_ne!(std::fs::read_to_string(&old).unwrap(), "old\n");
+}
