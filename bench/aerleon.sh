@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # fwgen side by side with Aerleon (PyPI `aerleon`, in a virtual environment under target/) on
-# the same workloads: wall time and peak memory (median of RUNS runs, default 3), their ratio,
+# the same workloads: wall time (median of at least RUNS runs, default 3, by hyperfine) and peak
+# memory (/usr/bin/time), their ratio,
 # rules emitted per target, and nft load times. Release build. Not part of `cargo test`.
 #   bench/aerleon.sh [RUNS]
 set -euo pipefail

@@ -3,15 +3,18 @@
 
 For each workload of N terms x M addresses it writes the same policy twice: as an fwgen
 catalogue + site + build manifest, and as an Aerleon policy + definitions, then times each
-tool generating iptables, nftables, Cisco IOS and ASA output in one run (median of RUNS runs,
-wall time and peak RSS via /usr/bin/time), counts the rules each emitted per target, and times
-`nft -f` loading each nftables output into a throwaway network namespace.
+tool generating iptables, nftables, Cisco IOS and ASA output in one run (wall time: the median
+of RUNS runs timed by hyperfine, each run writing its output afresh; peak RSS: /usr/bin/time on
+one more run), counts the rules each emitted per target, and times `nft -f` loading each
+nftables output into a throwaway network namespace. Without hyperfine, wall time is taken
+around the /usr/bin/time run from Python, which adds about 1.5 ms to every run.
 
   compare.py FWGEN_BIN ACLGEN_BIN [RUNS]
 """
 import os
 import re
 import shutil
+import json
 import statistics
 import subprocess
 import sys
@@ -69,13 +72,30 @@ def write_aerleon(d, n, m):
 
 
 def timed(cmd, cwd):
-    """Wall seconds (perf_counter) and peak RSS in KiB (/usr/bin/time)."""
+    """Wall seconds (perf_counter, with the cost of starting /usr/bin/time from Python) and
+    peak RSS in KiB (/usr/bin/time), after removing the previous run's output."""
+    shutil.rmtree(os.path.join(cwd, "out"), ignore_errors=True)
     start = time.perf_counter()
     out = subprocess.run(["/usr/bin/time", "-f", "%M"] + cmd, cwd=cwd, capture_output=True, text=True)
     secs = time.perf_counter() - start
     if out.returncode != 0:
         sys.exit("failed: %s\n%s" % (" ".join(cmd), out.stderr[-2000:]))
     return secs, int(out.stderr.strip().splitlines()[-1])
+
+
+def wall(cmd, cwd, runs):
+    """Median wall seconds of at least `runs` runs (hyperfine's default: as many as fit in 3
+    s), by hyperfine (no shell, output removed before each run), or None without hyperfine."""
+    if not shutil.which("hyperfine"):
+        return None
+    export = os.path.join(cwd, "hyperfine.json")
+    quoted = " ".join("'%s'" % c for c in cmd)
+    out = subprocess.run(["hyperfine", "-N", "--style", "none", "--min-runs", str(runs), "--prepare", "rm -rf out",
+                          "--export-json", export, quoted], cwd=cwd, capture_output=True, text=True)
+    if out.returncode != 0:
+        sys.exit("failed: %s\n%s" % (quoted, out.stderr[-2000:]))
+    with open(export) as f:
+        return json.load(f)["results"][0]["median"]
 
 
 def count(path, pattern):
@@ -109,16 +129,20 @@ def main():
         os.makedirs(ae)
         write_fwgen(fw, n, m)
         write_aerleon(ae, n, m)
+        fw_cmd = [fwgen, "build", "fwgen.yaml"]
+        ae_cmd = [aclgen, "--base_directory=policies", "--definitions_directory=def", "--output_directory=out"]
         fw_t, fw_m, ae_t, ae_m = [], [], [], []
-        for _ in range(runs):
-            shutil.rmtree(os.path.join(fw, "out"), ignore_errors=True)
-            t, k = timed([fwgen, "build", "fwgen.yaml"], fw)
+        # The memory run comes first and also warms the page cache for the timed runs.
+        for _ in range(1 if shutil.which("hyperfine") else runs):
+            t, k = timed(fw_cmd, fw)
             fw_t.append(t)
             fw_m.append(k)
-            shutil.rmtree(os.path.join(ae, "out"), ignore_errors=True)
-            t, k = timed([aclgen, "--base_directory=policies", "--definitions_directory=def", "--output_directory=out"], ae)
+            t, k = timed(ae_cmd, ae)
             ae_t.append(t)
             ae_m.append(k)
+        fw_w, ae_w = wall(fw_cmd, fw, runs), wall(ae_cmd, ae, runs)
+        if fw_w is not None:
+            fw_t, ae_t = [fw_w], [ae_w]
         fo, ao = os.path.join(fw, "out"), os.path.join(ae, "out")
         rules = {
             "iptables": (count(fo + "/ipt", r"^-A FWGEN-OUT .*--comment.*-j ACCEPT"), count(os.path.join(ao, "synth"), r"^-A F_.*-j ACCEPT")),
