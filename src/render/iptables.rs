@@ -351,6 +351,48 @@ mod tests {
     use super::*;
 
     #[test]
+    fn several_prefixes_make_one_named_set_refilled_by_swap() {
+        let net = |s: &str| s.parse::<IpNet>().unwrap();
+        let two = [net("192.0.2.0/25"), net("198.51.100.7/32")];
+        let mut sets = Sets::new(Family::V4);
+        assert_eq!(sets.peer(&two[..1], true), "-s 192.0.2.0/25 ");
+        assert_eq!(
+            sets.peer(&two, true),
+            "-m set --match-set fwgen-addr-1-v4 src "
+        );
+        assert_eq!(
+            sets.peer(&two, false),
+            "-m set --match-set fwgen-addr-1-v4 dst "
+        );
+        assert_eq!(sets.order.len(), 1, "the same prefixes share one set");
+        let mut out = String::new();
+        sets.restore_lines(&mut out);
+        assert_eq!(
+            out,
+            "create fwgen-addr-1-v4 hash:net family inet -exist\n\
+             create fwgen-addr-1-v4-new hash:net family inet -exist\n\
+             flush fwgen-addr-1-v4-new\n\
+             add fwgen-addr-1-v4-new 192.0.2.0/25\n\
+             add fwgen-addr-1-v4-new 198.51.100.7/32\n\
+             swap fwgen-addr-1-v4-new fwgen-addr-1-v4\n\
+             destroy fwgen-addr-1-v4-new\n"
+        );
+        // Past ipset's default of 65,536 entries, the set says how big it may grow.
+        let many: Vec<IpNet> = (0..70_000u32)
+            .map(|i| IpNet::V4(ipnet::Ipv4Net::new((0x0a00_0000 + 2 * i).into(), 32).unwrap()))
+            .collect();
+        let mut sets = Sets::new(Family::V4);
+        sets.peer(&many, true);
+        let mut out = String::new();
+        sets.restore_lines(&mut out);
+        assert!(
+            out.starts_with("create fwgen-addr-1-v4 hash:net family inet maxelem 131072 -exist\n"),
+            "{}",
+            &out[..200]
+        );
+    }
+
+    #[test]
     fn multiport_chunks_count_ranges_twice() {
         let set =
             |spec: &str| PortSet::new(spec.split(',').map(|p| p.parse::<PortRange>().unwrap()));
