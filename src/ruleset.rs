@@ -92,6 +92,11 @@ impl Names {
     /// Add many at once (sorted once, not per name).
     fn absorb(&mut self, more: impl IntoIterator<Item = String>) {
         self.0.extend(more);
+        self.tidy();
+    }
+
+    /// Sort and drop repeats after names were appended as they came.
+    fn tidy(&mut self) {
         self.0.sort_unstable();
         self.0.dedup();
     }
@@ -219,22 +224,73 @@ impl Ruleset {
     /// Merge candidate rules into the smallest equivalent sorted set:
     /// rules that differ only in ports become one rule with a port set, and rules that
     /// differ only in remote addresses become one rule with the union (`any` absorbs).
+    ///
+    /// Works in place (sort, then fold neighbours with equal keys into the first): a big
+    /// ruleset merges in no more memory than it takes. Folding is commutative, so the result
+    /// does not depend on the order of the candidates.
     pub fn merge(candidates: Vec<Rule>) -> Vec<Rule> {
         let mut rules = candidates;
         loop {
             let before = rules.len();
-            rules = merge_by(
-                rules,
-                |r| (r.direction, r.protocol, r.helper, r.remote.clone()),
-                |group| PortSet::new(group.iter().flat_map(|r| r.ports.ranges().iter().copied())),
-                |rule, ports| rule.ports = ports,
-            );
-            rules = merge_by(
-                rules,
-                |r| (r.direction, r.protocol, r.helper, r.ports.clone()),
-                union_remotes,
-                |rule, remote| rule.remote = remote,
-            );
+            // Same direction, protocol, helper and remote: union of ports.
+            rules.sort_unstable_by(|a, b| {
+                (a.direction, a.protocol, a.helper, &a.remote).cmp(&(
+                    b.direction,
+                    b.protocol,
+                    b.helper,
+                    &b.remote,
+                ))
+            });
+            rules.dedup_by(|later, kept| {
+                let same = (later.direction, later.protocol, later.helper, &later.remote)
+                    == (kept.direction, kept.protocol, kept.helper, &kept.remote);
+                if same {
+                    kept.ports = PortSet::new(
+                        kept.ports
+                            .ranges()
+                            .iter()
+                            .chain(later.ports.ranges())
+                            .copied(),
+                    );
+                    absorb_names(kept, later);
+                }
+                same
+            });
+            // Same direction, protocol, helper and ports: union of remotes.
+            rules.sort_unstable_by(|a, b| {
+                (a.direction, a.protocol, a.helper, &a.ports).cmp(&(
+                    b.direction,
+                    b.protocol,
+                    b.helper,
+                    &b.ports,
+                ))
+            });
+            rules.dedup_by(|later, kept| {
+                let same = (later.direction, later.protocol, later.helper, &later.ports)
+                    == (kept.direction, kept.protocol, kept.helper, &kept.ports);
+                if same {
+                    match (
+                        &mut kept.remote,
+                        std::mem::replace(&mut later.remote, Remote::Any),
+                    ) {
+                        (Remote::Any, _) => {}
+                        (kept_remote, Remote::Any) => *kept_remote = Remote::Any,
+                        (Remote::Addresses(a), Remote::Addresses(more)) => a.extend(more),
+                    }
+                    absorb_names(kept, later);
+                }
+                same
+            });
+            // Unions were gathered as they came: aggregate and sort them once.
+            for r in &mut rules {
+                if let Remote::Addresses(a) = &mut r.remote {
+                    *a = aggregate(std::mem::take(a));
+                }
+                r.entries.tidy();
+                r.peers.roles.tidy();
+                r.peers.hosts.tidy();
+                r.peers.unresolved.tidy();
+            }
             if rules.len() == before {
                 break;
             }
@@ -245,69 +301,15 @@ impl Ruleset {
     }
 }
 
-/// The union of the remotes of `rules`: `any` absorbs, addresses are aggregated once.
-fn union_remotes(rules: &[Rule]) -> Remote {
-    let mut nets = Vec::new();
-    for r in rules {
-        match &r.remote {
-            Remote::Any => return Remote::Any,
-            Remote::Addresses(a) => nets.extend(a.iter().copied()),
-        }
-    }
-    Remote::Addresses(aggregate(nets))
-}
-
-/// Group rules by `key`; each group of more than one becomes its first rule with the merged
-/// field (`merged` over the whole group, computed once) and the union of entries and peers.
-/// Groups come out in key order. The rules are sorted by key in place (no second copy of
-/// them is held: big rulesets merge in little more memory than they take).
-fn merge_by<K: Ord, T>(
-    rules: Vec<Rule>,
-    key: impl Fn(&Rule) -> K,
-    merged: impl Fn(&[Rule]) -> T,
-    set: impl Fn(&mut Rule, T),
-) -> Vec<Rule> {
-    let mut keyed: Vec<(K, Rule)> = rules.into_iter().map(|r| (key(&r), r)).collect();
-    // Stable: a group's rules keep their order, so its first rule is the same as before.
-    keyed.sort_by(|a, b| a.0.cmp(&b.0));
-    let mut out: Vec<Rule> = Vec::new();
-    let mut group: Vec<Rule> = Vec::new();
-    let mut iter = keyed.into_iter().peekable();
-    while let Some((k, r)) = iter.next() {
-        group.push(r);
-        if iter.peek().is_some_and(|(next, _)| *next == k) {
-            continue;
-        }
-        out.extend(merge_group(&mut group, &merged, &set));
-    }
-    out
-}
-
-/// One group of [`merge_by`], emptied into one rule.
-fn merge_group<T>(
-    group: &mut Vec<Rule>,
-    merged: impl Fn(&[Rule]) -> T,
-    set: impl Fn(&mut Rule, T),
-) -> Option<Rule> {
-    if group.len() == 1 {
-        return group.pop();
-    }
-    let value = merged(group);
-    let mut iter = group.drain(..);
-    let mut first = iter.next()?;
-    let (mut entries, mut roles, mut hosts, mut unresolved) = (vec![], vec![], vec![], vec![]);
-    for r in iter {
-        entries.extend(r.entries.0);
-        roles.extend(r.peers.roles.0);
-        hosts.extend(r.peers.hosts.0);
-        unresolved.extend(r.peers.unresolved.0);
-    }
-    first.entries.absorb(entries);
-    first.peers.roles.absorb(roles);
-    first.peers.hosts.absorb(hosts);
-    first.peers.unresolved.absorb(unresolved);
-    set(&mut first, value);
-    Some(first)
+/// Move `later`'s entries and peers into `kept`, unsorted (see [`Names::tidy`]).
+fn absorb_names(kept: &mut Rule, later: &mut Rule) {
+    kept.entries.0.append(&mut later.entries.0);
+    kept.peers.roles.0.append(&mut later.peers.roles.0);
+    kept.peers.hosts.0.append(&mut later.peers.hosts.0);
+    kept.peers
+        .unresolved
+        .0
+        .append(&mut later.peers.unresolved.0);
 }
 
 #[cfg(test)]
