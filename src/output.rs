@@ -144,11 +144,6 @@ fn parent_dir(path: &Path) -> &Path {
     }
 }
 
-/// Write `contents` to `path` atomically.
-pub fn write_atomic(path: &Path, contents: &[u8]) -> Result<(), OutputError> {
-    commit(vec![stage(path, contents)?])
-}
-
 /// Write `contents` to a private temporary file beside `path`, with the mode `path` will have.
 fn stage(path: &Path, contents: &[u8]) -> Result<Staged, OutputError> {
     let err = |reason: String| OutputError {
