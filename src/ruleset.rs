@@ -232,54 +232,24 @@ impl Ruleset {
         let mut rules = candidates;
         loop {
             let before = rules.len();
-            // Same direction, protocol, helper and remote: union of ports.
-            rules.sort_unstable_by(|a, b| {
-                (a.direction, a.protocol, a.helper, &a.remote).cmp(&(
-                    b.direction,
-                    b.protocol,
-                    b.helper,
-                    &b.remote,
-                ))
+            fold(&mut rules, same_but_ports, |kept, later| {
+                kept.ports = PortSet::new(
+                    kept.ports
+                        .ranges()
+                        .iter()
+                        .chain(later.ports.ranges())
+                        .copied(),
+                );
             });
-            rules.dedup_by(|later, kept| {
-                let same = (later.direction, later.protocol, later.helper, &later.remote)
-                    == (kept.direction, kept.protocol, kept.helper, &kept.remote);
-                if same {
-                    kept.ports = PortSet::new(
-                        kept.ports
-                            .ranges()
-                            .iter()
-                            .chain(later.ports.ranges())
-                            .copied(),
-                    );
-                    absorb_names(kept, later);
+            fold(&mut rules, same_but_remote, |kept, later| {
+                match (
+                    &mut kept.remote,
+                    std::mem::replace(&mut later.remote, Remote::Any),
+                ) {
+                    (Remote::Any, _) => {}
+                    (kept_remote, Remote::Any) => *kept_remote = Remote::Any,
+                    (Remote::Addresses(a), Remote::Addresses(more)) => a.extend(more),
                 }
-                same
-            });
-            // Same direction, protocol, helper and ports: union of remotes.
-            rules.sort_unstable_by(|a, b| {
-                (a.direction, a.protocol, a.helper, &a.ports).cmp(&(
-                    b.direction,
-                    b.protocol,
-                    b.helper,
-                    &b.ports,
-                ))
-            });
-            rules.dedup_by(|later, kept| {
-                let same = (later.direction, later.protocol, later.helper, &later.ports)
-                    == (kept.direction, kept.protocol, kept.helper, &kept.ports);
-                if same {
-                    match (
-                        &mut kept.remote,
-                        std::mem::replace(&mut later.remote, Remote::Any),
-                    ) {
-                        (Remote::Any, _) => {}
-                        (kept_remote, Remote::Any) => *kept_remote = Remote::Any,
-                        (Remote::Addresses(a), Remote::Addresses(more)) => a.extend(more),
-                    }
-                    absorb_names(kept, later);
-                }
-                same
             });
             // Unions were gathered as they came: aggregate and sort them once.
             for r in &mut rules {
@@ -299,6 +269,44 @@ impl Ruleset {
         rules.dedup();
         rules
     }
+}
+
+/// Order by everything but the ports: rules equal here differ only in their ports.
+fn same_but_ports(a: &Rule, b: &Rule) -> std::cmp::Ordering {
+    (a.direction, a.protocol, a.helper, &a.remote).cmp(&(
+        b.direction,
+        b.protocol,
+        b.helper,
+        &b.remote,
+    ))
+}
+
+/// Order by everything but the remote: rules equal here differ only in their remote.
+fn same_but_remote(a: &Rule, b: &Rule) -> std::cmp::Ordering {
+    (a.direction, a.protocol, a.helper, &a.ports).cmp(&(
+        b.direction,
+        b.protocol,
+        b.helper,
+        &b.ports,
+    ))
+}
+
+/// Sort by `order`, then fold each run of equal rules into its first: `merge` joins the field
+/// `order` leaves out, entries and peers are appended (tidied by the caller).
+fn fold(
+    rules: &mut Vec<Rule>,
+    order: fn(&Rule, &Rule) -> std::cmp::Ordering,
+    merge: impl Fn(&mut Rule, &mut Rule),
+) {
+    rules.sort_unstable_by(order);
+    rules.dedup_by(|later, kept| {
+        let same = order(later, kept).is_eq();
+        if same {
+            merge(kept, later);
+            absorb_names(kept, later);
+        }
+        same
+    });
 }
 
 /// Move `later`'s entries and peers into `kept`, unsorted (see [`Names::tidy`]).
