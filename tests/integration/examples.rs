@@ -13,13 +13,7 @@ const SITES: &[&str] = &[
 
 #[test]
 fn every_example_site_validates_and_generates_for_every_backend() {
-    let tools = have_tools(&[
-        "nft",
-        "iptables-restore",
-        "ip6tables-restore",
-        "ipset",
-        "unshare",
-    ]);
+    let tools = have_tools(crate::tools::LOADERS);
     let listed: Vec<String> = std::fs::read_dir("examples/sites")
         .unwrap()
         .map(|e| {

@@ -373,13 +373,7 @@ fn staged_rollout_policy_accept_is_loud_and_loads() {
         "accept",
     ]);
     assert!(ios.contains(" permit ip any any") && !ios.contains(" deny ip any any"));
-    if crate::util::have_tools(&[
-        "nft",
-        "iptables-restore",
-        "ip6tables-restore",
-        "ipset",
-        "unshare",
-    ]) {
+    if crate::util::have_tools(crate::tools::LOADERS) {
         for backend in ["nftables", "iptables"] {
             let dir = tempfile::tempdir().unwrap();
             for f in crate::tools::generate_into(

@@ -120,14 +120,7 @@ fn generate(
 
 #[test]
 fn hostile_text_changes_no_rule_and_passes_the_real_tools() {
-    let tools = have_tools(&[
-        "nft",
-        "iptables-restore",
-        "ip6tables-restore",
-        "ipset",
-        "unshare",
-        "firewall-offline-cmd",
-    ]);
+    let tools = have_tools(&[crate::tools::LOADERS, &["firewall-offline-cmd"]].concat());
     let long = long();
     let mut cases: Vec<(String, String, String)> = HOSTILE
         .iter()

@@ -357,7 +357,7 @@ proptest! {
 
     #[test]
     fn arbitrary_catalogues_render_faithfully(c in case(), text in any::<String>(), firewalld in prop::bool::weighted(0.25)) {
-        let tools = have_tools(&["nft", "iptables-restore", "ip6tables-restore", "ipset", "unshare"]);
+        let tools = have_tools(crate::tools::LOADERS);
         let firewalld = firewalld && find_tool("firewall-offline-cmd").is_some();
         check_case(&c, &text, tools, firewalld);
     }

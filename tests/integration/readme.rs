@@ -55,13 +55,7 @@ fn every_fwgen_and_load_command_in_the_readme_runs() {
         bin_dir.display(),
         std::env::var("PATH").unwrap_or_default()
     );
-    let tools = crate::util::have_tools(&[
-        "nft",
-        "iptables-restore",
-        "ip6tables-restore",
-        "ipset",
-        "unshare",
-    ]);
+    let tools = crate::util::have_tools(crate::tools::LOADERS);
     let (mut ran, mut loads) = (0, 0);
     for cmd in commands() {
         let out = if cmd.starts_with("fwgen ") {

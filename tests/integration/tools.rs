@@ -36,6 +36,15 @@ pub fn generate_into(dir: &Path, args: &[&str]) -> Vec<std::path::PathBuf> {
     files
 }
 
+/// What [`check_with_real_tool`] runs: every test that loads rulesets checks for these.
+pub const LOADERS: &[&str] = &[
+    "nft",
+    "iptables-restore",
+    "ip6tables-restore",
+    "ipset",
+    "unshare",
+];
+
 /// Load a generated file with the real tool; panics with the tool's message on failure.
 /// iptables files are loaded after the `ipsets` beside them, as a user does.
 pub fn check_with_real_tool(file: &Path) {
@@ -97,13 +106,7 @@ pub fn matrix(backend: &str, extra: &[&str]) -> Vec<Vec<String>> {
 
 #[test]
 fn real_tools_accept_every_product_version_component_feature_set_and_placement() {
-    if !have_tools(&[
-        "nft",
-        "iptables-restore",
-        "ip6tables-restore",
-        "ipset",
-        "unshare",
-    ]) {
+    if !have_tools(LOADERS) {
         return;
     }
     let mut checked = 0;
@@ -203,13 +206,7 @@ fn firewalld_check_catches_broken_configurations() {
 
 #[test]
 fn log_drops_and_extra_gateway_addresses_load_too() {
-    if !have_tools(&[
-        "nft",
-        "iptables-restore",
-        "ip6tables-restore",
-        "ipset",
-        "unshare",
-    ]) {
+    if !have_tools(LOADERS) {
         return;
     }
     for backend in ["nftables", "iptables"] {
@@ -280,7 +277,7 @@ fn perimeter_placement_without_a_gateway_address_says_how_to_give_one() {
 /// The checks above can fail: files the tools must refuse are refused.
 #[test]
 fn the_real_tool_checks_catch_broken_files() {
-    if !have_tools(&["nft", "iptables-restore", "ipset", "unshare"]) {
+    if !have_tools(LOADERS) {
         return;
     }
     let dir = tempfile::tempdir().unwrap();
