@@ -17,7 +17,11 @@ pub struct Connection {
     pub feature: Option<String>,
     pub protocols: String,
     pub ports: String,
+    /// The directions fwgen admits connections in (`in`, `out`, `in,out`).
     pub directions: String,
+    /// The document's direction cell (`In/Out` read as the gateway's connections and their
+    /// replies admits `out` only).
+    pub written: String,
     /// `any`, `role NAME` or `group NAME`.
     pub peer: String,
     pub hosts: Vec<String>,
@@ -52,6 +56,7 @@ impl Connection {
             protocols: join(e.protocols.iter().map(ToString::to_string).collect()),
             ports: e.ports.to_string(),
             directions: join(e.directions.iter().map(ToString::to_string).collect()),
+            written: e.written.to_string(),
             peer,
             hosts,
             addresses,
@@ -168,6 +173,7 @@ pub fn versions(
         field("protocols", l.protocols.clone(), r.protocols.clone());
         field("ports", l.ports.clone(), r.ports.clone());
         field("directions", l.directions.clone(), r.directions.clone());
+        field("written", l.written.clone(), r.written.clone());
         field("peer", l.peer.clone(), r.peer.clone());
         field("hosts", l.hosts.join(","), r.hosts.join(","));
         field("addresses", l.addresses.join(","), r.addresses.join(","));

@@ -4,7 +4,7 @@
 use ipnet::IpNet;
 use serde::Serialize;
 
-use crate::model::{Direction, PortSet, Protocol, aggregate};
+use crate::model::{Direction, PortSet, Protocol, Written, aggregate};
 
 /// The other end of a rule.
 #[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
@@ -48,6 +48,52 @@ impl Serialize for Remote {
         match self {
             Remote::Any => s.serialize_str("any"),
             Remote::Addresses(a) => a.serialize(s),
+        }
+    }
+}
+
+/// Why a rule admits any address. Every rule whose remote is `any` (or a whole address
+/// family) carries at least one, so that no output admits the world without saying why.
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+#[serde(tag = "reason", rename_all = "kebab-case")]
+pub enum AnyReason {
+    /// The document's row itself says any address (SMTP from the Internet).
+    Document { entry: String },
+    /// A role that the site file does not bind.
+    UnboundRole { role: String },
+    /// A host group with no address from its document or the site file.
+    #[serde(rename = "unbound-host-group")]
+    UnboundGroup { group: String },
+    /// The site file binds a peer to a whole address family (`0.0.0.0/0`, `::/0`).
+    SiteBinding { peer: String, prefix: IpNet },
+}
+
+impl AnyReason {
+    /// A short label, for counts: `document`, `unbound role`, ...
+    pub fn kind(&self) -> &'static str {
+        match self {
+            Self::Document { .. } => "document",
+            Self::UnboundRole { .. } => "unbound role",
+            Self::UnboundGroup { .. } => "unbound host group",
+            Self::SiteBinding { .. } => "site binding",
+        }
+    }
+}
+
+impl std::fmt::Display for AnyReason {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Self::Document { entry } => {
+                write!(f, "the document says any address (entry `{entry}`)")
+            }
+            Self::UnboundRole { role } => write!(f, "role `{role}` is not bound in the site file"),
+            Self::UnboundGroup { group } => write!(
+                f,
+                "host group `{group}` has no address (none in the document, none in the site file)"
+            ),
+            Self::SiteBinding { peer, prefix } => {
+                write!(f, "the site file binds `{peer}` to {prefix}")
+            }
         }
     }
 }
@@ -156,6 +202,16 @@ pub struct Rule {
     pub peers: Peers,
     /// Ids of the catalogue entries this rule came from.
     pub entries: Names,
+    /// Why the rule admits any address; empty when it admits only bound addresses.
+    #[serde(rename = "any_address", skip_serializing_if = "Vec::is_empty")]
+    pub any: Vec<AnyReason>,
+}
+
+impl Rule {
+    /// True when the rule admits any address of at least one family.
+    pub fn admits_any(&self) -> bool {
+        !self.any.is_empty()
+    }
 }
 
 /// What the ruleset was selected from; printed in every output's header.
@@ -210,9 +266,44 @@ pub struct Selected {
     pub remote: Remote,
     /// `document: section, row (line N)`.
     pub source: String,
+    /// The document's direction cell.
+    pub written: Written,
+    /// For a both-direction row read as one connection: the direction of its replies.
+    pub reply: Option<Direction>,
+    /// Why the entry's rules admit any address, if they do.
+    pub any: Option<AnyReason>,
 }
 
 impl Ruleset {
+    /// The rules that admit any address.
+    pub fn any_rules(&self) -> impl Iterator<Item = &Rule> {
+        self.rules.iter().filter(|r| r.admits_any())
+    }
+
+    /// One line: how many rules admit any address, by reason
+    /// (`2 of 24 rules admit any address (document: 1, unbound role: 1)`).
+    pub fn any_summary(&self) -> String {
+        let mut by_kind: std::collections::BTreeMap<&str, usize> = Default::default();
+        let mut n = 0;
+        for r in self.any_rules() {
+            n += 1;
+            let mut kinds: Vec<&str> = r.any.iter().map(AnyReason::kind).collect();
+            kinds.dedup();
+            for k in kinds {
+                *by_kind.entry(k).or_default() += 1;
+            }
+        }
+        let total = self.rules.len();
+        if n == 0 {
+            return format!("no rule of {total} admits any address");
+        }
+        let kinds: Vec<String> = by_kind.iter().map(|(k, c)| format!("{k}: {c}")).collect();
+        format!(
+            "{n} of {total} rules admit any address ({})",
+            kinds.join(", ")
+        )
+    }
+
     /// The rules of one direction, in order.
     pub fn direction(&self, direction: Direction) -> Vec<&Rule> {
         self.rules
@@ -260,6 +351,8 @@ impl Ruleset {
                 r.peers.roles.tidy();
                 r.peers.hosts.tidy();
                 r.peers.unresolved.tidy();
+                r.any.sort_unstable();
+                r.any.dedup();
             }
             if rules.len() == before {
                 break;
@@ -318,6 +411,7 @@ fn absorb_names(kept: &mut Rule, later: &mut Rule) {
         .unresolved
         .0
         .append(&mut later.peers.unresolved.0);
+    kept.any.append(&mut later.any);
 }
 
 #[cfg(test)]
@@ -338,6 +432,13 @@ mod tests {
             helper: None,
             peers: Peers::default(),
             entries: [entry.to_string()].into_iter().collect(),
+            any: if remote.is_empty() {
+                vec![AnyReason::Document {
+                    entry: entry.to_string(),
+                }]
+            } else {
+                vec![]
+            },
         }
     }
 

@@ -6,8 +6,10 @@ use std::collections::{BTreeMap, BTreeSet};
 use ipnet::IpNet;
 
 use crate::catalogue::LoadErrors;
-use crate::model::{Application, Catalogue, Entry, Peer, ProductVersion, Protocol, aggregate};
-use crate::ruleset::{Helper, Meta, Peers, Remote, Rule, Ruleset, Selected};
+use crate::model::{
+    Application, Catalogue, Entry, Opens, Peer, ProductVersion, Protocol, aggregate,
+};
+use crate::ruleset::{AnyReason, Helper, Meta, Peers, Remote, Rule, Ruleset, Selected};
 use crate::site::Site;
 use crate::suggest::hint;
 
@@ -78,8 +80,7 @@ pub fn select(cat: &Catalogue, site: &Site, req: &Request) -> Result<Ruleset, Se
     }
     let features = features(pv, site, req)?;
 
-    let mut unbound_roles: BTreeMap<&str, BTreeSet<&str>> = BTreeMap::new();
-    let mut unbound_groups: BTreeMap<&str, BTreeSet<&str>> = BTreeMap::new();
+    let mut unbound = Unbound::default();
     let chosen: Vec<&Entry> = pv
         .entries
         .iter()
@@ -96,7 +97,7 @@ pub fn select(cat: &Catalogue, site: &Site, req: &Request) -> Result<Ruleset, Se
             .sum(),
     );
     for e in chosen {
-        let (remote, peers) = bind(pv, site, e, &mut unbound_roles, &mut unbound_groups);
+        let (remote, peers, any) = bind(pv, site, e, &mut unbound);
         let ports = site
             .ports
             .get(&e.id)
@@ -121,6 +122,9 @@ pub fn select(cat: &Catalogue, site: &Site, req: &Request) -> Result<Ruleset, Se
                 "{}: {}, {} (line {})",
                 pv.document.file, e.source.section, e.source.row, e.source.line
             ),
+            written: e.written,
+            reply: e.opens.and_then(Opens::reply),
+            any: any.clone(),
         });
         for &direction in &e.directions {
             for &protocol in &e.protocols {
@@ -133,24 +137,54 @@ pub fn select(cat: &Catalogue, site: &Site, req: &Request) -> Result<Ruleset, Se
                         .then_some(Helper::Ftp),
                     peers: peers.clone(),
                     entries: [e.id.clone()].into_iter().collect(),
+                    any: any.iter().cloned().collect(),
                 });
             }
         }
     }
 
     let mut warnings = Vec::new();
-    for (role, entries) in &unbound_roles {
+    for (role, entries) in &unbound.roles {
         warnings.push(format!(
             "role `{role}` has no address (add it under `roles:` in the site file): {} any address",
             entry_list(entries)
         ));
     }
-    for (group, entries) in &unbound_groups {
+    for (group, entries) in &unbound.groups {
         let g = pv.host_group(group);
         let hosts = g.map(|g| g.hosts.join(", ")).unwrap_or_default();
+        let names = if hosts.is_empty() {
+            g.map_or(String::new(), |g| format!(" ({})", g.description))
+        } else {
+            format!(" ({hosts})")
+        };
         let why = g.map_or("", |g| g.address_source.as_str());
         warnings.push(format!(
-            "host group `{group}` ({hosts}) has no address (the document: {why}; add them under `hosts:` in the site file): {} any address",
+            "host group `{group}`{names} has no address (the document: {why}; add them under `hosts:` in the site file, by group id or host name): {} any address",
+            entry_list(entries)
+        ));
+    }
+    for ((peer, prefix), entries) in &unbound.site_any {
+        // The line of the binding: the role, or the group's id or host name under `hosts:`.
+        let line = if site.roles.contains_key(*peer) {
+            site.line("roles", peer)
+        } else {
+            let names = pv.host_group(peer).map(|g| {
+                std::iter::once(&g.id)
+                    .chain(&g.hosts)
+                    .find(|k| site.hosts.get(*k).is_some_and(|a| a.contains(prefix)))
+                    .cloned()
+            });
+            names.flatten().map_or(1, |k| site.line("hosts", &k))
+        };
+        warnings.push(format!(
+            "{}: `{peer}` is bound to {prefix}, which is any {} address: {} any address",
+            crate::catalogue::position(site.path.as_deref().unwrap_or("<site>"), line, None),
+            if prefix.addr().is_ipv4() {
+                "IPv4"
+            } else {
+                "IPv6"
+            },
             entry_list(entries)
         ));
     }
@@ -189,34 +223,55 @@ fn entry_list(entries: &BTreeSet<&str>) -> String {
     )
 }
 
+/// The addresses of an entry's peer, the names behind them, and why they are any address
+/// (if they are).
 fn bind<'a>(
     pv: &'a ProductVersion,
     site: &Site,
     e: &'a Entry,
-    unbound_roles: &mut BTreeMap<&'a str, BTreeSet<&'a str>>,
-    unbound_groups: &mut BTreeMap<&'a str, BTreeSet<&'a str>>,
-) -> (Remote, Peers) {
+    unbound: &mut Unbound<'a>,
+) -> (Remote, Peers, Option<AnyReason>) {
     let mut peers = Peers::default();
-    let remote = match &e.peer {
-        Peer::Any => Remote::Any,
+    let (remote, any) = match &e.peer {
+        Peer::Any => (
+            Remote::Any,
+            Some(AnyReason::Document {
+                entry: e.id.clone(),
+            }),
+        ),
         Peer::Role(r) => {
             peers.roles.insert(r.clone());
             match site.roles.get(r) {
-                Some(a) if !a.is_empty() => Remote::Addresses(a.clone()),
+                Some(a) if !a.is_empty() => {
+                    let any = whole_family(a).map(|prefix| {
+                        unbound
+                            .site_any
+                            .entry((r, prefix))
+                            .or_default()
+                            .insert(&e.id);
+                        AnyReason::SiteBinding {
+                            peer: r.clone(),
+                            prefix,
+                        }
+                    });
+                    (Remote::Addresses(a.clone()), any)
+                }
                 _ => {
-                    unbound_roles.entry(r).or_default().insert(&e.id);
-                    Remote::Any
+                    unbound.roles.entry(r).or_default().insert(&e.id);
+                    (
+                        Remote::Any,
+                        Some(AnyReason::UnboundRole { role: r.clone() }),
+                    )
                 }
             }
         }
         Peer::Group(g) => match pv.host_group(g) {
             Some(group) => {
                 peers.hosts.extend(group.hosts.iter().cloned());
-                // The group's own addresses are aggregated already; only site additions need
-                // another pass.
-                let from_site: Vec<IpNet> = group
-                    .hosts
-                    .iter()
+                // A site file binds a group by its id or by its host names. The group's own
+                // addresses are aggregated already; only site additions need another pass.
+                let from_site: Vec<IpNet> = std::iter::once(&group.id)
+                    .chain(&group.hosts)
                     .filter_map(|h| site.hosts.get(h))
                     .flatten()
                     .copied()
@@ -228,16 +283,47 @@ fn bind<'a>(
                 };
                 if addrs.is_empty() {
                     peers.unresolved.extend(group.hosts.iter().cloned());
-                    unbound_groups.entry(g).or_default().insert(&e.id);
-                    Remote::Any
+                    unbound.groups.entry(g).or_default().insert(&e.id);
+                    (
+                        Remote::Any,
+                        Some(AnyReason::UnboundGroup { group: g.clone() }),
+                    )
                 } else {
-                    Remote::Addresses(addrs)
+                    let any = whole_family(&addrs).map(|prefix| {
+                        unbound
+                            .site_any
+                            .entry((g, prefix))
+                            .or_default()
+                            .insert(&e.id);
+                        AnyReason::SiteBinding {
+                            peer: g.clone(),
+                            prefix,
+                        }
+                    });
+                    (Remote::Addresses(addrs), any)
                 }
             }
-            None => Remote::Any,
+            // The loader checked every reference; an unknown group cannot get here.
+            None => (
+                Remote::Any,
+                Some(AnyReason::UnboundGroup { group: g.clone() }),
+            ),
         },
     };
-    (remote, peers)
+    (remote, peers, any)
+}
+
+/// A prefix of length 0 (`0.0.0.0/0`, `::/0`) among `nets`: a binding to any address.
+fn whole_family(nets: &[IpNet]) -> Option<IpNet> {
+    nets.iter().find(|n| n.prefix_len() == 0).copied()
+}
+
+/// Peers that leave a rule open to any address, with the entries that need them.
+#[derive(Default)]
+struct Unbound<'a> {
+    roles: BTreeMap<&'a str, BTreeSet<&'a str>>,
+    groups: BTreeMap<&'a str, BTreeSet<&'a str>>,
+    site_any: BTreeMap<(&'a str, IpNet), BTreeSet<&'a str>>,
 }
 
 fn product_version<'c>(

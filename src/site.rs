@@ -9,8 +9,9 @@
 //! roles:                        # addresses for internal roles
 //!   dns-servers: [192.0.2.53]
 //!   admin-clients: [192.0.2.0/28]
-//! hosts:                        # addresses for host names the catalogue has none for
+//! hosts:                        # addresses for host groups, by host name or group id
 //!   cls.sophosxl.net: [198.51.100.7]
+//!   kaspersky-ksn: [203.0.113.0/28]
 //! ports:                        # new ports for entries whose port is configurable
 //!   ldap: [3389]
 //! ```
@@ -51,7 +52,7 @@ struct RawSite {
     /// Role id -> addresses.
     #[serde(default)]
     roles: BTreeMap<String, Vec<Address>>,
-    /// Host name -> addresses.
+    /// Host name or host group id -> addresses.
     #[serde(default)]
     hosts: BTreeMap<String, Vec<Address>>,
     /// Entry id -> ports, for entries whose port is configurable.
@@ -168,7 +169,10 @@ impl Site {
                 ));
             }
         }
-        let hosts = pv.host_names();
+        // `hosts:` binds a host group by one of its host names or by its id (a group the
+        // document describes without host names has only its id).
+        let mut hosts = pv.host_names();
+        hosts.extend(pv.host_groups.iter().map(|g| g.id.as_str()));
         for host in self.hosts.keys() {
             if !hosts.contains(host.as_str()) {
                 errors.push(

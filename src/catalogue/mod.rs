@@ -15,8 +15,8 @@ pub(crate) use error::position;
 pub use error::{LoadError, LoadErrorKind, LoadErrors};
 
 use crate::model::{
-    Catalogue, Component, Document, Entry, Feature, HostGroup, Peer, PortSet, Product,
-    ProductVersion, Retired, Role, Source, Version, aggregate,
+    Catalogue, Component, Direction, Document, Entry, Feature, HostGroup, Opens, Peer, PortSet,
+    Product, ProductVersion, Retired, Role, Source, Version, Written, aggregate,
 };
 use crate::position::Positions;
 use crate::suggest::hint;
@@ -513,13 +513,29 @@ impl Ctx<'_> {
                     );
                 }
             }
+            let written = Written::from_list(&e.directions);
+            if written.is_none() && !e.directions.is_empty() {
+                let list: Vec<&str> = e.directions.iter().map(|d| d.as_str()).collect();
+                self.err(
+                    line,
+                    LoadErrorKind::Invalid(format!(
+                        "{referrer}: directions `[{}]` must be the document's cell: `[in]`, `[out]`, \
+                         `[in, out]` (In/Out) or `[out, in]` (Out/In)",
+                        list.join(", ")
+                    )),
+                );
+            }
+            let directions = self.directions(line, &referrer, written, e.opens, &e.reading);
             entries.push(Entry {
                 id: e.id.0,
                 component,
                 description: e.description,
                 protocols: e.protocols.into_iter().collect(),
                 ports: PortSet::new(e.ports),
-                directions: e.directions.into_iter().collect(),
+                written: written.unwrap_or(Written::Out),
+                directions,
+                opens: e.opens,
+                reading: e.reading,
                 application: e.application,
                 peer,
                 feature: e.feature.map(|f| f.0),
@@ -613,6 +629,64 @@ impl Ctx<'_> {
         (self.errors.len() == before).then_some(pv)
     }
 
+    /// The directions an entry opens connections in, from its document cell and `opens`.
+    /// A row written with both directions must say who opens and why: reading it as two
+    /// services would make the reply half of a connection an inbound service.
+    fn directions(
+        &mut self,
+        at: At<'_>,
+        referrer: &str,
+        written: Option<Written>,
+        opens: Option<Opens>,
+        reading: &Option<String>,
+    ) -> BTreeSet<Direction> {
+        let Some(written) = written else {
+            // An empty list is reported with the other empty lists.
+            return BTreeSet::new();
+        };
+        match (written.is_both(), opens) {
+            (false, None) => [match written {
+                Written::In => Direction::In,
+                _ => Direction::Out,
+            }]
+            .into(),
+            (false, Some(o)) => {
+                self.err(
+                    at,
+                    LoadErrorKind::Invalid(format!(
+                        "{referrer}: `opens: {}` is only for rows written with both directions; this one is `{written}`",
+                        o.as_str()
+                    )),
+                );
+                BTreeSet::new()
+            }
+            (true, None) => {
+                self.err(
+                    at,
+                    LoadErrorKind::Invalid(format!(
+                        "{referrer}: the row is written `{written}`: say who opens the connection with \
+                         `opens: out` (the local host; the In half is its reply), `opens: in` (the peer) \
+                         or `opens: both` (two connections), and why with `reading:`"
+                    )),
+                );
+                BTreeSet::new()
+            }
+            (true, Some(o)) => {
+                if reading.as_deref().is_none_or(|r| r.trim().is_empty()) {
+                    self.err(
+                        at,
+                        LoadErrorKind::Invalid(format!(
+                            "{referrer}: `opens: {}` needs `reading:`, the document's words that decide it \
+                             (or why the narrower reading was taken)",
+                            o.as_str()
+                        )),
+                    );
+                }
+                o.directions()
+            }
+        }
+    }
+
     fn host_group(&mut self, g: raw::HostGroup) -> HostGroup {
         use crate::model::AddressSource as A;
         let id = g.id.0;
@@ -638,12 +712,18 @@ impl Ctx<'_> {
             ),
             _ => {}
         }
-        if g.hosts.is_empty() && !listed {
+        // A server the document describes without a host name or an address ("the Clearswift
+        // Update Server") is a group of its own, bound by id in the site file.
+        if g.hosts.is_empty() && !listed && g.address_source != A::NotGiven {
             self.err(
                 line,
                 LoadErrorKind::Addresses {
                     id: id.clone(),
-                    message: "names no host and no address".into(),
+                    message: format!(
+                        "names no host and no address: use `address_source: not-given` for a server \
+                         the document describes without either (was `{}`)",
+                        g.address_source.as_str()
+                    ),
                 },
             );
         }

@@ -6,7 +6,7 @@
 
 use serde::Deserialize;
 
-use crate::model::{Address, AddressSource, Application, Direction, PortRange, Protocol};
+use crate::model::{Address, AddressSource, Application, Direction, Opens, PortRange, Protocol};
 
 /// A lower-case id: `[a-z0-9][a-z0-9-]*`, at most 48 characters (ids end up in chain, set and
 /// object-group names, so they stay within every backend's character set).
@@ -182,7 +182,16 @@ pub struct Entry {
     pub protocols: Vec<Protocol>,
     /// Ports (`25`) and ranges (`"8000-8010"`).
     pub ports: Vec<PortRange>,
+    /// The document's direction cell, in its order: `[in]`, `[out]`, `[in, out]` (In/Out)
+    /// or `[out, in]` (Out/In).
     pub directions: Vec<Direction>,
+    /// With two directions: who opens the connection (`out`: the local host, the `in` half
+    /// is its reply; `in`: the peer; `both`: each side opens its own).
+    #[serde(default)]
+    pub opens: Option<Opens>,
+    /// With two directions: why the row is read that way, citing the document's words.
+    #[serde(default)]
+    pub reading: Option<String>,
     #[serde(default)]
     pub application: Option<Application>,
     pub peer: Peer,

@@ -40,9 +40,12 @@ pub fn run(cat: &Catalogue, args: GenerateArgs) -> Result<Report, Error> {
     };
     report.warnings.extend(rendered.warnings);
 
+    // Last on standard error: how much of the ruleset is open to any address.
+    let summary = format!("fwgen: {}", rules.any_summary());
     let target = match (&args.output, &args.output_dir) {
         (None, None) => {
             report.stdout = stdout_text(rendered.output);
+            report.notes.push(summary);
             return Ok(report);
         }
         (Some(path), None) if matches!(rendered.output, Output::Single(_)) => {
@@ -72,6 +75,7 @@ pub fn run(cat: &Catalogue, args: GenerateArgs) -> Result<Report, Error> {
         }
         report.exit_code = 1;
     }
+    report.notes.push(summary);
     Ok(report)
 }
 

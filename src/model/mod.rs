@@ -67,6 +67,96 @@ impl fmt::Display for Direction {
     }
 }
 
+/// A direction cell as the document writes it (`In`, `Out`, `In/Out`, `Out/In`; the Japanese
+/// table's 受信, 送信 and 受信/送信 read as In, Out and In/Out). Kept so that no output loses
+/// what the document said, even where fwgen admits only one of the two directions.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+pub enum Written {
+    #[serde(rename = "in")]
+    In,
+    #[serde(rename = "out")]
+    Out,
+    #[serde(rename = "in/out")]
+    InOut,
+    #[serde(rename = "out/in")]
+    OutIn,
+}
+
+impl Written {
+    /// The cell from the catalogue's `directions:` list, in the document's order.
+    pub fn from_list(list: &[Direction]) -> Option<Written> {
+        match list {
+            [Direction::In] => Some(Self::In),
+            [Direction::Out] => Some(Self::Out),
+            [Direction::In, Direction::Out] => Some(Self::InOut),
+            [Direction::Out, Direction::In] => Some(Self::OutIn),
+            _ => None,
+        }
+    }
+
+    /// `In`, `Out`, `In/Out` or `Out/In`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::In => "In",
+            Self::Out => "Out",
+            Self::InOut => "In/Out",
+            Self::OutIn => "Out/In",
+        }
+    }
+
+    /// Both directions.
+    pub fn is_both(self) -> bool {
+        matches!(self, Self::InOut | Self::OutIn)
+    }
+}
+
+impl fmt::Display for Written {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// How fwgen reads a row written with both directions: who opens the connections.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Opens {
+    /// The local host opens the connection; the `In` half is its reply (admitted as
+    /// established traffic, never as a service of the local host).
+    Out,
+    /// The peer opens the connection; the `Out` half is the local host's reply.
+    In,
+    /// Each side opens connections of its own: two services.
+    Both,
+}
+
+impl Opens {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Out => "out",
+            Self::In => "in",
+            Self::Both => "both",
+        }
+    }
+
+    /// The directions in which connections are opened.
+    pub fn directions(self) -> BTreeSet<Direction> {
+        match self {
+            Self::Out => [Direction::Out].into(),
+            Self::In => [Direction::In].into(),
+            Self::Both => [Direction::In, Direction::Out].into(),
+        }
+    }
+
+    /// The direction that carries only replies, if any.
+    pub fn reply(self) -> Option<Direction> {
+        match self {
+            Self::Out => Some(Direction::In),
+            Self::In => Some(Direction::Out),
+            Self::Both => None,
+        }
+    }
+}
+
 /// Application protocol named by the document where it matters to a firewall (FTP needs a
 /// conntrack helper for its data connections).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
@@ -95,7 +185,9 @@ pub enum AddressSource {
     SubjectToChange,
     /// "Forms part of the NTP Pool project".
     NtpPool,
-    /// The document names hosts but gives no addresses and no reason.
+    /// The document gives no addresses and no reason; it may name hosts, or only describe the
+    /// server ("the Clearswift Update Server"), in which case the group has no host names and
+    /// a site file binds it by its id.
     NotGiven,
 }
 
@@ -136,7 +228,9 @@ pub struct Document {
 /// Who is on the other end of a connection.
 #[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub enum Peer {
-    /// Any address (e.g. inbound SMTP from the Internet).
+    /// Any address, because the document says so (inbound SMTP from the Internet, DNS to
+    /// Internet servers). A specific server that the document names without an address is a
+    /// role or a host group, never `Any`.
     Any,
     /// An internal role such as `backup-server`, bound to addresses by the site file.
     Role(String),
@@ -205,7 +299,15 @@ pub struct Entry {
     pub description: String,
     pub protocols: BTreeSet<Protocol>,
     pub ports: PortSet,
+    /// The document's direction cell.
+    pub written: Written,
+    /// The directions in which connections are opened: what a firewall admits as new
+    /// connections. For a both-direction row read as a reply, one direction only.
     pub directions: BTreeSet<Direction>,
+    /// For a both-direction row: who opens (see [`Opens`]).
+    pub opens: Option<Opens>,
+    /// For a both-direction row: why it is read that way, citing the document's words.
+    pub reading: Option<String>,
     pub application: Option<Application>,
     pub peer: Peer,
     /// The feature that needs this entry; `None` = always required.
@@ -284,6 +386,18 @@ impl ProductVersion {
             .iter()
             .filter(|e| e.feature.as_ref().is_some_and(|f| closure.contains(f)))
             .collect()
+    }
+
+    /// Host groups by id or by one of their host names (a site file may name either).
+    pub fn host_group_named(&self, name: &str) -> Vec<&HostGroup> {
+        match self.host_group(name) {
+            Some(g) => vec![g],
+            None => self
+                .host_groups
+                .iter()
+                .filter(|g| g.hosts.iter().any(|h| h == name))
+                .collect(),
+        }
     }
 
     /// Every host name this version knows (for site-file checks).

@@ -136,7 +136,27 @@ pub fn header_lines(rules: &Ruleset, opts: &RenderOptions) -> Vec<String> {
     for w in &rules.warnings {
         lines.push(format!("warning: {w}"));
     }
+    lines.extend(any_lines(rules));
     lines.into_iter().map(|l| sanitize(&l, 1000)).collect()
+}
+
+/// What admits any address, and why: a count, then one line per such rule
+/// (`any address: out tcp 25 (smtp-out): the document says any address (entry `smtp-out`)`).
+pub fn any_lines(rules: &Ruleset) -> Vec<String> {
+    let mut lines = vec![format!("any address: {}", rules.any_summary())];
+    for r in rules.any_rules() {
+        let entries: Vec<&str> = r.entries.iter().map(String::as_str).collect();
+        let why: Vec<String> = r.any.iter().map(ToString::to_string).collect();
+        lines.push(format!(
+            "any address: {} {} {} ({}): {}",
+            r.direction,
+            r.protocol,
+            r.ports,
+            entries.join(", "),
+            why.join("; ")
+        ));
+    }
+    lines
 }
 
 /// The prefix of a log rule before the final verdict: `fwgen drop in: `, or with
@@ -188,6 +208,7 @@ mod tests {
                 .iter()
                 .map(|s| s.to_string())
                 .collect(),
+            any: vec![],
         };
         assert_eq!(
             rule_comment(&rule, 128),

@@ -40,16 +40,35 @@ fn cells(e: &Selected) -> [String; 7] {
     } else {
         format!("{} ({})", e.peer, e.hosts.join(", "))
     };
+    let addresses = match &e.any {
+        None => remote_text(&e.remote),
+        Some(why) => match &e.remote {
+            Remote::Any => format!("ANY ADDRESS: {why}"),
+            r => format!("ANY ADDRESS ({}): {why}", remote_text(r)),
+        },
+    };
+    let description = match e.reply {
+        Some(d) => format!(
+            "{} (written {}: the {} half is the reply, admitted as established traffic)",
+            e.description,
+            e.written,
+            if d == Direction::In { "In" } else { "Out" }
+        ),
+        None => e.description.clone(),
+    };
     [
         e.id.clone(),
         protocols(&e.protocols),
         e.ports.to_string(),
         peer,
-        remote_text(&e.remote),
-        e.description.clone(),
+        addresses,
+        description,
         e.source.clone(),
     ]
 }
+
+/// The index of the addresses column, which is marked when it admits any address.
+const ADDRESSES: usize = 4;
 
 const COLUMNS: [&str; 7] = [
     "entry",
@@ -126,7 +145,13 @@ pub fn markdown(rules: &Ruleset, opts: &RenderOptions) -> String {
             );
             for e in entries {
                 let [id, rest @ ..] = cells(e);
-                let rest: Vec<String> = rest.iter().map(|c| md(c)).collect();
+                let mut rest: Vec<String> = rest.iter().map(|c| md(c)).collect();
+                if e.any.is_some()
+                    && let Some(cell) = rest.get_mut(ADDRESSES - 1)
+                {
+                    // Bold, so that a reviewer cannot miss a rule open to the world.
+                    *cell = format!("**{cell}**");
+                }
                 let _ = writeln!(s, "| `{id}` | {} |", rest.join(" | "));
             }
             s.push('\n');
@@ -257,7 +282,8 @@ fn diagram(rules: &Ruleset) -> String {
 const STYLE: &str = "body{font-family:sans-serif;margin:24px;color:#1f2328}table{border-collapse:collapse;margin:8px 0 20px}\
 th,td{border:1px solid #d0d7de;padding:4px 8px;font-size:13px;text-align:left;vertical-align:top}th{background:#f6f8fa}\
 code{font-family:monospace}.col{font-size:14px;font-weight:bold;fill:#57606a}.gwlabel{font-size:16px;fill:#fff;font-weight:bold}\
-.plabel{font-size:13px;fill:#1f2328}.flabel{font-size:11px;fill:#1f2328}.legend{font-size:12px;font-weight:bold}ul.meta{font-size:13px;color:#57606a}";
+.plabel{font-size:13px;fill:#1f2328}.flabel{font-size:11px;fill:#1f2328}.legend{font-size:12px;font-weight:bold}ul.meta{font-size:13px;color:#57606a}\
+tr.any td{background:#fff1f0}td.any{color:#a40e26}";
 
 pub fn html_page(rules: &Ruleset, opts: &RenderOptions) -> String {
     let m = &rules.meta;
@@ -289,12 +315,27 @@ pub fn html_page(rules: &Ruleset, opts: &RenderOptions) -> String {
             );
             for e in entries {
                 let [id, rest @ ..] = cells(e);
-                let rest: Vec<String> = rest.iter().map(|c| html(c)).collect();
+                let cells: Vec<String> = rest
+                    .iter()
+                    .enumerate()
+                    .map(|(i, c)| {
+                        if i == ADDRESSES - 1 && e.any.is_some() {
+                            format!("<td class=\"any\"><strong>{}</strong></td>", html(c))
+                        } else {
+                            format!("<td>{}</td>", html(c))
+                        }
+                    })
+                    .collect();
                 let _ = writeln!(
                     s,
-                    "<tr><td><code>{}</code></td><td>{}</td></tr>",
+                    "<tr{}><td><code>{}</code></td>{}</tr>",
+                    if e.any.is_some() {
+                        " class=\"any\""
+                    } else {
+                        ""
+                    },
                     html(&id),
-                    rest.join("</td><td>")
+                    cells.concat()
                 );
             }
             s.push_str("</table>\n");

@@ -177,9 +177,19 @@ fn example_site_binds_roles_hosts_ports_and_features() {
         rule_for(&j, "ntp")["remote"],
         serde_json::json!(["198.51.100.123/32"])
     );
-    // Every role the selection uses is bound: no warnings.
+    // Every role the selection uses is bound: no warnings, and only the document's own any
+    // address (SMTP in and out) is left, as the one-line summary says.
     assert_eq!(j["warnings"], serde_json::json!([]));
-    assert!(r.stderr.is_empty(), "{}", r.stderr);
+    assert_eq!(
+        r.stderr,
+        "fwgen: 2 of 12 rules admit any address (document: 2)\n"
+    );
+    let smtp = rule_for(&j, "smtp");
+    assert_eq!(smtp["remote"], "any");
+    assert_eq!(
+        smtp["any_address"],
+        serde_json::json!([{"reason": "document", "entry": "smtp"}])
+    );
 }
 
 #[test]

@@ -10,6 +10,7 @@ mod fuzz_regressions;
 mod generate;
 mod hardening;
 mod hostile;
+mod least_privilege;
 mod live;
 mod pipeline;
 mod properties;

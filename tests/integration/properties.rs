@@ -23,6 +23,8 @@ struct GenEntry {
     protocols: Vec<&'static str>,
     ports: Vec<(u16, u16)>,
     directions: Vec<&'static str>,
+    /// With two directions: who opens (`out`, `in`, `both`).
+    opens: Option<&'static str>,
     /// 0 any, 1 the role, 2 a host group with addresses, 3 a host group without.
     peer: u8,
     feature: bool,
@@ -41,7 +43,13 @@ fn entry() -> impl Strategy<Value = GenEntry> {
         Just(vec!["udp"]),
         Just(vec!["tcp", "udp"])
     ];
-    let directions = prop_oneof![Just(vec!["in"]), Just(vec!["out"]), Just(vec!["in", "out"])];
+    let directions = prop_oneof![
+        Just((vec!["in"], None)),
+        Just((vec!["out"], None)),
+        Just((vec!["in", "out"], Some("both"))),
+        Just((vec!["in", "out"], Some("out"))),
+        Just((vec!["out", "in"], Some("in"))),
+    ];
     let range = (1u16..=65535, 0u16..=40).prop_map(|(lo, w)| (lo, lo.saturating_add(w)));
     (
         protocols,
@@ -50,13 +58,16 @@ fn entry() -> impl Strategy<Value = GenEntry> {
         0u8..4,
         any::<bool>(),
     )
-        .prop_map(|(protocols, ports, directions, peer, feature)| GenEntry {
-            protocols,
-            ports,
-            directions,
-            peer,
-            feature,
-        })
+        .prop_map(
+            |(protocols, ports, (directions, opens), peer, feature)| GenEntry {
+                protocols,
+                ports,
+                directions,
+                opens,
+                peer,
+                feature,
+            },
+        )
 }
 
 fn net() -> impl Strategy<Value = IpNet> {
@@ -153,10 +164,13 @@ fn write_case(dir: &Path, c: &Case, text: &str) -> (String, String) {
             .collect();
         let peer = ["any", "{role: r1}", "{group: g1}", "{group: g2}"][e.peer as usize];
         y.push_str(&format!(
-            "  - {{id: e{i}, description: {t}, protocols: [{}], ports: [{}], directions: [{}], peer: {peer}, notes: {t}, source: {{section: {t}, row: {t}, line: 1}}{}}}\n",
+            "  - {{id: e{i}, description: {t}, protocols: [{}], ports: [{}], directions: [{}],{} peer: {peer}, notes: {t}, source: {{section: {t}, row: {t}, line: 1}}{}}}\n",
             e.protocols.join(", "),
             ports.join(", "),
             e.directions.join(", "),
+            e.opens
+                .map(|o| format!(" opens: {o}, reading: r,"))
+                .unwrap_or_default(),
             if e.feature { ", feature: f1" } else { "" }
         ));
     }
