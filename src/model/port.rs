@@ -49,6 +49,17 @@ impl PortRange {
         Ok(Self { lo, hi })
     }
 
+    /// The range `lo..=hi` of two constants; `lo` is raised to 1 and the bounds are ordered,
+    /// so the result is always a valid range.
+    pub const fn from_bounds(lo: u16, hi: u16) -> Self {
+        let lo = if lo == 0 { 1 } else { lo };
+        let hi = if hi < lo { lo } else { hi };
+        Self {
+            lo: Port(lo),
+            hi: Port(hi),
+        }
+    }
+
     /// A range holding one port.
     pub fn single(p: Port) -> Self {
         Self { lo: p, hi: p }

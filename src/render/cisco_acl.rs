@@ -7,7 +7,8 @@
 //! traffic from it, meant for the interface that faces the gateway (`out` and `in`).
 //!
 //! IOS ACLs are stateless, so each connection also gets its return traffic: TCP replies with
-//! `established` (ACK or RST set), UDP replies from the service port. IOS ACEs use wildcard
+//! `established` (ACK or RST set), UDP replies from the service port, and both only to the
+//! opener's ephemeral ports (`gt 1023`), never to its services. IOS ACEs use wildcard
 //! masks (`0.0.0.15`) and object groups use netmasks; IPv6 goes into separate
 //! `ipv6 access-list`s, which keep neighbour discovery working before their final deny.
 //!
@@ -79,9 +80,17 @@ fn wildcard(net: &IpNet) -> String {
     }
 }
 
+/// The ports a host's replies go to: its ephemeral ports, never its services below 1024
+/// (Linux uses 32768-60999 unless told otherwise; Windows 49152-65535).
+fn ephemeral() -> PortRange {
+    PortRange::from_bounds(1024, 65535)
+}
+
 fn port_spec(p: PortRange) -> String {
     if p.is_single() {
         format!("eq {}", p.lo())
+    } else if p.hi().get() == 65535 && p.lo().get() > 1 {
+        format!("gt {}", p.lo().get() - 1)
     } else {
         format!("range {} {}", p.lo(), p.hi())
     }
@@ -186,13 +195,16 @@ fn plan(
                 }
             }
         } else {
+            // A reply comes from the service port and goes to the opener's ephemeral ports
+            // only: `permit udp any eq 53 host GW` alone would admit every UDP port of the
+            // gateway to anyone who sends from port 53.
             for &p in rule.ports.ranges() {
                 aces.push(Ace {
                     protocol: rule.protocol,
                     src: from.clone(),
                     sport: Some(p),
                     dst: to.clone(),
-                    dport: None,
+                    dport: Some(ephemeral()),
                     reply: true,
                     dports: None,
                 });

@@ -149,6 +149,17 @@ fn parse_ports(
             let n = num(t[1], errors);
             (vec![(n, n)], 2, vec![format!("eq {n}")])
         }
+        Some("gt") => {
+            let n = num(t[1], errors);
+            if n == 65535 {
+                errors.push("gt 65535 matches no port".into());
+            }
+            (
+                vec![(n.saturating_add(1), 65535)],
+                2,
+                vec![format!("gt {n}")],
+            )
+        }
         Some("range") => {
             let (a, b) = (num(t[1], errors), num(t[2], errors));
             if a > b {
@@ -631,4 +642,70 @@ fn structural_checks_catch_a_netmask_in_place_of_a_wildcard_and_long_remarks() {
         &mut errors,
     );
     assert_eq!(errors.len(), 2, "{errors:?}");
+}
+
+/// A stateless IOS return entry admits the peer's service port to the gateway's ephemeral
+/// ports only: `permit udp any eq 53 host GW` alone would open every UDP port of the gateway
+/// to anyone sending from port 53. For every return entry toward the gateway, a packet from
+/// its service port to a gateway port below 1024 gets the same verdict as the same packet
+/// from an ephemeral port (the return entry adds nothing there), and the entry itself names
+/// no port below 1024.
+///
+/// See: issue "Rulesets as narrow as the vendor's rows", item 5.
+#[test]
+fn no_ios_return_entry_admits_a_gateway_port_below_1024() {
+    let mut returns = 0;
+    for sel in selections() {
+        let args: Vec<&str> = sel.iter().map(String::as_str).collect();
+        let mut errors = Vec::new();
+        let cfg = parse_cisco(&generate(&args, "cisco-ios"), false, &mut errors);
+        assert!(errors.is_empty(), "{args:?}: {errors:?}");
+        for (list, gw) in [
+            ("FWGEN-TO-GW", "192.0.2.1"),
+            ("FWGEN-TO-GW-V6", "2001:db8::1"),
+        ] {
+            let Some(aces) = cfg.acls.get(list) else {
+                continue;
+            };
+            let gw: IpAddr = gw.parse().unwrap();
+            for ace in aces.iter().filter(|a| a.permit && a.sport.is_some()) {
+                returns += 1;
+                assert!(
+                    !ace.dport.is_empty() && ace.dport.iter().all(|(lo, _)| *lo >= 1024),
+                    "{args:?} {list}: a return entry admits gateway ports {:?}: {ace:?}",
+                    ace.dport
+                );
+                let (sport, _) = ace.sport.unwrap();
+                let src = match &ace.src {
+                    Addr::Any => {
+                        if gw.is_ipv4() {
+                            "203.0.113.9".parse().unwrap()
+                        } else {
+                            "2001:db8:ffff::9".parse().unwrap()
+                        }
+                    }
+                    Addr::Nets(n) => n[0].network(),
+                };
+                for dport in [1, 22, 25, 53, 123, 443, 1023] {
+                    for ack in [false, true] {
+                        let p = |sport| Packet {
+                            proto: if ace.proto == "tcp" { "tcp" } else { "udp" },
+                            src,
+                            sport,
+                            dst: gw,
+                            dport,
+                            ack,
+                        };
+                        assert_eq!(
+                            eval_acl(aces, &p(sport)),
+                            eval_acl(aces, &p(40000)),
+                            "{args:?} {list}: from service port {sport} to gateway port {dport} \
+                             the return entry {ace:?} changes the verdict"
+                        );
+                    }
+                }
+            }
+        }
+    }
+    assert!(returns > 100, "only {returns} return entries checked");
 }
