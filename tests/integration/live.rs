@@ -474,6 +474,138 @@ fn live(backend: &str, tag: &str) {
     }
 }
 
+/// Least privilege with real packets: ports that the 4.9 ruleset used to open to any address
+/// (DNS in and out for TRUSTmanager LiveFeed, HTTPS out to "the Clearswift Update Server",
+/// KSN in and out) admit only the bound peer (.2), and never an address outside the bound
+/// peers (.3); the reply halves of In/Out rows are no inbound service, not even for the peer.
+///
+/// See: issue "Rulesets as narrow as the vendor's rows".
+fn live_narrow(backend: &str, tag: &str) {
+    let lab = Lab::new(tag);
+    let _gw_listen = lab.serve(&lab.gw, "53,443", "53", "198.18.0.1,2001:db8:f::1");
+    let _cli_listen = lab.serve(
+        &lab.cli,
+        "53,443",
+        "53",
+        "198.18.0.2,198.18.0.3,2001:db8:f::2,2001:db8:f::3",
+    );
+    let mut inbound = Vec::new();
+    let mut outbound = Vec::new();
+    for (gw, peer, other) in [
+        ("198.18.0.1", "198.18.0.2", "198.18.0.3"),
+        ("2001:db8:f::1", "2001:db8:f::2", "2001:db8:f::3"),
+    ] {
+        let p = |src, dst, proto, port, open, why| Probe {
+            src,
+            dst,
+            proto,
+            port,
+            open,
+            why,
+        };
+        outbound.extend([
+            p(gw, peer, "udp", 53, true, "DNS to dns-servers"),
+            p(gw, peer, "tcp", 53, true, "DNS to dns-servers"),
+            p(
+                gw,
+                other,
+                "udp",
+                53,
+                false,
+                "LiveFeed DNS was open to any address",
+            ),
+            p(
+                gw,
+                other,
+                "tcp",
+                53,
+                false,
+                "LiveFeed DNS was open to any address",
+            ),
+            p(
+                gw,
+                peer,
+                "tcp",
+                443,
+                true,
+                "the Clearswift Update Server, KSN",
+            ),
+            p(
+                gw,
+                other,
+                "tcp",
+                443,
+                false,
+                "HTTPS out was open to any address",
+            ),
+        ]);
+        inbound.extend([
+            p(
+                other,
+                gw,
+                "udp",
+                53,
+                false,
+                "LiveFeed's reply half was a service from any",
+            ),
+            p(
+                other,
+                gw,
+                "tcp",
+                53,
+                false,
+                "LiveFeed's reply half was a service from any",
+            ),
+            p(
+                peer,
+                gw,
+                "udp",
+                53,
+                false,
+                "answers are replies, not a service",
+            ),
+            p(
+                other,
+                gw,
+                "tcp",
+                443,
+                false,
+                "KSN's reply half was a service from any",
+            ),
+            p(peer, gw, "tcp", 443, true, "web-ui from admin-clients"),
+        ]);
+    }
+    let mut bad = check(&lab, &lab.cli, &inbound, true);
+    bad.extend(check(&lab, &lab.gw, &outbound, true));
+    assert!(
+        bad.is_empty(),
+        "the lab does not work without a firewall:\n{}",
+        bad.join("\n")
+    );
+    let dir = tempfile::tempdir().unwrap();
+    let files = generate_into(
+        dir.path(),
+        &[
+            "generate",
+            "--site",
+            "tests/fixtures/sites/live-email-4.9.yaml",
+            "--placement",
+            "host",
+            "-b",
+            backend,
+        ],
+    );
+    load(&lab, &files);
+    let mut bad = check(&lab, &lab.cli, &inbound, false);
+    bad.extend(check(&lab, &lab.gw, &outbound, false));
+    assert!(
+        bad.is_empty(),
+        "{backend}: {} probe(s) wrong:\n{}",
+        bad.len(),
+        bad.join("\n")
+    );
+}
+
 fn ready() -> bool {
     if !is_root() {
         missing("the live-traffic tests need root (ip netns)");
@@ -501,6 +633,20 @@ fn live_traffic_through_the_nftables_ruleset() {
 fn live_traffic_through_the_iptables_ruleset() {
     if ready() {
         live("iptables", "i");
+    }
+}
+
+#[test]
+fn live_least_privilege_through_the_nftables_ruleset() {
+    if ready() {
+        live_narrow("nftables", "ln");
+    }
+}
+
+#[test]
+fn live_least_privilege_through_the_iptables_ruleset() {
+    if ready() {
+        live_narrow("iptables", "li");
     }
 }
 
