@@ -48,6 +48,20 @@ fn html_report_is_self_contained_and_escaped() {
         html.contains("Gateway&apos;s Web Interface"),
         "catalogue text is HTML-escaped"
     );
+    // A row open to any address cannot be missed: marked row, bold red cell, and the reason.
+    // The example site binds every peer, so only SMTP (both directions) is left.
+    assert_eq!(html.matches("<tr class=\"any\">").count(), 2, "{html}");
+    assert!(html.contains(
+        "<td class=\"any\"><strong>ANY ADDRESS: the document says any address (entry `smtp`)</strong></td>"
+    ));
+    let md = ok(&["generate", "--site", "examples/site.yaml", "-b", "markdown"]);
+    assert_eq!(
+        md.matches("| **ANY ADDRESS: the document says any address (entry `smtp`)** |")
+            .count(),
+        2,
+        "{md}"
+    );
+    assert!(md.contains("- any address: 2 of 12 rules admit any address (document: 2)"));
     // Hostile catalogue text stays text.
     let dir = tempfile::tempdir().unwrap();
     let tpl = std::fs::read_to_string("tests/fixtures/catalogue/text-template.yaml").unwrap();
@@ -144,6 +158,11 @@ fn html_report_renders_its_diagram_in_headless_chromium() {
         count_flows(&page)
     );
     assert!(dom.contains("<table>"));
+    assert_eq!(
+        dom.matches("<tr class=\"any\">").count(),
+        2,
+        "the SMTP rows are marked as open to any address in the DOM"
+    );
 
     // A screenshot: the gateway box (#1f6feb) and inbound (#2da44e) and outbound (#bf8700)
     // arrows are on screen, in the diagram's place.
