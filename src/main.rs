@@ -24,9 +24,24 @@ fn main() -> ExitCode {
             for n in &report.notes {
                 anstream::eprintln!("{n}");
             }
-            // A closed pipe (`fwgen … | head`) is not an error worth reporting.
-            let _ = std::io::stdout().write_all(report.stdout.as_bytes());
-            ExitCode::from(report.exit_code)
+            // A closed pipe (`fwgen … | head`) is not an error worth reporting; any other
+            // write error (a full disk behind `> file`) is: the output is incomplete.
+            let mut out = std::io::stdout().lock();
+            match out
+                .write_all(report.stdout.as_bytes())
+                .and_then(|()| out.flush())
+            {
+                Ok(()) => ExitCode::from(report.exit_code),
+                Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => {
+                    ExitCode::from(report.exit_code)
+                }
+                Err(e) => {
+                    anstream::eprintln!(
+                        "{ERROR}error:{ERROR:#} cannot write to standard output: {e}"
+                    );
+                    ExitCode::from(1)
+                }
+            }
         }
         Err(e) => {
             anstream::eprintln!("{ERROR}error:{ERROR:#} {e}");

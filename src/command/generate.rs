@@ -42,8 +42,16 @@ pub fn run(cat: &Catalogue, args: GenerateArgs) -> Result<Report, Error> {
 
     // Last on standard error: how much of the ruleset is open to any address.
     let summary = format!("fwgen: {}", rules.any_summary());
+    // `-o -` is standard output, as for most tools.
+    let to_stdout =
+        args.output_dir.is_none() && args.output.as_deref().is_none_or(|p| p == Path::new("-"));
     let target = match (&args.output, &args.output_dir) {
-        (None, None) => {
+        _ if to_stdout => {
+            if args.check {
+                return Err(Error::Usage(
+                    "--check compares with files: give `-o FILE` or `--output-dir DIR`".into(),
+                ));
+            }
             report.stdout = stdout_text(rendered.output);
             report.notes.push(summary);
             return Ok(report);
@@ -52,6 +60,8 @@ pub fn run(cat: &Catalogue, args: GenerateArgs) -> Result<Report, Error> {
             Target::File(path.clone())
         }
         (Some(dir), None) | (_, Some(dir)) => Target::Dir(dir.clone()),
+        // Covered by `to_stdout` above.
+        (None, None) => return Ok(report),
     };
     let mode = if args.check { Mode::Check } else { Mode::Write };
     let planned = plan(args.backend, rendered.output, &target, mode)?;

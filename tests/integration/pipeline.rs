@@ -83,10 +83,18 @@ fn generate_check_covers_output_directories() {
     assert!(!d.exists(), "check mode created the directory");
     ok(&args);
     assert_eq!(fwgen(&[&args[..], &["--check"]].concat()).code, 0);
-    std::fs::write(d.join("zones/fwgen-gateway.xml"), "edited by hand\n").unwrap();
+    let zone = d.join("zones/fwgen-gateway.xml");
+    let text = std::fs::read_to_string(&zone).unwrap();
+    std::fs::write(&zone, format!("{text}edited by hand\n")).unwrap();
     let r = fwgen(&[&args[..], &["--check"]].concat());
     assert_eq!(r.code, 1);
     assert!(r.stderr.contains("-edited by hand"), "{}", r.stderr);
+    // A file that is no longer fwgen's is reported, and its content is not shown.
+    std::fs::write(&zone, "edited by hand\n").unwrap();
+    let r = fwgen(&[&args[..], &["--check"]].concat());
+    assert_eq!(r.code, 1);
+    assert!(!r.stderr.contains("edited by hand"), "{}", r.stderr);
+    assert!(r.stderr.contains("is not an fwgen file"), "{}", r.stderr);
 }
 
 /// Copy `examples/` (sites and manifest) into a scratch directory.

@@ -1,0 +1,259 @@
+//! Where output goes: regular files are replaced atomically, links stay links, devices and
+//! FIFOs are written through (never replaced, never read), `-o -` is standard output, and a
+//! failed write to standard output is an error.
+//!
+//! See: issue "Safe to run as root and in CI", items 1 and 2.
+
+use std::os::unix::fs::{FileTypeExt, PermissionsExt};
+use std::path::Path;
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+use crate::util::{is_root, missing};
+
+const ARGS: [&str; 5] = ["generate", "-p", "icap-gateway", "-b", "json"];
+
+/// `fwgen generate … -o PATH EXTRA…`, failing (not hanging) if it takes over 20 s: a FIFO or
+/// a pipe that fwgen reads instead of writing blocks for ever.
+fn generate_to(path: &Path, extra: &[&str]) -> crate::util::Run {
+    let mut args = ARGS.to_vec();
+    args.extend(["-o", path.to_str().unwrap()]);
+    args.extend(extra);
+    let child = Command::new("timeout")
+        .arg("20")
+        .arg(env!("CARGO_BIN_EXE_fwgen"))
+        .args(&args)
+        .current_dir(env!("CARGO_MANIFEST_DIR"))
+        .env("NO_COLOR", "1")
+        .output()
+        .unwrap();
+    let code = child.status.code().unwrap_or(-1);
+    assert_ne!(code, 124, "fwgen {args:?} hangs");
+    crate::util::Run {
+        code,
+        stdout: String::from_utf8_lossy(&child.stdout).into_owned(),
+        stderr: String::from_utf8_lossy(&child.stderr).into_owned(),
+    }
+}
+
+/// Run fwgen with `stdout` as its standard output; give up (and fail) after 20 s.
+fn run_with_stdout(args: &[&str], stdout: Stdio) -> (i32, String) {
+    let mut child = Command::new(env!("CARGO_BIN_EXE_fwgen"))
+        .args(args)
+        .current_dir(env!("CARGO_MANIFEST_DIR"))
+        .env("NO_COLOR", "1")
+        .stdout(stdout)
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let start = Instant::now();
+    loop {
+        if let Some(status) = child.try_wait().unwrap() {
+            let mut err = String::new();
+            std::io::Read::read_to_string(&mut child.stderr.take().unwrap(), &mut err).unwrap();
+            return (status.code().unwrap_or(-1), err);
+        }
+        if start.elapsed() > Duration::from_secs(20) {
+            let _ = child.kill();
+            panic!("fwgen {args:?} hangs");
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}
+
+#[test]
+fn a_symlinked_output_keeps_its_link_and_replaces_the_target() {
+    let dir = tempfile::tempdir().unwrap();
+    let real = dir.path().join("etc/nftables.conf.d/real.json");
+    std::fs::create_dir_all(real.parent().unwrap()).unwrap();
+    std::fs::write(&real, "old\n").unwrap();
+    let link = dir.path().join("nftables.json");
+    std::os::unix::fs::symlink("etc/nftables.conf.d/real.json", &link).unwrap();
+    let r = generate_to(&link, &[]);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    assert!(
+        std::fs::symlink_metadata(&link)
+            .unwrap()
+            .file_type()
+            .is_symlink(),
+        "the link was replaced by a file"
+    );
+    let text = std::fs::read_to_string(&real).unwrap();
+    assert!(text.contains("\"generator\": \"fwgen "), "{text}");
+    // Up to date through the link.
+    let r = generate_to(&link, &["--check"]);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    // A link to nothing yet: the file is created where it points.
+    let dangling = dir.path().join("dangling.json");
+    std::os::unix::fs::symlink("etc/new.json", &dangling).unwrap();
+    std::fs::create_dir_all(dir.path().join("etc")).unwrap();
+    assert_eq!(generate_to(&dangling, &[]).code, 0);
+    assert!(
+        std::fs::symlink_metadata(&dangling)
+            .unwrap()
+            .file_type()
+            .is_symlink()
+    );
+    assert!(dir.path().join("etc/new.json").is_file());
+}
+
+#[test]
+fn a_replaced_file_never_keeps_set_id_bits() {
+    let dir = tempfile::tempdir().unwrap();
+    let f = dir.path().join("rules.json");
+    std::fs::write(&f, "old\n").unwrap();
+    std::fs::set_permissions(&f, std::fs::Permissions::from_mode(0o6755)).unwrap();
+    let link = dir.path().join("link.json");
+    std::os::unix::fs::symlink("rules.json", &link).unwrap();
+    assert_eq!(generate_to(&link, &[]).code, 0);
+    let mode = std::fs::metadata(&f).unwrap().permissions().mode() & 0o7777;
+    assert_eq!(
+        mode, 0o755,
+        "permission bits kept, set-id bits dropped: {mode:o}"
+    );
+}
+
+#[test]
+fn a_fifo_is_written_through_and_never_replaced() {
+    let dir = tempfile::tempdir().unwrap();
+    let fifo = dir.path().join("out.fifo");
+    let made = Command::new("mkfifo").arg(&fifo).status().unwrap();
+    assert!(made.success());
+    let reader = {
+        let fifo = fifo.clone();
+        std::thread::spawn(move || std::fs::read_to_string(fifo).unwrap())
+    };
+    let r = generate_to(&fifo, &[]);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    let text = reader.join().unwrap();
+    assert!(text.starts_with("{\n  \"generator\": \"fwgen "), "{text}");
+    assert!(
+        std::fs::symlink_metadata(&fifo)
+            .unwrap()
+            .file_type()
+            .is_fifo()
+    );
+    // Nothing to compare with: --check on a FIFO is an error, and it does not block.
+    let r = generate_to(&fifo, &["--check"]);
+    assert_eq!(r.code, 1, "{}", r.stderr);
+    assert!(r.stderr.contains("device or a FIFO"), "{}", r.stderr);
+}
+
+#[test]
+fn a_character_device_is_written_through_and_never_replaced() {
+    // A null device of the test's own (mknod needs root), never the system's /dev/null.
+    if !is_root() {
+        missing("mknod needs root for the character-device output test");
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let null = dir.path().join("null");
+    let made = Command::new("mknod")
+        .arg(&null)
+        .args(["c", "1", "3"])
+        .status()
+        .unwrap();
+    assert!(made.success());
+    let r = generate_to(&null, &[]);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    let meta = std::fs::symlink_metadata(&null).unwrap();
+    assert!(
+        meta.file_type().is_char_device(),
+        "the device was replaced by a file"
+    );
+    // A block device is refused outright.
+    let block = dir.path().join("block");
+    let made = Command::new("mknod")
+        .arg(&block)
+        .args(["b", "7", "250"])
+        .status()
+        .unwrap();
+    assert!(made.success());
+    let r = generate_to(&block, &[]);
+    assert_eq!(r.code, 1);
+    assert!(r.stderr.contains("it is a block device"), "{}", r.stderr);
+}
+
+#[test]
+fn dev_stdout_into_a_pipe_and_dash_write_standard_output() {
+    for out in ["/dev/stdout", "-"] {
+        let mut args = ARGS.to_vec();
+        args.extend(["-o", out]);
+        let child = Command::new("timeout")
+            .arg("20")
+            .arg(env!("CARGO_BIN_EXE_fwgen"))
+            .args(&args)
+            .current_dir(env!("CARGO_MANIFEST_DIR"))
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap();
+        let output = child.wait_with_output().unwrap();
+        assert_ne!(output.status.code(), Some(124), "-o {out} hangs");
+        assert!(output.status.success(), "-o {out}");
+        let text = String::from_utf8(output.stdout).unwrap();
+        assert!(text.starts_with("{\n  \"generator\""), "-o {out}: {text}");
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let r = crate::util::fwgen_in(dir.path(), &[&ARGS[..], &["-o", "-", "--check"]].concat());
+    assert_eq!(r.code, 2, "--check needs files: {}", r.stderr);
+    assert!(
+        !dir.path().join("-").exists(),
+        "`-o -` wrote a file named `-`"
+    );
+}
+
+#[test]
+fn a_failed_write_to_standard_output_is_an_error() {
+    let full = std::fs::OpenOptions::new()
+        .write(true)
+        .open("/dev/full")
+        .unwrap();
+    let (code, stderr) = run_with_stdout(&ARGS, Stdio::from(full));
+    assert_eq!(code, 1, "{stderr}");
+    assert!(
+        stderr.contains("cannot write to standard output"),
+        "{stderr}"
+    );
+    // A closed pipe stays quiet.
+    let mut child = Command::new(env!("CARGO_BIN_EXE_fwgen"))
+        .args([
+            "generate",
+            "-p",
+            "email-gateway",
+            "--all-features",
+            "-b",
+            "html",
+        ])
+        .current_dir(env!("CARGO_MANIFEST_DIR"))
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    drop(child.stdout.take());
+    let out = child.wait_with_output().unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(!stderr.contains("error"), "{stderr}");
+}
+
+#[test]
+fn check_never_prints_a_file_that_fwgen_did_not_write() {
+    let dir = tempfile::tempdir().unwrap();
+    let secret = dir.path().join("secret.json");
+    std::fs::write(&secret, "TOKEN=hunter2\n").unwrap();
+    let r = generate_to(&secret, &["--check"]);
+    assert_eq!(r.code, 1, "{}", r.stderr);
+    assert!(!r.stderr.contains("hunter2"), "{}", r.stderr);
+    assert!(r.stderr.contains("is not an fwgen file"), "{}", r.stderr);
+    // An older fwgen file is shown as a diff.
+    assert_eq!(generate_to(&secret, &[]).code, 0);
+    let old = std::fs::read_to_string(&secret).unwrap();
+    std::fs::write(&secret, old.replace("\"icap-gateway\"", "\"old-gateway\"")).unwrap();
+    let r = generate_to(&secret, &["--check"]);
+    assert_eq!(r.code, 1);
+    assert!(
+        r.stderr.contains("-  \"product\": \"old-gateway\""),
+        "{}",
+        r.stderr
+    );
+}
