@@ -51,11 +51,28 @@ pub fn xml_escape(text: &str) -> String {
     out
 }
 
+/// Text that can stand inside an XML comment: no `--` (a space goes between two dashes, so
+/// `---` cannot hide a second pair, as a single `replace` would leave it) and no `-` at the
+/// end, where it would run into the closing `-->`.
+fn comment_safe(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    for c in text.chars() {
+        if c == '-' && out.ends_with('-') {
+            out.push(' ');
+        }
+        out.push(c);
+    }
+    if out.ends_with('-') {
+        out.push(' ');
+    }
+    out
+}
+
 /// An XML comment holding the header; `--` may not appear inside one.
 fn header_comment(rules: &Ruleset, opts: &RenderOptions) -> String {
     let mut s = String::from("<!--\n");
     for l in header_lines(rules, opts) {
-        let _ = writeln!(s, "  {}", xml_escape(&l).replace("--", "- -"));
+        let _ = writeln!(s, "  {}", comment_safe(&xml_escape(&l)));
     }
     s.push_str("-->\n");
     s
@@ -336,6 +353,15 @@ pub fn render(rules: &Ruleset, opts: &RenderOptions) -> Vec<(String, String)> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn comments_never_hold_two_dashes_in_a_row() {
+        for t in ["a--b", "a---b", "----", "x -->", "end-", "-"] {
+            let c = comment_safe(t);
+            assert!(!c.contains("--") && !c.ends_with('-'), "{t:?} -> {c:?}");
+        }
+        assert_eq!(comment_safe("a---b"), "a- - -b");
+    }
 
     #[test]
     fn escapes_markup_and_drops_what_xml_cannot_hold() {

@@ -13,6 +13,8 @@ const HOSTILE: &[&str] = &[
     "a'b\\c\r\n-A INPUT -j ACCEPT\n# not a comment\n}\n} table inet evil { chain c { accept } }",
     "-j ACCEPT -m comment --comment \"\u{7}\u{1b}[31m\u{0}tab\there",
     "日本語の説明 {;} # \" ' \\",
+    // Dashes end XML comments: `--` may not appear in one, `---` hides a second `--`.
+    "a---b ---- c --> d -",
 ];
 
 fn long() -> String {
