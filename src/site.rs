@@ -195,8 +195,17 @@ impl Site {
                 );
             }
         }
-        for id in self.ports.keys() {
+        for (id, ports) in &self.ports {
             let line = self.line("ports", id);
+            if ports.ranges().is_empty() {
+                errors.push(self.error(
+                    line,
+                    LoadErrorKind::Invalid(format!(
+                        "site ports: entry `{id}` has no port; give at least one, or remove the line to keep the document's"
+                    )),
+                ));
+                continue;
+            }
             match pv.entry(id) {
                 None => errors.push(
                     self.error(
