@@ -114,8 +114,23 @@ fn feature_title(f: &Option<String>) -> String {
     }
 }
 
+/// Catalogue or site text as literal Markdown: every character that could start markup
+/// (raw HTML, an image that fetches a URL, a link, emphasis, a code span, a table cell
+/// break) is backslash-escaped, as CommonMark allows for any ASCII punctuation, and line
+/// breaks become spaces. What a renderer shows is the text, never markup from the input.
 fn md(text: &str) -> String {
-    text.replace('|', "\\|").replace(['\n', '\r'], " ")
+    let mut out = String::with_capacity(text.len());
+    for c in text.chars() {
+        match c {
+            '\n' | '\r' => out.push(' '),
+            '\\' | '`' | '*' | '_' | '[' | ']' | '<' | '>' | '!' | '|' | '~' | '&' => {
+                out.push('\\');
+                out.push(c);
+            }
+            c => out.push(c),
+        }
+    }
+    out
 }
 
 pub fn markdown(rules: &Ruleset, opts: &RenderOptions) -> String {

@@ -56,7 +56,7 @@ fn html_report_is_self_contained_and_escaped() {
     ));
     let md = ok(&["generate", "--site", "examples/site.yaml", "-b", "markdown"]);
     assert_eq!(
-        md.matches("| **ANY ADDRESS: the document says any address (entry `smtp`)** |")
+        md.matches("| **ANY ADDRESS: the document says any address (entry \\`smtp\\`)** |")
             .count(),
         2,
         "{md}"
@@ -207,4 +207,63 @@ fn html_report_renders_its_diagram_in_headless_chromium() {
 fn count_flows(page: &Path) -> usize {
     let html = std::fs::read_to_string(page).unwrap();
     html.matches("<line class=\"flow ").count()
+}
+
+/// Catalogue text reaches a Markdown review as text: a real CommonMark renderer
+/// (pulldown-cmark, with GitHub's tables and strikethrough) turns the report into HTML
+/// without a script, an image, a link or raw markup from the catalogue.
+///
+/// See: issue "Safe to run as root and in CI", item 11.
+#[test]
+fn markdown_report_renders_catalogue_text_as_text() {
+    let evil = "<script>alert(1)</script> ![x](http://203.0.113.9/x.png) \
+                [click](javascript:alert(1)) <img src=x onerror=alert(2)> **bold** `code` | cell ~~s~~ &amp;";
+    let dir = tempfile::tempdir().unwrap();
+    let tpl = std::fs::read_to_string("tests/fixtures/catalogue/text-template.yaml").unwrap();
+    std::fs::write(
+        dir.path().join("c.yaml"),
+        tpl.replace("@TEXT@", &serde_json::to_string(evil).unwrap())
+            .replace("@HOST1@", "\"a.example\"")
+            .replace("@HOST2@", "\"b.example\""),
+    )
+    .unwrap();
+    let md = ok(&[
+        "--catalogue",
+        dir.path().join("c.yaml").to_str().unwrap(),
+        "generate",
+        "-p",
+        "text-gateway",
+        "-b",
+        "markdown",
+    ]);
+    let mut opts = pulldown_cmark::Options::empty();
+    opts.insert(pulldown_cmark::Options::ENABLE_TABLES);
+    opts.insert(pulldown_cmark::Options::ENABLE_STRIKETHROUGH);
+    let mut html = String::new();
+    pulldown_cmark::html::push_html(&mut html, pulldown_cmark::Parser::new_ext(&md, opts));
+    for markup in [
+        "<script",
+        "<img",
+        "href=",
+        "<strong>bold",
+        "<code>code",
+        "<del>",
+    ] {
+        assert!(
+            !html.contains(markup),
+            "`{markup}` reached the rendered review:\n{html}"
+        );
+    }
+    // The text itself is all there, as text.
+    assert!(
+        html.contains("&lt;script&gt;alert(1)&lt;/script&gt;"),
+        "{html}"
+    );
+    assert!(html.contains("[click](javascript:alert(1))"), "{html}");
+    // A `|` in the text does not add a table cell: every row of a table has 7 cells.
+    for row in html.split("<tr>").skip(1) {
+        let row = row.split("</tr>").next().unwrap_or_default();
+        let cells = row.matches("<td").count() + row.matches("<th>").count();
+        assert_eq!(cells, 7, "{row}");
+    }
 }
