@@ -122,14 +122,30 @@ pub fn load(path: &Path) -> Result<Catalogue, LoadErrors> {
 
 /// Read a YAML file as text: size-limited, UTF-8, a leading BOM dropped, CRLF accepted.
 pub(crate) fn read_text(p: &Path) -> Result<String, LoadErrorKind> {
+    use std::io::Read;
+    let too_big = |n: u64, more: &str| {
+        LoadErrorKind::Invalid(format!(
+            "file is {n} bytes{more}; the limit is {MAX_FILE_BYTES}"
+        ))
+    };
     let meta = std::fs::metadata(p).map_err(LoadErrorKind::Read)?;
-    if meta.len() > MAX_FILE_BYTES {
-        return Err(LoadErrorKind::Invalid(format!(
-            "file is {} bytes; the limit is {MAX_FILE_BYTES}",
-            meta.len()
-        )));
+    if meta.is_dir() {
+        return Err(LoadErrorKind::Invalid(
+            "is a directory; give a YAML file".into(),
+        ));
     }
-    let bytes = std::fs::read(p).map_err(LoadErrorKind::Read)?;
+    if meta.len() > MAX_FILE_BYTES {
+        return Err(too_big(meta.len(), ""));
+    }
+    // A device or a FIFO has no length (`/dev/zero`, `<(cat big)`): read at most one byte past
+    // the limit, whatever it is.
+    let mut bytes = Vec::new();
+    std::fs::File::open(p)
+        .and_then(|f| f.take(MAX_FILE_BYTES + 1).read_to_end(&mut bytes))
+        .map_err(LoadErrorKind::Read)?;
+    if bytes.len() as u64 > MAX_FILE_BYTES {
+        return Err(too_big(bytes.len() as u64, " or more"));
+    }
     let text = String::from_utf8(bytes).map_err(|e| {
         LoadErrorKind::Invalid(format!(
             "not UTF-8 text (invalid byte at offset {})",

@@ -24,6 +24,40 @@ impl FromStr for Address {
 
     fn from_str(s: &str) -> Result<Self, String> {
         let t = s.trim();
+        let net = Self::parse_net(s, t)?;
+        // An IPv4 address written as IPv6 matches IPv6 packets only: real IPv4 traffic to or
+        // from it would not be filtered. Refuse it and say what to write.
+        if let IpNet::V6(v6) = net {
+            let seg = v6.addr().segments();
+            let mapped = seg[..5] == [0; 5] && seg[5] == 0xffff;
+            let compatible = seg[..6] == [0; 6]
+                && v6.addr().to_ipv4().is_some_and(|v4| {
+                    !v4.is_unspecified() && v4 != std::net::Ipv4Addr::new(0, 0, 0, 1)
+                });
+            if (mapped || compatible) && v6.prefix_len() >= 96 {
+                let v4 = v6
+                    .addr()
+                    .to_ipv4()
+                    .map(|a| a.to_string())
+                    .unwrap_or_default();
+                let len = v6.prefix_len() - 96;
+                let write = if len == 32 { v4 } else { format!("{v4}/{len}") };
+                return Err(format!(
+                    "`{s}` is an IPv4 address written as IPv6 ({}); it would match IPv6 packets only: write `{write}`",
+                    if mapped {
+                        "IPv4-mapped"
+                    } else {
+                        "IPv4-compatible"
+                    }
+                ));
+            }
+        }
+        Ok(Self(net))
+    }
+}
+
+impl Address {
+    fn parse_net(s: &str, t: &str) -> Result<IpNet, String> {
         if let Ok(net) = t.parse::<IpNet>() {
             if net.trunc() != net {
                 return Err(format!(
@@ -32,10 +66,10 @@ impl FromStr for Address {
                     net.addr()
                 ));
             }
-            return Ok(Self(net));
+            return Ok(net);
         }
         match t.parse::<IpAddr>() {
-            Ok(a) => Ok(Self(IpNet::from(a))),
+            Ok(a) => Ok(IpNet::from(a)),
             Err(_) => Err(format!(
                 "`{s}` is not an IP address or prefix (write addresses, not host names: \
                  firewalls resolve names only once, at load time)"
@@ -68,6 +102,25 @@ pub fn aggregate(nets: impl IntoIterator<Item = IpNet>) -> Vec<IpNet> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn ipv4_written_as_ipv6_is_refused_with_the_ipv4_form() {
+        let e = "::ffff:192.0.2.25".parse::<Address>().unwrap_err();
+        assert!(
+            e.contains("IPv4-mapped") && e.contains("write `192.0.2.25`"),
+            "{e}"
+        );
+        let e = "::1.2.3.4".parse::<Address>().unwrap_err();
+        assert!(
+            e.contains("IPv4-compatible") && e.contains("write `1.2.3.4`"),
+            "{e}"
+        );
+        let e = "::ffff:192.0.2.0/120".parse::<Address>().unwrap_err();
+        assert!(e.contains("write `192.0.2.0/24`"), "{e}");
+        for ok in ["::1", "::", "2001:db8::25", "::/0", "64:ff9b::192.0.2.1"] {
+            assert!(ok.parse::<Address>().is_ok(), "{ok}");
+        }
+    }
 
     #[track_caller]
     fn case(input: &str, expected: Result<&str, &str>) {

@@ -456,3 +456,50 @@ fn a_host_ruleset_without_administration_warns_about_lockout() {
         assert!(!r.stderr.contains("lock you out"), "{args:?}: {}", r.stderr);
     }
 }
+
+/// A device or FIFO has no length: the 16 MiB input limit still holds (it read `/dev/zero`
+/// until memory ran out).
+///
+/// See: issue "Safe to run as root and in CI", weak points.
+#[test]
+fn inputs_without_a_length_are_bounded_too() {
+    let (code, stderr, took) = bounded(
+        &["generate", "--site", "/dev/zero", "-b", "json"],
+        1_000_000,
+        20,
+    );
+    assert_eq!(code, 1, "{stderr}");
+    assert!(stderr.contains("the limit is 16777216"), "{stderr}");
+    assert!(took < Duration::from_secs(20));
+}
+
+/// An IPv4 address written as IPv6 would filter IPv6 packets only: refused with the IPv4 form.
+#[test]
+fn ipv4_mapped_ipv6_addresses_are_refused() {
+    let r = fwgen(&[
+        "generate",
+        "-p",
+        "icap-gateway",
+        "--gateway",
+        "::ffff:192.0.2.25",
+        "-b",
+        "nftables",
+        "--strict",
+    ]);
+    assert_eq!(r.code, 2, "{}", r.stderr);
+    assert!(r.stderr.contains("write `192.0.2.25`"), "{}", r.stderr);
+    let dir = tempfile::tempdir().unwrap();
+    let site = dir.path().join("site.yaml");
+    std::fs::write(
+        &site,
+        "product: icap-gateway\nroles:\n  dns-servers: [\"::1.2.3.4\"]\n",
+    )
+    .unwrap();
+    let r = fwgen(&["generate", "--site", site.to_str().unwrap(), "-b", "json"]);
+    assert_eq!(r.code, 1, "{}", r.stderr);
+    assert!(
+        r.stderr.contains("site.yaml:3") && r.stderr.contains("write `1.2.3.4`"),
+        "{}",
+        r.stderr
+    );
+}
