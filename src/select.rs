@@ -164,6 +164,24 @@ pub fn select(cat: &Catalogue, site: &Site, req: &Request) -> Result<Ruleset, Se
             entry_list(entries)
         ));
     }
+    for (group, (bound, left)) in &unbound.partial {
+        let list = |v: &Vec<&String>| {
+            v.iter()
+                .map(|h| format!("`{h}`"))
+                .collect::<Vec<_>>()
+                .join(", ")
+        };
+        warnings.push(format!(
+            "{}: host group `{group}`: the site file gives addresses for {} but not for {}, which the rules therefore do not admit; bind them too, or bind the group by its id",
+            crate::catalogue::position(
+                site.path.as_deref().unwrap_or("<site>"),
+                bound.first().map_or(1, |h| site.line("hosts", h)),
+                None
+            ),
+            list(bound),
+            list(left)
+        ));
+    }
     for ((peer, prefix), entries) in &unbound.site_any {
         // The line of the binding: the role, or the group's id or host name under `hosts:`.
         let line = if site.roles.contains_key(*peer) {
@@ -276,6 +294,16 @@ fn bind<'a>(
                     .flatten()
                     .copied()
                     .collect();
+                // Some of a group's hosts bound and others not: the others get no address.
+                if group.addresses.is_empty() && !site.hosts.contains_key(&group.id) {
+                    let (bound, left): (Vec<&String>, Vec<&String>) = group
+                        .hosts
+                        .iter()
+                        .partition(|h| site.hosts.contains_key(*h));
+                    if !bound.is_empty() && !left.is_empty() {
+                        unbound.partial.entry(g).or_insert((bound, left));
+                    }
+                }
                 let addrs = if from_site.is_empty() {
                     group.addresses.clone()
                 } else {
@@ -324,6 +352,8 @@ struct Unbound<'a> {
     roles: BTreeMap<&'a str, BTreeSet<&'a str>>,
     groups: BTreeMap<&'a str, BTreeSet<&'a str>>,
     site_any: BTreeMap<(&'a str, IpNet), BTreeSet<&'a str>>,
+    /// Groups the site binds by some host names only: (bound hosts, hosts left out).
+    partial: BTreeMap<&'a str, (Vec<&'a String>, Vec<&'a String>)>,
 }
 
 fn product_version<'c>(

@@ -24,7 +24,7 @@ pub fn flatten(text: &str, max_bytes: usize, drop: &[char]) -> String {
     let mut out = String::with_capacity(text.len().min(max_bytes));
     for c in text.chars() {
         let c = match c {
-            c if drop.contains(&c) => continue,
+            c if drop.contains(&c) || is_invisible(c) => continue,
             c if c.is_whitespace() => ' ',
             c if c.is_control() => continue,
             c => c,
@@ -38,6 +38,27 @@ pub fn flatten(text: &str, max_bytes: usize, drop: &[char]) -> String {
         out.push(c);
     }
     out.trim_end().to_string()
+}
+
+/// Characters that change how text reads without showing themselves: bidirectional
+/// overrides and isolates (which can make a comment read differently from what it is, as in
+/// "Trojan Source"), zero-width spaces and joiners, and the byte-order mark.
+pub fn is_invisible(c: char) -> bool {
+    matches!(
+        c,
+        '\u{061C}'
+            | '\u{180E}'
+            | '\u{200B}'..='\u{200F}'
+            | '\u{202A}'..='\u{202E}'
+            | '\u{2060}'..='\u{2069}'
+            | '\u{FEFF}'
+    )
+}
+
+/// `text` without invisible characters (see [`is_invisible`]), for formats that escape the
+/// rest themselves (the reviews).
+pub fn visible(text: &str) -> String {
+    text.chars().filter(|c| !is_invisible(*c)).collect()
 }
 
 /// The comment of one rule: its catalogue entries, and the host names it could not resolve.
@@ -185,6 +206,10 @@ mod tests {
             "-j ACCEPT ; { } #"
         );
         assert_eq!(sanitize("a\u{0}\u{7}\u{1b}[31mb", 100), "a[31mb");
+        assert_eq!(
+            sanitize("ad\u{202E}nimda\u{2066}x\u{2069}\u{200B}y\u{FEFF}", 100),
+            "adnimdaxy"
+        );
         // Cut on a character boundary: 'é' is two bytes.
         assert_eq!(sanitize("ééé", 5), "éé");
         assert_eq!(sanitize(&"x".repeat(10_000), 255).len(), 255);

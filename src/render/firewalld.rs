@@ -44,7 +44,10 @@ pub fn xml_escape(text: &str) -> String {
             '"' => out.push_str("&quot;"),
             '\'' => out.push_str("&apos;"),
             '\t' | '\n' | '\r' => out.push(' '),
-            c if (c as u32) < 0x20 || c == '\u{fffe}' || c == '\u{ffff}' => {}
+            c if (c as u32) < 0x20
+                || c == '\u{fffe}'
+                || c == '\u{ffff}'
+                || super::comment::is_invisible(c) => {}
             c => out.push(c),
         }
     }

@@ -14,7 +14,7 @@ use crate::model::{Direction, PortSet, Protocol};
 use crate::ruleset::{Remote, Ruleset, Selected};
 
 use super::RenderOptions;
-use super::comment::header_lines;
+use super::comment::{header_lines, visible};
 use super::firewalld::xml_escape as html;
 
 fn remote_text(r: &Remote) -> String {
@@ -60,10 +60,10 @@ fn cells(e: &Selected) -> [String; 7] {
         e.id.clone(),
         protocols(&e.protocols),
         e.ports.to_string(),
-        peer,
-        addresses,
-        description,
-        e.source.clone(),
+        visible(&peer),
+        visible(&addresses),
+        visible(&description),
+        visible(&e.source),
     ]
 }
 
@@ -123,6 +123,7 @@ fn md(text: &str) -> String {
     for c in text.chars() {
         match c {
             '\n' | '\r' => out.push(' '),
+            c if super::comment::is_invisible(c) => {}
             '\\' | '`' | '*' | '_' | '[' | ']' | '<' | '>' | '!' | '|' | '~' | '&' => {
                 out.push('\\');
                 out.push(c);

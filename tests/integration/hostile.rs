@@ -15,6 +15,8 @@ const HOSTILE: &[&str] = &[
     "日本語の説明 {;} # \" ' \\",
     // Dashes end XML comments: `--` may not appear in one, `---` hides a second `--`.
     "a---b ---- c --> d -",
+    // Bidirectional overrides and zero-width characters make text read otherwise.
+    "allow \u{202E}lla\u{2066}x\u{2069}\u{200B}\u{FEFF}y",
 ];
 
 fn long() -> String {
@@ -169,6 +171,10 @@ fn hostile_text_changes_no_rule_and_passes_the_real_tools() {
                         g.lines().all(|l| l.len() < 2_000),
                         "{what}: a 10,000-character string leaked into a line"
                     );
+                    assert!(
+                        !g.chars().any(invisible),
+                        "{what}: a bidirectional or zero-width character reached the output"
+                    );
                     if backend.starts_with("cisco") {
                         for l in g.lines().filter(|l| l.contains(" remark ")) {
                             let remark = l.split_once(" remark ").unwrap().1;
@@ -186,6 +192,36 @@ fn hostile_text_changes_no_rule_and_passes_the_real_tools() {
                 if tools && backend == "firewalld" {
                     crate::tools::check_firewalld_dir(dir.path());
                 }
+            }
+        }
+    }
+}
+
+/// Bidirectional controls, zero-width characters and the BOM (see issue "Safe to run as root
+/// and in CI", weak points): text that reads differently from what it is.
+fn invisible(c: char) -> bool {
+    matches!(
+        c,
+        '\u{061C}'
+            | '\u{180E}'
+            | '\u{200B}'..='\u{200F}'
+            | '\u{202A}'..='\u{202E}'
+            | '\u{2060}'..='\u{2069}'
+            | '\u{FEFF}'
+    )
+}
+
+#[test]
+fn reviews_carry_no_invisible_characters() {
+    for backend in ["markdown", "html"] {
+        for text in HOSTILE {
+            let (_c, dir) = generate(backend, "perimeter", text, "a.example", "b.example");
+            for (path, g) in all_files(dir.path()) {
+                assert!(
+                    !g.chars().any(invisible),
+                    "{backend} {}: an invisible character reached the review",
+                    path.display()
+                );
             }
         }
     }

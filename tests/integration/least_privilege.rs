@@ -312,3 +312,19 @@ fn a_host_group_without_host_names_is_bound_by_its_id() {
     assert_eq!(license(&json)["remote"][0], "198.51.100.7/32");
     assert!(license(&json).get("any_address").is_none());
 }
+
+/// Binding one host of a multi-host group leaves the others without an address: say so.
+///
+/// See: issue "Safe to run as root and in CI", weak points.
+#[test]
+fn a_partly_bound_host_group_warns() {
+    let site = "product: email-gateway\nversion: \"5.3\"\ngateway: [192.0.2.25]\nhosts:\n  0.rhel.pool.ntp.org: [198.51.100.123]\n";
+    let (_, stderr) = generate_json(site, &[]);
+    assert!(
+        stderr.contains("site.yaml:5: host group `ntp-pool`: the site file gives addresses for `0.rhel.pool.ntp.org` but not for `1.rhel.pool.ntp.org`"),
+        "{stderr}"
+    );
+    let by_id = site.replace("0.rhel.pool.ntp.org", "ntp-pool");
+    let (_, stderr) = generate_json(&by_id, &[]);
+    assert!(!stderr.contains("ntp-pool"), "{stderr}");
+}
