@@ -19,8 +19,8 @@ Examples:
   fwgen generate --product icap-gateway --version 4.8 --features snmp,ldap --backend json
   fwgen validate data/
 
-Exit codes: 0 success, 1 bad input (catalogue, site file, selection), a failed write, or
---check found out-of-date files, 2 usage.";
+Exit codes (as diff uses them): 0 success, 1 --check found out-of-date files, 2 trouble: bad
+input (catalogue, site file, selection), a failed write, or a usage error.";
 
 /// Generate firewall rulesets from vendor ports-and-protocols catalogues.
 #[derive(Debug, Parser)]
@@ -106,7 +106,7 @@ pub struct BuildArgs {
     #[arg(default_value = "fwgen.yaml")]
     pub manifest: PathBuf,
     /// Write nothing: exit 0 when every output is up to date, 1 with unified diffs on
-    /// standard error otherwise
+    /// standard error otherwise, 2 on broken input
     #[arg(long)]
     pub check: bool,
 }
@@ -195,11 +195,13 @@ pub struct GenerateArgs {
     /// ruleset.json)
     #[arg(long, value_name = "DIR", conflicts_with = "output")]
     pub output_dir: Option<PathBuf>,
-    /// Fail instead of warning when a role or host has no address
+    /// Fail instead of warning: on a rule that would admit any address for a reason other than
+    /// the document's own words (an unbound role or host group, a site binding to 0.0.0.0/0 or
+    /// ::/0), and on every other warning
     #[arg(long)]
     pub strict: bool,
     /// Write nothing: exit 0 when the output files are up to date, 1 with a unified diff on
-    /// standard error when regenerating would change them
+    /// standard error when regenerating would change them, 2 on broken input
     #[arg(long, requires = "destination")]
     pub check: bool,
 }

@@ -5,7 +5,9 @@ use crate::output::OutputError;
 use crate::render::RenderError;
 use crate::select::SelectError;
 
-/// Exit codes: 0 success, 1 bad input or a failed write, 2 usage (clap's own).
+/// Exit codes, as `diff` and `cmp` use them: 0 success (with `--check`: up to date), 1 only
+/// for `--check` finding out-of-date files (`command::Report::exit_code`), 2 trouble: bad
+/// input, a failed write, or a usage error (clap's own code).
 #[derive(Debug, thiserror::Error)]
 pub enum Error {
     #[error("{0}")]
@@ -24,10 +26,7 @@ pub enum Error {
 impl Error {
     /// The process exit code for this error.
     pub fn exit_code(&self) -> u8 {
-        match self {
-            Error::Usage(_) => 2,
-            _ => 1,
-        }
+        2
     }
 }
 

@@ -39,7 +39,7 @@ fn main() -> ExitCode {
                     anstream::eprintln!(
                         "{ERROR}error:{ERROR:#} cannot write to standard output: {e}"
                     );
-                    ExitCode::from(1)
+                    ExitCode::from(2)
                 }
             }
         }

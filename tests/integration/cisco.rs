@@ -590,7 +590,7 @@ fn cisco_refuses_host_placement_and_warns_about_ftp_data_on_ios() {
             "-b",
             backend,
         ]);
-        assert_eq!(r.code, 1);
+        assert_eq!(r.code, 2);
         assert!(
             r.stderr.contains("cannot express host placement"),
             "{}",

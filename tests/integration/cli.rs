@@ -107,7 +107,7 @@ fn validate_the_shipped_catalogue_its_directory_and_a_site() {
         "--site",
         "tests/fixtures/invalid-sites/several-problems.yaml",
     ]);
-    assert_eq!(r.code, 1);
+    assert_eq!(r.code, 2);
     assert_eq!(r.stderr.lines().count(), 4, "{}", r.stderr);
 }
 

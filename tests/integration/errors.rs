@@ -16,7 +16,7 @@ fn rel(path: &std::path::Path) -> String {
 #[track_caller]
 fn failure(args: &[&str]) -> String {
     let r = fwgen(args);
-    assert_eq!(r.code, 1, "fwgen {args:?} should exit 1:\n{}", r.stderr);
+    assert_eq!(r.code, 2, "fwgen {args:?} should exit 2:\n{}", r.stderr);
     assert!(r.stdout.is_empty(), "no output on error, got {}", r.stdout);
     assert!(!r.stderr.contains("panicked"), "{}", r.stderr);
     for line in r.stderr.lines() {
@@ -154,7 +154,7 @@ fn usage_errors_exit_2() {
 fn empty_catalogue_directory() {
     let dir = tempfile::tempdir().unwrap();
     let r = fwgen(&["validate", dir.path().to_str().unwrap()]);
-    assert_eq!(r.code, 1);
+    assert_eq!(r.code, 2);
     assert!(
         r.stderr
             .contains("no catalogue files (`*.yaml`) in this directory"),
@@ -173,7 +173,7 @@ fn every_problem_in_every_file_is_reported_in_path_and_line_order() {
         std::fs::write(dir.path().join(name), text).unwrap();
     }
     let r = fwgen(&["validate", dir.path().to_str().unwrap()]);
-    assert_eq!(r.code, 1);
+    assert_eq!(r.code, 2);
     let lines: Vec<&str> = r.stderr.lines().collect();
     assert_eq!(lines.len(), 2, "{}", r.stderr);
     assert!(lines[0].contains("port-zero.yaml:36:13"), "{}", r.stderr);

@@ -270,7 +270,7 @@ fn output_file_is_written_atomically_and_never_partially() {
         "-o",
         out_s,
     ]);
-    assert_eq!(r.code, 1);
+    assert_eq!(r.code, 2);
     assert_eq!(std::fs::read_to_string(&out).unwrap(), first);
     let names: Vec<_> = std::fs::read_dir(dir.path())
         .unwrap()
@@ -288,7 +288,7 @@ fn output_file_is_written_atomically_and_never_partially() {
         "-o",
         dir.path().join("no/such/x.json").to_str().unwrap(),
     ]);
-    assert_eq!(r.code, 1);
+    assert_eq!(r.code, 2);
     assert!(r.stderr.contains("does not exist"), "{}", r.stderr);
     let r = fwgen(&[
         "generate",
@@ -299,7 +299,7 @@ fn output_file_is_written_atomically_and_never_partially() {
         "-o",
         dir.path().to_str().unwrap(),
     ]);
-    assert_eq!(r.code, 1);
+    assert_eq!(r.code, 2);
     assert!(r.stderr.contains("it is a directory"), "{}", r.stderr);
 }
 

@@ -52,7 +52,7 @@ fn absurd_nesting_is_refused_before_parsing() {
         let f = dir.path().join(name);
         std::fs::write(&f, text).unwrap();
         let (code, stderr, took) = bounded(&["validate", f.to_str().unwrap()], 1_000_000, 20);
-        assert_eq!(code, 1, "{name}: {stderr}");
+        assert_eq!(code, 2, "{name}: {stderr}");
         assert!(
             stderr.contains("levels deep") || stderr.contains("indented"),
             "{name}: {stderr}"
@@ -98,7 +98,7 @@ fn yaml_alias_bombs_are_refused_with_bounded_memory() {
         let mut args = cmd.clone();
         args.push(f.to_str().unwrap());
         let (code, stderr, took) = bounded(&args, 500_000, 20);
-        assert_eq!(code, 1, "{name}: {stderr}");
+        assert_eq!(code, 2, "{name}: {stderr}");
         assert!(stderr.starts_with("error: "), "{name}: {stderr}");
         assert!(took < Duration::from_secs(5), "{name} took {took:?}");
     }
@@ -113,7 +113,7 @@ fn oversized_files_are_refused_without_being_read() {
         .set_len(100 * 1024 * 1024)
         .unwrap(); // sparse: no disk used
     let (code, stderr, took) = bounded(&["validate", f.to_str().unwrap()], 200_000, 20);
-    assert_eq!(code, 1);
+    assert_eq!(code, 2);
     assert!(
         stderr.contains("file is 104857600 bytes; the limit is 16777216"),
         "{stderr}"
@@ -124,7 +124,7 @@ fn oversized_files_are_refused_without_being_read() {
         200_000,
         20,
     );
-    assert_eq!(code, 1);
+    assert_eq!(code, 2);
     assert!(stderr.contains("the limit is 16777216"), "{stderr}");
 }
 
@@ -208,7 +208,7 @@ fn output_to_places_that_cannot_take_it() {
             "-o",
             path.to_str().unwrap(),
         ]);
-        assert_eq!(r.code, 1, "{}: {}", path.display(), r.stderr);
+        assert_eq!(r.code, 2, "{}: {}", path.display(), r.stderr);
         assert!(
             r.stderr.contains(expect),
             "{}: {}",
@@ -231,7 +231,7 @@ fn output_to_places_that_cannot_take_it() {
         ro.join("x.json").to_str().unwrap(),
     ]);
     if !crate::util::is_root() {
-        assert_eq!(r.code, 1);
+        assert_eq!(r.code, 2);
         assert!(r.stderr.contains("cannot write"), "{}", r.stderr);
     }
     assert!(!r.stderr.contains("panicked"));
@@ -468,7 +468,7 @@ fn inputs_without_a_length_are_bounded_too() {
         1_000_000,
         20,
     );
-    assert_eq!(code, 1, "{stderr}");
+    assert_eq!(code, 2, "{stderr}");
     assert!(stderr.contains("the limit is 16777216"), "{stderr}");
     assert!(took < Duration::from_secs(20));
 }
@@ -496,7 +496,7 @@ fn ipv4_mapped_ipv6_addresses_are_refused() {
     )
     .unwrap();
     let r = fwgen(&["generate", "--site", site.to_str().unwrap(), "-b", "json"]);
-    assert_eq!(r.code, 1, "{}", r.stderr);
+    assert_eq!(r.code, 2, "{}", r.stderr);
     assert!(
         r.stderr.contains("site.yaml:3") && r.stderr.contains("write `1.2.3.4`"),
         "{}",

@@ -262,7 +262,7 @@ fn a_site_binding_to_a_whole_address_family_is_any_address() {
         "json",
     ]);
     assert_eq!(
-        r.code, 1,
+        r.code, 2,
         "--strict refuses a binding to 0.0.0.0/0: {}",
         r.stderr
     );

@@ -135,7 +135,7 @@ fn a_fifo_is_written_through_and_never_replaced() {
     );
     // Nothing to compare with: --check on a FIFO is an error, and it does not block.
     let r = generate_to(&fifo, &["--check"]);
-    assert_eq!(r.code, 1, "{}", r.stderr);
+    assert_eq!(r.code, 2, "{}", r.stderr);
     assert!(r.stderr.contains("device or a FIFO"), "{}", r.stderr);
 }
 
@@ -170,7 +170,7 @@ fn a_character_device_is_written_through_and_never_replaced() {
         .unwrap();
     assert!(made.success());
     let r = generate_to(&block, &[]);
-    assert_eq!(r.code, 1);
+    assert_eq!(r.code, 2);
     assert!(r.stderr.contains("it is a block device"), "{}", r.stderr);
 }
 
@@ -210,7 +210,7 @@ fn a_failed_write_to_standard_output_is_an_error() {
         .open("/dev/full")
         .unwrap();
     let (code, stderr) = run_with_stdout(&ARGS, Stdio::from(full));
-    assert_eq!(code, 1, "{stderr}");
+    assert_eq!(code, 2, "{stderr}");
     assert!(
         stderr.contains("cannot write to standard output"),
         "{stderr}"

@@ -29,6 +29,10 @@ fn generate_check_reports_stale_files_with_a_diff_and_writes_nothing() {
     let r = fwgen(&[&base[..], &["--check"]].concat());
     assert_eq!(r.code, 0, "{}", r.stderr);
     assert!(r.stderr.contains("is up to date"), "{}", r.stderr);
+    // Broken input is not "out of date": exit 2, as diff(1) says trouble (it was 1, the same
+    // as out of date, so a CI gate could not tell them apart).
+    let r = fwgen(&[&base[..], &["--check", "-F", "no-such-feature"]].concat());
+    assert_eq!(r.code, 2, "{}", r.stderr);
     // A change: exit 1, unified diff on stderr, file untouched.
     let r = fwgen(&[&base[..], &["--check", "-F", "ssh-console"]].concat());
     assert_eq!(r.code, 1);
@@ -189,7 +193,7 @@ fn invalid_manifests() {
             .display()
             .to_string();
         let r = fwgen(&["build", "--check", &rel]);
-        assert_eq!(r.code, 1, "{}", r.stderr);
+        assert_eq!(r.code, 2, "{}", r.stderr);
         assert_snapshot!(r.stderr);
     });
 }
@@ -279,7 +283,7 @@ fn version_diff_narrowed_by_features() {
         "-F",
         "pmm",
     ]);
-    assert_eq!(r.code, 1);
+    assert_eq!(r.code, 2);
     assert!(
         r.stderr
             .contains("unknown feature `pmm` for email-gateway 5.3; did you mean `pmm-full-mode`?"),
@@ -336,7 +340,7 @@ fn a_build_that_cannot_write_one_file_changes_none() {
     )
     .unwrap();
     let r = fwgen(&["build", manifest.to_str().unwrap()]);
-    assert_eq!(r.code, 1, "{}", r.stderr);
+    assert_eq!(r.code, 2, "{}", r.stderr);
     assert!(r.stderr.contains("/sys/fwgen-test.json"), "{}", r.stderr);
     assert!(!ok_file.exists(), "a file was written before the failure");
     assert_eq!(std::fs::read_to_string(&old).unwrap(), "old\n");

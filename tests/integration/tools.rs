@@ -269,7 +269,7 @@ fn nft_script_replaces_only_its_own_table_and_loads_again_and_again() {
 fn perimeter_placement_without_a_gateway_address_says_how_to_give_one() {
     for backend in ["nftables", "iptables"] {
         let r = fwgen(&["generate", "-p", "icap-gateway", "-b", backend]);
-        assert_eq!(r.code, 1);
+        assert_eq!(r.code, 2);
         assert!(r.stderr.contains("perimeter placement needs the gateway's address: add `gateway: [ADDR]` to the site file or pass `--gateway ADDR`"), "{}", r.stderr);
     }
 }
