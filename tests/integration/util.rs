@@ -51,7 +51,13 @@ pub fn missing(what: &str) {
     if require_tools() {
         panic!("FWGEN_REQUIRE_VALIDATORS=1 but {what}");
     }
-    eprintln!("\n!!!!! SKIPPED: {what} (set FWGEN_REQUIRE_VALIDATORS=1 to make this fail) !!!!!\n");
+    // Straight to the process's standard error, past the test harness's output capture
+    // (which takes only `print!`/`eprint!`): a skipped check shows in `cargo test` output.
+    use std::io::Write;
+    let _ = writeln!(
+        std::io::stderr().lock(),
+        "\n!!!!! SKIPPED: {what} (provide it, or set FWGEN_REQUIRE_VALIDATORS=1 to make this a failure) !!!!!\n"
+    );
 }
 
 /// The vendor documents (`../shared/seeds`), if present beside the checkout.
