@@ -8,6 +8,12 @@ const ERROR: Style = AnsiColor::Red.on_default().bold();
 const WARNING: Style = AnsiColor::Yellow.on_default().bold();
 
 fn main() -> ExitCode {
+    // SIGINT, SIGTERM and SIGHUP: remove this run's temporary files, then exit as a shell
+    // reports a signal (128 + 2). Without it an interrupt could leave `.fwgen-*` files.
+    let _ = ctrlc::set_handler(|| {
+        fwgen::output::remove_temporary_files();
+        std::process::exit(130);
+    });
     let args = match fwgen::cli::Args::try_parse() {
         Ok(a) => a,
         Err(e) => {

@@ -244,12 +244,52 @@ fn write_through(path: &Path, contents: &[u8]) -> std::io::Result<()> {
     f.flush()
 }
 
+/// Temporary files that exist right now: removed by [`remove_temporary_files`] when a signal
+/// ends the run, so that an interrupt leaves no `.fwgen-*` file behind.
+static TEMPORARY: std::sync::Mutex<Vec<PathBuf>> = std::sync::Mutex::new(Vec::new());
+
+fn track(path: &Path) {
+    if let Ok(mut t) = TEMPORARY.lock() {
+        t.push(path.to_path_buf());
+    }
+}
+
+fn untrack(path: &Path) {
+    if let Ok(mut t) = TEMPORARY.lock() {
+        t.retain(|p| p != path);
+    }
+}
+
+/// Remove every temporary file of this run (called on SIGINT, SIGTERM or SIGHUP, before the
+/// process exits). Holding the lock keeps a rename from racing with the removal: a file is
+/// either renamed into place or removed, never left as `.fwgen-*`.
+pub fn remove_temporary_files() {
+    let guard = TEMPORARY.lock();
+    if let Ok(t) = &guard {
+        for p in t.iter() {
+            let _ = std::fs::remove_file(p);
+        }
+    }
+    // Keep the lock: the process exits next, and no rename may start after the removal.
+    std::mem::forget(guard);
+}
+
 /// A file written to a temporary name beside its destination, not yet flushed or renamed.
 /// It is closed (a build may stage thousands of files: firewalld has one per service) and
 /// removed again if it is dropped before the rename.
 struct Staged {
-    tmp: tempfile::TempPath,
+    /// `None` once renamed into place.
+    tmp: Option<tempfile::TempPath>,
     path: PathBuf,
+}
+
+impl Drop for Staged {
+    fn drop(&mut self) {
+        // Not renamed: the TempPath removes the file; forget it here too.
+        if let Some(tmp) = &self.tmp {
+            untrack(tmp);
+        }
+    }
 }
 
 /// Flush every staged file's data to disk (in parallel: the journal can commit them together),
@@ -263,14 +303,27 @@ fn commit(staged: Vec<Staged>) -> Result<(), OutputError> {
     };
     // Parallel flushes pay off for many files; for a few, starting threads costs more.
     for result in crate::par::map(&staged, staged.len() > 8, |s| {
-        std::fs::File::open(&s.tmp)
+        let Some(tmp) = &s.tmp else { return Ok(()) };
+        std::fs::File::open(tmp)
             .and_then(|f| f.sync_data())
             .map_err(|e| err(&s.path, e))
     }) {
         result?;
     }
-    for s in staged {
-        s.tmp.persist(&s.path).map_err(|e| err(&s.path, e.error))?;
+    for mut s in staged {
+        let Some(tmp) = s.tmp.take() else { continue };
+        let name = tmp.to_path_buf();
+        // Under the lock a signal's clean-up waits until the rename is done (or has not begun).
+        let held = TEMPORARY.lock();
+        let renamed = tmp.persist(&s.path);
+        drop(held);
+        match renamed {
+            Ok(()) => untrack(&name),
+            Err(e) => {
+                s.tmp = Some(e.path);
+                return Err(err(&s.path, e.error));
+            }
+        }
     }
     Ok(())
 }
@@ -293,10 +346,13 @@ fn stage(path: &Path, target: &Path, contents: &[u8]) -> Result<Staged, OutputEr
     if !dir.is_dir() {
         return Err(err(format!("directory `{}` does not exist", dir.display())));
     }
+    // A random name, created with O_EXCL: a stale `.fwgen-*` file, or a symlink planted with
+    // such a name, is never opened or followed.
     let mut tmp = tempfile::Builder::new()
         .prefix(".fwgen-")
         .tempfile_in(dir)
         .map_err(|e| err(e.to_string()))?;
+    track(tmp.path());
     tmp.write_all(contents).map_err(|e| err(e.to_string()))?;
     // The temporary file is private (0600); give the result the replaced file's permission
     // bits, or the usual 0644 for a new file, and never set-user-id, set-group-id or sticky
@@ -309,7 +365,7 @@ fn stage(path: &Path, target: &Path, contents: &[u8]) -> Result<Staged, OutputEr
             .map_err(|e| err(e.to_string()))?;
     }
     Ok(Staged {
-        tmp: tmp.into_temp_path(),
+        tmp: Some(tmp.into_temp_path()),
         path: target.to_path_buf(),
     })
 }

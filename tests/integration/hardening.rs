@@ -301,7 +301,29 @@ fn an_interrupted_write_leaves_the_old_file_intact() {
         assert_eq!(r.code, 0, "{}", r.stderr);
         std::fs::read(&out).unwrap()
     };
-    for delay_ms in [30, 150, 400, 800, 1_500, 3_000] {
+    // A stale temporary file and a symlink with fwgen's prefix, planted in the output
+    // directory: never opened, followed or removed.
+    let victim = dir.path().join("victim");
+    std::fs::write(&victim, b"VICTIM\n").unwrap();
+    std::fs::write(dir.path().join(".fwgen-stale"), b"STALE\n").unwrap();
+    std::os::unix::fs::symlink(&victim, dir.path().join(".fwgen-link")).unwrap();
+    let leftovers = || -> Vec<String> {
+        std::fs::read_dir(dir.path())
+            .unwrap()
+            .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+            .filter(|n| n.starts_with(".fwgen-") && n != ".fwgen-stale" && n != ".fwgen-link")
+            .collect()
+    };
+    for (delay_ms, signal) in [
+        (30, "-INT"),
+        (150, "-TERM"),
+        (400, "-INT"),
+        (800, "-TERM"),
+        (1_200, "-INT"),
+        (1_500, "-TERM"),
+        (2_000, "-INT"),
+        (3_000, "-TERM"),
+    ] {
         std::fs::write(&out, b"OLD\n").unwrap();
         let mut child = Command::new(env!("CARGO_BIN_EXE_fwgen"))
             .args([
@@ -318,16 +340,33 @@ fn an_interrupted_write_leaves_the_old_file_intact() {
             .unwrap();
         std::thread::sleep(Duration::from_millis(delay_ms));
         let _ = Command::new("kill")
-            .args(["-INT", &child.id().to_string()])
+            .args([signal, &child.id().to_string()])
             .status();
         let _ = child.wait();
         let now = std::fs::read(&out).unwrap();
         assert!(
             now == b"OLD\n" || now == reference,
-            "after SIGINT at {delay_ms} ms the file is neither the old nor the new one ({} bytes)",
+            "after {signal} at {delay_ms} ms the file is neither the old nor the new one ({} bytes)",
             now.len()
         );
+        // See: issue "Safe to run as root and in CI", item 3.
+        assert_eq!(
+            leftovers(),
+            Vec::<String>::new(),
+            "after {signal} at {delay_ms} ms a temporary file is left behind"
+        );
     }
+    assert_eq!(std::fs::read(&victim).unwrap(), b"VICTIM\n");
+    assert_eq!(
+        std::fs::read(dir.path().join(".fwgen-stale")).unwrap(),
+        b"STALE\n"
+    );
+    assert!(
+        std::fs::symlink_metadata(dir.path().join(".fwgen-link"))
+            .unwrap()
+            .file_type()
+            .is_symlink()
+    );
 }
 
 #[test]
@@ -501,5 +540,76 @@ fn ipv4_mapped_ipv6_addresses_are_refused() {
         r.stderr.contains("site.yaml:3") && r.stderr.contains("write `1.2.3.4`"),
         "{}",
         r.stderr
+    );
+}
+
+/// A signal while the output is being staged: the run's temporary file is removed and the old
+/// file stays. The test waits until the temporary file exists (polling the directory), so the
+/// signal lands in that window every time.
+///
+/// See: issue "Safe to run as root and in CI", item 3.
+#[test]
+fn a_signal_while_staging_leaves_no_temporary_file() {
+    let dir = tempfile::tempdir().unwrap();
+    let (site, _) = million_site(dir.path());
+    let out_dir = dir.path().join("out");
+    std::fs::create_dir(&out_dir).unwrap();
+    let out = out_dir.join("rules.nft");
+    let temporaries = || -> Vec<String> {
+        std::fs::read_dir(&out_dir)
+            .unwrap()
+            .filter_map(|e| e.ok())
+            .map(|e| e.file_name().to_string_lossy().into_owned())
+            .filter(|n| n.starts_with(".fwgen-"))
+            .collect()
+    };
+    let mut hit = 0;
+    for signal in ["-INT", "-TERM", "-HUP"] {
+        std::fs::write(&out, b"OLD\n").unwrap();
+        let mut child = Command::new(env!("CARGO_BIN_EXE_fwgen"))
+            .args([
+                "generate",
+                "--site",
+                site.to_str().unwrap(),
+                "-b",
+                "nftables",
+                "-o",
+            ])
+            .arg(&out)
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap();
+        let start = Instant::now();
+        let mut seen = false;
+        while start.elapsed() < Duration::from_secs(60) {
+            if !temporaries().is_empty() {
+                seen = true;
+                break;
+            }
+            if child.try_wait().unwrap().is_some() {
+                break;
+            }
+            std::thread::sleep(Duration::from_micros(200));
+        }
+        if seen {
+            let _ = Command::new("kill")
+                .args([signal, &child.id().to_string()])
+                .status();
+        }
+        let status = child.wait().unwrap();
+        if seen && status.code() == Some(130) {
+            hit += 1;
+        }
+        assert_eq!(
+            temporaries(),
+            Vec::<String>::new(),
+            "after {signal}: left behind"
+        );
+        let now = std::fs::read(&out).unwrap();
+        assert!(now == b"OLD\n" || now.starts_with(b"#!/usr/sbin/nft -f\n# Generated by fwgen"));
+    }
+    assert!(
+        hit >= 2,
+        "only {hit} of 3 signals landed while the file was staged"
     );
 }
