@@ -109,6 +109,11 @@ pub struct BuildArgs {
     /// standard error otherwise, 2 on broken input
     #[arg(long)]
     pub check: bool,
+    /// Let the manifest name sites, catalogues and outputs outside its own directory
+    /// (absolute paths, `..`, symlinks that lead out). Without it they are errors: a manifest
+    /// from a pull request must not read or write elsewhere on the CI machine
+    #[arg(long)]
+    pub allow_outside: bool,
 }
 
 /// Output format of the listing commands.

@@ -136,8 +136,9 @@ fn enum_value<T: ValueEnum>(
 }
 
 impl Manifest {
-    /// Read and check a manifest; every problem is reported.
-    pub fn load(path: &Path) -> Result<Manifest, LoadErrors> {
+    /// Read and check a manifest; every problem is reported. Unless `allow_outside`, every
+    /// path it names must stay inside its directory.
+    pub fn load(path: &Path, allow_outside: bool) -> Result<Manifest, LoadErrors> {
         let display = path.display().to_string();
         let one = |line, kind| {
             LoadErrors(vec![LoadError {
@@ -181,6 +182,27 @@ impl Manifest {
                 None => Some(Policy::Drop),
                 Some(p) => enum_value::<Policy>(p, "policy", &t.name, &display, line, &mut errors),
             };
+            if !allow_outside {
+                let paths = t
+                    .site
+                    .iter()
+                    .map(|p| ("site", p))
+                    .chain([("output", &t.output)]);
+                for (key, p) in paths {
+                    if let Err(why) = inside(&base, p) {
+                        errors.push(LoadError {
+                            path: display.clone(),
+                            line,
+                            column: None,
+                            kind: LoadErrorKind::Invalid(format!(
+                                "target `{}`: {key} `{}` {why}; paths stay inside the manifest's directory unless `fwgen build --allow-outside`",
+                                t.name,
+                                p.display()
+                            )),
+                        });
+                    }
+                }
+            }
             if let (Some(backend), Some(placement), Some(policy)) = (backend, placement, policy) {
                 targets.push(Target {
                     line,
@@ -201,6 +223,20 @@ impl Manifest {
                     output: base.join(t.output),
                 });
             }
+        }
+        if !allow_outside
+            && let Some(c) = &raw.catalogue
+            && let Err(why) = inside(&base, c)
+        {
+            errors.push(LoadError {
+                path: display.clone(),
+                line: crate::position::Positions::top(&text, "catalogue"),
+                column: None,
+                kind: LoadErrorKind::Invalid(format!(
+                    "catalogue `{}` {why}; paths stay inside the manifest's directory unless `fwgen build --allow-outside`",
+                    c.display()
+                )),
+            });
         }
         // Two targets must not write the same place.
         let mut outputs: BTreeMap<&Path, &str> = BTreeMap::new();
@@ -231,6 +267,53 @@ impl Manifest {
 }
 
 /// Lines of `- name:` items, in order.
+/// Whether `rel`, a path the manifest names, stays inside `base` (the manifest's directory):
+/// relative, no `..`, and no symbolic link on the way that leads out (checked on the part
+/// that exists).
+fn inside(base: &Path, rel: &Path) -> Result<(), String> {
+    use std::path::Component;
+    if rel.is_absolute() {
+        return Err("is absolute".into());
+    }
+    if rel.components().any(|c| {
+        matches!(
+            c,
+            Component::ParentDir | Component::Prefix(_) | Component::RootDir
+        )
+    }) {
+        return Err("leaves the directory with `..`".into());
+    }
+    let root = if base.as_os_str().is_empty() {
+        Path::new(".")
+    } else {
+        base
+    };
+    let Ok(root) = std::fs::canonicalize(root) else {
+        return Ok(()); // the manifest was read from there: it exists
+    };
+    // The longest existing prefix, with its links resolved, must stay under the directory.
+    let mut probe = root.join(rel);
+    loop {
+        if let Ok(real) = std::fs::canonicalize(&probe) {
+            return if real.starts_with(&root) {
+                Ok(())
+            } else {
+                Err(format!(
+                    "leads out of the directory (to `{}`)",
+                    real.display()
+                ))
+            };
+        }
+        // A link to nothing could be created anywhere: refuse it rather than follow it.
+        if std::fs::symlink_metadata(&probe).is_ok_and(|m| m.file_type().is_symlink()) {
+            return Err("is a symbolic link to nothing".into());
+        }
+        if !probe.pop() {
+            return Ok(());
+        }
+    }
+}
+
 fn name_lines(text: &str) -> Vec<usize> {
     text.lines()
         .enumerate()

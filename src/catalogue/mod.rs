@@ -241,7 +241,7 @@ fn check_nesting(text: &str) -> Result<(), (usize, String)> {
 
 /// Turn a serde_yaml error into a positioned load error.
 pub(crate) fn syntax_error(path: &str, e: &serde_yaml::Error) -> LoadError {
-    let msg = strip_positions(&e.to_string());
+    let msg = hide_strings(&strip_positions(&e.to_string()));
     let (line, column) = e
         .location()
         .map_or((0, None), |l| (l.line(), Some(l.column())));
@@ -772,6 +772,65 @@ fn source(s: raw::Source) -> Source {
     }
 }
 
+/// Replace the quoted text of `string "…"` in a type error with a placeholder: a path given
+/// as a site, catalogue or manifest may name any file (`--site /etc/shadow`, a manifest from a
+/// pull request), and its first line must not reach the terminal or a CI log.
+fn hide_strings(msg: &str) -> String {
+    const OPEN: &str = "string \"";
+    let mut out = String::with_capacity(msg.len());
+    let mut rest = msg;
+    while let Some(i) = rest.find(OPEN) {
+        out.push_str(&rest[..i]);
+        let body = &rest[i + OPEN.len()..];
+        // The text is Debug-quoted: skip escaped characters up to the closing quote.
+        let mut end = None;
+        let mut escaped = false;
+        for (k, c) in body.char_indices() {
+            match (escaped, c) {
+                (true, _) => escaped = false,
+                (false, '\\') => escaped = true,
+                (false, '"') => {
+                    end = Some(k);
+                    break;
+                }
+                _ => {}
+            }
+        }
+        match end {
+            Some(k) => {
+                out.push_str("a string (not shown)");
+                rest = &body[k + 1..];
+            }
+            None => {
+                out.push_str("a string (not shown)");
+                rest = "";
+            }
+        }
+    }
+    out.push_str(rest);
+    // A key or variant that is no identifier is text of some other file (`/etc/shadow`'s
+    // lines parse as keys): name it only when it looks like a misspelt key.
+    for what in ["unknown field `", "unknown variant `"] {
+        if let Some(i) = out.find(what) {
+            let start = i + what.len();
+            if let Some(len) = out[start..].find('`') {
+                let key = &out[start..start + len];
+                let plain = key.len() <= 40
+                    && key
+                        .chars()
+                        .all(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | '-' | '.'));
+                if !plain {
+                    out.replace_range(start - 1..start + len + 1, "(not shown)");
+                }
+            }
+        }
+    }
+    if out.contains("expected struct Raw") || out.contains("expected struct File") {
+        out.push_str(": the file is not a YAML mapping; is it the right file?");
+    }
+    out
+}
+
 /// Remove libyaml's ` at line N column M` phrases: the position is printed in front once.
 fn strip_positions(msg: &str) -> String {
     let mut out = String::with_capacity(msg.len());
@@ -795,7 +854,7 @@ fn strip_positions(msg: &str) -> String {
 
 #[cfg(test)]
 mod tests {
-    use super::{embedded, split, split_agrees, strip_positions};
+    use super::{embedded, hide_strings, split, split_agrees, strip_positions};
 
     #[test]
     fn shipped_files_parse_the_same_in_pieces() {
@@ -803,6 +862,23 @@ mod tests {
             assert!(split_agrees(text), "{name}");
             assert!(split::parse(text, 1).is_some(), "{name} should split");
         }
+    }
+
+    #[test]
+    fn type_errors_do_not_show_the_files_text() {
+        let m = hide_strings(
+            r#"invalid type: string "root:x:0:0 \"q\" SECRET=x", expected struct RawSite"#,
+        );
+        assert!(!m.contains("SECRET") && !m.contains("root:x"), "{m}");
+        assert!(
+            m.starts_with("invalid type: a string (not shown), expected struct RawSite"),
+            "{m}"
+        );
+        assert_eq!(hide_strings("unknown field `x`"), "unknown field `x`");
+        assert_eq!(
+            hide_strings("unknown field `root:$6$salt:1::`, expected one of `a`"),
+            "unknown field (not shown), expected one of `a`"
+        );
     }
 
     #[test]

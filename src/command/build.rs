@@ -19,8 +19,9 @@ pub fn run(
     manifest_path: &Path,
     catalogue_override: Option<&Path>,
     check: bool,
+    allow_outside: bool,
 ) -> Result<Report, Error> {
-    let manifest = Manifest::load(manifest_path)?;
+    let manifest = Manifest::load(manifest_path, allow_outside)?;
     let cat = super::load(catalogue_override.or(manifest.catalogue.as_deref()))?;
     let mode = if check { Mode::Check } else { Mode::Write };
     let mut errors: Vec<(usize, String)> = Vec::new();

@@ -34,7 +34,7 @@ pub fn execute(args: Args) -> Result<Report, Error> {
         Command::Features(a) => features::run(&load(cat_path)?, &a),
         Command::Validate(a) => validate::run(a.path.as_deref().or(cat_path), a.site.as_deref()),
         Command::Generate(a) => generate::run(&load(cat_path)?, a),
-        Command::Build(a) => build::run(&a.manifest, cat_path, a.check),
+        Command::Build(a) => build::run(&a.manifest, cat_path, a.check, a.allow_outside),
         Command::Diff(a) => diff::run(cat_path, &a),
         Command::Completions { shell } => Ok(Report {
             stdout: completions(shell),

@@ -257,3 +257,82 @@ fn check_never_prints_a_file_that_fwgen_did_not_write() {
         r.stderr
     );
 }
+
+/// A manifest (perhaps from a pull request) names only paths inside its own directory:
+/// `build --check` printed `/proc/self/environ` or `../secret` as a diff into CI logs.
+///
+/// See: issue "Safe to run as root and in CI", item 5.
+#[test]
+fn a_manifest_stays_inside_its_directory() {
+    let outer = tempfile::tempdir().unwrap();
+    std::fs::write(outer.path().join("secret"), "TOKEN=hunter2\n").unwrap();
+    let dir = outer.path().join("repo");
+    std::fs::create_dir(&dir).unwrap();
+    std::os::unix::fs::symlink(outer.path(), dir.join("up")).unwrap();
+    let target = |name: &str, key: &str, value: &str| {
+        let (site, output) = match key {
+            "site" => (format!("\n    site: {value}"), "out.json".to_string()),
+            _ => (String::new(), value.to_string()),
+        };
+        format!(
+            "targets:\n  - name: {name}\n    product: icap-gateway{site}\n    backend: json\n    output: {output}\n"
+        )
+    };
+    for (key, value) in [
+        ("output", "/proc/self/environ"),
+        ("output", "../secret"),
+        ("output", "up/secret"),
+        ("site", "/proc/self/environ"),
+        ("site", "../secret"),
+    ] {
+        std::fs::write(dir.join("fwgen.yaml"), target("t", key, value)).unwrap();
+        for check in [true, false] {
+            let mut args = vec!["build"];
+            if check {
+                args.push("--check");
+            }
+            let r = crate::util::fwgen_in(&dir, &args);
+            assert_eq!(r.code, 2, "{key} {value}: {}", r.stderr);
+            assert!(
+                r.stderr
+                    .contains("paths stay inside the manifest's directory"),
+                "{key} {value}: {}",
+                r.stderr
+            );
+            assert!(!r.stderr.contains("hunter2") && !r.stderr.contains("PATH="));
+        }
+    }
+    std::fs::write(
+        dir.join("fwgen.yaml"),
+        format!("catalogue: ../data\n{}", target("t", "output", "out.json")),
+    )
+    .unwrap();
+    let r = crate::util::fwgen_in(&dir, &["build"]);
+    assert_eq!(r.code, 2);
+    assert!(
+        r.stderr.contains("fwgen.yaml:1: catalogue `../data`"),
+        "{}",
+        r.stderr
+    );
+    // Allowed on request: the output goes where the manifest says.
+    std::fs::write(dir.join("fwgen.yaml"), target("t", "output", "../out.json")).unwrap();
+    let r = crate::util::fwgen_in(&dir, &["build", "--allow-outside"]);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    assert!(outer.path().join("out.json").is_file());
+}
+
+/// A site path that names a file of another kind: its text is not echoed in the error.
+#[test]
+fn a_site_that_is_not_yaml_is_not_echoed() {
+    let dir = tempfile::tempdir().unwrap();
+    let f = dir.path().join("shadow");
+    std::fs::write(&f, "root:$6$salt$hash:19000:0:99999:7:::\nTOKEN=hunter2\n").unwrap();
+    let r = crate::util::fwgen(&["generate", "--site", f.to_str().unwrap(), "-b", "json"]);
+    assert_eq!(r.code, 2);
+    assert!(
+        !r.stderr.contains("hunter2") && !r.stderr.contains("$6$"),
+        "{}",
+        r.stderr
+    );
+    assert!(r.stderr.contains("(not shown)"), "{}", r.stderr);
+}
