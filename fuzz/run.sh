@@ -17,6 +17,7 @@ seed() {
   case $t in
     catalogue) cp data/*.yaml tests/fixtures/catalogue/*.yaml tests/fixtures/invalid/*.yaml "$dir/" ;;
     site) cp examples/site.yaml examples/sites/*.yaml tests/fixtures/sites/*.yaml tests/fixtures/invalid-sites/*.yaml "$dir/" ;;
+    split) printf '\x00\x00\x00' > "$dir/seed-empty"; printf '\x00\x01\x00\n' > "$dir/seed-newline" ;;
     pipeline)
       local i=0
       for site in examples/sites/*.yaml tests/fixtures/sites/*.yaml; do
@@ -30,11 +31,13 @@ seed() {
 }
 
 printf '%-10s %12s %8s %s\n' target executions crashes "seconds"
-for t in catalogue site pipeline; do
+for t in catalogue site pipeline split; do
   seed "$t"
   log=$(mktemp)
+  dict=()
+  [ -f "fuzz/$t.dict" ] && dict=(-dict="fuzz/$t.dict")
   set +e
-  cargo fuzz run -O "$t" "fuzz/corpus/$t" -- -max_total_time="$secs" -rss_limit_mb=2048 -max_len=65536 >"$log" 2>&1
+  cargo fuzz run -O "$t" "fuzz/corpus/$t" -- -max_total_time="$secs" -rss_limit_mb=2048 -max_len=65536 "${dict[@]}" >"$log" 2>&1
   set -e
   runs=$(grep -o 'Done [0-9]* runs' "$log" | awk '{print $2}')
   crashes=$(ls "fuzz/artifacts/$t" 2>/dev/null | wc -l)

@@ -20,6 +20,37 @@ pub fn catalogue(data: &[u8]) {
     }
 }
 
+/// The split and whole catalogue parsers on a shipped catalogue with the input spliced in:
+/// `OFFSET (3 bytes, big-endian) BYTES…` inserts BYTES at that offset (modulo the length, on a
+/// character boundary). Starting from a real file keeps the text near the shape the splitter
+/// cuts, where a disagreement (a key hidden behind a line break only one parser sees) hides.
+pub fn split(data: &[u8]) {
+    let [a, b, c, rest @ ..] = data else {
+        return;
+    };
+    let Ok(insert) = std::str::from_utf8(rest) else {
+        return;
+    };
+    let Some((_, base)) = catalogue::embedded_texts().next() else {
+        return;
+    };
+    let offset = u32::from_be_bytes([0, *a, *b, *c]);
+    let mut at = usize::try_from(offset).unwrap_or(0) % (base.len() + 1);
+    while !base.is_char_boundary(at) {
+        at -= 1;
+    }
+    let text = [
+        base.get(..at).unwrap_or_default(),
+        insert,
+        base.get(at..).unwrap_or_default(),
+    ]
+    .concat();
+    assert!(
+        catalogue::split_agrees(&text),
+        "a split parse disagrees with the whole parse"
+    );
+}
+
 /// The site-file parser on arbitrary text, checked against every shipped product version.
 pub fn site(data: &[u8]) {
     let Ok(text) = std::str::from_utf8(data) else {

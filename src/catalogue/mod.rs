@@ -51,6 +51,11 @@ pub fn embedded_file_names() -> impl Iterator<Item = &'static str> {
     embedded::FILES.iter().map(|(n, _)| *n)
 }
 
+/// The shipped catalogue files: (name, text).
+pub fn embedded_texts() -> impl Iterator<Item = (&'static str, &'static str)> {
+    embedded::FILES.iter().copied()
+}
+
 /// Load a catalogue from the text of one file named `name` (for tests, fuzzing and tools).
 pub fn load_text(name: &str, text: &str) -> Result<Catalogue, LoadErrors> {
     build(vec![SourceFile {
@@ -206,9 +211,15 @@ pub fn split_agrees(text: &str) -> bool {
     })
 }
 
-/// A quick scan for nesting depth (quoted strings and comments skipped).
+/// A quick scan before parsing, linear in the text whatever its shape: nesting depth (quoted
+/// strings and comments skipped) and how much aliases could expand.
+///
+/// A quote opens a quoted scalar only where a node can start (at the start of a line's
+/// content or after `[`, `{`, `,`, `:`, `-`, `?` and a space): an apostrophe inside a plain
+/// scalar (`[it's, [[[…`) must not hide the brackets after it, which the parser does see.
 fn check_nesting(text: &str) -> Result<(), (usize, String)> {
     let mut depth = 0usize;
+    let mut aliases = 0usize;
     for (i, line) in text.lines().enumerate() {
         let indent = line.len() - line.trim_start_matches(' ').len();
         if indent > MAX_INDENT {
@@ -219,10 +230,15 @@ fn check_nesting(text: &str) -> Result<(), (usize, String)> {
         }
         let mut quote: Option<char> = None;
         let mut prev = ' ';
+        // Whether a node may start here (a quote then opens a quoted scalar, `*` is an
+        // alias), and whether the last character was an indicator that a space turns into a
+        // node start (`: `, and `- `/`? ` where they themselves start a node).
+        let mut node_start = true;
+        let mut indicator = false;
         for c in line.chars() {
             match (quote, c) {
                 (None, '#') if prev == ' ' || prev == '\t' => break,
-                (None, '"' | '\'') => quote = Some(c),
+                (None, '"' | '\'') if node_start => quote = Some(c),
                 (Some(q), c) if c == q && !(q == '"' && prev == '\\') => quote = None,
                 (None, '[' | '{') => {
                     depth += 1;
@@ -231,15 +247,54 @@ fn check_nesting(text: &str) -> Result<(), (usize, String)> {
                     }
                 }
                 (None, ']' | '}') => depth = depth.saturating_sub(1),
+                (None, '*') if node_start => aliases += 1,
                 _ => {}
+            }
+            if quote.is_none() {
+                match c {
+                    ' ' | '\t' => {
+                        node_start |= indicator;
+                        indicator = false;
+                    }
+                    '[' | '{' | ',' => {
+                        node_start = true;
+                        indicator = false;
+                    }
+                    '-' | '?' => {
+                        indicator = node_start;
+                        node_start = false;
+                    }
+                    ':' => {
+                        indicator = true;
+                        node_start = false;
+                    }
+                    _ => {
+                        node_start = false;
+                        indicator = false;
+                    }
+                }
             }
             prev = c;
         }
     }
+    // Each alias may repeat its anchor's text, up to the whole file: bound what the parser
+    // could build (a 1 MB string aliased a thousand times took 2 GB).
+    let expansion = aliases.saturating_mul(text.len());
+    if expansion > MAX_ALIAS_EXPANSION {
+        return Err((
+            1,
+            format!(
+                "{aliases} aliases in {} bytes could expand to {expansion} bytes; the limit is {MAX_ALIAS_EXPANSION} (use fewer aliases, or write the values out)",
+                text.len()
+            ),
+        ));
+    }
     Ok(())
 }
 
-/// Turn a serde_yaml error into a positioned load error.
+/// What aliases may expand a file to, at most (the number of aliases times the file's size).
+pub const MAX_ALIAS_EXPANSION: usize = 64 * 1024 * 1024;
+
 pub(crate) fn syntax_error(path: &str, e: &serde_yaml::Error) -> LoadError {
     let msg = hide_strings(&strip_positions(&e.to_string()));
     let (line, column) = e
@@ -611,8 +666,9 @@ impl Ctx<'_> {
         if self.errors.len() > before {
             return None;
         }
+        let enabling = pv.features_enabling_something();
         for f in &pv.features {
-            if pv.entries_enabled_by(&f.id).is_empty() {
+            if !enabling.contains(f.id.as_str()) {
                 self.err(
                     At::Item("features", &f.id),
                     LoadErrorKind::FeatureEnablesNothing { id: f.id.clone() },

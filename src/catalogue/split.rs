@@ -90,6 +90,18 @@ fn item_at(line: &str, at: usize) -> bool {
 /// Cut the text, or `None` when its shape is not the plain one this relies on: everything at
 /// column 0 a `key:` line (no document markers, directives, flow or tabs there), each key once.
 fn pieces(text: &str, piece_bytes: usize) -> Option<Vec<Piece<'_>>> {
+    // The YAML parser also breaks lines at a bare CR and at NEL, LS and PS (YAML 1.1); this
+    // splitter sees `\n` only. Such a file is parsed whole, so that a key hidden behind
+    // another line break cannot be read differently here.
+    if text.contains(['\u{85}', '\u{2028}', '\u{2029}'])
+        || text
+            .as_bytes()
+            .windows(2)
+            .any(|w| matches!(w, [b'\r', next] if *next != b'\n'))
+        || text.ends_with('\r')
+    {
+        return None;
+    }
     // Sections: (key, offset of the key line, whether the key line holds no value).
     let mut sections: Vec<(&str, usize, bool)> = Vec::new();
     let mut offset = 0;
@@ -180,6 +192,17 @@ fn items<'t>(key_line: &'t str, body: &'t str, piece_bytes: usize) -> Option<Vec
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn other_line_breaks_are_parsed_whole() {
+        // A second `entries:` behind a NEL or a bare CR: the whole parse refuses the duplicate
+        // key, so the splitter must not read the file at all.
+        for brk in ["\u{85}", "\r", "\u{2028}"] {
+            let text = format!("product: p\nentries: []{brk}entries: []\n");
+            assert!(pieces(&text, 1).is_none(), "{brk:?}");
+        }
+        assert!(pieces("product: p\r\nentries: []\r\n", 1).is_some());
+    }
+
     use super::*;
 
     fn whole(text: &str) -> Option<String> {

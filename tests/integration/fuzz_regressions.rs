@@ -26,6 +26,7 @@ fn replay(target: &str, f: fn(&[u8])) -> usize {
 fn fuzz_regressions_do_not_panic() {
     let n = replay("catalogue", fwgen::fuzzing::catalogue)
         + replay("site", fwgen::fuzzing::site)
-        + replay("pipeline", fwgen::fuzzing::pipeline);
-    assert!(n >= 6, "only {n} regression inputs");
+        + replay("pipeline", fwgen::fuzzing::pipeline)
+        + replay("split", fwgen::fuzzing::split);
+    assert!(n >= 9, "only {n} regression inputs");
 }
