@@ -126,5 +126,51 @@ fn shipped(c: &mut Criterion) {
     });
 }
 
-criterion_group!(benches, stages, shipped);
+/// Hostile shapes at the size a user could send (issue "Safe to run as root and in CI", item
+/// 10): flow nesting refused at the guard, a 3,000-feature `implies` chain, a 1 MB string
+/// with aliases refused before parsing, and a site with 20,000 port overrides. Each should
+/// take time in proportion to its size; compare with "10 entries / load" of the same run.
+fn hostile_shapes(c: &mut Criterion) {
+    let mut g = c.benchmark_group("hostile shapes");
+    let nesting = format!("product: {}{}\n", "[".repeat(100_000), "]".repeat(100_000));
+    g.bench_function("100k-deep flow nesting (refused)", |b| {
+        b.iter(|| fwgen::catalogue::load_text("n.yaml", &nesting).is_err())
+    });
+    let mut chain = String::from(
+        "product: chain\ntitle: Chain\nversion: \"1\"\ndocument: {file: x.txt, title: x}\ncomponents:\n  - {id: gateway, description: g}\nfeatures:\n",
+    );
+    for i in 0..3_000 {
+        let _ = writeln!(
+            chain,
+            "  - {{id: f{i}, description: d, default: false, implies: [f{}]}}",
+            (i + 1) % 3_000
+        );
+    }
+    chain.push_str("entries:\n  - {id: e, description: d, protocols: [tcp], ports: [80], directions: [out], peer: any, feature: f0, source: {section: s, row: r, line: 1}}\n");
+    g.bench_function("3,000-feature implies cycle", |b| {
+        b.iter(|| fwgen::catalogue::load_text("c.yaml", &chain).is_ok())
+    });
+    let aliases = format!(
+        "product: &s \"{}\"\nfeatures: [{}]\n",
+        "x".repeat(1_000_000),
+        vec!["*s"; 2_000].join(", ")
+    );
+    g.bench_function("1 MB string, 2,000 aliases (refused)", |b| {
+        b.iter(|| Site::parse("a.yaml", &aliases).is_err())
+    });
+    let mut ports = String::from("product: email-gateway\nversion: \"5.3\"\nports:\n");
+    for i in 0..20_000 {
+        let _ = writeln!(ports, "  e{i}: [{}]", 1 + i % 60_000);
+    }
+    g.bench_function("20,000 port overrides (site check)", |b| {
+        let cat = fwgen::catalogue::load_embedded().expect("loads");
+        b.iter(|| {
+            let site = Site::parse("p.yaml", &ports).expect("parses");
+            let _ = select(&cat, &site, &Request::default());
+        })
+    });
+    g.finish();
+}
+
+criterion_group!(benches, stages, shipped, hostile_shapes);
 criterion_main!(benches);

@@ -352,6 +352,33 @@ impl ProductVersion {
         self.features.iter().find(|f| f.id == id)
     }
 
+    /// Features that enable at least one entry, directly or through what they imply: one
+    /// pass backwards over the `implies` edges from the features entries name, linear in the
+    /// number of features and edges (checking each feature's closure was cubic).
+    pub fn features_enabling_something(&self) -> BTreeSet<&str> {
+        let mut implied_by: BTreeMap<&str, Vec<&str>> = BTreeMap::new();
+        for f in &self.features {
+            for i in &f.implies {
+                implied_by
+                    .entry(i.as_str())
+                    .or_default()
+                    .push(f.id.as_str());
+            }
+        }
+        let mut reached: BTreeSet<&str> = BTreeSet::new();
+        let mut todo: Vec<&str> = self
+            .entries
+            .iter()
+            .filter_map(|e| e.feature.as_deref())
+            .collect();
+        while let Some(f) = todo.pop() {
+            if reached.insert(f) {
+                todo.extend(implied_by.get(f).into_iter().flatten().copied());
+            }
+        }
+        reached
+    }
+
     pub fn host_group(&self, id: &str) -> Option<&HostGroup> {
         self.group_index
             .get(id)
@@ -367,11 +394,13 @@ impl ProductVersion {
         &'a self,
         start: impl IntoIterator<Item = &'a str>,
     ) -> BTreeSet<String> {
+        let by_id: BTreeMap<&str, &Feature> =
+            self.features.iter().map(|f| (f.id.as_str(), f)).collect();
         let mut out = BTreeSet::new();
         let mut todo: Vec<&str> = start.into_iter().collect();
         while let Some(f) = todo.pop() {
             if out.insert(f.to_string())
-                && let Some(feat) = self.feature(f)
+                && let Some(feat) = by_id.get(f)
             {
                 todo.extend(feat.implies.iter().map(String::as_str));
             }

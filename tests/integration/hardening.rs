@@ -48,6 +48,24 @@ fn absurd_nesting_is_refused_before_parsing() {
             "indent.yaml",
             format!("product:\n{}x: 1\n", " ".repeat(10_000)),
         ),
+        // An apostrophe inside a plain scalar is no quote: the brackets after it count.
+        // (It hid them from the guard: a 320 KB site took over two minutes.)
+        (
+            "apostrophe.yaml",
+            format!(
+                "features: [it's, {}x{}]\n",
+                "[".repeat(100_000),
+                "]".repeat(100_000)
+            ),
+        ),
+        (
+            "apostrophe-dash.yaml",
+            format!(
+                "features: [a- 'b, {}x{}]\n",
+                "[".repeat(100_000),
+                "]".repeat(100_000)
+            ),
+        ),
     ] {
         let f = dir.path().join(name);
         std::fs::write(&f, text).unwrap();
@@ -612,4 +630,58 @@ fn a_signal_while_staging_leaves_no_temporary_file() {
         hit >= 2,
         "only {hit} of 3 signals landed while the file was staged"
     );
+}
+
+/// Aliases of a large string are no type error, and each repeats the string: bounded by the
+/// number of aliases times the file's size, refused before parsing.
+///
+/// See: issue "Safe to run as root and in CI", item 10.
+#[test]
+fn aliases_of_a_large_string_are_refused_before_parsing() {
+    let dir = tempfile::tempdir().unwrap();
+    let f = dir.path().join("site.yaml");
+    let big = "x".repeat(1_000_000);
+    let aliases = vec!["*s"; 2_000].join(", ");
+    std::fs::write(
+        &f,
+        format!("product: &s \"{big}\"\nfeatures: [{aliases}]\n"),
+    )
+    .unwrap();
+    let (code, stderr, took) = bounded(
+        &["generate", "--site", f.to_str().unwrap(), "-b", "json"],
+        500_000,
+        20,
+    );
+    assert_eq!(code, 2, "{stderr}");
+    assert!(stderr.contains("2000 aliases"), "{stderr}");
+    assert!(took < Duration::from_secs(5), "took {took:?}");
+}
+
+/// A long `implies` chain: validation used to take each feature's closure with linear
+/// look-ups (cubic in the number of features); 3,000 features now validate at once.
+///
+/// See: issue "Safe to run as root and in CI", item 10.
+#[test]
+fn a_long_implies_chain_validates_in_linear_time() {
+    let n = 3_000;
+    let mut y = String::from(
+        "product: chain\ntitle: Chain\nversion: \"1\"\ndocument: {file: x.txt, title: x}\ncomponents:\n  - {id: gateway, description: g}\nfeatures:\n",
+    );
+    for i in 0..n {
+        let implies = if i + 1 < n {
+            format!(", implies: [f{}]", i + 1)
+        } else {
+            String::new()
+        };
+        y.push_str(&format!(
+            "  - {{id: f{i}, description: d, default: false{implies}}}\n"
+        ));
+    }
+    y.push_str(&format!("entries:\n  - {{id: e, description: d, protocols: [tcp], ports: [80], directions: [out], peer: any, feature: f{}, source: {{section: s, row: r, line: 1}}}}\n", n - 1));
+    let dir = tempfile::tempdir().unwrap();
+    let f = dir.path().join("chain.yaml");
+    std::fs::write(&f, y).unwrap();
+    // A hang guard, not a timing: the cubic version needed minutes.
+    let (code, stderr, _) = bounded(&["validate", f.to_str().unwrap()], 1_000_000, 20);
+    assert_eq!(code, 0, "{stderr}");
 }
