@@ -227,9 +227,9 @@ pub struct Meta {
     pub catalogue_file: String,
     /// Vendor document of that file.
     pub document: String,
-    /// SHA-256 of the whole catalogue.
+    /// SHA-256 of the catalogue file the rules come from.
     pub catalogue_digest: String,
-    /// SHA-256 of the site file, if one was used.
+    /// SHA-256 of what the site file says (its meaning, not its bytes), if one was used.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub site_digest: Option<String>,
 }

@@ -221,7 +221,7 @@ pub fn select(cat: &Catalogue, site: &Site, req: &Request) -> Result<Ruleset, Se
             features: features.into_iter().collect(),
             catalogue_file: pv.path.clone(),
             document: pv.document.file.clone(),
-            catalogue_digest: cat.digest.clone(),
+            catalogue_digest: pv.digest.clone(),
             site_digest: site.path.as_ref().map(|_| site.digest.clone()),
         },
         gateway: aggregate(gateway),

@@ -74,7 +74,7 @@ pub struct Site {
     pub roles: BTreeMap<String, Vec<IpNet>>,
     pub hosts: BTreeMap<String, Vec<IpNet>>,
     pub ports: BTreeMap<String, PortSet>,
-    /// SHA-256 of the file's bytes (empty for no site).
+    /// SHA-256 of what the file says (see `meaning_digest`; empty for no site).
     pub digest: String,
     positions: Positions,
     text: String,
@@ -105,13 +105,8 @@ impl Site {
         } else {
             parse_yaml(display, text)?
         };
-        use sha2::Digest;
-        let digest = sha2::Sha256::digest(text.as_bytes())
-            .iter()
-            .map(|b| format!("{b:02x}"))
-            .collect();
         let nets = |v: Vec<Address>| aggregate(v.into_iter().map(Address::net));
-        Ok(Site {
+        let mut site = Site {
             path: Some(display.to_string()),
             product: raw.product,
             version: raw.version,
@@ -126,10 +121,46 @@ impl Site {
                 .into_iter()
                 .map(|(k, v)| (k, PortSet::new(v)))
                 .collect(),
-            digest,
+            digest: String::new(),
             positions: Positions::scan(text),
             text: text.to_string(),
-        })
+        };
+        site.digest = site.meaning_digest();
+        Ok(site)
+    }
+
+    /// SHA-256 of what the file says, not of its bytes: comments, key order, spacing and
+    /// the way an address is written do not change it, so they do not make a committed
+    /// ruleset look stale.
+    fn meaning_digest(&self) -> String {
+        use sha2::Digest;
+        use std::fmt::Write;
+        let mut m = String::new();
+        let list = |v: &[IpNet]| {
+            v.iter()
+                .map(ToString::to_string)
+                .collect::<Vec<_>>()
+                .join(",")
+        };
+        let mut features = self.features.clone();
+        features.sort();
+        features.dedup();
+        let _ = writeln!(m, "product={:?}", self.product);
+        let _ = writeln!(m, "version={:?}", self.version);
+        let _ = writeln!(m, "component={:?}", self.component);
+        let _ = writeln!(m, "gateway={}", list(&self.gateway));
+        let _ = writeln!(m, "features={}", features.join(","));
+        let _ = writeln!(m, "default_features={:?}", self.default_features);
+        for (k, v) in &self.roles {
+            let _ = writeln!(m, "role {k}={}", list(v));
+        }
+        for (k, v) in &self.hosts {
+            let _ = writeln!(m, "host {k}={}", list(v));
+        }
+        for (k, v) in &self.ports {
+            let _ = writeln!(m, "ports {k}={v}");
+        }
+        crate::catalogue::hex(&sha2::Sha256::digest(m.as_bytes()))
     }
 
     fn error(&self, line: usize, kind: LoadErrorKind) -> LoadError {

@@ -330,7 +330,8 @@ fn build(files: Vec<SourceFile>) -> Result<Catalogue, LoadErrors> {
             text: &f.text,
             errors: &mut errors,
         };
-        if let Some(pv) = ctx.product_version(raw, &f.name) {
+        if let Some(mut pv) = ctx.product_version(raw, &f.name) {
+            pv.digest = hex(&Sha256::digest(f.text.as_bytes()));
             versions.push((f.display.clone(), pv));
         }
     }
@@ -380,12 +381,13 @@ fn build(files: Vec<SourceFile>) -> Result<Catalogue, LoadErrors> {
         errors.sort_by(|a, b| (&a.path, a.line).cmp(&(&b.path, b.line)));
         return Err(LoadErrors(errors));
     }
-    let digest = hasher
-        .finalize()
-        .iter()
-        .map(|b| format!("{b:02x}"))
-        .collect();
+    let digest = hex(&hasher.finalize());
     Ok(Catalogue { products, digest })
+}
+
+/// Lower-case hex of a digest.
+pub(crate) fn hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
 }
 
 /// Validation context for one file.
@@ -617,6 +619,7 @@ impl Ctx<'_> {
         }
 
         let pv = ProductVersion {
+            digest: String::new(),
             product: raw.product.0,
             title: raw.title,
             version: Version::new(raw.version.0),

@@ -326,6 +326,9 @@ pub struct ProductVersion {
     pub version: Version,
     /// Catalogue-relative path of the file this came from.
     pub path: String,
+    /// SHA-256 of that file's bytes: what a ruleset of this version depends on (another
+    /// product's file changing does not change it).
+    pub digest: String,
     pub document: Document,
     /// Disagreements with other documents and transcription decisions.
     pub notes: Vec<String>,

@@ -362,3 +362,78 @@ fn a_build_that_cannot_write_one_file_changes_none() {
     assert!(ok_file.exists());
     assert_ne!(std::fs::read_to_string(&old).unwrap(), "old\n");
 }
+
+/// The header digests name what the output depends on: the catalogue file of the product
+/// version used, and what the site file says. Another product's file, or a comment in the
+/// site file, no longer marks every committed ruleset stale.
+///
+/// See: issue "Safe to run as root and in CI", item 13.
+#[test]
+fn header_digests_cover_what_the_output_depends_on() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    std::fs::create_dir(&data).unwrap();
+    for e in std::fs::read_dir("data").unwrap() {
+        let p = e.unwrap().path();
+        std::fs::copy(&p, data.join(p.file_name().unwrap())).unwrap();
+    }
+    let site = dir.path().join("site.yaml");
+    std::fs::write(
+        &site,
+        "product: icap-gateway\ngateway: [192.0.2.1]\nroles:\n  dns-servers: [198.51.100.53]\n",
+    )
+    .unwrap();
+    let run = || {
+        ok(&[
+            "--catalogue",
+            data.to_str().unwrap(),
+            "generate",
+            "--site",
+            site.to_str().unwrap(),
+            "-b",
+            "nftables",
+        ])
+    };
+    let before = run();
+    // Another product's file changes: the ICAP ruleset does not.
+    let other = data.join("email-gateway-5.3.yaml");
+    let text = std::fs::read_to_string(&other).unwrap();
+    std::fs::write(&other, format!("{text}# an edit elsewhere\n")).unwrap();
+    assert_eq!(
+        run(),
+        before,
+        "another product's file changed the ICAP output"
+    );
+    // A comment, another key order and another spelling of the same address: same meaning.
+    std::fs::write(&site, "# the lab\nroles:\n  dns-servers: [198.51.100.53/32]  # resolver\ngateway: [ 192.0.2.1 ]\nproduct: icap-gateway\n").unwrap();
+    assert_eq!(
+        run(),
+        before,
+        "a comment in the site file changed the output"
+    );
+    // A real change does change the digest.
+    std::fs::write(
+        &site,
+        "product: icap-gateway\ngateway: [192.0.2.1]\nroles:\n  dns-servers: [198.51.100.54]\n",
+    )
+    .unwrap();
+    let after = run();
+    let site_line = |t: &str| {
+        t.lines()
+            .find(|l| l.starts_with("# site: "))
+            .unwrap()
+            .to_string()
+    };
+    assert_ne!(site_line(&after), site_line(&before));
+    // And the ICAP file itself does too.
+    let own = data.join("icap-gateway-4.8.yaml");
+    let text = std::fs::read_to_string(&own).unwrap();
+    std::fs::write(&own, format!("{text}# an edit here\n")).unwrap();
+    let cat_line = |t: &str| {
+        t.lines()
+            .find(|l| l.starts_with("# catalogue: "))
+            .unwrap()
+            .to_string()
+    };
+    assert_ne!(cat_line(&run()), cat_line(&after));
+}

@@ -71,10 +71,45 @@ pub fn seeds_dir() -> Option<PathBuf> {
     }
 }
 
-/// Replace the parts of an output that change with every catalogue edit or release.
-pub fn redact(text: &str, digest: &str) -> String {
-    text.replace(digest, "[catalogue-digest]")
-        .replace(env!("CARGO_PKG_VERSION"), "[version]")
+/// Replace the parts of an output that change with every catalogue edit or release: the
+/// version, and every SHA-256 (`[site-digest]` where the line speaks of the site, else
+/// `[catalogue-digest]`). `_digest` is kept for the callers' sake.
+pub fn redact(text: &str, _digest: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    for line in text.split_inclusive('\n') {
+        let mut rest = line;
+        while let Some(i) = hex64(rest) {
+            let label = if rest[..i].contains("site") || line.contains("\"site_digest\"") {
+                "[site-digest]"
+            } else {
+                "[catalogue-digest]"
+            };
+            out.push_str(&rest[..i]);
+            out.push_str(label);
+            rest = &rest[i + 64..];
+        }
+        out.push_str(rest);
+    }
+    out.replace(env!("CARGO_PKG_VERSION"), "[version]")
+}
+
+/// The start of the first run of exactly 64 lower-case hex digits in `s`.
+fn hex64(s: &str) -> Option<usize> {
+    let b = s.as_bytes();
+    let hex = |c: u8| c.is_ascii_digit() || (b'a'..=b'f').contains(&c);
+    let mut i = 0;
+    while i < b.len() {
+        if hex(b[i]) {
+            let j = (i..b.len()).find(|&k| !hex(b[k])).unwrap_or(b.len());
+            if j - i == 64 {
+                return Some(i);
+            }
+            i = j;
+        } else {
+            i += 1;
+        }
+    }
+    None
 }
 
 /// The path of `tool` on PATH or in the sbin directories, if installed.
