@@ -6,7 +6,7 @@ use std::path::Path;
 use crate::catalogue::{LoadError, LoadErrorKind, LoadErrors};
 use crate::error::Error;
 use crate::manifest::{Manifest, Target};
-use crate::output::{Mode, apply};
+use crate::output::{Mode, apply_and_remove};
 use crate::render::{Output, RenderOptions};
 use crate::ruleset::Ruleset;
 use crate::select::{Request, select};
@@ -98,6 +98,7 @@ pub fn run(
     });
 
     let mut planned = Vec::new();
+    let mut obsolete = Vec::new();
     let mut warnings = Vec::new();
     for ((t, _), result) in jobs.iter().zip(rendered) {
         let Some((rules, result)) = result else {
@@ -124,7 +125,10 @@ pub fn run(
             Ok(plan(t.backend, rendered.output, &target, mode)?)
         });
         match result {
-            Ok(p) => planned.extend(p),
+            Ok((p, o)) => {
+                planned.extend(p);
+                obsolete.extend(o);
+            }
             Err(e) => errors.push((t.line, target_error(t, &e))),
         }
     }
@@ -144,13 +148,18 @@ pub fn run(
         )
         .into());
     }
-    let applied = apply(&planned, mode)?;
+    let applied = apply_and_remove(&planned, &obsolete, mode)?;
     let mut report = Report {
         warnings,
         ..Report::default()
     };
     for p in &applied.written {
         report.notes.push(format!("wrote {}", p.display()));
+    }
+    for p in &applied.removed {
+        report
+            .notes
+            .push(format!("removed {} (no longer generated)", p.display()));
     }
     for (path, diff) in &applied.stale {
         report.notes.push(format!(

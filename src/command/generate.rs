@@ -5,7 +5,7 @@ use std::path::{Path, PathBuf};
 use crate::cli::GenerateArgs;
 use crate::error::Error;
 use crate::model::Catalogue;
-use crate::output::{Mode, OutputError, Planned, apply};
+use crate::output::{Mode, OutputError, Planned, apply_and_remove};
 use crate::render::{Backend, Output, RenderOptions};
 use crate::select::{Request, select};
 use crate::site::Site;
@@ -64,8 +64,8 @@ pub fn run(cat: &Catalogue, args: GenerateArgs) -> Result<Report, Error> {
         (None, None) => return Ok(report),
     };
     let mode = if args.check { Mode::Check } else { Mode::Write };
-    let planned = plan(args.backend, rendered.output, &target, mode)?;
-    let applied = apply(&planned, mode)?;
+    let (planned, obsolete) = plan(args.backend, rendered.output, &target, mode)?;
+    let applied = apply_and_remove(&planned, &obsolete, mode)?;
     let n = rules.rules.len();
     for p in &applied.written {
         report
@@ -74,6 +74,11 @@ pub fn run(cat: &Catalogue, args: GenerateArgs) -> Result<Report, Error> {
     }
     for p in &applied.unchanged {
         report.notes.push(format!("{} is up to date", p.display()));
+    }
+    for p in &applied.removed {
+        report
+            .notes
+            .push(format!("removed {} (no longer generated)", p.display()));
     }
     if !applied.stale.is_empty() {
         for (path, diff) in &applied.stale {
@@ -95,19 +100,24 @@ pub enum Target {
     Dir(PathBuf),
 }
 
-/// The files an output becomes at `target`. A directory may be new (its parent must exist)
-/// and is created here in write mode.
+/// The files an output becomes at `target`, and the files an earlier run wrote into the
+/// same directory that this one no longer writes (removed after the new ones are in place).
+/// A directory may be new (its parent must exist) and is created here in write mode; a
+/// directory output carries the list of its files (`.fwgen.files`).
 pub fn plan(
     backend: Backend,
     output: Output,
     target: &Target,
     mode: Mode,
-) -> Result<Vec<Planned>, OutputError> {
+) -> Result<(Vec<Planned>, Vec<PathBuf>), OutputError> {
     match (target, output) {
-        (Target::File(path), Output::Single(text)) => Ok(vec![Planned {
-            path: path.clone(),
-            contents: text,
-        }]),
+        (Target::File(path), Output::Single(text)) => Ok((
+            vec![Planned {
+                path: path.clone(),
+                contents: text,
+            }],
+            Vec::new(),
+        )),
         (Target::File(path), Output::Files(files)) | (Target::Dir(path), Output::Files(files)) => {
             dir_files(path, files, mode)
         }
@@ -121,7 +131,7 @@ fn dir_files(
     dir: &Path,
     files: Vec<(String, String)>,
     mode: Mode,
-) -> Result<Vec<Planned>, OutputError> {
+) -> Result<(Vec<Planned>, Vec<PathBuf>), OutputError> {
     if mode == Mode::Write && !dir.is_dir() {
         // Like mkdir: the directory itself may be new, its parent must exist.
         std::fs::create_dir(dir).map_err(|e| OutputError {
@@ -129,6 +139,8 @@ fn dir_files(
             reason: format!("cannot create the output directory: {e}"),
         })?;
     }
+    let names: Vec<String> = files.iter().map(|(n, _)| n.clone()).collect();
+    let obsolete = crate::output::no_longer_written(dir, &names);
     let mut planned = Vec::new();
     for (name, contents) in files {
         let path = dir.join(&name);
@@ -139,7 +151,11 @@ fn dir_files(
         }
         planned.push(Planned { path, contents });
     }
-    Ok(planned)
+    planned.push(Planned {
+        path: dir.join(crate::output::OWNED_LIST),
+        contents: crate::output::owned_list(&names),
+    });
+    Ok((planned, obsolete))
 }
 
 /// Several files on standard output, each after a `# ==> NAME <==` line.

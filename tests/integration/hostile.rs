@@ -74,7 +74,8 @@ pub fn rules_only(text: &str) -> String {
     out
 }
 
-/// Every file below `dir` with its text, sorted by path relative to `dir`.
+/// Every file below `dir` with its text, sorted by path relative to `dir` (but fwgen's list
+/// of them, `.fwgen.files`).
 pub fn all_files(dir: &Path) -> Vec<(PathBuf, String)> {
     let mut out = Vec::new();
     let mut todo = vec![dir.to_path_buf()];
@@ -83,7 +84,7 @@ pub fn all_files(dir: &Path) -> Vec<(PathBuf, String)> {
             let p = e.unwrap().path();
             if p.is_dir() {
                 todo.push(p);
-            } else {
+            } else if !p.ends_with(fwgen::output::OWNED_LIST) {
                 let text = std::fs::read_to_string(&p).unwrap();
                 out.push((p.strip_prefix(dir).unwrap().to_path_buf(), text));
             }

@@ -28,9 +28,11 @@ pub fn generate_into(dir: &Path, args: &[&str]) -> Vec<std::path::PathBuf> {
     all.extend(["--output-dir", d]);
     let r = fwgen(&all);
     assert_eq!(r.code, 0, "fwgen {all:?}: {}", r.stderr);
+    // The ruleset's files; `.fwgen.files` is fwgen's list of them, nothing to load.
     let mut files: Vec<_> = std::fs::read_dir(dir)
         .unwrap()
         .map(|e| e.unwrap().path())
+        .filter(|p| !p.ends_with(fwgen::output::OWNED_LIST))
         .collect();
     files.sort();
     files
