@@ -5,9 +5,11 @@
 //! a complete `filter` table (and, when FTP needs its helper, a `raw` table): loading it with
 //! `iptables-restore rules.v4` replaces those tables' rules. A peer with one prefix is matched
 //! in the rule (`-s 198.51.100.0/28`); a peer with several is an ipset (`-m set --match-set
-//! fwgen-addr-1-v4 src`), so a growing address list adds set entries, not rules. The sets are
-//! in `ipsets`, loaded first: `ipset restore -file ipsets`. Each set is filled under a
-//! temporary name and swapped in, so reloading never leaves a set in use empty.
+//! fwgen-3f2a9c01d4e5b6a7-v4 src`, named by its content), so a growing address list adds set
+//! entries, not rules. The sets are in `ipsets`, loaded first: `ipset restore -file ipsets`.
+//! Each set is filled under a temporary name and swapped in, so reloading never leaves a set
+//! in use empty, and since a name stands for its content, the rules still loaded never see
+//! another rule's addresses in their set.
 //!
 //! ```text
 //! *filter
@@ -98,6 +100,35 @@ fn icmp_lines(chain: &str, family: Family) -> Vec<String> {
 /// ipset's default `maxelem`; bigger sets say how big they may grow.
 const IPSET_MAXELEM: usize = 65_536;
 
+/// `maxelem` for a set of `n` prefixes: none (the default) up to 65,536, else the next power
+/// of two.
+fn maxelem(n: usize) -> Option<usize> {
+    (n > IPSET_MAXELEM).then(|| n.next_power_of_two())
+}
+
+/// A set's name from what it holds: `fwgen-` and 16 hex digits of the SHA-256 of its family,
+/// `maxelem` and prefixes, then `-v4`/`-v6` (25 characters; ipset allows 31, and the
+/// temporary `-new` twin fits too). The same addresses always get the same name, other
+/// addresses another: a reload never refills a set that the rules still loaded use for other
+/// peers, and a set that grows past 65,536 elements (or shrinks back) is a new set, never a
+/// `create -exist` against a live set with another `maxelem`.
+fn set_name(family: Family, nets: &[IpNet]) -> String {
+    use sha2::{Digest, Sha256};
+    let mut h = Sha256::new();
+    h.update(if family == Family::V4 { "v4" } else { "v6" });
+    h.update(format!(" maxelem {:?}\n", maxelem(nets.len())));
+    for n in nets {
+        h.update(n.to_string());
+        h.update("\n");
+    }
+    let hex = crate::catalogue::hex(&h.finalize());
+    format!(
+        "fwgen-{}-{}",
+        hex.get(..16).unwrap_or_default(),
+        if family == Family::V4 { "v4" } else { "v6" }
+    )
+}
+
 /// The ipsets of one family, named in order of first use.
 struct Sets {
     family: Family,
@@ -123,12 +154,7 @@ impl Sets {
         let name = match self.names.get(nets) {
             Some(n) => n.clone(),
             None => {
-                let suffix = if self.family == Family::V4 {
-                    "v4"
-                } else {
-                    "v6"
-                };
-                let name = format!("fwgen-addr-{}-{suffix}", self.order.len() + 1);
+                let name = set_name(self.family, nets);
                 self.names.insert(nets.to_vec(), name.clone());
                 self.order.push((name.clone(), nets.to_vec()));
                 name
@@ -148,11 +174,9 @@ impl Sets {
             "inet6"
         };
         for (name, nets) in &self.order {
-            let maxelem = if nets.len() > IPSET_MAXELEM {
-                format!(" maxelem {}", nets.len().next_power_of_two())
-            } else {
-                String::new()
-            };
+            let maxelem = maxelem(nets.len())
+                .map(|m| format!(" maxelem {m}"))
+                .unwrap_or_default();
             let create = format!("hash:net family {family}{maxelem}");
             let _ = writeln!(out, "create {name} {create} -exist");
             let _ = writeln!(out, "create {name}-new {create} -exist");
@@ -356,26 +380,33 @@ mod tests {
         let two = [net("192.0.2.0/25"), net("198.51.100.7/32")];
         let mut sets = Sets::new(Family::V4);
         assert_eq!(sets.peer(&two[..1], true), "-s 192.0.2.0/25 ");
+        let name = set_name(Family::V4, &two);
+        assert!(
+            name.starts_with("fwgen-") && name.ends_with("-v4") && name.len() == 25,
+            "{name}"
+        );
         assert_eq!(
             sets.peer(&two, true),
-            "-m set --match-set fwgen-addr-1-v4 src "
+            format!("-m set --match-set {name} src ")
         );
         assert_eq!(
             sets.peer(&two, false),
-            "-m set --match-set fwgen-addr-1-v4 dst "
+            format!("-m set --match-set {name} dst ")
         );
         assert_eq!(sets.order.len(), 1, "the same prefixes share one set");
         let mut out = String::new();
         sets.restore_lines(&mut out);
         assert_eq!(
             out,
-            "create fwgen-addr-1-v4 hash:net family inet -exist\n\
-             create fwgen-addr-1-v4-new hash:net family inet -exist\n\
-             flush fwgen-addr-1-v4-new\n\
-             add fwgen-addr-1-v4-new 192.0.2.0/25\n\
-             add fwgen-addr-1-v4-new 198.51.100.7/32\n\
-             swap fwgen-addr-1-v4-new fwgen-addr-1-v4\n\
-             destroy fwgen-addr-1-v4-new\n"
+            format!(
+                "create {name} hash:net family inet -exist\n\
+                 create {name}-new hash:net family inet -exist\n\
+                 flush {name}-new\n\
+                 add {name}-new 192.0.2.0/25\n\
+                 add {name}-new 198.51.100.7/32\n\
+                 swap {name}-new {name}\n\
+                 destroy {name}-new\n"
+            )
         );
         // Past ipset's default of 65,536 entries, the set says how big it may grow.
         let many: Vec<IpNet> = (0..70_000u32)
@@ -385,11 +416,30 @@ mod tests {
         sets.peer(&many, true);
         let mut out = String::new();
         sets.restore_lines(&mut out);
+        let big = set_name(Family::V4, &many);
         assert!(
-            out.starts_with("create fwgen-addr-1-v4 hash:net family inet maxelem 131072 -exist\n"),
+            out.starts_with(&format!(
+                "create {big} hash:net family inet maxelem 131072 -exist\n"
+            )),
             "{}",
             &out[..200]
         );
+    }
+
+    #[test]
+    fn set_names_follow_the_content_not_the_order() {
+        let net = |s: &str| s.parse::<IpNet>().unwrap();
+        let a = [net("192.0.2.0/25"), net("198.51.100.7/32")];
+        let b = [net("192.0.2.0/25"), net("198.51.100.8/32")];
+        assert_eq!(set_name(Family::V4, &a), set_name(Family::V4, &a));
+        assert_ne!(set_name(Family::V4, &a), set_name(Family::V4, &b));
+        assert_ne!(set_name(Family::V4, &a), set_name(Family::V6, &a));
+        // Whichever rule uses a set first, its name is the same.
+        let mut one = Sets::new(Family::V4);
+        one.peer(&b, true);
+        let first = one.peer(&a, true);
+        let mut two = Sets::new(Family::V4);
+        assert_eq!(two.peer(&a, true), first);
     }
 
     #[test]

@@ -762,3 +762,195 @@ fn live_traffic_through_a_real_firewalld_daemon() {
         live("firewalld", "d");
     }
 }
+
+/// A reload with `ipset restore` then `iptables-restore` is never open: between the two
+/// commands the rules still loaded use their own sets, whose names stand for their content,
+/// so no set is refilled with another rule's peers under them. With sets named by position
+/// (`fwgen-addr-1-v4`), this site change refilled the web interface's set with the SNMP
+/// managers, and 198.18.0.3 reached TCP 443 in between. Then the documented clean-up removes
+/// the sets no rule uses any more, and a set that grows past 65,536 elements reloads too.
+///
+/// See: issue "Safe to run as root and in CI", item 6.
+fn live_reload(tag: &str) {
+    let lab = Lab::new(tag);
+    let _gw = lab.serve(&lab.gw, "443", "161", "198.18.0.1");
+    let dir = tempfile::tempdir().unwrap();
+    let site = |name: &str, admins: &str| {
+        let p = dir.path().join(format!("{name}.yaml"));
+        std::fs::write(
+            &p,
+            format!(
+                "product: icap-gateway\ngateway: [198.18.0.1]\nfeatures: [snmp]\nroles:\n  admin-clients: [{admins}]\n  snmp-managers: [198.18.0.3, 198.18.0.6]\n  icap-clients: [198.18.0.9]\n  smtp-relay: [198.18.0.9]\n  dns-servers: [198.18.0.9]\n"
+            ),
+        )
+        .unwrap();
+        let out = dir.path().join(name);
+        generate_into(
+            &{
+                std::fs::create_dir(&out).unwrap();
+                out.clone()
+            },
+            &[
+                "generate",
+                "--site",
+                p.to_str().unwrap(),
+                "--placement",
+                "host",
+                "-b",
+                "iptables",
+            ],
+        );
+        out
+    };
+    let a = site("a", "198.18.0.2, 198.18.0.5");
+    let b = site("b", "198.18.0.2");
+    let ipset = |d: &std::path::Path| {
+        let out = lab
+            .exec(&lab.gw)
+            .args(["ipset", "restore", "-file"])
+            .arg(d.join("ipsets"))
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    };
+    let tables = |d: &std::path::Path| {
+        for (tool, file) in [
+            ("iptables-restore", "rules.v4"),
+            ("ip6tables-restore", "rules.v6"),
+        ] {
+            let out = lab
+                .exec(&lab.gw)
+                .arg(tool)
+                .arg(d.join(file))
+                .output()
+                .unwrap();
+            assert!(
+                out.status.success(),
+                "{}",
+                String::from_utf8_lossy(&out.stderr)
+            );
+        }
+    };
+    let p = |src, port, proto, open, why| Probe {
+        src,
+        dst: "198.18.0.1",
+        proto,
+        port,
+        open,
+        why,
+    };
+    let probes = [
+        p("198.18.0.2", 443, "tcp", true, "web-ui from admin-clients"),
+        p(
+            "198.18.0.3",
+            443,
+            "tcp",
+            false,
+            "the SNMP manager is no admin",
+        ),
+        p(
+            "198.18.0.3",
+            161,
+            "udp",
+            true,
+            "snmp-monitoring from snmp-managers",
+        ),
+        p(
+            "198.18.0.2",
+            161,
+            "udp",
+            false,
+            "the admin is no SNMP manager",
+        ),
+    ];
+    ipset(&a);
+    tables(&a);
+    let bad = check(&lab, &lab.cli, &probes, false);
+    assert!(bad.is_empty(), "ruleset A:\n{}", bad.join("\n"));
+    // The moment between the two commands of a reload.
+    ipset(&b);
+    let bad = check(&lab, &lab.cli, &probes, false);
+    assert!(
+        bad.is_empty(),
+        "between ipset restore and iptables-restore:\n{}",
+        bad.join("\n")
+    );
+    tables(&b);
+    let bad = check(&lab, &lab.cli, &probes, false);
+    assert!(bad.is_empty(), "ruleset B:\n{}", bad.join("\n"));
+
+    // The README's clean-up: destroy the fwgen sets no rule uses (a set in use refuses).
+    let sets = || -> Vec<String> {
+        let out = lab
+            .exec(&lab.gw)
+            .args(["ipset", "list", "-n"])
+            .output()
+            .unwrap();
+        String::from_utf8_lossy(&out.stdout)
+            .lines()
+            .filter(|l| l.starts_with("fwgen-"))
+            .map(String::from)
+            .collect()
+    };
+    let sets_of = |d: &std::path::Path| -> Vec<String> {
+        let mut v: Vec<String> = std::fs::read_to_string(d.join("ipsets"))
+            .unwrap()
+            .lines()
+            .filter_map(|l| l.strip_prefix("create "))
+            .filter_map(|l| l.split_whitespace().next())
+            .filter(|n| !n.ends_with("-new"))
+            .map(String::from)
+            .collect();
+        v.sort();
+        v
+    };
+    let in_b = sets_of(&b);
+    assert_eq!(
+        sets().len(),
+        in_b.len() + 1,
+        "B's sets and A's admin set: {:?}",
+        sets()
+    );
+    let cleanup = lab
+        .exec(&lab.gw)
+        .args([
+            "sh",
+            "-c",
+            "for s in $(ipset list -n | grep '^fwgen-'); do ipset destroy \"$s\" 2>/dev/null || true; done",
+        ])
+        .status()
+        .unwrap();
+    assert!(cleanup.success());
+    let mut left = sets();
+    left.sort();
+    assert_eq!(left, in_b, "only the sets in use stay");
+    let bad = check(&lab, &lab.cli, &probes, false);
+    assert!(bad.is_empty(), "after the clean-up:\n{}", bad.join("\n"));
+
+    // Growing past 65,536 elements (a new maxelem) and shrinking back both reload.
+    let many: Vec<String> = (0..70_000u32)
+        .map(|i| std::net::Ipv4Addr::from(0x0a00_0000 + 2 * i).to_string())
+        .collect();
+    let big = site("big", &format!("198.18.0.2, {}", many.join(", ")));
+    ipset(&big);
+    tables(&big);
+    ipset(&b);
+    tables(&b);
+    let bad = check(&lab, &lab.cli, &probes, false);
+    assert!(
+        bad.is_empty(),
+        "after growing and shrinking:\n{}",
+        bad.join("\n")
+    );
+}
+
+#[test]
+fn live_reload_of_iptables_and_ipsets_is_never_open() {
+    if ready() {
+        live_reload("r");
+    }
+}
