@@ -286,9 +286,16 @@ fn one_family(rules: &Ruleset, opts: &RenderOptions, family: Family) -> (String,
                 ("FWGEN-IN", "-"),
                 ("FWGEN-OUT", "-"),
             ];
+            // Every `-d` jump before any `-s` jump: traffic between two of the gateway's
+            // addresses is decided by the inbound rules, whichever address comes first, as
+            // nftables decides it (`ip daddr @gateway` before `ip saddr @gateway`).
             for gw in &gateway {
                 filter.push(format!("-A FORWARD -d {gw} -j FWGEN-IN"));
+            }
+            for gw in &gateway {
                 filter.push(format!("-A FORWARD -s {gw} -j FWGEN-OUT"));
+            }
+            for gw in &gateway {
                 let (to_gw, from_gw) = (format!("-d {gw} "), format!("-s {gw} "));
                 helper_lines(&mut raw, "PREROUTING", &ins, &mut sets, true, &to_gw);
                 helper_lines(&mut raw, "PREROUTING", &outs, &mut sets, false, &from_gw);

@@ -322,3 +322,59 @@ fn the_real_tool_checks_catch_broken_files() {
         assert!(caught.is_err(), "{} was accepted", f.display());
     }
 }
+
+/// Traffic between two of the gateway's own addresses through a perimeter firewall: iptables
+/// jumped per address (`-d GW1`, `-s GW1`, `-d GW2`, …), so GW1 -> GW2 met GW1's outbound
+/// rules first, while nftables decides by the inbound rules (`ip daddr @gateway` first). Now
+/// both decide it by the inbound rules: the same verdict for every such packet.
+///
+/// See: issue "Safe to run as root and in CI", weak points.
+#[test]
+fn traffic_between_two_gateway_addresses_gets_one_verdict_everywhere() {
+    use crate::eval::{Packet, eval_iptables, parse_iptables, parse_nft};
+    // No site: outbound rules to any address (unbound peers) where no inbound rule is.
+    let args = [
+        "generate",
+        "-p",
+        "icap-gateway",
+        "--gateway",
+        "192.0.2.25",
+        "--gateway",
+        "192.0.2.26",
+    ];
+    let dir = tempfile::tempdir().unwrap();
+    let files = generate_into(dir.path(), &[&args[..], &["-b", "iptables"]].concat());
+    let read = |name: &str| {
+        std::fs::read_to_string(files.iter().find(|f| f.ends_with(name)).unwrap()).unwrap()
+    };
+    let ipt = parse_iptables(&read("rules.v4"), &read("ipsets"));
+    let nft = parse_nft(&crate::util::ok(&[&args[..], &["-b", "nftables"]].concat()));
+    let (a, b): (std::net::IpAddr, std::net::IpAddr) =
+        ("192.0.2.25".parse().unwrap(), "192.0.2.26".parse().unwrap());
+    let mut compared = 0;
+    let mut differs = Vec::new();
+    for (src, dst) in [(a, b), (b, a)] {
+        for proto in ["tcp", "udp"] {
+            for dport in [
+                22, 25, 53, 80, 123, 161, 389, 443, 514, 636, 3389, 9000, 19200,
+            ] {
+                let p = Packet {
+                    proto,
+                    src,
+                    sport: 40000,
+                    dst,
+                    dport,
+                    ack: false,
+                };
+                let i = eval_iptables(&ipt, "FORWARD", &p).unwrap_or(true);
+                let n = nft.eval("forward", &p).unwrap_or(true);
+                if i != n {
+                    differs.push(format!("{p:?}: iptables {i}, nftables {n}"));
+                }
+                compared += 1;
+            }
+        }
+    }
+    assert!(differs.is_empty(), "{}", differs.join("\n"));
+    assert_eq!(compared, 52);
+}
