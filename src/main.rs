@@ -12,6 +12,7 @@ fn main() -> ExitCode {
     // reports a signal (128 + 2). Without it an interrupt could leave `.fwgen-*` files.
     let _ = ctrlc::set_handler(|| {
         fwgen::output::remove_temporary_files();
+        fwgen::output::remove_created_dirs();
         std::process::exit(130);
     });
     let args = match fwgen::cli::Args::try_parse() {
@@ -50,6 +51,7 @@ fn main() -> ExitCode {
             }
         }
         Err(e) => {
+            fwgen::output::remove_created_dirs();
             anstream::eprintln!("{ERROR}error:{ERROR:#} {e}");
             ExitCode::from(e.exit_code())
         }

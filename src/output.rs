@@ -472,10 +472,51 @@ fn stage(path: &Path, target: &Path, contents: &[u8]) -> Result<Staged, OutputEr
 
 /// Create `dir` and its missing parents.
 pub fn create_dirs(dir: &Path) -> Result<(), OutputError> {
-    std::fs::create_dir_all(dir).map_err(|e| OutputError {
-        path: dir.to_path_buf(),
-        reason: format!("cannot create directory: {e}"),
-    })
+    // The ancestors that do not exist yet, outermost first: they are this run's to remove if
+    // it fails.
+    let mut missing: Vec<PathBuf> = dir
+        .ancestors()
+        .filter(|a| !a.as_os_str().is_empty())
+        .take_while(|a| std::fs::symlink_metadata(a).is_err())
+        .map(Path::to_path_buf)
+        .collect();
+    missing.reverse();
+    for d in missing {
+        create_dir(&d, "cannot create directory")?;
+    }
+    Ok(())
+}
+
+/// Create one directory (its parent must exist). Another run creating it at the same moment
+/// is no error (two `fwgen build` runs on one manifest). A directory this run created is
+/// remembered, so that [`remove_created_dirs`] can take it away again if the run fails.
+pub fn create_dir(dir: &Path, what: &str) -> Result<(), OutputError> {
+    match std::fs::create_dir(dir) {
+        Ok(()) => {
+            if let Ok(mut c) = CREATED.lock() {
+                c.push(dir.to_path_buf());
+            }
+            Ok(())
+        }
+        Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists && dir.is_dir() => Ok(()),
+        Err(e) => Err(OutputError {
+            path: dir.to_path_buf(),
+            reason: format!("{what}: {e}"),
+        }),
+    }
+}
+
+/// Directories this run created, in order.
+static CREATED: std::sync::Mutex<Vec<PathBuf>> = std::sync::Mutex::new(Vec::new());
+
+/// After a failed run: remove the directories it created that are still empty, deepest
+/// first, so a failure leaves no trace (a directory that holds anything stays).
+pub fn remove_created_dirs() {
+    if let Ok(mut c) = CREATED.lock() {
+        while let Some(d) = c.pop() {
+            let _ = std::fs::remove_dir(d);
+        }
+    }
 }
 
 #[cfg(test)]

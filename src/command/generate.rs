@@ -134,10 +134,7 @@ fn dir_files(
 ) -> Result<(Vec<Planned>, Vec<PathBuf>), OutputError> {
     if mode == Mode::Write && !dir.is_dir() {
         // Like mkdir: the directory itself may be new, its parent must exist.
-        std::fs::create_dir(dir).map_err(|e| OutputError {
-            path: dir.to_path_buf(),
-            reason: format!("cannot create the output directory: {e}"),
-        })?;
+        crate::output::create_dir(dir, "cannot create the output directory")?;
     }
     let names: Vec<String> = files.iter().map(|(n, _)| n.clone()).collect();
     let obsolete = crate::output::no_longer_written(dir, &names);

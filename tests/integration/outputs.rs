@@ -336,3 +336,50 @@ fn a_site_that_is_not_yaml_is_not_echoed() {
     );
     assert!(r.stderr.contains("(not shown)"), "{}", r.stderr);
 }
+
+/// Two `fwgen build` runs on one manifest at the same time both succeed (one of them failed
+/// with "File exists" while creating the output directories), and a failed run leaves no
+/// empty directories behind.
+///
+/// See: issue "Safe to run as root and in CI", weak points.
+#[test]
+fn concurrent_builds_succeed_and_a_failed_one_leaves_no_directories() {
+    for round in 0..5 {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(
+            dir.path().join("fwgen.yaml"),
+            "targets:\n  - name: a\n    product: icap-gateway\n    backend: firewalld\n    placement: host\n    output: out/deep/fw\n  - name: b\n    product: icap-gateway\n    backend: json\n    output: out/deep/er/x.json\n",
+        )
+        .unwrap();
+        let spawn = || {
+            Command::new(env!("CARGO_BIN_EXE_fwgen"))
+                .arg("build")
+                .current_dir(dir.path())
+                .stderr(Stdio::piped())
+                .spawn()
+                .unwrap()
+        };
+        let (one, two) = (spawn(), spawn());
+        for child in [one, two] {
+            let out = child.wait_with_output().unwrap();
+            assert!(
+                out.status.success(),
+                "round {round}: {}",
+                String::from_utf8_lossy(&out.stderr)
+            );
+        }
+    }
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("a-file"), "x\n").unwrap();
+    std::fs::write(
+        dir.path().join("fwgen.yaml"),
+        "targets:\n  - name: a\n    product: icap-gateway\n    backend: json\n    output: new/deeper/x.json\n  - name: b\n    product: icap-gateway\n    backend: json\n    output: a-file/x.json\n",
+    )
+    .unwrap();
+    let r = crate::util::fwgen_in(dir.path(), &["build"]);
+    assert_eq!(r.code, 2, "{}", r.stderr);
+    assert!(
+        !dir.path().join("new").exists(),
+        "the failed run left its directories behind"
+    );
+}
