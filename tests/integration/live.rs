@@ -22,6 +22,8 @@ const PROBE: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fixtures/live/pr
 struct Lab {
     gw: String,
     cli: String,
+    /// A firewall between the two (perimeter placement), if any.
+    fw: Option<String>,
 }
 
 fn run(cmd: &[&str]) {
@@ -42,6 +44,7 @@ impl Lab {
         let lab = Lab {
             gw: format!("fwgen-gw-{id}"),
             cli: format!("fwgen-cli-{id}"),
+            fw: None,
         };
         let (vg, vc) = (format!("fwg{id}"), format!("fwc{id}"));
         run(&["ip", "netns", "add", &lab.gw]);
@@ -67,6 +70,74 @@ impl Lab {
             for a in addrs {
                 run(&["ip", "-n", ns, "-6", "addr", "add", a, "dev", dev, "nodad"]);
             }
+        }
+        lab
+    }
+
+    /// Three namespaces, as the vendor tables are written for: a client network
+    /// (198.18.1.2 and .3, 2001:db8:1::2 and ::3), a firewall that routes (198.18.1.1 and
+    /// 198.18.2.1), and the gateway behind it (198.18.2.2, 2001:db8:2::2).
+    fn perimeter(tag: &str) -> Lab {
+        let id = format!("{}{tag}", std::process::id() % 100_000);
+        let lab = Lab {
+            gw: format!("fwgen-gw-{id}"),
+            cli: format!("fwgen-cli-{id}"),
+            fw: Some(format!("fwgen-fw-{id}")),
+        };
+        let fw = lab.fw.clone().unwrap_or_default();
+        for ns in [&lab.gw, &lab.cli, &fw] {
+            run(&["ip", "netns", "add", ns]);
+            run(&["ip", "-n", ns, "link", "set", "lo", "up"]);
+        }
+        for (inside, peer, dev, peer_dev, v4, v6, fw4, fw6) in [
+            (
+                &lab.cli,
+                &fw,
+                format!("pc{id}"),
+                format!("fc{id}"),
+                &["198.18.1.2/24", "198.18.1.3/24"][..],
+                &["2001:db8:1::2/64", "2001:db8:1::3/64"][..],
+                "198.18.1.1/24",
+                "2001:db8:1::1/64",
+            ),
+            (
+                &lab.gw,
+                &fw,
+                format!("pg{id}"),
+                format!("fg{id}"),
+                &["198.18.2.2/24"][..],
+                &["2001:db8:2::2/64"][..],
+                "198.18.2.1/24",
+                "2001:db8:2::1/64",
+            ),
+        ] {
+            run(&[
+                "ip", "link", "add", &dev, "netns", inside, "type", "veth", "peer", "name",
+                &peer_dev, "netns", peer,
+            ]);
+            for a in v4 {
+                run(&["ip", "-n", inside, "addr", "add", a, "dev", &dev]);
+            }
+            for a in v6 {
+                run(&[
+                    "ip", "-n", inside, "-6", "addr", "add", a, "dev", &dev, "nodad",
+                ]);
+            }
+            run(&["ip", "-n", peer, "addr", "add", fw4, "dev", &peer_dev]);
+            run(&[
+                "ip", "-n", peer, "-6", "addr", "add", fw6, "dev", &peer_dev, "nodad",
+            ]);
+            run(&["ip", "-n", inside, "link", "set", &dev, "up"]);
+            run(&["ip", "-n", peer, "link", "set", &peer_dev, "up"]);
+            let via4 = fw4.split('/').next().unwrap_or_default();
+            let via6 = fw6.split('/').next().unwrap_or_default();
+            run(&["ip", "-n", inside, "route", "add", "default", "via", via4]);
+            run(&[
+                "ip", "-n", inside, "-6", "route", "add", "default", "via", via6,
+            ]);
+        }
+        for key in ["net.ipv4.ip_forward=1", "net.ipv6.conf.all.forwarding=1"] {
+            run(&["ip", "netns", "exec", &fw, "sysctl", "-qw", key]);
         }
         lab
     }
@@ -133,7 +204,10 @@ impl Lab {
 
 impl Drop for Lab {
     fn drop(&mut self) {
-        for ns in [&self.gw, &self.cli] {
+        for ns in [Some(&self.gw), Some(&self.cli), self.fw.as_ref()]
+            .into_iter()
+            .flatten()
+        {
             let _ = Command::new("ip").args(["netns", "del", ns]).status();
         }
     }
@@ -160,12 +234,19 @@ struct Probe {
 
 /// (from the client side, to the gateway) and (from the gateway, to the client side).
 fn expectations() -> (Vec<Probe>, Vec<Probe>) {
-    let mut inbound = Vec::new();
-    let mut outbound = Vec::new();
-    for (gw, role, other) in [
+    expectations_at(&[
         ("198.18.0.1", "198.18.0.2", "198.18.0.3"),
         ("2001:db8:f::1", "2001:db8:f::2", "2001:db8:f::3"),
-    ] {
+    ])
+}
+
+/// The same probes for other addresses: (gateway, the roles' address, an address of no role).
+fn expectations_at(
+    addrs: &[(&'static str, &'static str, &'static str)],
+) -> (Vec<Probe>, Vec<Probe>) {
+    let mut inbound = Vec::new();
+    let mut outbound = Vec::new();
+    for &(gw, role, other) in addrs {
         let p = |src, dst, proto, port, open, why| Probe {
             src,
             dst,
@@ -251,6 +332,11 @@ fn expectations() -> (Vec<Probe>, Vec<Probe>) {
 }
 
 fn load(lab: &Lab, files: &[std::path::PathBuf]) {
+    load_into(lab, &lab.gw, files);
+}
+
+/// Load the files into namespace `ns` with the real tools.
+fn load_into(lab: &Lab, ns: &str, files: &[std::path::PathBuf]) {
     for f in files {
         let tool = match f.file_name().and_then(|n| n.to_str()) {
             Some("ruleset.nft") => vec!["nft", "-f"],
@@ -259,7 +345,7 @@ fn load(lab: &Lab, files: &[std::path::PathBuf]) {
             Some("rules.v6") => vec!["ip6tables-restore"],
             other => panic!("unexpected file {other:?}"),
         };
-        let out = lab.exec(&lab.gw).args(&tool).arg(f).output().unwrap();
+        let out = lab.exec(ns).args(&tool).arg(f).output().unwrap();
         assert!(
             out.status.success(),
             "{tool:?} {}: {}",
@@ -952,5 +1038,72 @@ fn live_reload(tag: &str) {
 fn live_reload_of_iptables_and_ipsets_is_never_open() {
     if ready() {
         live_reload("r");
+    }
+}
+
+/// Perimeter placement, which the vendor tables are written for: the ruleset is loaded on a
+/// firewall that routes between a client network and the gateway, and packets between them
+/// are admitted or dropped by its forward path (replies included, by connection tracking).
+///
+/// See: issue "Safe to run as root and in CI", weak points.
+fn live_perimeter(backend: &str, tag: &str) {
+    let lab = Lab::perimeter(tag);
+    let fw = lab.fw.clone().unwrap_or_default();
+    let _gw_listen = lab.serve(
+        &lab.gw,
+        "22,443,1270,1344,3306",
+        "161,162,9000",
+        "198.18.2.2,2001:db8:2::2",
+    );
+    let _cli_listen = lab.serve(
+        &lab.cli,
+        "25,389,3306",
+        "53,162,5353",
+        "198.18.1.2,198.18.1.3,2001:db8:1::2,2001:db8:1::3",
+    );
+    let (inbound, outbound) = expectations_at(&[
+        ("198.18.2.2", "198.18.1.2", "198.18.1.3"),
+        ("2001:db8:2::2", "2001:db8:1::2", "2001:db8:1::3"),
+    ]);
+    let mut bad = check(&lab, &lab.cli, &inbound, true);
+    bad.extend(check(&lab, &lab.gw, &outbound, true));
+    assert!(
+        bad.is_empty(),
+        "the routed lab does not work without a firewall:\n{}",
+        bad.join("\n")
+    );
+    let dir = tempfile::tempdir().unwrap();
+    let files = generate_into(
+        dir.path(),
+        &[
+            "generate",
+            "--site",
+            "tests/fixtures/sites/live-perimeter.yaml",
+            "-b",
+            backend,
+        ],
+    );
+    load_into(&lab, &fw, &files);
+    let mut bad = check(&lab, &lab.cli, &inbound, false);
+    bad.extend(check(&lab, &lab.gw, &outbound, false));
+    assert!(
+        bad.is_empty(),
+        "{backend} perimeter: {} probe(s) wrong:\n{}",
+        bad.len(),
+        bad.join("\n")
+    );
+}
+
+#[test]
+fn live_traffic_through_a_perimeter_nftables_firewall() {
+    if ready() {
+        live_perimeter("nftables", "pn");
+    }
+}
+
+#[test]
+fn live_traffic_through_a_perimeter_iptables_firewall() {
+    if ready() {
+        live_perimeter("iptables", "pi");
     }
 }
