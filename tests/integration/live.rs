@@ -232,15 +232,8 @@ struct Probe {
     why: &'static str,
 }
 
-/// (from the client side, to the gateway) and (from the gateway, to the client side).
-fn expectations() -> (Vec<Probe>, Vec<Probe>) {
-    expectations_at(&[
-        ("198.18.0.1", "198.18.0.2", "198.18.0.3"),
-        ("2001:db8:f::1", "2001:db8:f::2", "2001:db8:f::3"),
-    ])
-}
-
-/// The same probes for other addresses: (gateway, the roles' address, an address of no role).
+/// Probes (from the client side, to the gateway) and (from the gateway, to the client side)
+/// for `addrs`: (gateway, the roles' address, an address of no role) per family.
 fn expectations_at(
     addrs: &[(&'static str, &'static str, &'static str)],
 ) -> (Vec<Probe>, Vec<Probe>) {
@@ -329,10 +322,6 @@ fn expectations_at(
         ]);
     }
     (inbound, outbound)
-}
-
-fn load(lab: &Lab, files: &[std::path::PathBuf]) {
-    load_into(lab, &lab.gw, files);
 }
 
 /// Load the files into namespace `ns` with the real tools.
@@ -501,23 +490,46 @@ fn start_firewalld(lab: &Lab, config: &Path) -> Firewalld {
 
 fn live(backend: &str, tag: &str) {
     let lab = Lab::new(tag);
+    probe_lab(
+        &lab,
+        backend,
+        "tests/fixtures/sites/live-icap.yaml",
+        &[
+            ("198.18.0.1", "198.18.0.2", "198.18.0.3"),
+            ("2001:db8:f::1", "2001:db8:f::2", "2001:db8:f::3"),
+        ],
+    );
+}
+
+/// Serve, probe without a ruleset (every probe must pass: the lab works), load the ruleset
+/// the site gives (host placement: on the gateway; perimeter: on the lab's firewall), probe
+/// again. `addrs`: (gateway, the roles' address, an address of no role) per family.
+fn probe_lab(
+    lab: &Lab,
+    backend: &str,
+    site: &str,
+    addrs: &[(&'static str, &'static str, &'static str); 2],
+) {
+    let join = |f: fn(&(&'static str, &'static str, &'static str)) -> Vec<&'static str>| {
+        addrs.iter().flat_map(f).collect::<Vec<_>>().join(",")
+    };
     let _gw_listen = lab.serve(
         &lab.gw,
         "22,443,1270,1344,3306",
         "161,162,9000",
-        "198.18.0.1,2001:db8:f::1",
+        &join(|a| vec![a.0]),
     );
     let _cli_listen = lab.serve(
         &lab.cli,
         "25,389,3306",
         "53,162,5353",
-        "198.18.0.2,198.18.0.3,2001:db8:f::2,2001:db8:f::3",
+        &join(|a| vec![a.1, a.2]),
     );
-    let (inbound, outbound) = expectations();
+    let (inbound, outbound) = expectations_at(addrs);
 
     // Control: with no ruleset every probe passes, so a closed probe later is the firewall's doing.
-    let mut bad = check(&lab, &lab.cli, &inbound, true);
-    bad.extend(check(&lab, &lab.gw, &outbound, true));
+    let mut bad = check(lab, &lab.cli, &inbound, true);
+    bad.extend(check(lab, &lab.gw, &outbound, true));
     assert!(
         bad.is_empty(),
         "the lab does not work without a firewall:\n{}",
@@ -525,34 +537,28 @@ fn live(backend: &str, tag: &str) {
     );
 
     let dir = tempfile::tempdir().unwrap();
-    let files = generate_into(
-        dir.path(),
-        &[
-            "generate",
-            "--site",
-            "tests/fixtures/sites/live-icap.yaml",
-            "--placement",
-            "host",
-            "-b",
-            backend,
-        ],
-    );
+    let mut args = vec!["generate", "--site", site, "-b", backend];
+    if lab.fw.is_none() {
+        args.extend(["--placement", "host"]);
+    }
+    let files = generate_into(dir.path(), &args);
+    let at = lab.fw.as_deref().unwrap_or(&lab.gw);
     let _daemon = if backend == "firewalld" {
-        Some(start_firewalld(&lab, dir.path()))
+        Some(start_firewalld(lab, dir.path()))
     } else {
-        load(&lab, &files);
+        load_into(lab, at, &files);
         None
     };
-    let mut bad = check(&lab, &lab.cli, &inbound, false);
-    bad.extend(check(&lab, &lab.gw, &outbound, false));
+    let mut bad = check(lab, &lab.cli, &inbound, false);
+    bad.extend(check(lab, &lab.gw, &outbound, false));
     if !bad.is_empty() {
         let ruleset = lab
-            .exec(&lab.gw)
+            .exec(at)
             .args(["nft", "list", "ruleset"])
             .output()
             .unwrap();
         panic!(
-            "{backend}: {} probe(s) wrong:\n{}\n--- the gateway's ruleset ---\n{}",
+            "{backend}: {} probe(s) wrong:\n{}\n--- the firewall's ruleset ---\n{}",
             bad.len(),
             bad.join("\n"),
             String::from_utf8_lossy(&ruleset.stdout)
@@ -681,7 +687,7 @@ fn live_narrow(backend: &str, tag: &str) {
             backend,
         ],
     );
-    load(&lab, &files);
+    load_into(&lab, &lab.gw, &files);
     let mut bad = check(&lab, &lab.cli, &inbound, false);
     bad.extend(check(&lab, &lab.gw, &outbound, false));
     assert!(
@@ -777,7 +783,7 @@ fn live_ftp(backend: &str, tag: &str) {
             .any(|t| t.contains("ct helper set") || t.contains("-j CT --helper ftp")),
         "no FTP helper in the {backend} output"
     );
-    load(&lab, &files);
+    load_into(&lab, &lab.gw, &files);
     for (server, gw) in servers {
         assert_eq!(
             lab.ftp_list(&lab.gw, server, gw),
@@ -818,7 +824,7 @@ fn live_ftp(backend: &str, tag: &str) {
             }
         }
     }
-    load(&lab, &plain_files);
+    load_into(&lab, &lab.gw, &plain_files);
     for (server, gw) in servers {
         let got = lab.ftp_list(&lab.gw, server, gw);
         assert_ne!(
@@ -1048,49 +1054,14 @@ fn live_reload_of_iptables_and_ipsets_is_never_open() {
 /// See: issue "Safe to run as root and in CI", weak points.
 fn live_perimeter(backend: &str, tag: &str) {
     let lab = Lab::perimeter(tag);
-    let fw = lab.fw.clone().unwrap_or_default();
-    let _gw_listen = lab.serve(
-        &lab.gw,
-        "22,443,1270,1344,3306",
-        "161,162,9000",
-        "198.18.2.2,2001:db8:2::2",
-    );
-    let _cli_listen = lab.serve(
-        &lab.cli,
-        "25,389,3306",
-        "53,162,5353",
-        "198.18.1.2,198.18.1.3,2001:db8:1::2,2001:db8:1::3",
-    );
-    let (inbound, outbound) = expectations_at(&[
-        ("198.18.2.2", "198.18.1.2", "198.18.1.3"),
-        ("2001:db8:2::2", "2001:db8:1::2", "2001:db8:1::3"),
-    ]);
-    let mut bad = check(&lab, &lab.cli, &inbound, true);
-    bad.extend(check(&lab, &lab.gw, &outbound, true));
-    assert!(
-        bad.is_empty(),
-        "the routed lab does not work without a firewall:\n{}",
-        bad.join("\n")
-    );
-    let dir = tempfile::tempdir().unwrap();
-    let files = generate_into(
-        dir.path(),
+    probe_lab(
+        &lab,
+        backend,
+        "tests/fixtures/sites/live-perimeter.yaml",
         &[
-            "generate",
-            "--site",
-            "tests/fixtures/sites/live-perimeter.yaml",
-            "-b",
-            backend,
+            ("198.18.2.2", "198.18.1.2", "198.18.1.3"),
+            ("2001:db8:2::2", "2001:db8:1::2", "2001:db8:1::3"),
         ],
-    );
-    load_into(&lab, &fw, &files);
-    let mut bad = check(&lab, &lab.cli, &inbound, false);
-    bad.extend(check(&lab, &lab.gw, &outbound, false));
-    assert!(
-        bad.is_empty(),
-        "{backend} perimeter: {} probe(s) wrong:\n{}",
-        bad.len(),
-        bad.join("\n")
     );
 }
 
