@@ -325,13 +325,19 @@ pub fn render(rules: &Ruleset, opts: &RenderOptions) -> Vec<(String, String)> {
             ));
             let inb = build(rules, opts, Direction::In, "source");
             let out = build(rules, opts, Direction::Out, "destination");
-            for (name, ingress, egress, built, dir) in [
-                ("fwgen-to-gw", "ANY", "fwgen-gateway", &inb, "to"),
-                ("fwgen-from-gw", "fwgen-gateway", "ANY", &out, "from"),
+            // Traffic between two gateway addresses matches both policies: the one toward
+            // the gateway goes first (priority -2), so the inbound rules decide it, as in
+            // nftables and iptables.
+            for (name, ingress, egress, built, dir, priority) in [
+                ("fwgen-to-gw", "ANY", "fwgen-gateway", &inb, "to", -2),
+                ("fwgen-from-gw", "fwgen-gateway", "ANY", &out, "from", -1),
             ] {
                 let policy = container(
                     "policy",
-                    &format!(" target=\"{}\" priority=\"-1\"", opts.policy.upper()),
+                    &format!(
+                        " target=\"{}\" priority=\"{priority}\"",
+                        opts.policy.upper()
+                    ),
                     name,
                     &format!("Connections {dir} the gateway, {what}"),
                     &[

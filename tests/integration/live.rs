@@ -78,6 +78,29 @@ impl Lab {
     /// (198.18.1.2 and .3, 2001:db8:1::2 and ::3), a firewall that routes (198.18.1.1 and
     /// 198.18.2.1), and the gateway behind it (198.18.2.2, 2001:db8:2::2).
     fn perimeter(tag: &str) -> Lab {
+        Lab::routed(
+            tag,
+            (
+                &["198.18.1.2/24", "198.18.1.3/24"],
+                &["2001:db8:1::2/64", "2001:db8:1::3/64"],
+            ),
+            ("198.18.1.1/24", "2001:db8:1::1/64"),
+        )
+    }
+
+    /// Two gateways of one cluster on two segments of the firewall: `cli` is gateway A
+    /// (198.18.3.2, 2001:db8:3::2), `gw` gateway B (198.18.2.2, 2001:db8:2::2).
+    fn two_gateways(tag: &str) -> Lab {
+        Lab::routed(
+            tag,
+            (&["198.18.3.2/24"], &["2001:db8:3::2/64"]),
+            ("198.18.3.1/24", "2001:db8:3::1/64"),
+        )
+    }
+
+    /// A firewall namespace routing between the `cli` namespace (its addresses, and the
+    /// firewall's on that segment) and the gateway (198.18.2.2, 2001:db8:2::2).
+    fn routed(tag: &str, cli: (&[&str], &[&str]), cli_fw: (&str, &str)) -> Lab {
         let id = format!("{}{tag}", std::process::id() % 100_000);
         let lab = Lab {
             gw: format!("fwgen-gw-{id}"),
@@ -95,10 +118,10 @@ impl Lab {
                 &fw,
                 format!("pc{id}"),
                 format!("fc{id}"),
-                &["198.18.1.2/24", "198.18.1.3/24"][..],
-                &["2001:db8:1::2/64", "2001:db8:1::3/64"][..],
-                "198.18.1.1/24",
-                "2001:db8:1::1/64",
+                cli.0,
+                cli.1,
+                cli_fw.0,
+                cli_fw.1,
             ),
             (
                 &lab.gw,
@@ -404,17 +427,20 @@ impl Drop for Firewalld {
     }
 }
 
-fn start_firewalld(lab: &Lab, config: &Path) -> Firewalld {
+/// A firewalld daemon in namespace `ns` with `config` as its configuration and
+/// `default_zone` for every interface (host placement: `fwgen`; perimeter: a stock zone, with
+/// fwgen's zone and policies around the gateway's addresses).
+fn start_firewalld(lab: &Lab, ns: &str, config: &Path, default_zone: &str) -> Firewalld {
     let dir = tempfile::tempdir().unwrap();
     let conf = std::fs::read_to_string("/etc/firewalld/firewalld.conf")
         .expect("firewalld.conf is installed");
-    let conf: Vec<&str> = conf
+    let conf: Vec<String> = conf
         .lines()
         .map(|l| {
             if l.starts_with("DefaultZone=") {
-                "DefaultZone=fwgen"
+                format!("DefaultZone={default_zone}")
             } else {
-                l
+                l.to_string()
             }
         })
         .collect();
@@ -422,7 +448,7 @@ fn start_firewalld(lab: &Lab, config: &Path) -> Firewalld {
     let bus = dir.path().join("bus");
     let address = format!("unix:path={}", bus.display());
     let dbus = lab
-        .exec(&lab.gw)
+        .exec(ns)
         .args([
             "dbus-daemon",
             "--config-file=/usr/share/dbus-1/system.conf",
@@ -446,7 +472,7 @@ fn start_firewalld(lab: &Lab, config: &Path) -> Firewalld {
     }
     let log = fw.dir.path().join("firewalld.log");
     let daemon = lab
-        .exec(&lab.gw)
+        .exec(ns)
         .args([
             "firewalld",
             "--nofork",
@@ -466,7 +492,7 @@ fn start_firewalld(lab: &Lab, config: &Path) -> Firewalld {
     fw.children.push(daemon);
     let cmd = |args: &[&str]| {
         let out = lab
-            .exec(&lab.gw)
+            .exec(ns)
             .arg("firewall-cmd")
             .args(args)
             .env("DBUS_SYSTEM_BUS_ADDRESS", &address)
@@ -477,7 +503,7 @@ fn start_firewalld(lab: &Lab, config: &Path) -> Firewalld {
     };
     for _ in 0..100 {
         if cmd(&["--state"]) == "running" {
-            assert_eq!(cmd(&["--get-default-zone"]), "fwgen");
+            assert_eq!(cmd(&["--get-default-zone"]), default_zone);
             return fw;
         }
         std::thread::sleep(std::time::Duration::from_millis(200));
@@ -544,7 +570,8 @@ fn probe_lab(
     let files = generate_into(dir.path(), &args);
     let at = lab.fw.as_deref().unwrap_or(&lab.gw);
     let _daemon = if backend == "firewalld" {
-        Some(start_firewalld(lab, dir.path()))
+        let zone = if lab.fw.is_some() { "public" } else { "fwgen" };
+        Some(start_firewalld(lab, at, dir.path(), zone))
     } else {
         load_into(lab, at, &files);
         None
@@ -1076,5 +1103,125 @@ fn live_traffic_through_a_perimeter_nftables_firewall() {
 fn live_traffic_through_a_perimeter_iptables_firewall() {
     if ready() {
         live_perimeter("iptables", "pi");
+    }
+}
+
+#[test]
+fn live_traffic_through_a_perimeter_firewalld_daemon() {
+    if ready() && have_tools(&["firewalld", "firewall-cmd", "dbus-daemon"]) {
+        live_perimeter("firewalld", "pd");
+    }
+}
+
+/// Traffic between two of the gateway addresses (two gateways of a cluster on two segments
+/// of the perimeter firewall) is decided by the inbound rules in every backend: TCP 80, which
+/// the outbound rules admit to any address (unbound update servers) and no inbound rule
+/// admits, is dropped; nothing else is open between them either.
+///
+/// See: issue "Safe to run as root and in CI", weak points.
+fn live_between_gateways(backend: &str, tag: &str) {
+    let lab = Lab::two_gateways(tag);
+    let fw = lab.fw.clone().unwrap_or_default();
+    let _b = lab.serve(&lab.gw, "80,443,1344", "53", "198.18.2.2,2001:db8:2::2");
+    let p = |src, dst, port, proto, why| Probe {
+        src,
+        dst,
+        proto,
+        port,
+        open: false,
+        why,
+    };
+    let probes = [
+        p(
+            "198.18.3.2",
+            "198.18.2.2",
+            80,
+            "tcp",
+            "an outbound rule to any is no inbound rule",
+        ),
+        p(
+            "198.18.3.2",
+            "198.18.2.2",
+            443,
+            "tcp",
+            "web-ui only from admin-clients",
+        ),
+        p(
+            "198.18.3.2",
+            "198.18.2.2",
+            1344,
+            "tcp",
+            "icap-service only from icap-clients",
+        ),
+        p(
+            "2001:db8:3::2",
+            "2001:db8:2::2",
+            80,
+            "tcp",
+            "an outbound rule to any is no inbound rule",
+        ),
+    ];
+    let bad = check(&lab, &lab.cli, &probes, true);
+    assert!(
+        bad.is_empty(),
+        "the routed lab does not work:\n{}",
+        bad.join("\n")
+    );
+    let dir = tempfile::tempdir().unwrap();
+    // The roles bound elsewhere: between the gateways only a rule to or from any could match.
+    let site = dir.path().join("site.yaml");
+    std::fs::write(
+        &site,
+        "product: icap-gateway\nroles:\n  admin-clients: [198.18.9.9]\n  icap-clients: [198.18.9.9]\n",
+    )
+    .unwrap();
+    let out = dir.path().join("out");
+    std::fs::create_dir(&out).unwrap();
+    let files = generate_into(
+        &out,
+        &[
+            "generate",
+            "--site",
+            site.to_str().unwrap(),
+            "--gateway",
+            "198.18.2.2",
+            "--gateway",
+            "198.18.3.2",
+            "--gateway",
+            "2001:db8:2::2",
+            "--gateway",
+            "2001:db8:3::2",
+            "-b",
+            backend,
+        ],
+    );
+    let _daemon = if backend == "firewalld" {
+        Some(start_firewalld(&lab, &fw, &out, "public"))
+    } else {
+        load_into(&lab, &fw, &files);
+        None
+    };
+    let bad = check(&lab, &lab.cli, &probes, false);
+    assert!(bad.is_empty(), "{backend}: {}", bad.join("\n"));
+}
+
+#[test]
+fn live_traffic_between_two_gateway_addresses_nftables() {
+    if ready() {
+        live_between_gateways("nftables", "gn");
+    }
+}
+
+#[test]
+fn live_traffic_between_two_gateway_addresses_iptables() {
+    if ready() {
+        live_between_gateways("iptables", "gi");
+    }
+}
+
+#[test]
+fn live_traffic_between_two_gateway_addresses_firewalld() {
+    if ready() && have_tools(&["firewalld", "firewall-cmd", "dbus-daemon"]) {
+        live_between_gateways("firewalld", "gd");
     }
 }
