@@ -323,15 +323,14 @@ impl Ruleset {
         let mut rules = candidates;
         loop {
             let before = rules.len();
+            // Ranges are gathered as they come and normalised once per rule: rebuilding the
+            // set at every fold was quadratic (40,000 entries on distinct ports: 38 s).
             fold(&mut rules, same_but_ports, |kept, later| {
-                kept.ports = PortSet::new(
-                    kept.ports
-                        .ranges()
-                        .iter()
-                        .chain(later.ports.ranges())
-                        .copied(),
-                );
+                kept.ports.append_unnormalized(&later.ports);
             });
+            for r in &mut rules {
+                r.ports.normalize();
+            }
             fold(&mut rules, same_but_remote, |kept, later| {
                 match (
                     &mut kept.remote,

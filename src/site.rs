@@ -226,6 +226,27 @@ impl Site {
                 );
             }
         }
+        // Looked up once: a site may override many entries of a big catalogue (one scan per
+        // override was quadratic: 80,000 overrides took 33 s).
+        let by_id: BTreeMap<&str, &crate::model::Entry> =
+            pv.entries.iter().map(|e| (e.id.as_str(), e)).collect();
+        let configurable: Vec<&str> = pv
+            .entries
+            .iter()
+            .filter(|e| e.configurable)
+            .map(|e| e.id.as_str())
+            .collect();
+        let listed = {
+            let mut l: Vec<String> = configurable
+                .iter()
+                .take(10)
+                .map(|id| format!("`{id}`"))
+                .collect();
+            if configurable.len() > 10 {
+                l.push(format!("and {} more", configurable.len() - 10));
+            }
+            l.join(", ")
+        };
         for (id, ports) in &self.ports {
             let line = self.line("ports", id);
             if ports.ranges().is_empty() {
@@ -237,42 +258,31 @@ impl Site {
                 ));
                 continue;
             }
-            match pv.entry(id) {
-                None => errors.push(
-                    self.error(
+            match by_id.get(id.as_str()) {
+                None => {
+                    // Did-you-mean for the first hundred: each compares with every candidate.
+                    let hint = if errors.len() < 100 {
+                        hint(id, configurable.iter().copied())
+                    } else {
+                        String::new()
+                    };
+                    errors.push(self.error(
                         line,
                         LoadErrorKind::Unknown {
                             referrer: site("ports"),
                             what: "entry",
                             id: id.clone(),
-                            hint: hint(
-                                id,
-                                pv.entries
-                                    .iter()
-                                    .filter(|e| e.configurable)
-                                    .map(|e| e.id.as_str()),
-                            ),
+                            hint,
                         },
-                    ),
-                ),
-                Some(e) if !e.configurable => {
-                    let configurable: Vec<String> = pv
-                        .entries
-                        .iter()
-                        .filter(|e| e.configurable)
-                        .map(|e| format!("`{}`", e.id))
-                        .collect();
-                    errors.push(self.error(
-                        line,
-                        LoadErrorKind::Invalid(format!(
-                            "site ports: entry `{id}` ({}) has a fixed port in {} {}; configurable entries: {}",
-                            e.description,
-                            pv.product,
-                            pv.version,
-                            configurable.join(", ")
-                        )),
                     ))
                 }
+                Some(e) if !e.configurable => errors.push(self.error(
+                    line,
+                    LoadErrorKind::Invalid(format!(
+                        "site ports: entry `{id}` ({}) has a fixed port in {} {}; configurable entries: {listed}",
+                        e.description, pv.product, pv.version
+                    )),
+                )),
                 Some(_) => {}
             }
         }

@@ -183,6 +183,17 @@ impl PortSet {
         &self.0
     }
 
+    /// Add `other`'s ranges as they are, unsorted: for merging many sets, followed by one
+    /// [`PortSet::normalize`] (normalising after each addition is quadratic).
+    pub fn append_unnormalized(&mut self, other: &PortSet) {
+        self.0.extend_from_slice(&other.0);
+    }
+
+    /// Sort and join the ranges again after [`PortSet::append_unnormalized`].
+    pub fn normalize(&mut self) {
+        *self = PortSet::new(std::mem::take(&mut self.0));
+    }
+
     /// Union of two sets.
     pub fn union(&self, other: &PortSet) -> PortSet {
         PortSet::new(self.0.iter().chain(other.0.iter()).copied())
