@@ -63,26 +63,10 @@ fn html_report_is_self_contained_and_escaped() {
     );
     assert!(md.contains("- any address: 2 of 12 rules admit any address (document: 2)"));
     // Hostile catalogue text stays text.
-    let dir = tempfile::tempdir().unwrap();
-    let tpl = std::fs::read_to_string("tests/fixtures/catalogue/text-template.yaml").unwrap();
-    let evil =
-        serde_json::to_string("<script>alert(1)</script><img src=x onerror=alert(2)>").unwrap();
-    std::fs::write(
-        dir.path().join("c.yaml"),
-        tpl.replace("@TEXT@", &evil)
-            .replace("@HOST1@", "\"a.example\"")
-            .replace("@HOST2@", "\"b.example\""),
-    )
-    .unwrap();
-    let page = ok(&[
-        "--catalogue",
-        dir.path().join("c.yaml").to_str().unwrap(),
-        "generate",
-        "-p",
-        "text-gateway",
-        "-b",
+    let page = review_of_text(
+        "<script>alert(1)</script><img src=x onerror=alert(2)>",
         "html",
-    ]);
+    );
     assert!(
         !page.contains("<script") && !page.contains("<img"),
         "markup from the catalogue reached the page"
@@ -218,24 +202,7 @@ fn count_flows(page: &Path) -> usize {
 fn markdown_report_renders_catalogue_text_as_text() {
     let evil = "<script>alert(1)</script> ![x](http://203.0.113.9/x.png) \
                 [click](javascript:alert(1)) <img src=x onerror=alert(2)> **bold** `code` | cell ~~s~~ &amp;";
-    let dir = tempfile::tempdir().unwrap();
-    let tpl = std::fs::read_to_string("tests/fixtures/catalogue/text-template.yaml").unwrap();
-    std::fs::write(
-        dir.path().join("c.yaml"),
-        tpl.replace("@TEXT@", &serde_json::to_string(evil).unwrap())
-            .replace("@HOST1@", "\"a.example\"")
-            .replace("@HOST2@", "\"b.example\""),
-    )
-    .unwrap();
-    let md = ok(&[
-        "--catalogue",
-        dir.path().join("c.yaml").to_str().unwrap(),
-        "generate",
-        "-p",
-        "text-gateway",
-        "-b",
-        "markdown",
-    ]);
+    let md = review_of_text(evil, "markdown");
     let mut opts = pulldown_cmark::Options::empty();
     opts.insert(pulldown_cmark::Options::ENABLE_TABLES);
     opts.insert(pulldown_cmark::Options::ENABLE_STRIKETHROUGH);
@@ -266,4 +233,26 @@ fn markdown_report_renders_catalogue_text_as_text() {
         let cells = row.matches("<td").count() + row.matches("<th>").count();
         assert_eq!(cells, 7, "{row}");
     }
+}
+
+/// The review (`backend`) of the text-template catalogue with `text` in every text field.
+fn review_of_text(text: &str, backend: &str) -> String {
+    let dir = tempfile::tempdir().unwrap();
+    let tpl = std::fs::read_to_string("tests/fixtures/catalogue/text-template.yaml").unwrap();
+    std::fs::write(
+        dir.path().join("c.yaml"),
+        tpl.replace("@TEXT@", &serde_json::to_string(text).unwrap())
+            .replace("@HOST1@", "\"a.example\"")
+            .replace("@HOST2@", "\"b.example\""),
+    )
+    .unwrap();
+    ok(&[
+        "--catalogue",
+        dir.path().join("c.yaml").to_str().unwrap(),
+        "generate",
+        "-p",
+        "text-gateway",
+        "-b",
+        backend,
+    ])
 }
