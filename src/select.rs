@@ -261,17 +261,7 @@ fn bind<'a>(
             peers.roles.insert(r.clone());
             match site.roles.get(r) {
                 Some(a) if !a.is_empty() => {
-                    let any = whole_family(a).map(|prefix| {
-                        unbound
-                            .site_any
-                            .entry((r, prefix))
-                            .or_default()
-                            .insert(&e.id);
-                        AnyReason::SiteBinding {
-                            peer: r.clone(),
-                            prefix,
-                        }
-                    });
+                    let any = unbound.whole_family(r, a, &e.id);
                     (Remote::Addresses(a.clone()), any)
                 }
                 _ => {
@@ -317,17 +307,7 @@ fn bind<'a>(
                         Some(AnyReason::UnboundGroup { group: g.clone() }),
                     )
                 } else {
-                    let any = whole_family(&addrs).map(|prefix| {
-                        unbound
-                            .site_any
-                            .entry((g, prefix))
-                            .or_default()
-                            .insert(&e.id);
-                        AnyReason::SiteBinding {
-                            peer: g.clone(),
-                            prefix,
-                        }
-                    });
+                    let any = unbound.whole_family(g, &addrs, &e.id);
                     (Remote::Addresses(addrs), any)
                 }
             }
@@ -341,11 +321,6 @@ fn bind<'a>(
     (remote, peers, any)
 }
 
-/// A prefix of length 0 (`0.0.0.0/0`, `::/0`) among `nets`: a binding to any address.
-fn whole_family(nets: &[IpNet]) -> Option<IpNet> {
-    nets.iter().find(|n| n.prefix_len() == 0).copied()
-}
-
 /// Peers that leave a rule open to any address, with the entries that need them.
 #[derive(Default)]
 struct Unbound<'a> {
@@ -354,6 +329,27 @@ struct Unbound<'a> {
     site_any: BTreeMap<(&'a str, IpNet), BTreeSet<&'a str>>,
     /// Groups the site binds by some host names only: (bound hosts, hosts left out).
     partial: BTreeMap<&'a str, (Vec<&'a String>, Vec<&'a String>)>,
+}
+
+impl<'a> Unbound<'a> {
+    /// The reason `peer`'s bound addresses admit any address, if they hold a prefix of
+    /// length 0 (`0.0.0.0/0`, `::/0`); `entry` is remembered for the warning.
+    fn whole_family(
+        &mut self,
+        peer: &'a str,
+        addrs: &[IpNet],
+        entry: &'a str,
+    ) -> Option<AnyReason> {
+        let prefix = addrs.iter().find(|n| n.prefix_len() == 0).copied()?;
+        self.site_any
+            .entry((peer, prefix))
+            .or_default()
+            .insert(entry);
+        Some(AnyReason::SiteBinding {
+            peer: peer.to_string(),
+            prefix,
+        })
+    }
 }
 
 fn product_version<'c>(
