@@ -7,7 +7,7 @@ use insta::assert_snapshot;
 use serde_json::Value;
 
 use crate::tools::targets;
-use crate::util::{fwgen, ok, redact};
+use crate::util::{fwgen, ok, redact, rule_for};
 
 fn digest() -> String {
     fwgen::catalogue::load_embedded().unwrap().digest
@@ -142,15 +142,6 @@ fn features_work_as_in_cargo() {
         "json",
     ]);
     assert_eq!(features_of(&all).len(), listed.as_array().unwrap().len());
-}
-
-fn rule_for<'a>(j: &'a Value, entry: &str) -> &'a Value {
-    j["rules"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|r| r["entries"].as_array().unwrap().iter().any(|e| e == entry))
-        .unwrap_or_else(|| panic!("no rule for `{entry}`"))
 }
 
 #[test]

@@ -283,18 +283,7 @@ fn non_utf8_paths_bom_and_crlf_are_handled() {
         json["features"],
         serde_json::json!(["clearswift-ntp", "snmp"])
     );
-    let dns = json["rules"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|r| {
-            r["entries"]
-                .as_array()
-                .unwrap()
-                .iter()
-                .any(|e| e == "dns-internal")
-        })
-        .unwrap();
+    let dns = crate::util::rule_for(&json, "dns-internal");
     assert_eq!(dns["remote"], serde_json::json!(["192.0.2.53/32"]));
 }
 

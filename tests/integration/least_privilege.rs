@@ -9,7 +9,7 @@ use std::fmt::Write;
 use fwgen::model::{Peer, ProductVersion};
 use serde_json::Value;
 
-use crate::util::{fwgen, seeds_dir};
+use crate::util::{fwgen, rule_for, seeds_dir};
 
 /// The entries whose peer is any address because the document says so, with the words on the
 /// cited line that say it. Anything else with `peer: any` is a transcription that lost the
@@ -236,18 +236,7 @@ fn a_site_binding_to_a_whole_address_family_is_any_address() {
         stderr.contains("site.yaml:4"),
         "the warning names the line: {stderr}"
     );
-    let dns = json["rules"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|r| {
-            r["entries"]
-                .as_array()
-                .unwrap()
-                .iter()
-                .any(|e| e == "dns-internal")
-        })
-        .unwrap();
+    let dns = rule_for(&json, "dns-internal");
     assert_eq!(dns["any_address"][0]["reason"], "site-binding", "{dns}");
 
     let dir = tempfile::tempdir().unwrap();
@@ -279,21 +268,7 @@ fn a_host_group_without_host_names_is_bound_by_its_id() {
         stderr.contains("host group `clearswift-update-server` (The Clearswift Update Server"),
         "an unbound group warns: {stderr}"
     );
-    let license = |json: &Value| {
-        json["rules"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .find(|r| {
-                r["entries"]
-                    .as_array()
-                    .unwrap()
-                    .iter()
-                    .any(|e| e == "license-management")
-            })
-            .unwrap()
-            .clone()
-    };
+    let license = |json: &Value| rule_for(json, "license-management").clone();
     assert_eq!(license(&json)["remote"], "any");
     let why =
         serde_json::json!({"reason": "unbound-host-group", "group": "clearswift-update-server"});

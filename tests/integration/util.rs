@@ -183,3 +183,14 @@ pub fn pipe_json<I: serde::Serialize, O: serde::de::DeserializeOwned>(
     serde_json::from_slice(&out.stdout)
         .unwrap_or_else(|e| panic!("{cmd:?}: {e}: {}", String::from_utf8_lossy(&out.stdout)))
 }
+
+/// The merged rule of a JSON ruleset that holds catalogue entry `entry`.
+#[track_caller]
+pub fn rule_for<'a>(j: &'a serde_json::Value, entry: &str) -> &'a serde_json::Value {
+    j["rules"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|r| r["entries"].as_array().unwrap().iter().any(|e| e == entry))
+        .unwrap_or_else(|| panic!("no rule for `{entry}`"))
+}
