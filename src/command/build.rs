@@ -6,7 +6,7 @@ use std::path::Path;
 use crate::catalogue::{LoadError, LoadErrorKind, LoadErrors};
 use crate::error::Error;
 use crate::manifest::{Manifest, Target};
-use crate::output::{Mode, apply_and_remove};
+use crate::output::{Mode, apply};
 use crate::render::{Output, RenderOptions};
 use crate::ruleset::Ruleset;
 use crate::select::{Request, select};
@@ -148,7 +148,7 @@ pub fn run(
         )
         .into());
     }
-    let applied = apply_and_remove(&planned, &obsolete, mode)?;
+    let applied = apply(&planned, &obsolete, mode)?;
     let mut report = Report {
         warnings,
         ..Report::default()

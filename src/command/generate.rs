@@ -5,7 +5,7 @@ use std::path::{Path, PathBuf};
 use crate::cli::GenerateArgs;
 use crate::error::Error;
 use crate::model::Catalogue;
-use crate::output::{Mode, OutputError, Planned, apply_and_remove};
+use crate::output::{Mode, OutputError, Planned, apply};
 use crate::render::{Backend, Output, RenderOptions};
 use crate::select::{Request, select};
 use crate::site::Site;
@@ -65,7 +65,7 @@ pub fn run(cat: &Catalogue, args: GenerateArgs) -> Result<Report, Error> {
     };
     let mode = if args.check { Mode::Check } else { Mode::Write };
     let (planned, obsolete) = plan(args.backend, rendered.output, &target, mode)?;
-    let applied = apply_and_remove(&planned, &obsolete, mode)?;
+    let applied = apply(&planned, &obsolete, mode)?;
     let n = rules.rules.len();
     for p in &applied.written {
         report
