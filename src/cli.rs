@@ -47,6 +47,8 @@ pub enum Command {
     Generate(GenerateArgs),
     /// Build every target of a manifest (fwgen.yaml) in one run
     Build(BuildArgs),
+    /// Look up the addresses of the host names a selection needs and write a lock file
+    Resolve(ResolveArgs),
     /// Connections added, removed and changed between two product versions or two catalogues
     Diff(DiffArgs),
     /// Print a shell completion script (bash, zsh, fish, elvish, powershell)
@@ -59,6 +61,46 @@ pub enum Command {
         /// A subcommand, e.g. generate
         subcommand: Option<String>,
     },
+}
+
+#[derive(Debug, ClapArgs)]
+pub struct ResolveArgs {
+    /// Product id [default: `product:` in the site file]
+    #[arg(long, short = 'p')]
+    pub product: Option<String>,
+    /// Product version [default: the site file's, else the newest]
+    #[arg(long, short = 'V')]
+    pub version: Option<String>,
+    /// Component [default: gateway]
+    #[arg(long, short = 'c')]
+    pub component: Option<String>,
+    /// Site file (its `hosts:`, `names:` and `ip_ranges:` say which groups need no lookup)
+    #[arg(long, short = 's', value_name = "FILE")]
+    pub site: Option<PathBuf>,
+    /// Features to enable on top of the defaults (comma-separated or repeated)
+    #[arg(long, short = 'F', value_delimiter = ',')]
+    pub features: Vec<String>,
+    /// Enable every feature of the product version (a lock file for any feature set)
+    #[arg(long)]
+    pub all_features: bool,
+    /// Do not enable the vendor's default features
+    #[arg(long)]
+    pub no_default_features: bool,
+    /// An AWS ip-ranges.json: host groups it binds need no lookup [default: the site file's]
+    #[arg(long, value_name = "FILE")]
+    pub ip_ranges: Option<PathBuf>,
+    /// The recursive DNS server to ask, ADDR or ADDR:PORT ([ADDR]:PORT for IPv6) [default:
+    /// the first nameserver of /etc/resolv.conf]. Use the resolver the gateway uses: CDNs
+    /// answer by resolver and location
+    #[arg(long, value_name = "ADDR[:PORT]")]
+    pub dns_server: Option<String>,
+    /// Write the lock file to FILE (atomically) instead of standard output
+    #[arg(long, short = 'o', value_name = "FILE")]
+    pub output: Option<PathBuf>,
+    /// Write nothing: exit 0 when FILE holds the current answers, 1 with the difference when
+    /// they have moved, 2 when a name does not resolve
+    #[arg(long, requires = "output")]
+    pub check: bool,
 }
 
 /// Output format of `fwgen diff`.
@@ -200,6 +242,24 @@ pub struct GenerateArgs {
     /// ruleset.json)
     #[arg(long, value_name = "DIR", conflicts_with = "output")]
     pub output_dir: Option<PathBuf>,
+    /// How host groups whose document gives no address are reached: fixed addresses only
+    /// (from the site file, --ip-ranges or --lock), or names the firewall follows (ASA FQDN
+    /// objects; sets that the gateway's DNS forwarder fills, see --dnsmasq)
+    #[arg(long, value_enum, value_name = "HOW")]
+    pub names: Option<crate::names::NameMode>,
+    /// An AWS ip-ranges.json that you downloaded: host groups served by CloudFront take its
+    /// CLOUDFRONT prefixes; others name a filter under `names:` in the site file [default:
+    /// `ip_ranges:` in the site file]
+    #[arg(long, value_name = "FILE")]
+    pub ip_ranges: Option<PathBuf>,
+    /// A lock file written by `fwgen resolve`: addresses for host names [default: `lock:` in
+    /// the site file]
+    #[arg(long, value_name = "FILE")]
+    pub lock: Option<PathBuf>,
+    /// Also write the configuration of the gateway's DNS forwarder (dnsmasq) that fills the
+    /// sets of host groups resolved at run time (`--names fqdn`) with what the gateway looks up
+    #[arg(long, value_name = "FILE")]
+    pub dnsmasq: Option<PathBuf>,
     /// Fail instead of warning: on a rule that would admit any address for a reason other than
     /// the document's own words (an unbound role or host group, a site binding to 0.0.0.0/0 or
     /// ::/0), and on every other warning

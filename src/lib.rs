@@ -47,6 +47,7 @@ pub mod error;
 pub mod fuzzing;
 pub mod manifest;
 pub mod model;
+pub mod names;
 pub mod output;
 mod par;
 mod position;

@@ -18,6 +18,10 @@
 //!     policy: drop                 # or accept, for a staged roll-out
 //!     strict: false
 //!     output: out/mail-dmz.nft     # a file, or a directory for iptables and firewalld
+//!     names: addresses             # or fqdn: the firewall follows host names
+//!     ip_ranges: ip-ranges.json    # optional; instead of the site file's
+//!     lock: fwgen.lock             # optional; instead of the site file's
+//!     dnsmasq: out/mail-dmz.dnsmasq.conf   # optional: the DNS forwarder's configuration
 //! ```
 //!
 //! Paths are relative to the manifest's directory.
@@ -71,6 +75,14 @@ struct RawTarget {
     #[serde(default)]
     strict: bool,
     output: PathBuf,
+    #[serde(default)]
+    names: Option<String>,
+    #[serde(default)]
+    ip_ranges: Option<PathBuf>,
+    #[serde(default)]
+    lock: Option<PathBuf>,
+    #[serde(default)]
+    dnsmasq: Option<PathBuf>,
 }
 
 /// One target, with paths resolved against the manifest's directory.
@@ -93,6 +105,10 @@ pub struct Target {
     pub policy: Policy,
     pub strict: bool,
     pub output: PathBuf,
+    pub names: crate::names::NameMode,
+    pub ip_ranges: Option<PathBuf>,
+    pub lock: Option<PathBuf>,
+    pub dnsmasq: Option<PathBuf>,
 }
 
 /// A checked manifest.
@@ -182,11 +198,25 @@ impl Manifest {
                 None => Some(Policy::Drop),
                 Some(p) => enum_value::<Policy>(p, "policy", &t.name, &display, line, &mut errors),
             };
+            let names = match &t.names {
+                None => Some(crate::names::NameMode::Addresses),
+                Some(n) => enum_value::<crate::names::NameMode>(
+                    n,
+                    "names",
+                    &t.name,
+                    &display,
+                    line,
+                    &mut errors,
+                ),
+            };
             if !allow_outside {
                 let paths = t
                     .site
                     .iter()
                     .map(|p| ("site", p))
+                    .chain(t.ip_ranges.iter().map(|p| ("ip_ranges", p)))
+                    .chain(t.lock.iter().map(|p| ("lock", p)))
+                    .chain(t.dnsmasq.iter().map(|p| ("dnsmasq", p)))
                     .chain([("output", &t.output)]);
                 for (key, p) in paths {
                     if let Err(why) = inside(&base, p) {
@@ -203,7 +233,9 @@ impl Manifest {
                     }
                 }
             }
-            if let (Some(backend), Some(placement), Some(policy)) = (backend, placement, policy) {
+            if let (Some(backend), Some(placement), Some(policy), Some(names)) =
+                (backend, placement, policy, names)
+            {
                 targets.push(Target {
                     line,
                     name: t.name,
@@ -221,6 +253,10 @@ impl Manifest {
                     policy,
                     strict: t.strict,
                     output: base.join(t.output),
+                    names,
+                    ip_ranges: t.ip_ranges.map(|p| base.join(p)),
+                    lock: t.lock.map(|p| base.join(p)),
+                    dnsmasq: t.dnsmasq.map(|p| base.join(p)),
                 });
             }
         }
@@ -240,8 +276,10 @@ impl Manifest {
         }
         // Two targets must not write the same place.
         let mut outputs: BTreeMap<&Path, &str> = BTreeMap::new();
-        for t in &targets {
-            if let Some(other) = outputs.insert(&t.output, &t.name) {
+        for (t, out) in targets.iter().flat_map(|t| {
+            std::iter::once((t, &t.output)).chain(t.dnsmasq.iter().map(move |d| (t, d)))
+        }) {
+            if let Some(other) = outputs.insert(out, &t.name) {
                 errors.push(LoadError {
                     path: display.clone(),
                     line: names.get(&t.name).copied().unwrap_or(1),
@@ -249,7 +287,7 @@ impl Manifest {
                     kind: LoadErrorKind::Invalid(format!(
                         "targets `{other}` and `{}` both write `{}`",
                         t.name,
-                        t.output.display()
+                        out.display()
                     )),
                 });
             }
@@ -270,7 +308,7 @@ impl Manifest {
 /// Whether `rel`, a path the manifest names, stays inside `base` (the manifest's directory):
 /// relative, no `..`, and no symbolic link on the way that leads out (checked on the part
 /// that exists).
-fn inside(base: &Path, rel: &Path) -> Result<(), String> {
+pub(crate) fn inside(base: &Path, rel: &Path) -> Result<(), String> {
     use std::path::Component;
     if rel.is_absolute() {
         return Err("is absolute".into());

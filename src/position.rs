@@ -6,7 +6,7 @@
 //! one, is found by a scan of the text.
 
 /// Lines of `- id: X` items and `KEY:` map keys, by the top-level section they sit in.
-#[derive(Debug, Default)]
+#[derive(Clone, Debug, Default)]
 pub struct Positions {
     items: std::collections::BTreeMap<(String, String), Vec<usize>>,
 }

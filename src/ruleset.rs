@@ -13,6 +13,9 @@ pub enum Remote {
     Any,
     /// These prefixes, aggregated and sorted; never empty.
     Addresses(Vec<IpNet>),
+    /// Whatever the names of these host groups resolve to at run time (ids, sorted; see
+    /// [`Ruleset::dns_groups`]): sets that DNS fills, or FQDN objects.
+    Names(Names),
 }
 
 impl Remote {
@@ -26,6 +29,7 @@ impl Remote {
                     .copied()
                     .collect(),
             ),
+            Remote::Names(_) => Some(Vec::new()),
         }
     }
 
@@ -39,6 +43,7 @@ impl Remote {
                     .copied()
                     .collect(),
             ),
+            Remote::Names(_) => Some(Vec::new()),
         }
     }
 }
@@ -48,6 +53,12 @@ impl Serialize for Remote {
         match self {
             Remote::Any => s.serialize_str("any"),
             Remote::Addresses(a) => a.serialize(s),
+            Remote::Names(groups) => {
+                use serde::ser::SerializeMap;
+                let mut m = s.serialize_map(Some(1))?;
+                m.serialize_entry("resolved_at_run_time", groups)?;
+                m.end()
+            }
         }
     }
 }
@@ -232,6 +243,10 @@ pub struct Meta {
     /// SHA-256 of what the site file says (its meaning, not its bytes), if one was used.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub site_digest: Option<String>,
+    /// Where addresses for host names came from: the ip-ranges and lock files (which
+    /// snapshot), and each host group bound from them or left to DNS at run time.
+    #[serde(rename = "address_sources", skip_serializing_if = "Vec::is_empty")]
+    pub names: Vec<String>,
 }
 
 /// Everything a backend needs, and nothing it must look up elsewhere.
@@ -243,6 +258,10 @@ pub struct Ruleset {
     pub gateway: Vec<IpNet>,
     pub rules: Vec<Rule>,
     pub warnings: Vec<String>,
+    /// Host groups whose addresses the firewall learns at run time (`--names fqdn`), sorted
+    /// by id; `Remote::Names` refers to them.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub dns_groups: Vec<crate::names::DnsGroup>,
     /// Every selected catalogue entry, bound to addresses, in catalogue order: what a review
     /// report lists (before rules are merged). Not part of the JSON output.
     #[serde(skip)]
@@ -339,12 +358,17 @@ impl Ruleset {
                     (Remote::Any, _) => {}
                     (kept_remote, Remote::Any) => *kept_remote = Remote::Any,
                     (Remote::Addresses(a), Remote::Addresses(more)) => a.extend(more),
+                    (Remote::Names(a), Remote::Names(more)) => a.0.extend(more.0),
+                    // Not reached: `same_but_remote` keeps names and addresses apart.
+                    (_, other) => later.remote = other,
                 }
             });
             // Unions were gathered as they came: aggregate and sort them once.
             for r in &mut rules {
-                if let Remote::Addresses(a) = &mut r.remote {
-                    *a = aggregate(std::mem::take(a));
+                match &mut r.remote {
+                    Remote::Addresses(a) => *a = aggregate(std::mem::take(a)),
+                    Remote::Names(n) => n.tidy(),
+                    Remote::Any => {}
                 }
                 r.entries.tidy();
                 r.peers.roles.tidy();
@@ -374,12 +398,16 @@ fn same_but_ports(a: &Rule, b: &Rule) -> std::cmp::Ordering {
 }
 
 /// Order by everything but the remote: rules equal here differ only in their remote.
+/// Names that DNS resolves at run time stay apart from fixed addresses (they are matched
+/// differently: a set that DNS fills, an FQDN object).
 fn same_but_remote(a: &Rule, b: &Rule) -> std::cmp::Ordering {
-    (a.direction, a.protocol, a.helper, &a.ports).cmp(&(
+    let names = |r: &Rule| matches!(r.remote, Remote::Names(_));
+    (a.direction, a.protocol, a.helper, &a.ports, names(a)).cmp(&(
         b.direction,
         b.protocol,
         b.helper,
         &b.ports,
+        names(b),
     ))
 }
 

@@ -9,6 +9,7 @@ use crate::catalogue::LoadErrors;
 use crate::model::{
     Application, Catalogue, Entry, Opens, Peer, ProductVersion, Protocol, aggregate,
 };
+use crate::names::{Choice, DnsGroup, Filter, NameMode};
 use crate::ruleset::{AnyReason, Helper, Meta, Peers, Remote, Rule, Ruleset, Selected};
 use crate::site::Site;
 use crate::suggest::hint;
@@ -27,6 +28,8 @@ pub struct Request {
     pub gateway: Vec<IpNet>,
     /// Turn every warning into an error.
     pub strict: bool,
+    /// How host groups without fixed addresses are reached (`--names`).
+    pub names: NameMode,
 }
 
 /// Why a selection failed. `at` says where the offending value came from
@@ -87,6 +90,7 @@ pub fn select(cat: &Catalogue, site: &Site, req: &Request) -> Result<Ruleset, Se
         .filter(|e| e.component == component)
         .filter(|e| e.feature.as_ref().is_none_or(|f| features.contains(f)))
         .collect();
+    let sources = Sources::new(pv, site, req, &chosen)?;
     // Sized up front: grown by doubling, these two took up to twice their size (8 MB of
     // slack for 20,000 entries).
     let mut selected = Vec::with_capacity(chosen.len());
@@ -97,7 +101,7 @@ pub fn select(cat: &Catalogue, site: &Site, req: &Request) -> Result<Ruleset, Se
             .sum(),
     );
     for e in chosen {
-        let (remote, peers, any) = bind(pv, site, e, &mut unbound);
+        let (remote, peers, any) = bind(pv, site, &sources, e, &mut unbound);
         let ports = site
             .ports
             .get(&e.id)
@@ -143,7 +147,7 @@ pub fn select(cat: &Catalogue, site: &Site, req: &Request) -> Result<Ruleset, Se
         }
     }
 
-    let mut warnings = Vec::new();
+    let mut warnings = sources.warnings.clone();
     for (role, entries) in &unbound.roles {
         warnings.push(format!(
             "role `{role}` has no address (add it under `roles:` in the site file): {} any address",
@@ -159,8 +163,20 @@ pub fn select(cat: &Catalogue, site: &Site, req: &Request) -> Result<Ruleset, Se
             format!(" ({hosts})")
         };
         let why = g.map_or("", |g| g.address_source.as_str());
+        let named = g.is_some_and(|g| !g.hosts.is_empty());
+        let ranges = g.is_some_and(|g| {
+            matches!(
+                g.address_source,
+                crate::model::AddressSource::AwsIpRanges | crate::model::AddressSource::Cloudfront
+            )
+        });
+        let ways = match (named, ranges) {
+            (false, _) => "add them under `hosts:` in the site file, by group id".to_string(),
+            (true, false) => "add them under `hosts:` in the site file (by group id or host name), bind a lock file written by `fwgen resolve`, or let the firewall follow the names with `--names fqdn`".to_string(),
+            (true, true) => format!("add them under `hosts:` in the site file (by group id or host name), take the ranges AWS publishes (`names: {{{group}: {{ip_ranges: {{service: …, region: …}}}}}}` and an ip-ranges file), bind a lock file written by `fwgen resolve`, or let the firewall follow the names with `--names fqdn`"),
+        };
         warnings.push(format!(
-            "host group `{group}`{names} has no address (the document: {why}; add them under `hosts:` in the site file, by group id or host name): {} any address",
+            "host group `{group}`{names} has no address (the document: {why}; {ways}): {} any address",
             entry_list(entries)
         ));
     }
@@ -223,10 +239,19 @@ pub fn select(cat: &Catalogue, site: &Site, req: &Request) -> Result<Ruleset, Se
             document: pv.document.file.clone(),
             catalogue_digest: pv.digest.clone(),
             site_digest: site.path.as_ref().map(|_| site.digest.clone()),
+            names: sources.notes,
         },
         gateway: aggregate(gateway),
         rules: Ruleset::merge(candidates),
         warnings,
+        dns_groups: sources
+            .by_group
+            .values()
+            .filter_map(|s| match s {
+                Source::Dns(d) => Some(d.clone()),
+                Source::Nets(_) => None,
+            })
+            .collect(),
         selected,
     })
 }
@@ -246,6 +271,7 @@ fn entry_list(entries: &BTreeSet<&str>) -> String {
 fn bind<'a>(
     pv: &'a ProductVersion,
     site: &Site,
+    sources: &Sources,
     e: &'a Entry,
     unbound: &mut Unbound<'a>,
 ) -> (Remote, Peers, Option<AnyReason>) {
@@ -294,11 +320,19 @@ fn bind<'a>(
                         unbound.partial.entry(g).or_insert((bound, left));
                     }
                 }
-                let addrs = if from_site.is_empty() {
+                let mut addrs = if from_site.is_empty() {
                     group.addresses.clone()
                 } else {
                     aggregate(group.addresses.iter().copied().chain(from_site))
                 };
+                match sources.by_group.get(g.as_str()) {
+                    Some(Source::Nets(n)) if addrs.is_empty() => addrs = n.clone(),
+                    Some(Source::Dns(_)) if addrs.is_empty() => {
+                        let names: crate::ruleset::Names = [g.clone()].into();
+                        return (Remote::Names(names), peers, None);
+                    }
+                    _ => {}
+                }
                 if addrs.is_empty() {
                     peers.unresolved.extend(group.hosts.iter().cloned());
                     unbound.groups.entry(g).or_default().insert(&e.id);
@@ -319,6 +353,309 @@ fn bind<'a>(
         },
     };
     (remote, peers, any)
+}
+
+/// Where a host group without addresses in its document or the site's `hosts:` gets them.
+enum Source {
+    /// Fixed prefixes from the ip-ranges file or the lock file.
+    Nets(Vec<IpNet>),
+    /// Whatever its names resolve to when the firewall runs.
+    Dns(DnsGroup),
+}
+
+/// The sources of every selected host group that needs one, decided once per group.
+struct Sources {
+    by_group: BTreeMap<String, Source>,
+    /// Header lines: the files used and what each group took from them.
+    notes: Vec<String>,
+    warnings: Vec<String>,
+}
+
+impl Sources {
+    fn new(
+        pv: &ProductVersion,
+        site: &Site,
+        req: &Request,
+        chosen: &[&Entry],
+    ) -> Result<Sources, SelectError> {
+        let mut by_group = BTreeMap::new();
+        let mut notes = Vec::new();
+        let mut warnings = Vec::new();
+        let mut errors = Vec::new();
+        let (mut used_ranges, mut used_lock) = (false, false);
+        let path = site.path.as_deref().unwrap_or("<site>");
+        let groups: BTreeSet<&str> = chosen
+            .iter()
+            .filter_map(|e| match &e.peer {
+                Peer::Group(g) => Some(g.as_str()),
+                _ => None,
+            })
+            .collect();
+        for g in groups {
+            let Some(group) = pv.host_group(g) else {
+                continue;
+            };
+            let keys = || std::iter::once(&group.id).chain(&group.hosts);
+            if !group.addresses.is_empty() || keys().any(|k| site.hosts.contains_key(k)) {
+                continue;
+            }
+            let chosen_by = keys().find_map(|k| site.names.get(k).map(|c| (k, c)));
+            let error = |key: &str, what: String| crate::catalogue::LoadError {
+                path: path.to_string(),
+                line: site.line("names", key),
+                column: None,
+                kind: crate::catalogue::LoadErrorKind::Invalid(format!("names: `{key}`: {what}")),
+            };
+            let hosts = || group.hosts.join(", ");
+            let source = match chosen_by {
+                Some((key, Choice::IpRanges(filter))) => match &site.ip_ranges {
+                    None => {
+                        errors.push(error(key, "`ip_ranges` needs an ip-ranges file: `ip_ranges:` in the site file or --ip-ranges FILE".into()));
+                        continue;
+                    }
+                    Some(ranges) => match ranges_for(ranges, filter) {
+                        Ok(nets) => {
+                            used_ranges = true;
+                            notes.push(format!(
+                                "addresses: host group `{g}`: {} prefixes of {} ({filter})",
+                                nets.len(),
+                                ranges.path
+                            ));
+                            Source::Nets(nets)
+                        }
+                        Err(why) => {
+                            errors.push(error(key, why));
+                            continue;
+                        }
+                    },
+                },
+                Some((key, Choice::Lock)) => {
+                    let Some(lock) = &site.lock else {
+                        errors.push(error(key, "`lock` needs a lock file: `lock:` in the site file or --lock FILE (written by `fwgen resolve`)".into()));
+                        continue;
+                    };
+                    if group.hosts.is_empty() {
+                        errors.push(error(key, format!("host group `{g}` has no host name to look up; bind it under `hosts:`")));
+                        continue;
+                    }
+                    let missing: Vec<&str> = group
+                        .hosts
+                        .iter()
+                        .filter(|h| lock.get(h).is_none())
+                        .map(String::as_str)
+                        .collect();
+                    if !missing.is_empty() {
+                        errors.push(error(key, format!("{} not in the lock file {}: run `fwgen resolve` for this selection", missing.join(", "), lock.path)));
+                        continue;
+                    }
+                    used_lock = true;
+                    let nets = aggregate(group.hosts.iter().filter_map(|h| lock.nets(h)).flatten());
+                    notes.push(format!(
+                        "addresses: host group `{g}`: {} addresses of {} ({} from the lock file {})",
+                        nets.len(),
+                        group.hosts.len(),
+                        hosts(),
+                        lock.path
+                    ));
+                    Source::Nets(nets)
+                }
+                Some((key, Choice::Fqdn)) if group.hosts.is_empty() => {
+                    errors.push(error(key, format!("host group `{g}` has no host name for the firewall to follow; bind it under `hosts:`")));
+                    continue;
+                }
+                Some((_, Choice::Fqdn)) => match dns(&pv.path, group, &mut notes) {
+                    Ok(s) => s,
+                    Err(why) => {
+                        errors.push(*why);
+                        continue;
+                    }
+                },
+                None if req.names == NameMode::Fqdn && !group.hosts.is_empty() => {
+                    match dns(&pv.path, group, &mut notes) {
+                        Ok(s) => s,
+                        Err(why) => {
+                            errors.push(*why);
+                            continue;
+                        }
+                    }
+                }
+                None => {
+                    if group.address_source == crate::model::AddressSource::Cloudfront
+                        && let Some(ranges) = &site.ip_ranges
+                    {
+                        let filter = Filter::cloudfront();
+                        match ranges_for(ranges, &filter) {
+                            Ok(nets) => {
+                                used_ranges = true;
+                                notes.push(format!(
+                                    "addresses: host group `{g}` (served by CloudFront): {} prefixes of {} ({filter})",
+                                    nets.len(),
+                                    ranges.path
+                                ));
+                                by_group.insert(g.to_string(), Source::Nets(nets));
+                                continue;
+                            }
+                            Err(why) => {
+                                errors.push(crate::catalogue::LoadError {
+                                    path: ranges.path.clone(),
+                                    line: 0,
+                                    column: None,
+                                    kind: crate::catalogue::LoadErrorKind::Invalid(format!(
+                                        "host group `{g}` is served by CloudFront, but {why}"
+                                    )),
+                                });
+                                continue;
+                            }
+                        }
+                    }
+                    let Some(lock) = &site.lock else { continue };
+                    let (found, missing): (Vec<&String>, Vec<&String>) =
+                        group.hosts.iter().partition(|h| lock.get(h).is_some());
+                    if found.is_empty() {
+                        continue;
+                    }
+                    if !missing.is_empty() {
+                        let list = |v: &[&String]| {
+                            v.iter()
+                                .map(|h| format!("`{h}`"))
+                                .collect::<Vec<_>>()
+                                .join(", ")
+                        };
+                        warnings.push(format!(
+                            "host group `{g}`: the lock file {} has {} but not {}, which the rules therefore do not admit; run `fwgen resolve` for this selection",
+                            lock.path,
+                            list(&found),
+                            list(&missing)
+                        ));
+                    }
+                    used_lock = true;
+                    let nets = aggregate(found.iter().filter_map(|h| lock.nets(h)).flatten());
+                    notes.push(format!(
+                        "addresses: host group `{g}`: {} addresses of {} from the lock file {}",
+                        nets.len(),
+                        found
+                            .iter()
+                            .map(|h| h.as_str())
+                            .collect::<Vec<_>>()
+                            .join(", "),
+                        lock.path
+                    ));
+                    Source::Nets(nets)
+                }
+            };
+            by_group.insert(g.to_string(), source);
+        }
+        // A `names:` line for a group that has addresses anyway is said, not silently unused.
+        for (key, choice) in &site.names {
+            for group in pv.host_group_named(key) {
+                let bound_by_site = std::iter::once(&group.id)
+                    .chain(&group.hosts)
+                    .find(|k| site.hosts.contains_key(*k));
+                let why = match bound_by_site {
+                    _ if !group.addresses.is_empty() => {
+                        "the document gives its addresses".to_string()
+                    }
+                    Some(k) => format!("`hosts: {k}` in the site file binds it"),
+                    None => continue,
+                };
+                warnings.push(format!(
+                    "{}: names: `{key}` ({}) is not used: {why} (host group `{}`)",
+                    crate::catalogue::position(path, site.line("names", key), None),
+                    choice.name(),
+                    group.id
+                ));
+            }
+        }
+        if !errors.is_empty() {
+            return Err(SelectError::Site(LoadErrors(errors)));
+        }
+        let mut files = Vec::new();
+        if used_ranges && let Some(r) = &site.ip_ranges {
+            files.push(r.describe());
+        }
+        if used_lock && let Some(l) = &site.lock {
+            files.push(l.describe());
+        }
+        files.extend(notes);
+        Ok(Sources {
+            by_group,
+            notes: files,
+            warnings,
+        })
+    }
+}
+
+/// A group left to DNS at run time, noted for the header. Its names go into a forwarder's
+/// configuration and ASA objects, so each must be a plain host name.
+fn dns(
+    catalogue: &str,
+    group: &crate::model::HostGroup,
+    notes: &mut Vec<String>,
+) -> Result<Source, Box<crate::catalogue::LoadError>> {
+    if let Some(bad) = group
+        .hosts
+        .iter()
+        .find(|h| !crate::names::resolve::is_host_name(h))
+    {
+        return Err(Box::new(crate::catalogue::LoadError {
+            path: catalogue.to_string(),
+            line: 0,
+            column: None,
+            kind: crate::catalogue::LoadErrorKind::Invalid(format!(
+                "host group `{}`: `{}` is not a host name the firewall can follow",
+                group.id,
+                crate::render::comment::sanitize(bad, 80)
+            )),
+        }));
+    }
+    notes.push(format!(
+        "addresses: host group `{}`: resolved at run time ({})",
+        group.id,
+        group.hosts.join(", ")
+    ));
+    Ok(Source::Dns(DnsGroup {
+        group: group.id.clone(),
+        hosts: group.hosts.clone(),
+    }))
+}
+
+/// The prefixes `filter` selects, or why it selects none (with the values the file has).
+fn ranges_for(ranges: &crate::names::IpRanges, filter: &Filter) -> Result<Vec<IpNet>, String> {
+    if filter.is_empty() {
+        return Err(
+            "`ip_ranges` needs a filter: `service`, `region` and/or `network_border_group` (as in the file: CLOUDFRONT, eu-west-2)"
+                .into(),
+        );
+    }
+    for (field, value) in [
+        ("service", &filter.service),
+        ("region", &filter.region),
+        ("network_border_group", &filter.network_border_group),
+    ] {
+        if let Some(v) = value {
+            let known = ranges.values(field);
+            if !known.contains(v.as_str()) {
+                let hint = crate::suggest::did_you_mean(v, known.iter().copied())
+                    .map(|c| {
+                        format!(
+                            "; did you mean `{}`?",
+                            crate::render::comment::sanitize(c, 80)
+                        )
+                    })
+                    .unwrap_or_default();
+                return Err(format!(
+                    "no prefix of {} has {field} `{}`{hint}",
+                    ranges.path,
+                    crate::render::comment::sanitize(v, 80)
+                ));
+            }
+        }
+    }
+    let nets = ranges.select(filter);
+    if nets.is_empty() {
+        return Err(format!("no prefix of {} matches {filter}", ranges.path));
+    }
+    Ok(nets)
 }
 
 /// Peers that leave a rule open to any address, with the entries that need them.

@@ -14,16 +14,22 @@
 //!   kaspersky-ksn: [203.0.113.0/28]
 //! ports:                        # new ports for entries whose port is configurable
 //!   ldap: [3389]
+//! ip_ranges: ip-ranges.json     # AWS's published ranges, downloaded (relative to this file)
+//! lock: fwgen.lock              # what `fwgen resolve` found (relative to this file)
+//! names:                        # how a host group without addresses is bound, by id or host
+//!   service-availability: {ip_ranges: {service: EC2, region: eu-west-2}}
+//!   kaspersky-ksn: lock         # or fqdn: the firewall follows the names
 //! ```
 
 use std::collections::BTreeMap;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 use ipnet::IpNet;
 use serde::Deserialize;
 
 use crate::catalogue::{LoadError, LoadErrorKind, LoadErrors, parse_yaml, position, read_text};
 use crate::model::{Address, PortRange, PortSet, ProductVersion, aggregate};
+use crate::names::{Choice, IpRanges, Lock};
 use crate::position::Positions;
 use crate::suggest::hint;
 
@@ -58,10 +64,19 @@ struct RawSite {
     /// Entry id -> ports, for entries whose port is configurable.
     #[serde(default)]
     ports: BTreeMap<String, Vec<PortRange>>,
+    /// An AWS `ip-ranges.json`, relative to the site file.
+    #[serde(default)]
+    ip_ranges: Option<PathBuf>,
+    /// A lock file written by `fwgen resolve`, relative to the site file.
+    #[serde(default)]
+    lock: Option<PathBuf>,
+    /// Host group id or host name -> how the group is bound.
+    #[serde(default)]
+    names: BTreeMap<String, Choice>,
 }
 
 /// A parsed site file (or the empty site when none is given).
-#[derive(Debug, Default)]
+#[derive(Clone, Debug, Default)]
 pub struct Site {
     /// The file as named by the user; `None` for the empty site.
     pub path: Option<String>,
@@ -74,6 +89,15 @@ pub struct Site {
     pub roles: BTreeMap<String, Vec<IpNet>>,
     pub hosts: BTreeMap<String, Vec<IpNet>>,
     pub ports: BTreeMap<String, PortSet>,
+    /// Host group id or host name -> how the group is bound (`names:`).
+    pub names: BTreeMap<String, Choice>,
+    /// `ip_ranges:` and `lock:` as the file writes them (relative to the site file).
+    pub ip_ranges_path: Option<PathBuf>,
+    pub lock_path: Option<PathBuf>,
+    /// The ip-ranges file in use: the site file's, or `--ip-ranges` (set by the caller).
+    pub ip_ranges: Option<IpRanges>,
+    /// The lock file in use: the site file's, or `--lock`.
+    pub lock: Option<Lock>,
     /// SHA-256 of what the file says (see `meaning_digest`; empty for no site).
     pub digest: String,
     positions: Positions,
@@ -95,7 +119,64 @@ impl Site {
                 kind,
             }])
         })?;
-        Site::parse(&display, &text)
+        let mut site = Site::parse(&display, &text)?;
+        site.load_references(path.parent().unwrap_or(Path::new("")))?;
+        Ok(site)
+    }
+
+    /// Use these files instead of the ones the site file names (`--ip-ranges`, `--lock`).
+    pub fn use_files(
+        &mut self,
+        ip_ranges: Option<&Path>,
+        lock: Option<&Path>,
+    ) -> Result<(), SiteError> {
+        if let Some(p) = ip_ranges {
+            self.ip_ranges = Some(crate::names::load_ip_ranges(p)?);
+        }
+        if let Some(p) = lock {
+            self.lock = Some(crate::names::load_lock(p)?);
+        }
+        Ok(())
+    }
+
+    /// Read the files the site file names (`ip_ranges:`, `lock:`), relative to `dir`, its
+    /// directory. They must stay inside it: a site file from a pull request must not make
+    /// fwgen read files elsewhere (name them with `--ip-ranges`/`--lock` instead).
+    fn load_references(&mut self, dir: &Path) -> Result<(), SiteError> {
+        let mut errors = Vec::new();
+        for key in ["ip_ranges", "lock"] {
+            let rel = match key {
+                "ip_ranges" => self.ip_ranges_path.clone(),
+                _ => self.lock_path.clone(),
+            };
+            let Some(rel) = rel else { continue };
+            if let Err(why) = crate::manifest::inside(dir, &rel) {
+                errors.push(self.error(
+                    self.top_line(key),
+                    LoadErrorKind::Invalid(format!(
+                        "`{key}: {}` {why}; a site file names files in its own directory \
+                         (give another with --ip-ranges or --lock)",
+                        rel.display()
+                    )),
+                ));
+                continue;
+            }
+            let full = dir.join(&rel);
+            let loaded = match key {
+                "ip_ranges" => {
+                    crate::names::load_ip_ranges(&full).map(|r| self.ip_ranges = Some(r))
+                }
+                _ => crate::names::load_lock(&full).map(|l| self.lock = Some(l)),
+            };
+            if let Err(e) = loaded {
+                errors.extend(e.0);
+            }
+        }
+        if errors.is_empty() {
+            Ok(())
+        } else {
+            Err(LoadErrors(errors))
+        }
     }
 
     /// Parse site-file text; `display` names it in errors.
@@ -121,6 +202,11 @@ impl Site {
                 .into_iter()
                 .map(|(k, v)| (k, PortSet::new(v)))
                 .collect(),
+            names: raw.names,
+            ip_ranges_path: raw.ip_ranges,
+            lock_path: raw.lock,
+            ip_ranges: None,
+            lock: None,
             digest: String::new(),
             positions: Positions::scan(text),
             text: text.to_string(),
@@ -159,6 +245,9 @@ impl Site {
         }
         for (k, v) in &self.ports {
             let _ = writeln!(m, "ports {k}={v}");
+        }
+        for (k, v) in &self.names {
+            let _ = writeln!(m, "names {k}={v:?}");
         }
         crate::catalogue::hex(&sha2::Sha256::digest(m.as_bytes()))
     }
@@ -218,6 +307,29 @@ impl Site {
                                 .unwrap_or_else(|| {
                                     format!(
                                         " (no host group of {} {} names it)",
+                                        pv.product, pv.version
+                                    )
+                                }),
+                        },
+                    ),
+                );
+            }
+        }
+        // `names:` binds a host group by its id or one of its host names, as `hosts:` does.
+        for key in self.names.keys() {
+            if !hosts.contains(key.as_str()) {
+                errors.push(
+                    self.error(
+                        self.line("names", key),
+                        LoadErrorKind::Unknown {
+                            referrer: site("names"),
+                            what: "host group",
+                            id: key.clone(),
+                            hint: crate::suggest::did_you_mean(key, hosts.iter().copied())
+                                .map(|c| format!("; did you mean `{c}`?"))
+                                .unwrap_or_else(|| {
+                                    format!(
+                                        " (no host group of {} {} has it)",
                                         pv.product, pv.version
                                     )
                                 }),

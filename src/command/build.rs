@@ -15,6 +15,15 @@ use crate::site::Site;
 use super::Report;
 use super::generate::{Target as PlanTarget, plan};
 
+/// One selection, made once for every target that shares it: (site, request, the target's own
+/// ip-ranges and lock files, the ruleset).
+type Selection<'a> = (
+    Option<&'a Path>,
+    Request,
+    (Option<&'a Path>, Option<&'a Path>),
+    Ruleset,
+);
+
 pub fn run(
     manifest_path: &Path,
     catalogue_override: Option<&Path>,
@@ -37,7 +46,7 @@ pub fn run(
 
     // Selections, each made once: targets that differ only in backend, placement or output
     // (the usual manifest: one product, several firewalls) share one ruleset.
-    let mut selections: Vec<(Option<&Path>, Request, Ruleset)> = Vec::new();
+    let mut selections: Vec<Selection> = Vec::new();
     let mut jobs: Vec<(&Target, usize)> = Vec::new();
     for t in &manifest.targets {
         let site = match t.site.as_deref() {
@@ -60,15 +69,30 @@ pub fn run(
             no_default_features: t.no_default_features,
             gateway: t.gateway.iter().map(|a| a.net()).collect(),
             strict: t.strict,
+            names: t.names,
         };
+        let files = (t.ip_ranges.as_deref(), t.lock.as_deref());
         let known = selections
             .iter()
-            .position(|(s, r, _)| *s == t.site.as_deref() && *r == req);
+            .position(|(s, r, f, _)| *s == t.site.as_deref() && *r == req && *f == files);
+        // The target's own ip-ranges or lock file replaces the site file's.
+        let with_files;
+        let site = if files == (None, None) {
+            site
+        } else {
+            let mut s = site.clone();
+            if let Err(e) = s.use_files(files.0, files.1) {
+                errors.push((t.line, format!("target `{}`: {e}", t.name)));
+                continue;
+            }
+            with_files = s;
+            &with_files
+        };
         let index = match known {
             Some(i) => i,
             None => match select(&cat, site, &req) {
                 Ok(rules) => {
-                    selections.push((t.site.as_deref(), req, rules));
+                    selections.push((t.site.as_deref(), req, files, rules));
                     selections.len() - 1
                 }
                 Err(e) => {
@@ -85,16 +109,26 @@ pub fn run(
     let work: usize = jobs
         .iter()
         .filter_map(|(_, i)| selections.get(*i))
-        .map(|(_, _, r)| r.rules.len() + r.selected.len())
+        .map(|(_, _, _, r)| r.rules.len() + r.selected.len())
         .sum();
     let rendered = crate::par::map(&jobs, work > 2_000, |(t, index)| {
-        let rules = selections.get(*index).map(|(_, _, r)| r)?;
+        let rules = selections.get(*index).map(|(_, _, _, r)| r)?;
         let opts = RenderOptions {
             placement: t.placement,
             log_drops: t.log_drops,
             policy: t.policy,
         };
-        Some((rules, t.backend.render(rules, &opts)))
+        let rendered = t.backend.render(rules, &opts).and_then(|r| {
+            let dnsmasq = t
+                .dnsmasq
+                .as_ref()
+                .map(|p| {
+                    crate::render::dnsmasq::render(t.backend, rules, &opts).map(|c| (p.clone(), c))
+                })
+                .transpose()?;
+            Ok((r, dnsmasq))
+        });
+        Some((rules, rendered))
     });
 
     let mut planned = Vec::new();
@@ -104,12 +138,14 @@ pub fn run(
         let Some((rules, result)) = result else {
             continue;
         };
-        let result = result.map_err(Error::from).and_then(|rendered| {
+        let result = result.map_err(Error::from).and_then(|(rendered, dnsmasq)| {
+            let unfilled = super::generate::dns_warning(t.backend, rules, dnsmasq.is_some());
             warnings.extend(
                 rules
                     .warnings
                     .iter()
                     .chain(&rendered.warnings)
+                    .chain(&unfilled)
                     .map(|w| format!("target `{}`: {w}", t.name)),
             );
             let target = match rendered.output {
@@ -122,7 +158,11 @@ pub fn run(
             {
                 crate::output::create_dirs(parent)?;
             }
-            Ok(plan(t.backend, rendered.output, &target, mode)?)
+            let (mut files, obsolete) = plan(t.backend, rendered.output, &target, mode)?;
+            if let Some((path, contents)) = dnsmasq {
+                files.push(crate::output::Planned { path, contents });
+            }
+            Ok((files, obsolete))
         });
         match result {
             Ok((p, o)) => {

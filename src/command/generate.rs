@@ -13,10 +13,11 @@ use crate::site::Site;
 use super::Report;
 
 pub fn run(cat: &Catalogue, args: GenerateArgs) -> Result<Report, Error> {
-    let site = match &args.site {
+    let mut site = match &args.site {
         Some(p) => Site::load(p)?,
         None => Site::default(),
     };
+    site.use_files(args.ip_ranges.as_deref(), args.lock.as_deref())?;
     let req = Request {
         product: args.product,
         version: args.version,
@@ -26,6 +27,7 @@ pub fn run(cat: &Catalogue, args: GenerateArgs) -> Result<Report, Error> {
         no_default_features: args.no_default_features,
         gateway: args.gateway.iter().map(|a| a.net()).collect(),
         strict: args.strict,
+        names: args.names.unwrap_or_default(),
     };
     let rules = select(cat, &site, &req)?;
     let opts = RenderOptions {
@@ -34,11 +36,21 @@ pub fn run(cat: &Catalogue, args: GenerateArgs) -> Result<Report, Error> {
         policy: args.policy,
     };
     let rendered = args.backend.render(&rules, &opts)?;
+    let dnsmasq = match &args.dnsmasq {
+        Some(path) => Some((
+            path.clone(),
+            crate::render::dnsmasq::render(args.backend, &rules, &opts)?,
+        )),
+        None => None,
+    };
     let mut report = Report {
         warnings: rules.warnings.clone(),
         ..Report::default()
     };
     report.warnings.extend(rendered.warnings);
+    if let Some(w) = dns_warning(args.backend, &rules, args.dnsmasq.is_some()) {
+        report.warnings.push(w);
+    }
 
     // Last on standard error: how much of the ruleset is open to any address.
     let summary = format!("fwgen: {}", rules.any_summary());
@@ -53,6 +65,9 @@ pub fn run(cat: &Catalogue, args: GenerateArgs) -> Result<Report, Error> {
                 ));
             }
             report.stdout = stdout_text(rendered.output);
+            if let Some((path, text)) = dnsmasq {
+                write_dnsmasq(&path, text, args.check, &mut report)?;
+            }
             report.notes.push(summary);
             return Ok(report);
         }
@@ -64,7 +79,10 @@ pub fn run(cat: &Catalogue, args: GenerateArgs) -> Result<Report, Error> {
         (None, None) => return Ok(report),
     };
     let mode = if args.check { Mode::Check } else { Mode::Write };
-    let (planned, obsolete) = plan(args.backend, rendered.output, &target, mode)?;
+    let (mut planned, obsolete) = plan(args.backend, rendered.output, &target, mode)?;
+    if let Some((path, contents)) = dnsmasq {
+        planned.push(Planned { path, contents });
+    }
     let applied = apply(&planned, &obsolete, mode)?;
     let n = rules.rules.len();
     for p in &applied.written {
@@ -92,6 +110,48 @@ pub fn run(cat: &Catalogue, args: GenerateArgs) -> Result<Report, Error> {
     }
     report.notes.push(summary);
     Ok(report)
+}
+
+/// The warning for sets that nothing fills: `--names fqdn` on a Linux backend without
+/// `--dnsmasq`.
+pub fn dns_warning(
+    backend: Backend,
+    rules: &crate::ruleset::Ruleset,
+    dnsmasq: bool,
+) -> Option<String> {
+    let linux = matches!(
+        backend,
+        Backend::Nftables | Backend::Iptables | Backend::Firewalld
+    );
+    (linux && !dnsmasq && !rules.dns_groups.is_empty()).then(|| {
+        let groups: Vec<&str> = rules.dns_groups.iter().map(|d| d.group.as_str()).collect();
+        format!(
+            "the sets of host groups {} are empty until a DNS forwarder fills them: write its configuration with --dnsmasq FILE",
+            groups.join(", ")
+        )
+    })
+}
+
+/// `--dnsmasq FILE` beside a ruleset printed on standard output.
+fn write_dnsmasq(
+    path: &Path,
+    contents: String,
+    check: bool,
+    report: &mut Report,
+) -> Result<(), Error> {
+    let mode = if check { Mode::Check } else { Mode::Write };
+    let applied = apply(
+        &[Planned {
+            path: path.to_path_buf(),
+            contents,
+        }],
+        &[],
+        mode,
+    )?;
+    for p in &applied.written {
+        report.notes.push(format!("wrote {}", p.display()));
+    }
+    Ok(())
 }
 
 /// Where output goes: one file, or a directory of files.

@@ -5,6 +5,7 @@ mod diff;
 mod features;
 pub mod generate;
 mod products;
+mod resolve;
 mod validate;
 
 use std::path::Path;
@@ -36,6 +37,7 @@ pub fn execute(args: Args) -> Result<Report, Error> {
         Command::Generate(a) => generate::run(&load(cat_path)?, a),
         Command::Build(a) => build::run(&a.manifest, cat_path, a.check, a.allow_outside),
         Command::Diff(a) => diff::run(cat_path, &a),
+        Command::Resolve(a) => resolve::run(&load(cat_path)?, a),
         Command::Completions { shell } => Ok(Report {
             stdout: completions(shell),
             ..Report::default()

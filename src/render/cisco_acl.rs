@@ -54,6 +54,8 @@ fn remark(text: &str) -> String {
 enum Side {
     Any,
     Nets(Vec<IpNet>),
+    /// ASA: the FQDN objects of these host groups (the ASA resolves them).
+    Fqdn(Vec<String>),
 }
 
 /// An ACE before it is printed: permit `protocol` from `src` (port `sport`) to `dst` (port
@@ -103,6 +105,8 @@ struct Groups {
     net_order: Vec<(String, Vec<IpNet>)>,
     svcs: BTreeMap<(Protocol, PortSet), String>,
     svc_order: Vec<(String, Protocol, PortSet)>,
+    /// ASA: object groups of FQDN objects (name, host group ids), in order of first use.
+    fqdn: Vec<(String, Vec<String>)>,
 }
 
 impl Groups {
@@ -158,6 +162,7 @@ fn plan(
         let remote = match remote {
             RemoteMatch::Any => Side::Any,
             RemoteMatch::Nets(n) => Side::Nets(n),
+            RemoteMatch::Names(g) => Side::Fqdn(g),
         };
         // Connections this list must let start, and (IOS) replies it must let back.
         let forward = (rule.direction == Direction::In) == toward_gateway;
@@ -236,7 +241,44 @@ fn side(s: &Side, groups: &mut Groups, dialect: Dialect, gateway: bool) -> Strin
             }
         }
         Side::Nets(nets) => format!("object-group {}", groups.net(nets, gateway)),
+        Side::Fqdn(names) => {
+            let name = fqdn_group_name(names);
+            if !groups.fqdn.contains(&(name.clone(), names.clone())) {
+                groups.fqdn.push((name.clone(), names.clone()));
+            }
+            format!("object-group {name}")
+        }
     }
+}
+
+/// The object group of FQDN objects for some host groups: `FWGEN-DNS-` and the group id
+/// (ids are `[a-z0-9-]`), or 12 hex digits of the ids' SHA-256 when that passes the ASA's
+/// 64 characters.
+fn fqdn_group_name(groups: &[String]) -> String {
+    let name = format!("FWGEN-DNS-{}", groups.join("+"));
+    if name.len() <= 64 && groups.len() == 1 {
+        return name;
+    }
+    use sha2::Digest;
+    let hex = crate::catalogue::hex(&sha2::Sha256::digest(groups.join(",").as_bytes()));
+    format!("FWGEN-DNS-{}", hex.get(..12).unwrap_or_default())
+}
+
+/// The network object for one host name in one family: `fwgen-v4-HOST` (host names are
+/// checked to be letters, digits, `-`, `_` and dots), or a digest when longer than 64.
+fn fqdn_object_name(host: &str, family: Family) -> String {
+    let host = crate::names::lock::key(host);
+    let name = format!("fwgen-{}-{host}", family.suffix());
+    if name.len() <= 64 {
+        return name;
+    }
+    use sha2::Digest;
+    let hex = crate::catalogue::hex(&sha2::Sha256::digest(host.as_bytes()));
+    format!(
+        "fwgen-{}-{}",
+        family.suffix(),
+        hex.get(..16).unwrap_or_default()
+    )
 }
 
 fn ace_text(a: &Ace, groups: &mut Groups, dialect: Dialect, toward_gateway: bool) -> String {
@@ -397,6 +439,8 @@ fn ace_v6(a: &Ace) -> String {
     let side = |s: &Side| -> Vec<String> {
         match s {
             Side::Any => vec!["any".into()],
+            // IOS takes no names: `Backend::render` refuses such a ruleset first.
+            Side::Fqdn(_) => Vec::new(),
             Side::Nets(nets) => nets
                 .iter()
                 .map(|n| {
@@ -486,6 +530,64 @@ pub fn render_asa(rules: &Ruleset, opts: &RenderOptions) -> (String, Vec<String>
         let _ = writeln!(out, "! {}", remark(&l));
     }
     out.push_str("! Apply on the interface that faces the gateway (here named dmz):\n!  access-group FWGEN-TO-GW out interface dmz\n!  access-group FWGEN-FROM-GW in interface dmz\n!\n");
+    if !groups.fqdn.is_empty() {
+        out.push_str(
+            "! FQDN objects: the ASA resolves these names itself (8.4(2) or later). It needs DNS\n\
+             ! lookups on the interface that reaches the resolver the gateway uses (here inside):\n\
+             !  dns domain-lookup inside\n\
+             !  dns server-group DefaultDNS\n\
+             !   name-server ADDRESS-OF-THE-GATEWAYS-RESOLVER\n\
+             ! The ASA looks a name up when an access list uses it, again every `dns poll-timer`\n\
+             ! (240 minutes by default) and when the answer's TTL expires (`dns expire-entry-timer`);\n\
+             ! an ACE whose names do not resolve is inactive. `show dns-hosts` lists the answers.\n!\n",
+        );
+        let hosts_of = |g: &str| {
+            rules
+                .dns_groups
+                .iter()
+                .find(|d| d.group == g)
+                .map(|d| d.hosts.clone())
+                .unwrap_or_default()
+        };
+        // Only the families the gateway has: the lists hold no other.
+        let families: Vec<Family> = Family::BOTH
+            .into_iter()
+            .filter(|f| !f.filter(&rules.gateway).is_empty())
+            .collect();
+        let mut defined = std::collections::BTreeSet::new();
+        for (_, ids) in &groups.fqdn {
+            for g in ids {
+                for h in hosts_of(g) {
+                    for f in families.iter().copied() {
+                        let name = fqdn_object_name(&h, f);
+                        if defined.insert(name.clone()) {
+                            let _ = writeln!(
+                                out,
+                                "object network {name}\n fqdn {} {}",
+                                f.suffix(),
+                                crate::names::lock::key(&h)
+                            );
+                        }
+                    }
+                }
+            }
+        }
+        for (name, ids) in &groups.fqdn {
+            let _ = writeln!(out, "object-group network {name}");
+            let _ = writeln!(
+                out,
+                " description fwgen: host group {}, resolved by the ASA",
+                ids.join(", ")
+            );
+            for g in ids {
+                for h in hosts_of(g) {
+                    for f in families.iter().copied() {
+                        let _ = writeln!(out, " network-object object {}", fqdn_object_name(&h, f));
+                    }
+                }
+            }
+        }
+    }
     for (name, nets) in &groups.net_order {
         let _ = writeln!(out, "object-group network {name}");
         for n in nets {

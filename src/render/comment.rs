@@ -139,6 +139,7 @@ pub fn header_lines(rules: &Ruleset, opts: &RenderOptions) -> Vec<String> {
             .as_ref()
             .map_or("none".to_string(), |d| format!("sha256 {d}"))
     ));
+    lines.extend(m.names.iter().cloned());
     if opts.policy == super::Policy::Accept {
         lines.push(
             "POLICY ACCEPT: STAGED ROLL-OUT. Traffic that no rule admits is accepted, not dropped (only \

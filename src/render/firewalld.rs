@@ -185,6 +185,19 @@ fn build(rules: &Ruleset, opts: &RenderOptions, direction: Direction, peer_elem:
                     ));
                     body.push(format!("<rule family=\"{fam}\"><{peer_elem} ipset=\"{set}\"/><service name=\"{name}\"/><accept/></rule>"));
                 }
+                Some(RemoteMatch::Names(groups)) => {
+                    for g in groups {
+                        let set = super::dns_ipset_name(&g, f);
+                        let file = (
+                            format!("ipsets/{set}.xml"),
+                            xml_doc(rules, opts, &dns_ipset(&set, set_family, &g)),
+                        );
+                        if !files.contains(&file) {
+                            files.push(file);
+                        }
+                        body.push(format!("<rule family=\"{fam}\"><{peer_elem} ipset=\"{set}\"/><service name=\"{name}\"/><accept/></rule>"));
+                    }
+                }
             }
         }
     }
@@ -235,6 +248,28 @@ fn host_out_extra() -> Vec<String> {
         }
     }
     v
+}
+
+/// An ipset that the DNS forwarder fills at run time: no entries here, and a timeout (which
+/// firewalld allows only for sets without permanent entries).
+fn dns_ipset(name: &str, family: &str, group: &str) -> String {
+    let mut s = String::from("<ipset type=\"hash:ip\">\n");
+    let _ = writeln!(s, "  <short>{}</short>", xml_escape(name));
+    let _ = writeln!(
+        s,
+        "  <description>{}</description>",
+        xml_escape(&format!(
+            "host group {group}: filled at run time by the DNS forwarder (dnsmasq nftset=/ipset=)"
+        ))
+    );
+    let _ = writeln!(s, "  <option name=\"family\" value=\"{family}\"/>");
+    let _ = writeln!(
+        s,
+        "  <option name=\"timeout\" value=\"{}\"/>",
+        super::DNS_SET_TIMEOUT
+    );
+    s.push_str("</ipset>\n");
+    s
 }
 
 fn ipset(name: &str, family: &str, nets: &[IpNet]) -> String {
@@ -356,6 +391,8 @@ pub fn render(rules: &Ruleset, opts: &RenderOptions) -> Vec<(String, String)> {
         }
     }
     files.sort();
+    // A DNS-filled set used by inbound and outbound rules is one file.
+    files.dedup();
     files
 }
 

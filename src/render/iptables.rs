@@ -134,6 +134,8 @@ struct Sets {
     family: Family,
     names: BTreeMap<Vec<IpNet>, String>,
     order: Vec<(String, Vec<IpNet>)>,
+    /// Sets that DNS fills at run time: (set name, host group), in order of first use.
+    dns: Vec<(String, String)>,
 }
 
 impl Sets {
@@ -142,6 +144,28 @@ impl Sets {
             family,
             names: BTreeMap::new(),
             order: Vec::new(),
+            dns: Vec::new(),
+        }
+    }
+
+    /// The matches for a remote: none (any address), one, or one per DNS-filled set.
+    fn remote(&mut self, remote: RemoteMatch, from: bool) -> Vec<String> {
+        match remote {
+            RemoteMatch::Any => vec![String::new()],
+            RemoteMatch::Nets(nets) => vec![self.peer(&nets, from)],
+            RemoteMatch::Names(groups) => groups
+                .iter()
+                .map(|g| {
+                    let name = super::dns_ipset_name(g, self.family);
+                    if !self.dns.iter().any(|(n, _)| *n == name) {
+                        self.dns.push((name.clone(), g.clone()));
+                    }
+                    format!(
+                        "-m set --match-set {name} {} ",
+                        if from { "src" } else { "dst" }
+                    )
+                })
+                .collect(),
         }
     }
 
@@ -173,6 +197,19 @@ impl Sets {
         } else {
             "inet6"
         };
+        // Filled by the DNS forwarder, never by this file: created if missing, never flushed,
+        // so a reload keeps what DNS put in.
+        for (name, group) in &self.dns {
+            let _ = writeln!(
+                out,
+                "# host group {group}: filled at run time by the DNS forwarder (dnsmasq ipset=)"
+            );
+            let _ = writeln!(
+                out,
+                "create {name} hash:ip family {family} timeout {} -exist",
+                super::DNS_SET_TIMEOUT
+            );
+        }
         for (name, nets) in &self.order {
             let maxelem = maxelem(nets.len())
                 .map(|m| format!(" maxelem {m}"))
@@ -198,15 +235,13 @@ fn rule_lines(out: &mut Vec<String>, chain: &str, rules: &[&Rule], sets: &mut Se
             continue;
         };
         let comment = rule_comment(rule, COMMENT_MAX);
-        let peer = match remote {
-            RemoteMatch::Any => String::new(),
-            RemoteMatch::Nets(nets) => sets.peer(&nets, from),
-        };
-        for ports in port_chunks(&rule.ports) {
-            out.push(format!(
-                "-A {chain} {peer}-p {} {ports} -m comment --comment \"{comment}\" -j ACCEPT",
-                rule.protocol
-            ));
+        for peer in sets.remote(remote, from) {
+            for ports in port_chunks(&rule.ports) {
+                out.push(format!(
+                    "-A {chain} {peer}-p {} {ports} -m comment --comment \"{comment}\" -j ACCEPT",
+                    rule.protocol
+                ));
+            }
         }
     }
 }
@@ -224,14 +259,14 @@ fn helper_lines(
         .iter()
         .filter(|r| r.helper == Some(Helper::Ftp) && r.ports.contains(21))
     {
-        let peer = match remote_in(rule, sets.family) {
-            None => continue,
-            Some(RemoteMatch::Any) => String::new(),
-            Some(RemoteMatch::Nets(nets)) => sets.peer(&nets, from),
+        let Some(remote) = remote_in(rule, sets.family) else {
+            continue;
         };
-        let line = format!("-A {chain} {gateway}{peer}-p tcp --dport 21 -j CT --helper ftp");
-        if !out.contains(&line) {
-            out.push(line);
+        for peer in sets.remote(remote, from) {
+            let line = format!("-A {chain} {gateway}{peer}-p tcp --dport 21 -j CT --helper ftp");
+            if !out.contains(&line) {
+                out.push(line);
+            }
         }
     }
 }
@@ -322,7 +357,7 @@ fn one_family(rules: &Ruleset, opts: &RenderOptions, family: Family) -> (String,
     let _ = writeln!(
         out,
         "# Load with: {}{} FILE (replaces the filter{} table)",
-        if sets.order.is_empty() {
+        if sets.order.is_empty() && sets.dns.is_empty() {
             ""
         } else {
             "ipset restore -file ipsets (its sets first), then "
@@ -366,7 +401,7 @@ pub fn render(rules: &Ruleset, opts: &RenderOptions) -> Files {
     for l in header_lines(rules, opts) {
         let _ = writeln!(ipsets, "# {l}");
     }
-    let n = sets4.order.len() + sets6.order.len();
+    let n = sets4.order.len() + sets6.order.len() + sets4.dns.len() + sets6.dns.len();
     let _ = writeln!(
         ipsets,
         "# Load with: ipset restore -file ipsets (first: rules.v4 and rules.v6 match its {n} {})",

@@ -7,10 +7,11 @@
 
 mod cisco_acl;
 pub mod comment;
+pub mod dnsmasq;
 mod firewalld;
 mod iptables;
 mod json;
-mod nftables;
+pub(crate) mod nftables;
 mod report;
 
 use ipnet::IpNet;
@@ -165,6 +166,18 @@ impl Backend {
                     .into(),
             });
         }
+        if self == Self::CiscoIos && !rules.dns_groups.is_empty() {
+            let groups: Vec<&str> = rules.dns_groups.iter().map(|d| d.group.as_str()).collect();
+            return Err(RenderError::Unsupported {
+                backend: self.name(),
+                what: format!(
+                    "host names that the firewall resolves (host groups {}): IOS access lists take \
+                     addresses only. Bind them with a lock file (`fwgen resolve`, then --lock) or an \
+                     ip-ranges file, or use cisco-asa, whose FQDN objects follow DNS",
+                    groups.join(", ")
+                ),
+            });
+        }
         // Reports describe the selection; only firewall syntaxes need the gateway's address.
         let report = matches!(self, Self::Json | Self::Markdown | Self::Html);
         if !report && opts.placement == Placement::Perimeter && rules.gateway.is_empty() {
@@ -282,6 +295,8 @@ pub enum RemoteMatch {
     Any,
     /// These prefixes (never empty).
     Nets(Vec<IpNet>),
+    /// The addresses the names of these host groups resolve to at run time (group ids).
+    Names(Vec<String>),
 }
 
 /// How `rule` applies in `family`; `None` when it has addresses, but none of this family.
@@ -291,6 +306,36 @@ pub fn remote_in(rule: &Rule, family: Family) -> Option<RemoteMatch> {
         Remote::Addresses(a) => {
             let nets = family.filter(a);
             (!nets.is_empty()).then_some(RemoteMatch::Nets(nets))
+        }
+        Remote::Names(groups) => Some(RemoteMatch::Names(groups.iter().cloned().collect())),
+    }
+}
+
+/// How long an address that DNS put into a set stays there, in seconds: longer than the
+/// TTLs these names are served with (CDNs: 60 s to a few minutes), so that a connection the
+/// gateway opens soon after its lookup finds the address; established connections do not
+/// need it (connection tracking admits them). Every new answer puts the address in again.
+pub const DNS_SET_TIMEOUT: u32 = 3600;
+
+/// The kernel set (ipset, or firewalld's) that DNS fills for `group` in `family`:
+/// `fwgen-dns-` and 10 hex digits of the group id's SHA-256 (ipset names stop at 31
+/// characters; ids may be 48), `-v4`/`-v6`.
+pub fn dns_ipset_name(group: &str, family: Family) -> String {
+    use sha2::Digest;
+    let hex = crate::catalogue::hex(&sha2::Sha256::digest(group.as_bytes()));
+    format!(
+        "fwgen-dns-{}-{}",
+        hex.get(..10).unwrap_or_default(),
+        family.suffix()
+    )
+}
+
+impl Family {
+    /// `v4`/`v6`, as set names end.
+    pub fn suffix(self) -> &'static str {
+        match self {
+            Family::V4 => "v4",
+            Family::V6 => "v6",
         }
     }
 }

@@ -33,6 +33,18 @@ use super::{
     Family, ICMP_V4_TYPES, ICMP_V6_TYPES, Placement, RemoteMatch, RenderOptions, remote_in,
 };
 
+/// Every chain any generation of the script can define: a script that keeps its table
+/// removes those it does not define.
+const ALL_CHAINS: [&str; 7] = [
+    "ct_helpers",
+    "ct_helpers_out",
+    "input",
+    "forward",
+    "output",
+    "gateway_in",
+    "gateway_out",
+];
+
 /// nft's comment limit.
 pub const COMMENT_MAX: usize = 128;
 
@@ -43,25 +55,69 @@ struct Sets {
     addr_order: Vec<(String, Family, Vec<IpNet>)>,
     ports: BTreeMap<PortSet, String>,
     port_order: Vec<(String, PortSet)>,
+    /// Sets filled by DNS at run time: (name, family, host group), in order of first use.
+    dns: Vec<(String, Family, String)>,
+    /// Write fixed addresses and ports as anonymous sets in the rules (`{ a, b }`): a script
+    /// that keeps its table on reload must leave no named set of an earlier generation.
+    inline: bool,
 }
 
 impl Sets {
+    /// `@addr_N_v4`, or `{ a, b }` when inline.
     fn addr(&mut self, family: Family, nets: &[IpNet]) -> String {
+        if self.inline {
+            return match nets {
+                [one] => net(one),
+                _ => format!(
+                    "{{ {} }}",
+                    nets.iter().map(net).collect::<Vec<_>>().join(", ")
+                ),
+            };
+        }
         let key = (family, nets.to_vec());
         if let Some(n) = self.addrs.get(&key) {
-            return n.clone();
+            return format!("@{n}");
         }
         let suffix = if family == Family::V4 { "v4" } else { "v6" };
         let name = format!("addr_{}_{suffix}", self.addr_order.len() + 1);
         self.addrs.insert(key, name.clone());
         self.addr_order.push((name.clone(), family, nets.to_vec()));
-        name
+        format!("@{name}")
+    }
+
+    /// `@dns-GROUP-v4`: the set the DNS forwarder fills with what `group`'s names resolve to.
+    fn dns(&mut self, family: Family, group: &str) -> String {
+        let name = dns_set_name(group, family);
+        if !self.dns.iter().any(|(n, _, _)| *n == name) {
+            self.dns.push((name.clone(), family, group.to_string()));
+        }
+        format!("@{name}")
+    }
+
+    /// The address matches of a remote in one family (none: any address).
+    fn remote(&mut self, remote: RemoteMatch, family: Family) -> Vec<String> {
+        match remote {
+            RemoteMatch::Any => Vec::new(),
+            RemoteMatch::Nets(nets) => vec![self.addr(family, &nets)],
+            RemoteMatch::Names(groups) => groups.iter().map(|g| self.dns(family, g)).collect(),
+        }
     }
 
     /// `25` or `@ports_N`.
     fn ports(&mut self, ports: &PortSet) -> String {
         if let [single] = ports.ranges() {
             return single.to_string();
+        }
+        if self.inline {
+            return format!(
+                "{{ {} }}",
+                ports
+                    .ranges()
+                    .iter()
+                    .map(ToString::to_string)
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            );
         }
         if let Some(n) = self.ports.get(ports) {
             return format!("@{n}");
@@ -71,6 +127,11 @@ impl Sets {
         self.port_order.push((name.clone(), ports.clone()));
         format!("@{name}")
     }
+}
+
+/// The nft set that DNS fills for `group` (ids are `[a-z0-9-]`, so the name is one token).
+pub fn dns_set_name(group: &str, family: Family) -> String {
+    format!("dns-{group}-{}", family.suffix())
 }
 
 fn family_kw(f: Family) -> &'static str {
@@ -124,10 +185,12 @@ fn rule_lines(rules: &[&Rule], sets: &mut Sets, peer_field: &str) -> Vec<String>
             continue;
         }
         for f in Family::BOTH {
-            if let Some(RemoteMatch::Nets(nets)) = remote_in(rule, f) {
-                let set = sets.addr(f, &nets);
+            let Some(remote) = remote_in(rule, f) else {
+                continue;
+            };
+            for set in sets.remote(remote, f) {
                 out.push(format!(
-                    "{} {peer_field} @{set} {} dport {ports} accept comment \"{comment}\"",
+                    "{} {peer_field} {set} {} dport {ports} accept comment \"{comment}\"",
                     family_kw(f),
                     rule.protocol
                 ));
@@ -156,16 +219,21 @@ fn helper_lines(
         .filter(|r| r.helper == Some(Helper::Ftp) && r.ports.contains(21))
     {
         for &f in &families {
-            let remote = match remote_in(rule, f) {
-                None => continue,
-                Some(RemoteMatch::Any) => String::new(),
-                Some(RemoteMatch::Nets(nets)) => {
-                    format!("{} {peer_field} @{} ", family_kw(f), sets.addr(f, &nets))
-                }
+            let Some(remote) = remote_in(rule, f) else {
+                continue;
             };
-            let line = format!("{prefix}{remote}tcp dport 21 ct helper set \"ftp-standard\"");
-            if !out.contains(&line) {
-                out.push(line);
+            let matches = match sets.remote(remote, f) {
+                m if m.is_empty() => vec![String::new()],
+                m => m
+                    .into_iter()
+                    .map(|set| format!("{} {peer_field} {set} ", family_kw(f)))
+                    .collect(),
+            };
+            for remote in matches {
+                let line = format!("{prefix}{remote}tcp dport 21 ct helper set \"ftp-standard\"");
+                if !out.contains(&line) {
+                    out.push(line);
+                }
             }
         }
     }
@@ -225,7 +293,12 @@ fn log_line(opts: &RenderOptions, what: &str) -> Option<String> {
 
 /// Render the whole script.
 pub fn render(rules: &Ruleset, opts: &RenderOptions) -> String {
-    let mut sets = Sets::default();
+    // Sets that DNS fills at run time must survive a reload: such a script keeps its table.
+    let keep = !rules.dns_groups.is_empty();
+    let mut sets = Sets {
+        inline: keep,
+        ..Sets::default()
+    };
     let (ins, outs) = (
         rules.direction(Direction::In),
         rules.direction(Direction::Out),
@@ -319,10 +392,31 @@ pub fn render(rules: &Ruleset, opts: &RenderOptions) -> String {
     for l in header_lines(rules, opts) {
         let _ = writeln!(out, "# {l}");
     }
-    out.push_str(
-        "\n# Replace only fwgen's own table: create it if missing, delete it, define it.\n",
-    );
-    out.push_str("table inet fwgen\ndelete table inet fwgen\n\ntable inet fwgen {\n");
+    if keep {
+        // Which chains this script defines; the others an earlier generation may have left
+        // (another placement, FTP helpers) are removed.
+        let defined: Vec<&str> = chains
+            .lines()
+            .filter_map(|l| l.strip_prefix("\tchain "))
+            .filter_map(|l| l.strip_suffix(" {"))
+            .collect();
+        out.push_str(
+            "\n# This table holds sets that the DNS forwarder fills at run time. Reloading keeps them:\n\
+             # in one transaction the script empties fwgen's chains, removes the chains it no\n\
+             # longer uses and adds every rule again; the DNS sets are declared, never deleted,\n\
+             # so what DNS put in stays (`delete table` would empty them).\n",
+        );
+        out.push_str("add table inet fwgen\nflush table inet fwgen\n");
+        for c in ALL_CHAINS.iter().filter(|c| !defined.contains(c)) {
+            let _ = writeln!(out, "add chain inet fwgen {c}\ndelete chain inet fwgen {c}");
+        }
+        out.push_str("\ntable inet fwgen {\n");
+    } else {
+        out.push_str(
+            "\n# Replace only fwgen's own table: create it if missing, delete it, define it.\n",
+        );
+        out.push_str("table inet fwgen\ndelete table inet fwgen\n\ntable inet fwgen {\n");
+    }
     if !helpers_pre.is_empty() || !helpers_out.is_empty() {
         out.push_str(
             "\tct helper ftp-standard {\n\t\ttype \"ftp\" protocol tcp\n\t\tl3proto inet\n\t}\n",
@@ -341,6 +435,14 @@ pub fn render(rules: &Ruleset, opts: &RenderOptions) -> String {
         .chain(sets.addr_order.iter().map(|(n, f, nets)| (f, n, nets)))
     {
         set_decl(&mut out, name, addr_type(*f), nets.iter().map(net));
+    }
+    for (name, f, group) in &sets.dns {
+        let _ = writeln!(
+            out,
+            "\tset {name} {{\n\t\ttype {}\n\t\tflags timeout\n\t\ttimeout {}s\n\t\tcomment \"host group {group}, filled by DNS\"\n\t}}",
+            addr_type(*f),
+            super::DNS_SET_TIMEOUT
+        );
     }
     for (name, ports) in &sets.port_order {
         set_decl(

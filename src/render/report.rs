@@ -25,6 +25,10 @@ fn remote_text(r: &Remote) -> String {
             .map(ToString::to_string)
             .collect::<Vec<_>>()
             .join(", "),
+        Remote::Names(groups) => format!(
+            "resolved at run time ({})",
+            groups.iter().cloned().collect::<Vec<_>>().join(", ")
+        ),
     }
 }
 

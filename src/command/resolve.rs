@@ -1,0 +1,138 @@
+//! `fwgen resolve`: the A and AAAA records of the host names a selection needs, as a lock
+//! file that `generate --lock` binds.
+
+use std::collections::BTreeMap;
+use std::net::IpAddr;
+use std::path::Path;
+
+use crate::cli::ResolveArgs;
+use crate::error::Error;
+use crate::model::Catalogue;
+use crate::names::resolve::{parse_server, resolve, system_server};
+use crate::names::{Lock, NameMode};
+use crate::output::{Mode, Planned, apply};
+use crate::select::{Request, select};
+use crate::site::Site;
+
+use super::Report;
+
+pub fn run(cat: &Catalogue, args: ResolveArgs) -> Result<Report, Error> {
+    let mut site = match &args.site {
+        Some(p) => Site::load(p)?,
+        None => Site::default(),
+    };
+    // What the lock file is for: the names nothing else binds. An earlier lock file must
+    // not hide them.
+    site.lock = None;
+    site.use_files(args.ip_ranges.as_deref(), None)?;
+    let req = Request {
+        product: args.product,
+        version: args.version,
+        component: args.component,
+        features: args.features,
+        all_features: args.all_features,
+        no_default_features: args.no_default_features,
+        names: NameMode::Addresses,
+        ..Request::default()
+    };
+    let rules = select(cat, &site, &req)?;
+    let mut hosts: Vec<&String> = rules
+        .rules
+        .iter()
+        .flat_map(|r| r.peers.unresolved.iter())
+        .collect();
+    hosts.sort();
+    hosts.dedup();
+
+    let server = match &args.dns_server {
+        Some(s) => parse_server(s).map_err(Error::Usage)?,
+        None => {
+            let conf = std::fs::read_to_string("/etc/resolv.conf").unwrap_or_default();
+            system_server(&conf).ok_or_else(|| {
+                Error::Usage("no --dns-server given and no nameserver in /etc/resolv.conf".into())
+            })?
+        }
+    };
+
+    let mut found: BTreeMap<String, Vec<IpAddr>> = BTreeMap::new();
+    let mut failed = Vec::new();
+    for h in &hosts {
+        match resolve(server, h) {
+            Ok(addrs) => {
+                found.insert(crate::names::lock::key(h), addrs);
+            }
+            Err(e) => failed.push(e.to_string()),
+        }
+    }
+    if !failed.is_empty() {
+        return Err(Error::Usage(format!(
+            "fwgen resolve: {} of {} host names have no address (no lock file written):\n  {}",
+            failed.len(),
+            hosts.len(),
+            failed.join("\n  ")
+        )));
+    }
+    let text = Lock::render(&found, &server.to_string());
+    let mut report = Report::default();
+    let groups_left: Vec<String> = rules
+        .rules
+        .iter()
+        .flat_map(|r| r.any.iter())
+        .filter_map(|a| match a {
+            crate::ruleset::AnyReason::UnboundGroup { group } => Some(group.clone()),
+            _ => None,
+        })
+        .filter(|g| {
+            rules
+                .selected
+                .iter()
+                .any(|s| s.peer == format!("group {g}") && s.hosts.is_empty())
+        })
+        .collect::<std::collections::BTreeSet<_>>()
+        .into_iter()
+        .collect();
+    if !groups_left.is_empty() {
+        report.warnings.push(format!(
+            "host groups {} have no host name to look up: bind them under `hosts:` in the site file",
+            groups_left.join(", ")
+        ));
+    }
+    let summary = format!(
+        "fwgen: {} host names resolved through {server}: {} addresses",
+        found.len(),
+        found.values().map(Vec::len).sum::<usize>()
+    );
+    match args.output.as_deref() {
+        None => {
+            report.stdout = text;
+        }
+        Some(p) if p == Path::new("-") => report.stdout = text,
+        Some(path) => {
+            let mode = if args.check { Mode::Check } else { Mode::Write };
+            let applied = apply(
+                &[Planned {
+                    path: path.to_path_buf(),
+                    contents: text,
+                }],
+                &[],
+                mode,
+            )?;
+            for p in &applied.written {
+                report.notes.push(format!("wrote {}", p.display()));
+            }
+            for p in &applied.unchanged {
+                report.notes.push(format!("{} is up to date", p.display()));
+            }
+            for (p, diff) in &applied.stale {
+                report.notes.push(format!(
+                    "{} is out of date: the answers have moved:\n{}",
+                    p.display(),
+                    diff.trim_end()
+                ));
+                report.exit_code = 1;
+            }
+        }
+    }
+    report.notes.push(summary);
+    Ok(report)
+}

@@ -1,0 +1,102 @@
+//! Addresses for host names that the documents give no address for.
+//!
+//! Four ways, chosen per host group (see the README, "Hosts without fixed addresses"):
+//! published cloud ranges ([`ip_ranges`], offline), a DNS lock file ([`lock`], written by
+//! `fwgen resolve` with [`resolve`]), and names the firewall follows itself (ASA FQDN
+//! objects, or sets that the gateway's DNS forwarder fills at run time: [`NameMode::Fqdn`]).
+
+pub mod ip_ranges;
+pub mod lock;
+pub mod resolve;
+
+use serde::Deserialize;
+
+pub use ip_ranges::{Filter, IpRanges};
+pub use lock::Lock;
+
+/// How the rules reach host names without a fixed address (`--names`).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, PartialOrd, Ord, Hash, clap::ValueEnum)]
+pub enum NameMode {
+    /// Fixed addresses only: the document's, the site file's, an ip-ranges file's or a lock
+    /// file's; a host group with none of these admits any address (with a warning)
+    #[default]
+    Addresses,
+    /// The firewall follows the names: Cisco ASA FQDN objects; for nftables, iptables and
+    /// firewalld, sets that the gateway's DNS forwarder fills (see --dnsmasq)
+    Fqdn,
+}
+
+/// How the site file binds one host group (`names:` in the site file).
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Deserialize)]
+#[serde(rename_all = "snake_case", deny_unknown_fields)]
+pub enum Choice {
+    /// The prefixes of the ip-ranges file that the filter selects.
+    IpRanges(Filter),
+    /// The addresses of the lock file.
+    Lock,
+    /// Names the firewall follows.
+    Fqdn,
+}
+
+impl Choice {
+    pub fn name(&self) -> &'static str {
+        match self {
+            Choice::IpRanges(_) => "ip_ranges",
+            Choice::Lock => "lock",
+            Choice::Fqdn => "fqdn",
+        }
+    }
+}
+
+/// A host group whose rules go to the addresses its names resolve to at run time.
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, serde::Serialize)]
+pub struct DnsGroup {
+    /// The host group's id.
+    pub group: String,
+    /// Its host names, as the document spells them.
+    pub hosts: Vec<String>,
+}
+
+/// The file name alone, for headers: the same file gives the same header from any directory.
+fn file_name(path: &std::path::Path) -> String {
+    path.file_name().map_or_else(
+        || path.display().to_string(),
+        |n| n.to_string_lossy().into_owned(),
+    )
+}
+
+fn load_error(
+    path: &std::path::Path,
+    line: usize,
+    column: Option<usize>,
+    kind: crate::catalogue::LoadErrorKind,
+) -> crate::catalogue::LoadErrors {
+    crate::catalogue::LoadErrors(vec![crate::catalogue::LoadError {
+        path: path.display().to_string(),
+        line,
+        column,
+        kind,
+    }])
+}
+
+/// Read and parse an `ip-ranges.json`.
+pub fn load_ip_ranges(path: &std::path::Path) -> Result<IpRanges, crate::catalogue::LoadErrors> {
+    let text = crate::catalogue::read_text(path).map_err(|k| load_error(path, 0, None, k))?;
+    IpRanges::parse(&file_name(path), &text).map_err(|e| {
+        load_error(
+            path,
+            e.line,
+            (e.line > 0).then_some(e.column),
+            crate::catalogue::LoadErrorKind::Invalid(format!("ip-ranges file: {}", e.message)),
+        )
+    })
+}
+
+/// Read and parse a lock file.
+pub fn load_lock(path: &std::path::Path) -> Result<Lock, crate::catalogue::LoadErrors> {
+    let text = crate::catalogue::read_text(path).map_err(|k| load_error(path, 0, None, k))?;
+    let display = path.display().to_string();
+    let mut lock = Lock::parse(&display, &text)?;
+    lock.path = file_name(path);
+    Ok(lock)
+}
