@@ -114,7 +114,8 @@ impl Lock {
         s.push_str("hosts:\n");
         for (host, addrs) in hosts {
             let list: Vec<String> = addrs.iter().map(ToString::to_string).collect();
-            s.push_str(&format!("  {}: [{}]\n", key(host), list.join(", ")));
+            // Quoted: a name like `1.2` must stay a string.
+            s.push_str(&format!("  \"{}\": [{}]\n", key(host), list.join(", ")));
         }
         s
     }

@@ -26,9 +26,9 @@ pub enum NameMode {
     Fqdn,
 }
 
-/// How the site file binds one host group (`names:` in the site file).
-#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Deserialize)]
-#[serde(rename_all = "snake_case", deny_unknown_fields)]
+/// How the site file binds one host group (`names:` in the site file): `lock`, `fqdn`, or
+/// `{ip_ranges: {service: …, region: …, network_border_group: …}}`.
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub enum Choice {
     /// The prefixes of the ip-ranges file that the filter selects.
     IpRanges(Filter),
@@ -36,6 +36,55 @@ pub enum Choice {
     Lock,
     /// Names the firewall follows.
     Fqdn,
+}
+
+impl<'de> Deserialize<'de> for Choice {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct Visitor;
+        const EXPECTED: &str = "`lock`, `fqdn` or `{ip_ranges: {service: …, region: …}}`";
+        impl<'de> serde::de::Visitor<'de> for Visitor {
+            type Value = Choice;
+            fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+                f.write_str(EXPECTED)
+            }
+            fn visit_str<E: serde::de::Error>(self, v: &str) -> Result<Choice, E> {
+                match v {
+                    "lock" => Ok(Choice::Lock),
+                    "fqdn" => Ok(Choice::Fqdn),
+                    "ip_ranges" => Err(E::custom(
+                        "`ip_ranges` needs a filter: `{ip_ranges: {service: …, region: …}}`",
+                    )),
+                    _ => Err(E::custom(format!(
+                        "expected {EXPECTED}{}",
+                        crate::suggest::did_you_mean(v, ["lock", "fqdn", "ip_ranges"])
+                            .map(|c| format!("; did you mean `{c}`?"))
+                            .unwrap_or_default()
+                    ))),
+                }
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<Choice, A::Error> {
+                use serde::de::Error;
+                let Some(key) = map.next_key::<String>()? else {
+                    return Err(A::Error::custom(format!("expected {EXPECTED}")));
+                };
+                if key != "ip_ranges" {
+                    return Err(A::Error::custom(format!(
+                        "unknown key `{}`: expected {EXPECTED}",
+                        crate::render::comment::sanitize(&key, 40)
+                    )));
+                }
+                let filter: Filter = map.next_value()?;
+                if map.next_key::<String>()?.is_some() {
+                    return Err(A::Error::custom(format!("one key only: {EXPECTED}")));
+                }
+                Ok(Choice::IpRanges(filter))
+            }
+        }
+        d.deserialize_any(Visitor)
+    }
 }
 
 impl Choice {

@@ -16,12 +16,12 @@ use std::process::{Child, Command, Stdio};
 use crate::tools::generate_into;
 use crate::util::{find_tool, have_tools, is_root, missing};
 
-const PROBE: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fixtures/live/probe.py");
+pub(crate) const PROBE: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fixtures/live/probe.py");
 
 /// Two namespaces and a veth pair; deleted on drop.
-struct Lab {
-    gw: String,
-    cli: String,
+pub(crate) struct Lab {
+    pub(crate) gw: String,
+    pub(crate) cli: String,
     /// A firewall between the two (perimeter placement), if any.
     fw: Option<String>,
 }
@@ -39,7 +39,7 @@ fn run(cmd: &[&str]) {
 }
 
 impl Lab {
-    fn new(tag: &str) -> Lab {
+    pub(crate) fn new(tag: &str) -> Lab {
         let id = format!("{}{tag}", std::process::id() % 100_000);
         let lab = Lab {
             gw: format!("fwgen-gw-{id}"),
@@ -165,14 +165,14 @@ impl Lab {
         lab
     }
 
-    fn exec(&self, ns: &str) -> Command {
+    pub(crate) fn exec(&self, ns: &str) -> Command {
         let mut c = Command::new("ip");
         c.args(["netns", "exec", ns]);
         c
     }
 
     /// Start listeners in `ns`; they stop when the returned child is dropped.
-    fn serve(&self, ns: &str, tcp: &str, udp: &str, addrs: &str) -> Server {
+    pub(crate) fn serve(&self, ns: &str, tcp: &str, udp: &str, addrs: &str) -> Server {
         self.start_helper(ns, &["serve", "--tcp", tcp, "--udp", udp, "--addrs", addrs])
     }
 
@@ -214,7 +214,7 @@ impl Lab {
     }
 
     /// Run `probes` from `ns`; `"open"` or `"closed"` each.
-    fn probe(&self, ns: &str, probes: &[Probe]) -> Vec<String> {
+    pub(crate) fn probe(&self, ns: &str, probes: &[Probe]) -> Vec<String> {
         let json: Vec<serde_json::Value> = probes
             .iter()
             .map(|p| serde_json::json!({"src": p.src, "dst": p.dst, "proto": p.proto, "port": p.port}))
@@ -236,7 +236,7 @@ impl Drop for Lab {
     }
 }
 
-struct Server(Child);
+pub(crate) struct Server(Child);
 
 impl Drop for Server {
     fn drop(&mut self) {
@@ -246,13 +246,13 @@ impl Drop for Server {
 }
 
 #[derive(Clone, Debug)]
-struct Probe {
-    src: &'static str,
-    dst: &'static str,
-    proto: &'static str,
-    port: u16,
-    open: bool,
-    why: &'static str,
+pub(crate) struct Probe {
+    pub(crate) src: &'static str,
+    pub(crate) dst: &'static str,
+    pub(crate) proto: &'static str,
+    pub(crate) port: u16,
+    pub(crate) open: bool,
+    pub(crate) why: &'static str,
 }
 
 /// Probes (from the client side, to the gateway) and (from the gateway, to the client side)
@@ -348,7 +348,7 @@ fn expectations_at(
 }
 
 /// Load the files into namespace `ns` with the real tools.
-fn load_into(lab: &Lab, ns: &str, files: &[std::path::PathBuf]) {
+pub(crate) fn load_into(lab: &Lab, ns: &str, files: &[std::path::PathBuf]) {
     for f in files {
         let tool = match f.file_name().and_then(|n| n.to_str()) {
             Some("ruleset.nft") => vec!["nft", "-f"],
@@ -725,7 +725,7 @@ fn live_narrow(backend: &str, tag: &str) {
     );
 }
 
-fn ready() -> bool {
+pub(crate) fn ready() -> bool {
     if !is_root() {
         missing("the live-traffic tests need root (ip netns)");
         return false;

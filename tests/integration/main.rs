@@ -12,6 +12,7 @@ mod hardening;
 mod hostile;
 mod least_privilege;
 mod live;
+mod names;
 mod outputs;
 mod pipeline;
 mod properties;

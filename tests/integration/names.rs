@@ -1,0 +1,810 @@
+//! Host names without fixed addresses: an AWS ip-ranges.json binds the CloudFront group in
+//! every backend; `fwgen resolve` asks a real dnsmasq in a namespace the test creates and
+//! writes a lock file that `generate --lock` binds, and `resolve --check` sees a moved answer.
+
+use std::collections::BTreeSet;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+
+use crate::util::{find_tool, fwgen, have_tools, is_root, missing, rule_for};
+
+const FIXTURES: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fixtures/names");
+
+fn fixture(name: &str) -> String {
+    format!("{FIXTURES}/{name}")
+}
+
+/// The prefixes of the fixture whose `service` is `service`, read here with serde_json
+/// (not with fwgen's parser).
+fn prefixes_of(service: &str) -> BTreeSet<String> {
+    let text = std::fs::read_to_string(fixture("ip-ranges.json")).unwrap();
+    let j: serde_json::Value = serde_json::from_str(&text).unwrap();
+    let mut out = BTreeSet::new();
+    for (list, key) in [("prefixes", "ip_prefix"), ("ipv6_prefixes", "ipv6_prefix")] {
+        for p in j[list].as_array().unwrap() {
+            if p["service"] == service {
+                out.insert(p[key].as_str().unwrap().to_string());
+            }
+        }
+    }
+    out
+}
+
+/// `a.b.c.d/n` as an IOS/ASA object group or ACE writes it (`a.b.c.d 255.…`).
+fn netmask_form(prefix: &str) -> String {
+    let net: ipnet::IpNet = prefix.parse().unwrap();
+    match net {
+        ipnet::IpNet::V4(v) => format!("{} {}", v.network(), v.netmask()),
+        ipnet::IpNet::V6(v) => v.to_string(),
+    }
+}
+
+#[test]
+fn the_cloudfront_group_takes_exactly_the_cloudfront_prefixes_in_every_backend() {
+    let site = fixture("site-5.3.yaml");
+    let cloudfront = prefixes_of("CLOUDFRONT");
+    let origin = prefixes_of("CLOUDFRONT_ORIGIN_FACING");
+    assert!(cloudfront.len() >= 4 && !origin.is_empty());
+
+    let r = fwgen(&["generate", "--site", &site, "-b", "json"]);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    assert!(
+        !r.stderr.contains("product-update-servers"),
+        "no warning for the bound group: {}",
+        r.stderr
+    );
+    let j: serde_json::Value = serde_json::from_str(&r.stdout).unwrap();
+    let rule = rule_for(&j, "product-updates");
+    let got: BTreeSet<String> = rule["remote"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|v| v.as_str().unwrap().to_string())
+        .collect();
+    // The rule may share its port with other entries; the CloudFront part is exactly the
+    // CLOUDFRONT prefixes, never an origin-facing one.
+    assert!(cloudfront.is_subset(&got), "{got:?}");
+    assert!(origin.is_disjoint(&got), "{got:?}");
+    assert!(rule.get("any_address").is_none(), "{rule}");
+    // The header records which snapshot of the file it was.
+    let bytes = std::fs::read(fixture("ip-ranges.json")).unwrap();
+    use sha2::Digest;
+    let sha: String = sha2::Sha256::digest(&bytes)
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect();
+    let sources = j["address_sources"].to_string();
+    for part in [
+        "syncToken 1732024563",
+        "createDate 2024-11-19-13-56-03",
+        &sha,
+    ] {
+        assert!(sources.contains(part), "{part} in {sources}");
+    }
+
+    // Every other backend: the prefixes in its own spelling, no origin-facing prefix, and no
+    // any-address line for the group.
+    for backend in [
+        "nftables",
+        "iptables",
+        "firewalld",
+        "cisco-ios",
+        "cisco-asa",
+        "markdown",
+        "html",
+    ] {
+        let r = fwgen(&["generate", "--site", &site, "-b", backend]);
+        assert_eq!(r.code, 0, "{backend}: {}", r.stderr);
+        let cisco = backend.starts_with("cisco");
+        for p in &cloudfront {
+            let form = if cisco { netmask_form(p) } else { p.clone() };
+            // IOS writes IPv6 prefixes in ACEs, and its object groups are IPv4 only.
+            assert!(
+                r.stdout.contains(&form),
+                "{backend}: {form} missing from the output"
+            );
+        }
+        for p in &origin {
+            let form = if cisco { netmask_form(p) } else { p.clone() };
+            assert!(!r.stdout.contains(&form), "{backend}: {form} admitted");
+        }
+        assert!(
+            !r.stdout.contains("unbound host group")
+                && !r
+                    .stdout
+                    .contains("host group product-update-servers has no address"),
+            "{backend}"
+        );
+        assert!(r.stdout.contains("syncToken 1732024563"), "{backend}");
+    }
+    // Loaded by the real tools.
+    if have_tools(crate::tools::LOADERS) {
+        for backend in ["nftables", "iptables"] {
+            let dir = tempfile::tempdir().unwrap();
+            for f in crate::tools::generate_into(
+                dir.path(),
+                &["generate", "--site", &site, "-b", backend],
+            ) {
+                crate::tools::check_with_real_tool(&f);
+            }
+        }
+    }
+}
+
+#[test]
+fn the_same_ip_ranges_file_gives_the_same_bytes_and_a_new_one_changes_the_header() {
+    let site = fixture("site-5.3.yaml");
+    let a = fwgen(&["generate", "--site", &site, "-b", "nftables"]);
+    let b = fwgen(&["generate", "--site", &site, "-b", "nftables"]);
+    assert_eq!(a.stdout, b.stdout);
+    let dir = tempfile::tempdir().unwrap();
+    let newer = dir.path().join("ip-ranges.json");
+    let text = std::fs::read_to_string(fixture("ip-ranges.json"))
+        .unwrap()
+        .replace("1732024563", "1732111111");
+    std::fs::write(&newer, text).unwrap();
+    let c = fwgen(&[
+        "generate",
+        "--site",
+        &site,
+        "--ip-ranges",
+        newer.to_str().unwrap(),
+        "-b",
+        "nftables",
+    ]);
+    assert_eq!(c.code, 0, "{}", c.stderr);
+    assert_ne!(a.stdout, c.stdout);
+    assert!(c.stdout.contains("syncToken 1732111111"));
+}
+
+#[test]
+fn groups_that_say_see_ip_ranges_name_their_filter_in_the_site_file() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::copy(fixture("ip-ranges.json"), dir.path().join("ip-ranges.json")).unwrap();
+    let base = std::fs::read_to_string(fixture("site-5.3.yaml"))
+        .unwrap()
+        .lines()
+        .filter(|l| !l.contains("services"))
+        .collect::<Vec<_>>()
+        .join("\n");
+    let site = |names: &str| {
+        let p = dir.path().join("site.yaml");
+        std::fs::write(&p, format!("{base}\nnames:\n{names}")).unwrap();
+        p.to_str().unwrap().to_string()
+    };
+    // Without a filter the group stays unbound, and says how to bind it.
+    let p = site("  {}\n");
+    let r = fwgen(&["generate", "--site", &p, "-b", "json"]);
+    assert!(
+        r.stderr.contains("host group `service-availability`")
+            && r.stderr.contains("ip_ranges: {service:"),
+        "{}",
+        r.stderr
+    );
+    // EC2 in eu-west-2: the EC2 prefixes, their AMAZON twins counted once.
+    let p = site("  service-availability: {ip_ranges: {service: EC2, region: eu-west-2}}\n");
+    let r = fwgen(&["generate", "--site", &p, "-b", "json"]);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    assert!(!r.stderr.contains("service-availability"), "{}", r.stderr);
+    let j: serde_json::Value = serde_json::from_str(&r.stdout).unwrap();
+    let rule = rule_for(&j, "service-availability-list");
+    let got = rule["remote"].to_string();
+    for p in ["3.8.0.0/14", "18.130.0.0/16", "2a05:d01c::/36"] {
+        assert!(got.contains(p), "{p} in {got}");
+    }
+    assert!(
+        !got.contains("52.56.0.0/16"),
+        "S3 is another service: {got}"
+    );
+    assert!(
+        j["address_sources"]
+            .to_string()
+            .contains("3 prefixes of ip-ranges.json (service EC2, region eu-west-2)")
+    );
+    // A misspelt service: one error with the site line and a suggestion.
+    let p = site("  service-availability: {ip_ranges: {service: EC3}}\n");
+    let r = fwgen(&["generate", "--site", &p, "-b", "json"]);
+    assert_eq!(r.code, 2);
+    assert!(
+        r.stderr.contains("site.yaml:")
+            && r.stderr.contains("`EC3`")
+            && r.stderr.contains("did you mean `EC2`?"),
+        "{}",
+        r.stderr
+    );
+    // A filter with nothing in it, a group the version does not have, no file at all.
+    for (names, want) in [
+        (
+            "  service-availability: {ip_ranges: {}}\n",
+            "needs a filter",
+        ),
+        (
+            "  service-availabilty: lock\n",
+            "did you mean `service-availability`?",
+        ),
+        ("  service-availability: lock\n", "needs a lock file"),
+    ] {
+        let r = fwgen(&["generate", "--site", &site(names), "-b", "json"]);
+        assert_eq!(r.code, 2, "{names}");
+        assert!(r.stderr.contains(want), "{names}: {}", r.stderr);
+    }
+}
+
+#[test]
+fn bad_ip_ranges_files_get_one_clear_error_with_the_line() {
+    let dir = tempfile::tempdir().unwrap();
+    let good = std::fs::read_to_string(fixture("ip-ranges.json")).unwrap();
+    let cases = [
+        (
+            good.replacen("\"3.8.0.0/14\"", "\"3.8.0.1/14\"", 1),
+            ":6:",
+            "host bits set",
+        ),
+        (
+            good.replacen("\"2a05:d01c::/36\"", "\"10.0.0.0/8\"", 1),
+            ":",
+            "not an IPv6 prefix",
+        ),
+        (
+            good.replacen("\"createDate\"", "\"created\"", 1),
+            ":",
+            "createDate",
+        ),
+        (good[..good.len() / 2].to_string(), ":", "EOF"),
+        ("[]".to_string(), ":1:", "expected"),
+    ];
+    for (text, at, what) in cases {
+        let p = dir.path().join("bad.json");
+        std::fs::write(&p, &text).unwrap();
+        let r = fwgen(&[
+            "generate",
+            "-p",
+            "email-gateway",
+            "-V",
+            "5.3",
+            "--ip-ranges",
+            p.to_str().unwrap(),
+            "-b",
+            "json",
+        ]);
+        assert_eq!(r.code, 2, "{what}");
+        assert!(r.stdout.is_empty());
+        let line = r.stderr.lines().find(|l| l.starts_with("error:")).unwrap();
+        assert!(
+            line.contains(&format!("bad.json{at}")) && line.contains(what),
+            "{what}: {}",
+            r.stderr
+        );
+    }
+    // A site file may not name a file outside its directory.
+    let p = dir.path().join("site.yaml");
+    std::fs::write(&p, "product: email-gateway\nip_ranges: /etc/passwd\n").unwrap();
+    let r = fwgen(&["generate", "--site", p.to_str().unwrap(), "-b", "json"]);
+    assert_eq!(r.code, 2);
+    assert!(
+        r.stderr.contains("site.yaml:2") && r.stderr.contains("is absolute"),
+        "{}",
+        r.stderr
+    );
+    assert!(!r.stderr.contains("root:"), "{}", r.stderr);
+}
+
+/// A network namespace of its own with a dnsmasq that answers for some names, and says
+/// NXDOMAIN for every other name under `clearswift.net` (it knows no upstream server).
+pub struct Dns {
+    pub ns: String,
+    child: Option<Child>,
+    dir: tempfile::TempDir,
+}
+
+/// The dnsmasq to run, if installed (Debian's `dnsmasq-base`), else a loud skip.
+pub fn dnsmasq() -> Option<PathBuf> {
+    if !is_root() {
+        missing("the DNS tests need root (ip netns)");
+        return None;
+    }
+    let found = find_tool("dnsmasq");
+    if found.is_none() {
+        missing("dnsmasq not installed (apt-get install dnsmasq-base)");
+    }
+    found
+}
+
+impl Dns {
+    /// A namespace `tag` with 198.18.9.1 on its loopback and dnsmasq listening there.
+    pub fn new(tag: &str) -> Dns {
+        let ns = format!("fwgen-dns-{}{tag}", std::process::id() % 100_000);
+        let run = |args: &[&str]| {
+            let s = Command::new("ip").args(args).status().unwrap();
+            assert!(s.success(), "ip {args:?}");
+        };
+        run(&["netns", "add", &ns]);
+        run(&["-n", &ns, "link", "set", "lo", "up"]);
+        run(&["-n", &ns, "addr", "add", "198.18.9.1/32", "dev", "lo"]);
+        Dns {
+            ns,
+            child: None,
+            dir: tempfile::tempdir().unwrap(),
+        }
+    }
+
+    /// (Re)start dnsmasq answering `records` (name, address).
+    pub fn serve(&mut self, records: &[(&str, &str)]) {
+        self.stop();
+        let conf = self.dir.path().join("dnsmasq.conf");
+        let mut text = String::from(
+            "no-resolv\nno-hosts\nlisten-address=198.18.9.1\nbind-interfaces\nport=53\nlocal=/clearswift.net/\nlocal=/mailshell.net/\nlocal=/ntp.org/\n",
+        );
+        for (name, addr) in records {
+            text.push_str(&format!("host-record={name},{addr}\n"));
+        }
+        std::fs::write(&conf, text).unwrap();
+        let child = Command::new("ip")
+            .args(["netns", "exec", &self.ns])
+            .arg(dnsmasq().unwrap())
+            .arg("--no-daemon")
+            .arg(format!("--conf-file={}", conf.display()))
+            .arg(format!(
+                "--pid-file={}",
+                self.dir.path().join("pid").display()
+            ))
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap();
+        self.child = Some(child);
+        // Ready when it answers.
+        for _ in 0..50 {
+            if let Some(Ok(Some(status))) = self.child.as_mut().map(Child::try_wait) {
+                panic!("dnsmasq in {} exited: {status}", self.ns);
+            }
+            let out = self.resolve_one("ready.clearswift.net");
+            if !out.is_empty() {
+                return;
+            }
+            std::thread::sleep(std::time::Duration::from_millis(100));
+        }
+        panic!("dnsmasq did not start in {}", self.ns);
+    }
+
+    /// The answer lines of one A query from inside the namespace (probe.py dns-query).
+    fn resolve_one(&self, name: &str) -> String {
+        let out = Command::new("ip")
+            .args(["netns", "exec", &self.ns, "python3"])
+            .arg(concat!(
+                env!("CARGO_MANIFEST_DIR"),
+                "/tests/fixtures/live/probe.py"
+            ))
+            .args(["dns-query", name, "198.18.9.1"])
+            .output()
+            .unwrap();
+        // NXDOMAIN prints nothing but succeeds: the server is up.
+        if out.status.success() {
+            format!("up{}", String::from_utf8_lossy(&out.stdout))
+        } else {
+            String::new()
+        }
+    }
+
+    fn stop(&mut self) {
+        if let Some(mut c) = self.child.take() {
+            let _ = c.kill();
+            let _ = c.wait();
+        }
+    }
+
+    /// `fwgen ARGS` inside the namespace.
+    pub fn fwgen(&self, args: &[&str]) -> crate::util::Run {
+        let out = Command::new("ip")
+            .args(["netns", "exec", &self.ns])
+            .arg(env!("CARGO_BIN_EXE_fwgen"))
+            .args(args)
+            .output()
+            .unwrap();
+        crate::util::Run {
+            code: out.status.code().unwrap_or(-1),
+            stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
+            stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
+        }
+    }
+}
+
+impl Drop for Dns {
+    fn drop(&mut self) {
+        self.stop();
+        let _ = Command::new("ip").args(["netns", "del", &self.ns]).status();
+    }
+}
+
+/// A site for ICAP Gateway 4.8 that binds every role and every host group except
+/// `service-availability` and `url-database-servers`-like groups left to DNS.
+fn icap_site(dir: &Path) -> PathBuf {
+    let p = dir.join("site.yaml");
+    std::fs::write(
+        &p,
+        "product: icap-gateway\nversion: \"4.8\"\ngateway: [192.0.2.30]\n",
+    )
+    .unwrap();
+    p
+}
+
+#[test]
+fn resolve_writes_a_lock_file_that_generate_binds_and_check_sees_moved_answers() {
+    if dnsmasq().is_none() || !have_tools(&["ip", "python3"]) {
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let site = icap_site(dir.path());
+    let site = site.to_str().unwrap();
+    // The names this selection needs: what the ruleset leaves unresolved.
+    let j: serde_json::Value =
+        serde_json::from_str(&fwgen(&["generate", "--site", site, "-b", "json"]).stdout).unwrap();
+    let mut names: Vec<String> = j["rules"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .flat_map(|r| {
+            r["peers"]["unresolved"]
+                .as_array()
+                .cloned()
+                .unwrap_or_default()
+        })
+        .map(|v| v.as_str().unwrap().to_string())
+        .collect();
+    names.sort();
+    names.dedup();
+    assert!(names.len() >= 2, "{names:?}");
+    let addr = |i: usize| format!("198.51.100.{}", 10 + 2 * i);
+    let records: Vec<(String, String)> = names
+        .iter()
+        .enumerate()
+        .map(|(i, n)| (n.clone(), addr(i)))
+        .collect();
+    let as_refs = |r: &[(String, String)]| -> Vec<(String, String)> { r.to_vec() };
+    let mut dns = Dns::new("r");
+    let serve = |dns: &mut Dns, r: &[(String, String)]| {
+        let v: Vec<(&str, &str)> = r.iter().map(|(a, b)| (a.as_str(), b.as_str())).collect();
+        dns.serve(&v);
+    };
+    serve(&mut dns, &as_refs(&records));
+
+    let lock = dir.path().join("fwgen.lock");
+    let lock_s = lock.to_str().unwrap();
+    let r = dns.fwgen(&[
+        "resolve",
+        "--site",
+        site,
+        "--dns-server",
+        "198.18.9.1",
+        "-o",
+        lock_s,
+    ]);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    let text = std::fs::read_to_string(&lock).unwrap();
+    for (i, n) in names.iter().enumerate() {
+        assert!(
+            text.contains(&format!("\"{}\": [{}]", n.to_ascii_lowercase(), addr(i))),
+            "{n} in\n{text}"
+        );
+    }
+    // Comments, `hosts:` and one line per name: nothing that changes by itself.
+    assert_eq!(
+        text.lines().filter(|l| !l.starts_with('#')).count(),
+        1 + names.len(),
+        "{text}"
+    );
+    // The same answers: the same bytes; --check says so with exit 0.
+    let again = dns.fwgen(&[
+        "resolve",
+        "--site",
+        site,
+        "--dns-server",
+        "198.18.9.1",
+        "-o",
+        lock_s,
+        "--check",
+    ]);
+    assert_eq!(again.code, 0, "{}", again.stderr);
+
+    // generate --lock binds every name: no any-address rule for a host group.
+    let r = fwgen(&["generate", "--site", site, "--lock", lock_s, "-b", "json"]);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    assert!(!r.stderr.contains("unbound host group"), "{}", r.stderr);
+    let j: serde_json::Value = serde_json::from_str(&r.stdout).unwrap();
+    let all = j["rules"].to_string();
+    for i in 0..names.len() {
+        assert!(all.contains(&format!("{}/32", addr(i))), "{}", addr(i));
+    }
+    assert!(j["address_sources"].to_string().contains("fwgen.lock"));
+
+    // An answer moves: --check exits 1 and shows the difference; the file is unchanged.
+    let mut moved = records.clone();
+    moved[0].1 = "203.0.113.99".into();
+    serve(&mut dns, &moved);
+    let r = dns.fwgen(&[
+        "resolve",
+        "--site",
+        site,
+        "--dns-server",
+        "198.18.9.1",
+        "-o",
+        lock_s,
+        "--check",
+    ]);
+    assert_eq!(r.code, 1, "{}", r.stderr);
+    assert!(
+        r.stderr.contains("-  \"") && r.stderr.contains("203.0.113.99"),
+        "{}",
+        r.stderr
+    );
+    assert_eq!(std::fs::read_to_string(&lock).unwrap(), text);
+
+    // A name that does not resolve is an error that names it; nothing is written.
+    serve(&mut dns, &records[1..]);
+    let r = dns.fwgen(&[
+        "resolve",
+        "--site",
+        site,
+        "--dns-server",
+        "198.18.9.1",
+        "-o",
+        lock_s,
+    ]);
+    assert_eq!(r.code, 2, "{}", r.stderr);
+    assert!(
+        r.stderr.contains(&format!("`{}` does not exist", names[0])),
+        "{}",
+        r.stderr
+    );
+    assert_eq!(std::fs::read_to_string(&lock).unwrap(), text);
+
+    // A server that does not answer: an error, after a bounded wait.
+    let r = dns.fwgen(&[
+        "resolve",
+        "--site",
+        site,
+        "--dns-server",
+        "198.18.9.1:5353",
+        "-o",
+        lock_s,
+    ]);
+    assert_eq!(r.code, 2, "{}", r.stderr);
+    assert!(
+        r.stderr.contains("no answer from 198.18.9.1:5353"),
+        "{}",
+        r.stderr
+    );
+}
+
+/// A dnsmasq in a namespace of a lab, stopped on drop.
+struct Daemon(Child);
+
+impl Drop for Daemon {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+/// Start dnsmasq in `ns` with `args`; ready when it answers a query on `server`.
+fn start_dnsmasq(lab: &crate::live::Lab, ns: &str, args: &[String], server: &str) -> Daemon {
+    let mut child = lab
+        .exec(ns)
+        .arg(dnsmasq().unwrap())
+        .arg("--no-daemon")
+        .args(args)
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    for _ in 0..50 {
+        if let Ok(Some(status)) = child.try_wait() {
+            panic!("dnsmasq {args:?} in {ns} exited: {status}");
+        }
+        let ok = lab
+            .exec(ns)
+            .args([
+                "python3",
+                crate::live::PROBE,
+                "dns-query",
+                "ready.test",
+                server,
+            ])
+            .output()
+            .unwrap()
+            .status
+            .success();
+        if ok {
+            return Daemon(child);
+        }
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    }
+    panic!("dnsmasq {args:?} did not answer in {ns}");
+}
+
+/// The sets that the forwarder configuration fills: `(v4 set, v6 set)` of the line for
+/// `host`, as `nftset=`/`ipset=` name them.
+fn sets_for(conf: &str, host: &str) -> (String, String) {
+    let line = conf
+        .lines()
+        .find(|l| !l.starts_with('#') && l.contains(&format!("/{host}/")))
+        .unwrap_or_else(|| panic!("no line for {host} in\n{conf}"));
+    let sets = line.rsplit('/').next().unwrap();
+    let (a, b) = sets.split_once(',').unwrap();
+    let last = |s: &str| s.rsplit('#').next().unwrap().to_string();
+    (last(a), last(b))
+}
+
+/// The elements of a set in the gateway's namespace, as the tool lists them.
+fn set_elements(lab: &crate::live::Lab, backend: &str, set: &str) -> String {
+    let args: Vec<&str> = match backend {
+        "nftables" => vec!["nft", "list", "set", "inet", "fwgen", set],
+        _ => vec!["ipset", "list", set],
+    };
+    let out = lab.exec(&lab.gw).args(&args).output().unwrap();
+    assert!(
+        out.status.success(),
+        "{args:?}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+/// The gateway's own firewall with `--names fqdn`: the update servers' names are resolved at
+/// run time. An upstream dnsmasq on the client side answers for them; the forwarder on the
+/// gateway runs the configuration fwgen wrote, so the gateway's lookup fills the set, a
+/// connection to the answer passes and one to a neighbour on the same port does not; a
+/// reload of the same ruleset keeps the element.
+fn live_dns_sets(backend: &str, tag: &str) {
+    use crate::live::{Lab, Probe};
+    let lab = Lab::new(tag);
+    let dir = tempfile::tempdir().unwrap();
+    let site = dir.path().join("site.yaml");
+    std::fs::write(
+        &site,
+        "product: email-gateway\nversion: \"5.3\"\ngateway: [198.18.0.1]\nroles:\n  admin-clients: [198.18.0.9]\n  dns-servers: [198.18.0.2]\n  smtp-relay: [198.18.0.9]\n  ocsp-responders: [198.18.0.9]\n",
+    )
+    .unwrap();
+    let out = dir.path().join("out");
+    std::fs::create_dir(&out).unwrap();
+    let conf = dir.path().join("forwarder.conf");
+    let files = crate::tools::generate_into(
+        &out,
+        &[
+            "generate",
+            "--site",
+            site.to_str().unwrap(),
+            "--placement",
+            "host",
+            "--names",
+            "fqdn",
+            "--dnsmasq",
+            conf.to_str().unwrap(),
+            "-b",
+            backend,
+        ],
+    );
+    let forwarder = std::fs::read_to_string(&conf).unwrap();
+    let (v4, v6) = sets_for(&forwarder, "products.clearswift.net");
+    let load = || crate::live::load_into(&lab, &lab.gw, &files);
+    load();
+
+    // Upstream: the client side answers for the update servers (and nothing leaves the lab).
+    let _upstream = start_dnsmasq(
+        &lab,
+        &lab.cli,
+        &[
+            "--no-resolv".into(),
+            "--no-hosts".into(),
+            "--listen-address=198.18.0.2".into(),
+            "--bind-interfaces".into(),
+            "--local=/clearswift.net/".into(),
+            "--local=/test/".into(),
+            "--host-record=products.clearswift.net,198.18.0.2,2001:db8:f::2".into(),
+            "--host-record=rh7-repo.clearswift.net,198.18.0.2".into(),
+        ],
+        "198.18.0.2",
+    );
+    // The gateway's forwarder, with fwgen's configuration.
+    let _forwarder = start_dnsmasq(
+        &lab,
+        &lab.gw,
+        &[
+            "--no-resolv".into(),
+            "--no-hosts".into(),
+            "--listen-address=127.0.0.1".into(),
+            "--bind-interfaces".into(),
+            "--server=198.18.0.2".into(),
+            format!("--conf-file={}", conf.display()),
+        ],
+        "127.0.0.1",
+    );
+    let _web = lab.serve(&lab.cli, "443", "", "198.18.0.2,198.18.0.3");
+    let probes = [
+        Probe {
+            src: "198.18.0.1",
+            dst: "198.18.0.2",
+            proto: "tcp",
+            port: 443,
+            open: true,
+            why: "the update server, as DNS answered",
+        },
+        Probe {
+            src: "198.18.0.1",
+            dst: "198.18.0.3",
+            proto: "tcp",
+            port: 443,
+            open: false,
+            why: "another address on the same port",
+        },
+    ];
+    let before = lab.probe(&lab.gw, &probes);
+    assert_eq!(
+        before,
+        ["closed", "closed"],
+        "{backend}: nothing resolved yet"
+    );
+    assert!(!set_elements(&lab, backend, &v4).contains("198.18.0.2"));
+
+    // The gateway looks the name up through its forwarder.
+    let q = lab
+        .exec(&lab.gw)
+        .args([
+            "python3",
+            crate::live::PROBE,
+            "dns-query",
+            "Products.clearswift.net",
+            "127.0.0.1",
+        ])
+        .output()
+        .unwrap();
+    assert_eq!(String::from_utf8_lossy(&q.stdout).trim(), "198.18.0.2");
+    let q6 = lab
+        .exec(&lab.gw)
+        .args([
+            "python3",
+            crate::live::PROBE,
+            "dns-query",
+            "products.clearswift.net",
+            "127.0.0.1",
+        ])
+        .output()
+        .unwrap();
+    assert!(q6.status.success());
+    assert!(
+        set_elements(&lab, backend, &v4).contains("198.18.0.2"),
+        "{backend}: {v4} after the lookup:\n{}",
+        set_elements(&lab, backend, &v4)
+    );
+    let got = lab.probe(&lab.gw, &probes);
+    assert_eq!(got, ["open", "closed"], "{backend}: {probes:?}");
+
+    // Reload the same ruleset: the element stays, and so does the verdict.
+    load();
+    assert!(
+        set_elements(&lab, backend, &v4).contains("198.18.0.2"),
+        "{backend}: {v4} after the reload:\n{}",
+        set_elements(&lab, backend, &v4)
+    );
+    assert_eq!(lab.probe(&lab.gw, &probes), ["open", "closed"], "{backend}");
+    // The IPv6 set is declared for the AAAA answers too.
+    let _ = set_elements(&lab, backend, &v6);
+}
+
+fn live_ready() -> bool {
+    crate::live::ready() && dnsmasq().is_some()
+}
+
+#[test]
+fn live_dns_filled_nftables_sets_survive_a_reload() {
+    if live_ready() {
+        live_dns_sets("nftables", "dn");
+    }
+}
+
+#[test]
+fn live_dns_filled_ipsets_survive_a_reload() {
+    if live_ready() {
+        live_dns_sets("iptables", "di");
+    }
+}
