@@ -31,6 +31,8 @@ struct CiscoAce {
 #[derive(Debug, Default)]
 struct CiscoConfig {
     acls: BTreeMap<String, Vec<CiscoAce>>,
+    /// ASA FQDN objects: name -> (`v4`|`v6`, host name).
+    fqdn_objects: BTreeMap<String, (String, String)>,
     /// Raw ACE texts per dialect-neutral form, for cisco-acl: (IPv4?, IOS-form line).
     ios_lines: Vec<String>,
     remarks: Vec<String>,
@@ -191,6 +193,7 @@ fn parse_cisco(text: &str, asa: bool, errors: &mut Vec<String>) -> CiscoConfig {
     let mut net_groups: BTreeMap<String, Vec<IpNet>> = BTreeMap::new();
     let mut svc_groups: BTreeMap<String, Vec<(u16, u16)>> = BTreeMap::new();
     let mut current_group: Option<(String, bool)> = None; // (name, is_service)
+    let mut current_object: Option<String> = None; // ASA `object network NAME`
     let mut current_acl: Option<String> = None;
     let name_ok = |n: &str| {
         !n.is_empty()
@@ -204,9 +207,46 @@ fn parse_cisco(text: &str, asa: bool, errors: &mut Vec<String>) -> CiscoConfig {
                 errors.push(format!("`?` in a comment line: {line}"));
             }
             current_group = None;
+            current_object = None;
             continue;
         }
         let t: Vec<&str> = line.split_whitespace().collect();
+        if asa && !line.starts_with(' ') && t[0] == "object" {
+            // `object network NAME`, then ` fqdn v4|v6 HOST`.
+            assert_eq!(t.get(1), Some(&"network"), "{line}");
+            let name = t[2].to_string();
+            let ok = name.len() <= 64
+                && name
+                    .chars()
+                    .all(|c| c.is_ascii_alphanumeric() || "-_.".contains(c));
+            if !ok {
+                errors.push(format!("object name {name}"));
+            }
+            current_group = None;
+            current_acl = None;
+            current_object = Some(name);
+            continue;
+        }
+        if let Some(name) = &current_object {
+            if line.starts_with(' ') {
+                match t.as_slice() {
+                    ["fqdn", fam @ ("v4" | "v6"), host]
+                        if host.len() <= 253
+                            && host.split('.').all(|l| {
+                                !l.is_empty()
+                                    && l.chars()
+                                        .all(|c| c.is_ascii_alphanumeric() || "-_".contains(c))
+                            }) =>
+                    {
+                        cfg.fqdn_objects
+                            .insert(name.clone(), (fam.to_string(), host.to_string()));
+                    }
+                    _ => errors.push(format!("object {name}: unexpected `{line}`")),
+                }
+                continue;
+            }
+            current_object = None;
+        }
         // ASA flat form: access-list NAME remark|extended …
         let (acl_line, body): (Option<String>, Vec<&str>) = if asa && t[0] == "access-list" {
             current_group = None;
@@ -250,6 +290,22 @@ fn parse_cisco(text: &str, asa: bool, errors: &mut Vec<String>) -> CiscoConfig {
             if *svc {
                 let (r, _, _) = parse_ports(&t, &svc_groups, errors);
                 svc_groups.get_mut(name).unwrap().extend(r);
+            } else if t[0] == "description" {
+                // A group's description: text, nothing to match.
+            } else if t[0] == "object" {
+                // An FQDN object: the ASA resolves it. For the checks it stands for one
+                // documentation address of its family (what a lookup could answer).
+                match cfg.fqdn_objects.get(t[1]) {
+                    None => errors.push(format!("object {} used before it is defined", t[1])),
+                    Some((fam, _)) => {
+                        let stand_in: IpNet = if fam == "v4" {
+                            "198.51.100.200/32".parse().unwrap()
+                        } else {
+                            "2001:db8:53::200/128".parse().unwrap()
+                        };
+                        net_groups.get_mut(name).unwrap().push(stand_in);
+                    }
+                }
             } else {
                 // Object-group members take netmasks on both platforms.
                 let (a, _, _) = parse_addr(&t, &net_groups, true, errors);
@@ -451,6 +507,68 @@ fn every_ace_parses_with_cisco_acl_and_the_structure_is_sound() {
     if python.is_some() {
         assert!(parsed > 1000, "only {parsed} ACEs checked");
     }
+}
+
+/// `--names fqdn`: the ASA resolves the host groups that have no address itself. Its FQDN
+/// objects are defined before the groups that hold them, every ACE still parses (with
+/// cisco-acl, each object standing for an address a lookup could answer), and the header
+/// says how to turn DNS lookups on.
+#[test]
+fn asa_fqdn_objects_are_sound_and_every_ace_parses() {
+    let python = cisco_python();
+    let mut objects = 0;
+    for sel in selections() {
+        let mut args: Vec<&str> = sel.iter().map(String::as_str).collect();
+        args.extend(["--names", "fqdn"]);
+        let text = generate(&args, "cisco-asa");
+        let mut errors = Vec::new();
+        let cfg = parse_cisco(&text, true, &mut errors);
+        assert!(errors.is_empty(), "{args:?}:\n{}", errors.join("\n"));
+        if cfg.fqdn_objects.is_empty() {
+            continue;
+        }
+        objects += cfg.fqdn_objects.len();
+        for want in [
+            "!  dns domain-lookup ",
+            "!  dns server-group DefaultDNS",
+            "!   name-server ",
+        ] {
+            assert!(text.contains(want), "{args:?}: {want}");
+        }
+        assert!(text.contains("extended permit") && text.contains("object-group FWGEN-DNS-"));
+        // Both families for a dual-stack gateway.
+        assert!(cfg.fqdn_objects.values().any(|(f, _)| f == "v6"));
+        if let Some(py) = &python {
+            let bad = cisco_acl_errors(py, &cfg.ios_lines);
+            assert!(
+                bad.is_empty(),
+                "{args:?}: cisco-acl rejects:\n{}",
+                bad.join("\n")
+            );
+        }
+    }
+    assert!(objects > 10, "only {objects} FQDN objects");
+    // IOS cannot follow names: a clear error, not a list that admits any address.
+    let r = fwgen(&[
+        "generate",
+        "-p",
+        "email-gateway",
+        "-V",
+        "5.3",
+        "--gateway",
+        "192.0.2.1",
+        "--names",
+        "fqdn",
+        "-b",
+        "cisco-ios",
+    ]);
+    assert_eq!(r.code, 2);
+    assert!(
+        r.stderr.contains("IOS access lists take addresses only"),
+        "{}",
+        r.stderr
+    );
+    assert!(r.stdout.is_empty());
 }
 
 /// Packets that exercise every rule: each port range's ends, each remote prefix's first

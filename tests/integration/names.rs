@@ -808,3 +808,118 @@ fn live_dns_filled_ipsets_survive_a_reload() {
         live_dns_sets("iptables", "di");
     }
 }
+
+/// `--names fqdn` for every product version, component, feature set and placement: the
+/// nftables script (which keeps its table), the ipsets with timeouts and the iptables files
+/// load in the real tools, and firewalld's offline check accepts its DNS-filled ipsets.
+#[test]
+fn rulesets_with_dns_filled_sets_load_in_the_real_tools() {
+    use crate::tools::{check_firewalld_dir, check_with_real_tool, generate_into, matrix};
+    if !have_tools(crate::tools::LOADERS) {
+        return;
+    }
+    let mut with_sets = 0;
+    for backend in ["nftables", "iptables"] {
+        for args in matrix(backend, &["--names", "fqdn"]) {
+            let dir = tempfile::tempdir().unwrap();
+            let args: Vec<&str> = args.iter().map(String::as_str).collect();
+            for file in generate_into(dir.path(), &args) {
+                let text = std::fs::read_to_string(&file).unwrap();
+                if text.contains("fwgen-dns-") || text.contains("flags timeout") {
+                    with_sets += 1;
+                }
+                check_with_real_tool(&file);
+            }
+        }
+    }
+    assert!(
+        with_sets > 20,
+        "only {with_sets} files with DNS-filled sets"
+    );
+    if have_tools(&["firewall-offline-cmd"]) {
+        for args in matrix("firewalld", &["--names", "fqdn"])
+            .into_iter()
+            .filter(|a| a.contains(&"email-gateway".to_string()))
+        {
+            let dir = tempfile::tempdir().unwrap();
+            let args: Vec<&str> = args.iter().map(String::as_str).collect();
+            generate_into(dir.path(), &args);
+            check_firewalld_dir(dir.path());
+        }
+    }
+}
+
+/// A ruleset that keeps its table on reload replaces whatever an earlier generation loaded:
+/// after a perimeter ruleset (delete-table style, named sets), a host ruleset with DNS sets,
+/// then a perimeter one with DNS sets, the table holds exactly the last one's chains and
+/// rules (what DNS put in stays).
+#[test]
+fn a_table_kept_for_dns_sets_holds_only_the_last_generations_chains() {
+    if !have_tools(crate::tools::LOADERS) {
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let generate = |name: &str, extra: &[&str]| {
+        let p = dir.path().join(name);
+        let mut args = vec![
+            "generate",
+            "-p",
+            "email-gateway",
+            "-V",
+            "5.3",
+            "--gateway",
+            "192.0.2.1",
+            "-b",
+            "nftables",
+            "--log-drops",
+            "-o",
+        ];
+        args.push(p.to_str().unwrap());
+        args.extend(extra);
+        let r = fwgen(&args);
+        assert_eq!(r.code, 0, "{}", r.stderr);
+        p
+    };
+    let plain = generate("plain.nft", &[]);
+    let host = generate("host.nft", &["--placement", "host", "--names", "fqdn"]);
+    let perimeter = generate("perimeter.nft", &["--names", "fqdn"]);
+    let script = format!(
+        "nft -f {p} && nft -f {h} && nft add element inet fwgen dns-ntp-pool-v4 '{{ 198.51.100.123 }}' && nft -f {q} && nft list table inet fwgen",
+        p = plain.display(),
+        h = host.display(),
+        q = perimeter.display()
+    );
+    let out = crate::util::in_throwaway_netns(&["sh", "-c", &script]);
+    let listed = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let chains: BTreeSet<&str> = listed
+        .lines()
+        .filter_map(|l| l.trim().strip_prefix("chain "))
+        .map(|l| l.trim_end_matches(" {"))
+        .collect();
+    assert_eq!(
+        chains,
+        ["forward", "gateway_in", "gateway_out"]
+            .into_iter()
+            .collect(),
+        "{listed}"
+    );
+    // The host generation's input and output chains (policy drop) are gone, and its rules
+    // with them; the DNS-filled element is still there.
+    assert!(
+        !listed.contains("hook input") && !listed.contains("hook output"),
+        "{listed}"
+    );
+    assert!(listed.contains("198.51.100.123"), "{listed}");
+    let rules = |text: &str| {
+        text.lines()
+            .filter(|l| l.contains(" accept comment "))
+            .count()
+    };
+    let want = std::fs::read_to_string(&perimeter).unwrap();
+    assert_eq!(rules(&listed), rules(&want), "{listed}");
+}
