@@ -64,6 +64,14 @@ pub fn render(
          # The gateway must use this forwarder only: CDNs answer by resolver, and DNS over HTTPS\n\
          # would bypass it.\n",
     );
+    if backend == Backend::Firewalld {
+        out.push_str(
+            "# firewalld rebuilds its sets on `firewall-cmd --reload`: they are empty afterwards.\n\
+             # Clear this dnsmasq's cache then (`kill -HUP` its process), so that the gateway's next\n\
+             # lookups go upstream and fill them again. (firewalld's nftables backend also creates\n\
+             # the sets without the timeout: an element stays until the next reload.)\n",
+        );
+    }
     for g in &rules.dns_groups {
         let names: String = g
             .hosts

@@ -413,9 +413,28 @@ fn mismatches(probes: &[Probe], got: &[String], want_all_open: bool) -> Vec<Stri
 
 /// A firewalld daemon (and its private system bus) running in the gateway's namespace with a
 /// generated configuration; both stop on drop.
-struct Firewalld {
+pub(crate) struct Firewalld {
     children: Vec<Child>,
     dir: tempfile::TempDir,
+}
+
+impl Firewalld {
+    /// `firewall-cmd ARGS` against this daemon; its standard output, or the error.
+    pub(crate) fn cmd(&self, lab: &Lab, ns: &str, args: &[&str]) -> Result<String, String> {
+        let address = format!("unix:path={}", self.dir.path().join("bus").display());
+        let out = lab
+            .exec(ns)
+            .arg("firewall-cmd")
+            .args(args)
+            .env("DBUS_SYSTEM_BUS_ADDRESS", &address)
+            .output()
+            .unwrap();
+        if out.status.success() {
+            Ok(String::from_utf8_lossy(&out.stdout).trim().to_string())
+        } else {
+            Err(String::from_utf8_lossy(&out.stderr).into_owned())
+        }
+    }
 }
 
 impl Drop for Firewalld {
@@ -430,7 +449,7 @@ impl Drop for Firewalld {
 /// A firewalld daemon in namespace `ns` with `config` as its configuration and
 /// `default_zone` for every interface (host placement: `fwgen`; perimeter: a stock zone, with
 /// fwgen's zone and policies around the gateway's addresses).
-fn start_firewalld(lab: &Lab, ns: &str, config: &Path, default_zone: &str) -> Firewalld {
+pub(crate) fn start_firewalld(lab: &Lab, ns: &str, config: &Path, default_zone: &str) -> Firewalld {
     let dir = tempfile::tempdir().unwrap();
     let conf = std::fs::read_to_string("/etc/firewalld/firewalld.conf")
         .expect("firewalld.conf is installed");

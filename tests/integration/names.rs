@@ -639,6 +639,7 @@ fn sets_for(conf: &str, host: &str) -> (String, String) {
 fn set_elements(lab: &crate::live::Lab, backend: &str, set: &str) -> String {
     let args: Vec<&str> = match backend {
         "nftables" => vec!["nft", "list", "set", "inet", "fwgen", set],
+        "firewalld" => vec!["nft", "list", "set", "inet", "firewalld", set],
         _ => vec!["ipset", "list", set],
     };
     let out = lab.exec(&lab.gw).args(&args).output().unwrap();
@@ -686,8 +687,18 @@ fn live_dns_sets(backend: &str, tag: &str) {
     );
     let forwarder = std::fs::read_to_string(&conf).unwrap();
     let (v4, v6) = sets_for(&forwarder, "products.clearswift.net");
-    let load = || crate::live::load_into(&lab, &lab.gw, &files);
-    load();
+    // firewalld: the daemon in the gateway's namespace with the generated configuration.
+    let daemon = (backend == "firewalld")
+        .then(|| crate::live::start_firewalld(&lab, &lab.gw, &out, "fwgen"));
+    let load = || match &daemon {
+        Some(d) => {
+            d.cmd(&lab, &lab.gw, &["--reload"]).unwrap();
+        }
+        None => crate::live::load_into(&lab, &lab.gw, &files),
+    };
+    if daemon.is_none() {
+        load();
+    }
 
     // Upstream: the client side answers for the update servers (and nothing leaves the lab).
     let _upstream = start_dnsmasq(
@@ -706,7 +717,7 @@ fn live_dns_sets(backend: &str, tag: &str) {
         "198.18.0.2",
     );
     // The gateway's forwarder, with fwgen's configuration.
-    let _forwarder = start_dnsmasq(
+    let forwarder_daemon = start_dnsmasq(
         &lab,
         &lab.gw,
         &[
@@ -779,6 +790,38 @@ fn live_dns_sets(backend: &str, tag: &str) {
     let got = lab.probe(&lab.gw, &probes);
     assert_eq!(got, ["open", "closed"], "{backend}: {probes:?}");
 
+    if let Some(d) = &daemon {
+        // firewalld rebuilds its table on `--reload`: the set comes back empty (fwgen cannot
+        // change that; the README says so). Clearing the forwarder's cache (SIGHUP) makes the
+        // next lookup go upstream, and that answer fills the set again.
+        d.cmd(&lab, &lab.gw, &["--reload"]).unwrap();
+        assert!(
+            !set_elements(&lab, backend, &v4).contains("198.18.0.2"),
+            "firewalld kept the element: update the README"
+        );
+        let pid = forwarder_daemon.0.id().to_string();
+        // `ip netns exec` execs dnsmasq: the child is dnsmasq itself.
+        let hup = Command::new("kill").args(["-HUP", &pid]).status().unwrap();
+        assert!(hup.success());
+        std::thread::sleep(std::time::Duration::from_millis(300));
+        let _ = lab
+            .exec(&lab.gw)
+            .args([
+                "python3",
+                crate::live::PROBE,
+                "dns-query",
+                "products.clearswift.net",
+                "127.0.0.1",
+            ])
+            .output()
+            .unwrap();
+        assert!(
+            set_elements(&lab, backend, &v4).contains("198.18.0.2"),
+            "firewalld: {v4} after a reload and a fresh lookup"
+        );
+        assert_eq!(lab.probe(&lab.gw, &probes), ["open", "closed"], "{backend}");
+        return;
+    }
     // Reload the same ruleset: the element stays, and so does the verdict.
     load();
     assert!(
@@ -799,6 +842,13 @@ fn live_ready() -> bool {
 fn live_dns_filled_nftables_sets_survive_a_reload() {
     if live_ready() {
         live_dns_sets("nftables", "dn");
+    }
+}
+
+#[test]
+fn live_dns_filled_firewalld_ipsets() {
+    if live_ready() && have_tools(&["firewalld", "firewall-cmd", "dbus-daemon"]) {
+        live_dns_sets("firewalld", "dd");
     }
 }
 
