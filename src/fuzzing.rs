@@ -51,6 +51,26 @@ pub fn split(data: &[u8]) {
     );
 }
 
+/// What fwgen reads about host names from outside: an `ip-ranges.json`, a lock file, and a
+/// DNS server's answer (the first byte picks the question's type).
+pub fn names(data: &[u8]) {
+    if let Ok(text) = std::str::from_utf8(data) {
+        let _ = crate::names::IpRanges::parse("fuzz.json", text);
+        let _ = crate::names::Lock::parse("fuzz.lock", text);
+    }
+    let Some((first, reply)) = data.split_first() else {
+        return;
+    };
+    let qtype = if first & 1 == 0 {
+        simple_dns::TYPE::A
+    } else {
+        simple_dns::TYPE::AAAA
+    };
+    let mut seen = vec!["a.example".to_string()];
+    let _ = crate::names::resolve::read_answer(reply, "a.example", qtype, &mut seen);
+    assert!(seen.len() <= 18, "the chain is bounded");
+}
+
 /// The site-file parser on arbitrary text, checked against every shipped product version.
 pub fn site(data: &[u8]) {
     let Ok(text) = std::str::from_utf8(data) else {

@@ -101,77 +101,116 @@ fn lookup(server: SocketAddr, host: &str, qtype: TYPE) -> Result<Vec<IpAddr>, Re
         }
         seen.push(name.clone());
         let reply = exchange(server, host, &name, qtype)?;
-        let packet = Packet::parse(&reply).map_err(|e| ResolveError::NoAnswer {
-            host: host.to_string(),
-            server,
-            why: format!("unreadable answer: {e}"),
-        })?;
-        match packet.rcode() {
-            RCODE::NoError => {}
-            RCODE::NameError => {
+        match read_answer(&reply, &name, qtype, &mut seen) {
+            Reading::Addresses(found) => return Ok(found),
+            Reading::Nothing => return Ok(Vec::new()),
+            Reading::AskFor(next) => name = next,
+            Reading::NoSuchName => {
                 return Err(ResolveError::NoSuchName {
                     host: host.to_string(),
                     server,
                 });
             }
-            other => {
+            Reading::Failed(rcode) => {
                 return Err(ResolveError::Failed {
                     host: host.to_string(),
                     server,
-                    rcode: format!("{other:?}"),
+                    rcode,
+                });
+            }
+            Reading::Unreadable(why) => {
+                return Err(ResolveError::NoAnswer {
+                    host: host.to_string(),
+                    server,
+                    why: format!("unreadable answer: {why}"),
+                });
+            }
+            Reading::ChainTooLong => {
+                return Err(ResolveError::ChainTooLong {
+                    host: host.to_string(),
                 });
             }
         }
-        // Walk the chain inside this answer.
-        let mut found = Vec::new();
-        let mut hops = 0;
-        loop {
-            let mut next = None;
-            for rr in &packet.answers {
-                if rr.class != CLASS::IN || !same_name(&rr.name, &name) {
-                    continue;
-                }
-                match &rr.rdata {
-                    RData::A(a) if qtype == TYPE::A => {
-                        found.push(IpAddr::from(std::net::Ipv4Addr::from(a.address)))
-                    }
-                    RData::AAAA(a) if qtype == TYPE::AAAA => {
-                        found.push(IpAddr::from(std::net::Ipv6Addr::from(a.address)))
-                    }
-                    RData::CNAME(c) => next = Some(c.0.to_string().to_ascii_lowercase()),
-                    _ => {}
-                }
-            }
-            match next {
-                Some(target) if found.is_empty() => {
-                    hops += 1;
-                    if hops > MAX_CHAIN || seen.contains(&target) {
-                        return Err(ResolveError::ChainTooLong {
-                            host: host.to_string(),
-                        });
-                    }
-                    seen.push(target.clone());
-                    name = target;
-                }
-                _ => break,
-            }
-        }
-        if !found.is_empty() {
-            return Ok(found);
-        }
-        // The chain ended at a name this answer says nothing more about: a resolver that
-        // stopped halfway. Ask for that name (bounded by `seen`); otherwise it has no records.
-        let followed = seen.last() == Some(&name) && hops > 0;
-        let mentioned = packet
-            .answers
-            .iter()
-            .any(|rr| same_name(&rr.name, &name) && !matches!(rr.rdata, RData::CNAME(_)));
-        if followed && !mentioned {
-            seen.pop();
-            continue;
-        }
-        return Ok(Vec::new());
     }
+}
+
+/// What one answer says about a question.
+#[derive(Debug, PartialEq, Eq)]
+pub enum Reading {
+    /// Records of the asked type, for the name or at the end of its CNAME chain.
+    Addresses(Vec<IpAddr>),
+    /// The name exists and has no record of this type.
+    Nothing,
+    /// The chain leads to a name this answer says nothing about: ask for it.
+    AskFor(String),
+    NoSuchName,
+    /// Another response code (`ServerFailure`, `Refused`, …).
+    Failed(String),
+    Unreadable(String),
+    ChainTooLong,
+}
+
+/// Read the answer `reply` to the question (`name`, `qtype`); `seen` holds the names asked
+/// for so far and gets the chain's names (a loop or an over-long chain is refused). Whatever
+/// the bytes, this returns: a resolver's answer is input from the network.
+pub fn read_answer(reply: &[u8], name: &str, qtype: TYPE, seen: &mut Vec<String>) -> Reading {
+    let packet = match Packet::parse(reply) {
+        Ok(p) => p,
+        Err(e) => return Reading::Unreadable(e.to_string()),
+    };
+    match packet.rcode() {
+        RCODE::NoError => {}
+        RCODE::NameError => return Reading::NoSuchName,
+        other => return Reading::Failed(format!("{other:?}")),
+    }
+    let mut name = name.trim_end_matches('.').to_ascii_lowercase();
+    let mut found = Vec::new();
+    let mut hops = 0;
+    loop {
+        let mut next = None;
+        for rr in &packet.answers {
+            if rr.class != CLASS::IN || !same_name(&rr.name, &name) {
+                continue;
+            }
+            match &rr.rdata {
+                RData::A(a) if qtype == TYPE::A => {
+                    found.push(IpAddr::from(std::net::Ipv4Addr::from(a.address)))
+                }
+                RData::AAAA(a) if qtype == TYPE::AAAA => {
+                    found.push(IpAddr::from(std::net::Ipv6Addr::from(a.address)))
+                }
+                RData::CNAME(c) => next = Some(c.0.to_string().to_ascii_lowercase()),
+                _ => {}
+            }
+        }
+        match next {
+            Some(target) if found.is_empty() => {
+                hops += 1;
+                if hops > MAX_CHAIN || seen.len() > MAX_CHAIN || seen.contains(&target) {
+                    return Reading::ChainTooLong;
+                }
+                seen.push(target.clone());
+                name = target;
+            }
+            _ => break,
+        }
+    }
+    if !found.is_empty() {
+        found.sort();
+        found.dedup();
+        return Reading::Addresses(found);
+    }
+    // The chain ended at a name this answer says nothing more about: a resolver that stopped
+    // halfway. Ask for that name (the caller checks `seen` again); otherwise it has none.
+    let mentioned = packet
+        .answers
+        .iter()
+        .any(|rr| same_name(&rr.name, &name) && !matches!(rr.rdata, RData::CNAME(_)));
+    if hops > 0 && !mentioned {
+        seen.pop();
+        return Reading::AskFor(name);
+    }
+    Reading::Nothing
 }
 
 fn same_name(a: &Name<'_>, b: &str) -> bool {
@@ -332,6 +371,72 @@ mod tests {
         for bad in ["", "a..b", "-a.b", "a b", "a\nb", "a.b/c", &"x".repeat(64)] {
             assert!(!is_host_name(bad), "{bad:?}");
         }
+    }
+
+    fn reply(answers: Vec<simple_dns::ResourceRecord<'static>>, rcode: RCODE) -> Vec<u8> {
+        let mut p = Packet::new_reply(1);
+        *p.rcode_mut() = rcode;
+        p.answers = answers;
+        p.build_bytes_vec().unwrap()
+    }
+
+    fn rr(name: &'static str, rdata: RData<'static>) -> simple_dns::ResourceRecord<'static> {
+        simple_dns::ResourceRecord::new(Name::new_unchecked(name), CLASS::IN, 60, rdata)
+    }
+
+    #[test]
+    fn answers_follow_cname_chains_and_refuse_loops() {
+        use simple_dns::rdata::{A, CNAME};
+        let a = |ip: u32| RData::A(A { address: ip });
+        let cname = |to: &'static str| RData::CNAME(CNAME(Name::new_unchecked(to)));
+        // A chain inside one answer.
+        let r = reply(
+            vec![
+                rr("x.example", cname("y.example")),
+                rr("y.example", a(0xc0000201)),
+            ],
+            RCODE::NoError,
+        );
+        let mut seen = vec!["x.example".to_string()];
+        assert_eq!(
+            read_answer(&r, "X.example", TYPE::A, &mut seen),
+            Reading::Addresses(vec!["192.0.2.1".parse().unwrap()])
+        );
+        // A chain that stops halfway: ask for its end.
+        let r = reply(vec![rr("x.example", cname("z.example"))], RCODE::NoError);
+        let mut seen = vec!["x.example".to_string()];
+        assert_eq!(
+            read_answer(&r, "x.example", TYPE::A, &mut seen),
+            Reading::AskFor("z.example".into())
+        );
+        // A loop.
+        let r = reply(
+            vec![
+                rr("x.example", cname("y.example")),
+                rr("y.example", cname("x.example")),
+            ],
+            RCODE::NoError,
+        );
+        let mut seen = vec!["x.example".to_string()];
+        assert_eq!(
+            read_answer(&r, "x.example", TYPE::A, &mut seen),
+            Reading::ChainTooLong
+        );
+        // Records for other names do not count; response codes are read.
+        let r = reply(vec![rr("evil.example", a(1))], RCODE::NoError);
+        assert_eq!(
+            read_answer(&r, "x.example", TYPE::A, &mut vec![]),
+            Reading::Nothing
+        );
+        let r = reply(vec![], RCODE::NameError);
+        assert_eq!(
+            read_answer(&r, "x.example", TYPE::A, &mut vec![]),
+            Reading::NoSuchName
+        );
+        assert!(matches!(
+            read_answer(&[1, 2, 3], "x.example", TYPE::A, &mut vec![]),
+            Reading::Unreadable(_)
+        ));
     }
 
     #[test]

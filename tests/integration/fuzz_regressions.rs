@@ -27,6 +27,7 @@ fn fuzz_regressions_do_not_panic() {
     let n = replay("catalogue", fwgen::fuzzing::catalogue)
         + replay("site", fwgen::fuzzing::site)
         + replay("pipeline", fwgen::fuzzing::pipeline)
-        + replay("split", fwgen::fuzzing::split);
+        + replay("split", fwgen::fuzzing::split)
+        + replay("names", fwgen::fuzzing::names);
     assert!(n >= 9, "only {n} regression inputs");
 }

@@ -973,3 +973,63 @@ fn a_table_kept_for_dns_sets_holds_only_the_last_generations_chains() {
     let want = std::fs::read_to_string(&perimeter).unwrap();
     assert_eq!(rules(&listed), rules(&want), "{listed}");
 }
+
+/// A manifest target takes `names`, `ip_ranges`, `lock` and `dnsmasq` as the flags do; the
+/// forwarder configuration is written with the ruleset and checked by `build --check`; the
+/// new paths stay inside the manifest's directory.
+#[test]
+fn manifest_targets_take_names_ip_ranges_lock_and_dnsmasq() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    std::fs::copy(fixture("ip-ranges.json"), d.join("ip-ranges.json")).unwrap();
+    std::fs::write(
+        d.join("fwgen.lock"),
+        "hosts:\n  \"time.clearswift.net\": [198.51.100.12]\n  \"services1.clearswift.net\": [198.51.100.20]\n  \"services2.clearswift.net\": [198.51.100.22]\n",
+    )
+    .unwrap();
+    std::fs::write(
+        d.join("fwgen.yaml"),
+        "targets:\n  - name: cdn\n    product: email-gateway\n    version: \"5.3\"\n    gateway: [192.0.2.25]\n    backend: json\n    ip_ranges: ip-ranges.json\n    output: out/cdn.json\n  - name: dns\n    product: email-gateway\n    version: \"5.3\"\n    gateway: [192.0.2.25]\n    placement: host\n    backend: nftables\n    names: fqdn\n    dnsmasq: out/dnsmasq.conf\n    output: out/dns.nft\n  - name: icap\n    product: icap-gateway\n    gateway: [192.0.2.30]\n    backend: json\n    lock: fwgen.lock\n    output: out/icap.json\n",
+    )
+    .unwrap();
+    let m = d.join("fwgen.yaml");
+    let m = m.to_str().unwrap();
+    let r = fwgen(&["build", m]);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    let cdn = std::fs::read_to_string(d.join("out/cdn.json")).unwrap();
+    assert!(cdn.contains("13.32.0.0/15") && cdn.contains("syncToken 1732024563"));
+    let conf = std::fs::read_to_string(d.join("out/dnsmasq.conf")).unwrap();
+    assert!(conf.contains("nftset=/products.clearswift.net/rh7-repo.clearswift.net/4#inet#fwgen#dns-product-update-servers-v4"), "{conf}");
+    assert!(
+        std::fs::read_to_string(d.join("out/dns.nft"))
+            .unwrap()
+            .contains("@dns-product-update-servers-v4")
+    );
+    let icap = std::fs::read_to_string(d.join("out/icap.json")).unwrap();
+    assert!(
+        icap.contains("198.51.100.12/32") && icap.contains("198.51.100.20/32"),
+        "{icap}"
+    );
+    assert_eq!(fwgen(&["build", "--check", m]).code, 0);
+    // The forwarder configuration is part of the check.
+    std::fs::write(d.join("out/dnsmasq.conf"), format!("{conf}# edited\n")).unwrap();
+    let r = fwgen(&["build", "--check", m]);
+    assert_eq!(r.code, 1, "{}", r.stderr);
+    assert!(r.stderr.contains("dnsmasq.conf"), "{}", r.stderr);
+    // Outside the manifest's directory: refused, with the line.
+    std::fs::write(
+        d.join("bad.yaml"),
+        "targets:\n  - name: x\n    product: email-gateway\n    backend: json\n    lock: ../fwgen.lock\n    dnsmasq: /tmp/x.conf\n    names: fdqn\n    output: out/x.json\n",
+    )
+    .unwrap();
+    let r = fwgen(&["build", d.join("bad.yaml").to_str().unwrap()]);
+    assert_eq!(r.code, 2);
+    for want in [
+        "lock `../fwgen.lock`",
+        "dnsmasq `/tmp/x.conf`",
+        "`fdqn`",
+        "did you mean `fqdn`?",
+    ] {
+        assert!(r.stderr.contains(want), "{want}: {}", r.stderr);
+    }
+}
