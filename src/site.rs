@@ -110,6 +110,19 @@ pub type SiteError = LoadErrors;
 impl Site {
     /// Read and parse a site file.
     pub fn load(path: &Path) -> Result<Site, SiteError> {
+        Site::load_files(path, true)
+    }
+
+    /// Read a site file for `fwgen resolve`, which writes the lock file: the lock file it
+    /// names may not exist yet, and its addresses must not hide the names to look up; groups
+    /// bound with `names: {GROUP: lock}` are looked up like unbound ones.
+    pub fn load_for_resolve(path: &Path) -> Result<Site, SiteError> {
+        let mut site = Site::load_files(path, false)?;
+        site.names.retain(|_, c| *c != Choice::Lock);
+        Ok(site)
+    }
+
+    fn load_files(path: &Path, with_lock: bool) -> Result<Site, SiteError> {
         let display = path.display().to_string();
         let text = read_text(path).map_err(|kind| {
             LoadErrors(vec![LoadError {
@@ -120,6 +133,9 @@ impl Site {
             }])
         })?;
         let mut site = Site::parse(&display, &text)?;
+        if !with_lock {
+            site.lock_path = None;
+        }
         site.load_references(path.parent().unwrap_or(Path::new("")))?;
         Ok(site)
     }

@@ -17,13 +17,12 @@ use crate::site::Site;
 use super::Report;
 
 pub fn run(cat: &Catalogue, args: ResolveArgs) -> Result<Report, Error> {
+    // What the lock file is for: the names nothing else binds. An earlier lock file must
+    // not hide them (and the one the site file names may not exist yet).
     let mut site = match &args.site {
-        Some(p) => Site::load(p)?,
+        Some(p) => Site::load_for_resolve(p)?,
         None => Site::default(),
     };
-    // What the lock file is for: the names nothing else binds. An earlier lock file must
-    // not hide them.
-    site.lock = None;
     site.use_files(args.ip_ranges.as_deref(), None)?;
     let req = Request {
         product: args.product,

@@ -416,15 +416,16 @@ impl Drop for Dns {
     }
 }
 
-/// A site for ICAP Gateway 4.8 that binds every role and every host group except
-/// `service-availability` and `url-database-servers`-like groups left to DNS.
-fn icap_site(dir: &Path) -> PathBuf {
+/// A site for ICAP Gateway 4.8; with `lock`, it names the lock file beside it and binds
+/// `service-availability` from it explicitly (the lock file need not exist for `resolve`).
+fn icap_site(dir: &Path, lock: bool) -> PathBuf {
+    std::fs::create_dir_all(dir).unwrap();
     let p = dir.join("site.yaml");
-    std::fs::write(
-        &p,
-        "product: icap-gateway\nversion: \"4.8\"\ngateway: [192.0.2.30]\n",
-    )
-    .unwrap();
+    let mut text = String::from("product: icap-gateway\nversion: \"4.8\"\ngateway: [192.0.2.30]\n");
+    if lock {
+        text.push_str("lock: fwgen.lock\nnames:\n  service-availability: lock\n");
+    }
+    std::fs::write(&p, text).unwrap();
     p
 }
 
@@ -434,11 +435,15 @@ fn resolve_writes_a_lock_file_that_generate_binds_and_check_sees_moved_answers()
         return;
     }
     let dir = tempfile::tempdir().unwrap();
-    let site = icap_site(dir.path());
-    let site = site.to_str().unwrap();
+    let site = icap_site(dir.path(), false);
     // The names this selection needs: what the ruleset leaves unresolved.
-    let j: serde_json::Value =
-        serde_json::from_str(&fwgen(&["generate", "--site", site, "-b", "json"]).stdout).unwrap();
+    let j: serde_json::Value = serde_json::from_str(
+        &fwgen(&["generate", "--site", site.to_str().unwrap(), "-b", "json"]).stdout,
+    )
+    .unwrap();
+    // From now on the site file names the lock file, which does not exist yet.
+    let site = icap_site(dir.path(), true);
+    let site = site.to_str().unwrap();
     let mut names: Vec<String> = j["rules"]
         .as_array()
         .unwrap()
@@ -506,8 +511,9 @@ fn resolve_writes_a_lock_file_that_generate_binds_and_check_sees_moved_answers()
     ]);
     assert_eq!(again.code, 0, "{}", again.stderr);
 
-    // generate --lock binds every name: no any-address rule for a host group.
-    let r = fwgen(&["generate", "--site", site, "--lock", lock_s, "-b", "json"]);
+    // generate binds every name from the lock file the site names: no any-address rule for
+    // a host group. (`--lock FILE` names another.)
+    let r = fwgen(&["generate", "--site", site, "-b", "json"]);
     assert_eq!(r.code, 0, "{}", r.stderr);
     assert!(!r.stderr.contains("unbound host group"), "{}", r.stderr);
     let j: serde_json::Value = serde_json::from_str(&r.stdout).unwrap();
@@ -516,6 +522,19 @@ fn resolve_writes_a_lock_file_that_generate_binds_and_check_sees_moved_answers()
         assert!(all.contains(&format!("{}/32", addr(i))), "{}", addr(i));
     }
     assert!(j["address_sources"].to_string().contains("fwgen.lock"));
+    // `--lock FILE` with a site that names none binds the same.
+    let plain = icap_site(&dir.path().join("plain"), false);
+    let r2 = fwgen(&[
+        "generate",
+        "--site",
+        plain.to_str().unwrap(),
+        "--lock",
+        lock_s,
+        "-b",
+        "json",
+    ]);
+    let j2: serde_json::Value = serde_json::from_str(&r2.stdout).unwrap();
+    assert_eq!(j2["rules"], j["rules"], "{}", r2.stderr);
 
     // An answer moves: --check exits 1 and shows the difference; the file is unchanged.
     let mut moved = records.clone();
