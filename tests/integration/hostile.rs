@@ -8,7 +8,7 @@ use std::path::{Path, PathBuf};
 use crate::tools::{check_with_real_tool, generate_into};
 use crate::util::have_tools;
 
-const HOSTILE: &[&str] = &[
+pub(crate) const HOSTILE: &[&str] = &[
     "x\" ; accept\ntcp dport 1-65535 accept comment \"y",
     "a'b\\c\r\n-A INPUT -j ACCEPT\n# not a comment\n}\n} table inet evil { chain c { accept } }",
     "-j ACCEPT -m comment --comment \"\u{7}\u{1b}[31m\u{0}tab\there",
@@ -24,7 +24,7 @@ fn long() -> String {
 }
 
 /// Write the template with `text` and host names into `dir/catalogue.yaml`.
-fn catalogue(dir: &Path, text: &str, host1: &str, host2: &str) -> String {
+pub(crate) fn catalogue(dir: &Path, text: &str, host1: &str, host2: &str) -> String {
     // A JSON string is a valid YAML double-quoted scalar, escapes included.
     let q = |s: &str| serde_json::to_string(s).unwrap();
     let tpl = std::fs::read_to_string("tests/fixtures/catalogue/text-template.yaml").unwrap();

@@ -1052,3 +1052,44 @@ fn manifest_targets_take_names_ip_ranges_lock_and_dnsmasq() {
         assert!(r.stderr.contains(want), "{want}: {}", r.stderr);
     }
 }
+
+/// Host names go into a forwarder configuration and ASA objects only when they are plain
+/// host names: a catalogue whose names hold quotes, slashes, line breaks or spaces gets one
+/// error naming the group with `--names fqdn`, and nothing is written.
+#[test]
+fn hostile_host_names_never_reach_a_forwarder_or_an_asa() {
+    for text in crate::hostile::HOSTILE {
+        let dir = tempfile::tempdir().unwrap();
+        let host = format!("{text}.example");
+        let cat = crate::hostile::catalogue(dir.path(), "plain", &host, "two.example");
+        for backend in ["nftables", "cisco-asa"] {
+            let out = dir.path().join("out.txt");
+            let conf = dir.path().join("dnsmasq.conf");
+            let r = fwgen(&[
+                "--catalogue",
+                &cat,
+                "generate",
+                "-p",
+                "text-gateway",
+                "--gateway",
+                "192.0.2.1",
+                "--names",
+                "fqdn",
+                "-b",
+                backend,
+                "-o",
+                out.to_str().unwrap(),
+                "--dnsmasq",
+                conf.to_str().unwrap(),
+            ]);
+            assert_eq!(r.code, 2, "{backend} {text:?}: {}", r.stderr);
+            assert!(
+                r.stderr
+                    .contains("is not a host name the firewall can follow"),
+                "{backend}: {}",
+                r.stderr
+            );
+            assert!(!out.exists() && !conf.exists());
+        }
+    }
+}
