@@ -43,15 +43,7 @@ pub fn run(cat: &Catalogue, args: ResolveArgs) -> Result<Report, Error> {
     hosts.sort();
     hosts.dedup();
 
-    let server = match &args.dns_server {
-        Some(s) => parse_server(s).map_err(Error::Usage)?,
-        None => {
-            let conf = std::fs::read_to_string("/etc/resolv.conf").unwrap_or_default();
-            system_server(&conf).ok_or_else(|| {
-                Error::Usage("no --dns-server given and no nameserver in /etc/resolv.conf".into())
-            })?
-        }
-    };
+    let server = dns_server(args.dns_server.as_deref())?;
 
     let mut found: BTreeMap<String, Vec<IpAddr>> = BTreeMap::new();
     let mut failed = Vec::new();
@@ -73,6 +65,34 @@ pub fn run(cat: &Catalogue, args: ResolveArgs) -> Result<Report, Error> {
     }
     let text = Lock::render(&found, &server.to_string());
     let mut report = Report::default();
+    if let Some(w) = groups_without_names(&rules) {
+        report.warnings.push(w);
+    }
+    let summary = format!(
+        "fwgen: {} host names resolved through {server}: {} addresses",
+        found.len(),
+        found.values().map(Vec::len).sum::<usize>()
+    );
+    write(args.output.as_deref(), args.check, text, &mut report)?;
+    report.notes.push(summary);
+    Ok(report)
+}
+
+/// `--dns-server ADDR[:PORT]`, or the first nameserver of /etc/resolv.conf.
+fn dns_server(arg: Option<&str>) -> Result<std::net::SocketAddr, Error> {
+    match arg {
+        Some(s) => parse_server(s).map_err(Error::Usage),
+        None => {
+            let conf = std::fs::read_to_string("/etc/resolv.conf").unwrap_or_default();
+            system_server(&conf).ok_or_else(|| {
+                Error::Usage("no --dns-server given and no nameserver in /etc/resolv.conf".into())
+            })
+        }
+    }
+}
+
+/// The warning for groups left without an address that have no host name to look up.
+fn groups_without_names(rules: &crate::ruleset::Ruleset) -> Option<String> {
     let groups_left: Vec<String> = rules
         .rules
         .iter()
@@ -90,24 +110,28 @@ pub fn run(cat: &Catalogue, args: ResolveArgs) -> Result<Report, Error> {
         .collect::<std::collections::BTreeSet<_>>()
         .into_iter()
         .collect();
-    if !groups_left.is_empty() {
-        report.warnings.push(format!(
+    (!groups_left.is_empty()).then(|| {
+        format!(
             "host groups {} have no host name to look up: bind them under `hosts:` in the site file",
             groups_left.join(", ")
-        ));
-    }
-    let summary = format!(
-        "fwgen: {} host names resolved through {server}: {} addresses",
-        found.len(),
-        found.values().map(Vec::len).sum::<usize>()
-    );
-    match args.output.as_deref() {
+        )
+    })
+}
+
+/// The lock file to standard output, or to `output` (compared, with `check`).
+fn write(
+    output: Option<&Path>,
+    check: bool,
+    text: String,
+    report: &mut Report,
+) -> Result<(), Error> {
+    match output {
         None => {
             report.stdout = text;
         }
         Some(p) if p == Path::new("-") => report.stdout = text,
         Some(path) => {
-            let mode = if args.check { Mode::Check } else { Mode::Write };
+            let mode = if check { Mode::Check } else { Mode::Write };
             let applied = apply(
                 &[Planned {
                     path: path.to_path_buf(),
@@ -132,6 +156,5 @@ pub fn run(cat: &Catalogue, args: ResolveArgs) -> Result<Report, Error> {
             }
         }
     }
-    report.notes.push(summary);
-    Ok(report)
+    Ok(())
 }

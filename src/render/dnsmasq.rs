@@ -29,20 +29,6 @@ pub fn render(
              use --names fqdn, or `names: {GROUP: fqdn}` in the site file",
         ));
     }
-    let set = |group: &str, f: Family| -> String {
-        match backend {
-            Backend::Nftables => format!(
-                "{}#inet#fwgen#{}",
-                if f == Family::V4 { 4 } else { 6 },
-                super::nftables::dns_set_name(group, f)
-            ),
-            _ => format!(
-                "{}#inet#firewalld#{}",
-                if f == Family::V4 { 4 } else { 6 },
-                dns_ipset_name(group, f)
-            ),
-        }
-    };
     if !matches!(
         backend,
         Backend::Nftables | Backend::Iptables | Backend::Firewalld
@@ -73,44 +59,38 @@ pub fn render(
         );
     }
     for g in &rules.dns_groups {
-        let names: String = g
-            .hosts
-            .iter()
-            .map(|h| format!("/{}", crate::names::lock::key(h)))
-            .collect();
         let _ = writeln!(out, "# host group {}", g.group);
-        match backend {
-            Backend::Iptables => {
-                let _ = writeln!(
-                    out,
-                    "ipset={names}/{},{}",
-                    dns_ipset_name(&g.group, Family::V4),
-                    dns_ipset_name(&g.group, Family::V6)
-                );
-            }
-            Backend::Firewalld => {
-                let _ = writeln!(
-                    out,
-                    "# (firewalld with FirewallBackend=iptables: ipset={names}/{},{})",
-                    dns_ipset_name(&g.group, Family::V4),
-                    dns_ipset_name(&g.group, Family::V6)
-                );
-                let _ = writeln!(
-                    out,
-                    "nftset={names}/{},{}",
-                    set(&g.group, Family::V4),
-                    set(&g.group, Family::V6)
-                );
-            }
-            _ => {
-                let _ = writeln!(
-                    out,
-                    "nftset={names}/{},{}",
-                    set(&g.group, Family::V4),
-                    set(&g.group, Family::V6)
-                );
-            }
-        }
+        out.push_str(&group_lines(backend, g));
     }
     Ok(out)
+}
+
+/// The configuration lines for one host group: its names, then the sets their answers go
+/// into (`nftset=` for nftables and firewalld's nftables backend, `ipset=` for ipsets).
+fn group_lines(backend: Backend, g: &crate::names::DnsGroup) -> String {
+    let names: String = g
+        .hosts
+        .iter()
+        .map(|h| format!("/{}", crate::names::lock::key(h)))
+        .collect();
+    let ipsets = format!(
+        "{},{}",
+        dns_ipset_name(&g.group, Family::V4),
+        dns_ipset_name(&g.group, Family::V6)
+    );
+    let nftset = |table: &str, name: &dyn Fn(Family) -> String| {
+        format!(
+            "nftset={names}/4#inet#{table}#{},6#inet#{table}#{}\n",
+            name(Family::V4),
+            name(Family::V6)
+        )
+    };
+    match backend {
+        Backend::Iptables => format!("ipset={names}/{ipsets}\n"),
+        Backend::Firewalld => format!(
+            "# (firewalld with FirewallBackend=iptables: ipset={names}/{ipsets})\n{}",
+            nftset("firewalld", &|f| dns_ipset_name(&g.group, f))
+        ),
+        _ => nftset("fwgen", &|f| super::nftables::dns_set_name(&g.group, f)),
+    }
 }

@@ -1,0 +1,533 @@
+//! (catalogue, site, request) → [`Ruleset`]: pick the product version, component and
+//! features, bind peers to addresses, merge. Pure: no I/O.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use ipnet::IpNet;
+
+use crate::catalogue::LoadErrors;
+use crate::model::{
+    Application, Catalogue, Entry, Opens, Peer, ProductVersion, Protocol, aggregate,
+};
+mod sources;
+
+use crate::names::NameMode;
+use crate::ruleset::{AnyReason, Helper, Meta, Peers, Remote, Rule, Ruleset, Selected};
+use crate::site::Site;
+use crate::suggest::hint;
+use sources::{Source, Sources};
+
+/// What the user asked for on the command line; `None`/empty = take it from the site file.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Request {
+    pub product: Option<String>,
+    pub version: Option<String>,
+    pub component: Option<String>,
+    /// Features to enable on top of the defaults (`--features`).
+    pub features: Vec<String>,
+    pub all_features: bool,
+    pub no_default_features: bool,
+    /// Extra gateway addresses (`--gateway`).
+    pub gateway: Vec<IpNet>,
+    /// Turn every warning into an error.
+    pub strict: bool,
+    /// How host groups without fixed addresses are reached (`--names`).
+    pub names: NameMode,
+}
+
+/// Why a selection failed. `at` says where the offending value came from
+/// (`--product`, or `site.yaml:3`).
+#[derive(Debug, thiserror::Error)]
+pub enum SelectError {
+    #[error("no product given: use `--product` or `product:` in the site file (products: {list})")]
+    NoProduct { list: String },
+    #[error("{at}: unknown product `{id}`{hint}")]
+    UnknownProduct {
+        at: String,
+        id: String,
+        hint: String,
+    },
+    #[error("{at}: product `{product}` has no version `{id}`{hint}")]
+    UnknownVersion {
+        at: String,
+        product: String,
+        id: String,
+        hint: String,
+    },
+    #[error("{at}: {product} {version} has no component `{id}`{hint}")]
+    UnknownComponent {
+        at: String,
+        product: String,
+        version: String,
+        id: String,
+        hint: String,
+    },
+    #[error("{at}: unknown feature `{id}` for {product} {version}{hint}")]
+    UnknownFeature {
+        at: String,
+        product: String,
+        version: String,
+        id: String,
+        hint: String,
+    },
+    #[error("{0}")]
+    Site(LoadErrors),
+    #[error("--strict: {}", .0.join("\nerror: --strict: "))]
+    Strict(Vec<String>),
+}
+
+/// Select and bind. Warnings (unbound roles, hosts without addresses) are in the ruleset.
+pub fn select(cat: &Catalogue, site: &Site, req: &Request) -> Result<Ruleset, SelectError> {
+    let pv = product_version(cat, site, req)?;
+    let component = component(pv, site, req)?;
+    let errors = site.check(pv);
+    if !errors.is_empty() {
+        return Err(SelectError::Site(LoadErrors(errors)));
+    }
+    let features = features(pv, site, req)?;
+
+    let mut unbound = Unbound::default();
+    let chosen: Vec<&Entry> = pv
+        .entries
+        .iter()
+        .filter(|e| e.component == component)
+        .filter(|e| e.feature.as_ref().is_none_or(|f| features.contains(f)))
+        .collect();
+    let sources = Sources::new(pv, site, req, &chosen)?;
+    let (selected, candidates) = bind_entries(pv, site, &sources, &chosen, &mut unbound);
+
+    let mut warnings = sources.warnings.clone();
+    warnings.extend(unbound_warnings(pv, site, &unbound));
+    if req.strict && !warnings.is_empty() {
+        return Err(SelectError::Strict(warnings));
+    }
+
+    let mut gateway: Vec<IpNet> = site.gateway.clone();
+    gateway.extend(req.gateway.iter().copied());
+    Ok(Ruleset {
+        meta: Meta {
+            product: pv.product.clone(),
+            title: pv.title.clone(),
+            version: pv.version.to_string(),
+            component,
+            features: features.into_iter().collect(),
+            catalogue_file: pv.path.clone(),
+            document: pv.document.file.clone(),
+            catalogue_digest: pv.digest.clone(),
+            site_digest: site.path.as_ref().map(|_| site.digest.clone()),
+            names: sources.notes,
+        },
+        gateway: aggregate(gateway),
+        rules: Ruleset::merge(candidates),
+        warnings,
+        dns_groups: sources
+            .by_group
+            .values()
+            .filter_map(|s| match s {
+                Source::Dns(d) => Some(d.clone()),
+                Source::Nets(_) => None,
+            })
+            .collect(),
+        selected,
+    })
+}
+
+/// Every chosen entry bound to the site: the review's rows, and the rules before merging.
+fn bind_entries<'a>(
+    pv: &'a ProductVersion,
+    site: &Site,
+    sources: &Sources,
+    chosen: &[&'a Entry],
+    unbound: &mut Unbound<'a>,
+) -> (Vec<Selected>, Vec<Rule>) {
+    // Sized up front: grown by doubling, these two took up to twice their size (8 MB of
+    // slack for 20,000 entries).
+    let mut selected = Vec::with_capacity(chosen.len());
+    let mut candidates = Vec::with_capacity(
+        chosen
+            .iter()
+            .map(|e| e.directions.len() * e.protocols.len())
+            .sum(),
+    );
+    for &e in chosen {
+        let (remote, peers, any) = bind(pv, site, sources, e, unbound);
+        let ports = site
+            .ports
+            .get(&e.id)
+            .cloned()
+            .unwrap_or_else(|| e.ports.clone());
+        selected.push(Selected {
+            id: e.id.clone(),
+            description: e.description.clone(),
+            feature: e.feature.clone(),
+            directions: e.directions.iter().copied().collect(),
+            protocols: e.protocols.iter().copied().collect(),
+            ports: ports.clone(),
+            peer: match &e.peer {
+                Peer::Any => "any".to_string(),
+                Peer::Role(r) => format!("role {r}"),
+                Peer::Group(g) => format!("group {g}"),
+            },
+            internal: matches!(e.peer, Peer::Role(_)),
+            hosts: peers.hosts.iter().cloned().collect(),
+            remote: remote.clone(),
+            source: format!(
+                "{}: {}, {} (line {})",
+                pv.document.file, e.source.section, e.source.row, e.source.line
+            ),
+            written: e.written,
+            reply: e.opens.and_then(Opens::reply),
+            any: any.clone(),
+        });
+        for &direction in &e.directions {
+            for &protocol in &e.protocols {
+                candidates.push(Rule {
+                    direction,
+                    protocol,
+                    ports: ports.clone(),
+                    remote: remote.clone(),
+                    helper: (e.application == Some(Application::Ftp) && protocol == Protocol::Tcp)
+                        .then_some(Helper::Ftp),
+                    peers: peers.clone(),
+                    entries: [e.id.clone()].into_iter().collect(),
+                    any: any.iter().cloned().collect(),
+                });
+            }
+        }
+    }
+
+    (selected, candidates)
+}
+
+/// The warnings about rules that admit any address because of the site: unbound roles and
+/// host groups, groups bound by some host names only, bindings to a whole address family.
+fn unbound_warnings(pv: &ProductVersion, site: &Site, unbound: &Unbound<'_>) -> Vec<String> {
+    let mut warnings = Vec::new();
+    for (role, entries) in &unbound.roles {
+        warnings.push(format!(
+            "role `{role}` has no address (add it under `roles:` in the site file): {} any address",
+            entry_list(entries)
+        ));
+    }
+    for (group, entries) in &unbound.groups {
+        let g = pv.host_group(group);
+        let hosts = g.map(|g| g.hosts.join(", ")).unwrap_or_default();
+        let names = if hosts.is_empty() {
+            g.map_or(String::new(), |g| format!(" ({})", g.description))
+        } else {
+            format!(" ({hosts})")
+        };
+        let why = g.map_or("", |g| g.address_source.as_str());
+        let named = g.is_some_and(|g| !g.hosts.is_empty());
+        let ranges = g.is_some_and(|g| {
+            matches!(
+                g.address_source,
+                crate::model::AddressSource::AwsIpRanges | crate::model::AddressSource::Cloudfront
+            )
+        });
+        let ways = match (named, ranges) {
+            (false, _) => "add them under `hosts:` in the site file, by group id".to_string(),
+            (true, false) => "add them under `hosts:` in the site file (by group id or host name), bind a lock file written by `fwgen resolve`, or let the firewall follow the names with `--names fqdn`".to_string(),
+            (true, true) => format!("add them under `hosts:` in the site file (by group id or host name), take the ranges AWS publishes (`names: {{{group}: {{ip_ranges: {{service: …, region: …}}}}}}` and an ip-ranges file), bind a lock file written by `fwgen resolve`, or let the firewall follow the names with `--names fqdn`"),
+        };
+        warnings.push(format!(
+            "host group `{group}`{names} has no address (the document: {why}; {ways}): {} any address",
+            entry_list(entries)
+        ));
+    }
+    for (group, (bound, left)) in &unbound.partial {
+        let list = |v: &Vec<&String>| {
+            v.iter()
+                .map(|h| format!("`{h}`"))
+                .collect::<Vec<_>>()
+                .join(", ")
+        };
+        warnings.push(format!(
+            "{}: host group `{group}`: the site file gives addresses for {} but not for {}, which the rules therefore do not admit; bind them too, or bind the group by its id",
+            crate::catalogue::position(
+                site.path.as_deref().unwrap_or("<site>"),
+                bound.first().map_or(1, |h| site.line("hosts", h)),
+                None
+            ),
+            list(bound),
+            list(left)
+        ));
+    }
+    for ((peer, prefix), entries) in &unbound.site_any {
+        // The line of the binding: the role, or the group's id or host name under `hosts:`.
+        let line = if site.roles.contains_key(*peer) {
+            site.line("roles", peer)
+        } else {
+            let names = pv.host_group(peer).map(|g| {
+                std::iter::once(&g.id)
+                    .chain(&g.hosts)
+                    .find(|k| site.hosts.get(*k).is_some_and(|a| a.contains(prefix)))
+                    .cloned()
+            });
+            names.flatten().map_or(1, |k| site.line("hosts", &k))
+        };
+        warnings.push(format!(
+            "{}: `{peer}` is bound to {prefix}, which is any {} address: {} any address",
+            crate::catalogue::position(site.path.as_deref().unwrap_or("<site>"), line, None),
+            if prefix.addr().is_ipv4() {
+                "IPv4"
+            } else {
+                "IPv6"
+            },
+            entry_list(entries)
+        ));
+    }
+    warnings
+}
+
+fn entry_list(entries: &BTreeSet<&str>) -> String {
+    let names: Vec<String> = entries.iter().map(|e| format!("`{e}`")).collect();
+    let verb = if names.len() == 1 { "allows" } else { "allow" };
+    format!(
+        "{} {} {verb}",
+        if names.len() == 1 { "entry" } else { "entries" },
+        names.join(", ")
+    )
+}
+
+/// The addresses of an entry's peer, the names behind them, and why they are any address
+/// (if they are).
+fn bind<'a>(
+    pv: &'a ProductVersion,
+    site: &Site,
+    sources: &Sources,
+    e: &'a Entry,
+    unbound: &mut Unbound<'a>,
+) -> (Remote, Peers, Option<AnyReason>) {
+    let mut peers = Peers::default();
+    let (remote, any) = match &e.peer {
+        Peer::Any => (
+            Remote::Any,
+            Some(AnyReason::Document {
+                entry: e.id.clone(),
+            }),
+        ),
+        Peer::Role(r) => {
+            peers.roles.insert(r.clone());
+            match site.roles.get(r) {
+                Some(a) if !a.is_empty() => {
+                    let any = unbound.whole_family(r, a, &e.id);
+                    (Remote::Addresses(a.clone()), any)
+                }
+                _ => {
+                    unbound.roles.entry(r).or_default().insert(&e.id);
+                    (
+                        Remote::Any,
+                        Some(AnyReason::UnboundRole { role: r.clone() }),
+                    )
+                }
+            }
+        }
+        Peer::Group(g) => match pv.host_group(g) {
+            Some(group) => bind_group(site, sources, group, e, &mut peers, unbound),
+            // The loader checked every reference; an unknown group cannot get here.
+            None => (
+                Remote::Any,
+                Some(AnyReason::UnboundGroup { group: g.clone() }),
+            ),
+        },
+    };
+    (remote, peers, any)
+}
+
+/// The addresses of a host group for entry `e`: the document's, plus the site's `hosts:`
+/// bindings; else its source (ip-ranges, lock file, DNS at run time); else any address.
+fn bind_group<'a>(
+    site: &Site,
+    sources: &Sources,
+    group: &'a crate::model::HostGroup,
+    e: &'a Entry,
+    peers: &mut Peers,
+    unbound: &mut Unbound<'a>,
+) -> (Remote, Option<AnyReason>) {
+    let g = &group.id;
+    peers.hosts.extend(group.hosts.iter().cloned());
+    // A site file binds a group by its id or by its host names. The group's own addresses
+    // are aggregated already; only site additions need another pass.
+    let from_site: Vec<IpNet> = std::iter::once(&group.id)
+        .chain(&group.hosts)
+        .filter_map(|h| site.hosts.get(h))
+        .flatten()
+        .copied()
+        .collect();
+    // Some of a group's hosts bound and others not: the others get no address.
+    if group.addresses.is_empty() && !site.hosts.contains_key(&group.id) {
+        let (bound, left): (Vec<&String>, Vec<&String>) = group
+            .hosts
+            .iter()
+            .partition(|h| site.hosts.contains_key(*h));
+        if !bound.is_empty() && !left.is_empty() {
+            unbound.partial.entry(g).or_insert((bound, left));
+        }
+    }
+    let mut addrs = if from_site.is_empty() {
+        group.addresses.clone()
+    } else {
+        aggregate(group.addresses.iter().copied().chain(from_site))
+    };
+    match sources.by_group.get(g.as_str()) {
+        Some(Source::Nets(n)) if addrs.is_empty() => addrs = n.clone(),
+        Some(Source::Dns(_)) if addrs.is_empty() => {
+            let names: crate::ruleset::Names = [g.clone()].into();
+            return (Remote::Names(names), None);
+        }
+        _ => {}
+    }
+    if addrs.is_empty() {
+        peers.unresolved.extend(group.hosts.iter().cloned());
+        unbound.groups.entry(g).or_default().insert(&e.id);
+        (
+            Remote::Any,
+            Some(AnyReason::UnboundGroup { group: g.clone() }),
+        )
+    } else {
+        let any = unbound.whole_family(g, &addrs, &e.id);
+        (Remote::Addresses(addrs), any)
+    }
+}
+
+/// Peers that leave a rule open to any address, with the entries that need them.
+#[derive(Default)]
+struct Unbound<'a> {
+    roles: BTreeMap<&'a str, BTreeSet<&'a str>>,
+    groups: BTreeMap<&'a str, BTreeSet<&'a str>>,
+    site_any: BTreeMap<(&'a str, IpNet), BTreeSet<&'a str>>,
+    /// Groups the site binds by some host names only: (bound hosts, hosts left out).
+    partial: BTreeMap<&'a str, (Vec<&'a String>, Vec<&'a String>)>,
+}
+
+impl<'a> Unbound<'a> {
+    /// The reason `peer`'s bound addresses admit any address, if they hold a prefix of
+    /// length 0 (`0.0.0.0/0`, `::/0`); `entry` is remembered for the warning.
+    fn whole_family(
+        &mut self,
+        peer: &'a str,
+        addrs: &[IpNet],
+        entry: &'a str,
+    ) -> Option<AnyReason> {
+        let prefix = addrs.iter().find(|n| n.prefix_len() == 0).copied()?;
+        self.site_any
+            .entry((peer, prefix))
+            .or_default()
+            .insert(entry);
+        Some(AnyReason::SiteBinding {
+            peer: peer.to_string(),
+            prefix,
+        })
+    }
+}
+
+fn product_version<'c>(
+    cat: &'c Catalogue,
+    site: &Site,
+    req: &Request,
+) -> Result<&'c ProductVersion, SelectError> {
+    let (id, at) = match (&req.product, &site.product) {
+        (Some(p), _) => (p, "--product".to_string()),
+        (None, Some(p)) => (p, site.at("product")),
+        (None, None) => {
+            let list: Vec<&str> = cat.products.keys().map(String::as_str).collect();
+            return Err(SelectError::NoProduct {
+                list: list.join(", "),
+            });
+        }
+    };
+    let product = cat
+        .products
+        .get(id)
+        .ok_or_else(|| SelectError::UnknownProduct {
+            at: at.clone(),
+            id: id.clone(),
+            hint: hint(id, cat.products.keys().map(String::as_str)),
+        })?;
+    let version = match (&req.version, &site.version) {
+        (Some(v), _) => Some((v, "--version".to_string())),
+        (None, Some(v)) => Some((v, site.at("version"))),
+        (None, None) => None,
+    };
+    match version {
+        None => product.newest().ok_or_else(|| SelectError::UnknownProduct {
+            at,
+            id: id.clone(),
+            hint: String::new(),
+        }),
+        Some((v, at)) => product
+            .versions
+            .values()
+            .find(|pv| pv.version.as_str() == v)
+            .ok_or_else(|| {
+                let versions: Vec<&str> = product.versions.keys().map(|v| v.as_str()).collect();
+                SelectError::UnknownVersion {
+                    at,
+                    product: product.id.clone(),
+                    id: v.clone(),
+                    hint: format!("; versions: {}", versions.join(", ")),
+                }
+            }),
+    }
+}
+
+fn component(pv: &ProductVersion, site: &Site, req: &Request) -> Result<String, SelectError> {
+    let (id, at) = match (&req.component, &site.component) {
+        (Some(c), _) => (c.clone(), "--component".to_string()),
+        (None, Some(c)) => (c.clone(), site.at("component")),
+        (None, None) => return Ok(pv.default_component().to_string()),
+    };
+    if pv.components.iter().any(|c| c.id == id) {
+        return Ok(id);
+    }
+    Err(SelectError::UnknownComponent {
+        at,
+        product: pv.product.clone(),
+        version: pv.version.to_string(),
+        hint: hint(&id, pv.components.iter().map(|c| c.id.as_str())),
+        id,
+    })
+}
+
+/// Features as in cargo: the defaults (unless turned off), plus the named ones, plus all they imply.
+fn features(
+    pv: &ProductVersion,
+    site: &Site,
+    req: &Request,
+) -> Result<BTreeSet<String>, SelectError> {
+    let known: Vec<&str> = pv.features.iter().map(|f| f.id.as_str()).collect();
+    let unknown = |id: &str, at: String| SelectError::UnknownFeature {
+        at,
+        product: pv.product.clone(),
+        version: pv.version.to_string(),
+        id: id.to_string(),
+        hint: hint(id, known.iter().copied()),
+    };
+    let mut start: Vec<&str> = Vec::new();
+    for f in &site.features {
+        if !known.contains(&f.as_str()) {
+            return Err(unknown(f, site.at("features")));
+        }
+        start.push(f);
+    }
+    for f in &req.features {
+        if !known.contains(&f.as_str()) {
+            return Err(unknown(f, "--features".into()));
+        }
+        start.push(f);
+    }
+    let defaults = !req.no_default_features && site.default_features != Some(false);
+    if defaults {
+        start.extend(
+            pv.features
+                .iter()
+                .filter(|f| f.default)
+                .map(|f| f.id.as_str()),
+        );
+    }
+    if req.all_features {
+        start.extend(known.iter().copied());
+    }
+    Ok(pv.feature_closure(start))
+}
