@@ -82,6 +82,21 @@ fn the_cloudfront_group_takes_exactly_the_cloudfront_prefixes_in_every_backend()
         assert!(sources.contains(part), "{part} in {sources}");
     }
 
+    // Exactly: the review lists each entry's own addresses.
+    let md = fwgen(&["generate", "--site", &site, "-b", "markdown"]).stdout;
+    let row = md
+        .lines()
+        .find(|l| l.starts_with("| `product-updates` |"))
+        .unwrap();
+    let cell: BTreeSet<String> = row
+        .split(" | ")
+        .nth(4)
+        .unwrap()
+        .split(", ")
+        .map(String::from)
+        .collect();
+    assert_eq!(cell, cloudfront, "{row}");
+
     // Every other backend: the prefixes in its own spelling, no origin-facing prefix, and no
     // any-address line for the group.
     for backend in [
