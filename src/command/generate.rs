@@ -119,11 +119,8 @@ pub fn dns_warning(
     rules: &crate::ruleset::Ruleset,
     dnsmasq: bool,
 ) -> Option<String> {
-    let linux = matches!(
-        backend,
-        Backend::Nftables | Backend::Iptables | Backend::Firewalld
-    );
-    (linux && !dnsmasq && !rules.dns_groups.is_empty()).then(|| {
+    let sets = backend.description().forwarder.is_some();
+    (sets && !dnsmasq && !rules.dns_groups.is_empty()).then(|| {
         let groups: Vec<&str> = rules.dns_groups.iter().map(|d| d.group.as_str()).collect();
         format!(
             "the sets of host groups {} are empty until a DNS forwarder fills them: write its configuration with --dnsmasq FILE",

@@ -36,6 +36,50 @@ use super::{Family, RemoteMatch, RenderOptions, remote_in};
 /// Cisco's remark limit.
 pub const REMARK_MAX: usize = 100;
 
+/// Why the Cisco backends have no host placement.
+const PERIMETER_ONLY: &str = "an access list filters traffic through a router or ASA in front of the \
+gateway; use --placement perimeter, or nftables/iptables/firewalld on the gateway itself";
+
+pub const IOS: super::Description = super::Description {
+    name: "cisco-ios",
+    kind: super::Kind::Firewall,
+    shape: super::Shape::File,
+    file_name: "acl-ios.txt",
+    placements: &[super::Placement::Perimeter],
+    placement_note: PERIMETER_ONLY,
+    needs_gateway: true,
+    comment_max: Some(REMARK_MAX),
+    // `?` asks the CLI for help when pasted.
+    never_emits: &['?', '"', '\n'],
+    names_note: Some(
+        "IOS access lists take addresses only. Bind them with a lock file (`fwgen resolve`, \
+         then --lock) or an ip-ranges file, or use cisco-asa, whose FQDN objects follow DNS",
+    ),
+    forwarder: None,
+    render: |rules, opts| {
+        let (text, warnings) = render_ios(rules, opts);
+        super::Rendered {
+            output: super::Output::Single(text),
+            warnings,
+        }
+    },
+};
+
+pub const ASA: super::Description = super::Description {
+    name: "cisco-asa",
+    file_name: "acl-asa.txt",
+    names_note: None,
+    forwarder: None,
+    render: |rules, opts| {
+        let (text, warnings) = render_asa(rules, opts);
+        super::Rendered {
+            output: super::Output::Single(text),
+            warnings,
+        }
+    },
+    ..IOS
+};
+
 /// Which Cisco syntax.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Dialect {

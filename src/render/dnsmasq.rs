@@ -8,10 +8,20 @@
 
 use std::fmt::Write;
 
+use crate::names::DnsGroup;
 use crate::ruleset::Ruleset;
 
 use super::comment::header_lines;
 use super::{Backend, Family, RenderError, RenderOptions, dns_ipset_name};
+
+/// What a backend with DNS-filled sets tells the forwarder (see [`super::Description`]).
+#[derive(Debug)]
+pub struct Forwarder {
+    /// Lines for the configuration's header about the platform (may be empty).
+    pub note: &'static str,
+    /// The configuration lines for one host group.
+    pub lines: fn(&DnsGroup) -> String,
+}
 
 /// The forwarder's configuration for `backend`, or why that backend has none.
 pub fn render(
@@ -29,15 +39,12 @@ pub fn render(
              use --names fqdn, or `names: {GROUP: fqdn}` in the site file",
         ));
     }
-    if !matches!(
-        backend,
-        Backend::Nftables | Backend::Iptables | Backend::Firewalld
-    ) {
+    let Some(forwarder) = &backend.description().forwarder else {
         return Err(unsupported(
             "a DNS forwarder configuration (--dnsmasq): only nftables, iptables and firewalld \
              match sets that DNS fills (the ASA resolves its FQDN objects itself)",
         ));
-    }
+    };
     let mut out = String::new();
     for l in header_lines(rules, opts) {
         let _ = writeln!(out, "# {l}");
@@ -50,47 +57,38 @@ pub fn render(
          # The gateway must use this forwarder only: CDNs answer by resolver, and DNS over HTTPS\n\
          # would bypass it.\n",
     );
-    if backend == Backend::Firewalld {
-        out.push_str(
-            "# firewalld rebuilds its sets on `firewall-cmd --reload`: they are empty afterwards.\n\
-             # Clear this dnsmasq's cache then (`kill -HUP` its process), so that the gateway's next\n\
-             # lookups go upstream and fill them again. (firewalld's nftables backend also creates\n\
-             # the sets without the timeout: an element stays until the next reload.)\n",
-        );
-    }
+    out.push_str(forwarder.note);
     for g in &rules.dns_groups {
         let _ = writeln!(out, "# host group {}", g.group);
-        out.push_str(&group_lines(backend, g));
+        out.push_str(&(forwarder.lines)(g));
     }
     Ok(out)
 }
 
-/// The configuration lines for one host group: its names, then the sets their answers go
-/// into (`nftset=` for nftables and firewalld's nftables backend, `ipset=` for ipsets).
-fn group_lines(backend: Backend, g: &crate::names::DnsGroup) -> String {
-    let names: String = g
-        .hosts
+/// `/name1/name2`: the names of a group as dnsmasq matches them (with their subdomains).
+pub fn names(g: &DnsGroup) -> String {
+    g.hosts
         .iter()
         .map(|h| format!("/{}", crate::names::lock::key(h)))
-        .collect();
-    let ipsets = format!(
-        "{},{}",
+        .collect()
+}
+
+/// `nftset=/NAMES/4#inet#TABLE#SET4,6#inet#TABLE#SET6`.
+pub fn nftset(g: &DnsGroup, table: &str, set: fn(&str, Family) -> String) -> String {
+    format!(
+        "nftset={}/4#inet#{table}#{},6#inet#{table}#{}\n",
+        names(g),
+        set(&g.group, Family::V4),
+        set(&g.group, Family::V6)
+    )
+}
+
+/// `ipset=/NAMES/SET4,SET6` with the ipsets that iptables and firewalld use.
+pub fn ipset(g: &DnsGroup) -> String {
+    format!(
+        "ipset={}/{},{}\n",
+        names(g),
         dns_ipset_name(&g.group, Family::V4),
         dns_ipset_name(&g.group, Family::V6)
-    );
-    let nftset = |table: &str, name: &dyn Fn(Family) -> String| {
-        format!(
-            "nftset={names}/4#inet#{table}#{},6#inet#{table}#{}\n",
-            name(Family::V4),
-            name(Family::V6)
-        )
-    };
-    match backend {
-        Backend::Iptables => format!("ipset={names}/{ipsets}\n"),
-        Backend::Firewalld => format!(
-            "# (firewalld with FirewallBackend=iptables: ipset={names}/{ipsets})\n{}",
-            nftset("firewalld", &|f| dns_ipset_name(&g.group, f))
-        ),
-        _ => nftset("fwgen", &|f| super::nftables::dns_set_name(&g.group, f)),
-    }
+    )
 }

@@ -33,6 +33,37 @@ use crate::ruleset::{Helper, Rule, Ruleset};
 use super::comment::{flatten, header_lines, log_prefix, sanitize};
 use super::{Family, Placement, RemoteMatch, RenderOptions, remote_in};
 
+pub const DESCRIPTION: super::Description = super::Description {
+    name: "firewalld",
+    kind: super::Kind::Firewall,
+    shape: super::Shape::Directory,
+    file_name: "firewalld",
+    placements: super::ANY_PLACEMENT,
+    placement_note: "",
+    needs_gateway: true,
+    comment_max: None,
+    // Escaped, not dropped: `<`, `&` and quotes become entities; `--` never ends a comment.
+    never_emits: &[],
+    names_note: None,
+    forwarder: Some(super::dnsmasq::Forwarder {
+        note: "# firewalld rebuilds its sets on `firewall-cmd --reload`: they are empty afterwards.\n\
+               # Clear this dnsmasq's cache then (`kill -HUP` its process), so that the gateway's next\n\
+               # lookups go upstream and fill them again. (firewalld's nftables backend also creates\n\
+               # the sets without the timeout: an element stays until the next reload.)\n",
+        lines: |g| {
+            format!(
+                "# (firewalld with FirewallBackend=iptables: {})\n{}",
+                super::dnsmasq::ipset(g).trim_end(),
+                super::dnsmasq::nftset(g, "firewalld", super::dns_ipset_name)
+            )
+        },
+    }),
+    render: |rules, opts| super::Rendered {
+        output: super::Output::Files(render(rules, opts)),
+        warnings: Vec::new(),
+    },
+};
+
 /// XML-escape text for an element or attribute; drop characters XML 1.0 cannot hold.
 pub fn xml_escape(text: &str) -> String {
     let mut out = String::with_capacity(text.len());

@@ -38,6 +38,34 @@ use super::{
 
 /// The kernel's comment limit.
 pub const COMMENT_MAX: usize = 255;
+
+pub const DESCRIPTION: super::Description = super::Description {
+    name: "iptables",
+    kind: super::Kind::Firewall,
+    shape: super::Shape::Directory,
+    file_name: "rules",
+    placements: super::ANY_PLACEMENT,
+    placement_note: "",
+    needs_gateway: true,
+    comment_max: Some(COMMENT_MAX),
+    never_emits: &['"', '\\', '\n'],
+    names_note: None,
+    forwarder: Some(super::dnsmasq::Forwarder {
+        note: "",
+        lines: super::dnsmasq::ipset,
+    }),
+    render: |rules, opts| {
+        let f = render(rules, opts);
+        super::Rendered {
+            output: super::Output::Files(vec![
+                ("ipsets".into(), f.ipsets),
+                ("rules.v4".into(), f.v4),
+                ("rules.v6".into(), f.v6),
+            ]),
+            warnings: Vec::new(),
+        }
+    },
+};
 /// multiport's limit; a range takes two slots.
 pub const MULTIPORT_SLOTS: usize = 15;
 

@@ -11,6 +11,23 @@ use serde::Serialize;
 
 use crate::ruleset::Ruleset;
 
+use super::{ANY_PLACEMENT, Description, Kind, Rendered, Shape};
+
+pub const DESCRIPTION: Description = Description {
+    name: "json",
+    kind: Kind::Review,
+    shape: Shape::File,
+    file_name: "ruleset.json",
+    placements: ANY_PLACEMENT,
+    placement_note: "",
+    needs_gateway: false,
+    comment_max: None,
+    never_emits: &[],
+    names_note: None,
+    forwarder: None,
+    render: |rules, _| Rendered::file(render(rules)),
+};
+
 #[derive(Serialize)]
 struct Document<'a> {
     generator: String,

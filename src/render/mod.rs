@@ -126,129 +126,127 @@ pub enum RenderError {
     NoGateway { backend: &'static str },
 }
 
+/// What a backend's output is for.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Kind {
+    /// A ruleset a firewall loads.
+    Firewall,
+    /// A description of the selection for people and tools (JSON, reviews).
+    Review,
+}
+
+/// How a backend's output comes.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Shape {
+    /// One file.
+    File,
+    /// Several files, written into a directory.
+    Directory,
+}
+
+/// Everything the rest of fwgen needs to know about a backend, declared in the backend's own
+/// module: dispatch, capability checks, file names and the tests all read it from here.
+#[derive(Debug)]
+pub struct Description {
+    /// The name on the command line (`-b NAME`).
+    pub name: &'static str,
+    pub kind: Kind,
+    pub shape: Shape,
+    /// The file (or directory) name with `--output-dir`, for one-file backends.
+    pub file_name: &'static str,
+    /// The placements it can express; for the others, `placement_note` says why not.
+    pub placements: &'static [Placement],
+    pub placement_note: &'static str,
+    /// Whether a perimeter ruleset needs the gateway's own address.
+    pub needs_gateway: bool,
+    /// The longest comment (or remark) the syntax takes, in bytes, if it has comments.
+    pub comment_max: Option<usize>,
+    /// Characters that text from a catalogue or site file must never put into a comment.
+    pub never_emits: &'static [char],
+    /// `None` when it can follow host names at run time (`--names fqdn`); else why not.
+    pub names_note: Option<&'static str>,
+    /// For rulesets with sets that DNS fills: what `--dnsmasq` writes.
+    pub forwarder: Option<dnsmasq::Forwarder>,
+    /// Turn a ruleset into text; capabilities are checked before.
+    pub render: fn(&Ruleset, &RenderOptions) -> Rendered,
+}
+
+/// Both placements.
+pub const ANY_PLACEMENT: &[Placement] = &[Placement::Perimeter, Placement::Host];
+
 impl Backend {
+    /// This backend's facts: the one place that maps the enum to a module.
+    pub fn description(self) -> &'static Description {
+        match self {
+            Self::Json => &json::DESCRIPTION,
+            Self::Iptables => &iptables::DESCRIPTION,
+            Self::Nftables => &nftables::DESCRIPTION,
+            Self::Firewalld => &firewalld::DESCRIPTION,
+            Self::CiscoIos => &cisco_acl::IOS,
+            Self::CiscoAsa => &cisco_acl::ASA,
+            Self::Markdown => &report::MARKDOWN,
+            Self::Html => &report::HTML,
+        }
+    }
+
     /// The name used on the command line.
     pub fn name(self) -> &'static str {
-        match self {
-            Self::Json => "json",
-            Self::Iptables => "iptables",
-            Self::Nftables => "nftables",
-            Self::Firewalld => "firewalld",
-            Self::CiscoIos => "cisco-ios",
-            Self::CiscoAsa => "cisco-asa",
-            Self::Markdown => "markdown",
-            Self::Html => "html",
-        }
+        self.description().name
     }
 
     /// File name used with `--output-dir` for single-file backends.
     pub fn file_name(self) -> &'static str {
-        match self {
-            Self::Json => "ruleset.json",
-            Self::Iptables => "rules",
-            Self::Nftables => "ruleset.nft",
-            Self::Firewalld => "firewalld",
-            Self::CiscoIos => "acl-ios.txt",
-            Self::CiscoAsa => "acl-asa.txt",
-            Self::Markdown => "review.md",
-            Self::Html => "review.html",
-        }
+        self.description().file_name
     }
 
-    /// Render `rules` in this backend's syntax.
+    /// Render `rules` in this backend's syntax, after checking that it can express them.
     pub fn render(self, rules: &Ruleset, opts: &RenderOptions) -> Result<Rendered, RenderError> {
-        let cisco = matches!(self, Self::CiscoIos | Self::CiscoAsa);
-        if cisco && opts.placement == Placement::Host {
+        let d = self.description();
+        if !d.placements.contains(&opts.placement) {
             return Err(RenderError::Unsupported {
-                backend: self.name(),
-                what: "host placement: an access list filters traffic through a router or ASA in front of the \
-                       gateway; use --placement perimeter, or nftables/iptables/firewalld on the gateway itself"
-                    .into(),
+                backend: d.name,
+                what: format!("{} placement: {}", opts.placement.name(), d.placement_note),
             });
         }
-        if self == Self::CiscoIos && !rules.dns_groups.is_empty() {
-            let groups: Vec<&str> = rules.dns_groups.iter().map(|d| d.group.as_str()).collect();
+        if let Some(why) = d.names_note
+            && !rules.dns_groups.is_empty()
+        {
+            let groups: Vec<&str> = rules.dns_groups.iter().map(|g| g.group.as_str()).collect();
             return Err(RenderError::Unsupported {
-                backend: self.name(),
+                backend: d.name,
                 what: format!(
-                    "host names that the firewall resolves (host groups {}): IOS access lists take \
-                     addresses only. Bind them with a lock file (`fwgen resolve`, then --lock) or an \
-                     ip-ranges file, or use cisco-asa, whose FQDN objects follow DNS",
+                    "host names that the firewall resolves (host groups {}): {why}",
                     groups.join(", ")
                 ),
             });
         }
-        // Reports describe the selection; only firewall syntaxes need the gateway's address.
-        let report = matches!(self, Self::Json | Self::Markdown | Self::Html);
-        if !report && opts.placement == Placement::Perimeter && rules.gateway.is_empty() {
-            return Err(RenderError::NoGateway {
-                backend: self.name(),
-            });
+        if d.needs_gateway && opts.placement == Placement::Perimeter && rules.gateway.is_empty() {
+            return Err(RenderError::NoGateway { backend: d.name });
         }
         // A host ruleset that admits no administration can lock the administrator out.
-        let lockout = !report
+        let lockout = d.kind == Kind::Firewall
             && opts.placement == Placement::Host
             && opts.policy == Policy::Drop
             && !admits_administration(rules);
-        let with_warning;
-        let rules = if lockout {
-            let mut r = rules.clone();
-            r.warnings.push(LOCKOUT.to_string());
-            with_warning = r;
-            &with_warning
-        } else {
-            rules
-        };
-        let rendered = self.render_checked(rules, opts);
-        Ok(if lockout {
-            Rendered {
-                warnings: [vec![LOCKOUT.to_string()], rendered.warnings].concat(),
-                ..rendered
-            }
-        } else {
-            rendered
+        if !lockout {
+            return Ok((d.render)(rules, opts));
+        }
+        let mut r = rules.clone();
+        r.warnings.push(LOCKOUT.to_string());
+        let rendered = (d.render)(&r, opts);
+        Ok(Rendered {
+            warnings: [vec![LOCKOUT.to_string()], rendered.warnings].concat(),
+            ..rendered
         })
     }
+}
 
-    fn render_checked(self, rules: &Ruleset, opts: &RenderOptions) -> Rendered {
-        let single = |text| Rendered {
+impl Rendered {
+    /// One file and nothing to warn about.
+    pub fn file(text: String) -> Rendered {
+        Rendered {
             output: Output::Single(text),
             warnings: Vec::new(),
-        };
-        match self {
-            Self::Json => single(json::render(rules)),
-            Self::Iptables => {
-                let f = iptables::render(rules, opts);
-                Rendered {
-                    output: Output::Files(vec![
-                        ("ipsets".into(), f.ipsets),
-                        ("rules.v4".into(), f.v4),
-                        ("rules.v6".into(), f.v6),
-                    ]),
-                    warnings: Vec::new(),
-                }
-            }
-            Self::Nftables => single(nftables::render(rules, opts)),
-            Self::Firewalld => Rendered {
-                output: Output::Files(firewalld::render(rules, opts)),
-                warnings: Vec::new(),
-            },
-            Self::CiscoIos => {
-                let (text, warnings) = cisco_acl::render_ios(rules, opts);
-                Rendered {
-                    output: Output::Single(text),
-                    warnings,
-                }
-            }
-            Self::CiscoAsa => {
-                let (text, warnings) = cisco_acl::render_asa(rules, opts);
-                Rendered {
-                    output: Output::Single(text),
-                    warnings,
-                }
-            }
-            Self::Markdown => single(report::markdown(rules, opts)),
-            Self::Html => single(report::html_page(rules, opts)),
         }
     }
 }

@@ -48,6 +48,24 @@ const ALL_CHAINS: [&str; 7] = [
 /// nft's comment limit.
 pub const COMMENT_MAX: usize = 128;
 
+pub const DESCRIPTION: super::Description = super::Description {
+    name: "nftables",
+    kind: super::Kind::Firewall,
+    shape: super::Shape::File,
+    file_name: "ruleset.nft",
+    placements: super::ANY_PLACEMENT,
+    placement_note: "",
+    needs_gateway: true,
+    comment_max: Some(COMMENT_MAX),
+    never_emits: &['"', '\\', '\n'],
+    names_note: None,
+    forwarder: Some(super::dnsmasq::Forwarder {
+        note: "",
+        lines: |g| super::dnsmasq::nftset(g, "fwgen", dns_set_name),
+    }),
+    render: |rules, opts| super::Rendered::file(render(rules, opts)),
+};
+
 /// Names for the named sets, given out in order of first use.
 #[derive(Default)]
 struct Sets {

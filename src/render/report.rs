@@ -17,6 +17,28 @@ use super::RenderOptions;
 use super::comment::{header_lines, visible};
 use super::firewalld::xml_escape as html;
 
+pub const MARKDOWN: super::Description = super::Description {
+    name: "markdown",
+    kind: super::Kind::Review,
+    shape: super::Shape::File,
+    file_name: "review.md",
+    placements: super::ANY_PLACEMENT,
+    placement_note: "",
+    needs_gateway: false,
+    comment_max: None,
+    never_emits: &[],
+    names_note: None,
+    forwarder: None,
+    render: |rules, opts| super::Rendered::file(markdown(rules, opts)),
+};
+
+pub const HTML: super::Description = super::Description {
+    name: "html",
+    file_name: "review.html",
+    render: |rules, opts| super::Rendered::file(html_page(rules, opts)),
+    ..MARKDOWN
+};
+
 fn remote_text(r: &Remote) -> String {
     match r {
         Remote::Any => "any".to_string(),
