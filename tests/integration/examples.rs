@@ -32,18 +32,9 @@ fn every_example_site_validates_and_generates_for_every_backend() {
     for site in SITES {
         let r = crate::util::fwgen(&["validate", "--site", site]);
         assert_eq!(r.code, 0, "{site}: {}", r.stderr);
-        for backend in [
-            "json",
-            "markdown",
-            "html",
-            "nftables",
-            "iptables",
-            "firewalld",
-            "cisco-ios",
-            "cisco-asa",
-        ] {
+        for backend in fwgen_backends() {
             for placement in ["perimeter", "host"] {
-                if backend.starts_with("cisco") && placement == "host" {
+                if !crate::util::supports(backend, placement) {
                     continue;
                 }
                 let dir = tempfile::tempdir().unwrap();
@@ -120,4 +111,11 @@ fn ci_workflow_example_passes_on_up_to_date_outputs() {
         let r = fwgen_in(dir.path(), &args);
         assert_eq!(r.code, 0, "`{run}`: {}", r.stderr);
     }
+}
+
+/// Every backend: reviews first, then firewall syntaxes.
+fn fwgen_backends() -> Vec<&'static str> {
+    let mut all = crate::util::backends(fwgen::render::Kind::Review);
+    all.extend(crate::util::backends(fwgen::render::Kind::Firewall));
+    all
 }

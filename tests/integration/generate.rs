@@ -311,14 +311,8 @@ fn firewall_snapshots() {
                 .map(|b| format!("{b:02x}"))
                 .collect::<String>()
         };
-        for backend in [
-            "nftables",
-            "iptables",
-            "firewalld",
-            "cisco-ios",
-            "cisco-asa",
-        ] {
-            if backend.starts_with("cisco") && placement == "host" {
+        for backend in crate::util::backends(fwgen::render::Kind::Firewall) {
+            if !crate::util::supports(backend, placement) {
                 continue;
             }
             let out = ok(&[

@@ -5,7 +5,7 @@
 
 use std::path::{Path, PathBuf};
 
-use crate::tools::{check_with_real_tool, generate_into};
+use crate::tools::generate_into;
 use crate::util::have_tools;
 
 pub(crate) const HOSTILE: &[&str] = &[
@@ -132,19 +132,12 @@ fn hostile_text_changes_no_rule_and_passes_the_real_tools() {
         .map(|t| (t.to_string(), format!("h1{t}"), format!("{t}.example")))
         .collect();
     cases.push((long.clone(), long.clone(), format!("{long}.example")));
-    for backend in [
-        "nftables",
-        "iptables",
-        "firewalld",
-        "cisco-ios",
-        "cisco-asa",
-    ] {
-        let placements: &[&str] = if backend.starts_with("cisco") {
-            &["perimeter"]
-        } else {
-            &["perimeter", "host"]
-        };
-        for &placement in placements {
+    for backend in crate::util::backends(fwgen::render::Kind::Firewall) {
+        let d = crate::util::description(backend);
+        for placement in ["perimeter", "host"] {
+            if !crate::util::supports(backend, placement) {
+                continue;
+            }
             let (_c, plain_dir) = generate(
                 backend,
                 placement,
@@ -176,26 +169,38 @@ fn hostile_text_changes_no_rule_and_passes_the_real_tools() {
                         !g.chars().any(invisible),
                         "{what}: a bidirectional or zero-width character reached the output"
                     );
-                    if backend.starts_with("cisco") {
-                        for l in g.lines().filter(|l| l.contains(" remark ")) {
-                            let remark = l.split_once(" remark ").unwrap().1;
-                            assert!(
-                                remark.len() <= 100
-                                    && !remark.contains('?')
-                                    && !remark.starts_with('!'),
-                                "{what}: remark {remark}"
-                            );
-                        }
-                    } else if tools && backend != "firewalld" {
-                        check_with_real_tool(&dir.path().join(path));
+                    // Every comment (Cisco: remark) within the backend's limit, without
+                    // the characters it must never emit.
+                    for c in comments(g) {
+                        assert!(
+                            d.comment_max.is_none_or(|max| c.len() <= max)
+                                && !c.contains(d.never_emits)
+                                && !c.starts_with('!'),
+                            "{what}: comment {c}"
+                        );
                     }
                 }
-                if tools && backend == "firewalld" {
-                    crate::tools::check_firewalld_dir(dir.path());
+                if tools {
+                    crate::tools::check_with_real_tools(dir.path());
                 }
             }
         }
     }
+}
+
+/// The comments of one output file: nft and iptables `comment "…"`, Cisco ` remark …`.
+fn comments(text: &str) -> Vec<&str> {
+    let mut out = Vec::new();
+    for l in text.lines() {
+        if let Some((_, r)) = l.split_once(" remark ") {
+            out.push(r);
+        }
+        for (i, _) in l.match_indices("comment \"") {
+            let rest = &l[i + 9..];
+            out.push(&rest[..rest.find('"').unwrap_or(rest.len())]);
+        }
+    }
+    out
 }
 
 /// Bidirectional controls, zero-width characters and the BOM (see issue "Safe to run as root
@@ -252,7 +257,7 @@ fn comments_stay_within_the_tools_limits() {
         // `ipsets` holds addresses only: no comment to check.
         for f in files.into_iter().filter(|f| !f.ends_with("ipsets")) {
             let text = std::fs::read_to_string(&f).unwrap();
-            let limit = if backend == "nftables" { 128 } else { 255 };
+            let limit = crate::util::description(backend).comment_max.unwrap();
             let mut seen = 0;
             for (i, _) in text.match_indices("comment \"") {
                 let rest = &text[i + 9..];

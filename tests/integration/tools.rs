@@ -71,6 +71,24 @@ pub fn check_with_real_tool(file: &Path) {
     );
 }
 
+/// Check every file of a generated output directory that a real tool can load: the nft
+/// script, the ipsets and iptables files, a firewalld configuration (`zones/`). Files no
+/// tool here reads (Cisco lists, reviews) are left to their own tests.
+pub fn check_with_real_tools(dir: &Path) {
+    let mut firewalld = false;
+    for e in std::fs::read_dir(dir).unwrap() {
+        let p = e.unwrap().path();
+        match p.file_name().and_then(|n| n.to_str()) {
+            Some("ruleset.nft" | "ipsets" | "rules.v4" | "rules.v6") => check_with_real_tool(&p),
+            Some("zones") => firewalld = true,
+            _ => {}
+        }
+    }
+    if firewalld {
+        check_firewalld_dir(dir);
+    }
+}
+
 /// `generate` arguments for every (product, version, component) × {default, all features} ×
 /// {perimeter, host}, rendering `backend` with a dual-stack gateway; `extra` is appended.
 pub fn matrix(backend: &str, extra: &[&str]) -> Vec<Vec<String>> {

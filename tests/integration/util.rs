@@ -194,3 +194,30 @@ pub fn rule_for<'a>(j: &'a serde_json::Value, entry: &str) -> &'a serde_json::Va
         .find(|r| r["entries"].as_array().unwrap().iter().any(|e| e == entry))
         .unwrap_or_else(|| panic!("no rule for `{entry}`"))
 }
+
+/// The description of the backend named `name` (as on the command line).
+#[track_caller]
+pub fn description(name: &str) -> &'static fwgen::render::Description {
+    use clap::ValueEnum;
+    fwgen::render::Backend::from_str(name, false)
+        .unwrap_or_else(|e| panic!("backend {name}: {e}"))
+        .description()
+}
+
+/// The names of the backends of one kind (firewall syntaxes or reviews), in the enum's order.
+pub fn backends(kind: fwgen::render::Kind) -> Vec<&'static str> {
+    use clap::ValueEnum;
+    fwgen::render::Backend::value_variants()
+        .iter()
+        .map(|b| b.description())
+        .filter(|d| d.kind == kind)
+        .map(|d| d.name)
+        .collect()
+}
+
+/// Whether backend `name` can render placement `placement` (`perimeter` or `host`).
+pub fn supports(name: &str, placement: &str) -> bool {
+    use clap::ValueEnum;
+    let p = fwgen::render::Placement::from_str(placement, false).expect("a placement");
+    description(name).placements.contains(&p)
+}
