@@ -219,6 +219,17 @@ pub struct Rule {
 }
 
 impl Rule {
+    /// True for plain FTP: its data connections need the conntrack FTP helper (or the
+    /// firewall's FTP inspection).
+    pub fn is_ftp(&self) -> bool {
+        self.helper == Some(Helper::Ftp)
+    }
+
+    /// True when the rule carries FTP control connections (port 21) that the helper must see.
+    pub fn is_ftp_control(&self) -> bool {
+        self.is_ftp() && self.ports.contains(21)
+    }
+
     /// True when the rule admits any address of at least one family.
     pub fn admits_any(&self) -> bool {
         !self.any.is_empty()

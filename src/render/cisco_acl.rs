@@ -22,15 +22,15 @@
 //! port groups (`object-group service … tcp`), in flat `access-list NAME extended` lines.
 //! Remarks carry the catalogue entry ids, at most 100 characters, sanitised.
 
-use std::collections::BTreeMap;
 use std::fmt::Write;
 
 use ipnet::IpNet;
 
 use crate::model::{Direction, PortRange, PortSet, Protocol};
-use crate::ruleset::{Helper, Ruleset};
+use crate::ruleset::Ruleset;
 
 use super::comment::{header_lines, rule_comment};
+use super::intern::Interner;
 use super::{Family, RemoteMatch, RenderOptions, remote_in};
 
 /// Cisco's remark limit.
@@ -145,48 +145,33 @@ fn port_spec(p: PortRange) -> String {
 /// Names for object groups, given out in order of first use.
 #[derive(Default)]
 struct Groups {
-    nets: BTreeMap<Vec<IpNet>, String>,
-    net_order: Vec<(String, Vec<IpNet>)>,
-    svcs: BTreeMap<(Protocol, PortSet), String>,
-    svc_order: Vec<(String, Protocol, PortSet)>,
+    nets: Interner<Vec<IpNet>>,
+    svcs: Interner<(Protocol, PortSet)>,
     /// ASA: object groups of FQDN objects (name, host group ids), in order of first use.
     fqdn: Vec<(String, Vec<String>)>,
 }
 
 impl Groups {
     fn net(&mut self, nets: &[IpNet], gateway: bool) -> String {
-        if let Some(n) = self.nets.get(nets) {
-            return n.clone();
-        }
-        let (prefix, taken) = if gateway {
-            ("FWGEN-GW", "FWGEN-GW")
-        } else {
-            ("FWGEN-NET", "FWGEN-NET")
-        };
-        let n = self
-            .net_order
-            .iter()
-            .filter(|(n, _)| n.starts_with(taken))
-            .count();
-        let name = if gateway && n == 0 {
-            prefix.to_string()
-        } else {
-            format!("{prefix}-{}", n + 1)
-        };
-        self.nets.insert(nets.to_vec(), name.clone());
-        self.net_order.push((name.clone(), nets.to_vec()));
-        name
+        let prefix = if gateway { "FWGEN-GW" } else { "FWGEN-NET" };
+        self.nets
+            .name(&nets.to_vec(), |given| {
+                let n = given.iter().filter(|(n, _)| n.starts_with(prefix)).count();
+                if gateway && n == 0 {
+                    prefix.to_string()
+                } else {
+                    format!("{prefix}-{}", n + 1)
+                }
+            })
+            .to_string()
     }
 
     fn svc(&mut self, protocol: Protocol, ports: &PortSet) -> String {
-        let key = (protocol, ports.clone());
-        if let Some(n) = self.svcs.get(&key) {
-            return n.clone();
-        }
-        let name = format!("FWGEN-SVC-{}", self.svc_order.len() + 1);
-        self.svcs.insert(key, name.clone());
-        self.svc_order.push((name.clone(), protocol, ports.clone()));
-        name
+        self.svcs
+            .name(&(protocol, ports.clone()), |given| {
+                format!("FWGEN-SVC-{}", given.len() + 1)
+            })
+            .to_string()
     }
 }
 
@@ -355,7 +340,7 @@ fn ftp_entries(rules: &Ruleset) -> Vec<String> {
     let mut ids: Vec<String> = rules
         .rules
         .iter()
-        .filter(|r| r.helper == Some(Helper::Ftp))
+        .filter(|r| r.is_ftp())
         .flat_map(|r| r.entries.iter().cloned())
         .collect();
     ids.sort();
@@ -458,7 +443,7 @@ pub fn render_ios(rules: &Ruleset, opts: &RenderOptions) -> (String, Vec<String>
         out.push_str("!   ipv6 traffic-filter FWGEN-TO-GW-V6 out\n!   ipv6 traffic-filter FWGEN-FROM-GW-V6 in\n");
     }
     out.push_str("!\n");
-    for (name, nets) in &groups.net_order {
+    for (name, nets) in groups.nets.iter() {
         let _ = writeln!(out, "object-group network {name}");
         for n in nets {
             match n {
@@ -632,7 +617,7 @@ pub fn render_asa(rules: &Ruleset, opts: &RenderOptions) -> (String, Vec<String>
             }
         }
     }
-    for (name, nets) in &groups.net_order {
+    for (name, nets) in groups.nets.iter() {
         let _ = writeln!(out, "object-group network {name}");
         for n in nets {
             match n {
@@ -651,7 +636,7 @@ pub fn render_asa(rules: &Ruleset, opts: &RenderOptions) -> (String, Vec<String>
             }
         }
     }
-    for (name, protocol, ports) in &groups.svc_order {
+    for (name, (protocol, ports)) in groups.svcs.iter() {
         let _ = writeln!(out, "object-group service {name} {protocol}");
         for p in ports.ranges() {
             let _ = writeln!(out, " port-object {}", port_spec(*p));

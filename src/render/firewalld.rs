@@ -28,7 +28,7 @@ use std::fmt::Write;
 use ipnet::IpNet;
 
 use crate::model::Direction;
-use crate::ruleset::{Helper, Rule, Ruleset};
+use crate::ruleset::{Rule, Ruleset};
 
 use super::comment::{flatten, header_lines, log_prefix, sanitize};
 use super::{Family, Placement, RemoteMatch, RenderOptions, remote_in};
@@ -191,7 +191,7 @@ fn build(rules: &Ruleset, opts: &RenderOptions, direction: Direction, peer_elem:
         for r in rule.ports.ranges() {
             let _ = writeln!(svc, "  <port protocol=\"{}\" port=\"{r}\"/>", rule.protocol);
         }
-        if rule.helper == Some(Helper::Ftp) {
+        if rule.is_ftp() {
             svc.push_str("  <helper name=\"ftp\"/>\n");
         }
         svc.push_str("</service>\n");
@@ -209,7 +209,7 @@ fn build(rules: &Ruleset, opts: &RenderOptions, direction: Direction, peer_elem:
                 }
                 Some(RemoteMatch::Any) => {}
                 Some(RemoteMatch::Nets(nets)) => {
-                    let set = format!("{name}-{}", if f == Family::V4 { "v4" } else { "v6" });
+                    let set = format!("{name}-{}", f.suffix());
                     files.push((
                         format!("ipsets/{set}.xml"),
                         xml_doc(rules, opts, &ipset(&set, set_family, &nets)),

@@ -23,15 +23,15 @@
 //! Comments are sanitised and at most 255 bytes (longer ones are silently truncated by the
 //! kernel, so fwgen cuts them itself).
 
-use std::collections::BTreeMap;
 use std::fmt::Write;
 
 use ipnet::IpNet;
 
 use crate::model::{Direction, PortRange, PortSet};
-use crate::ruleset::{Helper, Rule, Ruleset};
+use crate::ruleset::{Rule, Ruleset};
 
 use super::comment::{header_lines, log_prefix, rule_comment};
+use super::intern::Interner;
 use super::{
     Family, ICMP_V4_TYPES, ICMP_V6_TYPES, Placement, RemoteMatch, RenderOptions, remote_in,
 };
@@ -143,7 +143,7 @@ fn maxelem(n: usize) -> Option<usize> {
 fn set_name(family: Family, nets: &[IpNet]) -> String {
     use sha2::{Digest, Sha256};
     let mut h = Sha256::new();
-    h.update(if family == Family::V4 { "v4" } else { "v6" });
+    h.update(family.suffix());
     h.update(format!(" maxelem {:?}\n", maxelem(nets.len())));
     for n in nets {
         h.update(n.to_string());
@@ -153,15 +153,14 @@ fn set_name(family: Family, nets: &[IpNet]) -> String {
     format!(
         "fwgen-{}-{}",
         hex.get(..16).unwrap_or_default(),
-        if family == Family::V4 { "v4" } else { "v6" }
+        family.suffix()
     )
 }
 
 /// The ipsets of one family, named in order of first use.
 struct Sets {
     family: Family,
-    names: BTreeMap<Vec<IpNet>, String>,
-    order: Vec<(String, Vec<IpNet>)>,
+    names: Interner<Vec<IpNet>>,
     /// Sets that DNS fills at run time: (set name, host group), in order of first use.
     dns: Vec<(String, String)>,
 }
@@ -170,8 +169,7 @@ impl Sets {
     fn new(family: Family) -> Self {
         Self {
             family,
-            names: BTreeMap::new(),
-            order: Vec::new(),
+            names: Interner::default(),
             dns: Vec::new(),
         }
     }
@@ -203,15 +201,8 @@ impl Sets {
         if let [one] = nets {
             return format!("{} {one} ", if from { "-s" } else { "-d" });
         }
-        let name = match self.names.get(nets) {
-            Some(n) => n.clone(),
-            None => {
-                let name = set_name(self.family, nets);
-                self.names.insert(nets.to_vec(), name.clone());
-                self.order.push((name.clone(), nets.to_vec()));
-                name
-            }
-        };
+        let family = self.family;
+        let name = self.names.name(&nets.to_vec(), |_| set_name(family, nets));
         format!(
             "-m set --match-set {name} {} ",
             if from { "src" } else { "dst" }
@@ -238,7 +229,7 @@ impl Sets {
                 super::DNS_SET_TIMEOUT
             );
         }
-        for (name, nets) in &self.order {
+        for (name, nets) in self.names.iter() {
             let maxelem = maxelem(nets.len())
                 .map(|m| format!(" maxelem {m}"))
                 .unwrap_or_default();
@@ -283,10 +274,7 @@ fn helper_lines(
     from: bool,
     gateway: &str,
 ) {
-    for rule in rules
-        .iter()
-        .filter(|r| r.helper == Some(Helper::Ftp) && r.ports.contains(21))
-    {
+    for rule in rules.iter().filter(|r| r.is_ftp_control()) {
         let Some(remote) = remote_in(rule, sets.family) else {
             continue;
         };
@@ -385,7 +373,7 @@ fn one_family(rules: &Ruleset, opts: &RenderOptions, family: Family) -> (String,
     let _ = writeln!(
         out,
         "# Load with: {}{} FILE (replaces the filter{} table)",
-        if sets.order.is_empty() && sets.dns.is_empty() {
+        if sets.names.is_empty() && sets.dns.is_empty() {
             ""
         } else {
             "ipset restore -file ipsets (its sets first), then "
@@ -429,7 +417,7 @@ pub fn render(rules: &Ruleset, opts: &RenderOptions) -> Files {
     for l in header_lines(rules, opts) {
         let _ = writeln!(ipsets, "# {l}");
     }
-    let n = sets4.order.len() + sets6.order.len() + sets4.dns.len() + sets6.dns.len();
+    let n = sets4.names.len() + sets6.names.len() + sets4.dns.len() + sets6.dns.len();
     let _ = writeln!(
         ipsets,
         "# Load with: ipset restore -file ipsets (first: rules.v4 and rules.v6 match its {n} {})",
@@ -463,7 +451,7 @@ mod tests {
             sets.peer(&two, false),
             format!("-m set --match-set {name} dst ")
         );
-        assert_eq!(sets.order.len(), 1, "the same prefixes share one set");
+        assert_eq!(sets.names.len(), 1, "the same prefixes share one set");
         let mut out = String::new();
         sets.restore_lines(&mut out);
         assert_eq!(

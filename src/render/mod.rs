@@ -9,6 +9,7 @@ mod cisco_acl;
 pub mod comment;
 pub mod dnsmasq;
 mod firewalld;
+mod intern;
 mod iptables;
 mod json;
 pub(crate) mod nftables;

@@ -20,15 +20,15 @@
 //! Address groups and port sets are named sets, so growing address lists add set elements,
 //! not rules. Comments are sanitised and at most 128 bytes (nft's limit).
 
-use std::collections::BTreeMap;
 use std::fmt::Write;
 
 use ipnet::IpNet;
 
 use crate::model::{Direction, PortSet};
-use crate::ruleset::{Helper, Rule, Ruleset};
+use crate::ruleset::{Rule, Ruleset};
 
 use super::comment::{header_lines, log_prefix, rule_comment};
+use super::intern::Interner;
 use super::{
     Family, ICMP_V4_TYPES, ICMP_V6_TYPES, Placement, RemoteMatch, RenderOptions, remote_in,
 };
@@ -69,10 +69,8 @@ pub const DESCRIPTION: super::Description = super::Description {
 /// Names for the named sets, given out in order of first use.
 #[derive(Default)]
 struct Sets {
-    addrs: BTreeMap<(Family, Vec<IpNet>), String>,
-    addr_order: Vec<(String, Family, Vec<IpNet>)>,
-    ports: BTreeMap<PortSet, String>,
-    port_order: Vec<(String, PortSet)>,
+    addrs: Interner<(Family, Vec<IpNet>)>,
+    ports: Interner<PortSet>,
     /// Sets filled by DNS at run time: (name, family, host group), in order of first use.
     dns: Vec<(String, Family, String)>,
     /// Write fixed addresses and ports as anonymous sets in the rules (`{ a, b }`): a script
@@ -92,14 +90,9 @@ impl Sets {
                 ),
             };
         }
-        let key = (family, nets.to_vec());
-        if let Some(n) = self.addrs.get(&key) {
-            return format!("@{n}");
-        }
-        let suffix = if family == Family::V4 { "v4" } else { "v6" };
-        let name = format!("addr_{}_{suffix}", self.addr_order.len() + 1);
-        self.addrs.insert(key, name.clone());
-        self.addr_order.push((name.clone(), family, nets.to_vec()));
+        let name = self.addrs.name(&(family, nets.to_vec()), |given| {
+            format!("addr_{}_{}", given.len() + 1, family.suffix())
+        });
         format!("@{name}")
     }
 
@@ -137,12 +130,9 @@ impl Sets {
                     .join(", ")
             );
         }
-        if let Some(n) = self.ports.get(ports) {
-            return format!("@{n}");
-        }
-        let name = format!("ports_{}", self.port_order.len() + 1);
-        self.ports.insert(ports.clone(), name.clone());
-        self.port_order.push((name.clone(), ports.clone()));
+        let name = self
+            .ports
+            .name(ports, |given| format!("ports_{}", given.len() + 1));
         format!("@{name}")
     }
 }
@@ -232,10 +222,7 @@ fn helper_lines(
         None => Family::BOTH.to_vec(),
     };
     let prefix = gateway.map_or(String::new(), |(_, p)| p.to_string());
-    for rule in rules
-        .iter()
-        .filter(|r| r.helper == Some(Helper::Ftp) && r.ports.contains(21))
-    {
+    for rule in rules.iter().filter(|r| r.is_ftp_control()) {
         for &f in &families {
             let Some(remote) = remote_in(rule, f) else {
                 continue;
@@ -328,11 +315,7 @@ pub fn render(rules: &Ruleset, opts: &RenderOptions) -> String {
         for f in Family::BOTH {
             let nets = f.filter(&rules.gateway);
             if !nets.is_empty() {
-                gw_sets.push((
-                    f,
-                    format!("gateway_{}", if f == Family::V4 { "v4" } else { "v6" }),
-                    nets,
-                ));
+                gw_sets.push((f, format!("gateway_{}", f.suffix()), nets));
             }
         }
     }
@@ -450,7 +433,7 @@ pub fn render(rules: &Ruleset, opts: &RenderOptions) -> String {
     for (f, name, nets) in gw_sets
         .iter()
         .map(|(f, n, nets)| (f, n, nets))
-        .chain(sets.addr_order.iter().map(|(n, f, nets)| (f, n, nets)))
+        .chain(sets.addrs.iter().map(|(n, (f, nets))| (f, n, nets)))
     {
         set_decl(&mut out, name, addr_type(*f), nets.iter().map(net));
     }
@@ -462,7 +445,7 @@ pub fn render(rules: &Ruleset, opts: &RenderOptions) -> String {
             super::DNS_SET_TIMEOUT
         );
     }
-    for (name, ports) in &sets.port_order {
+    for (name, ports) in sets.ports.iter() {
         set_decl(
             &mut out,
             name,
