@@ -2,7 +2,7 @@
 //!
 //! Leaf values validate themselves while parsing (ports, addresses, ids), so serde's error
 //! already carries the YAML path, line and column. Checks that relate items to each other
-//! (unknown references, duplicates) happen in `super::validate`.
+//! (unknown references, duplicates) happen in `super::Ctx` (`catalogue/mod.rs`).
 
 use serde::Deserialize;
 

@@ -3,7 +3,7 @@
 //! Everything from the catalogue or the site file is sanitised here, once, for every backend:
 //! only printable characters survive, never a quote, a backslash or a line break, and the text
 //! is cut on a UTF-8 boundary within the backend's limit. A comment can therefore never end
-//! its string early or start a new rule (see `FORMATS.md`, B6).
+//! its string early or start a new rule (see `../shared/reference/FORMATS.md` beside the checkout, B6).
 
 use std::fmt::Write;
 

@@ -1,4 +1,18 @@
-//! Integration tests, compiled as one binary. Helpers live in `util`.
+//! Integration tests, compiled as one binary. Where a test belongs:
+//!
+//! - `util` (running fwgen, finding tools, loud skips), `tools` (the real loaders: `nft -c`,
+//!   `iptables-restore`, firewalld's offline check) and `eval` (rule evaluators): helpers.
+//! - One file per concern, named after it: `generate` (selection and snapshots of every
+//!   backend), `cisco` (ACL parsing with cisco-acl and the evaluator comparison), `report`
+//!   (reviews, Chromium), `live` (packets through namespaces), `names` (ip-ranges, lock files,
+//!   DNS-filled sets with a real dnsmasq), `least_privilege`, `outputs` and `hardening`
+//!   (files, devices, signals, hostile sizes), `hostile` (hostile text), `errors`
+//!   (diagnostics snapshots), `pipeline` (manifests and `build`), `properties` (proptest),
+//!   `readme` and `examples` (documentation stays true), `cli`, `coverage`,
+//!   `fuzz_regressions`.
+//! - A new backend: its snapshots in `generate`, its real-tool check in `tools`, its
+//!   capabilities read from `Backend::description()` (never from its name).
+//! - Unit tests of one module's internals stay in that module (`#[cfg(test)]`).
 
 mod cisco;
 mod cli;
