@@ -45,6 +45,7 @@ pub mod diff;
 pub mod error;
 #[doc(hidden)]
 pub mod fuzzing;
+pub mod job;
 pub mod manifest;
 pub mod model;
 pub mod names;

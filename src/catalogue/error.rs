@@ -3,7 +3,7 @@
 use std::fmt;
 
 /// One problem in one catalogue file.
-#[derive(Debug, thiserror::Error)]
+#[derive(Clone, Debug, thiserror::Error)]
 #[error("{}: {kind}", position(.path, *.line, *.column))]
 pub struct LoadError {
     /// The file as the user named it (for the shipped catalogue: `data/NAME.yaml`).
@@ -23,10 +23,10 @@ pub(crate) fn position(path: &str, line: usize, column: Option<usize>) -> String
 }
 
 /// What is wrong.
-#[derive(Debug, thiserror::Error)]
+#[derive(Clone, Debug, thiserror::Error)]
 pub enum LoadErrorKind {
     #[error("cannot read: {0}")]
-    Read(#[source] std::io::Error),
+    Read(#[source] std::sync::Arc<std::io::Error>),
     #[error("no catalogue files (`*.yaml`) in this directory")]
     NoFiles,
     #[error("{0}")]
@@ -70,7 +70,7 @@ pub enum LoadErrorKind {
 }
 
 /// Every problem found, sorted by file and line.
-#[derive(Debug)]
+#[derive(Clone, Debug)]
 pub struct LoadErrors(pub Vec<LoadError>);
 
 impl fmt::Display for LoadErrors {
@@ -86,3 +86,10 @@ impl fmt::Display for LoadErrors {
 }
 
 impl std::error::Error for LoadErrors {}
+
+impl LoadErrorKind {
+    /// A file that could not be read.
+    pub fn read(e: std::io::Error) -> Self {
+        LoadErrorKind::Read(std::sync::Arc::new(e))
+    }
+}

@@ -75,12 +75,12 @@ pub fn load(path: &Path) -> Result<Catalogue, LoadErrors> {
             kind,
         }])
     };
-    let meta = std::fs::metadata(path).map_err(|e| err(LoadErrorKind::Read(e)))?;
+    let meta = std::fs::metadata(path).map_err(|e| err(LoadErrorKind::read(e)))?;
     let mut paths = Vec::new();
     if meta.is_dir() {
-        let rd = std::fs::read_dir(path).map_err(|e| err(LoadErrorKind::Read(e)))?;
+        let rd = std::fs::read_dir(path).map_err(|e| err(LoadErrorKind::read(e)))?;
         for ent in rd {
-            let p = ent.map_err(|e| err(LoadErrorKind::Read(e)))?.path();
+            let p = ent.map_err(|e| err(LoadErrorKind::read(e)))?.path();
             let is_yaml = p.extension().is_some_and(|x| x == "yaml" || x == "yml");
             if is_yaml && p.is_file() {
                 paths.push(p);
@@ -133,7 +133,7 @@ pub(crate) fn read_text(p: &Path) -> Result<String, LoadErrorKind> {
             "file is {n} bytes{more}; the limit is {MAX_FILE_BYTES}"
         ))
     };
-    let meta = std::fs::metadata(p).map_err(LoadErrorKind::Read)?;
+    let meta = std::fs::metadata(p).map_err(LoadErrorKind::read)?;
     if meta.is_dir() {
         return Err(LoadErrorKind::Invalid(
             "is a directory; give a YAML file".into(),
@@ -147,7 +147,7 @@ pub(crate) fn read_text(p: &Path) -> Result<String, LoadErrorKind> {
     let mut bytes = Vec::new();
     std::fs::File::open(p)
         .and_then(|f| f.take(MAX_FILE_BYTES + 1).read_to_end(&mut bytes))
-        .map_err(LoadErrorKind::Read)?;
+        .map_err(LoadErrorKind::read)?;
     if bytes.len() as u64 > MAX_FILE_BYTES {
         return Err(too_big(bytes.len() as u64, " or more"));
     }

@@ -1,0 +1,250 @@
+//! One job type between the front ends and the pipeline: `generate` turns its flags into one
+//! [`Job`], `build` turns each manifest target into one. A [`Runner`] makes each job's
+//! selection (reading every site file once, and selecting once for jobs that share one),
+//! [`render`] turns a job and its ruleset into text, and [`plan`] into the files to write or
+//! check. Writing them is `output::apply`'s.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+use crate::catalogue::LoadErrors;
+use crate::error::Error;
+use crate::model::Catalogue;
+use crate::output::{Mode, OutputError, Planned};
+use crate::render::{Backend, Output, RenderError, RenderOptions, Rendered};
+use crate::ruleset::Ruleset;
+use crate::select::{Request, select};
+use crate::site::Site;
+
+/// Everything one output needs: what to select, how to render it, where it goes.
+#[derive(Clone, Debug)]
+pub struct Job {
+    pub request: Request,
+    /// The site file, if any.
+    pub site: Option<PathBuf>,
+    /// Files that replace the ones the site file names (`--ip-ranges`, `--lock`).
+    pub ip_ranges: Option<PathBuf>,
+    pub lock: Option<PathBuf>,
+    pub backend: Backend,
+    pub options: RenderOptions,
+    pub destination: Destination,
+    /// Also write the DNS forwarder's configuration here (`--dnsmasq`).
+    pub dnsmasq: Option<PathBuf>,
+    /// Create missing parent directories of the destination (a manifest's `out/…`).
+    pub create_parents: bool,
+}
+
+/// Where a job's output goes.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Destination {
+    Stdout,
+    /// A file for one-file backends, a directory for the others (`-o`).
+    Output(PathBuf),
+    /// A directory in any case (`--output-dir`).
+    Directory(PathBuf),
+}
+
+/// What makes two jobs share a selection.
+type Key = (Option<PathBuf>, Request, Option<PathBuf>, Option<PathBuf>);
+
+/// Selections made for jobs, each once; site files read once each.
+pub struct Runner<'c> {
+    cat: &'c Catalogue,
+    sites: BTreeMap<PathBuf, Result<Site, LoadErrors>>,
+    selections: Vec<(Key, Ruleset)>,
+}
+
+impl<'c> Runner<'c> {
+    pub fn new(cat: &'c Catalogue) -> Self {
+        Runner {
+            cat,
+            sites: BTreeMap::new(),
+            selections: Vec::new(),
+        }
+    }
+
+    /// The index of `job`'s ruleset (see [`Runner::ruleset`]), selected the first time.
+    pub fn select(&mut self, job: &Job) -> Result<usize, Error> {
+        let key: Key = (
+            job.site.clone(),
+            job.request.clone(),
+            job.ip_ranges.clone(),
+            job.lock.clone(),
+        );
+        if let Some(i) = self.selections.iter().position(|(k, _)| *k == key) {
+            return Ok(i);
+        }
+        let mut site = match &job.site {
+            None => Site::default(),
+            Some(p) => self
+                .sites
+                .entry(p.clone())
+                .or_insert_with(|| Site::load(p))
+                .clone()?,
+        };
+        site.use_files(job.ip_ranges.as_deref(), job.lock.as_deref())?;
+        let rules = select(self.cat, &site, &job.request)?;
+        self.selections.push((key, rules));
+        Ok(self.selections.len() - 1)
+    }
+
+    /// A ruleset [`Runner::select`] made.
+    pub fn ruleset(&self, index: usize) -> Option<&Ruleset> {
+        self.selections.get(index).map(|(_, r)| r)
+    }
+}
+
+/// A job's rendered output, its forwarder configuration, and its warnings; pure, so jobs
+/// render in parallel.
+pub struct Done {
+    pub rendered: Rendered,
+    pub dnsmasq: Option<(PathBuf, String)>,
+    /// The selection's warnings, the backend's, and the one about sets nothing fills.
+    pub warnings: Vec<String>,
+}
+
+/// Render `rules` as `job` asks.
+pub fn render(job: &Job, rules: &Ruleset) -> Result<Done, RenderError> {
+    let rendered = job.backend.render(rules, &job.options)?;
+    let dnsmasq = match &job.dnsmasq {
+        Some(path) => Some((
+            path.clone(),
+            crate::render::dnsmasq::render(job.backend, rules, &job.options)?,
+        )),
+        None => None,
+    };
+    let mut warnings = rules.warnings.clone();
+    warnings.extend(rendered.warnings.iter().cloned());
+    warnings.extend(dns_warning(job.backend, rules, job.dnsmasq.is_some()));
+    Ok(Done {
+        rendered,
+        dnsmasq,
+        warnings,
+    })
+}
+
+/// The warning for sets that nothing fills: names the firewall follows, on a backend whose
+/// sets a DNS forwarder fills, without `--dnsmasq`.
+fn dns_warning(backend: Backend, rules: &Ruleset, dnsmasq: bool) -> Option<String> {
+    let sets = backend.description().forwarder.is_some();
+    (sets && !dnsmasq && !rules.dns_groups.is_empty()).then(|| {
+        let groups: Vec<&str> = rules.dns_groups.iter().map(|d| d.group.as_str()).collect();
+        format!(
+            "the sets of host groups {} are empty until a DNS forwarder fills them: write its configuration with --dnsmasq FILE",
+            groups.join(", ")
+        )
+    })
+}
+
+/// What a job writes: the text for standard output, the files, and the files an earlier run
+/// wrote into the same directory that this one no longer writes.
+pub struct Plan {
+    pub stdout: Option<String>,
+    pub files: Vec<Planned>,
+    pub obsolete: Vec<PathBuf>,
+}
+
+/// The files `done` becomes at the job's destination. In write mode, a new output directory
+/// (its parent must exist) and, with `create_parents`, missing parents are created here.
+pub fn plan(job: &Job, done: Done, mode: Mode) -> Result<Plan, Error> {
+    let output = done.rendered.output;
+    let mut plan = match &job.destination {
+        Destination::Stdout => {
+            if mode == Mode::Check {
+                return Err(Error::Usage(
+                    "--check compares with files: give `-o FILE` or `--output-dir DIR`".into(),
+                ));
+            }
+            Plan {
+                stdout: Some(stdout_text(output)),
+                files: Vec::new(),
+                obsolete: Vec::new(),
+            }
+        }
+        Destination::Output(path) | Destination::Directory(path) => {
+            if mode == Mode::Write
+                && job.create_parents
+                && let Some(parent) = path.parent()
+                && !parent.as_os_str().is_empty()
+            {
+                crate::output::create_dirs(parent)?;
+            }
+            let dir = matches!(job.destination, Destination::Directory(_));
+            let (files, obsolete) = files_at(job.backend, output, path, dir, mode)?;
+            Plan {
+                stdout: None,
+                files,
+                obsolete,
+            }
+        }
+    };
+    if let Some((path, contents)) = done.dnsmasq {
+        plan.files.push(Planned { path, contents });
+    }
+    Ok(plan)
+}
+
+/// One file at `path`, or the files of a directory there (a one-file backend's file takes
+/// its usual name in a directory).
+fn files_at(
+    backend: Backend,
+    output: Output,
+    path: &Path,
+    dir: bool,
+    mode: Mode,
+) -> Result<(Vec<Planned>, Vec<PathBuf>), OutputError> {
+    match output {
+        Output::Single(text) if !dir => Ok((
+            vec![Planned {
+                path: path.to_path_buf(),
+                contents: text,
+            }],
+            Vec::new(),
+        )),
+        Output::Single(text) => {
+            dir_files(path, vec![(backend.file_name().to_string(), text)], mode)
+        }
+        Output::Files(files) => dir_files(path, files, mode),
+    }
+}
+
+/// The files of a directory output, with the list of them (`.fwgen.files`).
+fn dir_files(
+    dir: &Path,
+    files: Vec<(String, String)>,
+    mode: Mode,
+) -> Result<(Vec<Planned>, Vec<PathBuf>), OutputError> {
+    if mode == Mode::Write && !dir.is_dir() {
+        // Like mkdir: the directory itself may be new, its parent must exist.
+        crate::output::create_dir(dir, "cannot create the output directory")?;
+    }
+    let names: Vec<String> = files.iter().map(|(n, _)| n.clone()).collect();
+    let obsolete = crate::output::no_longer_written(dir, &names);
+    let mut planned = Vec::new();
+    for (name, contents) in files {
+        let path = dir.join(&name);
+        if mode == Mode::Write
+            && let Some(parent) = path.parent()
+        {
+            crate::output::create_dirs(parent)?;
+        }
+        planned.push(Planned { path, contents });
+    }
+    planned.push(Planned {
+        path: dir.join(crate::output::OWNED_LIST),
+        contents: crate::output::owned_list(&names),
+    });
+    Ok((planned, obsolete))
+}
+
+/// Several files on standard output, each after a `# ==> NAME <==` line.
+pub fn stdout_text(output: Output) -> String {
+    match output {
+        Output::Single(text) => text,
+        Output::Files(files) => files
+            .iter()
+            .map(|(name, text)| format!("# ==> {name} <==\n{text}"))
+            .collect::<Vec<_>>()
+            .join("\n"),
+    }
+}
