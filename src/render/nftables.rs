@@ -296,133 +296,209 @@ fn log_line(opts: &RenderOptions, what: &str) -> Option<String> {
     })
 }
 
-/// Render the whole script.
-pub fn render(rules: &Ruleset, opts: &RenderOptions) -> String {
+/// One chain of the table: its name, hook and policy (base chains), and its statements.
+struct Chain {
+    name: &'static str,
+    hook: Option<(&'static str, &'static str)>,
+    body: Vec<String>,
+}
+
+/// The table, decided before anything is printed.
+struct Table {
+    /// Keep the table on reload (it has sets that DNS fills).
+    keep: bool,
+    /// The gateway's own sets (perimeter placement): family, name, prefixes.
+    gateway: Vec<(Family, String, Vec<IpNet>)>,
+    sets: Sets,
+    /// Whether the FTP helper object is needed.
+    ftp: bool,
+    chains: Vec<Chain>,
+}
+
+/// Decide the table: chains first (they give out set names), sets as they were named.
+fn plan(rules: &Ruleset, opts: &RenderOptions) -> Table {
     // Sets that DNS fills at run time must survive a reload: such a script keeps its table.
     let keep = !rules.dns_groups.is_empty();
     let mut sets = Sets {
         inline: keep,
         ..Sets::default()
     };
-    let (ins, outs) = (
-        rules.direction(Direction::In),
-        rules.direction(Direction::Out),
-    );
     let host = opts.placement == Placement::Host;
-
-    let mut gw_sets = Vec::new();
+    let mut gateway = Vec::new();
     if !host {
         for f in Family::BOTH {
             let nets = f.filter(&rules.gateway);
             if !nets.is_empty() {
-                gw_sets.push((f, format!("gateway_{}", f.suffix()), nets));
+                gateway.push((f, format!("gateway_{}", f.suffix()), nets));
             }
         }
     }
-    let gw_names: Vec<(Family, String)> = gw_sets.iter().map(|(f, n, _)| (*f, n.clone())).collect();
-
-    // Chains first (they give out set names), then print sets above them.
-    let mut chains = String::new();
+    let gw_names: Vec<(Family, String)> = gateway.iter().map(|(f, n, _)| (*f, n.clone())).collect();
+    let (ins, outs) = (
+        rules.direction(Direction::In),
+        rules.direction(Direction::Out),
+    );
     let in_rules = rule_lines(&ins, &mut sets, "saddr");
     let out_rules = rule_lines(&outs, &mut sets, "daddr");
-    let (helpers_pre, helpers_out) = if host {
-        (
-            helper_lines(&ins, &mut sets, "saddr", None),
-            helper_lines(&outs, &mut sets, "daddr", None),
-        )
-    } else {
-        let mut pre = Vec::new();
-        for (f, p) in gateway_prefix(&gw_names, "daddr") {
-            pre.extend(helper_lines(&ins, &mut sets, "saddr", Some((f, &p))));
+    let gw = if host { None } else { Some(&gw_names[..]) };
+    let (pre, out) = helpers(&ins, &outs, &mut sets, gw);
+    let mut chains = Vec::new();
+    let ftp = !pre.is_empty() || !out.is_empty();
+    for (name, hook, body) in [
+        ("ct_helpers", ("prerouting", "accept"), pre),
+        ("ct_helpers_out", ("output", "accept"), out),
+    ] {
+        if !body.is_empty() {
+            chains.push(Chain {
+                name,
+                hook: Some(hook),
+                body,
+            });
         }
-        for (f, p) in gateway_prefix(&gw_names, "saddr") {
-            pre.extend(helper_lines(&outs, &mut sets, "daddr", Some((f, &p))));
-        }
-        (pre, Vec::new())
-    };
-    if !helpers_pre.is_empty() {
-        chain(
-            &mut chains,
-            "ct_helpers",
-            Some(("prerouting", "accept")),
-            &helpers_pre,
-        );
-    }
-    if !helpers_out.is_empty() {
-        chain(
-            &mut chains,
-            "ct_helpers_out",
-            Some(("output", "accept")),
-            &helpers_out,
-        );
     }
     if host {
-        // Base chains in output order; forward holds only the optional log rule.
-        for (hook, rules, what) in [
-            ("input", Some(in_rules), "in"),
-            ("forward", None, "forward"),
-            ("output", Some(out_rules), "out"),
-        ] {
-            let mut body =
-                rules.map_or_else(Vec::new, |r| [baseline(true, hook == "input"), r].concat());
-            body.extend(log_line(opts, what));
-            chain(&mut chains, hook, Some((hook, opts.policy.nft())), &body);
-        }
+        chains.extend(host_chains(opts, in_rules, out_rules));
     } else {
-        let mut jumps = Vec::new();
-        for (_, p) in gateway_prefix(&gw_names, "daddr") {
-            jumps.push(format!("{p}jump gateway_in"));
-        }
-        for (_, p) in gateway_prefix(&gw_names, "saddr") {
-            jumps.push(format!("{p}jump gateway_out"));
-        }
-        chain(&mut chains, "forward", Some(("forward", "accept")), &jumps);
-        for (name, body, what) in [
-            ("gateway_in", in_rules, "in"),
-            ("gateway_out", out_rules, "out"),
-        ] {
-            let mut b = baseline(false, true);
-            b.extend(body);
-            b.extend(log_line(opts, what));
-            b.push(opts.policy.nft().to_string());
-            chain(&mut chains, name, None, &b);
+        chains.extend(perimeter_chains(opts, &gw_names, in_rules, out_rules));
+    }
+    Table {
+        keep,
+        gateway,
+        sets,
+        ftp,
+        chains,
+    }
+}
+
+/// The statements that attach the FTP helper: for the host's own traffic (`gateway` is
+/// `None`) in prerouting and output, else in prerouting for traffic to and from the gateway.
+fn helpers(
+    ins: &[&Rule],
+    outs: &[&Rule],
+    sets: &mut Sets,
+    gateway: Option<&[(Family, String)]>,
+) -> (Vec<String>, Vec<String>) {
+    match gateway {
+        None => (
+            helper_lines(ins, sets, "saddr", None),
+            helper_lines(outs, sets, "daddr", None),
+        ),
+        Some(gw) => {
+            let mut pre = Vec::new();
+            for (f, p) in gateway_prefix(gw, "daddr") {
+                pre.extend(helper_lines(ins, sets, "saddr", Some((f, &p))));
+            }
+            for (f, p) in gateway_prefix(gw, "saddr") {
+                pre.extend(helper_lines(outs, sets, "daddr", Some((f, &p))));
+            }
+            (pre, Vec::new())
         }
     }
+}
 
+/// Host placement: base chains in output order; forward holds only the optional log rule.
+fn host_chains(opts: &RenderOptions, ins: Vec<String>, outs: Vec<String>) -> Vec<Chain> {
+    [
+        ("input", Some(ins), "in"),
+        ("forward", None, "forward"),
+        ("output", Some(outs), "out"),
+    ]
+    .into_iter()
+    .map(|(hook, rules, what)| {
+        let mut body =
+            rules.map_or_else(Vec::new, |r| [baseline(true, hook == "input"), r].concat());
+        body.extend(log_line(opts, what));
+        Chain {
+            name: hook,
+            hook: Some((hook, opts.policy.nft())),
+            body,
+        }
+    })
+    .collect()
+}
+
+/// Perimeter placement: forward jumps to a chain per direction for the gateway's addresses.
+fn perimeter_chains(
+    opts: &RenderOptions,
+    gw: &[(Family, String)],
+    ins: Vec<String>,
+    outs: Vec<String>,
+) -> Vec<Chain> {
+    let mut jumps = Vec::new();
+    for (_, p) in gateway_prefix(gw, "daddr") {
+        jumps.push(format!("{p}jump gateway_in"));
+    }
+    for (_, p) in gateway_prefix(gw, "saddr") {
+        jumps.push(format!("{p}jump gateway_out"));
+    }
+    let mut chains = vec![Chain {
+        name: "forward",
+        hook: Some(("forward", "accept")),
+        body: jumps,
+    }];
+    for (name, rules, what) in [("gateway_in", ins, "in"), ("gateway_out", outs, "out")] {
+        let mut body = baseline(false, true);
+        body.extend(rules);
+        body.extend(log_line(opts, what));
+        body.push(opts.policy.nft().to_string());
+        chains.push(Chain {
+            name,
+            hook: None,
+            body,
+        });
+    }
+    chains
+}
+
+/// Render the whole script.
+pub fn render(rules: &Ruleset, opts: &RenderOptions) -> String {
+    let table = plan(rules, opts);
     let mut out = String::from("#!/usr/sbin/nft -f\n");
     for l in header_lines(rules, opts) {
         let _ = writeln!(out, "# {l}");
     }
-    if keep {
-        // Which chains this script defines; the others an earlier generation may have left
-        // (another placement, FTP helpers) are removed.
-        let defined: Vec<&str> = chains
-            .lines()
-            .filter_map(|l| l.strip_prefix("\tchain "))
-            .filter_map(|l| l.strip_suffix(" {"))
-            .collect();
-        out.push_str(
-            "\n# This table holds sets that the DNS forwarder fills at run time. Reloading keeps them:\n\
-             # in one transaction the script empties fwgen's chains, removes the chains it no\n\
-             # longer uses and adds every rule again; the DNS sets are declared, never deleted,\n\
-             # so what DNS put in stays (`delete table` would empty them).\n",
-        );
-        out.push_str("add table inet fwgen\nflush table inet fwgen\n");
-        for c in ALL_CHAINS.iter().filter(|c| !defined.contains(c)) {
-            let _ = writeln!(out, "add chain inet fwgen {c}\ndelete chain inet fwgen {c}");
-        }
-        out.push_str("\ntable inet fwgen {\n");
-    } else {
-        out.push_str(
-            "\n# Replace only fwgen's own table: create it if missing, delete it, define it.\n",
-        );
-        out.push_str("table inet fwgen\ndelete table inet fwgen\n\ntable inet fwgen {\n");
-    }
-    if !helpers_pre.is_empty() || !helpers_out.is_empty() {
+    prelude(&mut out, &table);
+    if table.ftp {
         out.push_str(
             "\tct helper ftp-standard {\n\t\ttype \"ftp\" protocol tcp\n\t\tl3proto inet\n\t}\n",
         );
     }
+    declarations(&mut out, &table);
+    for c in &table.chains {
+        chain(&mut out, c.name, c.hook, &c.body);
+    }
+    out.push_str("}\n");
+    out
+}
+
+/// How the script replaces what an earlier one loaded, up to the table's opening brace.
+fn prelude(out: &mut String, table: &Table) {
+    if !table.keep {
+        out.push_str(
+            "\n# Replace only fwgen's own table: create it if missing, delete it, define it.\n",
+        );
+        out.push_str("table inet fwgen\ndelete table inet fwgen\n\ntable inet fwgen {\n");
+        return;
+    }
+    out.push_str(
+        "\n# This table holds sets that the DNS forwarder fills at run time. Reloading keeps them:\n\
+         # in one transaction the script empties fwgen's chains, removes the chains it no\n\
+         # longer uses and adds every rule again; the DNS sets are declared, never deleted,\n\
+         # so what DNS put in stays (`delete table` would empty them).\n",
+    );
+    out.push_str("add table inet fwgen\nflush table inet fwgen\n");
+    // The chains an earlier generation may have left (another placement, FTP helpers).
+    for c in ALL_CHAINS
+        .iter()
+        .filter(|c| !table.chains.iter().any(|d| d.name == **c))
+    {
+        let _ = writeln!(out, "add chain inet fwgen {c}\ndelete chain inet fwgen {c}");
+    }
+    out.push_str("\ntable inet fwgen {\n");
+}
+
+/// The named sets: the gateway's, address sets, DNS-filled sets, port sets.
+fn declarations(out: &mut String, table: &Table) {
     let addr_type = |f: Family| {
         if f == Family::V4 {
             "ipv4_addr"
@@ -430,14 +506,15 @@ pub fn render(rules: &Ruleset, opts: &RenderOptions) -> String {
             "ipv6_addr"
         }
     };
-    for (f, name, nets) in gw_sets
+    for (f, name, nets) in table
+        .gateway
         .iter()
         .map(|(f, n, nets)| (f, n, nets))
-        .chain(sets.addrs.iter().map(|(n, (f, nets))| (f, n, nets)))
+        .chain(table.sets.addrs.iter().map(|(n, (f, nets))| (f, n, nets)))
     {
-        set_decl(&mut out, name, addr_type(*f), nets.iter().map(net));
+        set_decl(out, name, addr_type(*f), nets.iter().map(net));
     }
-    for (name, f, group) in &sets.dns {
+    for (name, f, group) in &table.sets.dns {
         let _ = writeln!(
             out,
             "\tset {name} {{\n\t\ttype {}\n\t\tflags timeout\n\t\ttimeout {}s\n\t\tcomment \"host group {group}, filled by DNS\"\n\t}}",
@@ -445,15 +522,12 @@ pub fn render(rules: &Ruleset, opts: &RenderOptions) -> String {
             super::DNS_SET_TIMEOUT
         );
     }
-    for (name, ports) in sets.ports.iter() {
+    for (name, ports) in table.sets.ports.iter() {
         set_decl(
-            &mut out,
+            out,
             name,
             "inet_service",
             ports.ranges().iter().map(ToString::to_string),
         );
     }
-    out.push_str(&chains);
-    out.push_str("}\n");
-    out
 }
