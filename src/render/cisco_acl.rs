@@ -366,72 +366,15 @@ pub fn render_ios(rules: &Ruleset, opts: &RenderOptions) -> (String, Vec<String>
             continue;
         }
         for toward in [true, false] {
-            let name = match (toward, family) {
-                (true, Family::V4) => "FWGEN-TO-GW",
-                (false, Family::V4) => "FWGEN-FROM-GW",
-                (true, Family::V6) => "FWGEN-TO-GW-V6",
-                (false, Family::V6) => "FWGEN-FROM-GW-V6",
-            };
-            let _ = writeln!(
-                body,
-                "{} {name}",
-                if family == Family::V4 {
-                    "ip access-list extended"
-                } else {
-                    "ipv6 access-list"
-                }
+            ios_list(
+                &mut body,
+                rules,
+                opts,
+                &mut groups,
+                family,
+                toward,
+                !ftp.is_empty(),
             );
-            for (text, aces) in plan(rules, family, toward, Dialect::Ios) {
-                let _ = writeln!(body, " remark {text}");
-                for a in &aces {
-                    let line = if family == Family::V6 {
-                        ace_v6(a)
-                    } else {
-                        ace_text(a, &mut groups, Dialect::Ios, toward)
-                    };
-                    let _ = writeln!(body, " {line}");
-                }
-            }
-            if !ftp.is_empty() {
-                let _ = writeln!(
-                    body,
-                    " remark FTP data connections need FTP inspection on the router"
-                );
-            }
-            let gw = family.filter(&rules.gateway);
-            let gw_side = Side::Nets(gw);
-            match family {
-                Family::V4 => {
-                    let g = side(&gw_side, &mut groups, Dialect::Ios, true);
-                    let _ = writeln!(
-                        body,
-                        " remark ICMP errors (unreachable, PMTU discovery, time exceeded)"
-                    );
-                    for t in ["unreachable", "time-exceeded"] {
-                        if toward {
-                            let _ = writeln!(body, " permit icmp any {g} {t}");
-                        } else {
-                            let _ = writeln!(body, " permit icmp {g} any {t}");
-                        }
-                    }
-                    final_entry(&mut body, " ", "", "ip", opts);
-                }
-                Family::V6 => {
-                    let _ = writeln!(body, " remark ICMPv6 errors and neighbour discovery");
-                    for t in [
-                        "unreachable",
-                        "packet-too-big",
-                        "time-exceeded",
-                        "parameter-problem",
-                        "nd-na",
-                        "nd-ns",
-                    ] {
-                        let _ = writeln!(body, " permit icmp any any {t}");
-                    }
-                    final_entry(&mut body, " ", "", "ipv6", opts);
-                }
-            }
-            body.push_str("!\n");
         }
     }
     let mut out = String::new();
@@ -461,6 +404,83 @@ pub fn render_ios(rules: &Ruleset, opts: &RenderOptions) -> (String, Vec<String>
     }
     out.push_str(&body);
     (out, warnings)
+}
+
+/// One IOS access list: the rules' ACEs, then ICMP and the final entry.
+fn ios_list(
+    body: &mut String,
+    rules: &Ruleset,
+    opts: &RenderOptions,
+    groups: &mut Groups,
+    family: Family,
+    toward: bool,
+    ftp: bool,
+) {
+    let name = match (toward, family) {
+        (true, Family::V4) => "FWGEN-TO-GW",
+        (false, Family::V4) => "FWGEN-FROM-GW",
+        (true, Family::V6) => "FWGEN-TO-GW-V6",
+        (false, Family::V6) => "FWGEN-FROM-GW-V6",
+    };
+    let kind = match family {
+        Family::V4 => "ip access-list extended",
+        Family::V6 => "ipv6 access-list",
+    };
+    let _ = writeln!(body, "{kind} {name}");
+    for (text, aces) in plan(rules, family, toward, Dialect::Ios) {
+        let _ = writeln!(body, " remark {text}");
+        for a in &aces {
+            let line = if family == Family::V6 {
+                ace_v6(a)
+            } else {
+                ace_text(a, groups, Dialect::Ios, toward)
+            };
+            let _ = writeln!(body, " {line}");
+        }
+    }
+    if ftp {
+        let _ = writeln!(
+            body,
+            " remark FTP data connections need FTP inspection on the router"
+        );
+    }
+    match family {
+        Family::V4 => {
+            let g = side(
+                &Side::Nets(family.filter(&rules.gateway)),
+                groups,
+                Dialect::Ios,
+                true,
+            );
+            let _ = writeln!(
+                body,
+                " remark ICMP errors (unreachable, PMTU discovery, time exceeded)"
+            );
+            for t in ["unreachable", "time-exceeded"] {
+                if toward {
+                    let _ = writeln!(body, " permit icmp any {g} {t}");
+                } else {
+                    let _ = writeln!(body, " permit icmp {g} any {t}");
+                }
+            }
+            final_entry(body, " ", "", "ip", opts);
+        }
+        Family::V6 => {
+            let _ = writeln!(body, " remark ICMPv6 errors and neighbour discovery");
+            for t in [
+                "unreachable",
+                "packet-too-big",
+                "time-exceeded",
+                "parameter-problem",
+                "nd-na",
+                "nd-ns",
+            ] {
+                let _ = writeln!(body, " permit icmp any any {t}");
+            }
+            final_entry(body, " ", "", "ipv6", opts);
+        }
+    }
+    body.push_str("!\n");
 }
 
 /// An IPv6 ACE: prefixes, no wildcards, no object groups (one ACE per prefix pair).
@@ -499,60 +519,9 @@ fn ace_v6(a: &Ace) -> String {
 pub fn render_asa(rules: &Ruleset, opts: &RenderOptions) -> (String, Vec<String>) {
     let mut groups = Groups::default();
     let mut body = String::new();
-    let ftp = ftp_entries(rules);
+    let ftp = !ftp_entries(rules).is_empty();
     for toward in [true, false] {
-        let name = if toward {
-            "FWGEN-TO-GW"
-        } else {
-            "FWGEN-FROM-GW"
-        };
-        let mut entries: Vec<(String, Vec<Ace>)> = Vec::new();
-        for family in Family::BOTH {
-            if family.filter(&rules.gateway).is_empty() {
-                continue;
-            }
-            entries.extend(plan(rules, family, toward, Dialect::Asa));
-        }
-        // One ACE per rule and family; the ASA's `any` covers both families, so an `any`
-        // rule is written once.
-        let mut seen = std::collections::BTreeSet::new();
-        for (text, aces) in entries {
-            let lines: Vec<String> = aces
-                .iter()
-                .map(|a| {
-                    ace_text(
-                        &widen_gateway(a, rules, toward),
-                        &mut groups,
-                        Dialect::Asa,
-                        toward,
-                    )
-                })
-                .collect();
-            let lines: Vec<String> = lines
-                .into_iter()
-                .filter(|l| seen.insert(l.clone()))
-                .collect();
-            if lines.is_empty() {
-                continue;
-            }
-            let _ = writeln!(body, "access-list {name} remark {text}");
-            for l in lines {
-                let _ = writeln!(body, "access-list {name} extended {l}");
-            }
-        }
-        if !ftp.is_empty() {
-            let _ = writeln!(
-                body,
-                "access-list {name} remark FTP data connections: the default inspect ftp policy opens them"
-            );
-        }
-        final_entry(
-            &mut body,
-            &format!("access-list {name} "),
-            "extended ",
-            "ip",
-            opts,
-        );
+        asa_list(&mut body, rules, opts, &mut groups, toward, ftp);
     }
     let mut out = String::new();
     for l in header_lines(rules, opts) {
@@ -560,62 +529,7 @@ pub fn render_asa(rules: &Ruleset, opts: &RenderOptions) -> (String, Vec<String>
     }
     out.push_str("! Apply on the interface that faces the gateway (here named dmz):\n!  access-group FWGEN-TO-GW out interface dmz\n!  access-group FWGEN-FROM-GW in interface dmz\n!\n");
     if !groups.fqdn.is_empty() {
-        out.push_str(
-            "! FQDN objects: the ASA resolves these names itself (8.4(2) or later). It needs DNS\n\
-             ! lookups on the interface that reaches the resolver the gateway uses (here inside):\n\
-             !  dns domain-lookup inside\n\
-             !  dns server-group DefaultDNS\n\
-             !   name-server ADDRESS-OF-THE-GATEWAYS-RESOLVER\n\
-             ! The ASA looks a name up when an access list uses it, again every `dns poll-timer`\n\
-             ! (240 minutes by default) and when the answer's TTL expires (`dns expire-entry-timer`);\n\
-             ! an ACE whose names do not resolve is inactive. `show dns-hosts` lists the answers.\n!\n",
-        );
-        let hosts_of = |g: &str| {
-            rules
-                .dns_groups
-                .iter()
-                .find(|d| d.group == g)
-                .map(|d| d.hosts.clone())
-                .unwrap_or_default()
-        };
-        // Only the families the gateway has: the lists hold no other.
-        let families: Vec<Family> = Family::BOTH
-            .into_iter()
-            .filter(|f| !f.filter(&rules.gateway).is_empty())
-            .collect();
-        let mut defined = std::collections::BTreeSet::new();
-        for (_, ids) in &groups.fqdn {
-            for g in ids {
-                for h in hosts_of(g) {
-                    for f in families.iter().copied() {
-                        let name = fqdn_object_name(&h, f);
-                        if defined.insert(name.clone()) {
-                            let _ = writeln!(
-                                out,
-                                "object network {name}\n fqdn {} {}",
-                                f.suffix(),
-                                crate::names::lock::key(&h)
-                            );
-                        }
-                    }
-                }
-            }
-        }
-        for (name, ids) in &groups.fqdn {
-            let _ = writeln!(out, "object-group network {name}");
-            let _ = writeln!(
-                out,
-                " description fwgen: host group {}, resolved by the ASA",
-                ids.join(", ")
-            );
-            for g in ids {
-                for h in hosts_of(g) {
-                    for f in families.iter().copied() {
-                        let _ = writeln!(out, " network-object object {}", fqdn_object_name(&h, f));
-                    }
-                }
-            }
-        }
+        fqdn_objects(&mut out, rules, &groups);
     }
     for (name, nets) in groups.nets.iter() {
         let _ = writeln!(out, "object-group network {name}");
@@ -644,6 +558,122 @@ pub fn render_asa(rules: &Ruleset, opts: &RenderOptions) -> (String, Vec<String>
     }
     out.push_str(&body);
     (out, Vec::new())
+}
+
+/// One ASA access list (both families), then its final entry.
+fn asa_list(
+    body: &mut String,
+    rules: &Ruleset,
+    opts: &RenderOptions,
+    groups: &mut Groups,
+    toward: bool,
+    ftp: bool,
+) {
+    let name = if toward {
+        "FWGEN-TO-GW"
+    } else {
+        "FWGEN-FROM-GW"
+    };
+    let mut entries: Vec<(String, Vec<Ace>)> = Vec::new();
+    for family in Family::BOTH {
+        if family.filter(&rules.gateway).is_empty() {
+            continue;
+        }
+        entries.extend(plan(rules, family, toward, Dialect::Asa));
+    }
+    // One ACE per rule and family; the ASA's `any` covers both families, so an `any` rule is
+    // written once.
+    let mut seen = std::collections::BTreeSet::new();
+    for (text, aces) in entries {
+        let lines: Vec<String> = aces
+            .iter()
+            .map(|a| {
+                ace_text(
+                    &widen_gateway(a, rules, toward),
+                    groups,
+                    Dialect::Asa,
+                    toward,
+                )
+            })
+            .filter(|l| seen.insert(l.clone()))
+            .collect();
+        if lines.is_empty() {
+            continue;
+        }
+        let _ = writeln!(body, "access-list {name} remark {text}");
+        for l in lines {
+            let _ = writeln!(body, "access-list {name} extended {l}");
+        }
+    }
+    if ftp {
+        let _ = writeln!(
+            body,
+            "access-list {name} remark FTP data connections: the default inspect ftp policy opens them"
+        );
+    }
+    final_entry(
+        body,
+        &format!("access-list {name} "),
+        "extended ",
+        "ip",
+        opts,
+    );
+}
+
+/// The FQDN objects the lists use, with how to turn DNS lookups on, and their groups.
+fn fqdn_objects(out: &mut String, rules: &Ruleset, groups: &Groups) {
+    out.push_str(
+        "! FQDN objects: the ASA resolves these names itself (8.4(2) or later). It needs DNS\n\
+         ! lookups on the interface that reaches the resolver the gateway uses (here inside):\n\
+         !  dns domain-lookup inside\n\
+         !  dns server-group DefaultDNS\n\
+         !   name-server ADDRESS-OF-THE-GATEWAYS-RESOLVER\n\
+         ! The ASA looks a name up when an access list uses it, again every `dns poll-timer`\n\
+         ! (240 minutes by default) and when the answer's TTL expires (`dns expire-entry-timer`);\n\
+         ! an ACE whose names do not resolve is inactive. `show dns-hosts` lists the answers.\n!\n",
+    );
+    let hosts_of = |g: &str| {
+        rules
+            .dns_groups
+            .iter()
+            .find(|d| d.group == g)
+            .map(|d| d.hosts.clone())
+            .unwrap_or_default()
+    };
+    // Only the families the gateway has: the lists hold no other.
+    let families: Vec<Family> = Family::BOTH
+        .into_iter()
+        .filter(|f| !f.filter(&rules.gateway).is_empty())
+        .collect();
+    let mut defined = std::collections::BTreeSet::new();
+    for (_, ids) in &groups.fqdn {
+        for h in ids.iter().flat_map(|g| hosts_of(g)) {
+            for f in families.iter().copied() {
+                let name = fqdn_object_name(&h, f);
+                if defined.insert(name.clone()) {
+                    let _ = writeln!(
+                        out,
+                        "object network {name}\n fqdn {} {}",
+                        f.suffix(),
+                        crate::names::lock::key(&h)
+                    );
+                }
+            }
+        }
+    }
+    for (name, ids) in &groups.fqdn {
+        let _ = writeln!(out, "object-group network {name}");
+        let _ = writeln!(
+            out,
+            " description fwgen: host group {}, resolved by the ASA",
+            ids.join(", ")
+        );
+        for h in ids.iter().flat_map(|g| hosts_of(g)) {
+            for f in families.iter().copied() {
+                let _ = writeln!(out, " network-object object {}", fqdn_object_name(&h, f));
+            }
+        }
+    }
 }
 
 /// ASA: the gateway side names every gateway address (both families) in one group, so one
