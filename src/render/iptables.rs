@@ -296,76 +296,20 @@ fn log_line(chain: &str, opts: &RenderOptions, what: &str) -> Option<String> {
     })
 }
 
-fn one_family(rules: &Ruleset, opts: &RenderOptions, family: Family) -> (String, Sets) {
-    let mut sets = Sets::new(family);
-    let (ins, outs) = (
-        rules.direction(Direction::In),
-        rules.direction(Direction::Out),
-    );
-    let gateway: Vec<IpNet> = family.filter(&rules.gateway);
-    let mut raw = Vec::new();
-    let mut filter = Vec::new();
-    let chains: &[(&str, &str)];
-    let host_chains: [(&str, &str); 3];
-    match opts.placement {
-        Placement::Host => {
-            let p = opts.policy.upper();
-            host_chains = [("INPUT", p), ("FORWARD", p), ("OUTPUT", p)];
-            chains = &host_chains;
-            helper_lines(&mut raw, "PREROUTING", &ins, &mut sets, true, "");
-            helper_lines(&mut raw, "OUTPUT", &outs, &mut sets, false, "");
-            for (chain, lo, list, from, what) in [
-                ("INPUT", "-i", &ins, true, "in"),
-                ("OUTPUT", "-o", &outs, false, "out"),
-            ] {
-                filter.push(format!(
-                    "-A {chain} -m conntrack --ctstate ESTABLISHED,RELATED -j ACCEPT"
-                ));
-                filter.push(format!("-A {chain} {lo} lo -j ACCEPT"));
-                filter.extend(icmp_lines(chain, family));
-                filter.push(format!("-A {chain} -m conntrack --ctstate INVALID -j DROP"));
-                rule_lines(&mut filter, chain, list, &mut sets, from);
-                filter.extend(log_line(chain, opts, what));
-            }
-            filter.extend(log_line("FORWARD", opts, "forward"));
-        }
-        Placement::Perimeter => {
-            chains = &[
-                ("INPUT", "ACCEPT"),
-                ("FORWARD", "ACCEPT"),
-                ("OUTPUT", "ACCEPT"),
-                ("FWGEN-IN", "-"),
-                ("FWGEN-OUT", "-"),
-            ];
-            // Every `-d` jump before any `-s` jump: traffic between two of the gateway's
-            // addresses is decided by the inbound rules, whichever address comes first, as
-            // nftables decides it (`ip daddr @gateway` before `ip saddr @gateway`).
-            for gw in &gateway {
-                filter.push(format!("-A FORWARD -d {gw} -j FWGEN-IN"));
-            }
-            for gw in &gateway {
-                filter.push(format!("-A FORWARD -s {gw} -j FWGEN-OUT"));
-            }
-            for gw in &gateway {
-                let (to_gw, from_gw) = (format!("-d {gw} "), format!("-s {gw} "));
-                helper_lines(&mut raw, "PREROUTING", &ins, &mut sets, true, &to_gw);
-                helper_lines(&mut raw, "PREROUTING", &outs, &mut sets, false, &from_gw);
-            }
-            for (chain, list, from, what) in [
-                ("FWGEN-IN", &ins, true, "in"),
-                ("FWGEN-OUT", &outs, false, "out"),
-            ] {
-                filter.push(format!(
-                    "-A {chain} -m conntrack --ctstate ESTABLISHED,RELATED -j ACCEPT"
-                ));
-                filter.push(format!("-A {chain} -m conntrack --ctstate INVALID -j DROP"));
-                rule_lines(&mut filter, chain, list, &mut sets, from);
-                filter.extend(log_line(chain, opts, what));
-                filter.push(format!("-A {chain} -j {}", opts.policy.upper()));
-            }
-        }
-    }
+/// The tables of one family, decided: raw (FTP helpers) and filter (chains and rules).
+struct Tables {
+    sets: Sets,
+    chains: Vec<(&'static str, &'static str)>,
+    raw: Vec<String>,
+    filter: Vec<String>,
+}
 
+fn one_family(rules: &Ruleset, opts: &RenderOptions, family: Family) -> (String, Sets) {
+    let t = match opts.placement {
+        Placement::Host => host_tables(rules, opts, family),
+        Placement::Perimeter => perimeter_tables(rules, opts, family),
+    };
+    let (sets, chains, raw, filter) = (t.sets, t.chains, t.raw, t.filter);
     let mut out = String::new();
     for l in header_lines(rules, opts) {
         let _ = writeln!(out, "# {l}");
@@ -393,7 +337,7 @@ fn one_family(rules: &Ruleset, opts: &RenderOptions, family: Family) -> (String,
         out.push_str("COMMIT\n");
     }
     out.push_str("*filter\n");
-    for (name, policy) in chains {
+    for (name, policy) in &chains {
         let _ = writeln!(out, ":{name} {policy} [0:0]");
     }
     for l in &filter {
@@ -401,6 +345,88 @@ fn one_family(rules: &Ruleset, opts: &RenderOptions, family: Family) -> (String,
     }
     out.push_str("COMMIT\n");
     (out, sets)
+}
+
+/// Host placement: INPUT, FORWARD and OUTPUT with the policy; loopback, ICMP and the rules.
+fn host_tables(rules: &Ruleset, opts: &RenderOptions, family: Family) -> Tables {
+    let mut sets = Sets::new(family);
+    let (ins, outs) = (
+        rules.direction(Direction::In),
+        rules.direction(Direction::Out),
+    );
+    let (mut raw, mut filter) = (Vec::new(), Vec::new());
+    let p = opts.policy.upper();
+    helper_lines(&mut raw, "PREROUTING", &ins, &mut sets, true, "");
+    helper_lines(&mut raw, "OUTPUT", &outs, &mut sets, false, "");
+    for (chain, lo, list, from, what) in [
+        ("INPUT", "-i", &ins, true, "in"),
+        ("OUTPUT", "-o", &outs, false, "out"),
+    ] {
+        filter.push(format!(
+            "-A {chain} -m conntrack --ctstate ESTABLISHED,RELATED -j ACCEPT"
+        ));
+        filter.push(format!("-A {chain} {lo} lo -j ACCEPT"));
+        filter.extend(icmp_lines(chain, family));
+        filter.push(format!("-A {chain} -m conntrack --ctstate INVALID -j DROP"));
+        rule_lines(&mut filter, chain, list, &mut sets, from);
+        filter.extend(log_line(chain, opts, what));
+    }
+    filter.extend(log_line("FORWARD", opts, "forward"));
+    Tables {
+        sets,
+        chains: vec![("INPUT", p), ("FORWARD", p), ("OUTPUT", p)],
+        raw,
+        filter,
+    }
+}
+
+/// Perimeter placement: FORWARD jumps to FWGEN-IN and FWGEN-OUT for the gateway's addresses.
+fn perimeter_tables(rules: &Ruleset, opts: &RenderOptions, family: Family) -> Tables {
+    let mut sets = Sets::new(family);
+    let (ins, outs) = (
+        rules.direction(Direction::In),
+        rules.direction(Direction::Out),
+    );
+    let gateway: Vec<IpNet> = family.filter(&rules.gateway);
+    let (mut raw, mut filter) = (Vec::new(), Vec::new());
+    // Every `-d` jump before any `-s` jump: traffic between two of the gateway's addresses
+    // is decided by the inbound rules, whichever address comes first, as nftables decides it
+    // (`ip daddr @gateway` before `ip saddr @gateway`).
+    for gw in &gateway {
+        filter.push(format!("-A FORWARD -d {gw} -j FWGEN-IN"));
+    }
+    for gw in &gateway {
+        filter.push(format!("-A FORWARD -s {gw} -j FWGEN-OUT"));
+    }
+    for gw in &gateway {
+        let (to_gw, from_gw) = (format!("-d {gw} "), format!("-s {gw} "));
+        helper_lines(&mut raw, "PREROUTING", &ins, &mut sets, true, &to_gw);
+        helper_lines(&mut raw, "PREROUTING", &outs, &mut sets, false, &from_gw);
+    }
+    for (chain, list, from, what) in [
+        ("FWGEN-IN", &ins, true, "in"),
+        ("FWGEN-OUT", &outs, false, "out"),
+    ] {
+        filter.push(format!(
+            "-A {chain} -m conntrack --ctstate ESTABLISHED,RELATED -j ACCEPT"
+        ));
+        filter.push(format!("-A {chain} -m conntrack --ctstate INVALID -j DROP"));
+        rule_lines(&mut filter, chain, list, &mut sets, from);
+        filter.extend(log_line(chain, opts, what));
+        filter.push(format!("-A {chain} -j {}", opts.policy.upper()));
+    }
+    Tables {
+        sets,
+        chains: vec![
+            ("INPUT", "ACCEPT"),
+            ("FORWARD", "ACCEPT"),
+            ("OUTPUT", "ACCEPT"),
+            ("FWGEN-IN", "-"),
+            ("FWGEN-OUT", "-"),
+        ],
+        raw,
+        filter,
+    }
 }
 
 /// The three files: `rules.v4`, `rules.v6` and `ipsets`.
