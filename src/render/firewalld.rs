@@ -342,88 +342,97 @@ pub fn render(rules: &Ruleset, opts: &RenderOptions) -> Vec<(String, String)> {
         "{} {} ({})",
         rules.meta.product, rules.meta.version, rules.meta.component
     );
-    let mut files = Vec::new();
-    match opts.placement {
-        Placement::Host => {
-            let inb = build(rules, opts, Direction::In, "source");
-            let out = build(rules, opts, Direction::Out, "destination");
-            let zone = container(
-                "zone",
-                &format!(" target=\"{}\"", opts.policy.upper()),
-                "fwgen",
-                &format!("Inbound connections of {what}"),
-                &[],
-                &inb.body,
-            );
-            files.push(("zones/fwgen.xml".to_string(), xml_doc(rules, opts, &zone)));
-            let policy = container(
-                "policy",
-                &format!(" target=\"{}\" priority=\"-1\"", opts.policy.upper()),
-                "fwgen-out",
-                &format!("Outbound connections of {what}"),
-                &host_out_extra(),
-                &out.body,
-            );
-            files.push((
-                "policies/fwgen-out.xml".to_string(),
-                xml_doc(rules, opts, &policy),
-            ));
-            files.extend(inb.files);
-            files.extend(out.files);
-        }
-        Placement::Perimeter => {
-            let sources: Vec<String> = rules
-                .gateway
-                .iter()
-                .map(|g| format!("<source address=\"{g}\"/>"))
-                .collect();
-            let zone = container(
-                "zone",
-                "",
-                "fwgen-gateway",
-                &format!("The gateway: {what}"),
-                &sources,
-                &[],
-            );
-            files.push((
-                "zones/fwgen-gateway.xml".to_string(),
-                xml_doc(rules, opts, &zone),
-            ));
-            let inb = build(rules, opts, Direction::In, "source");
-            let out = build(rules, opts, Direction::Out, "destination");
-            // Traffic between two gateway addresses matches both policies: the one toward
-            // the gateway goes first (priority -2), so the inbound rules decide it, as in
-            // nftables and iptables.
-            for (name, ingress, egress, built, dir, priority) in [
-                ("fwgen-to-gw", "ANY", "fwgen-gateway", &inb, "to", -2),
-                ("fwgen-from-gw", "fwgen-gateway", "ANY", &out, "from", -1),
-            ] {
-                let policy = container(
-                    "policy",
-                    &format!(
-                        " target=\"{}\" priority=\"{priority}\"",
-                        opts.policy.upper()
-                    ),
-                    name,
-                    &format!("Connections {dir} the gateway, {what}"),
-                    &[
-                        format!("<ingress-zone name=\"{ingress}\"/>"),
-                        format!("<egress-zone name=\"{egress}\"/>"),
-                    ],
-                    &built.body,
-                );
-                files.push((
-                    format!("policies/{name}.xml"),
-                    xml_doc(rules, opts, &policy),
-                ));
-            }
-            files.extend(inb.files);
-            files.extend(out.files);
-        }
-    }
+    let mut files = match opts.placement {
+        Placement::Host => host_files(rules, opts, &what),
+        Placement::Perimeter => perimeter_files(rules, opts, &what),
+    };
     files.sort();
     // A DNS-filled set used by inbound and outbound rules is one file.
     files.dedup();
+    files
+}
+
+/// Host placement: zone `fwgen` for inbound rules, policy `fwgen-out` (HOST -> ANY).
+fn host_files(rules: &Ruleset, opts: &RenderOptions, what: &str) -> Vec<(String, String)> {
+    let mut files = Vec::new();
+    let inb = build(rules, opts, Direction::In, "source");
+    let out = build(rules, opts, Direction::Out, "destination");
+    let zone = container(
+        "zone",
+        &format!(" target=\"{}\"", opts.policy.upper()),
+        "fwgen",
+        &format!("Inbound connections of {what}"),
+        &[],
+        &inb.body,
+    );
+    files.push(("zones/fwgen.xml".to_string(), xml_doc(rules, opts, &zone)));
+    let policy = container(
+        "policy",
+        &format!(" target=\"{}\" priority=\"-1\"", opts.policy.upper()),
+        "fwgen-out",
+        &format!("Outbound connections of {what}"),
+        &host_out_extra(),
+        &out.body,
+    );
+    files.push((
+        "policies/fwgen-out.xml".to_string(),
+        xml_doc(rules, opts, &policy),
+    ));
+    files.extend(inb.files);
+    files.extend(out.files);
+    files
+}
+
+/// Perimeter placement: zone `fwgen-gateway` and the policies to and from it.
+fn perimeter_files(rules: &Ruleset, opts: &RenderOptions, what: &str) -> Vec<(String, String)> {
+    let mut files = Vec::new();
+    let sources: Vec<String> = rules
+        .gateway
+        .iter()
+        .map(|g| format!("<source address=\"{g}\"/>"))
+        .collect();
+    let zone = container(
+        "zone",
+        "",
+        "fwgen-gateway",
+        &format!("The gateway: {what}"),
+        &sources,
+        &[],
+    );
+    files.push((
+        "zones/fwgen-gateway.xml".to_string(),
+        xml_doc(rules, opts, &zone),
+    ));
+    let inb = build(rules, opts, Direction::In, "source");
+    let out = build(rules, opts, Direction::Out, "destination");
+    // Traffic between two gateway addresses matches both policies: the one toward
+    // the gateway goes first (priority -2), so the inbound rules decide it, as in
+    // nftables and iptables.
+    for (name, ingress, egress, built, dir, priority) in [
+        ("fwgen-to-gw", "ANY", "fwgen-gateway", &inb, "to", -2),
+        ("fwgen-from-gw", "fwgen-gateway", "ANY", &out, "from", -1),
+    ] {
+        let policy = container(
+            "policy",
+            &format!(
+                " target=\"{}\" priority=\"{priority}\"",
+                opts.policy.upper()
+            ),
+            name,
+            &format!("Connections {dir} the gateway, {what}"),
+            &[
+                format!("<ingress-zone name=\"{ingress}\"/>"),
+                format!("<egress-zone name=\"{egress}\"/>"),
+            ],
+            &built.body,
+        );
+        files.push((
+            format!("policies/{name}.xml"),
+            xml_doc(rules, opts, &policy),
+        ));
+    }
+    files.extend(inb.files);
+    files.extend(out.files);
     files
 }
 
