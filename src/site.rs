@@ -290,14 +290,13 @@ impl Site {
     /// Everything the site file says that `pv` does not know: every problem, not the first.
     pub fn check(&self, pv: &ProductVersion) -> Vec<LoadError> {
         let mut errors = Vec::new();
-        let site = |what: &str| format!("site {what}");
         let roles: Vec<&str> = pv.roles.iter().map(|r| r.id.as_str()).collect();
         for role in self.roles.keys() {
             if !roles.contains(&role.as_str()) {
                 errors.push(self.error(
                     self.line("roles", role),
                     LoadErrorKind::Unknown {
-                        referrer: site("roles"),
+                        referrer: "site roles".into(),
                         what: "role",
                         id: role.clone(),
                         hint: hint(role, roles.iter().copied()),
@@ -305,55 +304,48 @@ impl Site {
                 ));
             }
         }
-        // `hosts:` binds a host group by one of its host names or by its id (a group the
-        // document describes without host names has only its id).
-        let mut hosts = pv.host_names();
-        hosts.extend(pv.host_groups.iter().map(|g| g.id.as_str()));
-        for host in self.hosts.keys() {
-            if !hosts.contains(host.as_str()) {
-                errors.push(
-                    self.error(
-                        self.line("hosts", host),
-                        LoadErrorKind::Unknown {
-                            referrer: site("hosts"),
-                            what: "host",
-                            id: host.clone(),
-                            hint: crate::suggest::did_you_mean(host, hosts.iter().copied())
-                                .map(|c| format!("; did you mean `{c}`?"))
-                                .unwrap_or_else(|| {
-                                    format!(
-                                        " (no host group of {} {} names it)",
-                                        pv.product, pv.version
-                                    )
-                                }),
-                        },
-                    ),
-                );
+        // `hosts:` and `names:` bind a host group by one of its host names or by its id (a
+        // group the document describes without host names has only its id).
+        let mut groups = pv.host_names();
+        groups.extend(pv.host_groups.iter().map(|g| g.id.as_str()));
+        for (section, what, keys, verb) in [
+            (
+                "hosts",
+                "host",
+                self.hosts.keys().collect::<Vec<_>>(),
+                "names",
+            ),
+            ("names", "host group", self.names.keys().collect(), "has"),
+        ] {
+            for key in keys.into_iter().filter(|k| !groups.contains(k.as_str())) {
+                let hint = crate::suggest::did_you_mean(key, groups.iter().copied())
+                    .map(|c| format!("; did you mean `{c}`?"))
+                    .unwrap_or_else(|| {
+                        format!(
+                            " (no host group of {} {} {verb} it)",
+                            pv.product, pv.version
+                        )
+                    });
+                errors.push(self.error(
+                    self.line(section, key),
+                    LoadErrorKind::Unknown {
+                        referrer: format!("site {section}"),
+                        what,
+                        id: key.clone(),
+                        hint,
+                    },
+                ));
             }
         }
-        // `names:` binds a host group by its id or one of its host names, as `hosts:` does.
-        for key in self.names.keys() {
-            if !hosts.contains(key.as_str()) {
-                errors.push(
-                    self.error(
-                        self.line("names", key),
-                        LoadErrorKind::Unknown {
-                            referrer: site("names"),
-                            what: "host group",
-                            id: key.clone(),
-                            hint: crate::suggest::did_you_mean(key, hosts.iter().copied())
-                                .map(|c| format!("; did you mean `{c}`?"))
-                                .unwrap_or_else(|| {
-                                    format!(
-                                        " (no host group of {} {} has it)",
-                                        pv.product, pv.version
-                                    )
-                                }),
-                        },
-                    ),
-                );
-            }
-        }
+        errors.extend(self.check_ports(pv));
+        errors
+    }
+
+    /// Port overrides: each for an entry that exists and whose port the document calls
+    /// configurable, with at least one port.
+    fn check_ports(&self, pv: &ProductVersion) -> Vec<LoadError> {
+        let mut errors = Vec::new();
+        let site = |what: &str| format!("site {what}");
         // Looked up once: a site may override many entries of a big catalogue (one scan per
         // override was quadratic: 80,000 overrides took 33 s).
         let by_id: BTreeMap<&str, &crate::model::Entry> =
