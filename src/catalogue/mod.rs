@@ -390,6 +390,70 @@ pub(crate) fn hex(bytes: &[u8]) -> String {
     bytes.iter().map(|b| format!("{b:02x}")).collect()
 }
 
+/// The ids a product version declares, for checking references to them.
+struct Ids {
+    components: BTreeSet<String>,
+    roles: BTreeSet<String>,
+    features: BTreeSet<String>,
+    groups: BTreeSet<String>,
+    /// `gateway` if declared, else the first component.
+    default_component: String,
+}
+
+/// The model of one product version from what is left of its file.
+fn assemble(
+    raw: raw::File,
+    name: &str,
+    host_groups: Vec<HostGroup>,
+    entries: Vec<Entry>,
+) -> ProductVersion {
+    ProductVersion {
+        digest: String::new(),
+        product: raw.product.0,
+        title: raw.title,
+        version: Version::new(raw.version.0),
+        path: name.to_string(),
+        document: Document {
+            file: raw.document.file,
+            title: raw.document.title,
+        },
+        notes: raw.notes,
+        components: raw
+            .components
+            .into_iter()
+            .map(|c| Component {
+                id: c.id.0,
+                description: c.description,
+            })
+            .collect(),
+        roles: raw
+            .roles
+            .into_iter()
+            .map(|r| Role {
+                id: r.id.0,
+                description: r.description,
+            })
+            .collect(),
+        features: raw
+            .features
+            .into_iter()
+            .map(|f| Feature {
+                id: f.id.0,
+                description: f.description,
+                default: f.default,
+                implies: f.implies.into_iter().map(|i| i.0).collect(),
+            })
+            .collect(),
+        group_index: host_groups
+            .iter()
+            .enumerate()
+            .map(|(i, g)| (g.id.clone(), i))
+            .collect(),
+        host_groups,
+        entries,
+    }
+}
+
 /// Validation context for one file.
 struct Ctx<'a> {
     path: &'a str,
@@ -478,8 +542,72 @@ impl Ctx<'_> {
         false
     }
 
-    fn product_version(&mut self, raw: raw::File, name: &str) -> Option<ProductVersion> {
+    fn product_version(&mut self, mut raw: raw::File, name: &str) -> Option<ProductVersion> {
         let before = self.errors.len();
+        self.check_top(&raw);
+        let ids = Ids {
+            components: self.unique_ids(
+                "components",
+                "component",
+                raw.components.iter().map(|c| c.id.0.as_str()),
+            ),
+            roles: self.unique_ids("roles", "role", raw.roles.iter().map(|r| r.id.0.as_str())),
+            features: self.unique_ids(
+                "features",
+                "feature",
+                raw.features.iter().map(|f| f.id.0.as_str()),
+            ),
+            groups: self.unique_ids(
+                "host_groups",
+                "host group",
+                raw.host_groups.iter().map(|g| g.id.0.as_str()),
+            ),
+            default_component: if raw.components.iter().any(|c| c.id.0 == "gateway") {
+                "gateway".to_string()
+            } else {
+                raw.components
+                    .first()
+                    .map(|c| c.id.0.clone())
+                    .unwrap_or_default()
+            },
+        };
+        self.unique_ids(
+            "entries",
+            "entry",
+            raw.entries.iter().map(|e| e.id.0.as_str()),
+        );
+        for f in &raw.features {
+            let line = At::Item("features", &f.id.0);
+            for imp in &f.implies {
+                self.check_ref(
+                    line,
+                    format!("feature `{}`", f.id.0),
+                    "feature",
+                    &imp.0,
+                    &ids.features,
+                );
+            }
+        }
+        let host_groups: Vec<HostGroup> = std::mem::take(&mut raw.host_groups)
+            .into_iter()
+            .map(|g| self.host_group(g))
+            .collect();
+        let entries: Vec<Entry> = std::mem::take(&mut raw.entries)
+            .into_iter()
+            .map(|e| self.entry(e, &ids))
+            .collect();
+        let pv = assemble(raw, name, host_groups, entries);
+        // Everything declared must be used: a feature that enables nothing is a mistake.
+        // After a broken reference these checks would only repeat it, so they wait for a fix.
+        if self.errors.len() > before {
+            return None;
+        }
+        self.check_use(&pv);
+        (self.errors.len() == before).then_some(pv)
+    }
+
+    /// The version label and the component list.
+    fn check_top(&mut self, raw: &raw::File) {
         if raw.version.0.trim().is_empty() || raw.version.0.contains(char::is_whitespace) {
             let line = Positions::top(self.text, "version");
             self.err(
@@ -500,175 +628,85 @@ impl Ctx<'_> {
                 },
             );
         }
-        let components = self.unique_ids(
-            "components",
+    }
+
+    /// One entry, its references checked against `ids`.
+    fn entry(&mut self, e: raw::Entry, ids: &Ids) -> Entry {
+        let line = At::Item("entries", &e.id.0);
+        let referrer = format!("entry `{}`", e.id.0);
+        let component = e
+            .component
+            .map_or_else(|| ids.default_component.clone(), |c| c.0);
+        self.check_ref(
+            line,
+            referrer.clone(),
             "component",
-            raw.components.iter().map(|c| c.id.0.as_str()),
+            &component,
+            &ids.components,
         );
-        let roles = self.unique_ids("roles", "role", raw.roles.iter().map(|r| r.id.0.as_str()));
-        let features = self.unique_ids(
-            "features",
-            "feature",
-            raw.features.iter().map(|f| f.id.0.as_str()),
-        );
-        let groups = self.unique_ids(
-            "host_groups",
-            "host group",
-            raw.host_groups.iter().map(|g| g.id.0.as_str()),
-        );
-        self.unique_ids(
-            "entries",
-            "entry",
-            raw.entries.iter().map(|e| e.id.0.as_str()),
-        );
-
-        let default_component = if components.contains("gateway") {
-            "gateway".to_string()
-        } else {
-            raw.components
-                .first()
-                .map(|c| c.id.0.clone())
-                .unwrap_or_default()
+        if let Some(f) = &e.feature {
+            self.check_ref(line, referrer.clone(), "feature", &f.0, &ids.features);
+        }
+        let peer = match e.peer {
+            raw::Peer::Any => Peer::Any,
+            raw::Peer::Role(r) => {
+                self.check_ref(line, referrer.clone(), "role", &r.0, &ids.roles);
+                Peer::Role(r.0)
+            }
+            raw::Peer::Group(g) => {
+                self.check_ref(line, referrer.clone(), "host group", &g.0, &ids.groups);
+                Peer::Group(g.0)
+            }
         };
-
-        for f in &raw.features {
-            let line = At::Item("features", &f.id.0);
-            for imp in &f.implies {
-                self.check_ref(
-                    line,
-                    format!("feature `{}`", f.id.0),
-                    "feature",
-                    &imp.0,
-                    &features,
-                );
-            }
-        }
-
-        let mut host_groups = Vec::with_capacity(raw.host_groups.len());
-        for g in raw.host_groups {
-            host_groups.push(self.host_group(g));
-        }
-
-        let mut entries = Vec::with_capacity(raw.entries.len());
-        for e in raw.entries {
-            let line = At::Item("entries", &e.id.0);
-            let referrer = format!("entry `{}`", e.id.0);
-            let component = e
-                .component
-                .map_or_else(|| default_component.clone(), |c| c.0);
-            self.check_ref(line, referrer.clone(), "component", &component, &components);
-            if let Some(f) = &e.feature {
-                self.check_ref(line, referrer.clone(), "feature", &f.0, &features);
-            }
-            let peer = match e.peer {
-                raw::Peer::Any => Peer::Any,
-                raw::Peer::Role(r) => {
-                    self.check_ref(line, referrer.clone(), "role", &r.0, &roles);
-                    Peer::Role(r.0)
-                }
-                raw::Peer::Group(g) => {
-                    self.check_ref(line, referrer.clone(), "host group", &g.0, &groups);
-                    Peer::Group(g.0)
-                }
-            };
-            for (field, empty) in [
-                ("protocols", e.protocols.is_empty()),
-                ("ports", e.ports.is_empty()),
-                ("directions", e.directions.is_empty()),
-            ] {
-                if empty {
-                    self.err(
-                        line,
-                        LoadErrorKind::EmptyList {
-                            what: referrer.clone(),
-                            field,
-                        },
-                    );
-                }
-            }
-            let written = Written::from_list(&e.directions);
-            if written.is_none() && !e.directions.is_empty() {
-                let list: Vec<&str> = e.directions.iter().map(|d| d.as_str()).collect();
+        for (field, empty) in [
+            ("protocols", e.protocols.is_empty()),
+            ("ports", e.ports.is_empty()),
+            ("directions", e.directions.is_empty()),
+        ] {
+            if empty {
                 self.err(
                     line,
-                    LoadErrorKind::Invalid(format!(
-                        "{referrer}: directions `[{}]` must be the document's cell: `[in]`, `[out]`, \
-                         `[in, out]` (In/Out) or `[out, in]` (Out/In)",
-                        list.join(", ")
-                    )),
+                    LoadErrorKind::EmptyList {
+                        what: referrer.clone(),
+                        field,
+                    },
                 );
             }
-            let directions = self.directions(line, &referrer, written, e.opens, &e.reading);
-            entries.push(Entry {
-                id: e.id.0,
-                component,
-                description: e.description,
-                protocols: e.protocols.into_iter().collect(),
-                ports: PortSet::new(e.ports),
-                written: written.unwrap_or(Written::Out),
-                directions,
-                opens: e.opens,
-                reading: e.reading,
-                application: e.application,
-                peer,
-                feature: e.feature.map(|f| f.0),
-                configurable: e.configurable,
-                notes: e.notes,
-                source: source(e.source),
-            });
         }
-
-        let pv = ProductVersion {
-            digest: String::new(),
-            product: raw.product.0,
-            title: raw.title,
-            version: Version::new(raw.version.0),
-            path: name.to_string(),
-            document: Document {
-                file: raw.document.file,
-                title: raw.document.title,
-            },
-            notes: raw.notes,
-            components: raw
-                .components
-                .into_iter()
-                .map(|c| Component {
-                    id: c.id.0,
-                    description: c.description,
-                })
-                .collect(),
-            roles: raw
-                .roles
-                .into_iter()
-                .map(|r| Role {
-                    id: r.id.0,
-                    description: r.description,
-                })
-                .collect(),
-            features: raw
-                .features
-                .into_iter()
-                .map(|f| Feature {
-                    id: f.id.0,
-                    description: f.description,
-                    default: f.default,
-                    implies: f.implies.into_iter().map(|i| i.0).collect(),
-                })
-                .collect(),
-            group_index: host_groups
-                .iter()
-                .enumerate()
-                .map(|(i, g)| (g.id.clone(), i))
-                .collect(),
-            host_groups,
-            entries,
-        };
-
-        // Everything declared must be used: a feature that enables nothing is a mistake.
-        // After a broken reference these checks would only repeat it, so they wait for a fix.
-        if self.errors.len() > before {
-            return None;
+        let written = Written::from_list(&e.directions);
+        if written.is_none() && !e.directions.is_empty() {
+            let list: Vec<&str> = e.directions.iter().map(|d| d.as_str()).collect();
+            self.err(
+                line,
+                LoadErrorKind::Invalid(format!(
+                    "{referrer}: directions `[{}]` must be the document's cell: `[in]`, `[out]`, \
+                     `[in, out]` (In/Out) or `[out, in]` (Out/In)",
+                    list.join(", ")
+                )),
+            );
         }
+        let directions = self.directions(line, &referrer, written, e.opens, &e.reading);
+        Entry {
+            id: e.id.0,
+            component,
+            description: e.description,
+            protocols: e.protocols.into_iter().collect(),
+            ports: PortSet::new(e.ports),
+            written: written.unwrap_or(Written::Out),
+            directions,
+            opens: e.opens,
+            reading: e.reading,
+            application: e.application,
+            peer,
+            feature: e.feature.map(|f| f.0),
+            configurable: e.configurable,
+            notes: e.notes,
+            source: source(e.source),
+        }
+    }
+
+    /// Every feature enables something, every role and host group is some entry's peer.
+    fn check_use(&mut self, pv: &ProductVersion) {
         let enabling = pv.features_enabling_something();
         for f in &pv.features {
             if !enabling.contains(f.id.as_str()) {
@@ -701,7 +739,6 @@ impl Ctx<'_> {
                 );
             }
         }
-        (self.errors.len() == before).then_some(pv)
     }
 
     /// The directions an entry opens connections in, from its document cell and `opens`.
