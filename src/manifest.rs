@@ -186,78 +186,8 @@ impl Manifest {
                     },
                 });
             }
-            let backend =
-                enum_value::<Backend>(&t.backend, "backend", &t.name, &display, line, &mut errors);
-            let placement = match &t.placement {
-                None => Some(Placement::Perimeter),
-                Some(p) => {
-                    enum_value::<Placement>(p, "placement", &t.name, &display, line, &mut errors)
-                }
-            };
-            let policy = match &t.policy {
-                None => Some(Policy::Drop),
-                Some(p) => enum_value::<Policy>(p, "policy", &t.name, &display, line, &mut errors),
-            };
-            let names = match &t.names {
-                None => Some(crate::names::NameMode::Addresses),
-                Some(n) => enum_value::<crate::names::NameMode>(
-                    n,
-                    "names",
-                    &t.name,
-                    &display,
-                    line,
-                    &mut errors,
-                ),
-            };
-            if !allow_outside {
-                let paths = t
-                    .site
-                    .iter()
-                    .map(|p| ("site", p))
-                    .chain(t.ip_ranges.iter().map(|p| ("ip_ranges", p)))
-                    .chain(t.lock.iter().map(|p| ("lock", p)))
-                    .chain(t.dnsmasq.iter().map(|p| ("dnsmasq", p)))
-                    .chain([("output", &t.output)]);
-                for (key, p) in paths {
-                    if let Err(why) = inside(&base, p) {
-                        errors.push(LoadError {
-                            path: display.clone(),
-                            line,
-                            column: None,
-                            kind: LoadErrorKind::Invalid(format!(
-                                "target `{}`: {key} `{}` {why}; paths stay inside the manifest's directory unless `fwgen build --allow-outside`",
-                                t.name,
-                                p.display()
-                            )),
-                        });
-                    }
-                }
-            }
-            if let (Some(backend), Some(placement), Some(policy), Some(names)) =
-                (backend, placement, policy, names)
-            {
-                targets.push(Target {
-                    line,
-                    name: t.name,
-                    site: t.site.map(|s| base.join(s)),
-                    product: t.product,
-                    version: t.version,
-                    component: t.component,
-                    features: t.features,
-                    all_features: t.all_features,
-                    no_default_features: t.no_default_features,
-                    gateway: t.gateway,
-                    backend,
-                    placement,
-                    log_drops: t.log_drops,
-                    policy,
-                    strict: t.strict,
-                    output: base.join(t.output),
-                    names,
-                    ip_ranges: t.ip_ranges.map(|p| base.join(p)),
-                    lock: t.lock.map(|p| base.join(p)),
-                    dnsmasq: t.dnsmasq.map(|p| base.join(p)),
-                });
+            if let Some(target) = target(t, line, &base, &display, allow_outside, &mut errors) {
+                targets.push(target);
             }
         }
         if !allow_outside
@@ -304,7 +234,82 @@ impl Manifest {
     }
 }
 
-/// Lines of `- name:` items, in order.
+/// One target, checked: its backend, placement, policy and names values, and (unless
+/// `allow_outside`) that its paths stay inside the manifest's directory.
+fn target(
+    t: RawTarget,
+    line: usize,
+    base: &Path,
+    display: &str,
+    allow_outside: bool,
+    errors: &mut Vec<LoadError>,
+) -> Option<Target> {
+    let backend = enum_value::<Backend>(&t.backend, "backend", &t.name, display, line, errors);
+    let placement = match &t.placement {
+        None => Some(Placement::Perimeter),
+        Some(p) => enum_value::<Placement>(p, "placement", &t.name, display, line, errors),
+    };
+    let policy = match &t.policy {
+        None => Some(Policy::Drop),
+        Some(p) => enum_value::<Policy>(p, "policy", &t.name, display, line, errors),
+    };
+    let names = match &t.names {
+        None => Some(crate::names::NameMode::Addresses),
+        Some(n) => enum_value::<crate::names::NameMode>(n, "names", &t.name, display, line, errors),
+    };
+    if !allow_outside {
+        let paths = t
+            .site
+            .iter()
+            .map(|p| ("site", p))
+            .chain(t.ip_ranges.iter().map(|p| ("ip_ranges", p)))
+            .chain(t.lock.iter().map(|p| ("lock", p)))
+            .chain(t.dnsmasq.iter().map(|p| ("dnsmasq", p)))
+            .chain([("output", &t.output)]);
+        for (key, p) in paths {
+            if let Err(why) = inside(base, p) {
+                errors.push(LoadError {
+                    path: display.to_string(),
+                    line,
+                    column: None,
+                    kind: LoadErrorKind::Invalid(format!(
+                        "target `{}`: {key} `{}` {why}; paths stay inside the manifest's directory unless `fwgen build --allow-outside`",
+                        t.name,
+                        p.display()
+                    )),
+                });
+            }
+        }
+    }
+    if let (Some(backend), Some(placement), Some(policy), Some(names)) =
+        (backend, placement, policy, names)
+    {
+        return Some(Target {
+            line,
+            name: t.name,
+            site: t.site.map(|s| base.join(s)),
+            product: t.product,
+            version: t.version,
+            component: t.component,
+            features: t.features,
+            all_features: t.all_features,
+            no_default_features: t.no_default_features,
+            gateway: t.gateway,
+            backend,
+            placement,
+            log_drops: t.log_drops,
+            policy,
+            strict: t.strict,
+            output: base.join(t.output),
+            names,
+            ip_ranges: t.ip_ranges.map(|p| base.join(p)),
+            lock: t.lock.map(|p| base.join(p)),
+            dnsmasq: t.dnsmasq.map(|p| base.join(p)),
+        });
+    }
+    None
+}
+
 /// Whether `rel`, a path the manifest names, stays inside `base` (the manifest's directory):
 /// relative, no `..`, and no symbolic link on the way that leads out (checked on the part
 /// that exists).
@@ -352,6 +357,7 @@ pub(crate) fn inside(base: &Path, rel: &Path) -> Result<(), String> {
     }
 }
 
+/// Lines of `- name:` items, in order.
 fn name_lines(text: &str) -> Vec<usize> {
     text.lines()
         .enumerate()
