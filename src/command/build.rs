@@ -104,6 +104,23 @@ pub fn run(
         return Err(manifest_errors(manifest_path, errors));
     }
     let applied = apply(&planned, &obsolete, mode)?;
+    Ok(report(
+        warnings,
+        &applied,
+        manifest.targets.len(),
+        planned.len(),
+        check,
+    ))
+}
+
+/// What a build says: the files written, removed and out of date, and a summary line.
+fn report(
+    warnings: Vec<String>,
+    applied: &crate::output::Applied,
+    targets: usize,
+    files: usize,
+    check: bool,
+) -> Report {
     let mut report = Report {
         warnings,
         ..Report::default()
@@ -124,9 +141,7 @@ pub fn run(
         ));
     }
     report.notes.push(format!(
-        "{} targets, {} files: {} written, {} unchanged{}",
-        manifest.targets.len(),
-        planned.len(),
+        "{targets} targets, {files} files: {} written, {} unchanged{}",
         applied.written.len(),
         applied.unchanged.len(),
         if check {
@@ -138,7 +153,7 @@ pub fn run(
     if !applied.stale.is_empty() {
         report.exit_code = 1;
     }
-    Ok(report)
+    report
 }
 
 /// Every target's errors, by manifest line.
