@@ -23,10 +23,38 @@ pub enum Error {
     Usage(String),
 }
 
+/// The process's exit codes.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum Exit {
+    /// Done (with `--check`: everything is up to date).
+    #[default]
+    Success = 0,
+    /// `--check` only: some output is out of date.
+    OutOfDate = 1,
+    /// Bad input, a failed write, or a usage error.
+    Trouble = 2,
+}
+
+impl From<Exit> for u8 {
+    fn from(e: Exit) -> u8 {
+        e as u8
+    }
+}
+
 impl Error {
     /// The process exit code for this error.
-    pub fn exit_code(&self) -> u8 {
-        2
+    pub fn exit_code(&self) -> Exit {
+        Exit::Trouble
+    }
+
+    /// One message per problem, each printed after its own `error:` (a catalogue, site or
+    /// manifest can hold many).
+    pub fn messages(&self) -> Vec<String> {
+        match self {
+            Error::Load(e) => e.0.iter().map(ToString::to_string).collect(),
+            Error::Select(e) => e.messages(),
+            other => vec![other.to_string()],
+        }
     }
 }
 

@@ -38,22 +38,25 @@ fn main() -> ExitCode {
                 .write_all(report.stdout.as_bytes())
                 .and_then(|()| out.flush())
             {
-                Ok(()) => ExitCode::from(report.exit_code),
+                Ok(()) => ExitCode::from(u8::from(report.exit_code)),
                 Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => {
-                    ExitCode::from(report.exit_code)
+                    ExitCode::from(u8::from(report.exit_code))
                 }
                 Err(e) => {
                     anstream::eprintln!(
                         "{ERROR}error:{ERROR:#} cannot write to standard output: {e}"
                     );
-                    ExitCode::from(2)
+                    ExitCode::from(u8::from(fwgen::error::Exit::Trouble))
                 }
             }
         }
         Err(e) => {
             fwgen::output::remove_created_dirs();
-            anstream::eprintln!("{ERROR}error:{ERROR:#} {e}");
-            ExitCode::from(e.exit_code())
+            // Every problem on a line of its own, each with its own (coloured) `error:`.
+            for m in e.messages() {
+                anstream::eprintln!("{ERROR}error:{ERROR:#} {m}");
+            }
+            ExitCode::from(u8::from(e.exit_code()))
         }
     }
 }

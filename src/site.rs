@@ -27,7 +27,7 @@ use std::path::{Path, PathBuf};
 use ipnet::IpNet;
 use serde::Deserialize;
 
-use crate::catalogue::{LoadError, LoadErrorKind, LoadErrors, parse_yaml, position, read_text};
+use crate::catalogue::{LoadError, LoadErrorKind, LoadErrors, parse_yaml, read_text};
 use crate::model::{Address, PortRange, PortSet, ProductVersion, aggregate};
 use crate::names::{Choice, IpRanges, Lock};
 use crate::position::Positions;
@@ -409,13 +409,12 @@ impl Site {
         errors
     }
 
-    /// `path:line` for messages about a top-level key.
-    pub fn at(&self, key: &str) -> String {
-        position(
-            self.path.as_deref().unwrap_or("<site>"),
-            self.top_line(key),
-            None,
-        )
+    /// Where the file says a top-level key, for messages about its value.
+    pub fn origin(&self, key: &str) -> crate::select::Origin {
+        crate::select::Origin::Line {
+            path: self.path.clone().unwrap_or_else(|| "<site>".into()),
+            line: self.top_line(key),
+        }
     }
 }
 

@@ -62,7 +62,7 @@ pub fn run(
         let job = job(t);
         match runner.select(&job) {
             Ok(index) => jobs.push((t, job, index)),
-            Err(e) => errors.push((t.line, target_error(t, &e))),
+            Err(e) => errors.extend(target_errors(t, e)),
         }
     }
 
@@ -97,7 +97,7 @@ pub fn run(
                 planned.extend(plan.files);
                 obsolete.extend(plan.obsolete);
             }
-            Err(e) => errors.push((t.line, target_error(t, &e))),
+            Err(e) => errors.extend(target_errors(t, e)),
         }
     }
     if !errors.is_empty() {
@@ -151,7 +151,7 @@ fn report(
         }
     ));
     if !applied.stale.is_empty() {
-        report.exit_code = 1;
+        report.exit_code = crate::error::Exit::OutOfDate;
     }
     report
 }
@@ -174,13 +174,15 @@ fn manifest_errors(manifest_path: &Path, mut errors: Vec<(usize, String)>) -> Er
     .into()
 }
 
-/// A target's error, worded for the manifest. Selection errors name the command-line flag
-/// (`--features: …`); here the value came from the target's key of the same name.
-fn target_error(t: &Target, e: &Error) -> String {
-    let msg = e.to_string();
-    let msg = match msg.strip_prefix("--").and_then(|m| m.split_once(": ")) {
-        Some((key, rest)) => format!("{}: {rest}", key.replace('-', "_")),
-        None => msg,
+/// A target's error, worded for the manifest, one message per problem, each naming the
+/// target: a value a flag would give came from the target's key of the same name.
+fn target_errors(t: &Target, e: Error) -> Vec<(usize, String)> {
+    let e = match e {
+        Error::Select(se) => Error::from(se.in_manifest()),
+        other => other,
     };
-    format!("target `{}`: {msg}", t.name)
+    e.messages()
+        .into_iter()
+        .map(|m| (t.line, format!("target `{}`: {m}", t.name)))
+        .collect()
 }

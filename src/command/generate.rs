@@ -82,7 +82,7 @@ pub fn run(cat: &Catalogue, args: GenerateArgs) -> Result<Report, Error> {
             path.display(),
             diff.trim_end()
         ));
-        report.exit_code = 1;
+        report.exit_code = crate::error::Exit::OutOfDate;
     }
     report.stdout = plan.stdout.unwrap_or_default();
     // Last on standard error: how much of the ruleset is open to any address.

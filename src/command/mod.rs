@@ -23,8 +23,8 @@ pub struct Report {
     pub warnings: Vec<String>,
     /// Printed as they are (e.g. `wrote rules.json`).
     pub notes: Vec<String>,
-    /// 0, or 1 when a check found out-of-date files.
-    pub exit_code: u8,
+    /// Success, or out of date when a check found out-of-date files.
+    pub exit_code: crate::error::Exit,
 }
 
 /// Run a parsed command line.

@@ -152,7 +152,7 @@ fn write(
                     p.display(),
                     diff.trim_end()
                 ));
-                report.exit_code = 1;
+                report.exit_code = crate::error::Exit::OutOfDate;
             }
         }
     }

@@ -35,6 +35,38 @@ pub struct Request {
     pub names: NameMode,
 }
 
+/// Where a value that a selection refuses came from.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Origin {
+    /// A command-line flag, by its name (`product` for `--product`).
+    Flag(&'static str),
+    /// The key of the same name in a manifest target (`build`).
+    Key(&'static str),
+    /// A line of a file (the site file).
+    Line { path: String, line: usize },
+}
+
+impl std::fmt::Display for Origin {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Origin::Flag(name) => write!(f, "--{name}"),
+            Origin::Key(name) => f.write_str(&name.replace('-', "_")),
+            Origin::Line { path, line } => {
+                f.write_str(&crate::catalogue::position(path, *line, None))
+            }
+        }
+    }
+}
+
+impl Origin {
+    /// A flag becomes the manifest key of the same name; other origins stay.
+    fn as_key(at: &mut Origin) {
+        if let Origin::Flag(name) = *at {
+            *at = Origin::Key(name);
+        }
+    }
+}
+
 /// Why a selection failed. `at` says where the offending value came from
 /// (`--product`, or `site.yaml:3`).
 #[derive(Debug, thiserror::Error)]
@@ -43,20 +75,20 @@ pub enum SelectError {
     NoProduct { list: String },
     #[error("{at}: unknown product `{id}`{hint}")]
     UnknownProduct {
-        at: String,
+        at: Box<Origin>,
         id: String,
         hint: String,
     },
     #[error("{at}: product `{product}` has no version `{id}`{hint}")]
     UnknownVersion {
-        at: String,
+        at: Box<Origin>,
         product: String,
         id: String,
         hint: String,
     },
     #[error("{at}: {product} {version} has no component `{id}`{hint}")]
     UnknownComponent {
-        at: String,
+        at: Box<Origin>,
         product: String,
         version: String,
         id: String,
@@ -64,7 +96,7 @@ pub enum SelectError {
     },
     #[error("{at}: unknown feature `{id}` for {product} {version}{hint}")]
     UnknownFeature {
-        at: String,
+        at: Box<Origin>,
         product: String,
         version: String,
         id: String,
@@ -72,8 +104,38 @@ pub enum SelectError {
     },
     #[error("{0}")]
     Site(LoadErrors),
-    #[error("--strict: {}", .0.join("\nerror: --strict: "))]
-    Strict(Vec<String>),
+    #[error("{}", .warnings.iter().map(|w| format!("{at}: {w}")).collect::<Vec<_>>().join("\nerror: "))]
+    Strict {
+        at: Box<Origin>,
+        warnings: Vec<String>,
+    },
+}
+
+impl SelectError {
+    /// The same error for a manifest target: a flag's value came from the target's key of
+    /// the same name.
+    pub fn in_manifest(mut self) -> SelectError {
+        match &mut self {
+            SelectError::UnknownProduct { at, .. }
+            | SelectError::UnknownVersion { at, .. }
+            | SelectError::UnknownComponent { at, .. }
+            | SelectError::UnknownFeature { at, .. }
+            | SelectError::Strict { at, .. } => Origin::as_key(at),
+            SelectError::NoProduct { .. } | SelectError::Site(_) => {}
+        }
+        self
+    }
+
+    /// One message per problem.
+    pub fn messages(&self) -> Vec<String> {
+        match self {
+            SelectError::Site(errs) => errs.0.iter().map(ToString::to_string).collect(),
+            SelectError::Strict { at, warnings } => {
+                warnings.iter().map(|w| format!("{at}: {w}")).collect()
+            }
+            other => vec![other.to_string()],
+        }
+    }
 }
 
 /// Select and bind. Warnings (unbound roles, hosts without addresses) are in the ruleset.
@@ -99,7 +161,10 @@ pub fn select(cat: &Catalogue, site: &Site, req: &Request) -> Result<Ruleset, Se
     let mut warnings = sources.warnings.clone();
     warnings.extend(unbound_warnings(pv, site, &unbound));
     if req.strict && !warnings.is_empty() {
-        return Err(SelectError::Strict(warnings));
+        return Err(SelectError::Strict {
+            at: Box::new(Origin::Flag("strict")),
+            warnings,
+        });
     }
 
     let mut gateway: Vec<IpNet> = site.gateway.clone();
@@ -428,8 +493,8 @@ fn product_version<'c>(
     req: &Request,
 ) -> Result<&'c ProductVersion, SelectError> {
     let (id, at) = match (&req.product, &site.product) {
-        (Some(p), _) => (p, "--product".to_string()),
-        (None, Some(p)) => (p, site.at("product")),
+        (Some(p), _) => (p, Box::new(Origin::Flag("product"))),
+        (None, Some(p)) => (p, Box::new(site.origin("product"))),
         (None, None) => {
             let list: Vec<&str> = cat.products.keys().map(String::as_str).collect();
             return Err(SelectError::NoProduct {
@@ -446,8 +511,8 @@ fn product_version<'c>(
             hint: hint(id, cat.products.keys().map(String::as_str)),
         })?;
     let version = match (&req.version, &site.version) {
-        (Some(v), _) => Some((v, "--version".to_string())),
-        (None, Some(v)) => Some((v, site.at("version"))),
+        (Some(v), _) => Some((v, Box::new(Origin::Flag("version")))),
+        (None, Some(v)) => Some((v, Box::new(site.origin("version")))),
         (None, None) => None,
     };
     match version {
@@ -474,8 +539,8 @@ fn product_version<'c>(
 
 fn component(pv: &ProductVersion, site: &Site, req: &Request) -> Result<String, SelectError> {
     let (id, at) = match (&req.component, &site.component) {
-        (Some(c), _) => (c.clone(), "--component".to_string()),
-        (None, Some(c)) => (c.clone(), site.at("component")),
+        (Some(c), _) => (c.clone(), Box::new(Origin::Flag("component"))),
+        (None, Some(c)) => (c.clone(), Box::new(site.origin("component"))),
         (None, None) => return Ok(pv.default_component().to_string()),
     };
     if pv.components.iter().any(|c| c.id == id) {
@@ -497,8 +562,8 @@ fn features(
     req: &Request,
 ) -> Result<BTreeSet<String>, SelectError> {
     let known: Vec<&str> = pv.features.iter().map(|f| f.id.as_str()).collect();
-    let unknown = |id: &str, at: String| SelectError::UnknownFeature {
-        at,
+    let unknown = |id: &str, at: Origin| SelectError::UnknownFeature {
+        at: Box::new(at),
         product: pv.product.clone(),
         version: pv.version.to_string(),
         id: id.to_string(),
@@ -507,13 +572,13 @@ fn features(
     let mut start: Vec<&str> = Vec::new();
     for f in &site.features {
         if !known.contains(&f.as_str()) {
-            return Err(unknown(f, site.at("features")));
+            return Err(unknown(f, site.origin("features")));
         }
         start.push(f);
     }
     for f in &req.features {
         if !known.contains(&f.as_str()) {
-            return Err(unknown(f, "--features".into()));
+            return Err(unknown(f, Origin::Flag("features")));
         }
         start.push(f);
     }

@@ -504,3 +504,40 @@ fn directory_outputs_remove_their_own_stale_files_and_nothing_else() {
     );
     assert_eq!(run("perimeter", &["--check"]).code, 0);
 }
+
+/// Every problem of a target's site file is one line that names the target and the
+/// manifest's line (the target's name was on the first line only), and a flag-like value
+/// from a target is named by its key (`features`, not `--features`).
+#[test]
+fn every_error_of_a_targets_site_names_the_target() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(
+        dir.path().join("site.yaml"),
+        "product: icap-gateway\nroles:\n  backup-servr: [192.0.2.1]\n  dns-servr: [192.0.2.2]\n",
+    )
+    .unwrap();
+    std::fs::write(
+        dir.path().join("fwgen.yaml"),
+        "targets:\n  - name: icap\n    site: site.yaml\n    backend: json\n    output: out.json\n  - name: feat\n    product: icap-gateway\n    features: [snmpp]\n    backend: json\n    output: out2.json\n",
+    )
+    .unwrap();
+    let r = crate::util::fwgen(&["build", dir.path().join("fwgen.yaml").to_str().unwrap()]);
+    assert_eq!(r.code, 2);
+    let errors: Vec<&str> = r
+        .stderr
+        .lines()
+        .filter(|l| l.starts_with("error:"))
+        .collect();
+    assert_eq!(errors.len(), 3, "{}", r.stderr);
+    for (line, want) in errors.iter().zip(["backup-servr", "dns-servr"]) {
+        assert!(
+            line.contains("fwgen.yaml:2: target `icap`: ") && line.contains(want),
+            "{line}"
+        );
+    }
+    assert!(
+        errors[2].contains("fwgen.yaml:6: target `feat`: features: unknown feature `snmpp`"),
+        "{}",
+        errors[2]
+    );
+}
