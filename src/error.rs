@@ -1,6 +1,6 @@
 //! The top-level error and its exit code.
 
-use crate::catalogue::LoadErrors;
+use crate::diagnostic::Diagnostics;
 use crate::output::OutputError;
 use crate::render::RenderError;
 use crate::select::SelectError;
@@ -11,7 +11,7 @@ use crate::select::SelectError;
 #[derive(Debug, thiserror::Error)]
 pub enum Error {
     #[error("{0}")]
-    Load(#[from] LoadErrors),
+    Load(#[from] Diagnostics),
     #[error("{0}")]
     Select(Box<SelectError>),
     #[error("{0}")]

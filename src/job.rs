@@ -7,7 +7,7 @@
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
-use crate::catalogue::LoadErrors;
+use crate::diagnostic::Diagnostics;
 use crate::error::Error;
 use crate::model::Catalogue;
 use crate::output::{Mode, OutputError, Planned};
@@ -50,7 +50,7 @@ type Key = (Option<PathBuf>, Request, Option<PathBuf>, Option<PathBuf>);
 /// Selections made for jobs, each once; site files read once each.
 pub struct Runner<'c> {
     cat: &'c Catalogue,
-    sites: BTreeMap<PathBuf, Result<Site, LoadErrors>>,
+    sites: BTreeMap<PathBuf, Result<Site, Diagnostics>>,
     selections: Vec<(Key, Ruleset)>,
 }
 

@@ -41,6 +41,7 @@
 pub mod catalogue;
 pub mod cli;
 pub mod command;
+pub mod diagnostic;
 pub mod diff;
 pub mod error;
 #[doc(hidden)]
@@ -51,9 +52,9 @@ pub mod model;
 pub mod names;
 pub mod output;
 mod par;
-mod position;
 pub mod render;
 pub mod ruleset;
 pub mod select;
 pub mod site;
 mod suggest;
+pub mod yaml;

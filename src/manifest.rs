@@ -32,10 +32,11 @@ use std::path::{Path, PathBuf};
 use clap::ValueEnum;
 use serde::Deserialize;
 
-use crate::catalogue::{LoadError, LoadErrorKind, LoadErrors, parse_yaml, read_text};
+use crate::diagnostic::{Diagnostic, Diagnostics, Problem};
 use crate::model::Address;
 use crate::render::{Backend, Placement, Policy};
 use crate::suggest::hint;
+use crate::yaml::{parse_yaml, read_text};
 
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -125,7 +126,7 @@ fn enum_value<T: ValueEnum>(
     target: &str,
     at: &str,
     line: usize,
-    errors: &mut Vec<LoadError>,
+    errors: &mut Vec<Diagnostic>,
 ) -> Option<T> {
     match T::from_str(text, false) {
         Ok(v) => Some(v),
@@ -135,11 +136,11 @@ fn enum_value<T: ValueEnum>(
                 .filter_map(|v| v.to_possible_value())
                 .map(|p| p.get_name().to_string())
                 .collect();
-            errors.push(LoadError {
+            errors.push(Diagnostic {
                 path: at.to_string(),
                 line,
                 column: None,
-                kind: LoadErrorKind::Unknown {
+                kind: Problem::Unknown {
                     referrer: format!("target `{target}`"),
                     what,
                     id: text.to_string(),
@@ -154,10 +155,10 @@ fn enum_value<T: ValueEnum>(
 impl Manifest {
     /// Read and check a manifest; every problem is reported. Unless `allow_outside`, every
     /// path it names must stay inside its directory.
-    pub fn load(path: &Path, allow_outside: bool) -> Result<Manifest, LoadErrors> {
+    pub fn load(path: &Path, allow_outside: bool) -> Result<Manifest, Diagnostics> {
         let display = path.display().to_string();
         let one = |line, kind| {
-            LoadErrors(vec![LoadError {
+            Diagnostics(vec![Diagnostic {
                 path: display.clone(),
                 line,
                 column: None,
@@ -175,11 +176,11 @@ impl Manifest {
         for (i, t) in raw.targets.into_iter().enumerate() {
             let line = name_lines.get(i).copied().unwrap_or(1);
             if let Some(first) = names.insert(t.name.clone(), line) {
-                errors.push(LoadError {
+                errors.push(Diagnostic {
                     path: display.clone(),
                     line,
                     column: None,
-                    kind: LoadErrorKind::Duplicate {
+                    kind: Problem::Duplicate {
                         what: "target",
                         id: t.name.clone(),
                         first_line: first,
@@ -194,11 +195,11 @@ impl Manifest {
             && let Some(c) = &raw.catalogue
             && let Err(why) = inside(&base, c)
         {
-            errors.push(LoadError {
+            errors.push(Diagnostic {
                 path: display.clone(),
-                line: crate::position::Positions::top(&text, "catalogue"),
+                line: crate::yaml::Positions::top(&text, "catalogue"),
                 column: None,
-                kind: LoadErrorKind::Invalid(format!(
+                kind: Problem::Invalid(format!(
                     "catalogue `{}` {why}; paths stay inside the manifest's directory unless `fwgen build --allow-outside`",
                     c.display()
                 )),
@@ -210,11 +211,11 @@ impl Manifest {
             std::iter::once((t, &t.output)).chain(t.dnsmasq.iter().map(move |d| (t, d)))
         }) {
             if let Some(other) = outputs.insert(out, &t.name) {
-                errors.push(LoadError {
+                errors.push(Diagnostic {
                     path: display.clone(),
                     line: names.get(&t.name).copied().unwrap_or(1),
                     column: None,
-                    kind: LoadErrorKind::Invalid(format!(
+                    kind: Problem::Invalid(format!(
                         "targets `{other}` and `{}` both write `{}`",
                         t.name,
                         out.display()
@@ -224,7 +225,7 @@ impl Manifest {
         }
         if !errors.is_empty() {
             errors.sort_by_key(|e| e.line);
-            return Err(LoadErrors(errors));
+            return Err(Diagnostics(errors));
         }
         Ok(Manifest {
             path: path.to_path_buf(),
@@ -242,7 +243,7 @@ fn target(
     base: &Path,
     display: &str,
     allow_outside: bool,
-    errors: &mut Vec<LoadError>,
+    errors: &mut Vec<Diagnostic>,
 ) -> Option<Target> {
     let backend = enum_value::<Backend>(&t.backend, "backend", &t.name, display, line, errors);
     let placement = match &t.placement {
@@ -268,11 +269,11 @@ fn target(
             .chain([("output", &t.output)]);
         for (key, p) in paths {
             if let Err(why) = inside(base, p) {
-                errors.push(LoadError {
+                errors.push(Diagnostic {
                     path: display.to_string(),
                     line,
                     column: None,
-                    kind: LoadErrorKind::Invalid(format!(
+                    kind: Problem::Invalid(format!(
                         "target `{}`: {key} `{}` {why}; paths stay inside the manifest's directory unless `fwgen build --allow-outside`",
                         t.name,
                         p.display()

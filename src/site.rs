@@ -27,11 +27,12 @@ use std::path::{Path, PathBuf};
 use ipnet::IpNet;
 use serde::Deserialize;
 
-use crate::catalogue::{LoadError, LoadErrorKind, LoadErrors, parse_yaml, read_text};
+use crate::diagnostic::{Diagnostic, Diagnostics, Problem};
 use crate::model::{Address, PortRange, PortSet, ProductVersion, aggregate};
 use crate::names::{Choice, IpRanges, Lock};
-use crate::position::Positions;
 use crate::suggest::hint;
+use crate::yaml::Positions;
+use crate::yaml::{parse_yaml, read_text};
 
 /// The site file's schema.
 #[derive(Debug, Default, Deserialize)]
@@ -105,7 +106,7 @@ pub struct Site {
 }
 
 /// Problems in the site file, with their positions.
-pub type SiteError = LoadErrors;
+pub type SiteError = Diagnostics;
 
 impl Site {
     /// Read and parse a site file.
@@ -125,7 +126,7 @@ impl Site {
     fn load_files(path: &Path, with_lock: bool) -> Result<Site, SiteError> {
         let display = path.display().to_string();
         let text = read_text(path).map_err(|kind| {
-            LoadErrors(vec![LoadError {
+            Diagnostics(vec![Diagnostic {
                 path: display.clone(),
                 line: 0,
                 column: None,
@@ -169,7 +170,7 @@ impl Site {
             if let Err(why) = crate::manifest::inside(dir, &rel) {
                 errors.push(self.error(
                     self.top_line(key),
-                    LoadErrorKind::Invalid(format!(
+                    Problem::Invalid(format!(
                         "`{key}: {}` {why}; a site file names files in its own directory \
                          (give another with --ip-ranges or --lock)",
                         rel.display()
@@ -191,7 +192,7 @@ impl Site {
         if errors.is_empty() {
             Ok(())
         } else {
-            Err(LoadErrors(errors))
+            Err(Diagnostics(errors))
         }
     }
 
@@ -268,8 +269,8 @@ impl Site {
         crate::catalogue::hex(&sha2::Sha256::digest(m.as_bytes()))
     }
 
-    fn error(&self, line: usize, kind: LoadErrorKind) -> LoadError {
-        LoadError {
+    fn error(&self, line: usize, kind: Problem) -> Diagnostic {
+        Diagnostic {
             path: self.path.clone().unwrap_or_else(|| "<site>".into()),
             line,
             column: None,
@@ -288,14 +289,14 @@ impl Site {
     }
 
     /// Everything the site file says that `pv` does not know: every problem, not the first.
-    pub fn check(&self, pv: &ProductVersion) -> Vec<LoadError> {
+    pub fn check(&self, pv: &ProductVersion) -> Vec<Diagnostic> {
         let mut errors = Vec::new();
         let roles: Vec<&str> = pv.roles.iter().map(|r| r.id.as_str()).collect();
         for role in self.roles.keys() {
             if !roles.contains(&role.as_str()) {
                 errors.push(self.error(
                     self.line("roles", role),
-                    LoadErrorKind::Unknown {
+                    Problem::Unknown {
                         referrer: "site roles".into(),
                         what: "role",
                         id: role.clone(),
@@ -328,7 +329,7 @@ impl Site {
                     });
                 errors.push(self.error(
                     self.line(section, key),
-                    LoadErrorKind::Unknown {
+                    Problem::Unknown {
                         referrer: format!("site {section}"),
                         what,
                         id: key.clone(),
@@ -343,7 +344,7 @@ impl Site {
 
     /// Port overrides: each for an entry that exists and whose port the document calls
     /// configurable, with at least one port.
-    fn check_ports(&self, pv: &ProductVersion) -> Vec<LoadError> {
+    fn check_ports(&self, pv: &ProductVersion) -> Vec<Diagnostic> {
         let mut errors = Vec::new();
         let site = |what: &str| format!("site {what}");
         // Looked up once: a site may override many entries of a big catalogue (one scan per
@@ -372,7 +373,7 @@ impl Site {
             if ports.ranges().is_empty() {
                 errors.push(self.error(
                     line,
-                    LoadErrorKind::Invalid(format!(
+                    Problem::Invalid(format!(
                         "site ports: entry `{id}` has no port; give at least one, or remove the line to keep the document's"
                     )),
                 ));
@@ -388,7 +389,7 @@ impl Site {
                     };
                     errors.push(self.error(
                         line,
-                        LoadErrorKind::Unknown {
+                        Problem::Unknown {
                             referrer: site("ports"),
                             what: "entry",
                             id: id.clone(),
@@ -398,7 +399,7 @@ impl Site {
                 }
                 Some(e) if !e.configurable => errors.push(self.error(
                     line,
-                    LoadErrorKind::Invalid(format!(
+                    Problem::Invalid(format!(
                         "site ports: entry `{id}` ({}) has a fixed port in {} {}; configurable entries: {listed}",
                         e.description, pv.product, pv.version
                     )),

@@ -2,7 +2,6 @@
 //! problem (not just the first).
 
 mod embedded;
-mod error;
 mod raw;
 mod split;
 
@@ -11,18 +10,16 @@ use std::path::Path;
 
 use sha2::{Digest, Sha256};
 
-pub(crate) use error::position;
-pub use error::{LoadError, LoadErrorKind, LoadErrors};
+pub use crate::diagnostic::{Diagnostic, Diagnostics, Problem};
+pub use crate::yaml::{MAX_ALIAS_EXPANSION, MAX_FILE_BYTES, MAX_INDENT, MAX_NESTING};
+use crate::yaml::{check_nesting, parse_yaml, read_text};
 
 use crate::model::{
     Catalogue, Component, Direction, Document, Entry, Feature, HostGroup, Opens, Peer, PortSet,
     Product, ProductVersion, Retired, Role, Source, Version, Written, aggregate,
 };
-use crate::position::Positions;
 use crate::suggest::hint;
-
-/// Largest catalogue file read (a guard against a mistaken path, not a real-world limit).
-pub const MAX_FILE_BYTES: u64 = 16 * 1024 * 1024;
+use crate::yaml::Positions;
 
 /// One catalogue file's text, with the names used for it in messages and output.
 struct SourceFile {
@@ -34,7 +31,7 @@ struct SourceFile {
 }
 
 /// Load the catalogue shipped inside the binary.
-pub fn load_embedded() -> Result<Catalogue, LoadErrors> {
+pub fn load_embedded() -> Result<Catalogue, Diagnostics> {
     let files = embedded::FILES
         .iter()
         .map(|(name, text)| SourceFile {
@@ -57,7 +54,7 @@ pub fn embedded_texts() -> impl Iterator<Item = (&'static str, &'static str)> {
 }
 
 /// Load a catalogue from the text of one file named `name` (for tests, fuzzing and tools).
-pub fn load_text(name: &str, text: &str) -> Result<Catalogue, LoadErrors> {
+pub fn load_text(name: &str, text: &str) -> Result<Catalogue, Diagnostics> {
     build(vec![SourceFile {
         display: name.to_string(),
         name: name.to_string(),
@@ -66,21 +63,21 @@ pub fn load_text(name: &str, text: &str) -> Result<Catalogue, LoadErrors> {
 }
 
 /// Load a catalogue from a directory of `*.yaml` files (sorted by name) or from one file.
-pub fn load(path: &Path) -> Result<Catalogue, LoadErrors> {
+pub fn load(path: &Path) -> Result<Catalogue, Diagnostics> {
     let err = |kind| {
-        LoadErrors(vec![LoadError {
+        Diagnostics(vec![Diagnostic {
             path: path.display().to_string(),
             line: 0,
             column: None,
             kind,
         }])
     };
-    let meta = std::fs::metadata(path).map_err(|e| err(LoadErrorKind::read(e)))?;
+    let meta = std::fs::metadata(path).map_err(|e| err(Problem::read(e)))?;
     let mut paths = Vec::new();
     if meta.is_dir() {
-        let rd = std::fs::read_dir(path).map_err(|e| err(LoadErrorKind::read(e)))?;
+        let rd = std::fs::read_dir(path).map_err(|e| err(Problem::read(e)))?;
         for ent in rd {
-            let p = ent.map_err(|e| err(LoadErrorKind::read(e)))?.path();
+            let p = ent.map_err(|e| err(Problem::read(e)))?.path();
             let is_yaml = p.extension().is_some_and(|x| x == "yaml" || x == "yml");
             if is_yaml && p.is_file() {
                 paths.push(p);
@@ -88,7 +85,7 @@ pub fn load(path: &Path) -> Result<Catalogue, LoadErrors> {
         }
         paths.sort();
         if paths.is_empty() {
-            return Err(err(LoadErrorKind::NoFiles));
+            return Err(err(Problem::NoFiles));
         }
     } else {
         paths.push(path.to_path_buf());
@@ -106,7 +103,7 @@ pub fn load(path: &Path) -> Result<Catalogue, LoadErrors> {
                 name,
                 text,
             }),
-            Err(kind) => errors.push(LoadError {
+            Err(kind) => errors.push(Diagnostic {
                 path: display,
                 line: 0,
                 column: None,
@@ -116,80 +113,18 @@ pub fn load(path: &Path) -> Result<Catalogue, LoadErrors> {
     }
     match build(files) {
         Ok(c) if errors.is_empty() => Ok(c),
-        Ok(_) => Err(LoadErrors(errors)),
-        Err(LoadErrors(mut more)) => {
+        Ok(_) => Err(Diagnostics(errors)),
+        Err(Diagnostics(mut more)) => {
             errors.append(&mut more);
             errors.sort_by(|a, b| (&a.path, a.line).cmp(&(&b.path, b.line)));
-            Err(LoadErrors(errors))
+            Err(Diagnostics(errors))
         }
     }
 }
 
-/// Read a YAML file as text: size-limited, UTF-8, a leading BOM dropped, CRLF accepted.
-pub(crate) fn read_text(p: &Path) -> Result<String, LoadErrorKind> {
-    use std::io::Read;
-    let too_big = |n: u64, more: &str| {
-        LoadErrorKind::Invalid(format!(
-            "file is {n} bytes{more}; the limit is {MAX_FILE_BYTES}"
-        ))
-    };
-    let meta = std::fs::metadata(p).map_err(LoadErrorKind::read)?;
-    if meta.is_dir() {
-        return Err(LoadErrorKind::Invalid(
-            "is a directory; give a YAML file".into(),
-        ));
-    }
-    if meta.len() > MAX_FILE_BYTES {
-        return Err(too_big(meta.len(), ""));
-    }
-    // A device or a FIFO has no length (`/dev/zero`, `<(cat big)`): read at most one byte past
-    // the limit, whatever it is.
-    let mut bytes = Vec::new();
-    std::fs::File::open(p)
-        .and_then(|f| f.take(MAX_FILE_BYTES + 1).read_to_end(&mut bytes))
-        .map_err(LoadErrorKind::read)?;
-    if bytes.len() as u64 > MAX_FILE_BYTES {
-        return Err(too_big(bytes.len() as u64, " or more"));
-    }
-    let text = String::from_utf8(bytes).map_err(|e| {
-        LoadErrorKind::Invalid(format!(
-            "not UTF-8 text (invalid byte at offset {})",
-            e.utf8_error().valid_up_to()
-        ))
-    })?;
-    Ok(text
-        .strip_prefix('\u{feff}')
-        .map(str::to_string)
-        .unwrap_or(text))
-}
-
-/// Deepest nesting of flow collections (`[`, `{`) and of block indentation accepted. Far
-/// beyond any real file; the YAML parser slows down quadratically with nesting depth, so
-/// absurd depths are refused before parsing.
-pub const MAX_NESTING: usize = 64;
-/// Widest block indentation accepted, in columns.
-pub const MAX_INDENT: usize = 256;
-
-/// Parse YAML text after refusing absurd nesting, with positioned errors.
-pub(crate) fn parse_yaml<T: serde::de::DeserializeOwned>(
-    display: &str,
-    text: &str,
-) -> Result<T, LoadErrors> {
-    let one = |e| LoadErrors(vec![e]);
-    check_nesting(text).map_err(|(line, msg)| {
-        one(LoadError {
-            path: display.to_string(),
-            line,
-            column: None,
-            kind: LoadErrorKind::Invalid(msg),
-        })
-    })?;
-    serde_yaml::from_str(text).map_err(|e| one(syntax_error(display, &e)))
-}
-
 /// Parse a catalogue file: a big one in pieces on every core (see [`split`]), falling back to
 /// the whole document, which also gives every error.
-fn parse_file(display: &str, text: &str) -> Result<raw::File, LoadErrors> {
+fn parse_file(display: &str, text: &str) -> Result<raw::File, Diagnostics> {
     if text.len() >= split::MIN_BYTES
         && check_nesting(text).is_ok()
         && let Some(file) = split::parse(text, split::PIECE_BYTES)
@@ -211,104 +146,7 @@ pub fn split_agrees(text: &str) -> bool {
     })
 }
 
-/// A quick scan before parsing, linear in the text whatever its shape: nesting depth (quoted
-/// strings and comments skipped) and how much aliases could expand.
-///
-/// A quote opens a quoted scalar only where a node can start (at the start of a line's
-/// content or after `[`, `{`, `,`, `:`, `-`, `?` and a space): an apostrophe inside a plain
-/// scalar (`[it's, [[[…`) must not hide the brackets after it, which the parser does see.
-fn check_nesting(text: &str) -> Result<(), (usize, String)> {
-    let mut depth = 0usize;
-    let mut aliases = 0usize;
-    for (i, line) in text.lines().enumerate() {
-        let indent = line.len() - line.trim_start_matches(' ').len();
-        if indent > MAX_INDENT {
-            return Err((
-                i + 1,
-                format!("indented {indent} columns; the limit is {MAX_INDENT}"),
-            ));
-        }
-        let mut quote: Option<char> = None;
-        let mut prev = ' ';
-        // Whether a node may start here (a quote then opens a quoted scalar, `*` is an
-        // alias), and whether the last character was an indicator that a space turns into a
-        // node start (`: `, and `- `/`? ` where they themselves start a node).
-        let mut node_start = true;
-        let mut indicator = false;
-        for c in line.chars() {
-            match (quote, c) {
-                (None, '#') if prev == ' ' || prev == '\t' => break,
-                (None, '"' | '\'') if node_start => quote = Some(c),
-                (Some(q), c) if c == q && !(q == '"' && prev == '\\') => quote = None,
-                (None, '[' | '{') => {
-                    depth += 1;
-                    if depth > MAX_NESTING {
-                        return Err((i + 1, format!("nested more than {MAX_NESTING} levels deep")));
-                    }
-                }
-                (None, ']' | '}') => depth = depth.saturating_sub(1),
-                (None, '*') if node_start => aliases += 1,
-                _ => {}
-            }
-            if quote.is_none() {
-                match c {
-                    ' ' | '\t' => {
-                        node_start |= indicator;
-                        indicator = false;
-                    }
-                    '[' | '{' | ',' => {
-                        node_start = true;
-                        indicator = false;
-                    }
-                    '-' | '?' => {
-                        indicator = node_start;
-                        node_start = false;
-                    }
-                    ':' => {
-                        indicator = true;
-                        node_start = false;
-                    }
-                    _ => {
-                        node_start = false;
-                        indicator = false;
-                    }
-                }
-            }
-            prev = c;
-        }
-    }
-    // Each alias may repeat its anchor's text, up to the whole file: bound what the parser
-    // could build (a 1 MB string aliased a thousand times took 2 GB).
-    let expansion = aliases.saturating_mul(text.len());
-    if expansion > MAX_ALIAS_EXPANSION {
-        return Err((
-            1,
-            format!(
-                "{aliases} aliases in {} bytes could expand to {expansion} bytes; the limit is {MAX_ALIAS_EXPANSION} (use fewer aliases, or write the values out)",
-                text.len()
-            ),
-        ));
-    }
-    Ok(())
-}
-
-/// What aliases may expand a file to, at most (the number of aliases times the file's size).
-pub const MAX_ALIAS_EXPANSION: usize = 64 * 1024 * 1024;
-
-pub(crate) fn syntax_error(path: &str, e: &serde_yaml::Error) -> LoadError {
-    let msg = hide_strings(&strip_positions(&e.to_string()));
-    let (line, column) = e
-        .location()
-        .map_or((0, None), |l| (l.line(), Some(l.column())));
-    LoadError {
-        path: path.to_string(),
-        line,
-        column,
-        kind: LoadErrorKind::Syntax(msg),
-    }
-}
-
-fn build(files: Vec<SourceFile>) -> Result<Catalogue, LoadErrors> {
+fn build(files: Vec<SourceFile>) -> Result<Catalogue, Diagnostics> {
     let mut errors = Vec::new();
     let mut hasher = Sha256::new();
     let mut versions: Vec<(String, ProductVersion)> = Vec::new();
@@ -319,7 +157,7 @@ fn build(files: Vec<SourceFile>) -> Result<Catalogue, LoadErrors> {
         hasher.update([0]);
         let raw: raw::File = match parse_file(&f.display, &f.text) {
             Ok(r) => r,
-            Err(LoadErrors(mut e)) => {
+            Err(Diagnostics(mut e)) => {
                 errors.append(&mut e);
                 continue;
             }
@@ -340,11 +178,11 @@ fn build(files: Vec<SourceFile>) -> Result<Catalogue, LoadErrors> {
     for (display, pv) in versions {
         let key = (pv.product.clone(), pv.version.clone());
         if let Some(other) = origin.get(&key) {
-            errors.push(LoadError {
+            errors.push(Diagnostic {
                 path: display,
                 line: 1,
                 column: None,
-                kind: LoadErrorKind::DuplicateVersion {
+                kind: Problem::DuplicateVersion {
                     product: pv.product.clone(),
                     version: pv.version.to_string(),
                     other: other.clone(),
@@ -362,11 +200,11 @@ fn build(files: Vec<SourceFile>) -> Result<Catalogue, LoadErrors> {
             });
         if product.title != pv.title {
             let other = product.newest().map(|v| v.path.clone()).unwrap_or_default();
-            errors.push(LoadError {
+            errors.push(Diagnostic {
                 path: display,
                 line: 1,
                 column: None,
-                kind: LoadErrorKind::TitleMismatch {
+                kind: Problem::TitleMismatch {
                     product: pv.product.clone(),
                     title: pv.title.clone(),
                     other_title: product.title.clone(),
@@ -379,7 +217,7 @@ fn build(files: Vec<SourceFile>) -> Result<Catalogue, LoadErrors> {
     }
     if !errors.is_empty() {
         errors.sort_by(|a, b| (&a.path, a.line).cmp(&(&b.path, b.line)));
-        return Err(LoadErrors(errors));
+        return Err(Diagnostics(errors));
     }
     let digest = hex(&hasher.finalize());
     Ok(Catalogue { products, digest })
@@ -460,7 +298,7 @@ struct Ctx<'a> {
     /// Item lines, scanned only when an error needs one (big catalogues load faster).
     pos: std::cell::OnceCell<Positions>,
     text: &'a str,
-    errors: &'a mut Vec<LoadError>,
+    errors: &'a mut Vec<Diagnostic>,
 }
 
 /// Where an item sits, resolved to a line only when reported.
@@ -482,9 +320,9 @@ impl Ctx<'_> {
         }
     }
 
-    fn err(&mut self, at: At<'_>, kind: LoadErrorKind) {
+    fn err(&mut self, at: At<'_>, kind: Problem) {
         let line = self.line_of(at);
-        self.errors.push(LoadError {
+        self.errors.push(Diagnostic {
             path: self.path.to_string(),
             line,
             column: None,
@@ -507,7 +345,7 @@ impl Ctx<'_> {
                 let line = lines.get(1).copied().unwrap_or(first_line);
                 self.err(
                     At::Line(line),
-                    LoadErrorKind::Duplicate {
+                    Problem::Duplicate {
                         what,
                         id: id.to_string(),
                         first_line,
@@ -532,7 +370,7 @@ impl Ctx<'_> {
         let hint = hint(id, known.iter().map(String::as_str));
         self.err(
             at,
-            LoadErrorKind::Unknown {
+            Problem::Unknown {
                 referrer,
                 what,
                 id: id.to_string(),
@@ -612,7 +450,7 @@ impl Ctx<'_> {
             let line = Positions::top(self.text, "version");
             self.err(
                 At::Line(line),
-                LoadErrorKind::Invalid(format!(
+                Problem::Invalid(format!(
                     "version `{}` must be a label without spaces, such as `5.3`",
                     raw.version.0
                 )),
@@ -622,7 +460,7 @@ impl Ctx<'_> {
             let line = Positions::top(self.text, "components");
             self.err(
                 At::Line(line),
-                LoadErrorKind::EmptyList {
+                Problem::EmptyList {
                     what: "the file".into(),
                     field: "components",
                 },
@@ -666,7 +504,7 @@ impl Ctx<'_> {
             if empty {
                 self.err(
                     line,
-                    LoadErrorKind::EmptyList {
+                    Problem::EmptyList {
                         what: referrer.clone(),
                         field,
                     },
@@ -678,7 +516,7 @@ impl Ctx<'_> {
             let list: Vec<&str> = e.directions.iter().map(|d| d.as_str()).collect();
             self.err(
                 line,
-                LoadErrorKind::Invalid(format!(
+                Problem::Invalid(format!(
                     "{referrer}: directions `[{}]` must be the document's cell: `[in]`, `[out]`, \
                      `[in, out]` (In/Out) or `[out, in]` (Out/In)",
                     list.join(", ")
@@ -712,7 +550,7 @@ impl Ctx<'_> {
             if !enabling.contains(f.id.as_str()) {
                 self.err(
                     At::Item("features", &f.id),
-                    LoadErrorKind::FeatureEnablesNothing { id: f.id.clone() },
+                    Problem::FeatureEnablesNothing { id: f.id.clone() },
                 );
             }
         }
@@ -721,7 +559,7 @@ impl Ctx<'_> {
             if !used.contains(&Peer::Role(r.id.clone())) {
                 self.err(
                     At::Item("roles", &r.id),
-                    LoadErrorKind::Unused {
+                    Problem::Unused {
                         what: "role",
                         id: r.id.clone(),
                     },
@@ -732,7 +570,7 @@ impl Ctx<'_> {
             if !used.contains(&Peer::Group(g.id.clone())) {
                 self.err(
                     At::Item("host_groups", &g.id),
-                    LoadErrorKind::Unused {
+                    Problem::Unused {
                         what: "host group",
                         id: g.id.clone(),
                     },
@@ -765,7 +603,7 @@ impl Ctx<'_> {
             (false, Some(o)) => {
                 self.err(
                     at,
-                    LoadErrorKind::Invalid(format!(
+                    Problem::Invalid(format!(
                         "{referrer}: `opens: {}` is only for rows written with both directions; this one is `{written}`",
                         o.as_str()
                     )),
@@ -775,7 +613,7 @@ impl Ctx<'_> {
             (true, None) => {
                 self.err(
                     at,
-                    LoadErrorKind::Invalid(format!(
+                    Problem::Invalid(format!(
                         "{referrer}: the row is written `{written}`: say who opens the connection with \
                          `opens: out` (the local host; the In half is its reply), `opens: in` (the peer) \
                          or `opens: both` (two connections), and why with `reading:`"
@@ -787,7 +625,7 @@ impl Ctx<'_> {
                 if reading.as_deref().is_none_or(|r| r.trim().is_empty()) {
                     self.err(
                         at,
-                        LoadErrorKind::Invalid(format!(
+                        Problem::Invalid(format!(
                             "{referrer}: `opens: {}` needs `reading:`, the document's words that decide it \
                              (or why the narrower reading was taken)",
                             o.as_str()
@@ -807,14 +645,14 @@ impl Ctx<'_> {
         match (g.address_source, listed) {
             (A::Document, false) => self.err(
                 line,
-                LoadErrorKind::Addresses {
+                Problem::Addresses {
                     id: id.clone(),
                     message: "`address_source: document` needs at least one address".into(),
                 },
             ),
             (other, true) if other != A::Document => self.err(
                 line,
-                LoadErrorKind::Addresses {
+                Problem::Addresses {
                     id: id.clone(),
                     message: format!(
                         "lists addresses but says `address_source: {}`; use `document`",
@@ -829,7 +667,7 @@ impl Ctx<'_> {
         if g.hosts.is_empty() && !listed && g.address_source != A::NotGiven {
             self.err(
                 line,
-                LoadErrorKind::Addresses {
+                Problem::Addresses {
                     id: id.clone(),
                     message: format!(
                         "names no host and no address: use `address_source: not-given` for a server \
@@ -868,89 +706,10 @@ fn source(s: raw::Source) -> Source {
     }
 }
 
-/// Replace the quoted text of `string "…"` in a type error with a placeholder: a path given
-/// as a site, catalogue or manifest may name any file (`--site /etc/shadow`, a manifest from a
-/// pull request), and its first line must not reach the terminal or a CI log.
-fn hide_strings(msg: &str) -> String {
-    const OPEN: &str = "string \"";
-    let mut out = String::with_capacity(msg.len());
-    let mut rest = msg;
-    while let Some(i) = rest.find(OPEN) {
-        out.push_str(&rest[..i]);
-        let body = &rest[i + OPEN.len()..];
-        // The text is Debug-quoted: skip escaped characters up to the closing quote.
-        let mut end = None;
-        let mut escaped = false;
-        for (k, c) in body.char_indices() {
-            match (escaped, c) {
-                (true, _) => escaped = false,
-                (false, '\\') => escaped = true,
-                (false, '"') => {
-                    end = Some(k);
-                    break;
-                }
-                _ => {}
-            }
-        }
-        match end {
-            Some(k) => {
-                out.push_str("a string (not shown)");
-                rest = &body[k + 1..];
-            }
-            None => {
-                out.push_str("a string (not shown)");
-                rest = "";
-            }
-        }
-    }
-    out.push_str(rest);
-    // A key or variant that is no identifier is text of some other file (`/etc/shadow`'s
-    // lines parse as keys): name it only when it looks like a misspelt key.
-    for what in ["unknown field `", "unknown variant `"] {
-        if let Some(i) = out.find(what) {
-            let start = i + what.len();
-            if let Some(len) = out[start..].find('`') {
-                let key = &out[start..start + len];
-                let plain = key.len() <= 40
-                    && key
-                        .chars()
-                        .all(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | '-' | '.'));
-                if !plain {
-                    out.replace_range(start - 1..start + len + 1, "(not shown)");
-                }
-            }
-        }
-    }
-    if out.contains("expected struct Raw") || out.contains("expected struct File") {
-        out.push_str(": the file is not a YAML mapping; is it the right file?");
-    }
-    out
-}
-
-/// Remove libyaml's ` at line N column M` phrases: the position is printed in front once.
-fn strip_positions(msg: &str) -> String {
-    let mut out = String::with_capacity(msg.len());
-    let mut rest = msg;
-    while let Some(i) = rest.find(" at line ") {
-        out.push_str(&rest[..i]);
-        let tail = &rest[i + " at line ".len()..];
-        let digits = |s: &str| s.find(|c: char| !c.is_ascii_digit()).unwrap_or(s.len());
-        let n = digits(tail);
-        match tail[n..].strip_prefix(" column ") {
-            Some(col) if n > 0 => rest = &col[digits(col)..],
-            _ => {
-                out.push_str(" at line ");
-                rest = tail;
-            }
-        }
-    }
-    out.push_str(rest);
-    out
-}
-
 #[cfg(test)]
 mod tests {
-    use super::{embedded, hide_strings, split, split_agrees, strip_positions};
+    use super::{embedded, split, split_agrees};
+    use crate::yaml::{hide_strings, strip_positions};
 
     #[test]
     fn shipped_files_parse_the_same_in_pieces() {

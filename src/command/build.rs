@@ -4,7 +4,7 @@
 
 use std::path::Path;
 
-use crate::catalogue::{LoadError, LoadErrorKind, LoadErrors};
+use crate::diagnostic::{Diagnostic, Diagnostics, Problem};
 use crate::error::Error;
 use crate::job::{Destination, Job, Runner};
 use crate::manifest::{Manifest, Target};
@@ -45,12 +45,14 @@ fn job(t: &Target) -> Job {
 
 pub fn run(
     manifest_path: &Path,
-    catalogue_override: Option<&Path>,
+    catalogue: super::CatalogueSource<'_>,
     check: bool,
     allow_outside: bool,
 ) -> Result<Report, Error> {
     let manifest = Manifest::load(manifest_path, allow_outside)?;
-    let cat = super::load(catalogue_override.or(manifest.catalogue.as_deref()))?;
+    let cat = catalogue
+        .or(super::CatalogueSource::flag(manifest.catalogue.as_deref()))
+        .load()?;
     let mode = if check { Mode::Check } else { Mode::Write };
     let mut errors: Vec<(usize, String)> = Vec::new();
 
@@ -160,14 +162,14 @@ fn report(
 fn manifest_errors(manifest_path: &Path, mut errors: Vec<(usize, String)>) -> Error {
     errors.sort_by_key(|(line, _)| *line);
     let path = manifest_path.display().to_string();
-    LoadErrors(
+    Diagnostics(
         errors
             .into_iter()
-            .map(|(line, m)| LoadError {
+            .map(|(line, m)| Diagnostic {
                 path: path.clone(),
                 line,
                 column: None,
-                kind: LoadErrorKind::Invalid(m),
+                kind: Problem::Invalid(m),
             })
             .collect(),
     )

@@ -1,7 +1,5 @@
 //! `fwgen diff`
 
-use std::path::Path;
-
 use crate::cli::{DiffArgs, DiffFormat};
 use crate::diff::{self, VersionDiff};
 use crate::error::Error;
@@ -11,7 +9,7 @@ use crate::site::Site;
 
 use super::Report;
 
-pub fn run(cat_path: Option<&Path>, args: &DiffArgs) -> Result<Report, Error> {
+pub fn run(source: super::CatalogueSource<'_>, args: &DiffArgs) -> Result<Report, Error> {
     let (diffs, header, json) = match (&args.old, &args.new) {
         (Some(old), Some(new)) => {
             let d = diff::catalogues(&crate::catalogue::load(old)?, &crate::catalogue::load(new)?);
@@ -36,7 +34,7 @@ pub fn run(cat_path: Option<&Path>, args: &DiffArgs) -> Result<Report, Error> {
             (d.changed_versions, header, json)
         }
         _ => {
-            let cat = super::load(cat_path)?;
+            let cat = source.load()?;
             let d = versions(&cat, args)?;
             let header = vec![format!(
                 "{} {} -> {} (component {}; {})",

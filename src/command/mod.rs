@@ -29,15 +29,18 @@ pub struct Report {
 
 /// Run a parsed command line.
 pub fn execute(args: Args) -> Result<Report, Error> {
-    let cat_path = args.catalogue.as_deref();
+    let source = CatalogueSource::flag(args.catalogue.as_deref());
     match args.command {
-        Command::Products(a) => products::run(&load(cat_path)?, a.format),
-        Command::Features(a) => features::run(&load(cat_path)?, &a),
-        Command::Validate(a) => validate::run(a.path.as_deref().or(cat_path), a.site.as_deref()),
-        Command::Generate(a) => generate::run(&load(cat_path)?, a),
-        Command::Build(a) => build::run(&a.manifest, cat_path, a.check, a.allow_outside),
-        Command::Diff(a) => diff::run(cat_path, &a),
-        Command::Resolve(a) => resolve::run(&load(cat_path)?, a),
+        Command::Products(a) => products::run(&source.load()?, a.format),
+        Command::Features(a) => features::run(&source.load()?, &a),
+        Command::Validate(a) => validate::run(
+            CatalogueSource::flag(a.path.as_deref()).or(source),
+            a.site.as_deref(),
+        ),
+        Command::Generate(a) => generate::run(&source.load()?, a),
+        Command::Build(a) => build::run(&a.manifest, source, a.check, a.allow_outside),
+        Command::Diff(a) => diff::run(source, &a),
+        Command::Resolve(a) => resolve::run(&source.load()?, a),
         Command::Completions { shell } => Ok(Report {
             stdout: completions(shell),
             ..Report::default()
@@ -49,12 +52,42 @@ pub fn execute(args: Args) -> Result<Report, Error> {
     }
 }
 
-/// The catalogue at `path`, or the built-in one.
-pub fn load(path: Option<&Path>) -> Result<Catalogue, Error> {
-    Ok(match path {
-        Some(p) => catalogue::load(p)?,
-        None => catalogue::load_embedded()?,
-    })
+/// Where the catalogue comes from, decided once per command: a path the command names itself
+/// (`validate PATH`), else `--catalogue PATH`, else a manifest's `catalogue:`, else the copy
+/// built into the binary.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct CatalogueSource<'a> {
+    path: Option<&'a Path>,
+}
+
+impl<'a> CatalogueSource<'a> {
+    /// From a flag or argument: `None` leaves the choice to what comes later.
+    pub fn flag(path: Option<&'a Path>) -> Self {
+        CatalogueSource { path }
+    }
+
+    /// This source if it names a path, else `later`.
+    pub fn or(self, later: CatalogueSource<'a>) -> Self {
+        CatalogueSource {
+            path: self.path.or(later.path),
+        }
+    }
+
+    /// `built-in catalogue`, or the path.
+    pub fn describe(self) -> String {
+        self.path.map_or_else(
+            || "built-in catalogue".to_string(),
+            |p| p.display().to_string(),
+        )
+    }
+
+    /// Read it.
+    pub fn load(self) -> Result<Catalogue, Error> {
+        Ok(match self.path {
+            Some(p) => catalogue::load(p)?,
+            None => catalogue::load_embedded()?,
+        })
+    }
 }
 
 /// The completion script for `shell`, from the clap definitions.

@@ -2,14 +2,14 @@
 
 use std::path::Path;
 
-use crate::catalogue::LoadErrors;
+use crate::diagnostic::Diagnostics;
 use crate::error::Error;
 use crate::site::Site;
 
 use super::Report;
 
-pub fn run(path: Option<&Path>, site: Option<&Path>) -> Result<Report, Error> {
-    let cat = super::load(path)?;
+pub fn run(source: super::CatalogueSource<'_>, site: Option<&Path>) -> Result<Report, Error> {
+    let cat = source.load()?;
     let mut notes = Vec::new();
     if let Some(site_path) = site {
         let site = Site::load(site_path)?;
@@ -40,7 +40,7 @@ pub fn run(path: Option<&Path>, site: Option<&Path>) -> Result<Report, Error> {
         if let Some(best) = per_version.into_iter().min_by_key(Vec::len)
             && !best.is_empty()
         {
-            return Err(LoadErrors(best).into());
+            return Err(Diagnostics(best).into());
         }
         notes.push(format!("{}: ok", site_path.display()));
     }
@@ -51,10 +51,7 @@ pub fn run(path: Option<&Path>, site: Option<&Path>) -> Result<Report, Error> {
         .flat_map(|p| p.versions.values())
         .map(|v| v.entries.len())
         .sum();
-    let what = path.map_or_else(
-        || "built-in catalogue".to_string(),
-        |p| p.display().to_string(),
-    );
+    let what = source.describe();
     Ok(Report {
         stdout: format!(
             "{what}: ok: {} products, {versions} versions, {entries} entries (digest {})\n",

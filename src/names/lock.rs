@@ -15,8 +15,9 @@ use std::net::IpAddr;
 use ipnet::IpNet;
 use serde::Deserialize;
 
-use crate::catalogue::{LoadErrors, parse_yaml};
+use crate::diagnostic::Diagnostics;
 use crate::model::Address;
+use crate::yaml::parse_yaml;
 
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -43,7 +44,7 @@ pub fn key(host: &str) -> String {
 
 impl Lock {
     /// Parse lock-file text; `path` names it in errors and headers.
-    pub fn parse(path: &str, text: &str) -> Result<Lock, LoadErrors> {
+    pub fn parse(path: &str, text: &str) -> Result<Lock, Diagnostics> {
         let raw: RawLock = if text.trim().is_empty() {
             RawLock {
                 hosts: BTreeMap::new(),
@@ -52,18 +53,18 @@ impl Lock {
             parse_yaml(path, text)?
         };
         let mut errors = Vec::new();
-        let positions = crate::position::Positions::scan(text);
+        let positions = crate::yaml::Positions::scan(text);
         let mut hosts = BTreeMap::new();
         for (host, addrs) in raw.hosts {
             let mut list = Vec::with_capacity(addrs.len());
             for a in addrs {
                 let net = a.net();
                 if net.prefix_len() != net.max_prefix_len() {
-                    errors.push(crate::catalogue::LoadError {
+                    errors.push(crate::diagnostic::Diagnostic {
                         path: path.to_string(),
                         line: positions.line("hosts", &host),
                         column: None,
-                        kind: crate::catalogue::LoadErrorKind::Invalid(format!(
+                        kind: crate::diagnostic::Problem::Invalid(format!(
                             "host `{}`: {net} is a network; a lock file holds the addresses DNS answered",
                             crate::render::comment::sanitize(&host, 100)
                         )),
@@ -77,7 +78,7 @@ impl Lock {
             hosts.insert(key(&host), list);
         }
         if !errors.is_empty() {
-            return Err(LoadErrors(errors));
+            return Err(Diagnostics(errors));
         }
         use sha2::Digest;
         Ok(Lock {

@@ -118,9 +118,9 @@ fn load_error(
     path: &std::path::Path,
     line: usize,
     column: Option<usize>,
-    kind: crate::catalogue::LoadErrorKind,
-) -> crate::catalogue::LoadErrors {
-    crate::catalogue::LoadErrors(vec![crate::catalogue::LoadError {
+    kind: crate::diagnostic::Problem,
+) -> crate::diagnostic::Diagnostics {
+    crate::diagnostic::Diagnostics(vec![crate::diagnostic::Diagnostic {
         path: path.display().to_string(),
         line,
         column,
@@ -129,21 +129,21 @@ fn load_error(
 }
 
 /// Read and parse an `ip-ranges.json`.
-pub fn load_ip_ranges(path: &std::path::Path) -> Result<IpRanges, crate::catalogue::LoadErrors> {
-    let text = crate::catalogue::read_text(path).map_err(|k| load_error(path, 0, None, k))?;
+pub fn load_ip_ranges(path: &std::path::Path) -> Result<IpRanges, crate::diagnostic::Diagnostics> {
+    let text = crate::yaml::read_text(path).map_err(|k| load_error(path, 0, None, k))?;
     IpRanges::parse(&file_name(path), &text).map_err(|e| {
         load_error(
             path,
             e.line,
             (e.line > 0).then_some(e.column),
-            crate::catalogue::LoadErrorKind::Invalid(format!("ip-ranges file: {}", e.message)),
+            crate::diagnostic::Problem::Invalid(format!("ip-ranges file: {}", e.message)),
         )
     })
 }
 
 /// Read and parse a lock file.
-pub fn load_lock(path: &std::path::Path) -> Result<Lock, crate::catalogue::LoadErrors> {
-    let text = crate::catalogue::read_text(path).map_err(|k| load_error(path, 0, None, k))?;
+pub fn load_lock(path: &std::path::Path) -> Result<Lock, crate::diagnostic::Diagnostics> {
+    let text = crate::yaml::read_text(path).map_err(|k| load_error(path, 0, None, k))?;
     let display = path.display().to_string();
     let mut lock = Lock::parse(&display, &text)?;
     lock.path = file_name(path);

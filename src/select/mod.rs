@@ -5,7 +5,7 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use ipnet::IpNet;
 
-use crate::catalogue::LoadErrors;
+use crate::diagnostic::Diagnostics;
 use crate::model::{
     Application, Catalogue, Entry, Opens, Peer, ProductVersion, Protocol, aggregate,
 };
@@ -52,7 +52,7 @@ impl std::fmt::Display for Origin {
             Origin::Flag(name) => write!(f, "--{name}"),
             Origin::Key(name) => f.write_str(&name.replace('-', "_")),
             Origin::Line { path, line } => {
-                f.write_str(&crate::catalogue::position(path, *line, None))
+                f.write_str(&crate::diagnostic::position(path, *line, None))
             }
         }
     }
@@ -103,7 +103,7 @@ pub enum SelectError {
         hint: String,
     },
     #[error("{0}")]
-    Site(LoadErrors),
+    Site(Diagnostics),
     #[error("{}", .warnings.iter().map(|w| format!("{at}: {w}")).collect::<Vec<_>>().join("\nerror: "))]
     Strict {
         at: Box<Origin>,
@@ -144,7 +144,7 @@ pub fn select(cat: &Catalogue, site: &Site, req: &Request) -> Result<Ruleset, Se
     let component = component(pv, site, req)?;
     let errors = site.check(pv);
     if !errors.is_empty() {
-        return Err(SelectError::Site(LoadErrors(errors)));
+        return Err(SelectError::Site(Diagnostics(errors)));
     }
     let features = features(pv, site, req)?;
 
@@ -309,7 +309,7 @@ fn unbound_warnings(pv: &ProductVersion, site: &Site, unbound: &Unbound<'_>) -> 
         };
         warnings.push(format!(
             "{}: host group `{group}`: the site file gives addresses for {} but not for {}, which the rules therefore do not admit; bind them too, or bind the group by its id",
-            crate::catalogue::position(
+            crate::diagnostic::position(
                 site.path.as_deref().unwrap_or("<site>"),
                 bound.first().map_or(1, |h| site.line("hosts", h)),
                 None
@@ -333,7 +333,7 @@ fn unbound_warnings(pv: &ProductVersion, site: &Site, unbound: &Unbound<'_>) -> 
         };
         warnings.push(format!(
             "{}: `{peer}` is bound to {prefix}, which is any {} address: {} any address",
-            crate::catalogue::position(site.path.as_deref().unwrap_or("<site>"), line, None),
+            crate::diagnostic::position(site.path.as_deref().unwrap_or("<site>"), line, None),
             if prefix.addr().is_ipv4() {
                 "IPv4"
             } else {

@@ -6,7 +6,7 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use ipnet::IpNet;
 
-use crate::catalogue::{LoadError, LoadErrorKind, LoadErrors};
+use crate::diagnostic::{Diagnostic, Diagnostics, Problem};
 use crate::model::{AddressSource, Entry, HostGroup, Peer, ProductVersion, aggregate};
 use crate::names::{Choice, DnsGroup, Filter, IpRanges, Lock, NameMode};
 use crate::site::Site;
@@ -70,7 +70,7 @@ struct Builder<'a> {
     by_group: BTreeMap<String, Source>,
     notes: Vec<String>,
     warnings: Vec<String>,
-    errors: Vec<LoadError>,
+    errors: Vec<Diagnostic>,
     used_ranges: bool,
     used_lock: bool,
 }
@@ -82,11 +82,11 @@ impl Builder<'_> {
 
     /// A problem with the site's `names: KEY` line.
     fn error(&mut self, key: &str, what: String) {
-        self.errors.push(LoadError {
+        self.errors.push(Diagnostic {
             path: self.path().to_string(),
             line: self.site.line("names", key),
             column: None,
-            kind: LoadErrorKind::Invalid(format!("names: `{key}`: {what}")),
+            kind: Problem::Invalid(format!("names: `{key}`: {what}")),
         });
     }
 
@@ -180,11 +180,11 @@ impl Builder<'_> {
                     Some(self.ranges(group, ranges, &filter, nets, " (served by CloudFront)"))
                 }
                 Err(why) => {
-                    self.errors.push(LoadError {
+                    self.errors.push(Diagnostic {
                         path: ranges.path.clone(),
                         line: 0,
                         column: None,
-                        kind: LoadErrorKind::Invalid(format!(
+                        kind: Problem::Invalid(format!(
                             "host group `{}` is served by CloudFront, but {why}",
                             group.id
                         )),
@@ -257,11 +257,11 @@ impl Builder<'_> {
             .iter()
             .find(|h| !crate::names::resolve::is_host_name(h))
         {
-            self.errors.push(LoadError {
+            self.errors.push(Diagnostic {
                 path: self.pv.path.clone(),
                 line: 0,
                 column: None,
-                kind: LoadErrorKind::Invalid(format!(
+                kind: Problem::Invalid(format!(
                     "host group `{}`: `{}` is not a host name the firewall can follow",
                     group.id,
                     crate::render::comment::sanitize(bad, 80)
@@ -296,7 +296,7 @@ impl Builder<'_> {
                 };
                 self.warnings.push(format!(
                     "{}: names: `{key}` ({}) is not used: {why} (host group `{}`)",
-                    crate::catalogue::position(self.path(), self.site.line("names", key), None),
+                    crate::diagnostic::position(self.path(), self.site.line("names", key), None),
                     choice.name(),
                     group.id
                 ));
@@ -306,7 +306,7 @@ impl Builder<'_> {
 
     fn finish(self) -> Result<Sources, SelectError> {
         if !self.errors.is_empty() {
-            return Err(SelectError::Site(LoadErrors(self.errors)));
+            return Err(SelectError::Site(Diagnostics(self.errors)));
         }
         let mut notes = Vec::new();
         if self.used_ranges

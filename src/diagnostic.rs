@@ -1,17 +1,19 @@
-//! Errors found while loading a catalogue, each with the file and line it is about.
+//! Problems in the files fwgen reads (catalogues, site files, manifests, ip-ranges and lock
+//! files, and a manifest's targets), each with the file and line it is about; `main` prints
+//! every one after its own `error:`.
 
 use std::fmt;
 
-/// One problem in one catalogue file.
+/// One problem in one file.
 #[derive(Clone, Debug, thiserror::Error)]
 #[error("{}: {kind}", position(.path, *.line, *.column))]
-pub struct LoadError {
+pub struct Diagnostic {
     /// The file as the user named it (for the shipped catalogue: `data/NAME.yaml`).
     pub path: String,
     /// 1-based line; 0 when the problem concerns the file as a whole.
     pub line: usize,
     pub column: Option<usize>,
-    pub kind: LoadErrorKind,
+    pub kind: Problem,
 }
 
 pub(crate) fn position(path: &str, line: usize, column: Option<usize>) -> String {
@@ -24,7 +26,7 @@ pub(crate) fn position(path: &str, line: usize, column: Option<usize>) -> String
 
 /// What is wrong.
 #[derive(Clone, Debug, thiserror::Error)]
-pub enum LoadErrorKind {
+pub enum Problem {
     #[error("cannot read: {0}")]
     Read(#[source] std::sync::Arc<std::io::Error>),
     #[error("no catalogue files (`*.yaml`) in this directory")]
@@ -71,9 +73,9 @@ pub enum LoadErrorKind {
 
 /// Every problem found, sorted by file and line.
 #[derive(Clone, Debug)]
-pub struct LoadErrors(pub Vec<LoadError>);
+pub struct Diagnostics(pub Vec<Diagnostic>);
 
-impl fmt::Display for LoadErrors {
+impl fmt::Display for Diagnostics {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         for (i, e) in self.0.iter().enumerate() {
             if i > 0 {
@@ -85,11 +87,11 @@ impl fmt::Display for LoadErrors {
     }
 }
 
-impl std::error::Error for LoadErrors {}
+impl std::error::Error for Diagnostics {}
 
-impl LoadErrorKind {
+impl Problem {
     /// A file that could not be read.
     pub fn read(e: std::io::Error) -> Self {
-        LoadErrorKind::Read(std::sync::Arc::new(e))
+        Problem::Read(std::sync::Arc::new(e))
     }
 }
