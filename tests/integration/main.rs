@@ -2,18 +2,19 @@
 //!
 //! - `util` (running fwgen, finding tools, loud skips), `tools` (the real loaders: `nft -c`,
 //!   `iptables-restore`, firewalld's offline check) and `eval` (rule evaluators): helpers.
-//! - One file per concern, named after it: `generate` (selection and snapshots of every
-//!   backend), `cisco` (ACL parsing with cisco-acl and the evaluator comparison), `report`
+//! - `backends`: one module per backend with its snapshots (in `snapshots/BACKEND/`).
+//! - One file per concern, named after it: `generate` (selection, determinism, output), `cisco` (ACL parsing with cisco-acl and the evaluator comparison), `report`
 //!   (reviews, Chromium), `live` (packets through namespaces), `names` (ip-ranges, lock files,
 //!   DNS-filled sets with a real dnsmasq), `least_privilege`, `outputs` and `hardening`
 //!   (files, devices, signals, hostile sizes), `hostile` (hostile text), `errors`
 //!   (diagnostics snapshots), `pipeline` (manifests and `build`), `properties` (proptest),
 //!   `readme` and `examples` (documentation stays true), `cli`, `coverage`,
 //!   `fuzz_regressions`.
-//! - A new backend: its snapshots in `generate`, its real-tool check in `tools`, its
+//! - A new backend: its module in `backends`, its real-tool check in `tools`, its
 //!   capabilities read from `Backend::description()` (never from its name).
 //! - Unit tests of one module's internals stay in that module (`#[cfg(test)]`).
 
+mod backends;
 mod cisco;
 mod cli;
 mod coverage;
