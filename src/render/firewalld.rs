@@ -155,20 +155,119 @@ fn describe(rules: &Ruleset, descriptions: &Descriptions, rule: &Rule) -> String
     xml_escape(&s)
 }
 
-struct Built {
-    files: Vec<(String, String)>,
-    /// Lines of the zone or policy body for this direction.
-    body: Vec<String>,
+/// A service: one merged rule's ports (and the FTP helper), with its description.
+struct Service {
+    name: String,
+    index: usize,
+    description: String,
+    protocol: crate::model::Protocol,
+    ports: Vec<crate::model::PortRange>,
+    ftp: bool,
 }
 
-fn build(rules: &Ruleset, opts: &RenderOptions, direction: Direction, peer_elem: &str) -> Built {
+/// An ipset: fixed prefixes, or one that the DNS forwarder fills for a host group.
+#[derive(PartialEq)]
+enum IpSet {
+    Fixed {
+        name: String,
+        family: &'static str,
+        nets: Vec<IpNet>,
+    },
+    Dns {
+        name: String,
+        family: &'static str,
+        group: String,
+    },
+}
+
+/// One element of a zone or policy body.
+enum Element {
+    /// The service for any address (no family: both).
+    Service(String),
+    /// The service for the addresses of an ipset, in one family.
+    Rule {
+        family: &'static str,
+        set: String,
+        service: String,
+    },
+    /// The rate-limited log rule before the target.
+    Log,
+}
+
+/// One direction, decided: its services, ipsets and body elements.
+struct Plan {
+    direction: Direction,
+    /// `source` (inbound) or `destination` (outbound): the peer's side in a rich rule.
+    peer_elem: &'static str,
+    services: Vec<Service>,
+    ipsets: Vec<IpSet>,
+    body: Vec<Element>,
+}
+
+impl Plan {
+    /// The body elements and ipsets of `rule` (its service is `name`) in family `f`.
+    fn family(&mut self, rule: &Rule, name: &str, f: Family) {
+        let (fam, set_family) = match f {
+            Family::V4 => ("ipv4", "inet"),
+            Family::V6 => ("ipv6", "inet6"),
+        };
+        let rule_for = |set: &str| Element::Rule {
+            family: fam,
+            set: set.to_string(),
+            service: name.to_string(),
+        };
+        match remote_in(rule, f) {
+            None => {}
+            // A service element has no family: the V4 pass adds it for both.
+            Some(RemoteMatch::Any) if f == Family::V4 => {
+                self.body.push(Element::Service(name.to_string()))
+            }
+            Some(RemoteMatch::Any) => {}
+            Some(RemoteMatch::Nets(nets)) => {
+                let set = format!("{name}-{}", f.suffix());
+                self.body.push(rule_for(&set));
+                self.ipsets.push(IpSet::Fixed {
+                    name: set,
+                    family: set_family,
+                    nets,
+                });
+            }
+            Some(RemoteMatch::Names(groups)) => {
+                for g in groups {
+                    let set = super::dns_ipset_name(&g, f);
+                    self.body.push(rule_for(&set));
+                    let ipset = IpSet::Dns {
+                        name: set,
+                        family: set_family,
+                        group: g,
+                    };
+                    if !self.ipsets.contains(&ipset) {
+                        self.ipsets.push(ipset);
+                    }
+                }
+            }
+        }
+    }
+}
+
+fn plan(
+    rules: &Ruleset,
+    opts: &RenderOptions,
+    direction: Direction,
+    peer_elem: &'static str,
+) -> Plan {
     let descriptions: Descriptions = rules
         .selected
         .iter()
         .map(|e| (e.id.as_str(), e.description.as_str()))
         .collect();
-    let mut files = Vec::new();
-    let mut body = Vec::new();
+    let mut p = Plan {
+        direction,
+        peer_elem,
+        services: Vec::new(),
+        ipsets: Vec::new(),
+        body: Vec::new(),
+    };
     let dir = direction.as_str();
     for (i, rule) in rules
         .rules
@@ -177,68 +276,90 @@ fn build(rules: &Ruleset, opts: &RenderOptions, direction: Direction, peer_elem:
         .enumerate()
     {
         let name = format!("fwgen-{dir}-{}", i + 1);
+        p.services.push(Service {
+            name: name.clone(),
+            index: i + 1,
+            description: describe(rules, &descriptions, rule),
+            protocol: rule.protocol,
+            ports: rule.ports.ranges().to_vec(),
+            ftp: rule.is_ftp(),
+        });
+        for f in Family::BOTH {
+            p.family(rule, &name, f);
+        }
+    }
+    if opts.log_drops {
+        p.body.push(Element::Log);
+    }
+    p
+}
+
+/// A direction's files (services, ipsets) and the lines of its zone or policy body.
+struct Built {
+    files: Vec<(String, String)>,
+    body: Vec<String>,
+}
+
+fn build(
+    rules: &Ruleset,
+    opts: &RenderOptions,
+    direction: Direction,
+    peer_elem: &'static str,
+) -> Built {
+    let plan = plan(rules, opts, direction, peer_elem);
+    let dir = plan.direction.as_str();
+    let mut files = Vec::new();
+    for s in &plan.services {
         let mut svc = String::from("<service>\n");
         let _ = writeln!(
             svc,
             "  <short>{}</short>",
-            xml_escape(&format!("fwgen {dir} {}", i + 1))
+            xml_escape(&format!("fwgen {dir} {}", s.index))
         );
-        let _ = writeln!(
-            svc,
-            "  <description>{}</description>",
-            describe(rules, &descriptions, rule)
-        );
-        for r in rule.ports.ranges() {
-            let _ = writeln!(svc, "  <port protocol=\"{}\" port=\"{r}\"/>", rule.protocol);
+        let _ = writeln!(svc, "  <description>{}</description>", s.description);
+        for r in &s.ports {
+            let _ = writeln!(svc, "  <port protocol=\"{}\" port=\"{r}\"/>", s.protocol);
         }
-        if rule.is_ftp() {
+        if s.ftp {
             svc.push_str("  <helper name=\"ftp\"/>\n");
         }
         svc.push_str("</service>\n");
-        files.push((format!("services/{name}.xml"), xml_doc(rules, opts, &svc)));
-        for f in Family::BOTH {
-            let (fam, set_family) = match f {
-                Family::V4 => ("ipv4", "inet"),
-                Family::V6 => ("ipv6", "inet6"),
-            };
-            match remote_in(rule, f) {
-                None => {}
-                // A service element has no family: the V4 pass adds it for both.
-                Some(RemoteMatch::Any) if f == Family::V4 => {
-                    body.push(format!("<service name=\"{name}\"/>"))
-                }
-                Some(RemoteMatch::Any) => {}
-                Some(RemoteMatch::Nets(nets)) => {
-                    let set = format!("{name}-{}", f.suffix());
-                    files.push((
-                        format!("ipsets/{set}.xml"),
-                        xml_doc(rules, opts, &ipset(&set, set_family, &nets)),
-                    ));
-                    body.push(format!("<rule family=\"{fam}\"><{peer_elem} ipset=\"{set}\"/><service name=\"{name}\"/><accept/></rule>"));
-                }
-                Some(RemoteMatch::Names(groups)) => {
-                    for g in groups {
-                        let set = super::dns_ipset_name(&g, f);
-                        let file = (
-                            format!("ipsets/{set}.xml"),
-                            xml_doc(rules, opts, &dns_ipset(&set, set_family, &g)),
-                        );
-                        if !files.contains(&file) {
-                            files.push(file);
-                        }
-                        body.push(format!("<rule family=\"{fam}\"><{peer_elem} ipset=\"{set}\"/><service name=\"{name}\"/><accept/></rule>"));
-                    }
-                }
-            }
-        }
-    }
-    if opts.log_drops {
-        body.push(format!(
-            "<rule priority=\"32767\"><log prefix=\"{}\" level=\"info\"><limit value=\"10/m\"/></log><{}/></rule>",
-            xml_escape(&log_prefix(opts, dir, 100)),
-            opts.policy.nft()
+        files.push((
+            format!("services/{}.xml", s.name),
+            xml_doc(rules, opts, &svc),
         ));
     }
+    for set in &plan.ipsets {
+        let (name, text) = match set {
+            IpSet::Fixed { name, family, nets } => (name, ipset(name, family, nets)),
+            IpSet::Dns {
+                name,
+                family,
+                group,
+            } => (name, dns_ipset(name, family, group)),
+        };
+        files.push((format!("ipsets/{name}.xml"), xml_doc(rules, opts, &text)));
+    }
+    let body = plan
+        .body
+        .iter()
+        .map(|e| match e {
+            Element::Service(name) => format!("<service name=\"{name}\"/>"),
+            Element::Rule {
+                family,
+                set,
+                service,
+            } => format!(
+                "<rule family=\"{family}\"><{} ipset=\"{set}\"/><service name=\"{service}\"/><accept/></rule>",
+                plan.peer_elem
+            ),
+            Element::Log => format!(
+                "<rule priority=\"32767\"><log prefix=\"{}\" level=\"info\"><limit value=\"10/m\"/></log><{}/></rule>",
+                xml_escape(&log_prefix(opts, dir, 100)),
+                opts.policy.nft()
+            ),
+        })
+        .collect();
     Built { files, body }
 }
 
