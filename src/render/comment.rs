@@ -61,6 +61,24 @@ pub fn visible(text: &str) -> String {
     text.chars().filter(|c| !is_invisible(*c)).collect()
 }
 
+/// XML-escape text for an element or attribute; drop characters XML 1.0 cannot hold.
+pub fn xml_escape(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    for c in text.chars() {
+        match c {
+            '&' => out.push_str("&amp;"),
+            '<' => out.push_str("&lt;"),
+            '>' => out.push_str("&gt;"),
+            '"' => out.push_str("&quot;"),
+            '\'' => out.push_str("&apos;"),
+            '\t' | '\n' | '\r' => out.push(' '),
+            c if (c as u32) < 0x20 || c == '\u{fffe}' || c == '\u{ffff}' || is_invisible(c) => {}
+            c => out.push(c),
+        }
+    }
+    out
+}
+
 /// The comment of one rule: its catalogue entries, and the host names it could not resolve.
 /// Whole ids only: when they do not fit in `max_bytes`, the rest are counted (`+3 more`).
 pub fn rule_comment(rule: &Rule, max_bytes: usize) -> String {

@@ -30,7 +30,7 @@ use ipnet::IpNet;
 use crate::model::Direction;
 use crate::ruleset::{Rule, Ruleset};
 
-use super::comment::{flatten, header_lines, log_prefix, sanitize};
+use super::comment::{flatten, header_lines, log_prefix, sanitize, xml_escape};
 use super::{Family, Placement, RemoteMatch, RenderOptions, remote_in};
 
 pub const DESCRIPTION: super::Description = super::Description {
@@ -63,27 +63,6 @@ pub const DESCRIPTION: super::Description = super::Description {
         warnings: Vec::new(),
     },
 };
-
-/// XML-escape text for an element or attribute; drop characters XML 1.0 cannot hold.
-pub fn xml_escape(text: &str) -> String {
-    let mut out = String::with_capacity(text.len());
-    for c in text.chars() {
-        match c {
-            '&' => out.push_str("&amp;"),
-            '<' => out.push_str("&lt;"),
-            '>' => out.push_str("&gt;"),
-            '"' => out.push_str("&quot;"),
-            '\'' => out.push_str("&apos;"),
-            '\t' | '\n' | '\r' => out.push(' '),
-            c if (c as u32) < 0x20
-                || c == '\u{fffe}'
-                || c == '\u{ffff}'
-                || super::comment::is_invisible(c) => {}
-            c => out.push(c),
-        }
-    }
-    out
-}
 
 /// Text that can stand inside an XML comment: no `--` (a space goes between two dashes, so
 /// `---` cannot hide a second pair, as a single `replace` would leave it) and no `-` at the

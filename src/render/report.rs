@@ -14,8 +14,8 @@ use crate::model::{Direction, PortSet, Protocol};
 use crate::ruleset::{Remote, Ruleset, Selected};
 
 use super::RenderOptions;
+use super::comment::xml_escape as html;
 use super::comment::{header_lines, visible};
-use super::firewalld::xml_escape as html;
 
 pub const MARKDOWN: super::Description = super::Description {
     name: "markdown",
