@@ -65,27 +65,8 @@ pub enum Command {
 
 #[derive(Debug, ClapArgs)]
 pub struct ResolveArgs {
-    /// Product id [default: `product:` in the site file]
-    #[arg(long, short = 'p')]
-    pub product: Option<String>,
-    /// Product version [default: the site file's, else the newest]
-    #[arg(long, short = 'V')]
-    pub version: Option<String>,
-    /// Component [default: gateway]
-    #[arg(long, short = 'c')]
-    pub component: Option<String>,
-    /// Site file (its `hosts:`, `names:` and `ip_ranges:` say which groups need no lookup)
-    #[arg(long, short = 's', value_name = "FILE")]
-    pub site: Option<PathBuf>,
-    /// Features to enable on top of the defaults (comma-separated or repeated)
-    #[arg(long, short = 'F', value_delimiter = ',')]
-    pub features: Vec<String>,
-    /// Enable every feature of the product version (a lock file for any feature set)
-    #[arg(long)]
-    pub all_features: bool,
-    /// Do not enable the vendor's default features
-    #[arg(long)]
-    pub no_default_features: bool,
+    #[command(flatten)]
+    pub selection: Selection,
     /// An AWS ip-ranges.json: host groups it binds need no lookup [default: the site file's]
     #[arg(long, value_name = "FILE")]
     pub ip_ranges: Option<PathBuf>,
@@ -193,9 +174,10 @@ pub struct ValidateArgs {
     pub site: Option<PathBuf>,
 }
 
+/// What to select: the flags `generate` and `resolve` share, each named, documented and
+/// checked once.
 #[derive(Debug, ClapArgs)]
-#[command(group = clap::ArgGroup::new("destination").args(["output", "output_dir"]))]
-pub struct GenerateArgs {
+pub struct Selection {
     /// Product id [default: `product:` in the site file]
     #[arg(long, short = 'p')]
     pub product: Option<String>,
@@ -217,6 +199,31 @@ pub struct GenerateArgs {
     /// Do not enable the vendor's default features
     #[arg(long)]
     pub no_default_features: bool,
+}
+
+impl Selection {
+    /// The request these flags make (the rest of it at its defaults), and the site file.
+    pub fn request(self) -> (crate::select::Request, Option<PathBuf>) {
+        (
+            crate::select::Request {
+                product: self.product,
+                version: self.version,
+                component: self.component,
+                features: self.features,
+                all_features: self.all_features,
+                no_default_features: self.no_default_features,
+                ..crate::select::Request::default()
+            },
+            self.site,
+        )
+    }
+}
+
+#[derive(Debug, ClapArgs)]
+#[command(group = clap::ArgGroup::new("destination").args(["output", "output_dir"]))]
+pub struct GenerateArgs {
+    #[command(flatten)]
+    pub selection: Selection,
     /// The gateway's own address (repeatable; adds to the site file's)
     #[arg(long, value_name = "ADDR")]
     pub gateway: Vec<crate::model::Address>,

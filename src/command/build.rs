@@ -135,13 +135,7 @@ fn report(
             .notes
             .push(format!("removed {} (no longer generated)", p.display()));
     }
-    for (path, diff) in &applied.stale {
-        report.notes.push(format!(
-            "{} is out of date:\n{}",
-            path.display(),
-            diff.trim_end()
-        ));
-    }
+    report.stale(applied, "");
     report.notes.push(format!(
         "{targets} targets, {files} files: {} written, {} unchanged{}",
         applied.written.len(),
@@ -152,9 +146,6 @@ fn report(
             String::new()
         }
     ));
-    if !applied.stale.is_empty() {
-        report.exit_code = crate::error::Exit::OutOfDate;
-    }
     report
 }
 

@@ -18,19 +18,15 @@ fn job(args: GenerateArgs) -> Job {
         (Some(p), None) if p.as_os_str() != "-" => Destination::Output(p),
         _ => Destination::Stdout,
     };
+    let (request, site) = args.selection.request();
     Job {
         request: Request {
-            product: args.product,
-            version: args.version,
-            component: args.component,
-            features: args.features,
-            all_features: args.all_features,
-            no_default_features: args.no_default_features,
             gateway: args.gateway.iter().map(|a| a.net()).collect(),
             strict: args.strict,
             names: args.names.unwrap_or_default(),
+            ..request
         },
-        site: args.site,
+        site,
         ip_ranges: args.ip_ranges,
         lock: args.lock,
         backend: args.backend,
@@ -76,14 +72,7 @@ pub fn run(cat: &Catalogue, args: GenerateArgs) -> Result<Report, Error> {
             .notes
             .push(format!("removed {} (no longer generated)", p.display()));
     }
-    for (path, diff) in &applied.stale {
-        report.notes.push(format!(
-            "{} is out of date:\n{}",
-            path.display(),
-            diff.trim_end()
-        ));
-        report.exit_code = crate::error::Exit::OutOfDate;
-    }
+    report.stale(&applied, "");
     report.stdout = plan.stdout.unwrap_or_default();
     // Last on standard error: how much of the ruleset is open to any address.
     report.notes.push(format!("fwgen: {}", rules.any_summary()));

@@ -27,6 +27,21 @@ pub struct Report {
     pub exit_code: crate::error::Exit,
 }
 
+impl Report {
+    /// A note with the difference for every file `apply` found out of date (`what` follows
+    /// "is out of date"), and the out-of-date exit code if there is one.
+    fn stale(&mut self, applied: &crate::output::Applied, what: &str) {
+        for (path, diff) in &applied.stale {
+            self.notes.push(format!(
+                "{} is out of date{what}:\n{}",
+                path.display(),
+                diff.trim_end()
+            ));
+            self.exit_code = crate::error::Exit::OutOfDate;
+        }
+    }
+}
+
 /// Run a parsed command line.
 pub fn execute(args: Args) -> Result<Report, Error> {
     let source = CatalogueSource::flag(args.catalogue.as_deref());

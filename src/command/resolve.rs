@@ -8,10 +8,10 @@ use std::path::Path;
 use crate::cli::ResolveArgs;
 use crate::error::Error;
 use crate::model::Catalogue;
+use crate::names::Lock;
 use crate::names::resolve::{parse_server, resolve, system_server};
-use crate::names::{Lock, NameMode};
 use crate::output::{Mode, Planned, apply};
-use crate::select::{Request, select};
+use crate::select::select;
 use crate::site::Site;
 
 use super::Report;
@@ -19,21 +19,12 @@ use super::Report;
 pub fn run(cat: &Catalogue, args: ResolveArgs) -> Result<Report, Error> {
     // What the lock file is for: the names nothing else binds. An earlier lock file must
     // not hide them (and the one the site file names may not exist yet).
-    let mut site = match &args.site {
+    let (req, site_path) = args.selection.request();
+    let mut site = match &site_path {
         Some(p) => Site::load_for_resolve(p)?,
         None => Site::default(),
     };
     site.use_files(args.ip_ranges.as_deref(), None)?;
-    let req = Request {
-        product: args.product,
-        version: args.version,
-        component: args.component,
-        features: args.features,
-        all_features: args.all_features,
-        no_default_features: args.no_default_features,
-        names: NameMode::Addresses,
-        ..Request::default()
-    };
     let rules = select(cat, &site, &req)?;
     let mut hosts: Vec<&String> = rules
         .rules
@@ -146,14 +137,7 @@ fn write(
             for p in &applied.unchanged {
                 report.notes.push(format!("{} is up to date", p.display()));
             }
-            for (p, diff) in &applied.stale {
-                report.notes.push(format!(
-                    "{} is out of date: the answers have moved:\n{}",
-                    p.display(),
-                    diff.trim_end()
-                ));
-                report.exit_code = crate::error::Exit::OutOfDate;
-            }
+            report.stale(&applied, ": the answers have moved");
         }
     }
     Ok(())

@@ -486,15 +486,23 @@ fn resolve_writes_a_lock_file_that_generate_binds_and_check_sees_moved_answers()
 
     let lock = dir.path().join("fwgen.lock");
     let lock_s = lock.to_str().unwrap();
-    let r = dns.fwgen(&[
-        "resolve",
-        "--site",
-        site,
-        "--dns-server",
-        "198.18.9.1",
-        "-o",
-        lock_s,
-    ]);
+    // `fwgen resolve` inside the namespace, asking `server`, writing (or checking) the lock.
+    let resolve = |dns: &Dns, server: &str, check: bool| {
+        let mut args = vec![
+            "resolve",
+            "--site",
+            site,
+            "--dns-server",
+            server,
+            "-o",
+            lock_s,
+        ];
+        if check {
+            args.push("--check");
+        }
+        dns.fwgen(&args)
+    };
+    let r = resolve(&dns, "198.18.9.1", false);
     assert_eq!(r.code, 0, "{}", r.stderr);
     let text = std::fs::read_to_string(&lock).unwrap();
     for (i, n) in names.iter().enumerate() {
@@ -510,16 +518,7 @@ fn resolve_writes_a_lock_file_that_generate_binds_and_check_sees_moved_answers()
         "{text}"
     );
     // The same answers: the same bytes; --check says so with exit 0.
-    let again = dns.fwgen(&[
-        "resolve",
-        "--site",
-        site,
-        "--dns-server",
-        "198.18.9.1",
-        "-o",
-        lock_s,
-        "--check",
-    ]);
+    let again = resolve(&dns, "198.18.9.1", true);
     assert_eq!(again.code, 0, "{}", again.stderr);
 
     // generate binds every name from the lock file the site names: no any-address rule for
@@ -551,16 +550,7 @@ fn resolve_writes_a_lock_file_that_generate_binds_and_check_sees_moved_answers()
     let mut moved = records.clone();
     moved[0].1 = "203.0.113.99".into();
     serve(&mut dns, &moved);
-    let r = dns.fwgen(&[
-        "resolve",
-        "--site",
-        site,
-        "--dns-server",
-        "198.18.9.1",
-        "-o",
-        lock_s,
-        "--check",
-    ]);
+    let r = resolve(&dns, "198.18.9.1", true);
     assert_eq!(r.code, 1, "{}", r.stderr);
     assert!(
         r.stderr.contains("-  \"") && r.stderr.contains("203.0.113.99"),
@@ -571,15 +561,7 @@ fn resolve_writes_a_lock_file_that_generate_binds_and_check_sees_moved_answers()
 
     // A name that does not resolve is an error that names it; nothing is written.
     serve(&mut dns, &records[1..]);
-    let r = dns.fwgen(&[
-        "resolve",
-        "--site",
-        site,
-        "--dns-server",
-        "198.18.9.1",
-        "-o",
-        lock_s,
-    ]);
+    let r = resolve(&dns, "198.18.9.1", false);
     assert_eq!(r.code, 2, "{}", r.stderr);
     assert!(
         r.stderr.contains(&format!("`{}` does not exist", names[0])),
@@ -589,15 +571,7 @@ fn resolve_writes_a_lock_file_that_generate_binds_and_check_sees_moved_answers()
     assert_eq!(std::fs::read_to_string(&lock).unwrap(), text);
 
     // A server that does not answer: an error, after a bounded wait.
-    let r = dns.fwgen(&[
-        "resolve",
-        "--site",
-        site,
-        "--dns-server",
-        "198.18.9.1:5353",
-        "-o",
-        lock_s,
-    ]);
+    let r = resolve(&dns, "198.18.9.1:5353", false);
     assert_eq!(r.code, 2, "{}", r.stderr);
     assert!(
         r.stderr.contains("no answer from 198.18.9.1:5353"),
@@ -663,6 +637,17 @@ fn sets_for(conf: &str, host: &str) -> (String, String) {
     let (a, b) = sets.split_once(',').unwrap();
     let last = |s: &str| s.rsplit('#').next().unwrap().to_string();
     (last(a), last(b))
+}
+
+/// One A query from `ns` to `server` (probe.py): the answer's addresses, one per line.
+fn dns_query(lab: &crate::live::Lab, ns: &str, name: &str, server: &str) -> String {
+    let out = lab
+        .exec(ns)
+        .args(["python3", crate::live::PROBE, "dns-query", name, server])
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "dns-query {name} {server} in {ns}");
+    String::from_utf8_lossy(&out.stdout).trim().to_string()
 }
 
 /// The elements of a set in the gateway's namespace, as the tool lists them.
@@ -788,30 +773,10 @@ fn live_dns_sets(backend: &str, tag: &str) {
     assert!(!set_elements(&lab, backend, &v4).contains("198.18.0.2"));
 
     // The gateway looks the name up through its forwarder.
-    let q = lab
-        .exec(&lab.gw)
-        .args([
-            "python3",
-            crate::live::PROBE,
-            "dns-query",
-            "Products.clearswift.net",
-            "127.0.0.1",
-        ])
-        .output()
-        .unwrap();
-    assert_eq!(String::from_utf8_lossy(&q.stdout).trim(), "198.18.0.2");
-    let q6 = lab
-        .exec(&lab.gw)
-        .args([
-            "python3",
-            crate::live::PROBE,
-            "dns-query",
-            "products.clearswift.net",
-            "127.0.0.1",
-        ])
-        .output()
-        .unwrap();
-    assert!(q6.status.success());
+    assert_eq!(
+        dns_query(&lab, &lab.gw, "Products.clearswift.net", "127.0.0.1"),
+        "198.18.0.2"
+    );
     assert!(
         set_elements(&lab, backend, &v4).contains("198.18.0.2"),
         "{backend}: {v4} after the lookup:\n{}",
@@ -834,17 +799,7 @@ fn live_dns_sets(backend: &str, tag: &str) {
         let hup = Command::new("kill").args(["-HUP", &pid]).status().unwrap();
         assert!(hup.success());
         std::thread::sleep(std::time::Duration::from_millis(300));
-        let _ = lab
-            .exec(&lab.gw)
-            .args([
-                "python3",
-                crate::live::PROBE,
-                "dns-query",
-                "products.clearswift.net",
-                "127.0.0.1",
-            ])
-            .output()
-            .unwrap();
+        dns_query(&lab, &lab.gw, "products.clearswift.net", "127.0.0.1");
         assert!(
             set_elements(&lab, backend, &v4).contains("198.18.0.2"),
             "firewalld: {v4} after a reload and a fresh lookup"
