@@ -527,7 +527,7 @@ pub fn render_asa(rules: &Ruleset, opts: &RenderOptions) -> (String, Vec<String>
     for l in header_lines(rules, opts) {
         let _ = writeln!(out, "! {}", remark(&l));
     }
-    out.push_str("! Apply on the interface that faces the gateway (here named dmz):\n!  access-group FWGEN-TO-GW out interface dmz\n!  access-group FWGEN-FROM-GW in interface dmz\n!\n");
+    out.push_str(ASA_BINDING);
     if !groups.fqdn.is_empty() {
         fqdn_objects(&mut out, rules, &groups);
     }
@@ -559,6 +559,21 @@ pub fn render_asa(rules: &Ruleset, opts: &RenderOptions) -> (String, Vec<String>
     out.push_str(&body);
     (out, Vec::new())
 }
+
+/// How to bind the ASA's lists, and why: an ASA admits a connection by the inbound list of
+/// the interface it arrives on (or a global one); an outbound list on the gateway's
+/// interface only filters what was admitted, so traffic from a lower security level (the
+/// Internet toward the DMZ) would still be dropped with `out interface dmz`.
+const ASA_BINDING: &str = "! Binding: the ASA admits a connection by the inbound access list of the interface it\n\
+! arrives on (or a global one); an outbound list only filters what was admitted, so\n\
+! `access-group FWGEN-TO-GW out interface dmz` would not admit traffic from a lower security\n\
+! level. With the gateway behind the interface named dmz here:\n\
+!  access-group FWGEN-FROM-GW in interface dmz\n\
+!  access-group FWGEN-TO-GW in interface outside   (and every other interface that traffic\n\
+!                                                   to the gateway arrives on, e.g. inside)\n\
+! Both lists end by denying everything else that arrives on their interface, not only the\n\
+! gateway's traffic, and an interface has one inbound list: where one is bound already,\n\
+! merge these entries into it, before its own final entry.\n!\n";
 
 /// One ASA access list (both families), then its final entry.
 fn asa_list(

@@ -696,6 +696,41 @@ fn cisco_acls_decide_like_the_iptables_backend() {
     assert!(compared > 10_000, "only {compared} packets compared");
 }
 
+/// The ASA's header binds the lists inbound: an outbound list on the gateway's interface
+/// would not admit traffic from a lower security level (issue "Cisco ACLs that can be
+/// re-applied", ASA guidance).
+#[test]
+fn asa_lists_are_bound_inbound_where_traffic_arrives() {
+    let text = ok(&[
+        "generate",
+        "--site",
+        "examples/site.yaml",
+        "-b",
+        "cisco-asa",
+    ]);
+    let bindings: Vec<&str> = text
+        .lines()
+        .filter_map(|l| {
+            l.trim_start_matches(['!', ' '])
+                .strip_prefix("access-group ")
+        })
+        .collect();
+    assert!(
+        bindings.contains(&"FWGEN-FROM-GW in interface dmz"),
+        "{bindings:?}"
+    );
+    assert!(
+        bindings
+            .iter()
+            .any(|b| b.starts_with("FWGEN-TO-GW in interface outside")),
+        "{bindings:?}"
+    );
+    assert!(
+        !bindings.iter().any(|b| b.contains(" out interface")),
+        "an outbound binding is offered as the way to apply: {bindings:?}"
+    );
+}
+
 #[test]
 fn cisco_refuses_host_placement_and_warns_about_ftp_data_on_ios() {
     for backend in ["cisco-ios", "cisco-asa"] {
