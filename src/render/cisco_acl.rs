@@ -385,7 +385,11 @@ pub fn render_ios(rules: &Ruleset, opts: &RenderOptions) -> (String, Vec<String>
     if !Family::V6.filter(&rules.gateway).is_empty() {
         out.push_str("!   ipv6 traffic-filter FWGEN-TO-GW-V6 out\n!   ipv6 traffic-filter FWGEN-FROM-GW-V6 in\n");
     }
-    out.push_str("!\n");
+    out.push_str(
+        "! Each list ends by denying the gateway's other traffic and permitting what does not\n\
+         ! involve the gateway. Where the interface has a list already, put these entries,\n\
+         ! without the final permit, in front of its own.\n!\n",
+    );
     for (name, nets) in groups.nets.iter() {
         let _ = writeln!(out, "object-group network {name}");
         for n in nets {
@@ -463,7 +467,7 @@ fn ios_list(
                     let _ = writeln!(body, " permit icmp {g} any {t}");
                 }
             }
-            final_entry(body, " ", "", "ip", opts);
+            final_entry(body, " ", "", "ip", &[g], toward, opts);
         }
         Family::V6 => {
             let _ = writeln!(body, " remark ICMPv6 errors and neighbour discovery");
@@ -477,7 +481,18 @@ fn ios_list(
             ] {
                 let _ = writeln!(body, " permit icmp any any {t}");
             }
-            final_entry(body, " ", "", "ipv6", opts);
+            let gws: Vec<String> = family
+                .filter(&rules.gateway)
+                .iter()
+                .map(|n| {
+                    if n.prefix_len() == 128 {
+                        format!("host {}", n.addr())
+                    } else {
+                        n.to_string()
+                    }
+                })
+                .collect();
+            final_entry(body, " ", "", "ipv6", &gws, toward, opts);
         }
     }
     body.push_str("!\n");
@@ -571,9 +586,9 @@ const ASA_BINDING: &str = "! Binding: the ASA admits a connection by the inbound
 !  access-group FWGEN-FROM-GW in interface dmz\n\
 !  access-group FWGEN-TO-GW in interface outside   (and every other interface that traffic\n\
 !                                                   to the gateway arrives on, e.g. inside)\n\
-! Both lists end by denying everything else that arrives on their interface, not only the\n\
-! gateway's traffic, and an interface has one inbound list: where one is bound already,\n\
-! merge these entries into it, before its own final entry.\n!\n";
+! Each list ends by denying the gateway's other traffic and permitting what does not\n\
+! involve the gateway. An interface has one inbound list: where one is bound already, put\n\
+! these entries, without the final permit, in front of its own.\n!\n";
 
 /// One ASA access list (both families), then its final entry.
 fn asa_list(
@@ -626,11 +641,19 @@ fn asa_list(
             "access-list {name} remark FTP data connections: the default inspect ftp policy opens them"
         );
     }
+    let gw = side(
+        &Side::Nets(rules.gateway.clone()),
+        groups,
+        Dialect::Asa,
+        true,
+    );
     final_entry(
         body,
         &format!("access-list {name} "),
         "extended ",
         "ip",
+        &[gw],
+        toward,
         opts,
     );
 }
@@ -711,16 +734,39 @@ fn widen_gateway(a: &Ace, rules: &Ruleset, toward: bool) -> Ace {
     a
 }
 
-/// The last lines of an access list: a remark, then `deny PROTO any any` (or `permit`, for a
-/// staged roll-out with `--policy accept`), with `log` under `--log-drops`. Every line starts
+/// The last lines of an access list: the gateway's other traffic denied (or permitted, for a
+/// staged roll-out with `--policy accept`), with `log` under `--log-drops`; then everything
+/// that does not involve the gateway permitted, so that the list filters the gateway's
+/// traffic only, as the nftables and iptables perimeter rulesets do. `gateway` holds the
+/// gateway's side as an ACE writes it (`host A`, `object-group FWGEN-GW`). Every line starts
 /// with `prefix` (` ` for IOS, `access-list NAME ` for the ASA); `keyword` goes before the
 /// action (the ASA's `extended `).
-fn final_entry(body: &mut String, prefix: &str, keyword: &str, proto: &str, opts: &RenderOptions) {
+fn final_entry(
+    body: &mut String,
+    prefix: &str,
+    keyword: &str,
+    proto: &str,
+    gateway: &[String],
+    toward: bool,
+    opts: &RenderOptions,
+) {
     let (action, staged) = match opts.policy {
         super::Policy::Drop => ("deny", ""),
         super::Policy::Accept => ("permit", " (STAGED ROLL-OUT: permitted)"),
     };
     let log = if opts.log_drops { " log" } else { "" };
-    let _ = writeln!(body, "{prefix}remark everything else{staged}");
-    let _ = writeln!(body, "{prefix}{keyword}{action} {proto} any any{log}");
+    let _ = writeln!(body, "{prefix}remark the gateway's other traffic{staged}");
+    for g in gateway {
+        let (src, dst) = if toward {
+            ("any", g.as_str())
+        } else {
+            (g.as_str(), "any")
+        };
+        let _ = writeln!(body, "{prefix}{keyword}{action} {proto} {src} {dst}{log}");
+    }
+    let _ = writeln!(
+        body,
+        "{prefix}remark traffic without the gateway: not this list's to decide"
+    );
+    let _ = writeln!(body, "{prefix}{keyword}permit {proto} any any");
 }

@@ -696,6 +696,99 @@ fn cisco_acls_decide_like_the_iptables_backend() {
     assert!(compared > 10_000, "only {compared} packets compared");
 }
 
+/// The lists filter the gateway's traffic only, as the nftables perimeter ruleset does: for
+/// random packets, with the gateway as source, destination, both or neither, IPv4 and IPv6,
+/// the IOS and ASA verdicts equal nftables' verdict (a packet without the gateway must pass
+/// both lists, whichever interface it crosses).
+#[test]
+fn cisco_lists_decide_like_nftables_with_and_without_the_gateway() {
+    let mut compared = 0;
+    let mut seed: u64 = 0x5eed_f00d;
+    let mut next = move |n: usize| {
+        seed = seed
+            .wrapping_mul(6364136223846793005)
+            .wrapping_add(1442695040888963407);
+        ((seed >> 33) as usize) % n
+    };
+    for sel in selections() {
+        let args: Vec<&str> = sel.iter().map(String::as_str).collect();
+        let json: Value = serde_json::from_str(&generate(&args, "json")).unwrap();
+        let gateway: Vec<IpAddr> = json["gateway"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|g| g.as_str().unwrap().parse::<IpNet>().unwrap().addr())
+            .collect();
+        let nft = crate::eval::parse_nft(&generate(&args, "nftables"));
+        // Addresses: the gateway's, every rule's remote prefixes, and strangers.
+        let mut addrs: Vec<IpAddr> = gateway.clone();
+        for r in json["rules"].as_array().unwrap() {
+            if let Value::Array(a) = &r["remote"] {
+                addrs.extend(
+                    a.iter()
+                        .map(|n| n.as_str().unwrap().parse::<IpNet>().unwrap().network()),
+                );
+            }
+        }
+        addrs.extend(
+            [
+                "203.0.113.77",
+                "198.51.100.250",
+                "2001:db8:ffff::77",
+                "2001:db8:eeee::1",
+            ]
+            .map(|a| a.parse::<IpAddr>().unwrap()),
+        );
+        let ports = [
+            1u16, 21, 22, 25, 53, 80, 123, 161, 389, 443, 514, 1024, 3389, 40000, 65535,
+        ];
+        for (backend, asa) in [("cisco-ios", false), ("cisco-asa", true)] {
+            let mut errors = Vec::new();
+            let cfg = parse_cisco(&generate(&args, backend), asa, &mut errors);
+            assert!(errors.is_empty(), "{errors:?}");
+            for _ in 0..3_000 {
+                let src = addrs[next(addrs.len())];
+                let same: Vec<IpAddr> = addrs
+                    .iter()
+                    .copied()
+                    .filter(|a| a.is_ipv4() == src.is_ipv4())
+                    .collect();
+                let dst = same[next(same.len())];
+                let p = Packet {
+                    proto: if next(2) == 0 { "tcp" } else { "udp" },
+                    src,
+                    sport: 40000,
+                    dst,
+                    dport: ports[next(ports.len())],
+                    ack: false,
+                };
+                let want = nft.eval("forward", &p).unwrap_or(true);
+                let v6 = p.src.is_ipv6() && !asa;
+                let list = |to: bool| {
+                    &cfg.acls[&format!(
+                        "FWGEN-{}-GW{}",
+                        if to { "TO" } else { "FROM" },
+                        if v6 { "-V6" } else { "" }
+                    )]
+                };
+                let got = if gateway.contains(&p.dst) {
+                    eval_acl(list(true), &p)
+                } else if gateway.contains(&p.src) {
+                    eval_acl(list(false), &p)
+                } else {
+                    eval_acl(list(true), &p) && eval_acl(list(false), &p)
+                };
+                assert_eq!(
+                    got, want,
+                    "{backend} {args:?}: {p:?}: nftables says {want}, the ACL {got}"
+                );
+                compared += 1;
+            }
+        }
+    }
+    assert!(compared > 50_000, "only {compared} packets compared");
+}
+
 /// The ASA's header binds the lists inbound: an outbound list on the gateway's interface
 /// would not admit traffic from a lower security level (issue "Cisco ACLs that can be
 /// re-applied", ASA guidance).

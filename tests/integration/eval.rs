@@ -222,9 +222,11 @@ pub fn parse_nft(text: &str) -> Nft {
             chain = None;
             continue;
         }
+        // Helper assignments (`… ct helper set "ftp-standard"`) decide nothing.
         if line.starts_with("type ")
             || line.starts_with("ct ")
             || line.starts_with("limit ")
+            || line.contains(" ct helper set ")
             || line.is_empty()
         {
             continue;
