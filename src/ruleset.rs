@@ -192,6 +192,10 @@ impl<'a> IntoIterator for &'a Names {
 pub struct Peers {
     pub roles: Names,
     pub hosts: Names,
+    /// The host groups (ids) the hosts belong to, for names a reviewer can read (Cisco
+    /// object groups). Not in the JSON, which lists the hosts.
+    #[serde(skip)]
+    pub groups: Names,
     /// Hosts with no known address, for which the rule allows any address.
     #[serde(skip_serializing_if = "Names::is_empty")]
     pub unresolved: Names,
@@ -384,6 +388,7 @@ impl Ruleset {
                 r.entries.tidy();
                 r.peers.roles.tidy();
                 r.peers.hosts.tidy();
+                r.peers.groups.tidy();
                 r.peers.unresolved.tidy();
                 r.any.sort_unstable();
                 r.any.dedup();
@@ -445,6 +450,7 @@ fn absorb_names(kept: &mut Rule, later: &mut Rule) {
     kept.entries.0.append(&mut later.entries.0);
     kept.peers.roles.0.append(&mut later.peers.roles.0);
     kept.peers.hosts.0.append(&mut later.peers.hosts.0);
+    kept.peers.groups.0.append(&mut later.peers.groups.0);
     kept.peers
         .unresolved
         .0

@@ -22,6 +22,7 @@
 //! port groups (`object-group service … tcp`), in flat `access-list NAME extended` lines.
 //! Remarks carry the catalogue entry ids, at most 100 characters, sanitised.
 
+use std::collections::BTreeMap;
 use std::fmt::Write;
 
 use ipnet::IpNet;
@@ -29,7 +30,7 @@ use ipnet::IpNet;
 use crate::model::{Direction, PortRange, PortSet, Protocol};
 use crate::ruleset::Ruleset;
 
-use super::comment::{header_lines, rule_comment};
+use super::comment::{header_lines, sanitize};
 use super::intern::Interner;
 use super::{Family, RemoteMatch, RenderOptions, remote_in};
 
@@ -114,6 +115,8 @@ struct Ace {
     reply: bool,
     /// ASA: the whole port set as one service object group.
     dports: Option<PortSet>,
+    /// What the remote side's addresses are, for its object group's name (`DNS-SERVERS`).
+    label: Option<String>,
 }
 
 fn wildcard(net: &IpNet) -> String {
@@ -152,16 +155,25 @@ struct Groups {
 }
 
 impl Groups {
-    fn net(&mut self, nets: &[IpNet], gateway: bool) -> String {
-        let prefix = if gateway { "FWGEN-GW" } else { "FWGEN-NET" };
+    /// The object group for `nets`: `FWGEN-GW` for the gateway, else named after the peers
+    /// it holds (`FWGEN-DNS-SERVERS`), numbered when a name is taken (`FWGEN-NET-1` for
+    /// addresses of no role or host group).
+    fn net(&mut self, nets: &[IpNet], gateway: bool, label: Option<&str>) -> String {
         self.nets
             .name(&nets.to_vec(), |given| {
-                let n = given.iter().filter(|(n, _)| n.starts_with(prefix)).count();
-                if gateway && n == 0 {
-                    prefix.to_string()
-                } else {
-                    format!("{prefix}-{}", n + 1)
+                let base = match (gateway, label) {
+                    (true, _) => "FWGEN-GW".to_string(),
+                    (false, Some(l)) => format!("FWGEN-{l}"),
+                    (false, None) => "FWGEN-NET".to_string(),
+                };
+                let taken = |n: &str| given.iter().any(|(g, _)| g == n);
+                if !taken(&base) && (gateway || label.is_some()) {
+                    return base;
                 }
+                (1..)
+                    .map(|i| format!("{base}-{i}"))
+                    .find(|n| !taken(n))
+                    .unwrap_or(base)
             })
             .to_string()
     }
@@ -181,10 +193,16 @@ fn plan(
     family: Family,
     toward_gateway: bool,
     dialect: Dialect,
-) -> Vec<(String, Vec<Ace>)> {
+) -> Vec<(Vec<String>, Vec<Ace>)> {
     let gateway = Side::Nets(family.filter(&rules.gateway));
+    let descriptions: BTreeMap<&str, &str> = rules
+        .selected
+        .iter()
+        .map(|e| (e.id.as_str(), e.description.as_str()))
+        .collect();
     let mut out = Vec::new();
     for rule in &rules.rules {
+        let label = peer_label(rule);
         let Some(remote) = remote_in(rule, family) else {
             continue;
         };
@@ -214,6 +232,7 @@ fn plan(
                     dport: None,
                     reply: false,
                     dports: Some(rule.ports.clone()),
+                    label: label.clone(),
                 });
             } else {
                 for &p in rule.ports.ranges() {
@@ -225,6 +244,7 @@ fn plan(
                         dport: Some(p),
                         reply: false,
                         dports: None,
+                        label: label.clone(),
                     });
                 }
             }
@@ -241,19 +261,78 @@ fn plan(
                     dport: Some(ephemeral()),
                     reply: true,
                     dports: None,
+                    label: label.clone(),
                 });
             }
         }
-        let mut text = rule_comment(rule, REMARK_MAX - 10);
-        if !forward {
-            text = format!("replies: {text}");
-        }
-        out.push((remark(&text), aces));
+        out.push((remarks(rule, &descriptions, forward), aces));
     }
     out
 }
 
-fn side(s: &Side, groups: &mut Groups, dialect: Dialect, gateway: bool) -> String {
+/// The remote side's roles and host groups, as an object group's name takes them:
+/// `DNS-SERVERS`, `ADMIN-CLIENTS_DNS-SERVERS`; `None` when there is none.
+fn peer_label(rule: &crate::ruleset::Rule) -> Option<String> {
+    let ids: Vec<String> = rule
+        .peers
+        .roles
+        .iter()
+        .chain(rule.peers.groups.iter())
+        .map(|id| id.to_ascii_uppercase())
+        .collect();
+    match ids.as_slice() {
+        [] => None,
+        [one] => Some(one.clone()),
+        [first, rest @ ..] => {
+            let all = ids.join("_");
+            Some(if all.len() <= 40 {
+                all
+            } else {
+                format!("{first}-AND-{}-MORE", rest.len())
+            })
+        }
+    }
+    // Object-group names stop at 64 characters (`FWGEN-`, the label, a `-N` if taken).
+    .filter(|l| l.len() <= 52)
+}
+
+/// One remark per catalogue entry of a rule, each within the remark limit:
+/// `fwgen web-ui: Web interface (HTTPS)`, `replies: fwgen dns: …` for IOS return entries,
+/// and one for host names with no address.
+fn remarks(
+    rule: &crate::ruleset::Rule,
+    descriptions: &BTreeMap<&str, &str>,
+    forward: bool,
+) -> Vec<String> {
+    let replies = if forward { "" } else { "replies: " };
+    let mut out: Vec<String> = rule
+        .entries
+        .iter()
+        .map(|id| {
+            let text = match descriptions.get(id.as_str()) {
+                Some(d) => format!("{replies}fwgen {id}: {d}"),
+                None => format!("{replies}fwgen {id}"),
+            };
+            remark(&sanitize(&text, REMARK_MAX))
+        })
+        .collect();
+    if !rule.peers.unresolved.is_empty() {
+        let hosts: Vec<&str> = rule.peers.unresolved.iter().map(String::as_str).collect();
+        out.push(remark(&sanitize(
+            &format!("any address: no address known for {}", hosts.join(", ")),
+            REMARK_MAX,
+        )));
+    }
+    out
+}
+
+fn side(
+    s: &Side,
+    groups: &mut Groups,
+    dialect: Dialect,
+    gateway: bool,
+    label: Option<&str>,
+) -> String {
     match s {
         Side::Any => "any".to_string(),
         Side::Nets(nets) if nets.len() == 1 => {
@@ -269,7 +348,7 @@ fn side(s: &Side, groups: &mut Groups, dialect: Dialect, gateway: bool) -> Strin
                 (false, IpNet::V6(_), _) => n.to_string(),
             }
         }
-        Side::Nets(nets) => format!("object-group {}", groups.net(nets, gateway)),
+        Side::Nets(nets) => format!("object-group {}", groups.net(nets, gateway, label)),
         Side::Fqdn(names) => {
             let name = fqdn_group_name(names);
             if !groups.fqdn.contains(&(name.clone(), names.clone())) {
@@ -311,8 +390,21 @@ fn fqdn_object_name(host: &str, family: Family) -> String {
 }
 
 fn ace_text(a: &Ace, groups: &mut Groups, dialect: Dialect, toward_gateway: bool) -> String {
-    let src = side(&a.src, groups, dialect, !toward_gateway);
-    let dst = side(&a.dst, groups, dialect, toward_gateway);
+    let label = a.label.as_deref();
+    let src = side(
+        &a.src,
+        groups,
+        dialect,
+        !toward_gateway,
+        label.filter(|_| toward_gateway),
+    );
+    let dst = side(
+        &a.dst,
+        groups,
+        dialect,
+        toward_gateway,
+        label.filter(|_| !toward_gateway),
+    );
     let mut s = ace_line(a, &src, &dst);
     if let Some(ports) = &a.dports {
         let _ = write!(s, " object-group {}", groups.svc(a.protocol, ports));
@@ -431,8 +523,10 @@ fn ios_list(
         Family::V6 => "ipv6 access-list",
     };
     let _ = writeln!(body, "{kind} {name}");
-    for (text, aces) in plan(rules, family, toward, Dialect::Ios) {
-        let _ = writeln!(body, " remark {text}");
+    for (remarks, aces) in plan(rules, family, toward, Dialect::Ios) {
+        for text in remarks {
+            let _ = writeln!(body, " remark {text}");
+        }
         for a in &aces {
             let line = if family == Family::V6 {
                 ace_v6(a)
@@ -455,6 +549,7 @@ fn ios_list(
                 groups,
                 Dialect::Ios,
                 true,
+                None,
             );
             let _ = writeln!(
                 body,
@@ -604,7 +699,7 @@ fn asa_list(
     } else {
         "FWGEN-FROM-GW"
     };
-    let mut entries: Vec<(String, Vec<Ace>)> = Vec::new();
+    let mut entries: Vec<(Vec<String>, Vec<Ace>)> = Vec::new();
     for family in Family::BOTH {
         if family.filter(&rules.gateway).is_empty() {
             continue;
@@ -614,7 +709,7 @@ fn asa_list(
     // One ACE per rule and family; the ASA's `any` covers both families, so an `any` rule is
     // written once.
     let mut seen = std::collections::BTreeSet::new();
-    for (text, aces) in entries {
+    for (remarks, aces) in entries {
         let lines: Vec<String> = aces
             .iter()
             .map(|a| {
@@ -630,7 +725,9 @@ fn asa_list(
         if lines.is_empty() {
             continue;
         }
-        let _ = writeln!(body, "access-list {name} remark {text}");
+        for text in remarks {
+            let _ = writeln!(body, "access-list {name} remark {text}");
+        }
         for l in lines {
             let _ = writeln!(body, "access-list {name} extended {l}");
         }
@@ -646,6 +743,7 @@ fn asa_list(
         groups,
         Dialect::Asa,
         true,
+        None,
     );
     final_entry(
         body,

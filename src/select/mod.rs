@@ -412,6 +412,7 @@ fn bind_group<'a>(
 ) -> (Remote, Option<AnyReason>) {
     let g = &group.id;
     peers.hosts.extend(group.hosts.iter().cloned());
+    peers.groups.insert(g.clone());
     // A site file binds a group by its id or by its host names. The group's own addresses
     // are aggregated already; only site additions need another pass.
     let from_site: Vec<IpNet> = std::iter::once(&group.id)

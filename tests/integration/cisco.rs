@@ -789,6 +789,64 @@ fn cisco_lists_decide_like_nftables_with_and_without_the_gateway() {
     assert!(compared > 50_000, "only {compared} packets compared");
 }
 
+/// Names a reviewer can read: object groups are named after the roles and host groups they
+/// hold, and every catalogue entry has a remark of its own (none cut into `+4 more`).
+#[test]
+fn object_groups_are_named_after_their_peers_and_every_entry_has_a_remark() {
+    let args = ["generate", "--site", "examples/site.yaml", "--all-features"];
+    let json: Value = serde_json::from_str(&generate(&args, "json")).unwrap();
+    let mut ids: Vec<String> = json["rules"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .flat_map(|r| r["entries"].as_array().unwrap().clone())
+        .map(|e| e.as_str().unwrap().to_string())
+        .collect();
+    ids.sort();
+    ids.dedup();
+    for backend in ["cisco-ios", "cisco-asa"] {
+        let text = generate(&args, backend);
+        let remarks: Vec<&str> = text
+            .lines()
+            .filter_map(|l| l.split_once(" remark ").map(|(_, r)| r))
+            .collect();
+        for id in &ids {
+            assert!(
+                remarks
+                    .iter()
+                    .any(|r| r.starts_with(&format!("fwgen {id}:"))
+                        || r.starts_with(&format!("replies: fwgen {id}:"))),
+                "{backend}: no remark for {id}"
+            );
+        }
+        assert!(
+            !remarks.iter().any(|r| r.contains(" more")),
+            "{backend}: a remark was cut"
+        );
+        // Every address group but the gateway's starts with a role's or host group's id.
+        let cat = fwgen::catalogue::load_embedded().unwrap();
+        let pv = cat.products["email-gateway"].newest().unwrap();
+        let peers: Vec<String> = pv
+            .roles
+            .iter()
+            .map(|r| r.id.to_ascii_uppercase())
+            .chain(pv.host_groups.iter().map(|g| g.id.to_ascii_uppercase()))
+            .collect();
+        let groups: Vec<&str> = text
+            .lines()
+            .filter_map(|l| l.strip_prefix("object-group network FWGEN-"))
+            .filter(|g| *g != "GW")
+            .collect();
+        assert!(groups.len() >= 3, "{backend}: {groups:?}");
+        for g in groups {
+            assert!(
+                peers.iter().any(|p| g.starts_with(p.as_str())),
+                "{backend}: group FWGEN-{g} is not named after its peers"
+            );
+        }
+    }
+}
+
 /// The ASA's header binds the lists inbound: an outbound list on the gateway's interface
 /// would not admit traffic from a lower security level (issue "Cisco ACLs that can be
 /// re-applied", ASA guidance).
