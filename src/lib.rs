@@ -26,6 +26,8 @@
 //! assert!(nft.contains("table inet fwgen {"));
 //! ```
 
+// No function longer than 80 lines (clippy.toml): a long one is doing several jobs.
+#![warn(clippy::too_many_lines)]
 #![cfg_attr(
     not(test),
     deny(

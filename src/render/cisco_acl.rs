@@ -216,58 +216,56 @@ fn plan(
         if !forward && dialect == Dialect::Asa {
             continue;
         }
-        let mut aces = Vec::new();
         let (from, to) = if toward_gateway {
-            (remote.clone(), gateway.clone())
+            (remote, gateway.clone())
         } else {
-            (gateway.clone(), remote.clone())
+            (gateway.clone(), remote)
         };
-        if forward {
-            if dialect == Dialect::Asa && rule.ports.ranges().len() > 1 {
-                aces.push(Ace {
-                    protocol: rule.protocol,
-                    src: from,
-                    sport: None,
-                    dst: to,
-                    dport: None,
-                    reply: false,
-                    dports: Some(rule.ports.clone()),
-                    label: label.clone(),
-                });
-            } else {
-                for &p in rule.ports.ranges() {
-                    aces.push(Ace {
-                        protocol: rule.protocol,
-                        src: from.clone(),
-                        sport: None,
-                        dst: to.clone(),
-                        dport: Some(p),
-                        reply: false,
-                        dports: None,
-                        label: label.clone(),
-                    });
-                }
-            }
-        } else {
-            // A reply comes from the service port and goes to the opener's ephemeral ports
-            // only: `permit udp any eq 53 host GW` alone would admit every UDP port of the
-            // gateway to anyone who sends from port 53.
-            for &p in rule.ports.ranges() {
-                aces.push(Ace {
-                    protocol: rule.protocol,
-                    src: from.clone(),
-                    sport: Some(p),
-                    dst: to.clone(),
-                    dport: Some(ephemeral()),
-                    reply: true,
-                    dports: None,
-                    label: label.clone(),
-                });
-            }
-        }
+        let aces = aces(rule, from, to, forward, dialect, label);
         out.push((remarks(rule, &descriptions, forward), aces));
     }
     out
+}
+
+/// The ACEs of one rule from `from` to `to`: the connections it lets start (`forward`), or
+/// the IOS return entries for them.
+fn aces(
+    rule: &crate::ruleset::Rule,
+    from: Side,
+    to: Side,
+    forward: bool,
+    dialect: Dialect,
+    label: Option<String>,
+) -> Vec<Ace> {
+    let ace = |sport, dport, reply, dports| Ace {
+        protocol: rule.protocol,
+        src: from.clone(),
+        sport,
+        dst: to.clone(),
+        dport,
+        reply,
+        dports,
+        label: label.clone(),
+    };
+    if !forward {
+        // A reply comes from the service port and goes to the opener's ephemeral ports
+        // only: `permit udp any eq 53 host GW` alone would admit every UDP port of the
+        // gateway to anyone who sends from port 53.
+        return rule
+            .ports
+            .ranges()
+            .iter()
+            .map(|&p| ace(Some(p), Some(ephemeral()), true, None))
+            .collect();
+    }
+    if dialect == Dialect::Asa && rule.ports.ranges().len() > 1 {
+        return vec![ace(None, None, false, Some(rule.ports.clone()))];
+    }
+    rule.ports
+        .ranges()
+        .iter()
+        .map(|&p| ace(None, Some(p), false, None))
+        .collect()
 }
 
 /// The remote side's roles and host groups, as an object group's name takes them:
@@ -542,6 +540,19 @@ fn ios_list(
             " remark FTP data connections need FTP inspection on the router"
         );
     }
+    ios_tail(body, rules, opts, groups, family, toward);
+    body.push_str("!\n");
+}
+
+/// The end of an IOS list: the ICMP a host needs, then the final entries.
+fn ios_tail(
+    body: &mut String,
+    rules: &Ruleset,
+    opts: &RenderOptions,
+    groups: &mut Groups,
+    family: Family,
+    toward: bool,
+) {
     match family {
         Family::V4 => {
             let g = side(
@@ -590,7 +601,6 @@ fn ios_list(
             final_entry(body, " ", "", "ipv6", &gws, toward, opts);
         }
     }
-    body.push_str("!\n");
 }
 
 /// An IPv6 ACE: prefixes, no wildcards, no object groups (one ACE per prefix pair).
