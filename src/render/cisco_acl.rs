@@ -57,13 +57,7 @@ pub const IOS: super::Description = super::Description {
          then --lock) or an ip-ranges file, or use cisco-asa, whose FQDN objects follow DNS",
     ),
     forwarder: None,
-    render: |rules, opts| {
-        let (text, warnings) = render_ios(rules, opts);
-        super::Rendered {
-            output: super::Output::Single(text),
-            warnings,
-        }
-    },
+    render: render_ios,
 };
 
 pub const ASA: super::Description = super::Description {
@@ -71,13 +65,7 @@ pub const ASA: super::Description = super::Description {
     file_name: "acl-asa.txt",
     names_note: None,
     forwarder: None,
-    render: |rules, opts| {
-        let (text, warnings) = render_asa(rules, opts);
-        super::Rendered {
-            output: super::Output::Single(text),
-            warnings,
-        }
-    },
+    render: render_asa,
     ..IOS
 };
 
@@ -439,7 +427,7 @@ fn ftp_entries(rules: &Ruleset) -> Vec<String> {
 }
 
 /// IOS: returns the configuration and warnings.
-pub fn render_ios(rules: &Ruleset, opts: &RenderOptions) -> (String, Vec<String>) {
+pub fn render_ios(rules: &Ruleset, opts: &RenderOptions) -> super::Rendered {
     let mut warnings = Vec::new();
     let mut groups = Groups::default();
     let mut body = String::new();
@@ -497,7 +485,10 @@ pub fn render_ios(rules: &Ruleset, opts: &RenderOptions) -> (String, Vec<String>
         out.push_str("!\n");
     }
     out.push_str(&body);
-    (out, warnings)
+    super::Rendered {
+        output: super::Output::Single(out),
+        warnings,
+    }
 }
 
 /// One IOS access list: the rules' ACEs, then ICMP and the final entry.
@@ -636,7 +627,7 @@ fn ace_v6(a: &Ace) -> String {
 }
 
 /// ASA: returns the configuration and warnings.
-pub fn render_asa(rules: &Ruleset, opts: &RenderOptions) -> (String, Vec<String>) {
+pub fn render_asa(rules: &Ruleset, opts: &RenderOptions) -> super::Rendered {
     let mut groups = Groups::default();
     let mut body = String::new();
     let ftp = !ftp_entries(rules).is_empty();
@@ -677,7 +668,7 @@ pub fn render_asa(rules: &Ruleset, opts: &RenderOptions) -> (String, Vec<String>
         }
     }
     out.push_str(&body);
-    (out, Vec::new())
+    super::Rendered::file(out)
 }
 
 /// How to bind the ASA's lists, and why: an ASA admits a connection by the inbound list of

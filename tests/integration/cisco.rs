@@ -624,18 +624,24 @@ fn packets(ruleset: &Value, gateway: &[IpAddr]) -> Vec<Packet> {
     out
 }
 
+/// The selection's JSON ruleset and the gateway's addresses.
+fn ruleset_json(args: &[&str]) -> (Value, Vec<IpAddr>) {
+    let json: Value = serde_json::from_str(&generate(args, "json")).unwrap();
+    let gateway = json["gateway"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|g| g.as_str().unwrap().parse::<IpNet>().unwrap().addr())
+        .collect();
+    (json, gateway)
+}
+
 #[test]
 fn cisco_acls_decide_like_the_iptables_backend() {
     let mut compared = 0;
     for sel in selections() {
         let args: Vec<&str> = sel.iter().map(String::as_str).collect();
-        let json: Value = serde_json::from_str(&generate(&args, "json")).unwrap();
-        let gateway: Vec<IpAddr> = json["gateway"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .map(|g| g.as_str().unwrap().parse::<IpNet>().unwrap().addr())
-            .collect();
+        let (json, gateway) = ruleset_json(&args);
         let dir = tempfile::tempdir().unwrap();
         let mut a = args.clone();
         a.extend([
@@ -712,13 +718,7 @@ fn cisco_lists_decide_like_nftables_with_and_without_the_gateway() {
     };
     for sel in selections() {
         let args: Vec<&str> = sel.iter().map(String::as_str).collect();
-        let json: Value = serde_json::from_str(&generate(&args, "json")).unwrap();
-        let gateway: Vec<IpAddr> = json["gateway"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .map(|g| g.as_str().unwrap().parse::<IpNet>().unwrap().addr())
-            .collect();
+        let (json, gateway) = ruleset_json(&args);
         let nft = crate::eval::parse_nft(&generate(&args, "nftables"));
         // Addresses: the gateway's, every rule's remote prefixes, and strangers.
         let mut addrs: Vec<IpAddr> = gateway.clone();
