@@ -161,13 +161,43 @@ impl Site {
     /// fwgen read files elsewhere (name them with `--ip-ranges`/`--lock` instead).
     fn load_references(&mut self, dir: &Path) -> Result<(), SiteError> {
         let mut errors = Vec::new();
-        for key in ["ip_ranges", "lock"] {
-            let rel = match key {
-                "ip_ranges" => self.ip_ranges_path.clone(),
-                _ => self.lock_path.clone(),
-            };
-            let Some(rel) = rel else { continue };
-            if let Err(why) = crate::manifest::inside(dir, &rel) {
+        if let Some(p) = self.referenced(
+            dir,
+            "ip_ranges",
+            self.ip_ranges_path.as_deref(),
+            &mut errors,
+        ) {
+            match crate::names::load_ip_ranges(&p) {
+                Ok(r) => self.ip_ranges = Some(r),
+                Err(e) => errors.extend(e.0),
+            }
+        }
+        if let Some(p) = self.referenced(dir, "lock", self.lock_path.as_deref(), &mut errors) {
+            match crate::names::load_lock(&p) {
+                Ok(l) => self.lock = Some(l),
+                Err(e) => errors.extend(e.0),
+            }
+        }
+        if errors.is_empty() {
+            Ok(())
+        } else {
+            Err(Diagnostics(errors))
+        }
+    }
+
+    /// The file that `key:` names, below `dir`; an error (with the key's line) for one that
+    /// leaves it.
+    fn referenced(
+        &self,
+        dir: &Path,
+        key: &str,
+        rel: Option<&Path>,
+        errors: &mut Vec<Diagnostic>,
+    ) -> Option<PathBuf> {
+        let rel = rel?;
+        match crate::manifest::inside(dir, rel) {
+            Ok(()) => Some(dir.join(rel)),
+            Err(why) => {
                 errors.push(self.error(
                     self.top_line(key),
                     Problem::Invalid(format!(
@@ -176,23 +206,8 @@ impl Site {
                         rel.display()
                     )),
                 ));
-                continue;
+                None
             }
-            let full = dir.join(&rel);
-            let loaded = match key {
-                "ip_ranges" => {
-                    crate::names::load_ip_ranges(&full).map(|r| self.ip_ranges = Some(r))
-                }
-                _ => crate::names::load_lock(&full).map(|l| self.lock = Some(l)),
-            };
-            if let Err(e) = loaded {
-                errors.extend(e.0);
-            }
-        }
-        if errors.is_empty() {
-            Ok(())
-        } else {
-            Err(Diagnostics(errors))
         }
     }
 
