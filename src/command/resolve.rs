@@ -41,7 +41,7 @@ pub fn run(cat: &Catalogue, args: ResolveArgs) -> Result<Report, Error> {
     for h in &hosts {
         match resolve(server, h) {
             Ok(addrs) => {
-                found.insert(crate::names::lock::key(h), addrs);
+                found.insert(crate::names::host_key(h), addrs);
             }
             Err(e) => failed.push(e.to_string()),
         }

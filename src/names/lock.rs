@@ -17,6 +17,8 @@ use serde::Deserialize;
 
 use crate::diagnostic::Diagnostics;
 use crate::model::Address;
+
+use super::host_key;
 use crate::yaml::parse_yaml;
 
 #[derive(Deserialize)]
@@ -35,11 +37,6 @@ pub struct Lock {
     pub digest: String,
     /// Host name (lower case, no final dot) -> addresses, sorted.
     pub hosts: BTreeMap<String, Vec<IpAddr>>,
-}
-
-/// A host name as DNS compares it: case does not matter, nor a final dot.
-pub fn key(host: &str) -> String {
-    host.trim_end_matches('.').to_ascii_lowercase()
 }
 
 impl Lock {
@@ -75,7 +72,7 @@ impl Lock {
             }
             list.sort();
             list.dedup();
-            hosts.insert(key(&host), list);
+            hosts.insert(host_key(&host), list);
         }
         if !errors.is_empty() {
             return Err(Diagnostics(errors));
@@ -90,7 +87,7 @@ impl Lock {
 
     /// The addresses of `host`, if the lock file has it.
     pub fn get(&self, host: &str) -> Option<&[IpAddr]> {
-        self.hosts.get(&key(host)).map(Vec::as_slice)
+        self.hosts.get(&host_key(host)).map(Vec::as_slice)
     }
 
     /// The addresses of `host` as single-address prefixes.
@@ -116,7 +113,11 @@ impl Lock {
         for (host, addrs) in hosts {
             let list: Vec<String> = addrs.iter().map(ToString::to_string).collect();
             // Quoted: a name like `1.2` must stay a string.
-            s.push_str(&format!("  \"{}\": [{}]\n", key(host), list.join(", ")));
+            s.push_str(&format!(
+                "  \"{}\": [{}]\n",
+                host_key(host),
+                list.join(", ")
+            ));
         }
         s
     }

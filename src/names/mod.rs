@@ -14,6 +14,12 @@ use serde::Deserialize;
 pub use ip_ranges::{Filter, IpRanges};
 pub use lock::Lock;
 
+/// A host name as DNS compares it (and as lock files, forwarder configurations and ASA
+/// objects write it): lower case, no final dot.
+pub fn host_key(host: &str) -> String {
+    host.trim_end_matches('.').to_ascii_lowercase()
+}
+
 /// How the rules reach host names without a fixed address (`--names`).
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, PartialOrd, Ord, Hash, clap::ValueEnum)]
 pub enum NameMode {

@@ -91,7 +91,7 @@ pub fn resolve(server: SocketAddr, host: &str) -> Result<Vec<IpAddr>, ResolveErr
 /// The addresses of one type, following CNAMEs inside the answer and, when a resolver
 /// stops halfway, by asking again for the chain's last name.
 fn lookup(server: SocketAddr, host: &str, qtype: TYPE) -> Result<Vec<IpAddr>, ResolveError> {
-    let mut name = host.trim_end_matches('.').to_ascii_lowercase();
+    let mut name = super::host_key(host);
     let mut seen = Vec::new();
     loop {
         if seen.len() > MAX_CHAIN || seen.contains(&name) {
@@ -163,7 +163,7 @@ pub fn read_answer(reply: &[u8], name: &str, qtype: TYPE, seen: &mut Vec<String>
         RCODE::NameError => return Reading::NoSuchName,
         other => return Reading::Failed(format!("{other:?}")),
     }
-    let mut name = name.trim_end_matches('.').to_ascii_lowercase();
+    let mut name = super::host_key(name);
     let mut found = Vec::new();
     let mut hops = 0;
     loop {

@@ -361,7 +361,7 @@ fn fqdn_group_name(groups: &[String]) -> String {
 /// The network object for one host name in one family: `fwgen-v4-HOST` (host names are
 /// checked to be letters, digits, `-`, `_` and dots), or a digest when longer than 64.
 fn fqdn_object_name(host: &str, family: Family) -> String {
-    let host = crate::names::lock::key(host);
+    let host = crate::names::host_key(host);
     let name = format!("fwgen-{}-{host}", family.suffix());
     if name.len() <= 64 {
         return name;
@@ -792,7 +792,7 @@ fn fqdn_objects(out: &mut String, rules: &Ruleset, groups: &Groups) {
                         out,
                         "object network {name}\n fqdn {} {}",
                         f.suffix(),
-                        crate::names::lock::key(&h)
+                        crate::names::host_key(&h)
                     );
                 }
             }

@@ -69,7 +69,7 @@ pub fn render(
 pub fn names(g: &DnsGroup) -> String {
     g.hosts
         .iter()
-        .map(|h| format!("/{}", crate::names::lock::key(h)))
+        .map(|h| format!("/{}", crate::names::host_key(h)))
         .collect()
 }
 
