@@ -760,6 +760,11 @@ pub(crate) fn ready() -> bool {
         && Path::new(PROBE).is_file()
 }
 
+/// `ready()`, and a firewalld daemon with its D-Bus to start.
+pub(crate) fn firewalld_ready() -> bool {
+    ready() && have_tools(&["firewalld", "firewall-cmd", "dbus-daemon"])
+}
+
 #[test]
 fn live_traffic_through_the_nftables_ruleset() {
     if ready() {
@@ -896,7 +901,7 @@ fn live_ftp_through_the_iptables_ruleset() {
 
 #[test]
 fn live_traffic_through_a_real_firewalld_daemon() {
-    if ready() && have_tools(&["firewalld", "firewall-cmd", "dbus-daemon"]) {
+    if firewalld_ready() {
         live("firewalld", "d");
     }
 }
@@ -1127,7 +1132,7 @@ fn live_traffic_through_a_perimeter_iptables_firewall() {
 
 #[test]
 fn live_traffic_through_a_perimeter_firewalld_daemon() {
-    if ready() && have_tools(&["firewalld", "firewall-cmd", "dbus-daemon"]) {
+    if firewalld_ready() {
         live_perimeter("firewalld", "pd");
     }
 }
@@ -1240,7 +1245,7 @@ fn live_traffic_between_two_gateway_addresses_iptables() {
 
 #[test]
 fn live_traffic_between_two_gateway_addresses_firewalld() {
-    if ready() && have_tools(&["firewalld", "firewall-cmd", "dbus-daemon"]) {
+    if firewalld_ready() {
         live_between_gateways("firewalld", "gd");
     }
 }

@@ -832,7 +832,7 @@ fn live_dns_filled_nftables_sets_survive_a_reload() {
 
 #[test]
 fn live_dns_filled_firewalld_ipsets() {
-    if live_ready() && have_tools(&["firewalld", "firewall-cmd", "dbus-daemon"]) {
+    if crate::live::firewalld_ready() && dnsmasq().is_some() {
         live_dns_sets("firewalld", "dd");
     }
 }
@@ -1058,4 +1058,66 @@ fn hostile_host_names_never_reach_a_forwarder_or_an_asa() {
             assert!(!out.exists() && !conf.exists());
         }
     }
+}
+
+/// Hostile paths for the new inputs and outputs: an ip-ranges "file" that is a device is read
+/// within the size limit and refused; a lock file or a forwarder configuration to write where
+/// a directory stands is refused, and nothing of the run is written (not the ruleset either).
+#[test]
+fn hostile_paths_for_ip_ranges_lock_and_dnsmasq_files() {
+    let r = fwgen(&[
+        "generate",
+        "-p",
+        "email-gateway",
+        "-V",
+        "5.3",
+        "--ip-ranges",
+        "/dev/zero",
+        "-b",
+        "json",
+    ]);
+    assert_eq!(r.code, 2, "{}", r.stderr);
+    assert!(r.stdout.is_empty());
+    let dir = tempfile::tempdir().unwrap();
+    let blocker = dir.path().join("dnsmasq.conf");
+    std::fs::create_dir(&blocker).unwrap();
+    let out = dir.path().join("ruleset.nft");
+    let r = fwgen(&[
+        "generate",
+        "-p",
+        "email-gateway",
+        "-V",
+        "5.3",
+        "--gateway",
+        "192.0.2.1",
+        "--names",
+        "fqdn",
+        "-b",
+        "nftables",
+        "-o",
+        out.to_str().unwrap(),
+        "--dnsmasq",
+        blocker.to_str().unwrap(),
+    ]);
+    assert_eq!(r.code, 2, "{}", r.stderr);
+    assert!(
+        !out.exists(),
+        "the ruleset was written although the run failed"
+    );
+    assert!(blocker.is_dir());
+    // The Exchange Server component needs no name looked up: the write itself is refused.
+    let r = fwgen(&[
+        "resolve",
+        "-p",
+        "exchange-gateway",
+        "-c",
+        "exchange-server",
+        "--dns-server",
+        "127.0.0.1:9",
+        "-o",
+        blocker.to_str().unwrap(),
+    ]);
+    assert_eq!(r.code, 2, "{}", r.stderr);
+    assert!(r.stderr.contains("it is a directory"), "{}", r.stderr);
+    assert!(blocker.is_dir());
 }
