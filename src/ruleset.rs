@@ -247,6 +247,15 @@ pub struct Meta {
     pub title: String,
     pub version: String,
     pub component: String,
+    /// What the component is (the catalogue's words), for headings.
+    #[serde(skip)]
+    pub component_description: String,
+    /// The operating system of the component's host (which host firewalls fit it).
+    pub platform: crate::model::Platform,
+    /// True for the gateway appliance itself; false for another host of the product (the
+    /// Exchange Server), whose wording must not speak of "the gateway".
+    #[serde(skip)]
+    pub gateway_component: bool,
     /// Enabled features, sorted.
     pub features: Vec<String>,
     /// Catalogue file the rules come from (catalogue-relative).
@@ -262,6 +271,26 @@ pub struct Meta {
     /// snapshot), and each host group bound from them or left to DNS at run time.
     #[serde(rename = "address_sources", skip_serializing_if = "Vec::is_empty")]
     pub names: Vec<String>,
+}
+
+impl Meta {
+    /// The host the ruleset is for, in prose: `the gateway`, or `the exchange-server`.
+    pub fn host(&self) -> String {
+        if self.gateway_component {
+            "the gateway".to_string()
+        } else {
+            format!("the {}", self.component)
+        }
+    }
+
+    /// The host's name in lists: `gateway` or the component id.
+    pub fn host_id(&self) -> &str {
+        if self.gateway_component {
+            "gateway"
+        } else {
+            &self.component
+        }
+    }
 }
 
 /// Everything a backend needs, and nothing it must look up elsewhere.
@@ -300,6 +329,8 @@ pub struct Selected {
     pub remote: Remote,
     /// `document: section, row (line N)`.
     pub source: String,
+    /// The row's line in the document (for formats that cannot quote its words).
+    pub line: usize,
     /// The document's direction cell.
     pub written: Written,
     /// For a both-direction row read as one connection: the direction of its replies.

@@ -4,6 +4,8 @@
 //! product: email-gateway        # optional; --product overrides
 //! version: "5.3"                # optional; --version overrides
 //! gateway: [192.0.2.20, 2001:db8::20]
+//! components:                   # the own addresses of the product's other hosts, by id
+//!   exchange-server: [192.0.2.60]
 //! features: [snmp, ldap]        # added to the defaults
 //! default_features: true        # false = start from no feature (like --no-default-features)
 //! roles:                        # addresses for internal roles
@@ -50,6 +52,9 @@ struct RawSite {
     /// The gateway's own addresses (IPv4 and/or IPv6).
     #[serde(default)]
     gateway: Vec<Address>,
+    /// Component id -> that host's own addresses, for components other than the gateway.
+    #[serde(default)]
+    components: BTreeMap<String, Vec<Address>>,
     /// Features to enable on top of the defaults.
     #[serde(default)]
     features: Vec<String>,
@@ -85,6 +90,8 @@ pub struct Site {
     pub version: Option<String>,
     pub component: Option<String>,
     pub gateway: Vec<IpNet>,
+    /// The own addresses of components other than the gateway (`components:`).
+    pub components: BTreeMap<String, Vec<IpNet>>,
     pub features: Vec<String>,
     pub default_features: Option<bool>,
     pub roles: BTreeMap<String, Vec<IpNet>>,
@@ -225,6 +232,11 @@ impl Site {
             version: raw.version,
             component: raw.component,
             gateway: nets(raw.gateway),
+            components: raw
+                .components
+                .into_iter()
+                .map(|(k, v)| (k, nets(v)))
+                .collect(),
             features: raw.features,
             default_features: raw.default_features,
             roles: raw.roles.into_iter().map(|(k, v)| (k, nets(v))).collect(),
@@ -267,6 +279,9 @@ impl Site {
         let _ = writeln!(m, "version={:?}", self.version);
         let _ = writeln!(m, "component={:?}", self.component);
         let _ = writeln!(m, "gateway={}", list(&self.gateway));
+        for (k, v) in &self.components {
+            let _ = writeln!(m, "component {k}={}", list(v));
+        }
         let _ = writeln!(m, "features={}", features.join(","));
         let _ = writeln!(m, "default_features={:?}", self.default_features);
         for (k, v) in &self.roles {
@@ -353,7 +368,49 @@ impl Site {
                 ));
             }
         }
+        errors.extend(self.check_components(pv));
         errors.extend(self.check_ports(pv));
+        errors
+    }
+
+    /// `components:` names components of `pv` other than its gateway (whose addresses are
+    /// `gateway:`).
+    fn check_components(&self, pv: &ProductVersion) -> Vec<Diagnostic> {
+        let others: Vec<&str> = pv
+            .components
+            .iter()
+            .map(|c| c.id.as_str())
+            .filter(|c| *c != pv.default_component())
+            .collect();
+        let mut errors = Vec::new();
+        for id in self.components.keys() {
+            let line = self.line("components", id);
+            if id == pv.default_component() {
+                errors.push(self.error(
+                    line,
+                    Problem::Invalid(format!(
+                        "site components: `{id}` is the gateway itself: give its addresses under `gateway:`"
+                    )),
+                ));
+            } else if !others.contains(&id.as_str()) {
+                errors.push(self.error(
+                    line,
+                    Problem::Unknown {
+                        referrer: "site components".into(),
+                        what: "component",
+                        id: id.clone(),
+                        hint: if others.is_empty() {
+                            format!(
+                                " ({} {} has no component but the gateway)",
+                                pv.product, pv.version
+                            )
+                        } else {
+                            hint(id, others.iter().copied())
+                        },
+                    },
+                ));
+            }
+        }
         errors
     }
 

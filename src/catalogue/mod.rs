@@ -15,8 +15,8 @@ pub use crate::yaml::{MAX_ALIAS_EXPANSION, MAX_FILE_BYTES, MAX_INDENT, MAX_NESTI
 use crate::yaml::{check_nesting, parse_yaml, read_text};
 
 use crate::model::{
-    Catalogue, Component, Direction, Document, Entry, Feature, HostGroup, Opens, Peer, PortSet,
-    Product, ProductVersion, Retired, Role, Source, Version, Written, aggregate,
+    Catalogue, Component, Direction, Document, Entry, Feature, HostGroup, Opens, Peer, Platform,
+    PortSet, Product, ProductVersion, Retired, Role, Source, Version, Written, aggregate,
 };
 use crate::suggest::hint;
 use crate::yaml::Positions;
@@ -262,6 +262,11 @@ fn assemble(
             .map(|c| Component {
                 id: c.id.0,
                 description: c.description,
+                platform: match c.platform {
+                    raw::Platform::Linux => Platform::Linux,
+                    raw::Platform::Windows => Platform::Windows,
+                },
+                source: c.source.map(source),
             })
             .collect(),
         roles: raw
@@ -466,6 +471,18 @@ impl Ctx<'_> {
                 },
             );
         }
+        for c in &raw.components {
+            if matches!(c.platform, raw::Platform::Windows) && c.source.is_none() {
+                self.err(
+                    At::Item("components", &c.id.0),
+                    Problem::Invalid(format!(
+                        "component `{}` says `platform: windows` without `source:`: cite the \
+                         document's line that names its firewall",
+                        c.id.0
+                    )),
+                );
+            }
+        }
     }
 
     /// One entry, its references checked against `ids`.
@@ -545,7 +562,7 @@ impl Ctx<'_> {
 
     /// Every feature enables something, every role and host group is some entry's peer.
     fn check_use(&mut self, pv: &ProductVersion) {
-        let enabling = pv.features_enabling_something();
+        let enabling = pv.features_enabling_something(None);
         for f in &pv.features {
             if !enabling.contains(f.id.as_str()) {
                 self.err(

@@ -288,6 +288,31 @@ pub struct Feature {
 pub struct Component {
     pub id: String,
     pub description: String,
+    /// The operating system whose own firewall a host ruleset for this component is for.
+    pub platform: Platform,
+    /// Where the document says so (components that are not Linux hosts cite their row).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub source: Option<Source>,
+}
+
+/// The operating system of a component's host, which decides the backends of its own
+/// (host placement) firewall: nftables, iptables and firewalld for Linux (the gateway
+/// appliances, and the default), the Windows Firewall for Windows (the Exchange Server).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Platform {
+    #[default]
+    Linux,
+    Windows,
+}
+
+impl Platform {
+    pub fn name(self) -> &'static str {
+        match self {
+            Self::Linux => "Linux",
+            Self::Windows => "Windows",
+        }
+    }
 }
 
 /// One row (or one part of a multi-value row) of a vendor table.
@@ -355,10 +380,11 @@ impl ProductVersion {
         self.features.iter().find(|f| f.id == id)
     }
 
-    /// Features that enable at least one entry, directly or through what they imply: one
-    /// pass backwards over the `implies` edges from the features entries name, linear in the
-    /// number of features and edges (checking each feature's closure was cubic).
-    pub fn features_enabling_something(&self) -> BTreeSet<&str> {
+    /// Features that enable at least one entry (of `component`, or of any), directly or
+    /// through what they imply: one pass backwards over the `implies` edges from the features
+    /// entries name, linear in the number of features and edges (checking each feature's
+    /// closure was cubic).
+    pub fn features_enabling_something(&self, component: Option<&str>) -> BTreeSet<&str> {
         let mut implied_by: BTreeMap<&str, Vec<&str>> = BTreeMap::new();
         for f in &self.features {
             for i in &f.implies {
@@ -372,6 +398,7 @@ impl ProductVersion {
         let mut todo: Vec<&str> = self
             .entries
             .iter()
+            .filter(|e| component.is_none_or(|c| e.component == c))
             .filter_map(|e| e.feature.as_deref())
             .collect();
         while let Some(f) = todo.pop() {

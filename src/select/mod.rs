@@ -142,6 +142,7 @@ impl SelectError {
 pub fn select(cat: &Catalogue, site: &Site, req: &Request) -> Result<Ruleset, SelectError> {
     let pv = product_version(cat, site, req)?;
     let component = component(pv, site, req)?;
+    let component_is_gateway = component == pv.default_component();
     let errors = site.check(pv);
     if !errors.is_empty() {
         return Err(SelectError::Site(Diagnostics(errors)));
@@ -167,15 +168,37 @@ pub fn select(cat: &Catalogue, site: &Site, req: &Request) -> Result<Ruleset, Se
         });
     }
 
-    let mut gateway: Vec<IpNet> = site.gateway.clone();
+    // The own addresses of the host whose firewall this is: the gateway's, or another
+    // component's (`components:`), never the gateway's for the Exchange Server.
+    let mut gateway: Vec<IpNet> = if component_is_gateway {
+        site.gateway.clone()
+    } else {
+        site.components.get(&component).cloned().unwrap_or_default()
+    };
     gateway.extend(req.gateway.iter().copied());
+    let relevant = pv.features_enabling_something(Some(&component));
+    let shown_features: Vec<String> = features
+        .into_iter()
+        .filter(|f| relevant.contains(f.as_str()))
+        .collect();
+    let host = pv
+        .components
+        .iter()
+        .find(|c| c.id == component)
+        .map(|c| (c.platform, c.description.clone()))
+        .unwrap_or_default();
     Ok(Ruleset {
         meta: Meta {
             product: pv.product.clone(),
             title: pv.title.clone(),
             version: pv.version.to_string(),
             component,
-            features: features.into_iter().collect(),
+            component_description: host.1,
+            platform: host.0,
+            gateway_component: component_is_gateway,
+            // The enabled features that concern this component (`ntp` is on by default, but
+            // says nothing about the Exchange Server's firewall).
+            features: shown_features,
             catalogue_file: pv.path.clone(),
             document: pv.document.file.clone(),
             catalogue_digest: pv.digest.clone(),
@@ -240,6 +263,7 @@ fn bind_entries<'a>(
                 "{}: {}, {} (line {})",
                 pv.document.file, e.source.section, e.source.row, e.source.line
             ),
+            line: e.source.line,
             written: e.written,
             reply: e.opens.and_then(Opens::reply),
             any: any.clone(),

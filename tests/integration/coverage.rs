@@ -409,3 +409,35 @@ fn host_names_and_addresses_are_spelled_as_in_the_document() {
         }
     }
 }
+
+/// A component that is not a Linux host cites the document's line that says which firewall
+/// its table is for, and that line holds the words it quotes.
+#[test]
+fn component_platforms_cite_their_line() {
+    let Some(seeds) = crate::util::seeds_dir() else {
+        return;
+    };
+    let cat = fwgen::catalogue::load_embedded().unwrap();
+    let mut windows = 0;
+    for p in cat.products.values() {
+        for pv in p.versions.values() {
+            let text = std::fs::read_to_string(seeds.join(&pv.document.file)).unwrap();
+            for c in &pv.components {
+                if c.platform == fwgen::model::Platform::Linux {
+                    continue;
+                }
+                let s = c.source.as_ref().expect("a source");
+                let line = text.lines().nth(s.line - 1).unwrap_or_default();
+                assert!(
+                    line.contains(&s.row) && line.contains("Windows"),
+                    "{} component `{}`: line {} is {line:?}",
+                    pv.path,
+                    c.id,
+                    s.line
+                );
+                windows += 1;
+            }
+        }
+    }
+    assert_eq!(windows, 1, "the Exchange Server is the one Windows host");
+}
