@@ -149,6 +149,10 @@ pub enum Format {
 
 #[derive(Debug, ClapArgs)]
 pub struct ProductsArgs {
+    /// Only the product versions with this component (a host of the product, such as
+    /// `exchange-server`), with their entries of it
+    #[arg(long, short = 'c')]
+    pub component: Option<String>,
     #[arg(long, value_enum, default_value_t)]
     pub format: Format,
 }
@@ -161,6 +165,10 @@ pub struct FeaturesArgs {
     /// Product version [default: the newest]
     #[arg(long, short = 'V')]
     pub version: Option<String>,
+    /// Only the features that concern this component, with its entries [default: every
+    /// feature, every entry]
+    #[arg(long, short = 'c')]
+    pub component: Option<String>,
     #[arg(long, value_enum, default_value_t)]
     pub format: Format,
 }
@@ -224,7 +232,8 @@ impl Selection {
 pub struct GenerateArgs {
     #[command(flatten)]
     pub selection: Selection,
-    /// The gateway's own address (repeatable; adds to the site file's)
+    /// The own address of the host whose firewall this is: the gateway's, or with --component
+    /// that component's (repeatable; adds to the site file's `gateway:` or `components:`)
     #[arg(long, value_name = "ADDR")]
     pub gateway: Vec<crate::model::Address>,
     /// Output syntax
@@ -240,6 +249,13 @@ pub struct GenerateArgs {
     /// (the output says so loudly in its header)
     #[arg(long, value_enum, default_value_t)]
     pub policy: Policy,
+    /// Windows Firewall profiles the rules apply in (-b windows; comma-separated)
+    #[arg(long, value_enum, value_delimiter = ',', value_name = "PROFILE")]
+    pub windows_profile: Vec<crate::render::Profile>,
+    /// Windows Firewall policy store (-b windows): a GPO as `domain\GPO name`, instead of the
+    /// computer's own store
+    #[arg(long, value_name = "STORE")]
+    pub policy_store: Option<String>,
     /// Write to FILE (atomically) instead of standard output; for iptables and firewalld, the
     /// directory to write into (created if missing)
     #[arg(long, short = 'o', value_name = "FILE")]

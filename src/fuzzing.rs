@@ -131,6 +131,7 @@ pub fn pipeline(data: &[u8]) {
         return;
     };
     let opts = RenderOptions {
+        windows: crate::render::WindowsOptions::default(),
         placement: if options & 8 != 0 {
             Placement::Host
         } else {

@@ -22,6 +22,8 @@
 //!     ip_ranges: ip-ranges.json    # optional; instead of the site file's
 //!     lock: fwgen.lock             # optional; instead of the site file's
 //!     dnsmasq: out/mail-dmz.dnsmasq.conf   # optional: the DNS forwarder's configuration
+//!     windows_profile: [domain]    # backend windows: the profiles (default: any)
+//!     policy_store: 'corp.example\Servers'  # backend windows: a GPO instead of the local store
 //! ```
 //!
 //! Paths are relative to the manifest's directory.
@@ -84,6 +86,10 @@ struct RawTarget {
     lock: Option<PathBuf>,
     #[serde(default)]
     dnsmasq: Option<PathBuf>,
+    #[serde(default)]
+    windows_profile: Vec<String>,
+    #[serde(default)]
+    policy_store: Option<String>,
 }
 
 /// One target, with paths resolved against the manifest's directory.
@@ -110,6 +116,8 @@ pub struct Target {
     pub ip_ranges: Option<PathBuf>,
     pub lock: Option<PathBuf>,
     pub dnsmasq: Option<PathBuf>,
+    /// Profiles and policy store of a Windows Firewall script.
+    pub windows: crate::render::WindowsOptions,
 }
 
 /// A checked manifest.
@@ -258,6 +266,11 @@ fn target(
         None => Some(crate::names::NameMode::Addresses),
         Some(n) => enum_value::<crate::names::NameMode>(n, "names", &t.name, display, line, errors),
     };
+    let profiles: Vec<Option<crate::render::Profile>> = t
+        .windows_profile
+        .iter()
+        .map(|p| enum_value(p, "windows_profile", &t.name, display, line, errors))
+        .collect();
     if !allow_outside {
         let paths = t
             .site
@@ -306,6 +319,10 @@ fn target(
             ip_ranges: t.ip_ranges.map(|p| base.join(p)),
             lock: t.lock.map(|p| base.join(p)),
             dnsmasq: t.dnsmasq.map(|p| base.join(p)),
+            windows: crate::render::WindowsOptions {
+                profiles: profiles.into_iter().flatten().collect(),
+                policy_store: t.policy_store,
+            },
         });
     }
     None

@@ -36,6 +36,7 @@ fn job(t: &Target) -> Job {
             placement: t.placement,
             log_drops: t.log_drops,
             policy: t.policy,
+            windows: t.windows.clone(),
         },
         destination: Destination::Output(t.output.clone()),
         dnsmasq: t.dnsmasq.clone(),

@@ -34,6 +34,10 @@ fn job(args: GenerateArgs) -> Job {
             placement: args.placement,
             log_drops: args.log_drops,
             policy: args.policy,
+            windows: crate::render::WindowsOptions {
+                profiles: args.windows_profile,
+                policy_store: args.policy_store,
+            },
         },
         destination,
         dnsmasq: args.dnsmasq,

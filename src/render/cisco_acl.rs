@@ -49,6 +49,8 @@ pub const IOS: super::Description = super::Description {
     placements: &[super::Placement::Perimeter],
     placement_note: PERIMETER_ONLY,
     needs_gateway: true,
+    host_platforms: &[],
+    replaces_policy: false,
     comment_max: Some(REMARK_MAX),
     // `?` asks the CLI for help when pasted.
     never_emits: &['?', '"', '\n'],

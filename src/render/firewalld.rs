@@ -41,6 +41,8 @@ pub const DESCRIPTION: super::Description = super::Description {
     placements: super::ANY_PLACEMENT,
     placement_note: "",
     needs_gateway: true,
+    host_platforms: &[crate::model::Platform::Linux],
+    replaces_policy: true,
     comment_max: None,
     // Escaped, not dropped: `<`, `&` and quotes become entities; `--` never ends a comment.
     never_emits: &[],

@@ -47,6 +47,8 @@ pub const DESCRIPTION: super::Description = super::Description {
     placements: super::ANY_PLACEMENT,
     placement_note: "",
     needs_gateway: true,
+    host_platforms: &[crate::model::Platform::Linux],
+    replaces_policy: true,
     comment_max: Some(COMMENT_MAX),
     never_emits: &['"', '\\', '\n'],
     names_note: None,

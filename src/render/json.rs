@@ -21,6 +21,8 @@ pub const DESCRIPTION: Description = Description {
     placements: ANY_PLACEMENT,
     placement_note: "",
     needs_gateway: false,
+    host_platforms: super::ALL_PLATFORMS,
+    replaces_policy: false,
     comment_max: None,
     never_emits: &[],
     names_note: None,

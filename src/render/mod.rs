@@ -14,9 +14,13 @@ mod iptables;
 mod json;
 pub(crate) mod nftables;
 mod report;
+mod windows;
+
+pub use windows::{Profile, WindowsOptions};
 
 use ipnet::IpNet;
 
+use crate::model::Platform;
 use crate::ruleset::{Remote, Rule, Ruleset};
 
 /// Output syntaxes.
@@ -38,6 +42,9 @@ pub enum Backend {
     Markdown,
     /// A self-contained HTML review report with a flow diagram
     Html,
+    /// A PowerShell script for the Windows Firewall of a Windows host (the Exchange Server;
+    /// host placement only)
+    Windows,
 }
 
 /// Where the firewall that loads the ruleset sits.
@@ -90,13 +97,15 @@ impl Policy {
 }
 
 /// How to render, beyond the ruleset itself.
-#[derive(Clone, Copy, Debug, Default)]
+#[derive(Clone, Debug, Default)]
 pub struct RenderOptions {
     pub placement: Placement,
     /// Add a rate-limited log rule before the final drop.
     pub log_drops: bool,
     /// The final verdict; `Accept` is for staged roll-outs and says so in the header.
     pub policy: Policy,
+    /// Profiles and policy store of the Windows Firewall script (`-b windows` only).
+    pub windows: WindowsOptions,
 }
 
 /// What a backend produced: one text, or several named files (`rules.v4`, `rules.v6`).
@@ -120,11 +129,27 @@ pub struct Rendered {
 pub enum RenderError {
     #[error("{backend} cannot express {what}")]
     Unsupported { backend: &'static str, what: String },
-    #[error(
-        "{backend}: perimeter placement needs the gateway's address: add `gateway: [ADDR]` to the \
-         site file or pass `--gateway ADDR` (or use `--placement host` for the gateway's own firewall)"
-    )]
-    NoGateway { backend: &'static str },
+    #[error("{backend}: perimeter placement needs {}", own_address_hint(.component.as_deref()))]
+    NoGateway {
+        backend: &'static str,
+        /// The component, when it is not the gateway.
+        component: Option<String>,
+    },
+    #[error("{0}")]
+    Invalid(String),
+}
+
+/// How to give the own address of the host whose perimeter firewall this is.
+fn own_address_hint(component: Option<&str>) -> String {
+    match component {
+        None => "the gateway's address: add `gateway: [ADDR]` to the site file or pass \
+                 `--gateway ADDR` (or use `--placement host` for the gateway's own firewall)"
+            .to_string(),
+        Some(c) => format!(
+            "the address of `{c}` (not the gateway's): add `components: {{{c}: [ADDR]}}` to the \
+             site file or pass `--gateway ADDR` (or use `--placement host` for its own firewall)"
+        ),
+    }
 }
 
 /// What a backend's output is for.
@@ -160,6 +185,11 @@ pub struct Description {
     pub placement_note: &'static str,
     /// Whether a perimeter ruleset needs the gateway's own address.
     pub needs_gateway: bool,
+    /// The operating systems whose own firewall it writes (host placement).
+    pub host_platforms: &'static [Platform],
+    /// Whether a host ruleset replaces the host's default policy (drops what it does not
+    /// admit), so that one without administrative access can lock the administrator out.
+    pub replaces_policy: bool,
     /// The longest comment (or remark) the syntax takes, in bytes, if it has comments.
     pub comment_max: Option<usize>,
     /// Characters that text from a catalogue or site file must never put into a comment.
@@ -171,6 +201,18 @@ pub struct Description {
     /// Turn a ruleset into text; capabilities are checked before.
     pub render: fn(&Ruleset, &RenderOptions) -> Rendered,
 }
+
+impl Description {
+    /// Whether it writes a ruleset for `placement` on a host of `platform` (perimeter
+    /// rulesets are for a firewall in front of the host, whatever it runs).
+    pub fn fits(&self, placement: Placement, platform: Platform) -> bool {
+        self.placements.contains(&placement)
+            && (placement == Placement::Perimeter || self.host_platforms.contains(&platform))
+    }
+}
+
+/// Every platform (reviews describe any host).
+pub const ALL_PLATFORMS: &[Platform] = &[Platform::Linux, Platform::Windows];
 
 /// Both placements.
 pub const ANY_PLACEMENT: &[Placement] = &[Placement::Perimeter, Placement::Host];
@@ -187,6 +229,7 @@ impl Backend {
             Self::CiscoAsa => &cisco_acl::ASA,
             Self::Markdown => &report::MARKDOWN,
             Self::Html => &report::HTML,
+            Self::Windows => &windows::DESCRIPTION,
         }
     }
 
@@ -221,25 +264,78 @@ impl Backend {
                 ),
             });
         }
+        if opts.windows != WindowsOptions::default() && self != Self::Windows {
+            return Err(RenderError::Unsupported {
+                backend: d.name,
+                what: "Windows Firewall profiles or a policy store (--windows-profile, \
+                       --policy-store are for -b windows)"
+                    .to_string(),
+            });
+        }
+        if let Some(store) = &opts.windows.policy_store {
+            windows::check_policy_store(store).map_err(RenderError::Invalid)?;
+        }
+        let m = &rules.meta;
         if d.needs_gateway && opts.placement == Placement::Perimeter && rules.gateway.is_empty() {
-            return Err(RenderError::NoGateway { backend: d.name });
+            return Err(RenderError::NoGateway {
+                backend: d.name,
+                component: (!m.gateway_component).then(|| m.component.clone()),
+            });
+        }
+        if opts.placement == Placement::Host && !d.host_platforms.contains(&m.platform) {
+            return Err(wrong_platform(d, rules));
         }
         // A host ruleset that admits no administration can lock the administrator out.
         let lockout = d.kind == Kind::Firewall
+            && d.replaces_policy
             && opts.placement == Placement::Host
             && opts.policy == Policy::Drop
             && !admits_administration(rules);
         if !lockout {
             return Ok((d.render)(rules, opts));
         }
+        let warning = lockout_warning(m);
         let mut r = rules.clone();
-        r.warnings.push(LOCKOUT.to_string());
+        r.warnings.push(warning.clone());
         let rendered = (d.render)(&r, opts);
         Ok(Rendered {
-            warnings: [vec![LOCKOUT.to_string()], rendered.warnings].concat(),
+            warnings: [vec![warning], rendered.warnings].concat(),
             ..rendered
         })
     }
+
+    /// Every backend, in `--help` order.
+    pub fn all() -> &'static [Backend] {
+        <Backend as clap::ValueEnum>::value_variants()
+    }
+}
+
+/// The error for a host ruleset on a host that runs another operating system, naming the
+/// backends that fit it.
+fn wrong_platform(d: &Description, rules: &Ruleset) -> RenderError {
+    let m = &rules.meta;
+    let fits: Vec<String> = Backend::all()
+        .iter()
+        .map(|b| b.description())
+        .filter(|o| o.kind == Kind::Firewall && o.placements.contains(&Placement::Host))
+        .filter(|o| o.host_platforms.contains(&m.platform))
+        .map(|o| format!("-b {}", o.name))
+        .collect();
+    let wants: Vec<&str> = d.host_platforms.iter().map(|p| p.name()).collect();
+    RenderError::Invalid(format!(
+        "{} writes a {} host firewall, but component `{}` ({}) runs {}: for its own firewall \
+         use {}, or --placement perimeter for a firewall in front of it",
+        d.name,
+        wants.join(" or "),
+        m.component,
+        m.component_description,
+        m.platform.name(),
+        if fits.is_empty() {
+            "a firewall fwgen does not write yet".to_string()
+        } else {
+            fits.join(" or ")
+        }
+    ))
 }
 
 impl Rendered {
@@ -252,10 +348,24 @@ impl Rendered {
     }
 }
 
-/// The warning for a host ruleset that admits no administrative access.
-pub const LOCKOUT: &str = "host placement: no rule admits administrative access to the gateway (its web \
-interface or SSH console, role `admin-clients`); loading this ruleset on the gateway can lock you out. \
-Enable the entries of the web interface or the SSH console, or roll out with --policy accept first";
+/// The warning for a host ruleset that admits no administrative access, in the words of the
+/// host it is for: the gateway's web interface and SSH console, or another component.
+pub fn lockout_warning(m: &crate::ruleset::Meta) -> String {
+    if m.gateway_component {
+        "host placement: no rule admits administrative access to the gateway (its web interface \
+         or SSH console, role `admin-clients`); loading this ruleset on the gateway can lock you \
+         out. Enable the entries of the web interface or the SSH console, or roll out with \
+         --policy accept first"
+            .to_string()
+    } else {
+        format!(
+            "host placement: this ruleset drops what it does not admit on `{}` ({}), and no rule \
+             admits administrative access to it; loading it there can lock you out and stop \
+             its other services. Roll out with --policy accept first",
+            m.component, m.component_description
+        )
+    }
+}
 
 /// True when an inbound rule admits the administrators (role `admin-clients`).
 fn admits_administration(rules: &Ruleset) -> bool {

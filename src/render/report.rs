@@ -11,7 +11,7 @@ use std::collections::BTreeMap;
 use std::fmt::Write;
 
 use crate::model::{Direction, PortSet, Protocol};
-use crate::ruleset::{Remote, Ruleset, Selected};
+use crate::ruleset::{Meta, Remote, Ruleset, Selected};
 
 use super::RenderOptions;
 use super::comment::xml_escape as html;
@@ -25,6 +25,8 @@ pub const MARKDOWN: super::Description = super::Description {
     placements: super::ANY_PLACEMENT,
     placement_note: "",
     needs_gateway: false,
+    host_platforms: super::ALL_PLATFORMS,
+    replaces_policy: false,
     comment_max: None,
     never_emits: &[],
     names_note: None,
@@ -126,10 +128,10 @@ fn groups(rules: &Ruleset) -> Vec<(Direction, ByFeature<'_>)> {
     out
 }
 
-fn direction_title(d: Direction) -> &'static str {
+fn direction_title(d: Direction, m: &Meta) -> String {
     match d {
-        Direction::In => "Inbound: connections to the gateway",
-        Direction::Out => "Outbound: connections from the gateway",
+        Direction::In => format!("Inbound: connections to {}", m.host()),
+        Direction::Out => format!("Outbound: connections from {}", m.host()),
     }
 }
 
@@ -173,7 +175,7 @@ pub fn markdown(rules: &Ruleset, opts: &RenderOptions) -> String {
     }
     s.push('\n');
     for (dir, features) in groups(rules) {
-        let _ = writeln!(s, "## {}\n", direction_title(dir));
+        let _ = writeln!(s, "## {}\n", direction_title(dir, &rules.meta));
         if features.is_empty() {
             s.push_str("None.\n\n");
         }
@@ -265,8 +267,9 @@ fn diagram(rules: &Ruleset) -> String {
     );
     let _ = writeln!(
         s,
-        "<text x=\"{}\" y=\"24\" class=\"legend\" text-anchor=\"middle\"><tspan fill=\"#2da44e\">&#8594; to the gateway</tspan>   <tspan fill=\"#bf8700\">&#8594; from the gateway</tspan></text>",
-        w / 2
+        "<text x=\"{}\" y=\"24\" class=\"legend\" text-anchor=\"middle\"><tspan fill=\"#2da44e\">&#8594; to {host}</tspan>   <tspan fill=\"#bf8700\">&#8594; from {host}</tspan></text>",
+        w / 2,
+        host = html(&rules.meta.host())
     );
     let _ = writeln!(
         s,
@@ -344,7 +347,7 @@ pub fn html_page(rules: &Ruleset, opts: &RenderOptions) -> String {
     s.push_str("</ul>\n<h2>Flows</h2>\n");
     s.push_str(&diagram(rules));
     for (dir, features) in groups(rules) {
-        let _ = writeln!(s, "<h2>{}</h2>", direction_title(dir));
+        let _ = writeln!(s, "<h2>{}</h2>", direction_title(dir, &rules.meta));
         if features.is_empty() {
             s.push_str("<p>None.</p>\n");
         }

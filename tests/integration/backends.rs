@@ -129,3 +129,188 @@ fn every_backend_has_its_snapshots() {
         assert!(n > 0, "{name}: no snapshots in {}", folder.display());
     }
 }
+
+/// The Windows Firewall script: snapshots, every selection through PowerShell's grammar and
+/// compared with the JSON ruleset, and the selections it refuses.
+mod windows {
+    use insta::assert_snapshot;
+
+    use crate::powershell::{check, json_rules, script_rules};
+    use crate::tools::matrix;
+    use crate::util::{fwgen, ok, redact};
+
+    const SITE: &str = "examples/sites/exchange-server.yaml";
+
+    #[test]
+    fn snapshots() {
+        let d = super::digest();
+        let digest = super::site_digest(SITE);
+        super::in_folder("windows", || {
+            for (name, extra) in [
+                ("exchange-server", &[][..]),
+                (
+                    "exchange-server-domain-gpo",
+                    &[
+                        "--windows-profile",
+                        "private,domain",
+                        "--policy-store",
+                        "corp.example\\Exchange Servers",
+                    ][..],
+                ),
+            ] {
+                let mut args = vec!["generate", "--site", SITE, "--placement", "host"];
+                args.extend(["-b", "windows"]);
+                args.extend(extra);
+                let out = ok(&args);
+                let script = check(&out).unwrap_or_else(|e| panic!("{name}: {e}"));
+                let store = extra.last().filter(|_| !extra.is_empty());
+                assert_eq!(script.policy_store.as_deref(), store.copied());
+                let out = redact(&out, &d).replace(&digest, "[site-digest]");
+                assert_snapshot!(format!("windows@{name}"), out);
+            }
+        });
+    }
+
+    /// Every product version, component and feature set that has a Windows host, with and
+    /// without the example site's addresses: the script parses, holds only literals, and
+    /// its rules are exactly the JSON ruleset's (directions, protocols, ports, addresses).
+    #[test]
+    fn every_selection_parses_and_holds_exactly_the_rulesets_rules() {
+        let mut checked = 0;
+        for site in [None, Some(SITE)] {
+            for args in matrix("windows", &[]) {
+                let mut args: Vec<&str> = args.iter().map(String::as_str).collect();
+                if let Some(site) = site {
+                    args.extend(["--site", site]);
+                }
+                let script = ok(&args);
+                let parsed = check(&script).unwrap_or_else(|e| panic!("{args:?}: {e}\n{script}"));
+                let backend = args.iter().position(|a| *a == "windows").unwrap();
+                args[backend] = "json";
+                assert_eq!(script_rules(&parsed), json_rules(&ok(&args)), "{args:?}");
+                assert!(!parsed.rules.is_empty());
+                assert_eq!(parsed.removes, "fwgen exchange-gateway exchange-server");
+                checked += 1;
+            }
+        }
+        // One Windows host (the Exchange Server) × {default, all features} × 2 sites.
+        assert_eq!(checked, 4);
+    }
+
+    /// Without a site, the Exchange Server's rules admit any address, and each says why.
+    #[test]
+    fn rules_that_admit_any_address_say_why() {
+        let script = ok(&[
+            "generate",
+            "-p",
+            "exchange-gateway",
+            "-c",
+            "exchange-server",
+            "--placement",
+            "host",
+            "-b",
+            "windows",
+        ]);
+        let parsed = check(&script).unwrap();
+        for r in &parsed.rules {
+            assert!(r.remote.is_none(), "{r:?}");
+            assert!(
+                r.description.contains("any address: role `sxg-"),
+                "{}",
+                r.description
+            );
+        }
+        assert!(script.contains("# any address: role `sxg-interceptors` is not bound"));
+    }
+
+    /// What the Windows Firewall cannot be: a perimeter firewall, the Linux gateway's own
+    /// firewall, one that follows names; and what the others are not: a Windows host's own.
+    #[test]
+    fn refused_selections_say_what_to_use_instead() {
+        for (args, want) in [
+            (
+                &["-c", "exchange-server", "-b", "windows"][..],
+                "windows cannot express perimeter placement: the Windows Firewall filters the \
+                 Windows host's own connections",
+            ),
+            (
+                &["-b", "windows", "--placement", "host"],
+                "windows writes a Windows host firewall, but component `gateway` (The Exchange \
+                 Gateway appliance (DMZ firewall table)) runs Linux: for its own firewall use \
+                 -b iptables or -b nftables or -b firewalld",
+            ),
+            (
+                &[
+                    "-c",
+                    "exchange-server",
+                    "-b",
+                    "nftables",
+                    "--placement",
+                    "host",
+                ],
+                "nftables writes a Linux host firewall, but component `exchange-server` (The \
+                 Exchange Server running the SXG interceptor (Windows Firewall table)) runs \
+                 Windows: for its own firewall use -b windows, or --placement perimeter",
+            ),
+            (
+                &[
+                    "-c",
+                    "exchange-server",
+                    "-b",
+                    "nftables",
+                    "--gateway",
+                    "192.0.2.9",
+                ],
+                "",
+            ),
+            (
+                &["-c", "exchange-server", "-b", "iptables"],
+                "perimeter placement needs the address of `exchange-server` (not the \
+                 gateway's): add `components: {exchange-server: [ADDR]}`",
+            ),
+            (
+                &[
+                    "-c",
+                    "exchange-server",
+                    "-b",
+                    "windows",
+                    "--placement",
+                    "host",
+                    "--names",
+                    "fqdn",
+                ],
+                "",
+            ),
+            (
+                &["-b", "nftables", "--windows-profile", "domain"],
+                "--windows-profile, --policy-store are for -b windows",
+            ),
+            (
+                &[
+                    "-c",
+                    "exchange-server",
+                    "-b",
+                    "windows",
+                    "--placement",
+                    "host",
+                    "--policy-store",
+                    "corp\\Serveurs \u{e9}t\u{e9}",
+                ],
+                "policy store: '\u{e9}' is not printable ASCII",
+            ),
+        ] {
+            let mut all = vec!["generate", "-p", "exchange-gateway"];
+            all.extend(args);
+            let r = fwgen(&all);
+            if want.is_empty() {
+                // Accepted: a perimeter ruleset for a firewall in front of the Exchange
+                // Server, and names where no group needs one.
+                assert_eq!(r.code, 0, "{all:?}: {}", r.stderr);
+                continue;
+            }
+            assert_eq!(r.code, 2, "{all:?}: {}", r.stderr);
+            assert!(r.stderr.contains(want), "{all:?}: {}", r.stderr);
+            assert!(r.stdout.is_empty());
+        }
+    }
+}

@@ -1,6 +1,8 @@
 //! Every file under `examples/` is run: the site files through every backend, the build
 //! manifest, and the CI workflow's fwgen commands.
 
+use fwgen::render::Placement;
+
 use crate::tools::{check_with_real_tool, generate_into};
 use crate::util::{fwgen_in, have_tools, ok};
 
@@ -9,7 +11,23 @@ const SITES: &[&str] = &[
     "examples/sites/small-icap.yaml",
     "examples/sites/internal-servers.yaml",
     "examples/sites/dual-stack.yaml",
+    "examples/sites/exchange-server.yaml",
 ];
+
+/// The operating system of the host an example site is for (its product's newest version).
+fn site_platform(site: &str) -> fwgen::model::Platform {
+    let doc: serde_yaml::Value =
+        serde_yaml::from_str(&std::fs::read_to_string(site).unwrap()).unwrap();
+    let product = doc["product"].as_str().unwrap_or("email-gateway");
+    let component = doc["component"].as_str().unwrap_or("gateway");
+    let cat = fwgen::catalogue::load_embedded().unwrap();
+    let pv = cat.products[product].newest().unwrap();
+    pv.components
+        .iter()
+        .find(|c| c.id == component)
+        .unwrap()
+        .platform
+}
 
 #[test]
 fn every_example_site_validates_and_generates_for_every_backend() {
@@ -32,11 +50,13 @@ fn every_example_site_validates_and_generates_for_every_backend() {
     for site in SITES {
         let r = crate::util::fwgen(&["validate", "--site", site]);
         assert_eq!(r.code, 0, "{site}: {}", r.stderr);
+        let platform = site_platform(site);
         for backend in fwgen_backends() {
-            for placement in ["perimeter", "host"] {
-                if !crate::util::supports(backend, placement) {
+            for placement in [Placement::Perimeter, Placement::Host] {
+                if !crate::util::description(backend).fits(placement, platform) {
                     continue;
                 }
+                let placement = placement.name();
                 let dir = tempfile::tempdir().unwrap();
                 let files = generate_into(
                     dir.path(),
@@ -80,9 +100,13 @@ fn dual_stack_site_yields_ipv6_rules() {
         "--placement",
         "host",
         "-b",
-        "nftables",
+        "windows",
     ]);
-    assert!(server.contains("23955"));
+    assert!(
+        server.contains("-RemotePort '10443','23955'")
+            && server.contains("-RemoteAddress '192.0.2.50','2001:db8:50::50'"),
+        "{server}"
+    );
 }
 
 /// The CI workflow runs `fwgen build --check`: in a copy of the examples with freshly built

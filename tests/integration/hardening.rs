@@ -443,26 +443,59 @@ fn staged_rollout_policy_accept_is_loud_and_loads() {
     }
 }
 
+const THREE_HOSTS: &str = "tests/fixtures/catalogue/three-hosts.yaml";
+
 #[test]
 fn a_host_ruleset_without_administration_warns_about_lockout() {
+    // The gateway: in its words (web interface, SSH console).
     let r = fwgen(&[
+        "--catalogue",
+        THREE_HOSTS,
         "generate",
         "-p",
-        "exchange-gateway",
-        "-c",
-        "exchange-server",
+        "three-hosts",
+        "--no-default-features",
         "--placement",
         "host",
         "-b",
         "nftables",
     ]);
-    assert_eq!(r.code, 0);
-    assert!(r.stderr.contains("can lock you out"), "{}", r.stderr);
+    assert_eq!(r.code, 0, "{}", r.stderr);
     assert!(
-        r.stdout
-            .contains("# warning: host placement: no rule admits administrative access")
+        !r.stderr.contains("lock you out"),
+        "the gateway admits its web interface: {}",
+        r.stderr
     );
-    // Not when the web interface is admitted, nor in perimeter placement, nor when staged.
+    // Another Linux host of the product: in its own words, never the gateway's.
+    let r = fwgen(&[
+        "--catalogue",
+        THREE_HOSTS,
+        "generate",
+        "-p",
+        "three-hosts",
+        "-c",
+        "relay",
+        "--placement",
+        "host",
+        "-b",
+        "nftables",
+    ]);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    assert!(
+        r.stderr
+            .contains("drops what it does not admit on `relay` (A Linux relay host)")
+            && r.stderr.contains("can lock you out"),
+        "{}",
+        r.stderr
+    );
+    assert!(!r.stderr.contains("gateway"), "{}", r.stderr);
+    assert!(
+        r.stdout.contains(
+            "# warning: host placement: this ruleset drops what it does not admit on relay"
+        )
+    );
+    // Not when the web interface is admitted, nor in perimeter placement, nor when staged,
+    // nor for the Windows Firewall script (which keeps the host's default actions).
     for args in [
         &[
             "generate",
@@ -474,13 +507,30 @@ fn a_host_ruleset_without_administration_warns_about_lockout() {
             "nftables",
         ][..],
         &[
+            "--catalogue",
+            THREE_HOSTS,
             "generate",
             "-p",
-            "exchange-gateway",
+            "three-hosts",
             "-c",
-            "exchange-server",
+            "relay",
             "--gateway",
             "192.0.2.1",
+            "-b",
+            "nftables",
+        ],
+        &[
+            "--catalogue",
+            THREE_HOSTS,
+            "generate",
+            "-p",
+            "three-hosts",
+            "-c",
+            "relay",
+            "--placement",
+            "host",
+            "--policy",
+            "accept",
             "-b",
             "nftables",
         ],
@@ -492,13 +542,12 @@ fn a_host_ruleset_without_administration_warns_about_lockout() {
             "exchange-server",
             "--placement",
             "host",
-            "--policy",
-            "accept",
             "-b",
-            "nftables",
+            "windows",
         ],
     ] {
         let r = fwgen(args);
+        assert_eq!(r.code, 0, "{args:?}: {}", r.stderr);
         assert!(!r.stderr.contains("lock you out"), "{args:?}: {}", r.stderr);
     }
 }

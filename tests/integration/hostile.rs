@@ -5,6 +5,8 @@
 
 use std::path::{Path, PathBuf};
 
+use clap::ValueEnum;
+
 use crate::tools::generate_into;
 use crate::util::have_tools;
 
@@ -43,7 +45,12 @@ pub fn rules_only(text: &str) -> String {
     let mut out = String::new();
     let mut in_xml_comment = false;
     for line in text.lines().filter(|l| {
-        !l.trim_start().starts_with('#') && !l.starts_with('!') && !l.contains(" remark ")
+        !l.trim_start().starts_with('#')
+            && !l.starts_with('!')
+            && !l.contains(" remark ")
+            // The Windows Firewall script's texts (checked by the PowerShell grammar).
+            && !l.starts_with("    -DisplayName '")
+            && !l.starts_with("    -Description '")
     }) {
         if line.starts_with("<!--") {
             in_xml_comment = true;
@@ -105,12 +112,22 @@ fn generate(
     let cat_dir = tempfile::tempdir().unwrap();
     let cat = catalogue(cat_dir.path(), text, h1, h2);
     let out = tempfile::tempdir().unwrap();
+    // The gateway runs Linux; backends for other hosts' own firewalls (Windows) take the
+    // catalogue's Windows host.
+    let p = fwgen::render::Placement::from_str(placement, false).unwrap();
+    let component = if crate::util::description(backend).fits(p, fwgen::model::Platform::Linux) {
+        "gateway"
+    } else {
+        "windows-host"
+    };
     let args = [
         "--catalogue",
         &cat,
         "generate",
         "-p",
         "text-gateway",
+        "-c",
+        component,
         "-b",
         backend,
         "--placement",
@@ -182,6 +199,19 @@ fn hostile_text_changes_no_rule_and_passes_the_real_tools() {
                 }
                 if tools {
                     crate::tools::check_with_real_tools(dir.path());
+                }
+                // PowerShell's grammar is a library: always at hand.
+                let ps1 = dir.path().join("windows-firewall.ps1");
+                if ps1.exists() {
+                    let plain_script = crate::powershell::check_file(
+                        &plain_dir.path().join("windows-firewall.ps1"),
+                    );
+                    let script = crate::powershell::check_file(&ps1);
+                    assert_eq!(
+                        crate::powershell::script_rules(&script),
+                        crate::powershell::script_rules(&plain_script),
+                        "hostile text changed the Windows rules"
+                    );
                 }
             }
         }

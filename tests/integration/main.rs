@@ -1,7 +1,8 @@
 //! Integration tests, compiled as one binary. Where a test belongs:
 //!
 //! - `util` (running fwgen, finding tools, loud skips), `tools` (the real loaders: `nft -c`,
-//!   `iptables-restore`, firewalld's offline check) and `eval` (rule evaluators): helpers.
+//!   `iptables-restore`, firewalld's offline check), `powershell` (the Windows Firewall script
+//!   through PowerShell's grammar) and `eval` (rule evaluators): helpers.
 //! - `backends`: one module per backend with its snapshots (in `snapshots/BACKEND/`).
 //! - One file per concern, named after it: `generate` (selection, determinism, output), `cisco` (ACL parsing with cisco-acl and the evaluator comparison), `report`
 //!   (reviews, Chromium), `live` (packets through namespaces), `names` (ip-ranges, lock files,
@@ -30,6 +31,7 @@ mod live;
 mod names;
 mod outputs;
 mod pipeline;
+mod powershell;
 mod properties;
 mod readme;
 mod report;

@@ -133,10 +133,18 @@ fn build_writes_every_target_then_only_what_changed() {
         "out/mail-dmz-asa.txt",
         "out/mail-host-firewalld/zones/fwgen.xml",
         "out/exchange-dmz-ios.txt",
-        "out/exchange-server.nft",
+        "out/exchange-server.ps1",
     ] {
         assert!(dir.path().join(f).is_file(), "{f} missing");
     }
+    // The Exchange Server's own firewall: its Windows Firewall script, for the Domain profile
+    // as the manifest says, and what PowerShell's grammar accepts.
+    let script = crate::powershell::check_file(&dir.path().join("out/exchange-server.ps1"));
+    assert!(
+        script.rules.iter().all(|r| r.profiles == ["Domain"]),
+        "{:?}",
+        script.rules
+    );
     // Same outputs as generate for the same target.
     let nft = std::fs::read_to_string(dir.path().join("out/icap-dmz.nft")).unwrap();
     let site_digest_differs = ok(&[

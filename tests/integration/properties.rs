@@ -124,10 +124,15 @@ fn q(s: &str) -> String {
 
 /// The catalogue (with `text` in every text field) and the site for a case.
 fn write_case(dir: &Path, c: &Case, text: &str) -> (String, String) {
+    write_case_for(dir, c, text, "")
+}
+
+/// [`write_case`] with `component` added to the component's fields (`platform: windows`).
+fn write_case_for(dir: &Path, c: &Case, text: &str, component: &str) -> (String, String) {
     let t = q(text);
     let host = q(&format!("h{text}.example"));
     let mut y = format!(
-        "product: prop\ntitle: {t}\nversion: \"1\"\ndocument: {{file: {t}, title: {t}}}\nnotes: [{t}]\ncomponents: [{{id: gateway, description: {t}}}]\n"
+        "product: prop\ntitle: {t}\nversion: \"1\"\ndocument: {{file: {t}, title: {t}}}\nnotes: [{t}]\ncomponents: [{{id: gateway, description: {t}{component}}}]\n"
     );
     let used = |p: u8| c.entries.iter().any(|e| e.peer == p);
     if used(1) {
@@ -190,21 +195,64 @@ fn write_case(dir: &Path, c: &Case, text: &str) -> (String, String) {
 }
 
 fn generate(dir: &Path, cat: &str, site: &str, backend: &str) -> Vec<(std::path::PathBuf, String)> {
+    generate_with(dir, cat, site, backend, &[])
+}
+
+fn generate_with(
+    dir: &Path,
+    cat: &str,
+    site: &str,
+    backend: &str,
+    extra: &[&str],
+) -> Vec<(std::path::PathBuf, String)> {
     let out = dir.join(backend);
-    generate_into(
-        &out,
+    let mut args = vec![
+        "--catalogue",
+        cat,
+        "generate",
+        "--site",
+        site,
+        "--all-features",
+        "-b",
+        backend,
+    ];
+    args.extend(extra);
+    generate_into(&out, &args);
+    all_files(&out)
+}
+
+/// The Windows Firewall script of a case whose host runs Windows, with `text` in every text
+/// field: PowerShell's grammar finds only the two cmdlets, their parameters and single-quoted
+/// literals, and the rules are the JSON ruleset's, whatever the text.
+fn check_windows_case(c: &Case, text: &str, profiles: &str) {
+    let dir = tempfile::tempdir().unwrap();
+    let windows = ", platform: windows, source: {section: s, row: r, line: 1}";
+    let (cat, site) = write_case_for(dir.path(), c, text, windows);
+    let json = generate_with(dir.path(), &cat, &site, "json", &["--placement", "host"]);
+    let script = generate_with(
+        dir.path(),
+        &cat,
+        &site,
+        "windows",
         &[
-            "--catalogue",
-            cat,
-            "generate",
-            "--site",
-            site,
-            "--all-features",
-            "-b",
-            backend,
+            "--placement",
+            "host",
+            "--windows-profile",
+            profiles,
+            "--policy-store",
+            "corp.example\\O'Brien's $GPO",
         ],
     );
-    all_files(&out)
+    let [(path, text)] = script.as_slice() else {
+        panic!("{script:?}")
+    };
+    let parsed = crate::powershell::check(text)
+        .unwrap_or_else(|e| panic!("{}: {e}\n{text}", path.display()));
+    assert_eq!(
+        crate::powershell::script_rules(&parsed),
+        crate::powershell::json_rules(&json[0].1),
+        "the script's rules are not the ruleset's"
+    );
 }
 
 /// What the ruleset says about a new packet.
@@ -374,5 +422,17 @@ proptest! {
         let tools = have_tools(crate::tools::LOADERS);
         let firewalld = firewalld && find_tool("firewall-offline-cmd").is_some();
         check_case(&c, &text, tools, firewalld);
+    }
+
+    #[test]
+    fn arbitrary_text_never_becomes_powershell_code(
+        c in case(),
+        text in prop_oneof![
+            any::<String>(),
+            "[ a-z'\u{2018}\u{2019}\u{201a}\u{201b}\"$`(){}@;|&#<>\n\r\t\u{e9}\u{65e5}\u{202e}-]{0,60}",
+        ],
+        profiles in prop_oneof![Just("any"), Just("domain,private"), Just("public,domain,public")],
+    ) {
+        check_windows_case(&c, &text, profiles);
     }
 }

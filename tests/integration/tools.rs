@@ -5,6 +5,8 @@
 
 use std::path::Path;
 
+use fwgen::render::Placement;
+
 use crate::util::{fwgen, have_tools, in_throwaway_netns};
 
 /// Every (product, version, component).
@@ -72,8 +74,9 @@ pub fn check_with_real_tool(file: &Path) {
 }
 
 /// Check every file of a generated output directory that a real tool can load: the nft
-/// script, the ipsets and iptables files, a firewalld configuration (`zones/`). Files no
-/// tool here reads (Cisco lists, reviews) are left to their own tests.
+/// script, the ipsets and iptables files, a firewalld configuration (`zones/`), the Windows
+/// Firewall script (PowerShell's grammar). Files no tool here reads (Cisco lists, reviews)
+/// are left to their own tests.
 pub fn check_with_real_tools(dir: &Path) {
     let mut firewalld = false;
     for e in std::fs::read_dir(dir).unwrap() {
@@ -81,6 +84,9 @@ pub fn check_with_real_tools(dir: &Path) {
         match p.file_name().and_then(|n| n.to_str()) {
             Some("ruleset.nft" | "ipsets" | "rules.v4" | "rules.v6") => check_with_real_tool(&p),
             Some("zones") => firewalld = true,
+            Some("windows-firewall.ps1") => {
+                crate::powershell::check_file(&p);
+            }
             _ => {}
         }
     }
@@ -89,13 +95,35 @@ pub fn check_with_real_tools(dir: &Path) {
     }
 }
 
+/// The operating system of a component's host.
+pub fn platform(product: &str, version: &str, component: &str) -> fwgen::model::Platform {
+    let cat = fwgen::catalogue::load_embedded().unwrap();
+    let pv = &cat.products[product]
+        .versions
+        .values()
+        .find(|v| v.version.to_string() == version)
+        .unwrap();
+    pv.components
+        .iter()
+        .find(|c| c.id == component)
+        .unwrap()
+        .platform
+}
+
 /// `generate` arguments for every (product, version, component) × {default, all features} ×
-/// {perimeter, host}, rendering `backend` with a dual-stack gateway; `extra` is appended.
+/// {perimeter, host} that `backend` writes (host rulesets only for hosts of its platforms),
+/// with a dual-stack gateway; `extra` is appended.
 pub fn matrix(backend: &str, extra: &[&str]) -> Vec<Vec<String>> {
+    let d = crate::util::description(backend);
     let mut out = Vec::new();
     for (p, v, c) in targets() {
+        let platform = platform(&p, &v, &c);
         for features in [None, Some("--all-features")] {
-            for placement in ["perimeter", "host"] {
+            for placement in [Placement::Perimeter, Placement::Host] {
+                if !d.fits(placement, platform) {
+                    continue;
+                }
+                let placement = placement.name();
                 let mut args: Vec<String> = [
                     "generate",
                     "-p",
@@ -142,9 +170,9 @@ fn real_tools_accept_every_product_version_component_feature_set_and_placement()
             }
         }
     }
-    // 6 (product, version, component) × 2 feature sets × 2 placements × 4 files
-    // (ruleset.nft; ipsets, rules.v4, rules.v6).
-    assert_eq!(checked, 6 * 2 * 2 * 4);
+    // 6 (product, version, component) × 2 feature sets × 2 placements, less the Exchange
+    // Server's own firewall (Windows), × 4 files (ruleset.nft; ipsets, rules.v4, rules.v6).
+    assert_eq!(checked, (6 * 2 * 2 - 2) * 4);
 }
 
 /// `firewall-offline-cmd --check-config` on a generated configuration directory (with the
@@ -196,7 +224,7 @@ fn firewalld_accepts_every_product_version_component_feature_set_and_placement()
         check_firewalld_dir(dir.path());
         checked += 1;
     }
-    assert_eq!(checked, 6 * 2 * 2);
+    assert_eq!(checked, 6 * 2 * 2 - 2);
 }
 
 #[test]
