@@ -1,4 +1,4 @@
-//! `fwgen features --product P [--version V]`
+//! `fwgen features --product P [--version V] [--component C]`
 
 use std::fmt::Write;
 
@@ -27,6 +27,7 @@ pub fn run(cat: &Catalogue, args: &FeaturesArgs) -> Result<Report, Error> {
     let req = Request {
         product: Some(args.product.clone()),
         version: args.version.clone(),
+        component: args.component.clone(),
         ..Request::default()
     };
     let rules = select::select(cat, &Site::default(), &req)?;
@@ -35,9 +36,13 @@ pub fn run(cat: &Catalogue, args: &FeaturesArgs) -> Result<Report, Error> {
         .ok_or_else(|| select::SelectError::NoProduct {
             list: String::new(),
         })?;
+    // With --component, the features that enable something there, and its entries only.
+    let component = args.component.as_deref();
+    let relevant = pv.features_enabling_something(component);
     let features: Vec<FeatureOut> = pv
         .features
         .iter()
+        .filter(|f| component.is_none() || relevant.contains(f.id.as_str()))
         .map(|f| FeatureOut {
             id: &f.id,
             description: &f.description,
@@ -46,6 +51,7 @@ pub fn run(cat: &Catalogue, args: &FeaturesArgs) -> Result<Report, Error> {
             entries: pv
                 .entries_enabled_by(&f.id)
                 .iter()
+                .filter(|e| component.is_none_or(|c| e.component == c))
                 .map(|e| e.id.as_str())
                 .collect(),
         })
@@ -57,7 +63,16 @@ pub fn run(cat: &Catalogue, args: &FeaturesArgs) -> Result<Report, Error> {
             out.push('\n');
         }
         Format::Text => {
-            let _ = writeln!(out, "{} {} ({})", pv.product, pv.version, pv.document.file);
+            let _ = write!(out, "{} {} ({})", pv.product, pv.version, pv.document.file);
+            match component {
+                Some(c) => {
+                    let _ = writeln!(out, ", component {c}");
+                }
+                None => out.push('\n'),
+            }
+            if features.is_empty() {
+                out.push_str("  no feature: every entry of this component is always required\n");
+            }
             for f in &features {
                 let implies = if f.implies.is_empty() {
                     String::new()

@@ -46,7 +46,7 @@ impl Report {
 pub fn execute(args: Args) -> Result<Report, Error> {
     let source = CatalogueSource::flag(args.catalogue.as_deref());
     match args.command {
-        Command::Products(a) => products::run(&source.load()?, a.format),
+        Command::Products(a) => products::run(&source.load()?, a.format, a.component.as_deref()),
         Command::Features(a) => features::run(&source.load()?, &a),
         Command::Validate(a) => validate::run(
             CatalogueSource::flag(a.path.as_deref()).or(source),

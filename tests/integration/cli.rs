@@ -46,6 +46,71 @@ fn products_text_and_json() {
     );
 }
 
+/// `--component`: the product versions that have the host, the features that concern it
+/// (none for the Exchange Server, whose three rows are always required), its entries only.
+#[test]
+fn products_and_features_take_a_component() {
+    let text = ok(&["products", "--component", "exchange-server"]);
+    assert_eq!(text.lines().count(), 2, "{text}");
+    assert!(
+        text.contains("components: gateway, exchange-server (Windows)")
+            && text.contains("3 entries of exchange-server"),
+        "{text}"
+    );
+    let j: Value = serde_json::from_str(&ok(&[
+        "products",
+        "-c",
+        "exchange-server",
+        "--format",
+        "json",
+    ]))
+    .unwrap();
+    let v = &j[0]["versions"][0];
+    assert_eq!(v["entries"], 3);
+    assert_eq!(v["component_details"][1]["platform"], "windows");
+    assert_eq!(j.as_array().unwrap().len(), 1);
+
+    let features = ok(&[
+        "features",
+        "-p",
+        "exchange-gateway",
+        "-c",
+        "exchange-server",
+    ]);
+    assert_eq!(
+        features,
+        "exchange-gateway 2018 (003_cbcffee6cd8d5eb3.txt), component exchange-server\n  \
+         no feature: every entry of this component is always required\n"
+    );
+    // The gateway's features list only the gateway's entries (all of them, here).
+    let all = ok(&["features", "-p", "exchange-gateway", "--format", "json"]);
+    let gw = ok(&[
+        "features",
+        "-p",
+        "exchange-gateway",
+        "-c",
+        "gateway",
+        "--format",
+        "json",
+    ]);
+    assert_eq!(all, gw);
+
+    for (args, want) in [
+        (
+            &["products", "-c", "exchang"][..],
+            "no product has a component `exchang`; did you mean `exchange-server`?",
+        ),
+        (
+            &["features", "-p", "email-gateway", "-c", "exchange-server"],
+            "email-gateway 5.3 has no component `exchange-server`",
+        ),
+    ] {
+        let r = crate::util::fwgen(args);
+        assert_eq!(r.code, 2, "{args:?}");
+        assert!(r.stderr.contains(want), "{args:?}: {}", r.stderr);
+    }
+}
+
 #[test]
 fn features_text_and_json() {
     assert_snapshot!(
