@@ -91,6 +91,16 @@ fn every_fwgen_and_load_command_in_the_readme_runs() {
         );
     }
     assert!(ran >= 15, "only {ran} fwgen commands found in the README");
+    // The Windows Firewall scripts they wrote, through PowerShell's grammar.
+    let mut scripts = 0;
+    for e in std::fs::read_dir(work.path()).unwrap() {
+        let p = e.unwrap().path();
+        if p.extension().is_some_and(|x| x == "ps1") {
+            crate::powershell::check_file(&p);
+            scripts += 1;
+        }
+    }
+    assert_eq!(scripts, 2, "the README's two Windows Firewall scripts");
     assert_eq!(loads, 2, "the README's two load commands");
 }
 
