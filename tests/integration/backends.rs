@@ -197,6 +197,42 @@ mod windows {
         assert_eq!(checked, 4);
     }
 
+    /// The reviews of the Exchange Server speak of it, not of the gateway.
+    #[test]
+    fn reviews_of_the_exchange_server_speak_of_it() {
+        let md = ok(&[
+            "generate",
+            "--site",
+            SITE,
+            "--placement",
+            "host",
+            "-b",
+            "markdown",
+        ]);
+        assert!(
+            md.contains("## Inbound: connections to the exchange-server")
+                && md.contains("## Outbound: connections from the exchange-server")
+                && md.contains("a Windows host)"),
+            "{md}"
+        );
+        let html = ok(&[
+            "generate",
+            "--site",
+            SITE,
+            "--placement",
+            "host",
+            "-b",
+            "html",
+        ]);
+        assert!(
+            html.contains("&#8594; to the exchange-server</tspan>"),
+            "{html}"
+        );
+        for text in [&md, &html] {
+            assert!(!text.contains("to the gateway") && !text.contains("from the gateway"));
+        }
+    }
+
     /// Without a site, the Exchange Server's rules admit any address, and each says why.
     #[test]
     fn rules_that_admit_any_address_say_why() {
