@@ -256,6 +256,18 @@ pub struct GenerateArgs {
     /// computer's own store
     #[arg(long, value_name = "STORE")]
     pub policy_store: Option<String>,
+    /// Cisco: the interface that faces the gateway (IOS), or the gateway's interface (ASA).
+    /// With it, the file binds the new lists and removes the previous generation
+    #[arg(long, value_name = "IF")]
+    pub interface: Option<String>,
+    /// cisco-asa: an interface traffic to the gateway arrives on (repeatable; needed with
+    /// --interface)
+    #[arg(long, value_name = "IF", value_delimiter = ',')]
+    pub ingress_interface: Vec<String>,
+    /// Cisco: the file applied last, whose lists and groups the new file removes [default:
+    /// the file at -o, if fwgen wrote it]
+    #[arg(long, value_name = "FILE")]
+    pub previous: Option<PathBuf>,
     /// Write to FILE (atomically) instead of standard output; for iptables and firewalld, the
     /// directory to write into (created if missing)
     #[arg(long, short = 'o', value_name = "FILE")]

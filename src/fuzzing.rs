@@ -132,6 +132,7 @@ pub fn pipeline(data: &[u8]) {
     };
     let opts = RenderOptions {
         windows: crate::render::WindowsOptions::default(),
+        cisco: crate::render::CiscoOptions::default(),
         placement: if options & 8 != 0 {
             Placement::Host
         } else {

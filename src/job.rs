@@ -32,6 +32,8 @@ pub struct Job {
     pub dnsmasq: Option<PathBuf>,
     /// Create missing parent directories of the destination (a manifest's `out/…`).
     pub create_parents: bool,
+    /// Cisco: the file applied last (`--previous`); without it, the file at the destination.
+    pub previous: Option<PathBuf>,
 }
 
 /// Where a job's output goes.
@@ -105,7 +107,11 @@ pub struct Done {
 
 /// Render `rules` as `job` asks.
 pub fn render(job: &Job, rules: &Ruleset) -> Result<Done, RenderError> {
-    let rendered = job.backend.render(rules, &job.options)?;
+    let mut options = job.options.clone();
+    if let Some(parse) = job.backend.description().previous {
+        options.cisco.previous = previous(job, parse)?;
+    }
+    let rendered = job.backend.render(rules, &options)?;
     let dnsmasq = match &job.dnsmasq {
         Some(path) => Some((
             path.clone(),
@@ -120,6 +126,43 @@ pub fn render(job: &Job, rules: &Ruleset) -> Result<Done, RenderError> {
         rendered,
         dnsmasq,
         warnings,
+    })
+}
+
+/// The generation a configuration replaces: `--previous FILE` (which must be one fwgen
+/// wrote), or else the file at `-o` when fwgen wrote it (a file of another origin there is
+/// refused later, when it would be replaced).
+fn previous(
+    job: &Job,
+    parse: crate::render::ReadPrevious,
+) -> Result<Option<crate::render::Previous>, RenderError> {
+    let (path, given) = match (&job.previous, &job.destination) {
+        (Some(p), _) => (p, true),
+        (None, Destination::Output(p)) => (p, false),
+        (None, _) => return Ok(None),
+    };
+    // Only a regular file: never a device, a FIFO or what a symbolic link points at.
+    let regular = std::fs::symlink_metadata(path).is_ok_and(|m| m.file_type().is_file());
+    if !regular {
+        return if given {
+            Err(RenderError::Invalid(format!(
+                "--previous {}: not a regular file",
+                path.display()
+            )))
+        } else {
+            Ok(None)
+        };
+    }
+    let text = crate::yaml::read_text(path)
+        .map_err(|e| RenderError::Invalid(format!("--previous {}: {e}", path.display())))?;
+    if !given && !crate::output::written_by_fwgen(text.as_bytes()) {
+        return Ok(None);
+    }
+    parse(&text).map(Some).map_err(|e| {
+        RenderError::Invalid(format!(
+            "{}: cannot read the previous generation: {e}",
+            path.display()
+        ))
     })
 }
 

@@ -24,6 +24,9 @@
 //!     dnsmasq: out/mail-dmz.dnsmasq.conf   # optional: the DNS forwarder's configuration
 //!     windows_profile: [domain]    # backend windows: the profiles (default: any)
 //!     policy_store: 'corp.example\Servers'  # backend windows: a GPO instead of the local store
+//!     interface: dmz               # Cisco: bind the lists there and remove the previous generation
+//!     ingress_interfaces: [outside, inside]  # cisco-asa: where traffic to the gateway arrives
+//!     previous: applied/acl.txt    # Cisco: the file applied last (default: the output file)
 //! ```
 //!
 //! Paths are relative to the manifest's directory.
@@ -90,6 +93,12 @@ struct RawTarget {
     windows_profile: Vec<String>,
     #[serde(default)]
     policy_store: Option<String>,
+    #[serde(default)]
+    interface: Option<String>,
+    #[serde(default)]
+    ingress_interfaces: Vec<String>,
+    #[serde(default)]
+    previous: Option<PathBuf>,
 }
 
 /// One target, with paths resolved against the manifest's directory.
@@ -118,6 +127,10 @@ pub struct Target {
     pub dnsmasq: Option<PathBuf>,
     /// Profiles and policy store of a Windows Firewall script.
     pub windows: crate::render::WindowsOptions,
+    /// Interfaces of Cisco access lists (the previous generation is read later).
+    pub cisco: crate::render::CiscoOptions,
+    /// The file a Cisco target's previous generation is read from, instead of its output.
+    pub previous: Option<PathBuf>,
 }
 
 /// A checked manifest.
@@ -279,6 +292,7 @@ fn target(
             .chain(t.ip_ranges.iter().map(|p| ("ip_ranges", p)))
             .chain(t.lock.iter().map(|p| ("lock", p)))
             .chain(t.dnsmasq.iter().map(|p| ("dnsmasq", p)))
+            .chain(t.previous.iter().map(|p| ("previous", p)))
             .chain([("output", &t.output)]);
         for (key, p) in paths {
             if let Err(why) = inside(base, p) {
@@ -323,6 +337,12 @@ fn target(
                 profiles: profiles.into_iter().flatten().collect(),
                 policy_store: t.policy_store,
             },
+            cisco: crate::render::CiscoOptions {
+                interface: t.interface,
+                ingress: t.ingress_interfaces,
+                previous: None,
+            },
+            previous: t.previous.map(|p| base.join(p)),
         });
     }
     None

@@ -38,7 +38,13 @@ fn job(args: GenerateArgs) -> Job {
                 profiles: args.windows_profile,
                 policy_store: args.policy_store,
             },
+            cisco: crate::render::CiscoOptions {
+                interface: args.interface,
+                ingress: args.ingress_interface,
+                previous: None,
+            },
         },
+        previous: args.previous,
         destination,
         dnsmasq: args.dnsmasq,
         create_parents: false,

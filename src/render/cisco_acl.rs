@@ -34,6 +34,49 @@ use super::comment::{header_lines, sanitize};
 use super::intern::Interner;
 use super::{Family, RemoteMatch, RenderOptions, remote_in};
 
+mod generation;
+
+pub use generation::Previous;
+
+/// Options of the Cisco backends: where the lists are bound, and the generation they replace.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct CiscoOptions {
+    /// The interface that faces the gateway (IOS), or the gateway's interface (ASA): with it,
+    /// the file binds the new lists and removes the previous generation.
+    pub interface: Option<String>,
+    /// ASA: the interfaces traffic to the gateway arrives on (`outside`, `inside`).
+    pub ingress: Vec<String>,
+    /// The generation the file replaces (read from the file at `-o`, or `--previous`).
+    pub previous: Option<Previous>,
+}
+
+/// An interface name as IOS and the ASA write them: `GigabitEthernet0/1.100`, `outside`.
+pub fn check_interface(name: &str) -> Result<(), String> {
+    let ok = name.len() <= 64
+        && name.starts_with(|c: char| c.is_ascii_alphabetic())
+        && name
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '/' | '.' | '_' | ':' | '-'));
+    if ok {
+        Ok(())
+    } else {
+        Err(format!(
+            "interface `{name}`: an interface name is a letter, then letters, digits, `/`, `.`, \
+             `_`, `:` or `-` (at most 64)"
+        ))
+    }
+}
+
+/// Read the configuration a new IOS file replaces.
+pub fn previous_ios(text: &str) -> Result<Previous, String> {
+    Previous::parse(text, Dialect::Ios)
+}
+
+/// Read the configuration a new ASA file replaces.
+pub fn previous_asa(text: &str) -> Result<Previous, String> {
+    Previous::parse(text, Dialect::Asa)
+}
+
 /// Cisco's remark limit.
 pub const REMARK_MAX: usize = 100;
 
@@ -60,6 +103,7 @@ pub const IOS: super::Description = super::Description {
     ),
     forwarder: None,
     render: render_ios,
+    previous: Some(previous_ios),
 };
 
 pub const ASA: super::Description = super::Description {
@@ -68,6 +112,7 @@ pub const ASA: super::Description = super::Description {
     names_note: None,
     forwarder: None,
     render: render_asa,
+    previous: Some(previous_asa),
     ..IOS
 };
 
@@ -280,8 +325,9 @@ fn peer_label(rule: &crate::ruleset::Rule) -> Option<String> {
             })
         }
     }
-    // Object-group names stop at 64 characters (`FWGEN-`, the label, a `-N` if taken).
-    .filter(|l| l.len() <= 52)
+    // Object-group names stop at 64 characters: `FWGEN-`, the label, a `-N` if taken, and
+    // the generation's `-1a2b3c4d`.
+    .filter(|l| l.len() + 6 + 3 <= generation::BASE_MAX)
 }
 
 /// One remark per catalogue entry of a rule, each within the remark limit:
@@ -352,7 +398,7 @@ fn side(
 /// 64 characters.
 fn fqdn_group_name(groups: &[String]) -> String {
     let name = format!("FWGEN-DNS-{}", groups.join("+"));
-    if name.len() <= 64 && groups.len() == 1 {
+    if name.len() <= generation::BASE_MAX && groups.len() == 1 {
         return name;
     }
     use sha2::Digest;
@@ -365,7 +411,7 @@ fn fqdn_group_name(groups: &[String]) -> String {
 fn fqdn_object_name(host: &str, family: Family) -> String {
     let host = crate::names::host_key(host);
     let name = format!("fwgen-{}-{host}", family.suffix());
-    if name.len() <= 64 {
+    if name.len() <= generation::BASE_MAX {
         return name;
     }
     use sha2::Digest;
@@ -458,18 +504,6 @@ pub fn render_ios(rules: &Ruleset, opts: &RenderOptions) -> super::Rendered {
         }
     }
     let mut out = String::new();
-    for l in header_lines(rules, opts) {
-        let _ = writeln!(out, "! {}", remark(&l));
-    }
-    out.push_str("! Apply on the interface that faces the gateway:\n!  interface IF\n!   ip access-group FWGEN-TO-GW out\n!   ip access-group FWGEN-FROM-GW in\n");
-    if !Family::V6.filter(&rules.gateway).is_empty() {
-        out.push_str("!   ipv6 traffic-filter FWGEN-TO-GW-V6 out\n!   ipv6 traffic-filter FWGEN-FROM-GW-V6 in\n");
-    }
-    out.push_str(
-        "! Each list ends by denying the gateway's other traffic and permitting what does not\n\
-         ! involve the gateway. Where the interface has a list already, put these entries,\n\
-         ! without the final permit, in front of its own.\n!\n",
-    );
     for (name, nets) in groups.nets.iter() {
         let _ = writeln!(out, "object-group network {name}");
         for n in nets {
@@ -488,10 +522,157 @@ pub fn render_ios(rules: &Ruleset, opts: &RenderOptions) -> super::Rendered {
     }
     out.push_str(&body);
     super::Rendered {
-        output: super::Output::Single(out),
+        output: super::Output::Single(finish(rules, opts, Dialect::Ios, &out)),
         warnings,
     }
 }
+
+/// The file around a configuration written with base names: the header, the generation's
+/// names, how the lists are bound, then (with an interface) the switch-over and the removal
+/// of the previous generation.
+fn finish(rules: &Ruleset, opts: &RenderOptions, dialect: Dialect, config: &str) -> String {
+    let base_defined = generation::defined(config);
+    let id = generation::generation(config);
+    let config = generation::rename(config, &base_defined, &id);
+    let now = generation::defined(&config);
+    let succession = generation::Succession::new(opts.cisco.previous.as_ref(), &id, &now);
+    let list = |slot: &str| {
+        now.iter()
+            .find(|d| generation::base(&d.name) == slot && d.kind != generation::Kind::NetGroup)
+            .map(|d| d.name.clone())
+    };
+    let mut out = String::new();
+    for l in header_lines(rules, opts) {
+        let _ = writeln!(out, "! {}", remark(&l));
+    }
+    let _ = writeln!(out, "! fwgen generation {id}");
+    if let Some(r) = succession.record() {
+        let _ = writeln!(out, "{r}");
+    }
+    // The binding commands, in order (IOS: in an interface block).
+    let bindings = match dialect {
+        Dialect::Ios => {
+            let interface = opts.cisco.interface.as_deref().unwrap_or("IF");
+            let mut b = vec![format!("interface {interface}")];
+            b.extend(ios_bindings(&list, &succession));
+            b.push(" exit".to_string());
+            b
+        }
+        Dialect::Asa => asa_bindings(&list, &opts.cisco),
+    };
+    let removals = succession.removals();
+    match &opts.cisco.interface {
+        Some(_) => {
+            out.push_str(
+                "! Paste into configuration mode. It builds this generation's object groups and\n\
+                 ! lists beside the previous ones, binds them (each binding replaces the list bound\n\
+                 ! before, so the interface always has one), then removes what the previous\n\
+                 ! generation defined and this one does not. The same inputs give the same file and\n\
+                 ! names: a file is applied once.\n",
+            );
+        }
+        None => {
+            out.push_str(
+                "! Bind the lists (or generate with --interface, and the file binds them and then\n\
+                 ! removes the previous generation):\n",
+            );
+            for b in &bindings {
+                let _ = writeln!(out, "!  {b}");
+            }
+        }
+    }
+    out.push_str(match dialect {
+        Dialect::Ios => IOS_SCOPE,
+        Dialect::Asa => ASA_BINDING,
+    });
+    out.push_str(&config);
+    if opts.cisco.interface.is_some() {
+        out.push_str("! Switch-over: bind this generation's lists.\n");
+        for b in &bindings {
+            let _ = writeln!(out, "{b}");
+        }
+        if !removals.is_empty() {
+            out.push_str("! The previous generation, no longer bound.\n");
+        }
+        for r in &removals {
+            let _ = writeln!(out, "{r}");
+        }
+    } else if !removals.is_empty() {
+        out.push_str("! Once the lists above are bound, remove the previous generation:\n");
+        for r in &removals {
+            let _ = writeln!(out, "!  {r}");
+        }
+    }
+    out
+}
+
+/// What an IOS list slot is bound as: `ip access-group` for IPv4, `ipv6 traffic-filter`,
+/// and its direction on the interface that faces the gateway.
+fn ios_slot(slot: &str) -> (&'static str, &'static str) {
+    let command = if slot.ends_with("-V6") {
+        "ipv6 traffic-filter"
+    } else {
+        "ip access-group"
+    };
+    let direction = if slot.starts_with("FWGEN-TO-GW") {
+        "out"
+    } else {
+        "in"
+    };
+    (command, direction)
+}
+
+/// IOS: the interface block that binds this generation's lists, and unbinds a removed list
+/// whose slot this generation leaves empty (the gateway lost its IPv6 address).
+fn ios_bindings(
+    list: &dyn Fn(&str) -> Option<String>,
+    succession: &generation::Succession,
+) -> Vec<String> {
+    let mut lines = Vec::new();
+    for slot in [
+        "FWGEN-TO-GW",
+        "FWGEN-FROM-GW",
+        "FWGEN-TO-GW-V6",
+        "FWGEN-FROM-GW-V6",
+    ] {
+        let (command, direction) = ios_slot(slot);
+        if let Some(name) = list(slot) {
+            lines.push(format!(" {command} {name} {direction}"));
+        } else if let Some(old) = succession
+            .removed_lists()
+            .find(|d| generation::base(&d.name) == slot)
+        {
+            lines.push(format!(" no {command} {} {direction}", old.name));
+        }
+    }
+    lines
+}
+
+/// ASA: `access-group` lines: the list from the gateway inbound on its interface, the list
+/// to the gateway inbound on each interface traffic to it arrives on.
+fn asa_bindings(list: &dyn Fn(&str) -> Option<String>, o: &CiscoOptions) -> Vec<String> {
+    let interface = o.interface.as_deref().unwrap_or("dmz");
+    let ingress: Vec<&str> = if o.ingress.is_empty() {
+        vec!["outside"]
+    } else {
+        o.ingress.iter().map(String::as_str).collect()
+    };
+    let mut lines = Vec::new();
+    if let Some(from) = list("FWGEN-FROM-GW") {
+        lines.push(format!("access-group {from} in interface {interface}"));
+    }
+    if let Some(to) = list("FWGEN-TO-GW") {
+        for i in ingress {
+            lines.push(format!("access-group {to} in interface {i}"));
+        }
+    }
+    lines
+}
+
+/// What an IOS list filters, and how to combine it with a list of one's own.
+const IOS_SCOPE: &str = "! Each list ends by denying the gateway's other traffic and permitting what does not\n\
+! involve the gateway. Where the interface has a list already, put these entries,\n\
+! without the final permit, in front of its own.\n!\n";
 
 /// One IOS access list: the rules' ACEs, then ICMP and the final entry.
 fn ios_list(
@@ -637,10 +818,6 @@ pub fn render_asa(rules: &Ruleset, opts: &RenderOptions) -> super::Rendered {
         asa_list(&mut body, rules, opts, &mut groups, toward, ftp);
     }
     let mut out = String::new();
-    for l in header_lines(rules, opts) {
-        let _ = writeln!(out, "! {}", remark(&l));
-    }
-    out.push_str(ASA_BINDING);
     if !groups.fqdn.is_empty() {
         fqdn_objects(&mut out, rules, &groups);
     }
@@ -670,7 +847,7 @@ pub fn render_asa(rules: &Ruleset, opts: &RenderOptions) -> super::Rendered {
         }
     }
     out.push_str(&body);
-    super::Rendered::file(out)
+    super::Rendered::file(finish(rules, opts, Dialect::Asa, &out))
 }
 
 /// How to bind the ASA's lists, and why: an ASA admits a connection by the inbound list of
@@ -678,12 +855,11 @@ pub fn render_asa(rules: &Ruleset, opts: &RenderOptions) -> super::Rendered {
 /// interface only filters what was admitted, so traffic from a lower security level (the
 /// Internet toward the DMZ) would still be dropped with `out interface dmz`.
 const ASA_BINDING: &str = "! Binding: the ASA admits a connection by the inbound access list of the interface it\n\
-! arrives on (or a global one); an outbound list only filters what was admitted, so\n\
-! `access-group FWGEN-TO-GW out interface dmz` would not admit traffic from a lower security\n\
-! level. With the gateway behind the interface named dmz here:\n\
-!  access-group FWGEN-FROM-GW in interface dmz\n\
-!  access-group FWGEN-TO-GW in interface outside   (and every other interface that traffic\n\
-!                                                   to the gateway arrives on, e.g. inside)\n\
+! arrives on (or a global one); an outbound list only filters what was admitted, so the\n\
+! list to the gateway bound outbound on the gateway's interface would not admit traffic\n\
+! from a lower security level. So the list from the gateway goes inbound on the gateway's\n\
+! interface (--interface, dmz above without it), the list to the gateway inbound on every\n\
+! interface that traffic to it arrives on (--ingress-interface, outside above without it).\n\
 ! Each list ends by denying the gateway's other traffic and permitting what does not\n\
 ! involve the gateway. An interface has one inbound list: where one is bound already, put\n\
 ! these entries, without the final permit, in front of its own.\n!\n";

@@ -34,6 +34,7 @@ use super::comment::{flatten, header_lines, log_prefix, sanitize, xml_escape};
 use super::{Family, Placement, RemoteMatch, RenderOptions, remote_in};
 
 pub const DESCRIPTION: super::Description = super::Description {
+    previous: None,
     name: "firewalld",
     kind: super::Kind::Firewall,
     shape: super::Shape::Directory,

@@ -40,6 +40,7 @@ use super::{
 pub const COMMENT_MAX: usize = 255;
 
 pub const DESCRIPTION: super::Description = super::Description {
+    previous: None,
     name: "iptables",
     kind: super::Kind::Firewall,
     shape: super::Shape::Directory,

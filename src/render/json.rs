@@ -28,6 +28,7 @@ pub const DESCRIPTION: Description = Description {
     names_note: None,
     forwarder: None,
     render: |rules, _| Rendered::file(render(rules)),
+    previous: None,
 };
 
 #[derive(Serialize)]

@@ -16,6 +16,7 @@ pub(crate) mod nftables;
 mod report;
 mod windows;
 
+pub use cisco_acl::{CiscoOptions, Previous};
 pub use windows::{Profile, WindowsOptions};
 
 use ipnet::IpNet;
@@ -106,6 +107,8 @@ pub struct RenderOptions {
     pub policy: Policy,
     /// Profiles and policy store of the Windows Firewall script (`-b windows` only).
     pub windows: WindowsOptions,
+    /// Interfaces and the previous generation of the Cisco access lists.
+    pub cisco: CiscoOptions,
 }
 
 /// What a backend produced: one text, or several named files (`rules.v4`, `rules.v6`).
@@ -200,6 +203,9 @@ pub struct Description {
     pub forwarder: Option<dnsmasq::Forwarder>,
     /// Turn a ruleset into text; capabilities are checked before.
     pub render: fn(&Ruleset, &RenderOptions) -> Rendered,
+    /// For configurations applied over the one before (Cisco): read what an earlier file
+    /// defined, so that the new one removes it.
+    pub previous: Option<ReadPrevious>,
 }
 
 impl Description {
@@ -210,6 +216,9 @@ impl Description {
             && (placement == Placement::Perimeter || self.host_platforms.contains(&platform))
     }
 }
+
+/// Reads what an earlier file of a backend defined (its previous generation).
+pub type ReadPrevious = fn(&str) -> Result<Previous, String>;
 
 /// Every platform (reviews describe any host).
 pub const ALL_PLATFORMS: &[Platform] = &[Platform::Linux, Platform::Windows];
@@ -264,17 +273,7 @@ impl Backend {
                 ),
             });
         }
-        if opts.windows != WindowsOptions::default() && self != Self::Windows {
-            return Err(RenderError::Unsupported {
-                backend: d.name,
-                what: "Windows Firewall profiles or a policy store (--windows-profile, \
-                       --policy-store are for -b windows)"
-                    .to_string(),
-            });
-        }
-        if let Some(store) = &opts.windows.policy_store {
-            windows::check_policy_store(store).map_err(RenderError::Invalid)?;
-        }
+        self.check_options(opts)?;
         let m = &rules.meta;
         if d.needs_gateway && opts.placement == Placement::Perimeter && rules.gateway.is_empty() {
             return Err(RenderError::NoGateway {
@@ -302,6 +301,46 @@ impl Backend {
             warnings: [vec![warning], rendered.warnings].concat(),
             ..rendered
         })
+    }
+
+    /// Options that belong to one backend are refused by the others, and checked.
+    fn check_options(self, opts: &RenderOptions) -> Result<(), RenderError> {
+        let d = self.description();
+        let refuse = |what: &str| {
+            Err(RenderError::Unsupported {
+                backend: d.name,
+                what: what.to_string(),
+            })
+        };
+        if opts.windows != WindowsOptions::default() && self != Self::Windows {
+            return refuse(
+                "Windows Firewall profiles or a policy store (--windows-profile, --policy-store \
+                 are for -b windows)",
+            );
+        }
+        if let Some(store) = &opts.windows.policy_store {
+            windows::check_policy_store(store).map_err(RenderError::Invalid)?;
+        }
+        let c = &opts.cisco;
+        if (c.interface.is_some() || c.previous.is_some()) && d.previous.is_none() {
+            return refuse(
+                "interfaces or a previous generation (--interface, --previous are for Cisco)",
+            );
+        }
+        if !c.ingress.is_empty() && self != Self::CiscoAsa {
+            return refuse("ingress interfaces (--ingress-interface is for -b cisco-asa)");
+        }
+        if self == Self::CiscoAsa && c.interface.is_some() && c.ingress.is_empty() {
+            return Err(RenderError::Invalid(
+                "cisco-asa: --interface (the gateway's interface) needs --ingress-interface too: \
+                 the interfaces traffic to the gateway arrives on, which bind the list to it"
+                    .to_string(),
+            ));
+        }
+        for i in c.interface.iter().chain(&c.ingress) {
+            cisco_acl::check_interface(i).map_err(RenderError::Invalid)?;
+        }
+        Ok(())
     }
 
     /// Every backend, in `--help` order.

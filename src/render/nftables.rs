@@ -66,6 +66,7 @@ pub const DESCRIPTION: super::Description = super::Description {
         lines: |g| super::dnsmasq::nftset(g, "fwgen", dns_set_name),
     }),
     render: |rules, opts| super::Rendered::file(render(rules, opts)),
+    previous: None,
 };
 
 /// Names for the named sets, given out in order of first use.

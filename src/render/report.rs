@@ -32,6 +32,7 @@ pub const MARKDOWN: super::Description = super::Description {
     names_note: None,
     forwarder: None,
     render: |rules, opts| super::Rendered::file(markdown(rules, opts)),
+    previous: None,
 };
 
 pub const HTML: super::Description = super::Description {

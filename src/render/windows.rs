@@ -51,6 +51,7 @@ pub const DESCRIPTION: super::Description = super::Description {
     ),
     forwarder: None,
     render: |rules, opts| super::Rendered::file(render(rules, opts)),
+    previous: None,
 };
 
 /// A Windows Firewall profile (`-Profile`).

@@ -40,8 +40,10 @@ pub(crate) fn catalogue(dir: &Path, text: &str, host1: &str, host2: &str) -> Str
 }
 
 /// The output with every comment removed: what remains are the rules. For firewalld XML,
-/// the header comment and the `<short>`/`<description>` elements go too.
+/// the header comment and the `<short>`/`<description>` elements go too; Cisco names lose
+/// their generation (which the remarks are part of).
 pub fn rules_only(text: &str) -> String {
+    let text = &crate::cisco::without_generations(text);
     let mut out = String::new();
     let mut in_xml_comment = false;
     for line in text.lines().filter(|l| {

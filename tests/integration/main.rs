@@ -17,6 +17,7 @@
 
 mod backends;
 mod cisco;
+mod cisco_updates;
 mod cli;
 mod coverage;
 mod errors;
