@@ -6,7 +6,8 @@ use std::fmt::Write;
 
 use clap::ValueEnum;
 use criterion::{BenchmarkId, Criterion, criterion_group, criterion_main};
-use fwgen::render::{Backend, RenderOptions};
+use fwgen::model::Platform;
+use fwgen::render::{Backend, Placement, RenderOptions};
 use fwgen::select::{Request, select};
 use fwgen::site::Site;
 
@@ -60,6 +61,21 @@ fn catalogue(n: usize, m: usize) -> String {
     y
 }
 
+/// Options a backend renders with, and the platform of the host it is for: perimeter
+/// placement (the Linux gateway) where it can, else host placement on its own platform.
+fn fitting(backend: Backend) -> (RenderOptions, Platform) {
+    let d = backend.description();
+    if d.fits(Placement::Perimeter, Platform::Linux) {
+        return (RenderOptions::default(), Platform::Linux);
+    }
+    let platform = d.host_platforms.first().copied().unwrap_or_default();
+    let opts = RenderOptions {
+        placement: Placement::Host,
+        ..RenderOptions::default()
+    };
+    (opts, platform)
+}
+
 fn stages(c: &mut Criterion) {
     let site = Site::parse("site.yaml", "product: synth\ngateway: [192.0.2.1]\n").expect("site");
     let req = Request {
@@ -81,16 +97,15 @@ fn stages(c: &mut Criterion) {
         });
         let rules = select(&cat, &site, &req).expect("selects");
         for backend in Backend::value_variants() {
+            // The same rules for the host each backend is for: a Windows host's own firewall
+            // for the Windows backend, the perimeter of the Linux gateway for the others.
+            let (opts, platform) = fitting(*backend);
+            let mut rules = rules.clone();
+            rules.meta.platform = platform;
             g.bench_with_input(
                 BenchmarkId::new("render", backend.name()),
                 backend,
-                |b, backend| {
-                    b.iter(|| {
-                        backend
-                            .render(&rules, &RenderOptions::default())
-                            .expect("renders")
-                    })
-                },
+                |b, backend| b.iter(|| backend.render(&rules, &opts).expect("renders")),
             );
         }
         g.finish();
@@ -117,7 +132,10 @@ fn shipped(c: &mut Criterion) {
                         };
                         let rules = select(&cat, &site, &req).expect("selects");
                         for backend in Backend::value_variants() {
-                            let _ = backend.render(&rules, &RenderOptions::default());
+                            // Each backend in the placement it writes; a host ruleset for a
+                            // host of another platform is refused, and counted as such.
+                            let (opts, _) = fitting(*backend);
+                            let _ = backend.render(&rules, &opts);
                         }
                     }
                 }
