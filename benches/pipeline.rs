@@ -295,5 +295,53 @@ fn ip_ranges(c: &mut Criterion) {
     g.finish();
 }
 
-criterion_group!(benches, stages, shipped, hostile_shapes, ip_ranges);
+/// `nft -j list ruleset` output with `n` rules in the input chain that match none of the
+/// audit's probes (other sources), then fwgen's own accept rules for the example site: the
+/// probes pass all `n` before they are decided.
+fn big_nft_dump(n: usize) -> String {
+    let mut items = vec![
+        r#"{"table": {"family": "inet", "name": "big", "handle": 1}}"#.to_string(),
+        r#"{"chain": {"family": "inet", "table": "big", "name": "input", "handle": 1, "type": "filter", "hook": "input", "prio": 0, "policy": "drop"}}"#.to_string(),
+        r#"{"chain": {"family": "inet", "table": "big", "name": "output", "handle": 2, "type": "filter", "hook": "output", "prio": 0, "policy": "accept"}}"#.to_string(),
+        r#"{"rule": {"family": "inet", "table": "big", "chain": "input", "handle": 3, "expr": [{"match": {"op": "in", "left": {"ct": {"key": "state"}}, "right": ["established", "related"]}}, {"accept": null}]}}"#.to_string(),
+    ];
+    for i in 0..n {
+        items.push(format!(
+            r#"{{"rule": {{"family": "inet", "table": "big", "chain": "input", "handle": {}, "expr": [{{"match": {{"op": "==", "left": {{"payload": {{"protocol": "ip", "field": "saddr"}}}}, "right": "10.{}.{}.{}"}}}}, {{"match": {{"op": "==", "left": {{"payload": {{"protocol": "tcp", "field": "dport"}}}}, "right": {}}}}}, {{"accept": null}}]}}}}"#,
+            i + 10,
+            (i >> 16) & 255,
+            (i >> 8) & 255,
+            i & 255,
+            1 + i % 65535
+        ));
+    }
+    items.push(r#"{"rule": {"family": "inet", "table": "big", "chain": "input", "handle": 2, "expr": [{"accept": null}]}}"#.to_string());
+    format!("{{\"nftables\": [{}]}}", items.join(",\n"))
+}
+
+/// `fwgen audit`'s work on a 100,000-rule ruleset (read the JSON, decide every probe), against
+/// the same audit of a 10-rule one in the same run.
+fn audit(c: &mut Criterion) {
+    let cat = fwgen::catalogue::load_embedded().expect("loads");
+    let site = Site::parse(
+        "site.yaml",
+        &std::fs::read_to_string("examples/site.yaml").expect("the example site"),
+    )
+    .expect("site");
+    let rules = select(&cat, &site, &Request::default()).expect("selects");
+    let mut g = c.benchmark_group("audit");
+    g.sample_size(10);
+    for n in [10usize, 100_000] {
+        let dump = big_nft_dump(n);
+        g.bench_function(format!("{n} rules"), |b| {
+            b.iter(|| {
+                let fw = fwgen::audit::nft::Ruleset::parse(&[&dump]).expect("parses");
+                fwgen::audit::audit(&rules, Placement::Host, &fw)
+            })
+        });
+    }
+    g.finish();
+}
+
+criterion_group!(benches, stages, shipped, hostile_shapes, ip_ranges, audit);
 criterion_main!(benches);

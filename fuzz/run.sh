@@ -19,6 +19,7 @@ seed() {
     site) cp examples/site.yaml examples/sites/*.yaml tests/fixtures/sites/*.yaml tests/fixtures/invalid-sites/*.yaml "$dir/" ;;
     split) printf '\x00\x00\x00' > "$dir/seed-empty"; printf '\x00\x01\x00\n' > "$dir/seed-newline" ;;
     names) cp tests/fixtures/names/* "$dir/" ;;
+    audit) cp tests/fixtures/audit/* "$dir/" ;;
     pipeline)
       local i=0
       for site in examples/sites/*.yaml tests/fixtures/sites/*.yaml; do
@@ -32,7 +33,7 @@ seed() {
 }
 
 printf '%-10s %12s %8s %s\n' target executions crashes "seconds"
-for t in catalogue site pipeline split names; do
+for t in catalogue site pipeline split names audit; do
   seed "$t"
   log=$(mktemp)
   dict=()

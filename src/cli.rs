@@ -51,6 +51,9 @@ pub enum Command {
     Resolve(ResolveArgs),
     /// Connections added, removed and changed between two product versions or two catalogues
     Diff(DiffArgs),
+    /// Check an existing firewall's ruleset against a selection: is every required connection
+    /// admitted, and what is admitted beyond it
+    Audit(AuditArgs),
     /// Print a shell completion script (bash, zsh, fish, elvish, powershell)
     Completions {
         #[arg(value_enum)]
@@ -121,6 +124,27 @@ pub struct DiffArgs {
     pub no_default_features: bool,
     #[arg(long, value_enum, default_value_t)]
     pub format: DiffFormat,
+}
+
+#[derive(Debug, ClapArgs)]
+pub struct AuditArgs {
+    #[command(flatten)]
+    pub selection: Selection,
+    /// The gateway's own address (repeatable; adds to the site file's)
+    #[arg(long, value_name = "ADDR")]
+    pub gateway: Vec<crate::model::Address>,
+    /// Where the audited firewall sits: in front of the gateway, or on it
+    #[arg(long, value_enum, default_value_t)]
+    pub placement: Placement,
+    /// The ruleset to audit, as `nft -j list ruleset` prints it (repeatable: several dumps
+    /// are read as one ruleset)
+    #[arg(long, value_name = "FILE", required = true)]
+    pub ruleset: Vec<PathBuf>,
+    #[arg(long, value_enum, default_value_t)]
+    pub format: DiffFormat,
+    /// Also fail (exit 1) when the ruleset admits more than the selection needs
+    #[arg(long)]
+    pub strict: bool,
 }
 
 #[derive(Debug, ClapArgs)]

@@ -71,6 +71,34 @@ pub fn names(data: &[u8]) {
     assert!(seen.len() <= 18, "the chain is bounded");
 }
 
+/// `fwgen audit` on an arbitrary ruleset dump: parsed, then every probe of the example
+/// site's selection decided, in both placements (no panic, no hang: the chain depth and the
+/// rules a packet visits are bounded).
+pub fn audit(data: &[u8]) {
+    use std::sync::OnceLock;
+    static RULES: OnceLock<Option<crate::ruleset::Ruleset>> = OnceLock::new();
+    let Ok(text) = std::str::from_utf8(data) else {
+        return;
+    };
+    let Ok(fw) = crate::audit::nft::Ruleset::parse(&[text]) else {
+        return;
+    };
+    let rules = RULES.get_or_init(|| {
+        let cat = catalogue::load_embedded().ok()?;
+        let site = Site::parse(
+            "site.yaml",
+            "product: icap-gateway\ngateway: [198.18.0.1, 2001:db8:f::1]\nroles:\n  admin-clients: [198.18.0.2]\n",
+        )
+        .ok()?;
+        select(&cat, &site, &Request::default()).ok()
+    });
+    if let Some(rules) = rules {
+        for placement in [Placement::Host, Placement::Perimeter] {
+            let _ = crate::audit::audit(rules, placement, &fw);
+        }
+    }
+}
+
 /// The site-file parser on arbitrary text, checked against every shipped product version.
 pub fn site(data: &[u8]) {
     let Ok(text) = std::str::from_utf8(data) else {

@@ -1,5 +1,6 @@
 //! One module per subcommand. Each returns a [`Report`]; only `main` prints and exits.
 
+mod audit;
 mod build;
 mod diff;
 mod features;
@@ -56,6 +57,7 @@ pub fn execute(args: Args) -> Result<Report, Error> {
         Command::Build(a) => build::run(&a.manifest, source, a.check, a.allow_outside),
         Command::Diff(a) => diff::run(source, &a),
         Command::Resolve(a) => resolve::run(&source.load()?, a),
+        Command::Audit(a) => audit::run(&source.load()?, a),
         Command::Completions { shell } => Ok(Report {
             stdout: completions(shell),
             ..Report::default()

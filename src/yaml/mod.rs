@@ -16,26 +16,30 @@ pub const MAX_FILE_BYTES: u64 = 16 * 1024 * 1024;
 
 /// Read a YAML file as text: size-limited, UTF-8, a leading BOM dropped, CRLF accepted.
 pub(crate) fn read_text(p: &Path) -> Result<String, Problem> {
+    read_text_within(p, MAX_FILE_BYTES)
+}
+
+/// [`read_text`] with another size limit (a firewall's ruleset dump is larger than any YAML
+/// file fwgen reads).
+pub(crate) fn read_text_within(p: &Path, limit: u64) -> Result<String, Problem> {
     use std::io::Read;
     let too_big = |n: u64, more: &str| {
-        Problem::Invalid(format!(
-            "file is {n} bytes{more}; the limit is {MAX_FILE_BYTES}"
-        ))
+        Problem::Invalid(format!("file is {n} bytes{more}; the limit is {limit}"))
     };
     let meta = std::fs::metadata(p).map_err(Problem::read)?;
     if meta.is_dir() {
-        return Err(Problem::Invalid("is a directory; give a YAML file".into()));
+        return Err(Problem::Invalid("is a directory; give a file".into()));
     }
-    if meta.len() > MAX_FILE_BYTES {
+    if meta.len() > limit {
         return Err(too_big(meta.len(), ""));
     }
     // A device or a FIFO has no length (`/dev/zero`, `<(cat big)`): read at most one byte past
     // the limit, whatever it is.
     let mut bytes = Vec::new();
     std::fs::File::open(p)
-        .and_then(|f| f.take(MAX_FILE_BYTES + 1).read_to_end(&mut bytes))
+        .and_then(|f| f.take(limit + 1).read_to_end(&mut bytes))
         .map_err(Problem::read)?;
-    if bytes.len() as u64 > MAX_FILE_BYTES {
+    if bytes.len() as u64 > limit {
         return Err(too_big(bytes.len() as u64, " or more"));
     }
     let text = String::from_utf8(bytes).map_err(|e| {

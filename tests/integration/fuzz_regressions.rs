@@ -28,6 +28,7 @@ fn fuzz_regressions_do_not_panic() {
         + replay("site", fwgen::fuzzing::site)
         + replay("pipeline", fwgen::fuzzing::pipeline)
         + replay("split", fwgen::fuzzing::split)
-        + replay("names", fwgen::fuzzing::names);
+        + replay("names", fwgen::fuzzing::names)
+        + replay("audit", fwgen::fuzzing::audit);
     assert!(n >= 9, "only {n} regression inputs");
 }

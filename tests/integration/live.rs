@@ -165,6 +165,56 @@ impl Lab {
         lab
     }
 
+    /// Give the client side the outside addresses (203.0.113.77, 2001:db8:ffff::77) that
+    /// `fwgen audit` probes `any` with, routed from the gateway (two-namespace labs only).
+    pub(crate) fn add_outsider(&self) {
+        let id = self.gw.trim_start_matches("fwgen-gw-");
+        let (vg, vc) = (format!("fwg{id}"), format!("fwc{id}"));
+        run(&[
+            "ip",
+            "-n",
+            &self.cli,
+            "addr",
+            "add",
+            "203.0.113.77/32",
+            "dev",
+            &vc,
+        ]);
+        run(&[
+            "ip",
+            "-n",
+            &self.cli,
+            "-6",
+            "addr",
+            "add",
+            "2001:db8:ffff::77/128",
+            "dev",
+            &vc,
+            "nodad",
+        ]);
+        run(&[
+            "ip",
+            "-n",
+            &self.gw,
+            "route",
+            "add",
+            "203.0.113.77/32",
+            "dev",
+            &vg,
+        ]);
+        run(&[
+            "ip",
+            "-n",
+            &self.gw,
+            "-6",
+            "route",
+            "add",
+            "2001:db8:ffff::77/128",
+            "dev",
+            &vg,
+        ]);
+    }
+
     pub(crate) fn exec(&self, ns: &str) -> Command {
         let mut c = Command::new("ip");
         c.args(["netns", "exec", ns]);

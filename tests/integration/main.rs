@@ -10,11 +10,13 @@
 //!   (files, devices, signals, hostile sizes), `hostile` (hostile text), `errors`
 //!   (diagnostics snapshots), `pipeline` (manifests and `build`), `properties` (proptest),
 //!   `readme` and `examples` (documentation stays true), `cli`, `coverage`,
-//!   `fuzz_regressions`.
+//!   `fuzz_regressions`, `audit` (fwgen audit against real packets), `cisco_updates`
+//!   (Cisco generations pasted over each other).
 //! - A new backend: its module in `backends`, its real-tool check in `tools`, its
 //!   capabilities read from `Backend::description()` (never from its name).
 //! - Unit tests of one module's internals stay in that module (`#[cfg(test)]`).
 
+mod audit;
 mod backends;
 mod cisco;
 mod cisco_updates;

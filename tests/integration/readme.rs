@@ -101,7 +101,7 @@ fn every_fwgen_and_load_command_in_the_readme_runs() {
         }
     }
     assert_eq!(scripts, 2, "the README's two Windows Firewall scripts");
-    assert_eq!(loads, 2, "the README's two load commands");
+    assert_eq!(loads, 3, "the README's three load commands");
 }
 
 #[test]

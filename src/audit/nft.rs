@@ -1,0 +1,763 @@
+//! An nftables ruleset as `nft -j list ruleset` prints it (libnftables JSON), and what it
+//! decides about one packet.
+//!
+//! Understood: tables of the `inet`, `ip` and `ip6` families; base chains of type `filter`
+//! with their hook, priority and policy; user chains reached by `jump` and `goto` (and
+//! `return`); named and anonymous sets of addresses, prefixes, ranges, ports, protocols and
+//! concatenations of those; `match` on `ip`/`ip6` addresses, `tcp`/`udp`/`th` ports, `meta
+//! l4proto`/`nfproto`, `ct state`, and the loopback interface; verdicts `accept`, `drop`,
+//! `reject`, `continue`; statements that do not decide (`counter`, `log`, `limit`, `ct
+//! helper`, `mangle`, `notrack`). Anything else that could change the verdict is `Unknown`,
+//! named, never guessed: a chain of another type or family on the hook, a verdict map, an
+//! interface other than `lo`, a match this reader does not know.
+
+use std::collections::BTreeMap;
+use std::net::IpAddr;
+
+use ipnet::IpNet;
+use serde_json::Value;
+
+use crate::model::Protocol;
+
+/// Where a packet meets the ruleset.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
+pub enum Hook {
+    Input,
+    Output,
+    Forward,
+}
+
+impl Hook {
+    fn name(self) -> &'static str {
+        match self {
+            Hook::Input => "input",
+            Hook::Output => "output",
+            Hook::Forward => "forward",
+        }
+    }
+}
+
+/// Connection tracking's view of a packet.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum State {
+    /// The first packet of a connection.
+    New,
+    /// A reply of an admitted connection.
+    Established,
+}
+
+/// One packet, as the ruleset sees it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Packet {
+    pub protocol: Protocol,
+    pub src: IpAddr,
+    pub sport: u16,
+    pub dst: IpAddr,
+    pub dport: u16,
+    pub state: State,
+}
+
+/// What the ruleset does with a packet, and the rule or policy that decides it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Decision {
+    Accept(String),
+    Drop(String),
+    /// A construct this reader does not understand decides (or might): named.
+    Unknown(String),
+}
+
+/// A chain, its rules compiled.
+#[derive(Debug)]
+struct Chain {
+    family: String,
+    table: String,
+    name: String,
+    /// Base chains: (type, hook, priority, policy).
+    base: Option<(String, String, i64, String)>,
+    rules: Vec<Rule>,
+    /// The most rules a packet can visit from here (jumps followed), or why there is no
+    /// bound (a loop of jumps, chains nested too deep).
+    worst: Result<usize, String>,
+}
+
+#[derive(Debug)]
+struct Rule {
+    handle: i64,
+    comment: Option<String>,
+    expr: Vec<Expr>,
+}
+
+/// One expression of a rule, read once.
+#[derive(Debug)]
+enum Expr {
+    Match {
+        negate: bool,
+        left: Left,
+        right: Right,
+    },
+    Accept,
+    Drop,
+    Return,
+    /// Jump (false) or goto (true).
+    Jump(String, bool),
+    /// A statement that does not decide (`counter`, `log`, …).
+    Nop,
+    /// What the reader does not understand, named.
+    Unknown(String),
+}
+
+/// What a match reads from a packet.
+#[derive(Debug)]
+enum Left {
+    Saddr {
+        v6: bool,
+    },
+    Daddr {
+        v6: bool,
+    },
+    /// `ip protocol` (v4), `ip6 nexthdr` (v6), `meta l4proto` (both: `None`).
+    L4 {
+        v6: Option<bool>,
+    },
+    /// A port; `None` = `th` (any transport header).
+    Sport(Option<Protocol>),
+    Dport(Option<Protocol>),
+    Nfproto,
+    Interface,
+    CtState,
+    /// An ICMP header: TCP and UDP probes have none.
+    Icmp,
+    Concat(Vec<Left>),
+}
+
+#[derive(Debug)]
+enum Right {
+    Elems(Vec<Elem>),
+    /// A named set, by its index in `Ruleset::sets`.
+    Named(usize),
+}
+
+/// One value, prefix, range or concatenation on a right side or in a set.
+#[derive(Debug)]
+enum Elem {
+    Addr(IpAddr),
+    Net(IpNet),
+    AddrRange(IpAddr, IpAddr),
+    Num(u64),
+    NumRange(u64, u64),
+    Name(String),
+    Concat(Vec<Elem>),
+    Unknown(String),
+}
+
+/// A parsed ruleset.
+#[derive(Debug, Default)]
+pub struct Ruleset {
+    chains: Vec<Chain>,
+    /// (family, table, chain) -> index in `chains`.
+    by_name: BTreeMap<(String, String, String), usize>,
+    sets: Vec<Vec<Elem>>,
+    /// (family, table, set) -> index in `sets`.
+    set_names: BTreeMap<(String, String, String), usize>,
+}
+
+/// Why a ruleset could not be read.
+pub type ReadError = String;
+
+/// The most chains a packet may pass through before the reader calls it a loop.
+const DEPTH: usize = 64;
+
+/// The most rules one packet may visit: chains that jump to each other many times over
+/// would otherwise take exponential time (a ruleset of 100,000 rules visits at most that).
+pub const BUDGET: usize = 2_000_000;
+
+fn text(o: &Value, k: &str) -> Option<String> {
+    o.get(k).and_then(Value::as_str).map(String::from)
+}
+
+impl Ruleset {
+    /// Read `nft -j list ruleset` output (several dumps are read as one ruleset). Sets come
+    /// before the rules that use them, and chains before their rules, as nft prints them.
+    pub fn parse(texts: &[&str]) -> Result<Ruleset, ReadError> {
+        let mut r = Ruleset::default();
+        let mut docs = Vec::new();
+        for t in texts {
+            let v: Value = serde_json::from_str(t).map_err(|e| format!("not JSON: {e}"))?;
+            if !v.get("nftables").is_some_and(Value::is_array) {
+                return Err("no `nftables` array: not `nft -j list ruleset` output".into());
+            }
+            docs.push(v);
+        }
+        let items = || {
+            docs.iter()
+                .flat_map(|v| v["nftables"].as_array().into_iter().flatten())
+        };
+        for item in items().filter(|i| i.get("rule").is_none()) {
+            r.item(item)?;
+        }
+        for rule in items().filter_map(|i| i.get("rule")) {
+            r.rule(rule)?;
+        }
+        let worst = r.worst_cases();
+        for (c, w) in r.chains.iter_mut().zip(worst) {
+            c.worst = w;
+        }
+        Ok(r)
+    }
+
+    fn item(&mut self, item: &Value) -> Result<(), ReadError> {
+        if let Some(c) = item.get("chain") {
+            let (Some(family), Some(table), Some(name)) =
+                (text(c, "family"), text(c, "table"), text(c, "name"))
+            else {
+                return Err(format!("a chain without family, table or name: {c}"));
+            };
+            let base = match (text(c, "type"), text(c, "hook")) {
+                (Some(t), Some(h)) => Some((
+                    t,
+                    h,
+                    c.get("prio").and_then(Value::as_i64).unwrap_or(0),
+                    text(c, "policy").unwrap_or_else(|| "accept".into()),
+                )),
+                _ => None,
+            };
+            self.by_name.insert(
+                (family.clone(), table.clone(), name.clone()),
+                self.chains.len(),
+            );
+            self.chains.push(Chain {
+                family,
+                table,
+                name,
+                base,
+                rules: Vec::new(),
+                worst: Ok(0),
+            });
+        } else if let Some(set) = item.get("set").or_else(|| item.get("map")) {
+            let (Some(family), Some(table), Some(name)) =
+                (text(set, "family"), text(set, "table"), text(set, "name"))
+            else {
+                return Err(format!("a set without family, table or name: {set}"));
+            };
+            let elements = set
+                .get("elem")
+                .and_then(Value::as_array)
+                .map(|a| a.iter().map(elem).collect())
+                .unwrap_or_default();
+            self.set_names
+                .insert((family, table, name), self.sets.len());
+            self.sets.push(elements);
+        }
+        Ok(())
+    }
+
+    fn rule(&mut self, rule: &Value) -> Result<(), ReadError> {
+        let (Some(family), Some(table), Some(chain)) = (
+            text(rule, "family"),
+            text(rule, "table"),
+            text(rule, "chain"),
+        ) else {
+            return Err(format!("a rule without family, table or name: {rule}"));
+        };
+        let expr = rule
+            .get("expr")
+            .and_then(Value::as_array)
+            .map(|a| a.iter().map(|e| self.expr(&family, &table, e)).collect())
+            .unwrap_or_default();
+        let key = (family, table, chain);
+        let &i = self
+            .by_name
+            .get(&key)
+            .ok_or_else(|| format!("a rule of an unknown chain {} {} {}", key.0, key.1, key.2))?;
+        if let Some(c) = self.chains.get_mut(i) {
+            c.rules.push(Rule {
+                handle: rule.get("handle").and_then(Value::as_i64).unwrap_or(0),
+                comment: text(rule, "comment"),
+                expr,
+            });
+        }
+        Ok(())
+    }
+
+    /// One expression of a rule in table `family table`.
+    fn expr(&self, family: &str, table: &str, e: &Value) -> Expr {
+        let Some((kind, body)) = e.as_object().and_then(|o| o.iter().next()) else {
+            return Expr::Unknown(format!("expression {e}"));
+        };
+        match kind.as_str() {
+            "match" => {
+                let negate = match body.get("op").and_then(Value::as_str).unwrap_or("==") {
+                    "==" | "in" => false,
+                    "!=" => true,
+                    other => return Expr::Unknown(format!("comparison `{other}`")),
+                };
+                let left = match body.get("left").map(left) {
+                    Some(Ok(l)) => l,
+                    Some(Err(what)) => return Expr::Unknown(what),
+                    None => return Expr::Unknown("a match without left side".into()),
+                };
+                let right = match body.get("right") {
+                    Some(Value::String(s)) if s.starts_with('@') => {
+                        let key = (family.to_string(), table.to_string(), s[1..].to_string());
+                        match self.set_names.get(&key) {
+                            Some(&i) => Right::Named(i),
+                            None => return Expr::Unknown(format!("missing set {s}")),
+                        }
+                    }
+                    Some(Value::Object(o)) if o.contains_key("set") => Right::Elems(
+                        o["set"]
+                            .as_array()
+                            .map(|a| a.iter().map(elem).collect())
+                            .unwrap_or_default(),
+                    ),
+                    Some(Value::Array(items)) => Right::Elems(items.iter().map(elem).collect()),
+                    Some(other) => Right::Elems(vec![elem(other)]),
+                    None => return Expr::Unknown("a match without right side".into()),
+                };
+                Expr::Match {
+                    negate,
+                    left,
+                    right,
+                }
+            }
+            "accept" => Expr::Accept,
+            "drop" | "reject" => Expr::Drop,
+            "return" => Expr::Return,
+            "jump" | "goto" => {
+                let target = body
+                    .get("target")
+                    .and_then(Value::as_str)
+                    .unwrap_or_default();
+                Expr::Jump(target.to_string(), kind == "goto")
+            }
+            "counter" | "log" | "limit" | "ct helper" | "mangle" | "notrack" | "comment"
+            | "continue" => Expr::Nop,
+            other => Expr::Unknown(format!("`{other}`")),
+        }
+    }
+
+    /// The most rules a packet can visit from each chain, jumps followed (a chain that jumps
+    /// twice to the next, forty deep, is 2^40 visits); a loop of jumps has no bound.
+    fn worst_cases(&self) -> Vec<Result<usize, String>> {
+        let mut worst: Vec<Option<Result<usize, String>>> = vec![None; self.chains.len()];
+        for i in 0..self.chains.len() {
+            let _ = self.worst_of(i, &mut worst, &mut Vec::new());
+        }
+        worst.into_iter().map(|w| w.unwrap_or(Ok(0))).collect()
+    }
+
+    fn worst_of(
+        &self,
+        i: usize,
+        worst: &mut Vec<Option<Result<usize, String>>>,
+        path: &mut Vec<usize>,
+    ) -> Result<usize, String> {
+        if let Some(Some(w)) = worst.get(i) {
+            return w.clone();
+        }
+        let Some(c) = self.chains.get(i) else {
+            return Ok(0);
+        };
+        if path.contains(&i) {
+            return Err(format!(
+                "a loop of jumps through {} {} {}",
+                c.family, c.table, c.name
+            ));
+        }
+        // Deeper than a packet is followed (and than the stack should go).
+        if path.len() > DEPTH {
+            return Err(format!(
+                "more than {DEPTH} nested chains at {} {} {}",
+                c.family, c.table, c.name
+            ));
+        }
+        path.push(i);
+        let mut total: usize = c.rules.len();
+        let mut result = Ok(0);
+        for target in c
+            .rules
+            .iter()
+            .flat_map(|r| &r.expr)
+            .filter_map(|e| match e {
+                Expr::Jump(t, _) => Some(t),
+                _ => None,
+            })
+        {
+            let key = (c.family.clone(), c.table.clone(), target.clone());
+            let Some(&next) = self.by_name.get(&key) else {
+                continue;
+            };
+            match self.worst_of(next, worst, path) {
+                Ok(n) => total = total.saturating_add(n),
+                Err(e) => {
+                    result = Err(e);
+                    break;
+                }
+            }
+        }
+        path.pop();
+        let w = result.map(|_| total);
+        if let Some(slot) = worst.get_mut(i) {
+            *slot = Some(w.clone());
+        }
+        w
+    }
+
+    /// What the base chains on `hook` do with `p`: every one must accept it (in priority
+    /// order; a drop in any ends it).
+    pub fn decide(&self, hook: Hook, p: &Packet) -> Decision {
+        let mut chains: Vec<&Chain> = self
+            .chains
+            .iter()
+            .filter(|c| c.base.as_ref().is_some_and(|b| b.1 == hook.name()))
+            .filter(|c| family_applies(&c.family, p))
+            .collect();
+        chains.sort_by_key(|c| c.base.as_ref().map_or(0, |b| b.2));
+        let mut last = format!("no base chain on the {} hook: accepted", hook.name());
+        for c in chains {
+            let Some((kind, _, prio, policy)) = &c.base else {
+                continue;
+            };
+            let at = format!("{} {} {}", c.family, c.table, c.name);
+            if kind != "filter" {
+                if c.rules.is_empty() && policy == "accept" {
+                    continue;
+                }
+                return Decision::Unknown(format!(
+                    "chain {at}: type {kind} on the {} hook",
+                    hook.name()
+                ));
+            }
+            match &c.worst {
+                Err(why) => return Decision::Unknown(format!("chain {at}: {why}")),
+                Ok(n) if *n > BUDGET => {
+                    return Decision::Unknown(format!(
+                        "chain {at}: up to {n} rules to visit for one packet (chains that jump \
+                         to each other over and over); at most {BUDGET} are followed"
+                    ));
+                }
+                Ok(_) => {}
+            }
+            let mut budget = BUDGET;
+            match self.run(c, p, 0, &mut budget) {
+                Flow::Verdict(Decision::Accept(why)) => last = why,
+                Flow::Verdict(d) => return d,
+                Flow::Through => match policy.as_str() {
+                    "accept" => last = format!("policy accept of chain {at} (priority {prio})"),
+                    _ => return Decision::Drop(format!("policy {policy} of chain {at}")),
+                },
+            }
+        }
+        Decision::Accept(last)
+    }
+
+    /// Run one chain; `Through` when no rule decides (the caller continues, or the base
+    /// chain's policy applies).
+    fn run(&self, c: &Chain, p: &Packet, depth: usize, budget: &mut usize) -> Flow {
+        if *budget < c.rules.len() {
+            return Flow::Verdict(Decision::Unknown(format!(
+                "more than {BUDGET} rules to visit for one packet (chains that jump to each other \
+                 over and over?) at {} {} {}",
+                c.family, c.table, c.name
+            )));
+        }
+        *budget -= c.rules.len();
+        if depth > DEPTH {
+            return Flow::Verdict(Decision::Unknown(format!(
+                "more than {DEPTH} nested chains (a loop?) at {} {} {}",
+                c.family, c.table, c.name
+            )));
+        }
+        for r in &c.rules {
+            let at = || {
+                let comment = r
+                    .comment
+                    .as_ref()
+                    .map(|t| format!(" \"{t}\""))
+                    .unwrap_or_default();
+                format!(
+                    "rule {} {} {} handle {}{comment}",
+                    c.family, c.table, c.name, r.handle
+                )
+            };
+            match self.rule_step(r, p) {
+                Step::NoMatch | Step::Continue => {}
+                Step::Unknown(what) => {
+                    return Flow::Verdict(Decision::Unknown(format!("{}: {what}", at())));
+                }
+                Step::Accept => return Flow::Verdict(Decision::Accept(at())),
+                Step::Drop => return Flow::Verdict(Decision::Drop(at())),
+                Step::Return => return Flow::Through,
+                Step::Jump(target, goto) => {
+                    let key = (c.family.clone(), c.table.clone(), target.to_string());
+                    let Some(&next) = self.by_name.get(&key) else {
+                        return Flow::Verdict(Decision::Unknown(format!(
+                            "{}: jump to a missing chain {target}",
+                            at()
+                        )));
+                    };
+                    let Some(next) = self.chains.get(next) else {
+                        return Flow::Through;
+                    };
+                    match self.run(next, p, depth + 1, budget) {
+                        Flow::Verdict(d) => return Flow::Verdict(d),
+                        // After a goto, the chain that called this one goes on.
+                        Flow::Through if goto => return Flow::Through,
+                        Flow::Through => {}
+                    }
+                }
+            }
+        }
+        Flow::Through
+    }
+
+    /// One rule: its matches in order, then what its statements do.
+    fn rule_step<'r>(&self, r: &'r Rule, p: &Packet) -> Step<'r> {
+        for e in &r.expr {
+            match e {
+                Expr::Match {
+                    negate,
+                    left,
+                    right,
+                } => match self.matches(left, right, p) {
+                    Ok(hit) if hit != *negate => {}
+                    Ok(_) => return Step::NoMatch,
+                    Err(what) => return Step::Unknown(what),
+                },
+                Expr::Accept => return Step::Accept,
+                Expr::Drop => return Step::Drop,
+                Expr::Return => return Step::Return,
+                Expr::Jump(target, goto) => return Step::Jump(target, *goto),
+                Expr::Nop => {}
+                Expr::Unknown(what) => return Step::Unknown(what.clone()),
+            }
+        }
+        Step::Continue
+    }
+
+    /// One match: `Ok(false)` also when the packet has no such header (`tcp dport` of a UDP
+    /// packet), which no comparison matches, `!=` included.
+    fn matches(&self, left: &Left, right: &Right, p: &Packet) -> Result<bool, String> {
+        let Some(value) = field(left, p) else {
+            return Ok(false);
+        };
+        let elems: &[Elem] = match right {
+            Right::Elems(e) => e,
+            Right::Named(i) => self.sets.get(*i).map_or(&[], Vec::as_slice),
+        };
+        for e in elems {
+            if element(e, &value)? {
+                return Ok(true);
+            }
+        }
+        Ok(false)
+    }
+}
+
+enum Flow {
+    Verdict(Decision),
+    Through,
+}
+
+enum Step<'r> {
+    NoMatch,
+    /// Matched, no verdict: the next rule.
+    Continue,
+    Accept,
+    Drop,
+    Return,
+    /// Jump (false) or goto (true) to a chain.
+    Jump(&'r str, bool),
+    Unknown(String),
+}
+
+/// A value of the packet, as a match compares it.
+#[derive(Clone, Debug, PartialEq)]
+enum Val {
+    Addr(IpAddr),
+    Port(u16),
+    /// A protocol or family name (`tcp`, `ipv4`) and number.
+    Name(&'static str, u8),
+    /// `ct state` (`new`, `established`).
+    State(&'static str),
+    Concat(Vec<Val>),
+    /// An interface (`lo` never matches a probe from another host).
+    Interface,
+}
+
+fn family_applies(family: &str, p: &Packet) -> bool {
+    match family {
+        "inet" => true,
+        "ip" => p.src.is_ipv4(),
+        "ip6" => p.src.is_ipv6(),
+        _ => false,
+    }
+}
+
+/// Read a match's left side once.
+fn left(v: &Value) -> Result<Left, String> {
+    if let Some(pl) = v.get("payload") {
+        let proto = pl
+            .get("protocol")
+            .and_then(Value::as_str)
+            .unwrap_or_default();
+        let name = pl.get("field").and_then(Value::as_str).unwrap_or_default();
+        let transport = |p: &str| match p {
+            "tcp" => Some(Protocol::Tcp),
+            "udp" => Some(Protocol::Udp),
+            _ => None,
+        };
+        return Ok(match (proto, name) {
+            ("ip", "saddr") => Left::Saddr { v6: false },
+            ("ip", "daddr") => Left::Daddr { v6: false },
+            ("ip6", "saddr") => Left::Saddr { v6: true },
+            ("ip6", "daddr") => Left::Daddr { v6: true },
+            ("ip", "protocol") => Left::L4 { v6: Some(false) },
+            ("ip6", "nexthdr") => Left::L4 { v6: Some(true) },
+            ("tcp" | "udp", "sport") => Left::Sport(transport(proto)),
+            ("tcp" | "udp", "dport") => Left::Dport(transport(proto)),
+            ("th", "sport") => Left::Sport(None),
+            ("th", "dport") => Left::Dport(None),
+            ("icmp" | "icmpv6", _) => Left::Icmp,
+            _ => return Err(format!("payload `{proto} {name}`")),
+        });
+    }
+    if let Some(meta) = v.get("meta") {
+        let key = meta.get("key").and_then(Value::as_str).unwrap_or_default();
+        return match key {
+            "l4proto" => Ok(Left::L4 { v6: None }),
+            "nfproto" => Ok(Left::Nfproto),
+            "iif" | "oif" | "iifname" | "oifname" => Ok(Left::Interface),
+            _ => Err(format!("meta `{key}`")),
+        };
+    }
+    if let Some(ct) = v.get("ct") {
+        let key = ct.get("key").and_then(Value::as_str).unwrap_or_default();
+        return match key {
+            "state" => Ok(Left::CtState),
+            _ => Err(format!("ct `{key}`")),
+        };
+    }
+    if let Some(parts) = v.get("concat").and_then(Value::as_array) {
+        return parts
+            .iter()
+            .map(left)
+            .collect::<Result<_, _>>()
+            .map(Left::Concat);
+    }
+    Err(format!("match on {v}"))
+}
+
+/// The value `left` reads from `p`; `None` when `p` has no such header.
+fn field(left: &Left, p: &Packet) -> Option<Val> {
+    let v6 = p.src.is_ipv6();
+    let l4 = match p.protocol {
+        Protocol::Tcp => Val::Name("tcp", 6),
+        Protocol::Udp => Val::Name("udp", 17),
+    };
+    let port = |want: &Option<Protocol>, port: u16| {
+        want.is_none_or(|w| w == p.protocol)
+            .then_some(Val::Port(port))
+    };
+    match left {
+        Left::Saddr { v6: f } => (*f == v6).then_some(Val::Addr(p.src)),
+        Left::Daddr { v6: f } => (*f == v6).then_some(Val::Addr(p.dst)),
+        Left::L4 { v6: f } => f.is_none_or(|f| f == v6).then_some(l4),
+        Left::Sport(want) => port(want, p.sport),
+        Left::Dport(want) => port(want, p.dport),
+        Left::Nfproto => Some(if v6 {
+            Val::Name("ipv6", 10)
+        } else {
+            Val::Name("ipv4", 2)
+        }),
+        Left::Interface => Some(Val::Interface),
+        Left::CtState => Some(Val::State(match p.state {
+            State::New => "new",
+            State::Established => "established",
+        })),
+        Left::Icmp => None,
+        Left::Concat(parts) => parts
+            .iter()
+            .map(|l| field(l, p))
+            .collect::<Option<Vec<_>>>()
+            .map(Val::Concat),
+    }
+}
+
+/// Read one element (or literal) once.
+fn elem(e: &Value) -> Elem {
+    // Elements with options (`{"elem": {"val": …, "timeout": …}}`).
+    if let Some(inner) = e.get("elem").and_then(|x| x.get("val")) {
+        return elem(inner);
+    }
+    if let Some(parts) = e.get("concat").and_then(Value::as_array) {
+        return Elem::Concat(parts.iter().map(elem).collect());
+    }
+    if let Some(pre) = e.get("prefix") {
+        let addr = pre
+            .get("addr")
+            .and_then(Value::as_str)
+            .and_then(|a| a.parse().ok());
+        let len = pre
+            .get("len")
+            .and_then(Value::as_u64)
+            .and_then(|l| u8::try_from(l).ok());
+        return match (addr, len) {
+            (Some(a), Some(l)) => {
+                IpNet::new(a, l).map_or_else(|_| Elem::Unknown(format!("prefix {e}")), Elem::Net)
+            }
+            _ => Elem::Unknown(format!("prefix {e}")),
+        };
+    }
+    if let Some(range) = e.get("range").and_then(Value::as_array) {
+        return match range.as_slice() {
+            [Value::Number(lo), Value::Number(hi)] => match (lo.as_u64(), hi.as_u64()) {
+                (Some(lo), Some(hi)) => Elem::NumRange(lo, hi),
+                _ => Elem::Unknown(format!("range {e}")),
+            },
+            [Value::String(lo), Value::String(hi)] => match (lo.parse(), hi.parse()) {
+                (Ok(lo), Ok(hi)) => Elem::AddrRange(lo, hi),
+                _ => Elem::Unknown(format!("range {e}")),
+            },
+            _ => Elem::Unknown(format!("range {e}")),
+        };
+    }
+    match e {
+        Value::Number(n) => n
+            .as_u64()
+            .map_or_else(|| Elem::Unknown(format!("{e}")), Elem::Num),
+        Value::String(s) => s.parse().map_or_else(|_| Elem::Name(s.clone()), Elem::Addr),
+        other => Elem::Unknown(format!("{other}")),
+    }
+}
+
+/// Whether one element holds `v`.
+fn element(e: &Elem, v: &Val) -> Result<bool, String> {
+    match (e, v) {
+        (Elem::Unknown(what), _) => Err(what.clone()),
+        (Elem::Concat(parts), Val::Concat(vals)) => {
+            if parts.len() != vals.len() {
+                return Ok(false);
+            }
+            for (part, val) in parts.iter().zip(vals) {
+                if !element(part, val)? {
+                    return Ok(false);
+                }
+            }
+            Ok(true)
+        }
+        (Elem::Addr(x), Val::Addr(a)) => Ok(x == a),
+        (Elem::Net(n), Val::Addr(a)) => Ok(n.contains(a)),
+        (Elem::AddrRange(lo, hi), Val::Addr(a)) => Ok(lo <= a && a <= hi),
+        (Elem::Num(n), Val::Port(p)) => Ok(*n == u64::from(*p)),
+        (Elem::NumRange(lo, hi), Val::Port(p)) => Ok(*lo <= u64::from(*p) && u64::from(*p) <= *hi),
+        (Elem::Name(s), Val::Name(name, _)) => Ok(s == name),
+        (Elem::Num(n), Val::Name(_, number)) => Ok(*n == u64::from(*number)),
+        (Elem::Name(s), Val::State(st)) => Ok(s == st),
+        // A probe comes from another host, never through the loopback interface.
+        (Elem::Name(s), Val::Interface) if s == "lo" => Ok(false),
+        (e, Val::Interface) => Err(format!("interface {e:?}")),
+        // A service name nft printed for a port is not resolved here.
+        (e, v) => Err(format!("{e:?} compared with {v:?}")),
+    }
+}

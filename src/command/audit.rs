@@ -1,0 +1,112 @@
+//! `fwgen audit`: the selection's entries against an existing ruleset.
+
+use crate::audit::{self, nft};
+use crate::cli::{AuditArgs, DiffFormat};
+use crate::error::{Error, Exit};
+use crate::model::Catalogue;
+use crate::render::Placement;
+use crate::select::Request;
+
+use super::Report;
+
+pub fn run(cat: &Catalogue, args: AuditArgs) -> Result<Report, Error> {
+    let (request, site) = args.selection.request();
+    let job = crate::job::Job {
+        request: Request {
+            gateway: args.gateway.iter().map(|a| a.net()).collect(),
+            ..request
+        },
+        site,
+        ip_ranges: None,
+        lock: None,
+        backend: crate::render::Backend::Json,
+        options: crate::render::RenderOptions::default(),
+        destination: crate::job::Destination::Stdout,
+        dnsmasq: None,
+        create_parents: false,
+        previous: None,
+    };
+    let mut runner = crate::job::Runner::new(cat);
+    let index = runner.select(&job)?;
+    let Some(rules) = runner.ruleset(index) else {
+        return Ok(Report::default());
+    };
+    if rules.gateway.is_empty() {
+        return Err(Error::Usage(
+            "audit needs the gateway's addresses: `gateway:` in the site file or --gateway ADDR"
+                .into(),
+        ));
+    }
+    let fw = read(&args.ruleset)?;
+    let placement: Placement = args.placement;
+    let a = audit::audit(rules, placement, &fw);
+    let stdout = match args.format {
+        DiffFormat::Text => audit::text(&a),
+        DiffFormat::Json => {
+            let mut s = serde_json::to_string_pretty(&a).unwrap_or_default();
+            s.push('\n');
+            s
+        }
+        DiffFormat::Markdown => audit::markdown(&a),
+    };
+    let fails = a.failures() > 0 || (args.strict && !a.over_broad.is_empty());
+    Ok(Report {
+        stdout,
+        notes: vec![format!("fwgen audit: {}", audit::summary(&a))],
+        exit_code: if fails {
+            Exit::OutOfDate
+        } else {
+            Exit::Success
+        },
+        ..Report::default()
+    })
+}
+
+/// The largest ruleset file read: `nft -j list ruleset` of a 100,000-rule ruleset is about
+/// 25 MB.
+pub const MAX_RULESET_BYTES: u64 = 64 * 1024 * 1024;
+
+/// Read the ruleset files (bounded), recognising the format from the content.
+fn read(paths: &[std::path::PathBuf]) -> Result<nft::Ruleset, Error> {
+    let mut texts = Vec::new();
+    for p in paths {
+        let text = crate::yaml::read_text_within(p, MAX_RULESET_BYTES)
+            .map_err(|e| Error::Usage(format!("--ruleset {}: {e}", p.display())))?;
+        let kind = if text.trim_start().starts_with('{') {
+            "nftables JSON"
+        } else if text
+            .lines()
+            .any(|l| l.starts_with("*filter") || l.starts_with(":INPUT"))
+        {
+            "iptables-save"
+        } else if text
+            .lines()
+            .any(|l| l.starts_with("create ") || l.starts_with("add "))
+        {
+            "ipset save"
+        } else if text.lines().any(|l| l.contains("access-list")) {
+            "Cisco"
+        } else {
+            "unknown"
+        };
+        if kind != "nftables JSON" {
+            return Err(Error::Usage(format!(
+                "--ruleset {}: {kind} is not read yet; audit reads `nft -j list ruleset` output \
+                 (iptables-save, ipset save and Cisco configurations are to come)",
+                p.display()
+            )));
+        }
+        texts.push(text);
+    }
+    let refs: Vec<&str> = texts.iter().map(String::as_str).collect();
+    nft::Ruleset::parse(&refs).map_err(|e| {
+        Error::Usage(format!(
+            "--ruleset {}: {e}",
+            paths
+                .iter()
+                .map(|p| p.display().to_string())
+                .collect::<Vec<_>>()
+                .join(", ")
+        ))
+    })
+}

@@ -1,0 +1,511 @@
+//! `fwgen audit` against the kernel, not against itself: each ruleset is loaded into the
+//! gateway's namespace of a two-namespace lab, dumped with `nft -j list ruleset`, audited,
+//! and every connection the audit tried is then made for real (inbound from the client side,
+//! outbound from the gateway); the audit's verdict must equal what the packets saw, probe by
+//! probe. Rulesets: fwgen's own, fwgen's with fewer features, a hand-written `inet filter`
+//! table with sets, user chains, `jump`/`return`, a second table that drops on the same hook,
+//! a ruleset whose output chain drops the replies, and mutants with one rule or one set
+//! element removed.
+
+use std::collections::BTreeSet;
+
+use serde_json::Value;
+
+use crate::live::{Lab, ready};
+use crate::util::{fwgen, ok};
+
+const SITE: &str = "tests/fixtures/sites/live-icap.yaml";
+
+/// The lab's addresses: the gateway, the client side's two, and the outsider that stands for
+/// any address.
+const LAB: &[&str] = &[
+    "198.18.0.1",
+    "198.18.0.2",
+    "198.18.0.3",
+    "203.0.113.77",
+    "2001:db8:f::1",
+    "2001:db8:f::2",
+    "2001:db8:f::3",
+    "2001:db8:ffff::77",
+];
+
+/// A hand-written ruleset in another style: named sets, a user chain reached by `jump`,
+/// `return`, `ct state` first.
+const HAND_WRITTEN: &str = r#"
+table inet filter {
+    set admins4 { type ipv4_addr; flags interval; elements = { 198.18.0.2/32 } }
+    set admins6 { type ipv6_addr; elements = { 2001:db8:f::2 } }
+    set services { type inet_service; elements = { 1344, 8080 } }
+    chain input {
+        type filter hook input priority 0; policy drop;
+        ct state established,related accept
+        ct state invalid drop
+        iif "lo" accept
+        ip saddr @admins4 jump admin
+        ip6 saddr @admins6 jump admin
+        tcp dport @services accept
+        meta l4proto udp udp dport 161 ip saddr 198.18.0.2 accept
+    }
+    chain admin {
+        tcp dport { 22, 443 } accept
+        return
+    }
+    chain output {
+        type filter hook output priority 0; policy accept;
+    }
+}
+"#;
+
+/// A second table on the input hook that drops HTTPS over IPv4 before fwgen's table.
+const GUARD: &str = r#"
+table ip guard {
+    chain in {
+        type filter hook input priority -10; policy accept;
+        tcp dport 443 counter drop
+    }
+}
+"#;
+
+/// Replies of inbound connections dropped: everything inbound is accepted, but the output
+/// chain admits only DNS.
+const NO_REPLIES: &str = r#"
+table inet strict {
+    chain input { type filter hook input priority 0; policy accept; }
+    chain output {
+        type filter hook output priority 0; policy drop;
+        udp dport 53 accept
+    }
+}
+"#;
+
+/// Load `script` into the gateway's namespace (after clearing it), apply `then` (nft
+/// commands that make a mutant), and dump the result as JSON.
+fn load_and_dump(lab: &Lab, script: &str, then: &[String]) -> String {
+    let run = |args: &[&str], input: Option<&str>| {
+        use std::io::Write;
+        let mut cmd = lab.exec(&lab.gw);
+        cmd.args(args)
+            .stdin(std::process::Stdio::piped())
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped());
+        let mut child = cmd.spawn().unwrap();
+        if let Some(text) = input {
+            child
+                .stdin
+                .as_mut()
+                .unwrap()
+                .write_all(text.as_bytes())
+                .unwrap();
+        }
+        drop(child.stdin.take());
+        let out = child.wait_with_output().unwrap();
+        assert!(
+            out.status.success(),
+            "{args:?}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        String::from_utf8(out.stdout).unwrap()
+    };
+    run(&["nft", "flush", "ruleset"], None);
+    run(&["nft", "-f", "-"], Some(script));
+    for cmd in then {
+        run(&["sh", "-c", cmd], None);
+    }
+    run(&["nft", "-j", "list", "ruleset"], None)
+}
+
+/// The handle of the rule whose comment is `comment` in the dump.
+fn handle_of(dump: &str, comment: &str) -> i64 {
+    let v: Value = serde_json::from_str(dump).unwrap();
+    v["nftables"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|o| o.get("rule"))
+        .find(|r| r["comment"] == comment)
+        .and_then(|r| r["handle"].as_i64())
+        .unwrap_or_else(|| panic!("no rule {comment}"))
+}
+
+/// The audit's findings as JSON, for `dump` and the selection `extra`.
+fn audit(dump: &str, extra: &[&str]) -> (i32, Value) {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("ruleset.json");
+    std::fs::write(&path, dump).unwrap();
+    let mut args = vec![
+        "audit",
+        "--site",
+        SITE,
+        "--placement",
+        "host",
+        "--format",
+        "json",
+        "--ruleset",
+        path.to_str().unwrap(),
+    ];
+    args.extend(extra);
+    let r = fwgen(&args);
+    assert!(r.code == 0 || r.code == 1, "{args:?}: {}", r.stderr);
+    (r.code, serde_json::from_str(&r.stdout).unwrap())
+}
+
+/// Make every probe of `findings` for real; return the mismatches and the number compared.
+fn compare(lab: &Lab, findings: &Value) -> (Vec<String>, usize) {
+    let mut inbound = Vec::new();
+    let mut outbound = Vec::new();
+    for f in findings["findings"].as_array().unwrap() {
+        // Only the lab's addresses can be probed for real (a document's server address is
+        // not in it).
+        let in_lab = |p: &Value| {
+            [&p["src"], &p["dst"]]
+                .iter()
+                .all(|a| LAB.contains(&a.as_str().unwrap_or_default()))
+        };
+        for p in f["probes"].as_array().unwrap().iter().filter(|p| in_lab(p)) {
+            let item = (
+                f["id"].as_str().unwrap().to_string(),
+                serde_json::json!({"src": p["src"], "dst": p["dst"], "proto": p["protocol"], "port": p["port"]}),
+                p["result"].as_str().unwrap().to_string(),
+            );
+            if p["direction"] == "in" {
+                inbound.push(item);
+            } else {
+                outbound.push(item);
+            }
+        }
+    }
+    let mut bad = Vec::new();
+    let mut n = 0;
+    for (ns, probes) in [(&lab.cli, inbound), (&lab.gw, outbound)] {
+        if probes.is_empty() {
+            continue;
+        }
+        let json: Vec<Value> = probes.iter().map(|p| p.1.clone()).collect();
+        let mut cmd = lab.exec(ns);
+        cmd.args(["python3", crate::live::PROBE, "probe"]);
+        let mut got: Vec<String> = crate::util::pipe_json(cmd, &json);
+        // A probe that should pass and did not is tried again (a new IPv6 neighbour).
+        for _ in 0..2 {
+            let retry: Vec<usize> = (0..probes.len())
+                .filter(|&i| probes[i].2 == "admitted" && got[i] != "open")
+                .collect();
+            if retry.is_empty() {
+                break;
+            }
+            let again: Vec<Value> = retry.iter().map(|&i| json[i].clone()).collect();
+            let mut cmd = lab.exec(ns);
+            cmd.args(["python3", crate::live::PROBE, "probe"]);
+            let res: Vec<String> = crate::util::pipe_json(cmd, &again);
+            for (i, g) in retry.into_iter().zip(res) {
+                got[i] = g;
+            }
+        }
+        for ((id, p, want), g) in probes.iter().zip(&got) {
+            n += 1;
+            assert_ne!(want, "unknown", "{id}: the audit did not understand a rule");
+            if (want == "admitted") != (g == "open") {
+                bad.push(format!("{id} {p}: audit says {want}, the kernel {g}"));
+            }
+        }
+    }
+    (bad, n)
+}
+
+/// Every port the findings probe, per protocol and side, so that something listens.
+fn ports(findings: &[Value], inbound: bool) -> (String, String) {
+    let mut tcp = BTreeSet::new();
+    let mut udp = BTreeSet::new();
+    for f in findings {
+        for f in f["findings"].as_array().unwrap() {
+            for p in f["probes"].as_array().unwrap() {
+                if (p["direction"] == "in") == inbound {
+                    let port = p["port"].as_u64().unwrap();
+                    if p["protocol"] == "tcp" {
+                        tcp.insert(port);
+                    } else {
+                        udp.insert(port);
+                    }
+                }
+            }
+        }
+    }
+    let join = |s: BTreeSet<u64>| {
+        s.iter()
+            .map(ToString::to_string)
+            .collect::<Vec<_>>()
+            .join(",")
+    };
+    (join(tcp), join(udp))
+}
+
+#[test]
+fn audit_verdicts_equal_what_the_kernel_does() {
+    if !ready() {
+        return;
+    }
+    let lab = Lab::new("a");
+    lab.add_outsider();
+    let fwgen_nft = ok(&[
+        "generate",
+        "--site",
+        SITE,
+        "--placement",
+        "host",
+        "-b",
+        "nftables",
+    ]);
+    let fewer = ok(&[
+        "generate",
+        "--site",
+        SITE,
+        "--placement",
+        "host",
+        "--no-default-features",
+        "-b",
+        "nftables",
+    ]);
+    // (name, script, mutant commands given the plain dump, verdicts the audit must find).
+    type Mutant = fn(&str) -> Vec<String>;
+    let none: Mutant = |_| Vec::new();
+    // The first of the two web-ui rules (IPv4): the entry is left partial.
+    let drop_web_ui: Mutant = |dump| {
+        vec![format!(
+            "nft delete rule inet fwgen input handle {}",
+            handle_of(dump, "fwgen web-ui")
+        )]
+    };
+    let drop_element: Mutant = |_| vec!["nft delete element inet filter services { 1344 }".into()];
+    type Case<'a> = (&'a str, String, Mutant, &'a [(&'a str, &'a str)]);
+    let cases: Vec<Case> = vec![
+        ("fwgen", fwgen_nft.clone(), none, &[("web-ui", "admitted")]),
+        (
+            "fewer-features",
+            fewer,
+            none,
+            &[("ntp-clearswift", "blocked")],
+        ),
+        (
+            "hand-written",
+            HAND_WRITTEN.to_string(),
+            none,
+            &[("icap-service", "admitted")],
+        ),
+        (
+            "guard-table",
+            format!("{fwgen_nft}\n{GUARD}"),
+            none,
+            &[("web-ui", "partial")],
+        ),
+        (
+            "no-replies",
+            NO_REPLIES.to_string(),
+            none,
+            &[("web-ui", "blocked")],
+        ),
+        (
+            "fwgen-minus-web-ui",
+            fwgen_nft.clone(),
+            drop_web_ui,
+            &[("web-ui", "partial")],
+        ),
+        (
+            "hand-written-minus-1344",
+            HAND_WRITTEN.to_string(),
+            drop_element,
+            &[("icap-service", "blocked")],
+        ),
+    ];
+    // First every dump and audit, so that the listeners cover every port probed.
+    let mut audits = Vec::new();
+    for (name, script, mutant, expect) in &cases {
+        let plain = load_and_dump(&lab, script, &[]);
+        let dump = load_and_dump(&lab, script, &mutant(&plain));
+        let (code, findings) = audit(&dump, &[]);
+        for (id, verdict) in *expect {
+            let f = findings["findings"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .find(|f| f["id"] == *id)
+                .unwrap_or_else(|| panic!("{name}: no finding {id}"));
+            assert_eq!(f["verdict"], *verdict, "{name}: {id}: {f}");
+        }
+        let all_admitted = findings["findings"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|f| f["verdict"] == "admitted");
+        assert_eq!(code, if all_admitted { 0 } else { 1 }, "{name}");
+        audits.push((name, script.clone(), mutant, findings));
+    }
+    let all: Vec<Value> = audits.iter().map(|a| a.3.clone()).collect();
+    let (gw_tcp, gw_udp) = ports(&all, true);
+    let (cli_tcp, cli_udp) = ports(&all, false);
+    let _gw = lab.serve(&lab.gw, &gw_tcp, &gw_udp, "198.18.0.1,2001:db8:f::1");
+    let _cli = lab.serve(
+        &lab.cli,
+        &cli_tcp,
+        &cli_udp,
+        "198.18.0.2,198.18.0.3,203.0.113.77,2001:db8:f::2,2001:db8:f::3,2001:db8:ffff::77",
+    );
+    let mut compared = 0;
+    for (name, script, mutant, findings) in audits {
+        let plain = load_and_dump(&lab, &script, &[]);
+        load_and_dump(&lab, &script, &(*mutant)(&plain));
+        let (bad, n) = compare(&lab, &findings);
+        assert!(n > 10, "{name}: only {n} probes in the lab");
+        assert!(bad.is_empty(), "{name}:\n{}", bad.join("\n"));
+        compared += n;
+    }
+    assert!(compared > 100, "only {compared} probes compared");
+}
+
+/// Over-broad rules are warnings; `--strict` makes them fail. Formats other than nftables
+/// JSON are refused with what is read.
+#[test]
+fn over_broad_rules_and_other_formats() {
+    let dir = tempfile::tempdir().unwrap();
+    // A ruleset that accepts everything: every entry admitted, and everything over-broad.
+    let open = r#"{"nftables": [{"metainfo": {"json_schema_version": 1}},
+        {"table": {"family": "inet", "name": "t", "handle": 1}},
+        {"chain": {"family": "inet", "table": "t", "name": "in", "handle": 1, "type": "filter", "hook": "input", "prio": 0, "policy": "accept"}}]}"#;
+    let path = dir.path().join("open.json");
+    std::fs::write(&path, open).unwrap();
+    let args = |extra: &[&str]| {
+        let mut a = vec![
+            "audit",
+            "--site",
+            SITE,
+            "--placement",
+            "host",
+            "--ruleset",
+            path.to_str().unwrap(),
+        ];
+        a.extend(extra.iter().copied());
+        fwgen(&a)
+    };
+    let r = args(&[]);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    assert!(
+        r.stdout.contains("over-broad: in tcp 443 203.0.113.77 -> 198.18.0.1 is admitted (entry web-ui admits only role admin-clients)"),
+        "{}",
+        r.stdout
+    );
+    assert_eq!(args(&["--strict"]).code, 1);
+    let md = args(&["--format", "markdown"]).stdout;
+    assert!(md.starts_with("# Firewall audit: icap-gateway 4.8"), "{md}");
+    std::fs::write(&path, "*filter\n:INPUT DROP [0:0]\nCOMMIT\n").unwrap();
+    let r = args(&[]);
+    assert_eq!(r.code, 2);
+    assert!(
+        r.stderr.contains("iptables-save is not read yet"),
+        "{}",
+        r.stderr
+    );
+}
+
+/// Hostile rulesets: chains that jump to each other twice per level (2^40 visits if
+/// followed), a jump loop, a missing chain, rules of an unknown chain and truncated JSON give
+/// `unknown` findings or one clear error, promptly.
+#[test]
+fn hostile_rulesets_are_bounded() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut items = vec![
+        r#"{"table": {"family": "inet", "name": "t", "handle": 1}}"#.to_string(),
+        r#"{"chain": {"family": "inet", "table": "t", "name": "input", "handle": 1, "type": "filter", "hook": "input", "prio": 0, "policy": "drop"}}"#.to_string(),
+        r#"{"rule": {"family": "inet", "table": "t", "chain": "input", "expr": [{"jump": {"target": "c0"}}]}}"#.to_string(),
+    ];
+    for i in 0..40 {
+        items.push(format!(
+            r#"{{"chain": {{"family": "inet", "table": "t", "name": "c{i}", "handle": {}}}}}"#,
+            i + 2
+        ));
+        for _ in 0..2 {
+            items.push(format!(
+                r#"{{"rule": {{"family": "inet", "table": "t", "chain": "c{i}", "expr": [{{"jump": {{"target": "c{}"}}}}]}}}}"#,
+                i + 1
+            ));
+        }
+    }
+    items
+        .push(r#"{"chain": {"family": "inet", "table": "t", "name": "c40", "handle": 99}}"#.into());
+    let exponential = format!("{{\"nftables\": [{}]}}", items.join(","));
+    let looping = r#"{"nftables": [{"chain": {"family": "inet", "table": "t", "name": "input", "type": "filter", "hook": "input", "prio": 0, "policy": "drop"}},
+        {"chain": {"family": "inet", "table": "t", "name": "a"}},
+        {"rule": {"family": "inet", "table": "t", "chain": "input", "expr": [{"jump": {"target": "a"}}]}},
+        {"rule": {"family": "inet", "table": "t", "chain": "a", "expr": [{"jump": {"target": "a"}}]}}]}"#;
+    // A 200,000-deep chain of jumps: never followed that deep (nor walked recursively).
+    let mut deep = vec![
+        r#"{"chain": {"family": "inet", "table": "t", "name": "input", "type": "filter", "hook": "input", "prio": 0, "policy": "drop"}}"#.to_string(),
+        r#"{"rule": {"family": "inet", "table": "t", "chain": "input", "expr": [{"jump": {"target": "d0"}}]}}"#.to_string(),
+    ];
+    for i in 0..200_000 {
+        deep.push(format!(
+            r#"{{"chain": {{"family": "inet", "table": "t", "name": "d{i}"}}}}"#
+        ));
+        deep.push(format!(r#"{{"rule": {{"family": "inet", "table": "t", "chain": "d{i}", "expr": [{{"jump": {{"target": "d{}"}}}}]}}}}"#, i + 1));
+    }
+    let deep = format!("{{\"nftables\": [{}]}}", deep.join(","));
+    let missing = looping.replace(r#""target": "a"}}]}},"#, r#""target": "nowhere"}}]}},"#);
+    for (name, text, want) in [
+        (
+            "exponential",
+            exponential.as_str(),
+            "rules to visit for one packet (chains that jump",
+        ),
+        ("loop", looping, "a loop of jumps through inet t a"),
+        ("deep", deep.as_str(), "more than 64 nested chains"),
+        (
+            "missing",
+            missing.as_str(),
+            "jump to a missing chain nowhere",
+        ),
+    ] {
+        let path = dir.path().join(format!("{name}.json"));
+        std::fs::write(&path, text).unwrap();
+        let start = std::time::Instant::now();
+        let r = fwgen(&[
+            "audit",
+            "--site",
+            SITE,
+            "--placement",
+            "host",
+            "--ruleset",
+            path.to_str().unwrap(),
+        ]);
+        assert_eq!(r.code, 1, "{name}: {}", r.stderr);
+        assert!(
+            r.stdout.contains("unknown") && r.stdout.contains(want),
+            "{name}: {}",
+            r.stdout
+        );
+        assert!(
+            start.elapsed() < std::time::Duration::from_secs(60),
+            "{name} took {:?}",
+            start.elapsed()
+        );
+    }
+    for (name, text, want) in [
+        ("truncated", r#"{"nftables": [{"table": "#, "not JSON"),
+        (
+            "orphan",
+            r#"{"nftables": [{"rule": {"family": "inet", "table": "t", "chain": "x", "expr": []}}]}"#,
+            "a rule of an unknown chain inet t x",
+        ),
+        ("not-nft", r#"{"rules": []}"#, "no `nftables` array"),
+    ] {
+        let path = dir.path().join(format!("{name}.json"));
+        std::fs::write(&path, text).unwrap();
+        let r = fwgen(&[
+            "audit",
+            "--site",
+            SITE,
+            "--placement",
+            "host",
+            "--ruleset",
+            path.to_str().unwrap(),
+        ]);
+        assert_eq!(r.code, 2, "{name}");
+        assert!(r.stderr.contains(want), "{name}: {}", r.stderr);
+    }
+}
