@@ -51,8 +51,8 @@ pub enum Command {
     Resolve(ResolveArgs),
     /// Connections added, removed and changed between two product versions or two catalogues
     Diff(DiffArgs),
-    /// Check an existing firewall's ruleset against a selection: is every required connection
-    /// admitted, and what is admitted beyond it
+    /// Check an existing firewall's ruleset (nftables, iptables) against a selection: is every
+    /// required connection admitted, and what is admitted beyond it
     Audit(AuditArgs),
     /// Print a shell completion script (bash, zsh, fish, elvish, powershell)
     Completions {
@@ -136,8 +136,9 @@ pub struct AuditArgs {
     /// Where the audited firewall sits: in front of the gateway, or on it
     #[arg(long, value_enum, default_value_t)]
     pub placement: Placement,
-    /// The ruleset to audit, as `nft -j list ruleset` prints it (repeatable: several dumps
-    /// are read as one ruleset)
+    /// The ruleset to audit: `nft -j list ruleset` output, or `iptables-save`,
+    /// `ip6tables-save` and `ipset save` output, one file each (repeatable; the format is
+    /// recognised from the content)
     #[arg(long, value_name = "FILE", required = true)]
     pub ruleset: Vec<PathBuf>,
     #[arg(long, value_enum, default_value_t)]

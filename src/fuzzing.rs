@@ -75,14 +75,23 @@ pub fn names(data: &[u8]) {
 /// site's selection decided, in both placements (no panic, no hang: the chain depth and the
 /// rules a packet visits are bounded).
 pub fn audit(data: &[u8]) {
-    use std::sync::OnceLock;
-    static RULES: OnceLock<Option<crate::ruleset::Ruleset>> = OnceLock::new();
     let Ok(text) = std::str::from_utf8(data) else {
         return;
     };
-    let Ok(fw) = crate::audit::nft::Ruleset::parse(&[text]) else {
-        return;
-    };
+    // The same bytes as an nftables dump, an iptables-save and an ipset save.
+    let parsed = [
+        crate::audit::nft::Ruleset::parse(&[text]),
+        crate::audit::iptables::parse(&[text], &[]),
+        crate::audit::iptables::parse(&[], &[text]),
+    ];
+    for fw in parsed.iter().flatten() {
+        audit_one(fw);
+    }
+}
+
+fn audit_one(fw: &crate::audit::nft::Ruleset) {
+    use std::sync::OnceLock;
+    static RULES: OnceLock<Option<crate::ruleset::Ruleset>> = OnceLock::new();
     let rules = RULES.get_or_init(|| {
         let cat = catalogue::load_embedded().ok()?;
         let site = Site::parse(
@@ -94,7 +103,7 @@ pub fn audit(data: &[u8]) {
     });
     if let Some(rules) = rules {
         for placement in [Placement::Host, Placement::Perimeter] {
-            let _ = crate::audit::audit(rules, placement, &fw);
+            let _ = crate::audit::audit(rules, placement, fw);
         }
     }
 }

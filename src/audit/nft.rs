@@ -89,7 +89,7 @@ struct Rule {
 
 /// One expression of a rule, read once.
 #[derive(Debug)]
-enum Expr {
+pub(crate) enum Expr {
     Match {
         negate: bool,
         left: Left,
@@ -108,7 +108,7 @@ enum Expr {
 
 /// What a match reads from a packet.
 #[derive(Debug)]
-enum Left {
+pub(crate) enum Left {
     Saddr {
         v6: bool,
     },
@@ -131,7 +131,7 @@ enum Left {
 }
 
 #[derive(Debug)]
-enum Right {
+pub(crate) enum Right {
     Elems(Vec<Elem>),
     /// A named set, by its index in `Ruleset::sets`.
     Named(usize),
@@ -139,7 +139,7 @@ enum Right {
 
 /// One value, prefix, range or concatenation on a right side or in a set.
 #[derive(Debug)]
-enum Elem {
+pub(crate) enum Elem {
     Addr(IpAddr),
     Net(IpNet),
     AddrRange(IpAddr, IpAddr),
@@ -159,6 +159,9 @@ pub struct Ruleset {
     sets: Vec<Vec<Elem>>,
     /// (family, table, set) -> index in `sets`.
     set_names: BTreeMap<(String, String, String), usize>,
+    /// For rulesets of one family per file (iptables-save): the families given. A packet of
+    /// another family is not audited (no chain there does not mean none on the firewall).
+    pub(crate) families: Option<Vec<&'static str>>,
 }
 
 /// Why a ruleset could not be read.
@@ -198,10 +201,7 @@ impl Ruleset {
         for rule in items().filter_map(|i| i.get("rule")) {
             r.rule(rule)?;
         }
-        let worst = r.worst_cases();
-        for (c, w) in r.chains.iter_mut().zip(worst) {
-            c.worst = w;
-        }
+        r.finish();
         Ok(r)
     }
 
@@ -221,18 +221,7 @@ impl Ruleset {
                 )),
                 _ => None,
             };
-            self.by_name.insert(
-                (family.clone(), table.clone(), name.clone()),
-                self.chains.len(),
-            );
-            self.chains.push(Chain {
-                family,
-                table,
-                name,
-                base,
-                rules: Vec::new(),
-                worst: Ok(0),
-            });
+            self.add_chain(family, table, name, base);
         } else if let Some(set) = item.get("set").or_else(|| item.get("map")) {
             let (Some(family), Some(table), Some(name)) =
                 (text(set, "family"), text(set, "table"), text(set, "name"))
@@ -244,9 +233,7 @@ impl Ruleset {
                 .and_then(Value::as_array)
                 .map(|a| a.iter().map(elem).collect())
                 .unwrap_or_default();
-            self.set_names
-                .insert((family, table, name), self.sets.len());
-            self.sets.push(elements);
+            self.add_set(family, table, name, elements);
         }
         Ok(())
     }
@@ -264,19 +251,92 @@ impl Ruleset {
             .and_then(Value::as_array)
             .map(|a| a.iter().map(|e| self.expr(&family, &table, e)).collect())
             .unwrap_or_default();
-        let key = (family, table, chain);
+        let handle = rule.get("handle").and_then(Value::as_i64).unwrap_or(0);
+        self.add_rule(
+            (&family, &table, &chain),
+            handle,
+            text(rule, "comment"),
+            expr,
+        )
+    }
+
+    /// A chain; base chains have (type, hook, priority, policy).
+    pub(crate) fn add_chain(
+        &mut self,
+        family: String,
+        table: String,
+        name: String,
+        base: Option<(String, String, i64, String)>,
+    ) {
+        self.by_name.insert(
+            (family.clone(), table.clone(), name.clone()),
+            self.chains.len(),
+        );
+        self.chains.push(Chain {
+            family,
+            table,
+            name,
+            base,
+            rules: Vec::new(),
+            worst: Ok(0),
+        });
+    }
+
+    /// A named set of `family table`.
+    pub(crate) fn add_set(
+        &mut self,
+        family: String,
+        table: String,
+        name: String,
+        elems: Vec<Elem>,
+    ) {
+        self.set_names
+            .insert((family, table, name), self.sets.len());
+        self.sets.push(elems);
+    }
+
+    /// Whether the chain exists.
+    pub(crate) fn has_chain(&self, family: &str, table: &str, name: &str) -> bool {
+        self.by_name
+            .contains_key(&(family.to_string(), table.to_string(), name.to_string()))
+    }
+
+    /// The index of a named set, for `Right::Named`.
+    pub(crate) fn set_index(&self, family: &str, table: &str, name: &str) -> Option<usize> {
+        self.set_names
+            .get(&(family.to_string(), table.to_string(), name.to_string()))
+            .copied()
+    }
+
+    /// A rule at the end of chain `(family, table, chain)`, which must exist.
+    pub(crate) fn add_rule(
+        &mut self,
+        (family, table, chain): (&str, &str, &str),
+        handle: i64,
+        comment: Option<String>,
+        expr: Vec<Expr>,
+    ) -> Result<(), ReadError> {
+        let key = (family.to_string(), table.to_string(), chain.to_string());
         let &i = self
             .by_name
             .get(&key)
-            .ok_or_else(|| format!("a rule of an unknown chain {} {} {}", key.0, key.1, key.2))?;
+            .ok_or_else(|| format!("a rule of an unknown chain {family} {table} {chain}"))?;
         if let Some(c) = self.chains.get_mut(i) {
             c.rules.push(Rule {
-                handle: rule.get("handle").and_then(Value::as_i64).unwrap_or(0),
-                comment: text(rule, "comment"),
+                handle,
+                comment,
                 expr,
             });
         }
         Ok(())
+    }
+
+    /// After the last rule: the worst case of every chain.
+    pub(crate) fn finish(&mut self) {
+        let worst = self.worst_cases();
+        for (c, w) in self.chains.iter_mut().zip(worst) {
+            c.worst = w;
+        }
     }
 
     /// One expression of a rule in table `family table`.
@@ -406,6 +466,20 @@ impl Ruleset {
     /// What the base chains on `hook` do with `p`: every one must accept it (in priority
     /// order; a drop in any ends it).
     pub fn decide(&self, hook: Hook, p: &Packet) -> Decision {
+        let family = if p.src.is_ipv4() { "ip" } else { "ip6" };
+        if let Some(given) = &self.families
+            && !given.contains(&family)
+        {
+            return Decision::Unknown(format!(
+                "no {} given: {} is not audited",
+                if family == "ip" {
+                    "iptables-save"
+                } else {
+                    "ip6tables-save"
+                },
+                if family == "ip" { "IPv4" } else { "IPv6" }
+            ));
+        }
         let mut chains: Vec<&Chain> = self
             .chains
             .iter()

@@ -66,47 +66,48 @@ pub fn run(cat: &Catalogue, args: AuditArgs) -> Result<Report, Error> {
 /// 25 MB.
 pub const MAX_RULESET_BYTES: u64 = 64 * 1024 * 1024;
 
-/// Read the ruleset files (bounded), recognising the format from the content.
+/// Read the ruleset files (bounded), recognising the format from the content: nftables
+/// JSON, or iptables-save / ip6tables-save with ipset save (not mixed).
 fn read(paths: &[std::path::PathBuf]) -> Result<nft::Ruleset, Error> {
-    let mut texts = Vec::new();
+    use crate::audit::iptables;
+    let mut json = Vec::new();
+    let mut saves = Vec::new();
+    let mut ipsets = Vec::new();
     for p in paths {
         let text = crate::yaml::read_text_within(p, MAX_RULESET_BYTES)
             .map_err(|e| Error::Usage(format!("--ruleset {}: {e}", p.display())))?;
-        let kind = if text.trim_start().starts_with('{') {
-            "nftables JSON"
-        } else if text
-            .lines()
-            .any(|l| l.starts_with("*filter") || l.starts_with(":INPUT"))
-        {
-            "iptables-save"
-        } else if text
-            .lines()
-            .any(|l| l.starts_with("create ") || l.starts_with("add "))
-        {
-            "ipset save"
-        } else if text.lines().any(|l| l.contains("access-list")) {
-            "Cisco"
+        if text.trim_start().starts_with('{') {
+            json.push(text);
+        } else if iptables::is_save(&text) {
+            saves.push(text);
+        } else if iptables::is_ipset(&text) || text.trim().is_empty() {
+            // `ipset save` with no set prints nothing.
+            ipsets.push(text);
         } else {
-            "unknown"
-        };
-        if kind != "nftables JSON" {
-            return Err(Error::Usage(format!(
-                "--ruleset {}: {kind} is not read yet; audit reads `nft -j list ruleset` output \
-                 (iptables-save, ipset save and Cisco configurations are to come)",
-                p.display()
-            )));
+            let kind = if text.lines().any(|l| l.contains("access-list")) {
+                "a Cisco configuration is not read yet"
+            } else {
+                "not `nft -j list ruleset`, iptables-save or ipset save output"
+            };
+            return Err(Error::Usage(format!("--ruleset {}: {kind}", p.display())));
         }
-        texts.push(text);
     }
-    let refs: Vec<&str> = texts.iter().map(String::as_str).collect();
-    nft::Ruleset::parse(&refs).map_err(|e| {
-        Error::Usage(format!(
-            "--ruleset {}: {e}",
-            paths
-                .iter()
-                .map(|p| p.display().to_string())
-                .collect::<Vec<_>>()
-                .join(", ")
-        ))
-    })
+    let all = || {
+        paths
+            .iter()
+            .map(|p| p.display().to_string())
+            .collect::<Vec<_>>()
+            .join(", ")
+    };
+    let parsed = match (json.is_empty(), saves.is_empty()) {
+        (false, true) if ipsets.is_empty() => nft::Ruleset::parse(&strs(&json)),
+        (true, false) => iptables::parse(&strs(&saves), &strs(&ipsets)),
+        (true, true) => Err("ipset save output alone: give the iptables-save output too".into()),
+        _ => Err("nftables JSON and iptables-save are two firewalls: audit one at a time".into()),
+    };
+    parsed.map_err(|e| Error::Usage(format!("--ruleset {}: {e}", all())))
+}
+
+fn strs(v: &[String]) -> Vec<&str> {
+    v.iter().map(String::as_str).collect()
 }

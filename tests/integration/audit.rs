@@ -129,9 +129,18 @@ fn handle_of(dump: &str, comment: &str) -> i64 {
 
 /// The audit's findings as JSON, for `dump` and the selection `extra`.
 fn audit(dump: &str, extra: &[&str]) -> (i32, Value) {
+    audit_files(&[dump.to_string()], extra)
+}
+
+/// The audit's findings as JSON, for dumps (each given as one `--ruleset` file).
+fn audit_files(dumps: &[String], extra: &[&str]) -> (i32, Value) {
     let dir = tempfile::tempdir().unwrap();
-    let path = dir.path().join("ruleset.json");
-    std::fs::write(&path, dump).unwrap();
+    let mut paths = Vec::new();
+    for (i, d) in dumps.iter().enumerate() {
+        let path = dir.path().join(format!("dump-{i}"));
+        std::fs::write(&path, d).unwrap();
+        paths.push(path.to_str().unwrap().to_string());
+    }
     let mut args = vec![
         "audit",
         "--site",
@@ -140,9 +149,10 @@ fn audit(dump: &str, extra: &[&str]) -> (i32, Value) {
         "host",
         "--format",
         "json",
-        "--ruleset",
-        path.to_str().unwrap(),
     ];
+    for p in &paths {
+        args.extend(["--ruleset", p.as_str()]);
+    }
     args.extend(extra);
     let r = fwgen(&args);
     assert!(r.code == 0 || r.code == 1, "{args:?}: {}", r.stderr);
@@ -394,11 +404,23 @@ fn over_broad_rules_and_other_formats() {
     assert_eq!(args(&["--strict"]).code, 1);
     let md = args(&["--format", "markdown"]).stdout;
     assert!(md.starts_with("# Firewall audit: icap-gateway 4.8"), "{md}");
+    // iptables-save: read (a policy drop blocks every inbound entry).
     std::fs::write(&path, "*filter\n:INPUT DROP [0:0]\nCOMMIT\n").unwrap();
+    let r = args(&[]);
+    assert_eq!(r.code, 1, "{}", r.stderr);
+    assert!(
+        r.stdout.contains("policy drop of chain ip filter INPUT")
+            && r.stdout
+                .contains("no ip6tables-save given: IPv6 is not audited"),
+        "{}",
+        r.stdout
+    );
+    // Cisco: not yet.
+    std::fs::write(&path, "ip access-list extended X\n permit ip any any\n").unwrap();
     let r = args(&[]);
     assert_eq!(r.code, 2);
     assert!(
-        r.stderr.contains("iptables-save is not read yet"),
+        r.stderr.contains("a Cisco configuration is not read yet"),
         "{}",
         r.stderr
     );
@@ -508,4 +530,182 @@ fn hostile_rulesets_are_bounded() {
         assert_eq!(r.code, 2, "{name}");
         assert!(r.stderr.contains(want), "{name}: {}", r.stderr);
     }
+}
+
+/// A Debian-style `iptables-save`: user chains, `-j` to them and `RETURN`, multiport, a set.
+const DEBIAN_V4: &str = "*filter
+:INPUT DROP [0:0]
+:FORWARD DROP [0:0]
+:OUTPUT ACCEPT [0:0]
+:admin - [0:0]
+:services - [0:0]
+-A INPUT -i lo -j ACCEPT
+-A INPUT -m conntrack --ctstate RELATED,ESTABLISHED -j ACCEPT
+-A INPUT -m conntrack --ctstate INVALID -j DROP
+-A INPUT -s 198.18.0.2/32 -j admin
+-A INPUT -j services
+-A admin -p tcp -m multiport --dports 22,443 -j ACCEPT
+-A admin -j RETURN
+-A services -p tcp -m tcp --dport 1344 -m comment --comment \"icap\" -j ACCEPT
+-A services -p udp -m set --match-set snmp src -m udp --dport 161 -j ACCEPT
+COMMIT
+";
+
+const DEBIAN_V6: &str = "*filter
+:INPUT DROP [0:0]
+:FORWARD DROP [0:0]
+:OUTPUT ACCEPT [0:0]
+-A INPUT -m state --state RELATED,ESTABLISHED -j ACCEPT
+-A INPUT -s 2001:db8:f::2/128 -p tcp -m tcp --dport 443 -j ACCEPT
+-A INPUT -p tcp -m tcp --dport 1000:2000 -j ACCEPT
+COMMIT
+";
+
+const DEBIAN_SETS: &str = "create snmp hash:ip family inet hashsize 1024 maxelem 65536
+add snmp 198.18.0.2
+";
+
+/// Load an iptables ruleset (ipsets, IPv4 and IPv6 files, in iptables-restore form) into the
+/// gateway's namespace after clearing it, run `then`, and dump it as the tools save it.
+fn ipt_load_and_dump(lab: &Lab, files: &[String; 3], then: &[&str]) -> [String; 3] {
+    let sh = |script: &str, input: &str| {
+        use std::io::Write;
+        let mut child = lab
+            .exec(&lab.gw)
+            .args(["sh", "-c", script])
+            .stdin(std::process::Stdio::piped())
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .unwrap();
+        child
+            .stdin
+            .as_mut()
+            .unwrap()
+            .write_all(input.as_bytes())
+            .unwrap();
+        drop(child.stdin.take());
+        let out = child.wait_with_output().unwrap();
+        assert!(
+            out.status.success(),
+            "{script}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        String::from_utf8(out.stdout).unwrap()
+    };
+    sh(
+        "iptables -F; iptables -X; ip6tables -F; ip6tables -X; nft flush ruleset; ipset destroy 2>/dev/null; true",
+        "",
+    );
+    sh("ipset restore", &files[0]);
+    sh("iptables-restore", &files[1]);
+    sh("ip6tables-restore", &files[2]);
+    for cmd in then {
+        sh(cmd, "");
+    }
+    [
+        sh("ipset save", ""),
+        sh("iptables-save", ""),
+        sh("ip6tables-save", ""),
+    ]
+}
+
+/// The same for iptables-save with ipset save: five rulesets and two mutants, audited from
+/// what the tools save, then probed for real.
+#[test]
+fn audit_of_iptables_save_equals_what_the_kernel_does() {
+    if !ready() {
+        return;
+    }
+    let lab = Lab::new("b");
+    lab.add_outsider();
+    let generated = |extra: &[&str]| -> [String; 3] {
+        let dir = tempfile::tempdir().unwrap();
+        let mut args = vec![
+            "generate",
+            "--site",
+            SITE,
+            "--placement",
+            "host",
+            "-b",
+            "iptables",
+        ];
+        args.extend(extra);
+        let files = crate::tools::generate_into(dir.path(), &args);
+        let read = |name: &str| {
+            std::fs::read_to_string(files.iter().find(|f| f.ends_with(name)).unwrap()).unwrap()
+        };
+        [read("ipsets"), read("rules.v4"), read("rules.v6")]
+    };
+    let fwgen_ipt = generated(&[]);
+    let no_replies = [
+        String::new(),
+        "*filter\n:INPUT ACCEPT [0:0]\n:FORWARD ACCEPT [0:0]\n:OUTPUT DROP [0:0]\n-A OUTPUT -p udp --dport 53 -j ACCEPT\nCOMMIT\n".to_string(),
+        "*filter\n:INPUT ACCEPT [0:0]\n:FORWARD ACCEPT [0:0]\n:OUTPUT ACCEPT [0:0]\nCOMMIT\n".to_string(),
+    ];
+    let debian = [
+        DEBIAN_SETS.to_string(),
+        DEBIAN_V4.to_string(),
+        DEBIAN_V6.to_string(),
+    ];
+    type Case<'a> = ([String; 3], &'a [&'a str], &'a [(&'a str, &'a str)]);
+    let cases: Vec<Case> = vec![
+        (fwgen_ipt.clone(), &[], &[("web-ui", "admitted")]),
+        (
+            generated(&["--no-default-features"]),
+            &[],
+            &[("ntp-clearswift", "blocked")],
+        ),
+        // SNMP over IPv4 only (the IPv6 file has no rule for it).
+        (
+            debian.clone(),
+            &[],
+            &[("snmp-monitoring", "partial"), ("web-ui", "admitted")],
+        ),
+        (no_replies, &[], &[("web-ui", "partial")]),
+        (
+            fwgen_ipt,
+            &["iptables-save | grep -v 'fwgen web-ui' | iptables-restore"],
+            &[("web-ui", "partial")],
+        ),
+        (
+            debian,
+            &["ipset del snmp 198.18.0.2"],
+            &[("snmp-monitoring", "blocked")],
+        ),
+    ];
+    let mut audits = Vec::new();
+    for (n, (files, then, expect)) in cases.iter().enumerate() {
+        let dumps = ipt_load_and_dump(&lab, files, then);
+        let (_, findings) = audit_files(&dumps, &[]);
+        for (id, verdict) in *expect {
+            let f = findings["findings"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .find(|f| f["id"] == *id)
+                .unwrap_or_else(|| panic!("case {n}: no finding {id}"));
+            assert_eq!(f["verdict"], *verdict, "case {n}: {id}: {f}");
+        }
+        audits.push((n, findings));
+    }
+    let all: Vec<Value> = audits.iter().map(|a| a.1.clone()).collect();
+    let (gw_tcp, gw_udp) = ports(&all, true);
+    let (cli_tcp, cli_udp) = ports(&all, false);
+    let _gw = lab.serve(&lab.gw, &gw_tcp, &gw_udp, "198.18.0.1,2001:db8:f::1");
+    let _cli = lab.serve(
+        &lab.cli,
+        &cli_tcp,
+        &cli_udp,
+        "198.18.0.2,198.18.0.3,203.0.113.77,2001:db8:f::2,2001:db8:f::3,2001:db8:ffff::77",
+    );
+    let mut compared = 0;
+    for ((n, findings), (files, then, _)) in audits.into_iter().zip(&cases) {
+        ipt_load_and_dump(&lab, files, then);
+        let (bad, k) = compare(&lab, &findings);
+        assert!(bad.is_empty(), "case {n}:\n{}", bad.join("\n"));
+        assert!(k > 10, "case {n}: only {k} probes in the lab");
+        compared += k;
+    }
+    assert!(compared > 80, "only {compared} probes compared");
 }
