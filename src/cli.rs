@@ -146,6 +146,10 @@ pub struct AuditArgs {
     /// Also fail (exit 1) when the ruleset admits more than the selection needs
     #[arg(long)]
     pub strict: bool,
+    /// Print, instead of the report, the commands (nft or iptables, as the ruleset read) that
+    /// would add what is missing, for review
+    #[arg(long, conflicts_with = "format")]
+    pub fix: bool,
 }
 
 #[derive(Debug, ClapArgs)]

@@ -13,8 +13,11 @@
 //!
 //! Pure: the caller reads the files.
 
+mod fix;
 pub mod iptables;
 pub mod nft;
+
+pub use fix::{Syntax, fix};
 
 use std::net::IpAddr;
 
@@ -67,6 +70,10 @@ pub struct Probe {
     pub result: Verdict,
     /// The rule or policy that decides it (for a blocked reply: the reply's).
     pub decided_by: String,
+    /// For a blocked connection: the base chain that dropped it, and whether it was the
+    /// reply (what `--fix` adds a rule to).
+    #[serde(skip)]
+    pub dropped_in: Option<(nft::ChainRef, bool)>,
 }
 
 /// One catalogue entry's finding.
@@ -107,14 +114,14 @@ impl Audit {
     }
 }
 
-/// A firewall's decisions, whatever its syntax.
+/// A firewall's decisions, whatever its syntax: for a drop, also the base chain.
 pub trait Firewall {
-    fn decide(&self, hook: Hook, p: &Packet) -> Decision;
+    fn decide(&self, hook: Hook, p: &Packet) -> (Decision, Option<nft::ChainRef>);
 }
 
 impl Firewall for nft::Ruleset {
-    fn decide(&self, hook: Hook, p: &Packet) -> Decision {
-        nft::Ruleset::decide(self, hook, p)
+    fn decide(&self, hook: Hook, p: &Packet) -> (Decision, Option<nft::ChainRef>) {
+        self.decide_at(hook, p)
     }
 }
 
@@ -156,14 +163,18 @@ fn connect(
         dport: EPHEMERAL,
         state: State::Established,
     };
-    let (result, decided_by) = match fw.decide(there, &first) {
-        Decision::Accept(why) => match fw.decide(back, &reply) {
-            Decision::Accept(_) => (Verdict::Admitted, why),
-            Decision::Drop(r) => (Verdict::Blocked, format!("its replies: {r}")),
-            Decision::Unknown(r) => (Verdict::Unknown, format!("its replies: {r}")),
+    let (result, decided_by, dropped_in) = match fw.decide(there, &first) {
+        (Decision::Accept(why), _) => match fw.decide(back, &reply) {
+            (Decision::Accept(_), _) => (Verdict::Admitted, why, None),
+            (Decision::Drop(r), at) => (
+                Verdict::Blocked,
+                format!("its replies: {r}"),
+                at.map(|c| (c, true)),
+            ),
+            (Decision::Unknown(r), _) => (Verdict::Unknown, format!("its replies: {r}"), None),
         },
-        Decision::Drop(why) => (Verdict::Blocked, why),
-        Decision::Unknown(why) => (Verdict::Unknown, why),
+        (Decision::Drop(why), at) => (Verdict::Blocked, why, at.map(|c| (c, false))),
+        (Decision::Unknown(why), _) => (Verdict::Unknown, why, None),
     };
     Probe {
         direction: d,
@@ -173,6 +184,7 @@ fn connect(
         port,
         result,
         decided_by,
+        dropped_in,
     }
 }
 

@@ -57,6 +57,9 @@ pub struct Packet {
     pub state: State,
 }
 
+/// A chain by family, table and name.
+pub type ChainRef = (String, String, String);
+
 /// What the ruleset does with a packet, and the rule or policy that decides it.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Decision {
@@ -466,19 +469,28 @@ impl Ruleset {
     /// What the base chains on `hook` do with `p`: every one must accept it (in priority
     /// order; a drop in any ends it).
     pub fn decide(&self, hook: Hook, p: &Packet) -> Decision {
+        self.decide_at(hook, p).0
+    }
+
+    /// [`Ruleset::decide`], and for a drop the base chain it happened in (family, table,
+    /// name): where a rule that admits the packet would go.
+    pub fn decide_at(&self, hook: Hook, p: &Packet) -> (Decision, Option<ChainRef>) {
         let family = if p.src.is_ipv4() { "ip" } else { "ip6" };
         if let Some(given) = &self.families
             && !given.contains(&family)
         {
-            return Decision::Unknown(format!(
-                "no {} given: {} is not audited",
-                if family == "ip" {
-                    "iptables-save"
-                } else {
-                    "ip6tables-save"
-                },
-                if family == "ip" { "IPv4" } else { "IPv6" }
-            ));
+            return (
+                Decision::Unknown(format!(
+                    "no {} given: {} is not audited",
+                    if family == "ip" {
+                        "iptables-save"
+                    } else {
+                        "ip6tables-save"
+                    },
+                    if family == "ip" { "IPv4" } else { "IPv6" }
+                )),
+                None,
+            );
         }
         let mut chains: Vec<&Chain> = self
             .chains
@@ -497,32 +509,45 @@ impl Ruleset {
                 if c.rules.is_empty() && policy == "accept" {
                     continue;
                 }
-                return Decision::Unknown(format!(
-                    "chain {at}: type {kind} on the {} hook",
-                    hook.name()
-                ));
+                return (
+                    Decision::Unknown(format!(
+                        "chain {at}: type {kind} on the {} hook",
+                        hook.name()
+                    )),
+                    None,
+                );
             }
             match &c.worst {
-                Err(why) => return Decision::Unknown(format!("chain {at}: {why}")),
+                Err(why) => return (Decision::Unknown(format!("chain {at}: {why}")), None),
                 Ok(n) if *n > BUDGET => {
-                    return Decision::Unknown(format!(
-                        "chain {at}: up to {n} rules to visit for one packet (chains that jump \
+                    return (
+                        Decision::Unknown(format!(
+                            "chain {at}: up to {n} rules to visit for one packet (chains that jump \
                          to each other over and over); at most {BUDGET} are followed"
-                    ));
+                        )),
+                        None,
+                    );
                 }
                 Ok(_) => {}
             }
             let mut budget = BUDGET;
+            let here = || Some((c.family.clone(), c.table.clone(), c.name.clone()));
             match self.run(c, p, 0, &mut budget) {
                 Flow::Verdict(Decision::Accept(why)) => last = why,
-                Flow::Verdict(d) => return d,
+                Flow::Verdict(d @ Decision::Drop(_)) => return (d, here()),
+                Flow::Verdict(d) => return (d, None),
                 Flow::Through => match policy.as_str() {
                     "accept" => last = format!("policy accept of chain {at} (priority {prio})"),
-                    _ => return Decision::Drop(format!("policy {policy} of chain {at}")),
+                    _ => {
+                        return (
+                            Decision::Drop(format!("policy {policy} of chain {at}")),
+                            here(),
+                        );
+                    }
                 },
             }
         }
-        Decision::Accept(last)
+        (Decision::Accept(last), None)
     }
 
     /// Run one chain; `Through` when no rule decides (the caller continues, or the base

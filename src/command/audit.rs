@@ -37,10 +37,11 @@ pub fn run(cat: &Catalogue, args: AuditArgs) -> Result<Report, Error> {
                 .into(),
         ));
     }
-    let fw = read(&args.ruleset)?;
+    let (fw, syntax) = read(&args.ruleset)?;
     let placement: Placement = args.placement;
     let a = audit::audit(rules, placement, &fw);
     let stdout = match args.format {
+        _ if args.fix => audit::fix(&a, rules, placement, syntax),
         DiffFormat::Text => audit::text(&a),
         DiffFormat::Json => {
             let mut s = serde_json::to_string_pretty(&a).unwrap_or_default();
@@ -68,7 +69,7 @@ pub const MAX_RULESET_BYTES: u64 = 64 * 1024 * 1024;
 
 /// Read the ruleset files (bounded), recognising the format from the content: nftables
 /// JSON, or iptables-save / ip6tables-save with ipset save (not mixed).
-fn read(paths: &[std::path::PathBuf]) -> Result<nft::Ruleset, Error> {
+fn read(paths: &[std::path::PathBuf]) -> Result<(nft::Ruleset, audit::Syntax), Error> {
     use crate::audit::iptables;
     let mut json = Vec::new();
     let mut saves = Vec::new();
@@ -100,8 +101,12 @@ fn read(paths: &[std::path::PathBuf]) -> Result<nft::Ruleset, Error> {
             .join(", ")
     };
     let parsed = match (json.is_empty(), saves.is_empty()) {
-        (false, true) if ipsets.is_empty() => nft::Ruleset::parse(&strs(&json)),
-        (true, false) => iptables::parse(&strs(&saves), &strs(&ipsets)),
+        (false, true) if ipsets.is_empty() => {
+            nft::Ruleset::parse(&strs(&json)).map(|r| (r, audit::Syntax::Nft))
+        }
+        (true, false) => {
+            iptables::parse(&strs(&saves), &strs(&ipsets)).map(|r| (r, audit::Syntax::Iptables))
+        }
         (true, true) => Err("ipset save output alone: give the iptables-save output too".into()),
         _ => Err("nftables JSON and iptables-save are two firewalls: audit one at a time".into()),
     };

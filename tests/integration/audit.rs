@@ -709,3 +709,73 @@ fn audit_of_iptables_save_equals_what_the_kernel_does() {
     }
     assert!(compared > 80, "only {compared} probes compared");
 }
+
+/// `--fix` prints commands the real tools accept, and after them the audit finds nothing
+/// missing: for nftables (a ruleset without the default features, and one that drops the
+/// replies) and iptables.
+#[test]
+fn fix_commands_load_and_admit_what_was_missing() {
+    if !ready() {
+        return;
+    }
+    let lab = Lab::new("c");
+    let fix = |dumps: &[String]| -> String {
+        let dir = tempfile::tempdir().unwrap();
+        let mut args = vec!["audit", "--site", SITE, "--placement", "host", "--fix"];
+        let mut paths = Vec::new();
+        for (i, d) in dumps.iter().enumerate() {
+            let p = dir.path().join(format!("dump-{i}"));
+            std::fs::write(&p, d).unwrap();
+            paths.push(p.to_str().unwrap().to_string());
+        }
+        for p in &paths {
+            args.extend(["--ruleset", p.as_str()]);
+        }
+        let r = fwgen(&args);
+        assert_eq!(r.code, 1, "findings expected: {}", r.stderr);
+        r.stdout
+    };
+    let fewer = ok(&[
+        "generate",
+        "--site",
+        SITE,
+        "--placement",
+        "host",
+        "--no-default-features",
+        "-b",
+        "nftables",
+    ]);
+    for script in [fewer, NO_REPLIES.to_string()] {
+        let dump = load_and_dump(&lab, &script, &[]);
+        let commands = fix(&[dump]);
+        assert!(commands.contains("insert rule "), "{commands}");
+        let dump = load_and_dump(&lab, &format!("{script}\n{commands}"), &[]);
+        let (code, findings) = audit(&dump, &[]);
+        assert_eq!(code, 0, "after the fix: {findings}\n{commands}");
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let files = crate::tools::generate_into(
+        dir.path(),
+        &[
+            "generate",
+            "--site",
+            SITE,
+            "--placement",
+            "host",
+            "--no-default-features",
+            "-b",
+            "iptables",
+        ],
+    );
+    let read = |name: &str| {
+        std::fs::read_to_string(files.iter().find(|f| f.ends_with(name)).unwrap()).unwrap()
+    };
+    let ipt = [read("ipsets"), read("rules.v4"), read("rules.v6")];
+    let dumps = ipt_load_and_dump(&lab, &ipt, &[]);
+    let commands = fix(&dumps);
+    assert!(commands.contains("iptables -I OUTPUT"), "{commands}");
+    let lines: Vec<&str> = commands.lines().filter(|l| !l.starts_with('#')).collect();
+    let after = ipt_load_and_dump(&lab, &ipt, &lines);
+    let (code, findings) = audit_files(&after, &[]);
+    assert_eq!(code, 0, "after the fix: {findings}\n{commands}");
+}

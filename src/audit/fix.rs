@@ -1,0 +1,198 @@
+//! `fwgen audit --fix`: the rules that would admit what the audit found missing, in the
+//! audited ruleset's own syntax, for a person to review before loading.
+//!
+//! Each blocked connection gets a rule at the top of the base chain that dropped it: the
+//! entry's own peers (every prefix of the family, none for `any`), the gateway's address in
+//! perimeter placement, its protocol and all its ports; a dropped reply gets an
+//! established/related rule. Rules are inserted (`nft insert rule`, `iptables -I`) so that
+//! no earlier drop hides them.
+
+use std::fmt::Write;
+
+use ipnet::IpNet;
+
+use super::{Audit, Verdict};
+use crate::model::{Direction, Protocol};
+use crate::render::Placement;
+use crate::ruleset::{Remote, Ruleset, Selected};
+
+/// The audited ruleset's syntax.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Syntax {
+    /// `nft` commands.
+    Nft,
+    /// `iptables` / `ip6tables` commands.
+    Iptables,
+}
+
+/// The rules that would add what `a` found missing.
+pub fn fix(a: &Audit, rules: &Ruleset, placement: Placement, syntax: Syntax) -> String {
+    let mut lines: Vec<String> = Vec::new();
+    for f in a.findings.iter().filter(|f| f.verdict != Verdict::Admitted) {
+        let Some(e) = rules.selected.iter().find(|e| e.id == f.id) else {
+            continue;
+        };
+        for p in &f.probes {
+            let Some(((family, table, chain), reply)) = &p.dropped_in else {
+                continue;
+            };
+            let v6 = p.src.is_ipv6();
+            let gateway = if p.direction == Direction::In {
+                p.dst
+            } else {
+                p.src
+            };
+            let line = if *reply {
+                established(syntax, family, table, chain, v6)
+            } else {
+                let parts = Parts {
+                    entry: e,
+                    direction: p.direction,
+                    protocol: p.protocol,
+                    v6,
+                    gateway: (placement == Placement::Perimeter).then_some(gateway),
+                };
+                match syntax {
+                    Syntax::Nft => parts.nft(family, table, chain),
+                    Syntax::Iptables => parts.iptables(chain),
+                }
+            };
+            for l in line {
+                if !lines.contains(&l) {
+                    lines.push(l);
+                }
+            }
+        }
+    }
+    let mut s = String::new();
+    let _ = writeln!(
+        s,
+        "# fwgen audit --fix: {} {} ({}, {} placement): {} rules that admit what the audit found missing.",
+        a.product,
+        a.version,
+        a.component,
+        a.placement,
+        lines.len()
+    );
+    s.push_str(
+        "# Each goes first in the chain that dropped the connection: review before running.\n",
+    );
+    if syntax == Syntax::Nft {
+        s.insert_str(0, "#!/usr/sbin/nft -f\n");
+    }
+    for l in lines {
+        let _ = writeln!(s, "{l}");
+    }
+    s
+}
+
+/// A rule that admits the replies of admitted connections.
+fn established(syntax: Syntax, family: &str, table: &str, chain: &str, v6: bool) -> Vec<String> {
+    vec![match syntax {
+        Syntax::Nft => format!(
+            "insert rule {family} {table} {chain} ct state established,related accept comment \"fwgen: replies\""
+        ),
+        Syntax::Iptables => format!(
+            "{} -I {chain} -m conntrack --ctstate ESTABLISHED,RELATED -m comment --comment \"fwgen: replies\" -j ACCEPT",
+            if v6 { "ip6tables" } else { "iptables" }
+        ),
+    }]
+}
+
+/// What one blocked connection's rule is made of.
+struct Parts<'a> {
+    entry: &'a Selected,
+    direction: Direction,
+    protocol: Protocol,
+    v6: bool,
+    /// Perimeter placement: the gateway's address, matched too.
+    gateway: Option<std::net::IpAddr>,
+}
+
+impl Parts<'_> {
+    /// The entry's peers in the connection's family; empty for any address.
+    fn peers(&self) -> Vec<IpNet> {
+        match &self.entry.remote {
+            Remote::Addresses(nets) => nets
+                .iter()
+                .filter(|n| n.addr().is_ipv6() == self.v6)
+                .copied()
+                .collect(),
+            _ => Vec::new(),
+        }
+    }
+
+    fn ports(&self, sep: &str, range: &str) -> Vec<String> {
+        self.entry
+            .ports
+            .ranges()
+            .iter()
+            .map(|r| {
+                if r.is_single() {
+                    r.lo().to_string()
+                } else {
+                    format!("{}{range}{}", r.lo(), r.hi())
+                }
+            })
+            .collect::<Vec<_>>()
+            .chunks(15)
+            .map(|c| c.join(sep))
+            .collect()
+    }
+
+    fn nft(&self, family: &str, table: &str, chain: &str) -> Vec<String> {
+        let ip = if self.v6 { "ip6" } else { "ip" };
+        let (peer, own) = match self.direction {
+            Direction::In => ("saddr", "daddr"),
+            Direction::Out => ("daddr", "saddr"),
+        };
+        let peers = self.peers();
+        let mut m = String::new();
+        if let Some(g) = self.gateway {
+            let _ = write!(m, "{ip} {own} {g} ");
+        }
+        if !peers.is_empty() {
+            let list: Vec<String> = peers.iter().map(ToString::to_string).collect();
+            let _ = write!(m, "{ip} {peer} {{ {} }} ", list.join(", "));
+        } else if family == "inet" {
+            let _ = write!(m, "meta nfproto {} ", if self.v6 { "ipv6" } else { "ipv4" });
+        }
+        self.ports(", ", "-")
+            .into_iter()
+            .map(|ports| {
+                format!(
+                    "insert rule {family} {table} {chain} {m}{} dport {{ {ports} }} accept comment \"fwgen {}\"",
+                    self.protocol, self.entry.id
+                )
+            })
+            .collect()
+    }
+
+    fn iptables(&self, chain: &str) -> Vec<String> {
+        let tool = if self.v6 { "ip6tables" } else { "iptables" };
+        let (peer, own) = match self.direction {
+            Direction::In => ("-s", "-d"),
+            Direction::Out => ("-d", "-s"),
+        };
+        let peers = self.peers();
+        let peer_parts: Vec<String> = if peers.is_empty() {
+            vec![String::new()]
+        } else {
+            peers.iter().map(|n| format!("{peer} {n} ")).collect()
+        };
+        let own = self
+            .gateway
+            .map(|g| format!("{own} {g} "))
+            .unwrap_or_default();
+        let mut out = Vec::new();
+        for p in &peer_parts {
+            for ports in self.ports(",", ":") {
+                out.push(format!(
+                    "{tool} -I {chain} {own}{p}-p {} -m multiport --dports {ports} -m comment --comment \"fwgen {}\" -j ACCEPT",
+                    self.protocol, self.entry.id
+                ));
+            }
+        }
+        out
+    }
+}
