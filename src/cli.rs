@@ -51,8 +51,8 @@ pub enum Command {
     Resolve(ResolveArgs),
     /// Connections added, removed and changed between two product versions or two catalogues
     Diff(DiffArgs),
-    /// Check an existing firewall's ruleset (nftables, iptables) against a selection: is every
-    /// required connection admitted, and what is admitted beyond it
+    /// Check an existing firewall's ruleset (nftables, iptables, Cisco) against a selection: is
+    /// every required connection admitted, and what is admitted beyond it
     Audit(AuditArgs),
     /// Print a shell completion script (bash, zsh, fish, elvish, powershell)
     Completions {
@@ -146,6 +146,13 @@ pub struct AuditArgs {
     /// Also fail (exit 1) when the ruleset admits more than the selection needs
     #[arg(long)]
     pub strict: bool,
+    /// Cisco configurations: the interface that faces the gateway (IOS) or the gateway's
+    /// interface (ASA), whose bindings say which lists decide
+    #[arg(long, value_name = "IF")]
+    pub interface: Option<String>,
+    /// Cisco ASA: an interface traffic to the gateway arrives on (repeatable)
+    #[arg(long, value_name = "IF", value_delimiter = ',')]
+    pub ingress_interface: Vec<String>,
     /// Print, instead of the report, the commands (nft or iptables, as the ruleset read) that
     /// would add what is missing, for review
     #[arg(long, conflicts_with = "format")]

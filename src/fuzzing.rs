@@ -78,11 +78,21 @@ pub fn audit(data: &[u8]) {
     let Ok(text) = std::str::from_utf8(data) else {
         return;
     };
-    // The same bytes as an nftables dump, an iptables-save and an ipset save.
+    // The same bytes as an nftables dump, an iptables-save, an ipset save and a Cisco
+    // configuration (bound to interfaces it may name).
+    let cisco = crate::audit::cisco::Interfaces {
+        gateway: "dmz".into(),
+        ingress: vec!["outside".into()],
+    };
+    let gateway: Vec<ipnet::IpNet> = ["198.18.0.1/32", "2001:db8:f::1/128"]
+        .iter()
+        .filter_map(|a| a.parse().ok())
+        .collect();
     let parsed = [
         crate::audit::nft::Ruleset::parse(&[text]),
         crate::audit::iptables::parse(&[text], &[]),
         crate::audit::iptables::parse(&[], &[text]),
+        crate::audit::cisco::parse(text, &gateway, &cisco),
     ];
     for fw in parsed.iter().flatten() {
         audit_one(fw);

@@ -23,6 +23,8 @@ pub enum Syntax {
     Nft,
     /// `iptables` / `ip6tables` commands.
     Iptables,
+    /// A Cisco IOS or ASA configuration (no `--fix`).
+    Cisco,
 }
 
 /// The rules that would add what `a` found missing.
@@ -55,6 +57,7 @@ pub fn fix(a: &Audit, rules: &Ruleset, placement: Placement, syntax: Syntax) -> 
                 match syntax {
                     Syntax::Nft => parts.nft(family, table, chain),
                     Syntax::Iptables => parts.iptables(chain),
+                    Syntax::Cisco => Vec::new(),
                 }
             };
             for l in line {
@@ -88,11 +91,14 @@ pub fn fix(a: &Audit, rules: &Ruleset, placement: Placement, syntax: Syntax) -> 
 
 /// A rule that admits the replies of admitted connections.
 fn established(syntax: Syntax, family: &str, table: &str, chain: &str, v6: bool) -> Vec<String> {
+    if syntax == Syntax::Cisco {
+        return Vec::new();
+    }
     vec![match syntax {
         Syntax::Nft => format!(
             "insert rule {family} {table} {chain} ct state established,related accept comment \"fwgen: replies\""
         ),
-        Syntax::Iptables => format!(
+        _ => format!(
             "{} -I {chain} -m conntrack --ctstate ESTABLISHED,RELATED -m comment --comment \"fwgen: replies\" -j ACCEPT",
             if v6 { "ip6tables" } else { "iptables" }
         ),

@@ -13,6 +13,7 @@
 //!
 //! Pure: the caller reads the files.
 
+pub mod cisco;
 mod fix;
 pub mod iptables;
 pub mod nft;

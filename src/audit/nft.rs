@@ -91,7 +91,7 @@ struct Rule {
 }
 
 /// One expression of a rule, read once.
-#[derive(Debug)]
+#[derive(Clone, Debug)]
 pub(crate) enum Expr {
     Match {
         negate: bool,
@@ -110,7 +110,7 @@ pub(crate) enum Expr {
 }
 
 /// What a match reads from a packet.
-#[derive(Debug)]
+#[derive(Clone, Debug)]
 pub(crate) enum Left {
     Saddr {
         v6: bool,
@@ -133,7 +133,7 @@ pub(crate) enum Left {
     Concat(Vec<Left>),
 }
 
-#[derive(Debug)]
+#[derive(Clone, Debug)]
 pub(crate) enum Right {
     Elems(Vec<Elem>),
     /// A named set, by its index in `Ruleset::sets`.
@@ -141,7 +141,7 @@ pub(crate) enum Right {
 }
 
 /// One value, prefix, range or concatenation on a right side or in a set.
-#[derive(Debug)]
+#[derive(Clone, Debug)]
 pub(crate) enum Elem {
     Addr(IpAddr),
     Net(IpNet),
@@ -500,6 +500,7 @@ impl Ruleset {
             .collect();
         chains.sort_by_key(|c| c.base.as_ref().map_or(0, |b| b.2));
         let mut last = format!("no base chain on the {} hook: accepted", hook.name());
+        let mut accepted_by: Option<String> = None;
         for c in chains {
             let Some((kind, _, prio, policy)) = &c.base else {
                 continue;
@@ -533,11 +534,18 @@ impl Ruleset {
             let mut budget = BUDGET;
             let here = || Some((c.family.clone(), c.table.clone(), c.name.clone()));
             match self.run(c, p, 0, &mut budget) {
-                Flow::Verdict(Decision::Accept(why)) => last = why,
+                // The first rule that accepts says most (later chains may only let it pass).
+                Flow::Verdict(Decision::Accept(why)) => {
+                    if accepted_by.is_none() {
+                        accepted_by = Some(why);
+                    }
+                }
                 Flow::Verdict(d @ Decision::Drop(_)) => return (d, here()),
                 Flow::Verdict(d) => return (d, None),
                 Flow::Through => match policy.as_str() {
-                    "accept" => last = format!("policy accept of chain {at} (priority {prio})"),
+                    "accept" => {
+                        last = format!("policy accept of chain {at} (priority {prio})");
+                    }
                     _ => {
                         return (
                             Decision::Drop(format!("policy {policy} of chain {at}")),
@@ -547,7 +555,7 @@ impl Ruleset {
                 },
             }
         }
-        (Decision::Accept(last), None)
+        (Decision::Accept(accepted_by.unwrap_or(last)), None)
     }
 
     /// Run one chain; `Through` when no rule decides (the caller continues, or the base

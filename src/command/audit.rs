@@ -37,7 +37,27 @@ pub fn run(cat: &Catalogue, args: AuditArgs) -> Result<Report, Error> {
                 .into(),
         ));
     }
-    let (fw, syntax) = read(&args.ruleset)?;
+    let cisco = crate::audit::cisco::Interfaces {
+        gateway: args.interface.clone().unwrap_or_default(),
+        ingress: args.ingress_interface.clone(),
+    };
+    let (fw, syntax) = read(&args.ruleset, &rules.gateway, &cisco)?;
+    if syntax == audit::Syntax::Cisco {
+        if args.placement != Placement::Perimeter {
+            return Err(Error::Usage(
+                "a Cisco configuration filters traffic through a router or ASA in front of the \
+                 gateway: audit it with --placement perimeter"
+                    .into(),
+            ));
+        }
+        if args.fix {
+            return Err(Error::Usage(
+                "--fix writes nft and iptables commands; for a Cisco configuration, use \
+                 `fwgen generate -b cisco-ios|cisco-asa` for the lists the selection needs"
+                    .into(),
+            ));
+        }
+    }
     let placement: Placement = args.placement;
     let a = audit::audit(rules, placement, &fw);
     let stdout = match args.format {
@@ -69,14 +89,36 @@ pub const MAX_RULESET_BYTES: u64 = 64 * 1024 * 1024;
 
 /// Read the ruleset files (bounded), recognising the format from the content: nftables
 /// JSON, or iptables-save / ip6tables-save with ipset save (not mixed).
-fn read(paths: &[std::path::PathBuf]) -> Result<(nft::Ruleset, audit::Syntax), Error> {
-    use crate::audit::iptables;
+fn read(
+    paths: &[std::path::PathBuf],
+    gateway: &[ipnet::IpNet],
+    interfaces: &crate::audit::cisco::Interfaces,
+) -> Result<(nft::Ruleset, audit::Syntax), Error> {
+    use crate::audit::{cisco, iptables};
     let mut json = Vec::new();
     let mut saves = Vec::new();
     let mut ipsets = Vec::new();
     for p in paths {
         let text = crate::yaml::read_text_within(p, MAX_RULESET_BYTES)
             .map_err(|e| Error::Usage(format!("--ruleset {}: {e}", p.display())))?;
+        if cisco::is_cisco(&text) {
+            if paths.len() > 1 {
+                return Err(Error::Usage(
+                    "a Cisco configuration is audited on its own: give one --ruleset".into(),
+                ));
+            }
+            if interfaces.gateway.is_empty() {
+                return Err(Error::Usage(format!(
+                    "--ruleset {}: a Cisco configuration needs --interface (IOS: the interface \
+                     that faces the gateway; ASA: the gateway's interface, with \
+                     --ingress-interface for the others)",
+                    p.display()
+                )));
+            }
+            return cisco::parse(&text, gateway, interfaces)
+                .map(|r| (r, audit::Syntax::Cisco))
+                .map_err(|e| Error::Usage(format!("--ruleset {}: {e}", p.display())));
+        }
         if text.trim_start().starts_with('{') {
             json.push(text);
         } else if iptables::is_save(&text) {
@@ -85,12 +127,11 @@ fn read(paths: &[std::path::PathBuf]) -> Result<(nft::Ruleset, audit::Syntax), E
             // `ipset save` with no set prints nothing.
             ipsets.push(text);
         } else {
-            let kind = if text.lines().any(|l| l.contains("access-list")) {
-                "a Cisco configuration is not read yet"
-            } else {
-                "not `nft -j list ruleset`, iptables-save or ipset save output"
-            };
-            return Err(Error::Usage(format!("--ruleset {}: {kind}", p.display())));
+            return Err(Error::Usage(format!(
+                "--ruleset {}: not `nft -j list ruleset`, iptables-save, ipset save or Cisco \
+                 configuration output",
+                p.display()
+            )));
         }
     }
     let all = || {
