@@ -136,6 +136,14 @@ pub struct AuditArgs {
     /// Where the audited firewall sits: in front of the gateway, or on it
     #[arg(long, value_enum, default_value_t)]
     pub placement: Placement,
+    /// An AWS ip-ranges.json: host groups served by CloudFront take its prefixes, as in
+    /// generate [default: `ip_ranges:` in the site file]
+    #[arg(long, value_name = "FILE")]
+    pub ip_ranges: Option<PathBuf>,
+    /// A lock file written by `fwgen resolve`: addresses for host names, as in generate
+    /// [default: `lock:` in the site file]
+    #[arg(long, value_name = "FILE")]
+    pub lock: Option<PathBuf>,
     /// The ruleset to audit: `nft -j list ruleset` output, or `iptables-save`,
     /// `ip6tables-save` and `ipset save` output, one file each (repeatable; the format is
     /// recognised from the content)

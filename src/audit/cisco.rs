@@ -40,6 +40,12 @@ pub fn is_cisco(text: &str) -> bool {
     })
 }
 
+/// Whether a Cisco configuration is an ASA's (`access-list NAME extended …`).
+pub fn is_asa(text: &str) -> bool {
+    text.lines()
+        .any(|l| l.starts_with("access-list ") && l.split_whitespace().nth(2) == Some("extended"))
+}
+
 /// One ACE or remark as read: (permit, matches) or a construct not understood.
 enum Ace {
     Entry { permit: bool, matches: Vec<Expr> },
@@ -249,14 +255,12 @@ impl Config {
 /// Read the configuration: lists, groups, bindings.
 fn read(text: &str) -> Result<Config, ReadError> {
     let mut cfg = Config {
-        asa: text.lines().any(|l| {
-            l.starts_with("access-list ") && l.split_whitespace().nth(2) == Some("extended")
-        }),
+        asa: is_asa(text),
         ..Config::default()
     };
     let mut block = Block::None;
     // Entries are read after the groups they name: collect them first.
-    let mut entries: Vec<(usize, String, bool, Vec<String>)> = Vec::new();
+    let mut entries: Vec<RawEntry> = Vec::new();
     for (i, raw) in text.lines().enumerate() {
         let line = i + 1;
         let t: Vec<String> = raw.split_whitespace().map(String::from).collect();
@@ -296,6 +300,15 @@ fn read(text: &str) -> Result<Config, ReadError> {
                 }
                 Block::None
             }
+            // `access-list NAME line N extended …` inserts at line N: kept as `line N …`.
+            ["access-list", name, "line", n, "extended", ..] => {
+                for v6 in [false, true] {
+                    let mut rest = vec!["line".to_string(), (*n).to_string()];
+                    rest.extend(t.get(5..).unwrap_or_default().iter().cloned());
+                    entries.push((line, (*name).into(), v6, rest));
+                }
+                Block::None
+            }
             ["access-list", name, action, ..] if matches!(*action, "permit" | "deny") => {
                 entries.push((
                     line,
@@ -313,14 +326,68 @@ fn read(text: &str) -> Result<Config, ReadError> {
             _ => Block::None,
         };
     }
+    order(&mut cfg, entries);
+    Ok(cfg)
+}
+
+/// An entry as read: (line, list, IPv6, words after the list name).
+type RawEntry = (usize, String, bool, Vec<String>);
+
+/// A list's ACEs with their place (sequence) and line.
+type Placed = Vec<(u64, usize, Ace)>;
+
+/// Put every entry in its list, in order.
+fn order(cfg: &mut Config, entries: Vec<RawEntry>) {
+    // Where each entry goes: IOS by sequence number (given, or 10 past the list's last),
+    // ASA at the line an `access-list … line N` names, else at the end.
+    let mut ordered: BTreeMap<(String, bool), Placed> = BTreeMap::new();
     for (line, name, v6, words) in entries {
         let words: Vec<&str> = words.iter().map(String::as_str).collect();
-        let ace = ace(&cfg, &words, v6);
-        if let Some(ace) = ace {
-            cfg.lists.entry((name, v6)).or_default().push((line, ace));
+        let list = ordered.entry((name, v6)).or_default();
+        let last = list.iter().map(|e| e.0).max().unwrap_or(0);
+        let (place, words) = match words.as_slice() {
+            ["line", n, rest @ ..] => match n.parse::<usize>() {
+                Ok(n) => (Place::At(n), rest),
+                Err(_) => (Place::End, rest),
+            },
+            ["sequence", n, rest @ ..] | [n, rest @ ..] if n.parse::<u64>().is_ok() => {
+                (Place::Seq(n.parse().unwrap_or(last + 10)), rest)
+            }
+            other => (Place::End, other),
+        };
+        let Some(ace) = ace(cfg, words, v6) else {
+            continue;
+        };
+        match place {
+            Place::Seq(seq) => list.push((seq, line, ace)),
+            Place::End => list.push((last + 10, line, ace)),
+            Place::At(n) => {
+                let at = n.saturating_sub(1).min(list.len());
+                list.insert(at, (0, line, ace));
+                // Renumber: the list's order is now its order.
+                for (i, e) in list.iter_mut().enumerate() {
+                    e.0 = (i as u64 + 1) * 10;
+                }
+            }
         }
+        list.sort_by_key(|e| e.0);
     }
-    Ok(cfg)
+    for (key, list) in ordered {
+        cfg.lists.insert(
+            key,
+            list.into_iter().map(|(_, line, ace)| (line, ace)).collect(),
+        );
+    }
+}
+
+/// Where an ACE goes in its list.
+enum Place {
+    /// IOS: by sequence number.
+    Seq(u64),
+    /// ASA `line N`: inserted there.
+    At(usize),
+    /// After the last.
+    End,
 }
 
 /// A member line of a network object group or object.
@@ -434,11 +501,6 @@ fn address_spec(cfg: &Config, w: &[&str], v6: bool) -> Result<(Option<Vec<Elem>>
 
 /// One ACE (`permit tcp SRC [PORT] DST [PORT] [established] [log]`), or `None` for remarks.
 fn ace(cfg: &Config, w: &[&str], v6: bool) -> Option<Ace> {
-    let w = match w {
-        ["sequence", _, rest @ ..] => rest,
-        [n, rest @ ..] if n.parse::<u32>().is_ok() => rest,
-        other => other,
-    };
     let (permit, rest) = match w {
         ["remark", ..] => return None,
         ["permit", rest @ ..] => (true, rest),

@@ -23,8 +23,8 @@ pub enum Syntax {
     Nft,
     /// `iptables` / `ip6tables` commands.
     Iptables,
-    /// A Cisco IOS or ASA configuration (no `--fix`).
-    Cisco,
+    /// A Cisco IOS or ASA configuration: ACEs inserted at the top of the list that denied.
+    Cisco { asa: bool },
 }
 
 /// The rules that would add what `a` found missing.
@@ -35,50 +35,65 @@ pub fn fix(a: &Audit, rules: &Ruleset, placement: Placement, syntax: Syntax) -> 
             continue;
         };
         for p in &f.probes {
-            let Some(((family, table, chain), reply)) = &p.dropped_in else {
-                continue;
-            };
-            let v6 = p.src.is_ipv6();
-            let gateway = if p.direction == Direction::In {
-                p.dst
-            } else {
-                p.src
-            };
-            let line = if *reply {
-                established(syntax, family, table, chain, v6)
-            } else {
-                let parts = Parts {
-                    entry: e,
-                    direction: p.direction,
-                    protocol: p.protocol,
-                    v6,
-                    gateway: (placement == Placement::Perimeter).then_some(gateway),
+            for ((family, table, chain), reply) in &p.dropped_in {
+                let v6 = p.src.is_ipv6();
+                let gateway = if p.direction == Direction::In {
+                    p.dst
+                } else {
+                    p.src
                 };
-                match syntax {
-                    Syntax::Nft => parts.nft(family, table, chain),
-                    Syntax::Iptables => parts.iptables(chain),
-                    Syntax::Cisco => Vec::new(),
-                }
-            };
-            for l in line {
-                if !lines.contains(&l) {
-                    lines.push(l);
+                let line = if *reply {
+                    match syntax {
+                        Syntax::Cisco { asa } => Parts {
+                            entry: e,
+                            direction: p.direction,
+                            protocol: p.protocol,
+                            v6,
+                            gateway: Some(gateway),
+                        }
+                        .cisco(chain, asa, true),
+                        _ => established(syntax, family, table, chain, v6),
+                    }
+                } else {
+                    let parts = Parts {
+                        entry: e,
+                        direction: p.direction,
+                        protocol: p.protocol,
+                        v6,
+                        gateway: (placement == Placement::Perimeter).then_some(gateway),
+                    };
+                    match syntax {
+                        Syntax::Nft => parts.nft(family, table, chain),
+                        Syntax::Iptables => parts.iptables(chain),
+                        Syntax::Cisco { asa } => parts.cisco(chain, asa, false),
+                    }
+                };
+                for l in line {
+                    if !lines.contains(&l) {
+                        lines.push(l);
+                    }
                 }
             }
         }
     }
+    let count = lines.len();
+    if let Syntax::Cisco { .. } = syntax {
+        lines = cisco_blocks(&lines);
+    }
+    let comment = if matches!(syntax, Syntax::Cisco { .. }) {
+        "!"
+    } else {
+        "#"
+    };
     let mut s = String::new();
     let _ = writeln!(
         s,
-        "# fwgen audit --fix: {} {} ({}, {} placement): {} rules that admit what the audit found missing.",
-        a.product,
-        a.version,
-        a.component,
-        a.placement,
-        lines.len()
+        "{comment} fwgen audit --fix: {} {} ({}, {} placement): {} rules that admit what the audit found missing.",
+        a.product, a.version, a.component, a.placement, count
     );
-    s.push_str(
-        "# Each goes first in the chain that dropped the connection: review before running.\n",
+    let _ = writeln!(
+        s,
+        "{comment} Each goes first in the chain (or list) that dropped the connection: review before running."
     );
     if syntax == Syntax::Nft {
         s.insert_str(0, "#!/usr/sbin/nft -f\n");
@@ -91,9 +106,6 @@ pub fn fix(a: &Audit, rules: &Ruleset, placement: Placement, syntax: Syntax) -> 
 
 /// A rule that admits the replies of admitted connections.
 fn established(syntax: Syntax, family: &str, table: &str, chain: &str, v6: bool) -> Vec<String> {
-    if syntax == Syntax::Cisco {
-        return Vec::new();
-    }
     vec![match syntax {
         Syntax::Nft => format!(
             "insert rule {family} {table} {chain} ct state established,related accept comment \"fwgen: replies\""
@@ -115,7 +127,103 @@ struct Parts<'a> {
     gateway: Option<std::net::IpAddr>,
 }
 
+/// Cisco lines come as `LIST-HEADER\tENTRY`: under each list's header (IOS), its entries
+/// numbered from 1 so that they go first in their order; ASA lines stand alone.
+fn cisco_blocks(lines: &[String]) -> Vec<String> {
+    let mut out: Vec<String> = Vec::new();
+    let mut headers: Vec<(String, Vec<String>)> = Vec::new();
+    for l in lines {
+        match l.split_once('\t') {
+            Some((header, entry)) => match headers.iter_mut().find(|(h, _)| h == header) {
+                Some((_, entries)) => entries.push(entry.to_string()),
+                None => headers.push((header.to_string(), vec![entry.to_string()])),
+            },
+            None => out.push(l.clone()),
+        }
+    }
+    for (header, entries) in headers {
+        let v6 = header.starts_with("ipv6");
+        out.push(header);
+        for (i, e) in entries.iter().enumerate() {
+            let seq = if v6 {
+                format!("sequence {}", i + 1)
+            } else {
+                (i + 1).to_string()
+            };
+            out.push(format!(" {seq} {e}"));
+        }
+    }
+    out
+}
+
+/// A Cisco address: `any`, `host A`, `A WILDCARD` (IOS) or `A NETMASK` (ASA), `P/LEN` (IPv6).
+fn cisco_addr(net: Option<&IpNet>, asa: bool) -> String {
+    match net {
+        None => "any".into(),
+        Some(n) if n.prefix_len() == n.max_prefix_len() => format!("host {}", n.addr()),
+        Some(IpNet::V4(v)) if asa => format!("{} {}", v.network(), v.netmask()),
+        Some(IpNet::V4(v)) => format!("{} {}", v.network(), v.hostmask()),
+        Some(n) => n.to_string(),
+    }
+}
+
 impl Parts<'_> {
+    /// ACEs for the list a base chain named (`to LIST #0`, `from LIST (IPv6) #1`): the
+    /// connection, or (`reply`, IOS) its return entries.
+    fn cisco(&self, base: &str, asa: bool, reply: bool) -> Vec<String> {
+        let list = base
+            .split_once(' ')
+            .map_or(base, |(_, rest)| rest)
+            .rsplit_once(" #")
+            .map_or(base, |(l, _)| l)
+            .trim_end_matches(" (IPv6)");
+        let gw = self.gateway.map(IpNet::from);
+        let peers: Vec<Option<IpNet>> = match self.peers() {
+            p if p.is_empty() => vec![None],
+            p => p.into_iter().map(Some).collect(),
+        };
+        let mut out = Vec::new();
+        for peer in &peers {
+            for r in self.entry.ports.ranges() {
+                let port = if r.is_single() {
+                    format!("eq {}", r.lo())
+                } else {
+                    format!("range {} {}", r.lo(), r.hi())
+                };
+                let peer_side = cisco_addr(peer.as_ref(), asa);
+                let gw_side = cisco_addr(gw.as_ref(), asa);
+                let proto = self.protocol;
+                let ace = match (self.direction, reply) {
+                    (Direction::In, false) => {
+                        format!("permit {proto} {peer_side} {gw_side} {port}")
+                    }
+                    (Direction::Out, false) => {
+                        format!("permit {proto} {gw_side} {peer_side} {port}")
+                    }
+                    (Direction::In, true) => {
+                        format!("permit {proto} {gw_side} {port} {peer_side} gt 1023")
+                    }
+                    (Direction::Out, true) => {
+                        format!("permit {proto} {peer_side} {port} {gw_side} gt 1023")
+                    }
+                };
+                let ace = if reply && proto == Protocol::Tcp {
+                    format!("{ace} established")
+                } else {
+                    ace
+                };
+                out.push(if asa {
+                    format!("access-list {list} line 1 extended {ace}")
+                } else if self.v6 {
+                    format!("ipv6 access-list {list}\t{ace}")
+                } else {
+                    format!("ip access-list extended {list}\t{ace}")
+                });
+            }
+        }
+        out
+    }
+
     /// The entry's peers in the connection's family; empty for any address.
     fn peers(&self) -> Vec<IpNet> {
         match &self.entry.remote {

@@ -71,10 +71,11 @@ pub struct Probe {
     pub result: Verdict,
     /// The rule or policy that decides it (for a blocked reply: the reply's).
     pub decided_by: String,
-    /// For a blocked connection: the base chain that dropped it, and whether it was the
-    /// reply (what `--fix` adds a rule to).
+    /// For a blocked connection: the base chains that drop it, and whether it is the reply
+    /// there (what `--fix` adds rules to; a reply is checked even when the first packet is
+    /// dropped, so that one fix admits both).
     #[serde(skip)]
-    pub dropped_in: Option<(nft::ChainRef, bool)>,
+    pub dropped_in: Vec<(nft::ChainRef, bool)>,
 }
 
 /// One catalogue entry's finding.
@@ -164,18 +165,19 @@ fn connect(
         dport: EPHEMERAL,
         state: State::Established,
     };
-    let (result, decided_by, dropped_in) = match fw.decide(there, &first) {
-        (Decision::Accept(why), _) => match fw.decide(back, &reply) {
-            (Decision::Accept(_), _) => (Verdict::Admitted, why, None),
-            (Decision::Drop(r), at) => (
-                Verdict::Blocked,
-                format!("its replies: {r}"),
-                at.map(|c| (c, true)),
-            ),
-            (Decision::Unknown(r), _) => (Verdict::Unknown, format!("its replies: {r}"), None),
-        },
-        (Decision::Drop(why), at) => (Verdict::Blocked, why, at.map(|c| (c, false))),
-        (Decision::Unknown(why), _) => (Verdict::Unknown, why, None),
+    let (first_decision, first_at) = fw.decide(there, &first);
+    let (reply_decision, reply_at) = fw.decide(back, &reply);
+    let mut dropped_in: Vec<(nft::ChainRef, bool)> =
+        first_at.map(|c| (c, false)).into_iter().collect();
+    dropped_in.extend(reply_at.map(|c| (c, true)));
+    let (result, decided_by) = match (first_decision, reply_decision) {
+        (Decision::Accept(why), Decision::Accept(_)) => (Verdict::Admitted, why),
+        (Decision::Accept(_), Decision::Drop(r)) => (Verdict::Blocked, format!("its replies: {r}")),
+        (Decision::Accept(_), Decision::Unknown(r)) => {
+            (Verdict::Unknown, format!("its replies: {r}"))
+        }
+        (Decision::Drop(why), _) => (Verdict::Blocked, why),
+        (Decision::Unknown(why), _) => (Verdict::Unknown, why),
     };
     Probe {
         direction: d,

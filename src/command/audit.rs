@@ -17,8 +17,8 @@ pub fn run(cat: &Catalogue, args: AuditArgs) -> Result<Report, Error> {
             ..request
         },
         site,
-        ip_ranges: None,
-        lock: None,
+        ip_ranges: args.ip_ranges.clone(),
+        lock: args.lock.clone(),
         backend: crate::render::Backend::Json,
         options: crate::render::RenderOptions::default(),
         destination: crate::job::Destination::Stdout,
@@ -42,21 +42,14 @@ pub fn run(cat: &Catalogue, args: AuditArgs) -> Result<Report, Error> {
         ingress: args.ingress_interface.clone(),
     };
     let (fw, syntax) = read(&args.ruleset, &rules.gateway, &cisco)?;
-    if syntax == audit::Syntax::Cisco {
-        if args.placement != Placement::Perimeter {
-            return Err(Error::Usage(
-                "a Cisco configuration filters traffic through a router or ASA in front of the \
+    if let audit::Syntax::Cisco { .. } = syntax
+        && args.placement != Placement::Perimeter
+    {
+        return Err(Error::Usage(
+            "a Cisco configuration filters traffic through a router or ASA in front of the \
                  gateway: audit it with --placement perimeter"
-                    .into(),
-            ));
-        }
-        if args.fix {
-            return Err(Error::Usage(
-                "--fix writes nft and iptables commands; for a Cisco configuration, use \
-                 `fwgen generate -b cisco-ios|cisco-asa` for the lists the selection needs"
-                    .into(),
-            ));
-        }
+                .into(),
+        ));
     }
     let placement: Placement = args.placement;
     let a = audit::audit(rules, placement, &fw);
@@ -115,8 +108,9 @@ fn read(
                     p.display()
                 )));
             }
+            let asa = cisco::is_asa(&text);
             return cisco::parse(&text, gateway, interfaces)
-                .map(|r| (r, audit::Syntax::Cisco))
+                .map(|r| (r, audit::Syntax::Cisco { asa }))
                 .map_err(|e| Error::Usage(format!("--ruleset {}: {e}", p.display())));
         }
         if text.trim_start().starts_with('{') {

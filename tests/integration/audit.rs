@@ -856,6 +856,24 @@ fn cisco_configurations_are_audited() {
             "{backend}: {v}"
         );
         assert_eq!(verdict(&v, "smtp"), "admitted", "{backend}");
+        // --fix: the ACEs it prints, pasted after the configuration, admit everything (IOS
+        // takes them by sequence number, the ASA at `line 1`: first in their lists).
+        let mut fix_args = vec![
+            "audit",
+            "--site",
+            site,
+            "--fix",
+            "--ruleset",
+            path.to_str().unwrap(),
+        ];
+        fix_args.extend(bind);
+        let r = fwgen(&fix_args);
+        assert_eq!(r.code, 1, "{}", r.stderr);
+        assert!(r.stdout.contains("permit tcp 198.51.100.0"), "{}", r.stdout);
+        let fixed = dir.path().join(format!("{backend}-fixed.txt"));
+        std::fs::write(&fixed, format!("{}\n{}", mutant.join("\n"), r.stdout)).unwrap();
+        let (code, v, _) = audit(&fixed, bind);
+        assert_eq!(code, 0, "{backend} after the fix:\n{}\n{v}", r.stdout);
         // The bindings say which lists decide: without them, nothing to audit.
         let r = fwgen(&["audit", "--site", site, "--ruleset", path.to_str().unwrap()]);
         assert_eq!(r.code, 2);
@@ -963,4 +981,54 @@ fn cisco_audits_agree_with_nftables_audits() {
             assert_eq!(got, want, "{site} {backend}");
         }
     }
+}
+
+/// The selection binds names as generate does: with `--ip-ranges`, the CloudFront group's
+/// connections are probed at CloudFront's prefixes, not at the outside address.
+#[test]
+fn audit_takes_ip_ranges_files_as_generate_does() {
+    let dir = tempfile::tempdir().unwrap();
+    let open = r#"{"nftables": [{"chain": {"family": "inet", "table": "t", "name": "out", "type": "filter", "hook": "output", "prio": 0, "policy": "accept"}}]}"#;
+    let path = dir.path().join("open.json");
+    std::fs::write(&path, open).unwrap();
+    let site_path = dir.path().join("site.yaml");
+    std::fs::write(
+        &site_path,
+        "product: email-gateway\nversion: \"5.3\"\ngateway: [192.0.2.25, 2001:db8:25::25]\n",
+    )
+    .unwrap();
+    let site = site_path.to_str().unwrap();
+    let dsts = |extra: &[&str]| -> BTreeSet<String> {
+        let mut args = vec![
+            "audit",
+            "--site",
+            site,
+            "--placement",
+            "host",
+            "--format",
+            "json",
+            "--ruleset",
+            path.to_str().unwrap(),
+        ];
+        args.extend(extra);
+        let r = fwgen(&args);
+        let v: Value = serde_json::from_str(&r.stdout).unwrap_or_else(|_| panic!("{}", r.stderr));
+        let f = v["findings"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|f| f["id"] == "product-updates")
+            .unwrap()
+            .clone();
+        f["probes"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|p| p["dst"].as_str().unwrap().to_string())
+            .collect()
+    };
+    let without = dsts(&[]);
+    assert!(without.contains("203.0.113.77"), "{without:?}");
+    let with = dsts(&["--ip-ranges", "tests/fixtures/names/ip-ranges.json"]);
+    assert!(!with.contains("203.0.113.77") && with.len() > 2, "{with:?}");
 }
