@@ -336,7 +336,7 @@ fn audit(c: &mut Criterion) {
         g.bench_function(format!("{n} rules"), |b| {
             b.iter(|| {
                 let fw = fwgen::audit::nft::Ruleset::parse(&[&dump]).expect("parses");
-                fwgen::audit::audit(&rules, Placement::Host, &fw)
+                fwgen::audit::audit(&rules, Placement::Host, &fw, &Default::default())
             })
         });
     }

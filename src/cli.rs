@@ -154,11 +154,13 @@ pub struct AuditArgs {
     /// Also fail (exit 1) when the ruleset admits more than the selection needs
     #[arg(long)]
     pub strict: bool,
-    /// Cisco configurations: the interface that faces the gateway (IOS) or the gateway's
-    /// interface (ASA), whose bindings say which lists decide
+    /// The gateway's interface (host placement), or the firewall's interface that faces the
+    /// gateway (perimeter; the ASA's for the gateway): what `iifname`/`-i` matches, and for a
+    /// Cisco configuration which bindings decide
     #[arg(long, value_name = "IF")]
     pub interface: Option<String>,
-    /// Cisco ASA: an interface traffic to the gateway arrives on (repeatable)
+    /// Perimeter: an interface traffic to the gateway arrives on (repeatable; the first is
+    /// the one interface matches see; on the ASA every one's list decides)
     #[arg(long, value_name = "IF", value_delimiter = ',')]
     pub ingress_interface: Vec<String>,
     /// Print, instead of the report, the commands (nft or iptables, as the ruleset read) that

@@ -113,7 +113,11 @@ fn audit_one(fw: &crate::audit::nft::Ruleset) {
     });
     if let Some(rules) = rules {
         for placement in [Placement::Host, Placement::Perimeter] {
-            let _ = crate::audit::audit(rules, placement, fw);
+            let at = crate::audit::cisco::Interfaces {
+                gateway: "eth0".into(),
+                ingress: vec!["eth1".into()],
+            };
+            let _ = crate::audit::audit(rules, placement, fw, &at);
         }
     }
 }

@@ -264,7 +264,8 @@ impl Reader<'_> {
             ("-d" | "--destination", [x]) => self.push(Left::Daddr { v6 }, split_addresses(x)),
             ("-p" | "--protocol", [p]) => self.protocol(p),
             ("-i" | "--in-interface" | "-o" | "--out-interface", [x]) => {
-                self.push(Left::Interface, vec![Elem::Name((*x).into())]);
+                let input = word.starts_with("-i") || word.starts_with("--in");
+                self.push(Left::Interface(input), vec![Elem::Name((*x).into())]);
             }
             ("-m" | "--match", [m]) => {
                 if !matches!(

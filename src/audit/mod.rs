@@ -139,16 +139,35 @@ fn hooks(placement: Placement, d: Direction) -> (Hook, Hook) {
 /// The ephemeral port a probe's opener sends from.
 const EPHEMERAL: u16 = 40000;
 
+/// The interfaces a connection's first packet arrives on and leaves by (the reply's are the
+/// other way round): host placement: the gateway's interface; perimeter: the one facing the
+/// gateway and the (first) ingress interface. `None` where not named.
+fn interfaces(
+    placement: Placement,
+    d: Direction,
+    at: &cisco::Interfaces,
+) -> (Option<String>, Option<String>) {
+    let gw = (!at.gateway.is_empty()).then(|| at.gateway.clone());
+    let other = at.ingress.first().cloned();
+    match (placement, d) {
+        (Placement::Host, Direction::In) => (gw, None),
+        (Placement::Host, Direction::Out) => (None, gw),
+        (Placement::Perimeter, Direction::In) => (other, gw),
+        (Placement::Perimeter, Direction::Out) => (gw, other),
+    }
+}
+
 /// Try one connection: its first packet, then a reply.
 fn connect(
     fw: &dyn Firewall,
-    placement: Placement,
+    (placement, at): (Placement, &cisco::Interfaces),
     d: Direction,
     protocol: Protocol,
     (src, dst): (IpAddr, IpAddr),
     port: u16,
 ) -> Probe {
     let (there, back) = hooks(placement, d);
+    let (iif, oif) = interfaces(placement, d, at);
     let first = Packet {
         protocol,
         src,
@@ -156,6 +175,8 @@ fn connect(
         dst,
         dport: port,
         state: State::New,
+        iif: iif.clone(),
+        oif: oif.clone(),
     };
     let reply = Packet {
         protocol,
@@ -164,6 +185,8 @@ fn connect(
         dst: src,
         dport: EPHEMERAL,
         state: State::Established,
+        iif: oif,
+        oif: iif,
     };
     let (first_decision, first_at) = fw.decide(there, &first);
     let (reply_decision, reply_at) = fw.decide(back, &reply);
@@ -215,12 +238,18 @@ fn remote_addresses(remote: &Remote, gateway: IpAddr) -> Option<Vec<IpAddr>> {
     }
 }
 
-/// Audit `fw` against the selection in `rules`.
-pub fn audit(rules: &Ruleset, placement: Placement, fw: &dyn Firewall) -> Audit {
+/// Audit `fw` against the selection in `rules`; `at` names the interfaces (for interface
+/// matches, and the Cisco bindings).
+pub fn audit(
+    rules: &Ruleset,
+    placement: Placement,
+    fw: &dyn Firewall,
+    at: &cisco::Interfaces,
+) -> Audit {
     let findings = rules
         .selected
         .iter()
-        .map(|e| finding(rules, placement, fw, e))
+        .map(|e| finding(rules, (placement, at), fw, e))
         .collect();
     Audit {
         product: rules.meta.product.clone(),
@@ -228,13 +257,13 @@ pub fn audit(rules: &Ruleset, placement: Placement, fw: &dyn Firewall) -> Audit 
         component: rules.meta.component.clone(),
         placement: placement.name(),
         findings,
-        over_broad: over_broad(rules, placement, fw),
+        over_broad: over_broad(rules, (placement, at), fw),
     }
 }
 
 fn finding(
     rules: &Ruleset,
-    placement: Placement,
+    placement: (Placement, &cisco::Interfaces),
     fw: &dyn Firewall,
     e: &crate::ruleset::Selected,
 ) -> Finding {
@@ -315,7 +344,11 @@ fn connection(p: &Probe) -> String {
 
 /// What the ruleset admits beyond the selection: each entry with bound peers, from (or to)
 /// an outside address; and ports no entry needs, from and to outside.
-fn over_broad(rules: &Ruleset, placement: Placement, fw: &dyn Firewall) -> Vec<String> {
+fn over_broad(
+    rules: &Ruleset,
+    placement: (Placement, &cisco::Interfaces),
+    fw: &dyn Firewall,
+) -> Vec<String> {
     let mut out = Vec::new();
     // A connection from (or to) an outside address that an entry with `any` peer needs.
     let needed = |d: Direction, protocol: Protocol, port: u16| {

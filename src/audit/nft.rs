@@ -47,7 +47,7 @@ pub enum State {
 }
 
 /// One packet, as the ruleset sees it.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Packet {
     pub protocol: Protocol,
     pub src: IpAddr,
@@ -55,6 +55,10 @@ pub struct Packet {
     pub dst: IpAddr,
     pub dport: u16,
     pub state: State,
+    /// The interface it arrives on, if known (never `lo`: a probe comes from another host).
+    pub iif: Option<String>,
+    /// The interface it leaves by, if known.
+    pub oif: Option<String>,
 }
 
 /// A chain by family, table and name.
@@ -105,8 +109,21 @@ pub(crate) enum Expr {
     Jump(String, bool),
     /// A statement that does not decide (`counter`, `log`, …).
     Nop,
+    /// A verdict map: the verdict of the first element that holds the key's value (no
+    /// element: the rule goes on to the next).
+    Vmap(Left, Vec<(Elem, Verdict)>),
     /// What the reader does not understand, named.
     Unknown(String),
+}
+
+/// A verdict in a verdict map.
+#[derive(Clone, Debug)]
+pub(crate) enum Verdict {
+    Accept,
+    Drop,
+    Return,
+    Continue,
+    Jump(String, bool),
 }
 
 /// What a match reads from a packet.
@@ -126,7 +143,8 @@ pub(crate) enum Left {
     Sport(Option<Protocol>),
     Dport(Option<Protocol>),
     Nfproto,
-    Interface,
+    /// `iif`/`iifname` (`true`) or `oif`/`oifname`.
+    Interface(bool),
     CtState,
     /// An ICMP header: TCP and UDP probes have none.
     Icmp,
@@ -162,6 +180,8 @@ pub struct Ruleset {
     sets: Vec<Vec<Elem>>,
     /// (family, table, set) -> index in `sets`.
     set_names: BTreeMap<(String, String, String), usize>,
+    /// Verdict maps: (family, table, name) -> their [key, verdict] elements as read.
+    maps: BTreeMap<(String, String, String), Vec<Value>>,
     /// For rulesets of one family per file (iptables-save): the families given. A packet of
     /// another family is not audited (no chain there does not mean none on the firewall).
     pub(crate) families: Option<Vec<&'static str>>,
@@ -225,6 +245,21 @@ impl Ruleset {
                 _ => None,
             };
             self.add_chain(family, table, name, base);
+        } else if let Some(map) = item
+            .get("map")
+            .filter(|m| m.get("map").and_then(Value::as_str) == Some("verdict"))
+        {
+            let (Some(family), Some(table), Some(name)) =
+                (text(map, "family"), text(map, "table"), text(map, "name"))
+            else {
+                return Err(format!("a map without family, table or name: {map}"));
+            };
+            let elements = map
+                .get("elem")
+                .and_then(Value::as_array)
+                .cloned()
+                .unwrap_or_default();
+            self.maps.insert((family, table, name), elements);
         } else if let Some(set) = item.get("set").or_else(|| item.get("map")) {
             let (Some(family), Some(table), Some(name)) =
                 (text(set, "family"), text(set, "table"), text(set, "name"))
@@ -395,6 +430,7 @@ impl Ruleset {
             }
             "counter" | "log" | "limit" | "ct helper" | "mangle" | "notrack" | "comment"
             | "continue" => Expr::Nop,
+            "vmap" => self.vmap(family, table, body),
             other => Expr::Unknown(format!("`{other}`")),
         }
     }
@@ -437,15 +473,18 @@ impl Ruleset {
         path.push(i);
         let mut total: usize = c.rules.len();
         let mut result = Ok(0);
-        for target in c
-            .rules
-            .iter()
-            .flat_map(|r| &r.expr)
-            .filter_map(|e| match e {
-                Expr::Jump(t, _) => Some(t),
-                _ => None,
-            })
-        {
+        let targets = c.rules.iter().flat_map(|r| &r.expr).flat_map(|e| match e {
+            Expr::Jump(t, _) => vec![t],
+            Expr::Vmap(_, pairs) => pairs
+                .iter()
+                .filter_map(|(_, v)| match v {
+                    Verdict::Jump(t, _) => Some(t),
+                    _ => None,
+                })
+                .collect(),
+            _ => Vec::new(),
+        });
+        for target in targets {
             let key = (c.family.clone(), c.table.clone(), target.clone());
             let Some(&next) = self.by_name.get(&key) else {
                 continue;
@@ -464,6 +503,53 @@ impl Ruleset {
             *slot = Some(w.clone());
         }
         w
+    }
+
+    /// A verdict map statement: its key and its elements (anonymous, or a named map).
+    fn vmap(&self, family: &str, table: &str, body: &Value) -> Expr {
+        let key = match body.get("key").map(left) {
+            Some(Ok(l)) => l,
+            Some(Err(what)) => return Expr::Unknown(what),
+            None => return Expr::Unknown("a verdict map without key".into()),
+        };
+        let pairs: Vec<Value> = match body.get("data") {
+            Some(Value::Object(o)) if o.contains_key("set") => {
+                o["set"].as_array().cloned().unwrap_or_default()
+            }
+            Some(Value::String(name)) if name.starts_with('@') => {
+                let k = (family.to_string(), table.to_string(), name[1..].to_string());
+                match self.maps.get(&k) {
+                    Some(pairs) => pairs.clone(),
+                    None => return Expr::Unknown(format!("missing verdict map {name}")),
+                }
+            }
+            _ => return Expr::Unknown("a verdict map of another form".into()),
+        };
+        let mut out = Vec::new();
+        for pair in &pairs {
+            let (Some(k), Some(v)) = (pair.get(0), pair.get(1)) else {
+                return Expr::Unknown(format!("verdict map element {pair}"));
+            };
+            let Some((kind, body)) = v.as_object().and_then(|o| o.iter().next()) else {
+                return Expr::Unknown(format!("verdict {v}"));
+            };
+            let verdict = match kind.as_str() {
+                "accept" => Verdict::Accept,
+                "drop" | "reject" => Verdict::Drop,
+                "return" => Verdict::Return,
+                "continue" => Verdict::Continue,
+                "jump" | "goto" => Verdict::Jump(
+                    body.get("target")
+                        .and_then(Value::as_str)
+                        .unwrap_or_default()
+                        .to_string(),
+                    kind == "goto",
+                ),
+                other => return Expr::Unknown(format!("verdict `{other}` in a map")),
+            };
+            out.push((elem(k), verdict));
+        }
+        Expr::Vmap(key, out)
     }
 
     /// What the base chains on `hook` do with `p`: every one must accept it (in priority
@@ -636,6 +722,27 @@ impl Ruleset {
                 Expr::Return => return Step::Return,
                 Expr::Jump(target, goto) => return Step::Jump(target, *goto),
                 Expr::Nop => {}
+                Expr::Vmap(key, pairs) => {
+                    let Some(value) = field(key, p) else {
+                        return Step::NoMatch;
+                    };
+                    for (e, verdict) in pairs {
+                        match element(e, &value) {
+                            Ok(true) => {
+                                return match verdict {
+                                    Verdict::Accept => Step::Accept,
+                                    Verdict::Drop => Step::Drop,
+                                    Verdict::Return => Step::Return,
+                                    Verdict::Continue => Step::Continue,
+                                    Verdict::Jump(t, goto) => Step::Jump(t, *goto),
+                                };
+                            }
+                            Ok(false) => {}
+                            Err(what) => return Step::Unknown(what),
+                        }
+                    }
+                    return Step::NoMatch;
+                }
                 Expr::Unknown(what) => return Step::Unknown(what.clone()),
             }
         }
@@ -688,8 +795,8 @@ enum Val {
     /// `ct state` (`new`, `established`).
     State(&'static str),
     Concat(Vec<Val>),
-    /// An interface (`lo` never matches a probe from another host).
-    Interface,
+    /// An interface, if the audit knows it (`lo` never matches a probe from another host).
+    Interface(Option<String>),
 }
 
 fn family_applies(family: &str, p: &Packet) -> bool {
@@ -734,7 +841,8 @@ fn left(v: &Value) -> Result<Left, String> {
         return match key {
             "l4proto" => Ok(Left::L4 { v6: None }),
             "nfproto" => Ok(Left::Nfproto),
-            "iif" | "oif" | "iifname" | "oifname" => Ok(Left::Interface),
+            "iif" | "iifname" => Ok(Left::Interface(true)),
+            "oif" | "oifname" => Ok(Left::Interface(false)),
             _ => Err(format!("meta `{key}`")),
         };
     }
@@ -777,7 +885,11 @@ fn field(left: &Left, p: &Packet) -> Option<Val> {
         } else {
             Val::Name("ipv4", 2)
         }),
-        Left::Interface => Some(Val::Interface),
+        Left::Interface(input) => Some(Val::Interface(if *input {
+            p.iif.clone()
+        } else {
+            p.oif.clone()
+        })),
         Left::CtState => Some(Val::State(match p.state {
             State::New => "new",
             State::Established => "established",
@@ -862,8 +974,15 @@ fn element(e: &Elem, v: &Val) -> Result<bool, String> {
         (Elem::Num(n), Val::Name(_, number)) => Ok(*n == u64::from(*number)),
         (Elem::Name(s), Val::State(st)) => Ok(s == st),
         // A probe comes from another host, never through the loopback interface.
-        (Elem::Name(s), Val::Interface) if s == "lo" => Ok(false),
-        (e, Val::Interface) => Err(format!("interface {e:?}")),
+        (Elem::Name(s), Val::Interface(Some(name))) => Ok(match s.strip_suffix(['+', '*']) {
+            // iptables `eth+`, nft `eth*`: a prefix.
+            Some(prefix) => name.starts_with(prefix),
+            None => s == name,
+        }),
+        (Elem::Name(s), Val::Interface(None)) if s == "lo" => Ok(false),
+        (e, Val::Interface(None)) => Err(format!(
+            "interface {e:?} (name the interfaces with --interface and --ingress-interface)"
+        )),
         // A service name nft printed for a port is not resolved here.
         (e, v) => Err(format!("{e:?} compared with {v:?}")),
     }

@@ -52,7 +52,7 @@ pub fn run(cat: &Catalogue, args: AuditArgs) -> Result<Report, Error> {
         ));
     }
     let placement: Placement = args.placement;
-    let a = audit::audit(rules, placement, &fw);
+    let a = audit::audit(rules, placement, &fw, &cisco);
     let stdout = match args.format {
         _ if args.fix => audit::fix(&a, rules, placement, syntax),
         DiffFormat::Text => audit::text(&a),

@@ -78,6 +78,28 @@ table inet strict {
 }
 "#;
 
+/// Interface matches and a verdict map: the gateway's interface (`IFACE`, the lab's) admits
+/// HTTPS, another interface ICAP; the ports go through a verdict map with a jump.
+const INTERFACES_AND_VMAP: &str = r#"
+table inet edge {
+    chain input {
+        type filter hook input priority 0; policy drop;
+        ct state established,related accept
+        iifname "lo" accept
+        iifname "IFACE" tcp dport vmap { 443 : accept, 1344 : jump icap, 22 : drop }
+        iifname "other0" tcp dport 1344 accept
+        iifname "IFACE" udp dport 161 accept
+    }
+    chain icap {
+        ip saddr 198.18.0.3 accept
+        ip6 saddr 2001:db8:f::3 accept
+    }
+    chain output {
+        type filter hook output priority 0; policy accept;
+    }
+}
+"#;
+
 /// Load `script` into the gateway's namespace (after clearing it), apply `then` (nft
 /// commands that make a mutant), and dump the result as JSON.
 fn load_and_dump(lab: &Lab, script: &str, then: &[String]) -> String {
@@ -255,6 +277,7 @@ fn audit_verdicts_equal_what_the_kernel_does() {
     }
     let lab = Lab::new("a");
     lab.add_outsider();
+    let dev = lab.gw_dev();
     let fwgen_nft = ok(&[
         "generate",
         "--site",
@@ -313,6 +336,16 @@ fn audit_verdicts_equal_what_the_kernel_does() {
             &[("web-ui", "blocked")],
         ),
         (
+            "interfaces-and-vmap",
+            INTERFACES_AND_VMAP.replace("IFACE", &dev),
+            none,
+            &[
+                ("web-ui", "admitted"),
+                ("icap-service", "admitted"),
+                ("snmp-monitoring", "admitted"),
+            ],
+        ),
+        (
             "fwgen-minus-web-ui",
             fwgen_nft.clone(),
             drop_web_ui,
@@ -330,7 +363,7 @@ fn audit_verdicts_equal_what_the_kernel_does() {
     for (name, script, mutant, expect) in &cases {
         let plain = load_and_dump(&lab, script, &[]);
         let dump = load_and_dump(&lab, script, &mutant(&plain));
-        let (code, findings) = audit(&dump, &[]);
+        let (code, findings) = audit(&dump, &["--interface", &dev]);
         for (id, verdict) in *expect {
             let f = findings["findings"]
                 .as_array()

@@ -215,6 +215,11 @@ impl Lab {
         ]);
     }
 
+    /// The gateway's end of the veth pair (two-namespace labs).
+    pub(crate) fn gw_dev(&self) -> String {
+        format!("fwg{}", self.gw.trim_start_matches("fwgen-gw-"))
+    }
+
     pub(crate) fn exec(&self, ns: &str) -> Command {
         let mut c = Command::new("ip");
         c.args(["netns", "exec", ns]);
