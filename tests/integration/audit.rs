@@ -100,34 +100,38 @@ table inet edge {
 }
 "#;
 
+/// Run `args` in the gateway's namespace with `input` on its standard input; its standard
+/// output (it must succeed).
+fn in_gw(lab: &Lab, args: &[&str], input: &str) -> String {
+    use std::io::Write;
+    let mut child = lab
+        .exec(&lab.gw)
+        .args(args)
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    child
+        .stdin
+        .as_mut()
+        .unwrap()
+        .write_all(input.as_bytes())
+        .unwrap();
+    drop(child.stdin.take());
+    let out = child.wait_with_output().unwrap();
+    assert!(
+        out.status.success(),
+        "{args:?}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8(out.stdout).unwrap()
+}
+
 /// Load `script` into the gateway's namespace (after clearing it), apply `then` (nft
 /// commands that make a mutant), and dump the result as JSON.
 fn load_and_dump(lab: &Lab, script: &str, then: &[String]) -> String {
-    let run = |args: &[&str], input: Option<&str>| {
-        use std::io::Write;
-        let mut cmd = lab.exec(&lab.gw);
-        cmd.args(args)
-            .stdin(std::process::Stdio::piped())
-            .stdout(std::process::Stdio::piped())
-            .stderr(std::process::Stdio::piped());
-        let mut child = cmd.spawn().unwrap();
-        if let Some(text) = input {
-            child
-                .stdin
-                .as_mut()
-                .unwrap()
-                .write_all(text.as_bytes())
-                .unwrap();
-        }
-        drop(child.stdin.take());
-        let out = child.wait_with_output().unwrap();
-        assert!(
-            out.status.success(),
-            "{args:?}: {}",
-            String::from_utf8_lossy(&out.stderr)
-        );
-        String::from_utf8(out.stdout).unwrap()
-    };
+    let run = |args: &[&str], input: Option<&str>| in_gw(lab, args, input.unwrap_or(""));
     run(&["nft", "flush", "ruleset"], None);
     run(&["nft", "-f", "-"], Some(script));
     for cmd in then {
@@ -602,31 +606,7 @@ add snmp 198.18.0.2
 /// Load an iptables ruleset (ipsets, IPv4 and IPv6 files, in iptables-restore form) into the
 /// gateway's namespace after clearing it, run `then`, and dump it as the tools save it.
 fn ipt_load_and_dump(lab: &Lab, files: &[String; 3], then: &[&str]) -> [String; 3] {
-    let sh = |script: &str, input: &str| {
-        use std::io::Write;
-        let mut child = lab
-            .exec(&lab.gw)
-            .args(["sh", "-c", script])
-            .stdin(std::process::Stdio::piped())
-            .stdout(std::process::Stdio::piped())
-            .stderr(std::process::Stdio::piped())
-            .spawn()
-            .unwrap();
-        child
-            .stdin
-            .as_mut()
-            .unwrap()
-            .write_all(input.as_bytes())
-            .unwrap();
-        drop(child.stdin.take());
-        let out = child.wait_with_output().unwrap();
-        assert!(
-            out.status.success(),
-            "{script}: {}",
-            String::from_utf8_lossy(&out.stderr)
-        );
-        String::from_utf8(out.stdout).unwrap()
-    };
+    let sh = |script: &str, input: &str| in_gw(lab, &["sh", "-c", script], input);
     sh(
         "iptables -F; iptables -X; ip6tables -F; ip6tables -X; nft flush ruleset; ipset destroy 2>/dev/null; true",
         "",
