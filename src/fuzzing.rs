@@ -80,7 +80,7 @@ pub fn audit(data: &[u8]) {
     };
     // The same bytes as an nftables dump, an iptables-save, an ipset save and a Cisco
     // configuration (bound to interfaces it may name).
-    let cisco = crate::audit::cisco::Interfaces {
+    let cisco = crate::audit::Interfaces {
         gateway: "dmz".into(),
         ingress: vec!["outside".into()],
     };
@@ -113,7 +113,7 @@ fn audit_one(fw: &crate::audit::nft::Ruleset) {
     });
     if let Some(rules) = rules {
         for placement in [Placement::Host, Placement::Perimeter] {
-            let at = crate::audit::cisco::Interfaces {
+            let at = crate::audit::Interfaces {
                 gateway: "eth0".into(),
                 ingress: vec!["eth1".into()],
             };

@@ -19,17 +19,9 @@ use std::net::IpAddr;
 
 use ipnet::IpNet;
 
+use super::Interfaces;
 use super::nft::{Elem, Expr, Left, ReadError, Right, Ruleset};
 use crate::model::Protocol;
-
-/// Which interfaces the audited lists are bound to.
-#[derive(Clone, Debug, Default)]
-pub struct Interfaces {
-    /// IOS: the interface that faces the gateway; ASA: the gateway's interface.
-    pub gateway: String,
-    /// ASA: the interfaces traffic to the gateway arrives on.
-    pub ingress: Vec<String>,
-}
 
 /// Whether a text is a Cisco configuration.
 pub fn is_cisco(text: &str) -> bool {

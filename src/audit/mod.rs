@@ -38,6 +38,17 @@ pub const OUTSIDE_V6: &str = "2001:db8:ffff::77";
 /// Ports no shipped entry uses, probed for over-broad rules.
 const UNUSED_PORTS: &[u16] = &[23, 3306, 5900, 6379, 27017];
 
+/// The interfaces the audited firewall has on each side: what interface matches see, and
+/// which Cisco bindings decide.
+#[derive(Clone, Debug, Default)]
+pub struct Interfaces {
+    /// Host placement: the gateway's interface. Perimeter: the firewall's interface that faces
+    /// the gateway (the ASA's: the gateway's interface).
+    pub gateway: String,
+    /// Perimeter: the interfaces traffic to the gateway arrives on.
+    pub ingress: Vec<String>,
+}
+
 /// An entry's verdict.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "lowercase")]
@@ -145,7 +156,7 @@ const EPHEMERAL: u16 = 40000;
 fn interfaces(
     placement: Placement,
     d: Direction,
-    at: &cisco::Interfaces,
+    at: &Interfaces,
 ) -> (Option<String>, Option<String>) {
     let gw = (!at.gateway.is_empty()).then(|| at.gateway.clone());
     let other = at.ingress.first().cloned();
@@ -160,7 +171,7 @@ fn interfaces(
 /// Try one connection: its first packet, then a reply.
 fn connect(
     fw: &dyn Firewall,
-    (placement, at): (Placement, &cisco::Interfaces),
+    (placement, at): (Placement, &Interfaces),
     d: Direction,
     protocol: Protocol,
     (src, dst): (IpAddr, IpAddr),
@@ -240,12 +251,7 @@ fn remote_addresses(remote: &Remote, gateway: IpAddr) -> Option<Vec<IpAddr>> {
 
 /// Audit `fw` against the selection in `rules`; `at` names the interfaces (for interface
 /// matches, and the Cisco bindings).
-pub fn audit(
-    rules: &Ruleset,
-    placement: Placement,
-    fw: &dyn Firewall,
-    at: &cisco::Interfaces,
-) -> Audit {
+pub fn audit(rules: &Ruleset, placement: Placement, fw: &dyn Firewall, at: &Interfaces) -> Audit {
     let findings = rules
         .selected
         .iter()
@@ -263,7 +269,7 @@ pub fn audit(
 
 fn finding(
     rules: &Ruleset,
-    placement: (Placement, &cisco::Interfaces),
+    placement: (Placement, &Interfaces),
     fw: &dyn Firewall,
     e: &crate::ruleset::Selected,
 ) -> Finding {
@@ -346,7 +352,7 @@ fn connection(p: &Probe) -> String {
 /// an outside address; and ports no entry needs, from and to outside.
 fn over_broad(
     rules: &Ruleset,
-    placement: (Placement, &cisco::Interfaces),
+    placement: (Placement, &Interfaces),
     fw: &dyn Firewall,
 ) -> Vec<String> {
     let mut out = Vec::new();

@@ -262,10 +262,7 @@ fn assemble(
             .map(|c| Component {
                 id: c.id.0,
                 description: c.description,
-                platform: match c.platform {
-                    raw::Platform::Linux => Platform::Linux,
-                    raw::Platform::Windows => Platform::Windows,
-                },
+                platform: c.platform,
                 source: c.source.map(source),
             })
             .collect(),
@@ -472,7 +469,7 @@ impl Ctx<'_> {
             );
         }
         for c in &raw.components {
-            if matches!(c.platform, raw::Platform::Windows) && c.source.is_none() {
+            if c.platform == Platform::Windows && c.source.is_none() {
                 self.err(
                     At::Item("components", &c.id.0),
                     Problem::Invalid(format!(

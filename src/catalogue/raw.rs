@@ -74,20 +74,11 @@ pub struct Component {
     pub description: String,
     /// The operating system whose own firewall a host ruleset is for; `linux` when absent.
     #[serde(default)]
-    pub platform: Platform,
+    pub platform: crate::model::Platform,
     /// Where the document says which firewall the component's table is for (required with
     /// `platform: windows`, which no default could justify).
     #[serde(default)]
     pub source: Option<Source>,
-}
-
-/// The operating system of a component's host.
-#[derive(Clone, Copy, Debug, Default, Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub enum Platform {
-    #[default]
-    Linux,
-    Windows,
 }
 
 #[derive(Debug, Deserialize)]

@@ -37,7 +37,7 @@ pub fn run(cat: &Catalogue, args: AuditArgs) -> Result<Report, Error> {
                 .into(),
         ));
     }
-    let cisco = crate::audit::cisco::Interfaces {
+    let cisco = crate::audit::Interfaces {
         gateway: args.interface.clone().unwrap_or_default(),
         ingress: args.ingress_interface.clone(),
     };
@@ -85,7 +85,7 @@ pub const MAX_RULESET_BYTES: u64 = 64 * 1024 * 1024;
 fn read(
     paths: &[std::path::PathBuf],
     gateway: &[ipnet::IpNet],
-    interfaces: &crate::audit::cisco::Interfaces,
+    interfaces: &crate::audit::Interfaces,
 ) -> Result<(nft::Ruleset, audit::Syntax), Error> {
     use crate::audit::{cisco, iptables};
     let mut json = Vec::new();

@@ -298,7 +298,9 @@ pub struct Component {
 /// The operating system of a component's host, which decides the backends of its own
 /// (host placement) firewall: nftables, iptables and firewalld for Linux (the gateway
 /// appliances, and the default), the Windows Firewall for Windows (the Exchange Server).
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+#[derive(
+    Clone, Copy, Debug, Default, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize,
+)]
 #[serde(rename_all = "lowercase")]
 pub enum Platform {
     #[default]
