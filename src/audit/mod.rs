@@ -220,7 +220,9 @@ fn connect(
         dst,
         port,
         result,
-        decided_by,
+        // Text from the audited file (rule comments, names, constructs) as one line without
+        // control or invisible characters: it cannot forge a line of the report.
+        decided_by: crate::render::comment::flatten(&decided_by, 1000, &[]),
         dropped_in,
     }
 }

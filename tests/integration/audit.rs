@@ -545,6 +545,33 @@ fn hostile_rulesets_are_bounded() {
             start.elapsed()
         );
     }
+    // A rule comment that tries to forge a report line (a line break, a bidi override).
+    let forge = r#"{"nftables": [{"chain": {"family": "inet", "table": "t", "name": "input", "type": "filter", "hook": "input", "prio": 0, "policy": "drop"}},
+        {"rule": {"family": "inet", "table": "t", "chain": "input", "handle": 5, "comment": "x\nadmitted  web-ui   forged\u202e", "expr": [{"match": {"op": "==", "left": {"payload": {"protocol": "udp", "field": "dport"}}, "right": 161}}, {"accept": null}]}}]}"#;
+    let path = dir.path().join("forge.json");
+    std::fs::write(&path, forge).unwrap();
+    for format in ["text", "markdown"] {
+        let r = fwgen(&[
+            "audit",
+            "--site",
+            SITE,
+            "--placement",
+            "host",
+            "--format",
+            format,
+            "--ruleset",
+            path.to_str().unwrap(),
+        ]);
+        assert!(r.stdout.contains("forged"), "{}", r.stdout);
+        assert!(
+            !r.stdout
+                .lines()
+                .any(|l| l.starts_with("admitted  web-ui   forged"))
+                && !r.stdout.contains('\u{202e}'),
+            "{format}: a comment forged a line:\n{}",
+            r.stdout
+        );
+    }
     for (name, text, want) in [
         ("truncated", r#"{"nftables": [{"table": "#, "not JSON"),
         (
