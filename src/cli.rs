@@ -26,10 +26,15 @@ input (catalogue, site file, selection), a failed write, or a usage error.";
 #[derive(Debug, Parser)]
 #[command(name = "fwgen", version, after_help = EXAMPLES, max_term_width = 100)]
 pub struct Args {
-    /// Load the catalogue from PATH (a directory of *.yaml files, or one file) instead of the
-    /// catalogue built into fwgen
+    /// Add the product versions in PATH (a directory of *.yaml files, or one file) to the
+    /// catalogue built into fwgen; repeat for more. A product version defined twice is an error
     #[arg(long, global = true, value_name = "PATH")]
-    pub catalogue: Option<PathBuf>,
+    pub catalogue: Vec<PathBuf>,
+
+    /// Leave the built-in catalogue out: only the files of --catalogue (or a manifest's
+    /// `catalogue:`) are read
+    #[arg(long, global = true)]
+    pub no_builtin_catalogue: bool,
 
     #[command(subcommand)]
     pub command: Command,
@@ -54,6 +59,9 @@ pub enum Command {
     /// Check an existing firewall's ruleset (nftables, iptables, Cisco) against a selection: is
     /// every required connection admitted, and what is admitted beyond it
     Audit(AuditArgs),
+    /// Site files: `fwgen site init` prints one to fill in
+    #[command(subcommand)]
+    Site(SiteCommand),
     /// Print a shell completion script (bash, zsh, fish, elvish, powershell)
     Completions {
         #[arg(value_enum)]
@@ -64,6 +72,42 @@ pub enum Command {
         /// A subcommand, e.g. generate
         subcommand: Option<String>,
     },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum SiteCommand {
+    /// Print a commented site file for a selection: every role and host group it needs, what
+    /// each is for and which entries need it, the ports a site may change, ready to fill in
+    Init(SiteInitArgs),
+}
+
+#[derive(Debug, ClapArgs)]
+pub struct SiteInitArgs {
+    /// Product id (see `fwgen products`)
+    #[arg(long, short = 'p')]
+    pub product: String,
+    /// Product version [default: the newest]
+    #[arg(long, short = 'V')]
+    pub version: Option<String>,
+    /// The host whose firewall this is [default: the product's default component]
+    #[arg(long, short = 'c')]
+    pub component: Option<String>,
+    #[command(flatten)]
+    pub features: FeatureFlags,
+}
+
+/// The feature flags, as cargo's: `generate`, `resolve`, `audit` and `site init` share them.
+#[derive(Debug, ClapArgs)]
+pub struct FeatureFlags {
+    /// Features to enable on top of the defaults (comma-separated or repeated)
+    #[arg(long, short = 'F', value_delimiter = ',')]
+    pub features: Vec<String>,
+    /// Enable every feature of the product version
+    #[arg(long)]
+    pub all_features: bool,
+    /// Do not enable the vendor's default features
+    #[arg(long)]
+    pub no_default_features: bool,
 }
 
 #[derive(Debug, ClapArgs)]
@@ -97,7 +141,7 @@ pub enum DiffFormat {
 }
 
 #[derive(Debug, ClapArgs)]
-#[command(group = clap::ArgGroup::new("mode").args(["old", "product"]).required(true))]
+#[command(group = clap::ArgGroup::new("mode").args(["old", "product", "site"]).multiple(true).required(true))]
 pub struct DiffArgs {
     /// The catalogue under review: old directory or file (with NEW)
     #[arg(requires = "new")]
@@ -113,6 +157,10 @@ pub struct DiffArgs {
     /// The newer version
     #[arg(long)]
     pub to: Option<String>,
+    /// Compare the rulesets bound to this site file (its product, features, addresses,
+    /// ports and own entries), as `generate --site` selects them
+    #[arg(long, short = 's', requires_all = ["from", "to"], conflicts_with = "old")]
+    pub site: Option<PathBuf>,
     /// Component [default: gateway]
     #[arg(long, short = 'c')]
     pub component: Option<String>,
@@ -221,7 +269,8 @@ pub struct FeaturesArgs {
 
 #[derive(Debug, ClapArgs)]
 pub struct ValidateArgs {
-    /// Catalogue directory or file [default: the built-in catalogue, or --catalogue]
+    /// Catalogue directory or file to check on its own (without the built-in catalogue)
+    /// [default: the built-in catalogue and every --catalogue, together]
     pub path: Option<PathBuf>,
     /// Also check this site file (against its `product:`, or against every product)
     #[arg(long)]
@@ -244,15 +293,8 @@ pub struct Selection {
     /// Site file: addresses of the gateway, roles and hosts; features; port overrides
     #[arg(long, short = 's', value_name = "FILE")]
     pub site: Option<PathBuf>,
-    /// Features to enable on top of the defaults (comma-separated or repeated)
-    #[arg(long, short = 'F', value_delimiter = ',')]
-    pub features: Vec<String>,
-    /// Enable every feature of the product version
-    #[arg(long)]
-    pub all_features: bool,
-    /// Do not enable the vendor's default features
-    #[arg(long)]
-    pub no_default_features: bool,
+    #[command(flatten)]
+    pub features: FeatureFlags,
 }
 
 impl Selection {
@@ -263,9 +305,9 @@ impl Selection {
                 product: self.product,
                 version: self.version,
                 component: self.component,
-                features: self.features,
-                all_features: self.all_features,
-                no_default_features: self.no_default_features,
+                features: self.features.features,
+                all_features: self.features.all_features,
+                no_default_features: self.features.no_default_features,
                 ..crate::select::Request::default()
             },
             self.site,

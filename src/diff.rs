@@ -1,12 +1,14 @@
 //! What changed between two product versions, or between two catalogues: connections added,
-//! removed and changed, matched by entry id.
+//! removed and changed, matched by entry id, then by what they are (component, direction,
+//! protocol, ports, peer) where the ids differ, so that a renamed, split or merged row shows
+//! as what really changed.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::fmt::Write;
 
 use serde::Serialize;
 
-use crate::model::{Catalogue, Entry, Peer, ProductVersion};
+use crate::model::{Catalogue, Entry, Peer, PortSet, ProductVersion};
 
 /// One catalogue entry as a reviewer reads it.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
@@ -27,8 +29,14 @@ pub struct Connection {
     pub hosts: Vec<String>,
     pub addresses: Vec<String>,
     pub configurable: bool,
-    /// `document: section, row (line N)`.
+    /// `document: section, row (line N)`, or the site file's line for a site addition.
     pub source: String,
+    /// The site file's own entry (a diff of bound rulesets).
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub site_addition: bool,
+    /// The ports, for matching connections by what they are.
+    #[serde(skip)]
+    pub port_set: PortSet,
 }
 
 impl Connection {
@@ -65,6 +73,38 @@ impl Connection {
                 "{}: {}, {} (line {})",
                 pv.document.file, e.source.section, e.source.row, e.source.line
             ),
+            site_addition: e.site_addition,
+            port_set: e.ports.clone(),
+        }
+    }
+
+    /// A selected entry as bound to a site: the site's ports and addresses, the site's own
+    /// entries marked.
+    pub fn bound(s: &crate::ruleset::Selected, component: &str, configurable: bool) -> Connection {
+        let join = |v: Vec<String>| v.join(",");
+        Connection {
+            id: s.id.clone(),
+            description: s.description.clone(),
+            component: component.to_string(),
+            feature: s.feature.clone(),
+            protocols: join(s.protocols.iter().map(ToString::to_string).collect()),
+            ports: s.ports.to_string(),
+            directions: join(s.directions.iter().map(ToString::to_string).collect()),
+            written: s.written.to_string(),
+            peer: s.peer.clone(),
+            hosts: s.hosts.clone(),
+            addresses: match &s.remote {
+                crate::ruleset::Remote::Any => vec!["any".to_string()],
+                crate::ruleset::Remote::Addresses(a) => a.iter().map(ToString::to_string).collect(),
+                crate::ruleset::Remote::Names(n) => n
+                    .into_iter()
+                    .map(|g| format!("DNS-filled set of {g}"))
+                    .collect(),
+            },
+            configurable,
+            source: s.source.clone(),
+            site_addition: s.site_addition,
+            port_set: s.ports.clone(),
         }
     }
 
@@ -76,6 +116,9 @@ impl Connection {
         );
         if let Some(f) = &self.feature {
             let _ = write!(s, " [feature {f}]");
+        }
+        if self.site_addition {
+            s.push_str(" [site addition]");
         }
         s
     }
@@ -96,21 +139,224 @@ pub struct Changed {
     pub changes: Vec<Change>,
 }
 
+/// Entries whose ids are on one side only but whose connections overlap entries of the
+/// other side: the same connections under other ids (renamed, split, merged), and what of
+/// them changed.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct Matched {
+    /// The old side's entry ids.
+    pub from: Vec<String>,
+    /// The new side's entry ids.
+    pub to: Vec<String>,
+    /// Connections on both sides (`tcp 20,21 out role backup-server`).
+    pub kept: Vec<String>,
+    /// Connections only the old entries have.
+    pub removed: Vec<String>,
+    /// Connections only the new entries have.
+    pub added: Vec<String>,
+    /// With one entry on each side: the other fields that differ.
+    pub changes: Vec<Change>,
+}
+
 /// The difference between two versions (or two catalogue files) of one product.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
 pub struct VersionDiff {
     pub product: String,
     pub from: String,
     pub to: String,
+    /// Entries (by id) whose connections no entry of the other side has.
     pub added: Vec<Connection>,
     pub removed: Vec<Connection>,
+    /// Entries of the same id that differ.
     pub changed: Vec<Changed>,
+    /// Entries of other ids that share connections.
+    pub matched: Vec<Matched>,
 }
 
 impl VersionDiff {
     pub fn is_empty(&self) -> bool {
-        self.added.is_empty() && self.removed.is_empty() && self.changed.is_empty()
+        self.added.is_empty()
+            && self.removed.is_empty()
+            && self.changed.is_empty()
+            && self.matched.is_empty()
     }
+}
+
+/// What one connection is, but for its ports: (component, direction, protocol, peer).
+type AtomKey = (String, String, String, String);
+
+/// An entry's connections: ports by (component, direction, protocol, peer).
+fn atoms(c: &Connection) -> BTreeMap<AtomKey, PortSet> {
+    let mut out = BTreeMap::new();
+    for d in c.directions.split(',') {
+        for p in c.protocols.split(',') {
+            let key = (
+                c.component.clone(),
+                d.to_string(),
+                p.to_string(),
+                c.peer.clone(),
+            );
+            out.insert(key, c.port_set.clone());
+        }
+    }
+    out
+}
+
+/// Connections (per key) in one line each: `tcp 20,21 out role backup-server`.
+fn lines(map: &BTreeMap<AtomKey, PortSet>) -> Vec<String> {
+    map.iter()
+        .filter(|(_, p)| !p.is_empty())
+        .map(|((component, d, p, peer), ports)| {
+            let mut l = format!("{p} {ports} {d} {peer}");
+            if component != "gateway" {
+                let _ = write!(l, " ({component})");
+            }
+            l
+        })
+        .collect()
+}
+
+/// Join (in `parent`, a union-find over left entries then right entries) every left entry
+/// with every right entry that shares a connection: the same key and an overlapping port.
+///
+/// A sweep per key over the port ranges of both sides, sorted by their low port, instead of
+/// comparing every pair (20,000 renamed entries a side would be 400 million pairs): a range
+/// overlaps the other side's ranges that are still open at its low port; once joined, those
+/// are one group, and only the one that reaches furthest needs to stay open. Every range is
+/// opened and closed once: O(n log n).
+fn link_overlaps(left: &Side<'_>, right: &Side<'_>, parent: &mut [usize]) {
+    let n = left.len();
+    // key -> (lo, hi, entry index in the union-find)
+    let mut by_key: BTreeMap<&AtomKey, Vec<(u16, u16, usize)>> = BTreeMap::new();
+    for (offset, side) in [(0, left), (n, right)] {
+        for (i, (_, _, atoms)) in side.iter().enumerate() {
+            for (k, ports) in atoms {
+                by_key.entry(k).or_default().extend(
+                    ports
+                        .ranges()
+                        .iter()
+                        .map(|r| (r.lo().get(), r.hi().get(), offset + i)),
+                );
+            }
+        }
+    }
+    for mut items in by_key.into_values() {
+        items.sort_unstable();
+        // Open ranges of each side: (hi, entry).
+        let mut open: [Vec<(u16, usize)>; 2] = [Vec::new(), Vec::new()];
+        for (lo, hi, entry) in items {
+            let side = usize::from(entry >= n);
+            let Some(other) = open.get_mut(1 - side) else {
+                continue;
+            };
+            other.retain(|&(h, _)| h >= lo);
+            if let Some(&furthest) = other.iter().max() {
+                for &(_, e) in other.iter() {
+                    let (a, b) = (root(parent, entry), root(parent, e));
+                    if let Some(slot) = parent.get_mut(a) {
+                        *slot = b;
+                    }
+                }
+                other.clear();
+                other.push(furthest);
+            }
+            if let Some(own) = open.get_mut(side) {
+                own.push((hi, entry));
+            }
+        }
+    }
+}
+
+/// Union-find root, with path halving.
+fn root(parent: &mut [usize], mut i: usize) -> usize {
+    while let Some(&p) = parent.get(i) {
+        if p == i {
+            break;
+        }
+        let grand = parent.get(p).copied().unwrap_or(p);
+        if let Some(slot) = parent.get_mut(i) {
+            *slot = grand;
+        }
+        i = grand;
+    }
+    i
+}
+
+/// One side's unmatched entries: id, connection, its atoms.
+type Side<'c> = Vec<(&'c str, &'c Connection, BTreeMap<AtomKey, PortSet>)>;
+
+/// Group the entries of `left` and `right` (ids on one side only) that share a connection
+/// (component, direction, protocol, peer and a port): each group with entries on both sides
+/// is a [`Matched`]. Returns the groups and the ids they took.
+fn match_by_connection(left: &Side<'_>, right: &Side<'_>) -> (Vec<Matched>, BTreeSet<String>) {
+    let n = left.len();
+    let mut parent: Vec<usize> = (0..n + right.len()).collect();
+    link_overlaps(left, right, &mut parent);
+    let mut groups: BTreeMap<usize, (Vec<usize>, Vec<usize>)> = BTreeMap::new();
+    for i in 0..n + right.len() {
+        let r = root(&mut parent, i);
+        let g = groups.entry(r).or_default();
+        if i < n {
+            g.0.push(i);
+        } else {
+            g.1.push(i - n);
+        }
+    }
+    let mut out = Vec::new();
+    let mut taken = BTreeSet::new();
+    for (ls, rs) in groups.into_values() {
+        if ls.is_empty() || rs.is_empty() {
+            continue;
+        }
+        let side = |s: &Side<'_>, idx: &[usize]| {
+            let mut map: BTreeMap<AtomKey, PortSet> = BTreeMap::new();
+            let mut ids = Vec::new();
+            for (id, _, a) in idx.iter().filter_map(|&i| s.get(i)) {
+                ids.push((*id).to_string());
+                for (k, p) in a {
+                    map.entry(k.clone()).or_default().append_unnormalized(p);
+                }
+            }
+            map.values_mut().for_each(PortSet::normalize);
+            (ids, map)
+        };
+        let (from, lmap) = side(left, &ls);
+        let (to, rmap) = side(right, &rs);
+        let op = |a: &BTreeMap<AtomKey, PortSet>, b: &BTreeMap<AtomKey, PortSet>, both: bool| {
+            let m: BTreeMap<AtomKey, PortSet> = a
+                .iter()
+                .map(|(k, p)| {
+                    let other = b.get(k).cloned().unwrap_or_default();
+                    let v = if both {
+                        p.intersection(&other)
+                    } else {
+                        p.difference(&other)
+                    };
+                    (k.clone(), v)
+                })
+                .collect();
+            lines(&m)
+        };
+        let changes = match (ls.as_slice(), rs.as_slice()) {
+            ([i], [j]) => match (left.get(*i), right.get(*j)) {
+                (Some((_, l, _)), Some((_, r, _))) => field_changes(l, r, false),
+                _ => Vec::new(),
+            },
+            _ => Vec::new(),
+        };
+        taken.extend(from.iter().cloned());
+        taken.extend(to.iter().cloned());
+        out.push(Matched {
+            kept: op(&lmap, &rmap, true),
+            removed: op(&lmap, &rmap, false),
+            added: op(&rmap, &lmap, false),
+            from,
+            to,
+            changes,
+        });
+    }
+    out.sort_by(|a, b| a.from.cmp(&b.from));
+    (out, taken)
 }
 
 /// Compare the entries of `a` and `b` kept by `keep_a`/`keep_b`; with `with_source`, a moved
@@ -123,68 +369,50 @@ pub fn versions(
     keep_b: &dyn Fn(&Entry) -> bool,
     with_source: bool,
 ) -> VersionDiff {
-    let left: BTreeMap<&str, Connection> = a
-        .entries
-        .iter()
-        .filter(|e| keep_a(e))
-        .map(|e| (e.id.as_str(), Connection::of(a, e)))
-        .collect();
-    let right: BTreeMap<&str, Connection> = b
-        .entries
-        .iter()
-        .filter(|e| keep_b(e))
-        .map(|e| (e.id.as_str(), Connection::of(b, e)))
-        .collect();
+    let side = |pv: &ProductVersion, keep: &dyn Fn(&Entry) -> bool| -> Vec<Connection> {
+        pv.entries
+            .iter()
+            .filter(|e| keep(e))
+            .map(|e| Connection::of(pv, e))
+            .collect()
+    };
+    compare(
+        &b.product,
+        (&a.version.to_string(), side(a, keep_a)),
+        (&b.version.to_string(), side(b, keep_b)),
+        with_source,
+    )
+}
+
+/// Compare two lists of connections (by id, then by what they are).
+pub fn compare(
+    product: &str,
+    (from, a): (&str, Vec<Connection>),
+    (to, b): (&str, Vec<Connection>),
+    with_source: bool,
+) -> VersionDiff {
+    let left: BTreeMap<&str, &Connection> = a.iter().map(|c| (c.id.as_str(), c)).collect();
+    let right: BTreeMap<&str, &Connection> = b.iter().map(|c| (c.id.as_str(), c)).collect();
     let mut d = VersionDiff {
-        product: b.product.clone(),
-        from: a.version.to_string(),
-        to: b.version.to_string(),
+        product: product.to_string(),
+        from: from.to_string(),
+        to: to.to_string(),
         added: right
             .iter()
             .filter(|(id, _)| !left.contains_key(*id))
-            .map(|(_, c)| c.clone())
+            .map(|(_, c)| (*c).clone())
             .collect(),
         removed: left
             .iter()
             .filter(|(id, _)| !right.contains_key(*id))
-            .map(|(_, c)| c.clone())
+            .map(|(_, c)| (*c).clone())
             .collect(),
         changed: vec![],
+        matched: vec![],
     };
     for (id, l) in &left {
         let Some(r) = right.get(id) else { continue };
-        let mut changes = Vec::new();
-        let mut field = |name: &'static str, x: String, y: String| {
-            if x != y {
-                changes.push(Change {
-                    field: name,
-                    from: x,
-                    to: y,
-                });
-            }
-        };
-        field("description", l.description.clone(), r.description.clone());
-        field("component", l.component.clone(), r.component.clone());
-        field(
-            "feature",
-            l.feature.clone().unwrap_or_else(|| "(always)".into()),
-            r.feature.clone().unwrap_or_else(|| "(always)".into()),
-        );
-        field("protocols", l.protocols.clone(), r.protocols.clone());
-        field("ports", l.ports.clone(), r.ports.clone());
-        field("directions", l.directions.clone(), r.directions.clone());
-        field("written", l.written.clone(), r.written.clone());
-        field("peer", l.peer.clone(), r.peer.clone());
-        field("hosts", l.hosts.join(","), r.hosts.join(","));
-        field("addresses", l.addresses.join(","), r.addresses.join(","));
-        field(
-            "configurable",
-            l.configurable.to_string(),
-            r.configurable.to_string(),
-        );
-        if with_source {
-            field("source", l.source.clone(), r.source.clone());
-        }
+        let changes = field_changes(l, r, with_source);
         if !changes.is_empty() {
             d.changed.push(Changed {
                 id: (*id).to_string(),
@@ -192,7 +420,60 @@ pub fn versions(
             });
         }
     }
+    // Ids on one side only: match them by what they are.
+    let (ls, rs) = (side(&d.removed), side(&d.added));
+    let (matched, taken) = match_by_connection(&ls, &rs);
+    d.matched = matched;
+    d.removed.retain(|c| !taken.contains(&c.id));
+    d.added.retain(|c| !taken.contains(&c.id));
     d
+}
+
+/// Connections with their atoms, for [`match_by_connection`].
+fn side(only: &[Connection]) -> Side<'_> {
+    only.iter().map(|c| (c.id.as_str(), c, atoms(c))).collect()
+}
+
+/// The fields of two connections that differ (the source only `with_source`).
+fn field_changes(l: &Connection, r: &Connection, with_source: bool) -> Vec<Change> {
+    let mut changes = Vec::new();
+    let mut field = |name: &'static str, x: String, y: String| {
+        if x != y {
+            changes.push(Change {
+                field: name,
+                from: x,
+                to: y,
+            });
+        }
+    };
+    field("description", l.description.clone(), r.description.clone());
+    field("component", l.component.clone(), r.component.clone());
+    field(
+        "feature",
+        l.feature.clone().unwrap_or_else(|| "(always)".into()),
+        r.feature.clone().unwrap_or_else(|| "(always)".into()),
+    );
+    field("protocols", l.protocols.clone(), r.protocols.clone());
+    field("ports", l.ports.clone(), r.ports.clone());
+    field("directions", l.directions.clone(), r.directions.clone());
+    field("written", l.written.clone(), r.written.clone());
+    field("peer", l.peer.clone(), r.peer.clone());
+    field("hosts", l.hosts.join(","), r.hosts.join(","));
+    field("addresses", l.addresses.join(","), r.addresses.join(","));
+    field(
+        "site addition",
+        l.site_addition.to_string(),
+        r.site_addition.to_string(),
+    );
+    field(
+        "configurable",
+        l.configurable.to_string(),
+        r.configurable.to_string(),
+    );
+    if with_source {
+        field("source", l.source.clone(), r.source.clone());
+    }
+    changes
 }
 
 /// The difference between two whole catalogues.
@@ -245,13 +526,14 @@ pub fn text(diffs: &[VersionDiff], header: &[String]) -> String {
     for d in diffs {
         let _ = writeln!(
             s,
-            "{} {} -> {}: {} added, {} removed, {} changed",
+            "{} {} -> {}: {} added, {} removed, {} changed, {} matched under other ids",
             d.product,
             d.from,
             d.to,
             d.added.len(),
             d.removed.len(),
-            d.changed.len()
+            d.changed.len(),
+            d.matched.len()
         );
         for c in &d.added {
             let _ = writeln!(s, "  + {}  {}", c.id, c.summary());
@@ -262,6 +544,29 @@ pub fn text(diffs: &[VersionDiff], header: &[String]) -> String {
         for c in &d.changed {
             let _ = writeln!(s, "  ~ {}", c.id);
             for ch in &c.changes {
+                let _ = writeln!(s, "      {}: {} -> {}", ch.field, ch.from, ch.to);
+            }
+        }
+        for m in &d.matched {
+            let same = m.removed.is_empty() && m.added.is_empty();
+            let _ = writeln!(
+                s,
+                "  {} {} -> {}{}",
+                if same { '=' } else { '>' },
+                m.from.join(", "),
+                m.to.join(", "),
+                if same { "  (the same connections)" } else { "" }
+            );
+            for (what, list) in [
+                ("kept", &m.kept),
+                ("removed", &m.removed),
+                ("added", &m.added),
+            ] {
+                for l in list {
+                    let _ = writeln!(s, "      {what}: {l}");
+                }
+            }
+            for ch in &m.changes {
                 let _ = writeln!(s, "      {}: {} -> {}", ch.field, ch.from, ch.to);
             }
         }
@@ -325,6 +630,44 @@ pub fn markdown(diffs: &[VersionDiff], header: &[String]) -> String {
             }
             s.push('\n');
         }
+        matched_markdown(&mut s, &d.matched);
     }
     s
+}
+
+/// The "same connections under other ids" table.
+fn matched_markdown(s: &mut String, matched: &[Matched]) {
+    if matched.is_empty() {
+        return;
+    }
+    let _ = writeln!(
+        s,
+        "### Under other ids ({})\n\n| old entries | new entries | kept | removed | added | other changes |\n|---|---|---|---|---|---|",
+        matched.len()
+    );
+    let ids = |v: &[String]| {
+        v.iter()
+            .map(|i| format!("`{i}`"))
+            .collect::<Vec<_>>()
+            .join(", ")
+    };
+    let cell = |v: &[String]| md_cell(&v.join("; "));
+    for m in matched {
+        let changes: Vec<String> = m
+            .changes
+            .iter()
+            .map(|c| format!("{}: {} → {}", c.field, c.from, c.to))
+            .collect();
+        let _ = writeln!(
+            s,
+            "| {} | {} | {} | {} | {} | {} |",
+            ids(&m.from),
+            ids(&m.to),
+            cell(&m.kept),
+            cell(&m.removed),
+            cell(&m.added),
+            cell(&changes)
+        );
+    }
+    s.push('\n');
 }

@@ -1,7 +1,8 @@
 //! The build manifest (`fwgen.yaml`): many targets, built in one run by `fwgen build`.
 //!
 //! ```yaml
-//! catalogue: data/                 # optional; default: the built-in catalogue
+//! catalogue: [my-appliance.yaml]   # optional: added to the built-in catalogue (a path or a list)
+//! builtin_catalogue: true          # false: only the files of `catalogue:`
 //! targets:
 //!   - name: mail-dmz               # unique
 //!     site: sites/mail.yaml        # optional
@@ -47,7 +48,9 @@ use crate::yaml::{parse_yaml, read_text};
 #[serde(deny_unknown_fields)]
 struct RawManifest {
     #[serde(default)]
-    catalogue: Option<PathBuf>,
+    catalogue: Paths,
+    #[serde(default = "yes")]
+    builtin_catalogue: bool,
     targets: Vec<RawTarget>,
 }
 
@@ -133,11 +136,39 @@ pub struct Target {
     pub previous: Option<PathBuf>,
 }
 
+/// One path or a list of them.
+#[derive(Debug, Default, Deserialize)]
+#[serde(untagged, expecting = "a path or a list of paths")]
+enum Paths {
+    #[default]
+    None,
+    One(PathBuf),
+    Many(Vec<PathBuf>),
+}
+
+impl Paths {
+    fn into_vec(self) -> Vec<PathBuf> {
+        match self {
+            Paths::None => Vec::new(),
+            Paths::One(p) => vec![p],
+            Paths::Many(v) => v,
+        }
+    }
+}
+
+fn yes() -> bool {
+    true
+}
+
 /// A checked manifest.
 #[derive(Debug)]
 pub struct Manifest {
     pub path: PathBuf,
-    pub catalogue: Option<PathBuf>,
+    /// Catalogue paths added to the built-in catalogue (relative paths joined to the
+    /// manifest's directory).
+    pub catalogue: Vec<PathBuf>,
+    /// `builtin_catalogue:` (true unless the manifest says false).
+    pub builtin_catalogue: bool,
     pub targets: Vec<Target>,
 }
 
@@ -187,7 +218,7 @@ impl Manifest {
             }])
         };
         let text = read_text(path).map_err(|k| one(0, k))?;
-        let raw: RawManifest = parse_yaml(&display, &text)?;
+        let mut raw: RawManifest = parse_yaml(&display, &text)?;
         let base = path.parent().map(Path::to_path_buf).unwrap_or_default();
         let mut errors = Vec::new();
         let mut names: BTreeMap<String, usize> = BTreeMap::new();
@@ -212,19 +243,19 @@ impl Manifest {
                 targets.push(target);
             }
         }
-        if !allow_outside
-            && let Some(c) = &raw.catalogue
-            && let Err(why) = inside(&base, c)
-        {
-            errors.push(Diagnostic {
-                path: display.clone(),
-                line: crate::yaml::Positions::top(&text, "catalogue"),
-                column: None,
-                kind: Problem::Invalid(format!(
-                    "catalogue `{}` {why}; paths stay inside the manifest's directory unless `fwgen build --allow-outside`",
-                    c.display()
-                )),
-            });
+        let catalogue = std::mem::take(&mut raw.catalogue).into_vec();
+        for c in catalogue.iter().filter(|_| !allow_outside) {
+            if let Err(why) = inside(&base, c) {
+                errors.push(Diagnostic {
+                    path: display.clone(),
+                    line: crate::yaml::Positions::top(&text, "catalogue"),
+                    column: None,
+                    kind: Problem::Invalid(format!(
+                        "catalogue `{}` {why}; paths stay inside the manifest's directory unless `fwgen build --allow-outside`",
+                        c.display()
+                    )),
+                });
+            }
         }
         // Two targets must not write the same place.
         let mut outputs: BTreeMap<&Path, &str> = BTreeMap::new();
@@ -250,7 +281,8 @@ impl Manifest {
         }
         Ok(Manifest {
             path: path.to_path_buf(),
-            catalogue: raw.catalogue.map(|c| base.join(c)),
+            catalogue: catalogue.iter().map(|c| base.join(c)).collect(),
+            builtin_catalogue: raw.builtin_catalogue,
             targets,
         })
     }

@@ -77,6 +77,8 @@ pub enum AnyReason {
     UnboundGroup { group: String },
     /// The site file binds a peer to a whole address family (`0.0.0.0/0`, `::/0`).
     SiteBinding { peer: String, prefix: IpNet },
+    /// A site file's own entry says `peer: any`.
+    SiteEntry { entry: String },
 }
 
 impl AnyReason {
@@ -87,6 +89,7 @@ impl AnyReason {
             Self::UnboundRole { .. } => "unbound role",
             Self::UnboundGroup { .. } => "unbound host group",
             Self::SiteBinding { .. } => "site binding",
+            Self::SiteEntry { .. } => "site entry",
         }
     }
 }
@@ -104,6 +107,9 @@ impl std::fmt::Display for AnyReason {
             ),
             Self::SiteBinding { peer, prefix } => {
                 write!(f, "the site file binds `{peer}` to {prefix}")
+            }
+            Self::SiteEntry { entry } => {
+                write!(f, "the site file's own entry `{entry}` says `peer: any`")
             }
         }
     }
@@ -271,6 +277,18 @@ pub struct Meta {
     /// snapshot), and each host group bound from them or left to DNS at run time.
     #[serde(rename = "address_sources", skip_serializing_if = "Vec::is_empty")]
     pub names: Vec<String>,
+    /// The site file's own entries among the selected ones (`entries:` in the site file), by
+    /// id with their line there: rules the vendor's document does not ask for.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub site_entries: Vec<SiteEntryRef>,
+}
+
+/// A site file's own entry, named in the header of every output.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct SiteEntryRef {
+    pub id: String,
+    /// Its line in the site file.
+    pub line: usize,
 }
 
 impl Meta {
@@ -337,6 +355,10 @@ pub struct Selected {
     pub reply: Option<Direction>,
     /// Why the entry's rules admit any address, if they do.
     pub any: Option<AnyReason>,
+    /// The site file's own entry, not the vendor's.
+    pub site_addition: bool,
+    /// The vendor's ports, where the site file changed them (`ports:`), with the line.
+    pub vendor_ports: Option<(PortSet, usize)>,
 }
 
 impl Ruleset {

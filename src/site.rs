@@ -21,6 +21,13 @@
 //! names:                        # how a host group without addresses is bound, by id or host
 //!   service-availability: {ip_ranges: {service: EC2, region: eu-west-2}}
 //!   kaspersky-ksn: lock         # or fqdn: the firewall follows the names
+//! entries:                      # the site's own rules: catalogue entries without `source:`
+//!   - id: dns-tcp
+//!     description: DNS over TCP to the internal servers
+//!     protocols: [tcp]
+//!     ports: [53]
+//!     directions: [out]
+//!     peer: {role: dns-servers}
 //! ```
 
 use std::collections::BTreeMap;
@@ -30,7 +37,7 @@ use ipnet::IpNet;
 use serde::Deserialize;
 
 use crate::diagnostic::{Diagnostic, Diagnostics, Problem};
-use crate::model::{Address, PortRange, PortSet, ProductVersion, aggregate};
+use crate::model::{Address, Entry, PortRange, PortSet, ProductVersion, aggregate};
 use crate::names::{Choice, IpRanges, Lock};
 use crate::suggest::hint;
 use crate::yaml::Positions;
@@ -79,6 +86,9 @@ struct RawSite {
     /// Host group id or host name -> how the group is bound.
     #[serde(default)]
     names: BTreeMap<String, Choice>,
+    /// The site's own entries.
+    #[serde(default)]
+    entries: Vec<crate::catalogue::raw::Entry>,
 }
 
 /// A parsed site file (or the empty site when none is given).
@@ -108,6 +118,9 @@ pub struct Site {
     pub lock: Option<Lock>,
     /// SHA-256 of what the file says (see `meaning_digest`; empty for no site).
     pub digest: String,
+    /// The site's own entries (`entries:`), checked against a product version by
+    /// [`Site::local_entries`].
+    entries: Vec<crate::catalogue::raw::Entry>,
     positions: Positions,
     text: String,
 }
@@ -252,6 +265,7 @@ impl Site {
             ip_ranges: None,
             lock: None,
             digest: String::new(),
+            entries: raw.entries,
             positions: Positions::scan(text),
             text: text.to_string(),
         };
@@ -296,6 +310,9 @@ impl Site {
         for (k, v) in &self.names {
             let _ = writeln!(m, "names {k}={v:?}");
         }
+        for e in &self.entries {
+            let _ = writeln!(m, "entry {e:?}");
+        }
         crate::catalogue::hex(&sha2::Sha256::digest(m.as_bytes()))
     }
 
@@ -318,9 +335,77 @@ impl Site {
         Positions::top(&self.text, key)
     }
 
+    /// This site without the bindings `pv` has no use for (roles, hosts, names, port
+    /// overrides, features and components it does not know, and its own entries that refer
+    /// to what `pv` lacks), and a note for each: for comparing two versions with one site file
+    /// (`fwgen diff --site`), which is written for one of them.
+    pub fn known_to(&self, pv: &ProductVersion) -> (Site, Vec<String>) {
+        let mut site = self.clone();
+        let mut notes = Vec::new();
+        let mut groups = pv.host_names();
+        groups.extend(pv.host_groups.iter().map(|g| g.id.as_str()));
+        let roles: Vec<&str> = pv.roles.iter().map(|r| r.id.as_str()).collect();
+        let mut drop = |what: &str, key: &str, known: bool| {
+            if !known {
+                notes.push(format!(
+                    "{} {}: the site names {what} `{key}`, which it does not have; left out",
+                    pv.product, pv.version
+                ));
+            }
+            known
+        };
+        site.roles
+            .retain(|k, _| drop("role", k, roles.contains(&k.as_str())));
+        site.hosts
+            .retain(|k, _| drop("host", k, groups.contains(k.as_str())));
+        site.names
+            .retain(|k, _| drop("host group", k, groups.contains(k.as_str())));
+        site.ports.retain(|k, _| {
+            let ok = pv.entries.iter().any(|e| e.id == *k && e.configurable);
+            drop("a port for entry", k, ok)
+        });
+        site.features
+            .retain(|f| drop("feature", f, pv.features.iter().any(|x| x.id == *f)));
+        site.components
+            .retain(|c, _| drop("component", c, pv.components.iter().any(|x| x.id == *c)));
+        // Its own entries, each checked alone: one that refers to what `pv` lacks is left out.
+        let path = self.path.clone().unwrap_or_else(|| "<site>".into());
+        site.entries.retain(|e| {
+            let alone = std::slice::from_ref(e);
+            match crate::catalogue::site_entries(&path, &self.text, pv, alone) {
+                Ok(_) => true,
+                Err(errors) => {
+                    for d in errors {
+                        notes.push(format!(
+                            "{} {}: the site's own entry `{}` is left out: {d}",
+                            pv.product, pv.version, e.id.0
+                        ));
+                    }
+                    false
+                }
+            }
+        });
+        (site, notes)
+    }
+
+    /// Whether the site file has entries of its own.
+    pub fn has_entries(&self) -> bool {
+        !self.entries.is_empty()
+    }
+
+    /// The site's own entries for `pv`, checked as catalogue entries are (see
+    /// `catalogue::site_entries`); every problem, with the site file's lines.
+    pub fn local_entries(&self, pv: &ProductVersion) -> Result<Vec<Entry>, Vec<Diagnostic>> {
+        if self.entries.is_empty() {
+            return Ok(Vec::new());
+        }
+        let path = self.path.clone().unwrap_or_else(|| "<site>".into());
+        crate::catalogue::site_entries(&path, &self.text, pv, &self.entries)
+    }
+
     /// Everything the site file says that `pv` does not know: every problem, not the first.
     pub fn check(&self, pv: &ProductVersion) -> Vec<Diagnostic> {
-        let mut errors = Vec::new();
+        let mut errors = self.local_entries(pv).err().unwrap_or_default();
         let roles: Vec<&str> = pv.roles.iter().map(|r| r.id.as_str()).collect();
         for role in self.roles.keys() {
             if !roles.contains(&role.as_str()) {

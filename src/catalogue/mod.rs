@@ -2,7 +2,7 @@
 //! problem (not just the first).
 
 mod embedded;
-mod raw;
+pub(crate) mod raw;
 mod split;
 
 use std::collections::{BTreeMap, BTreeSet};
@@ -25,22 +25,62 @@ use crate::yaml::Positions;
 struct SourceFile {
     /// As the user sees it: `data/x.yaml` for the shipped catalogue, else the path given.
     display: String,
+    /// Part of the catalogue built into fwgen.
+    builtin: bool,
     /// The file name alone, used in generated output (never an absolute path).
     name: String,
     text: String,
 }
 
+impl SourceFile {
+    /// How messages about another file name this one.
+    fn place(&self) -> String {
+        if self.builtin {
+            format!(
+                "{} (built into fwgen; --no-builtin-catalogue leaves it out)",
+                self.display
+            )
+        } else {
+            self.display.clone()
+        }
+    }
+}
+
 /// Load the catalogue shipped inside the binary.
 pub fn load_embedded() -> Result<Catalogue, Diagnostics> {
-    let files = embedded::FILES
+    build(embedded_files())
+}
+
+fn embedded_files() -> Vec<SourceFile> {
+    embedded::FILES
         .iter()
         .map(|(name, text)| SourceFile {
             display: format!("data/{name}"),
+            builtin: true,
             name: (*name).to_string(),
             text: (*text).to_string(),
         })
-        .collect();
-    build(files)
+        .collect()
+}
+
+/// Load the built-in catalogue (if `builtin`) and every path's files (a directory of
+/// `*.yaml` files or one file each) as one catalogue: a product version defined twice is an
+/// error naming both places. The same path given twice is read once.
+pub fn load_all(builtin: bool, paths: &[&Path]) -> Result<Catalogue, Diagnostics> {
+    let mut files = if builtin {
+        embedded_files()
+    } else {
+        Vec::new()
+    };
+    let mut errors = Vec::new();
+    let mut seen = BTreeSet::new();
+    for path in paths {
+        let key = std::fs::canonicalize(path).unwrap_or_else(|_| path.to_path_buf());
+        if seen.insert(key) {
+            read_files(path, &mut files, &mut errors);
+        }
+    }
+    finish(build(files), errors)
 }
 
 /// Names of the shipped catalogue files (for tests and `products`).
@@ -57,27 +97,41 @@ pub fn embedded_texts() -> impl Iterator<Item = (&'static str, &'static str)> {
 pub fn load_text(name: &str, text: &str) -> Result<Catalogue, Diagnostics> {
     build(vec![SourceFile {
         display: name.to_string(),
+        builtin: false,
         name: name.to_string(),
         text: text.to_string(),
     }])
 }
 
-/// Load a catalogue from a directory of `*.yaml` files (sorted by name) or from one file.
+/// Load a catalogue from a directory of `*.yaml` files (sorted by name) or from one file,
+/// on its own.
 pub fn load(path: &Path) -> Result<Catalogue, Diagnostics> {
-    let err = |kind| {
-        Diagnostics(vec![Diagnostic {
-            path: path.display().to_string(),
-            line: 0,
-            column: None,
-            kind,
-        }])
+    load_all(false, &[path])
+}
+
+/// Read the files of one catalogue path into `files`, problems into `errors`.
+fn read_files(path: &Path, files: &mut Vec<SourceFile>, errors: &mut Vec<Diagnostic>) {
+    let err = |kind| Diagnostic {
+        path: path.display().to_string(),
+        line: 0,
+        column: None,
+        kind,
     };
-    let meta = std::fs::metadata(path).map_err(|e| err(Problem::read(e)))?;
+    let meta = match std::fs::metadata(path) {
+        Ok(m) => m,
+        Err(e) => return errors.push(err(Problem::read(e))),
+    };
     let mut paths = Vec::new();
     if meta.is_dir() {
-        let rd = std::fs::read_dir(path).map_err(|e| err(Problem::read(e)))?;
+        let rd = match std::fs::read_dir(path) {
+            Ok(rd) => rd,
+            Err(e) => return errors.push(err(Problem::read(e))),
+        };
         for ent in rd {
-            let p = ent.map_err(|e| err(Problem::read(e)))?.path();
+            let p = match ent {
+                Ok(ent) => ent.path(),
+                Err(e) => return errors.push(err(Problem::read(e))),
+            };
             let is_yaml = p.extension().is_some_and(|x| x == "yaml" || x == "yml");
             if is_yaml && p.is_file() {
                 paths.push(p);
@@ -85,13 +139,11 @@ pub fn load(path: &Path) -> Result<Catalogue, Diagnostics> {
         }
         paths.sort();
         if paths.is_empty() {
-            return Err(err(Problem::NoFiles));
+            return errors.push(err(Problem::NoFiles));
         }
     } else {
         paths.push(path.to_path_buf());
     }
-    let mut files = Vec::new();
-    let mut errors = Vec::new();
     for p in paths {
         let display = p.display().to_string();
         let name = p
@@ -100,6 +152,7 @@ pub fn load(path: &Path) -> Result<Catalogue, Diagnostics> {
         match read_text(&p) {
             Ok(text) => files.push(SourceFile {
                 display,
+                builtin: false,
                 name,
                 text,
             }),
@@ -111,7 +164,14 @@ pub fn load(path: &Path) -> Result<Catalogue, Diagnostics> {
             }),
         }
     }
-    match build(files) {
+}
+
+/// The built catalogue, unless reading found problems: then those and the build's, sorted.
+fn finish(
+    built: Result<Catalogue, Diagnostics>,
+    mut errors: Vec<Diagnostic>,
+) -> Result<Catalogue, Diagnostics> {
+    match built {
         Ok(c) if errors.is_empty() => Ok(c),
         Ok(_) => Err(Diagnostics(errors)),
         Err(Diagnostics(mut more)) => {
@@ -131,7 +191,18 @@ fn parse_file(display: &str, text: &str) -> Result<raw::File, Diagnostics> {
     {
         return Ok(file);
     }
-    parse_yaml(display, text)
+    parse_yaml(display, text).map_err(|whole| {
+        // Well-formed YAML that the schema refuses: find every other problem too. (A YAML
+        // syntax error stands alone: the text after it has no reliable structure.)
+        let schema = whole.0.iter().all(|d| matches!(d.kind, Problem::Syntax(_)))
+            && check_nesting(text).is_ok()
+            && serde_yaml::from_str::<serde::de::IgnoredAny>(text).is_ok();
+        if schema {
+            split::problems(display, text).map_or(whole, Diagnostics)
+        } else {
+            whole
+        }
+    })
 }
 
 /// For the fuzz target and tests: parsed in pieces of a few bytes, `text` must never succeed
@@ -149,7 +220,8 @@ pub fn split_agrees(text: &str) -> bool {
 fn build(files: Vec<SourceFile>) -> Result<Catalogue, Diagnostics> {
     let mut errors = Vec::new();
     let mut hasher = Sha256::new();
-    let mut versions: Vec<(String, ProductVersion)> = Vec::new();
+    // (path for messages about this file, how other files' messages name it, the version)
+    let mut versions: Vec<(String, String, ProductVersion)> = Vec::new();
     for f in &files {
         hasher.update(f.name.as_bytes());
         hasher.update([0]);
@@ -170,12 +242,12 @@ fn build(files: Vec<SourceFile>) -> Result<Catalogue, Diagnostics> {
         };
         if let Some(mut pv) = ctx.product_version(raw, &f.name) {
             pv.digest = hex(&Sha256::digest(f.text.as_bytes()));
-            versions.push((f.display.clone(), pv));
+            versions.push((f.display.clone(), f.place(), pv));
         }
     }
     let mut products: BTreeMap<String, Product> = BTreeMap::new();
     let mut origin: BTreeMap<(String, Version), String> = BTreeMap::new();
-    for (display, pv) in versions {
+    for (display, place, pv) in versions {
         let key = (pv.product.clone(), pv.version.clone());
         if let Some(other) = origin.get(&key) {
             errors.push(Diagnostic {
@@ -190,7 +262,7 @@ fn build(files: Vec<SourceFile>) -> Result<Catalogue, Diagnostics> {
             });
             continue;
         }
-        origin.insert(key, display.clone());
+        origin.insert(key, place);
         let product = products
             .entry(pv.product.clone())
             .or_insert_with(|| Product {
@@ -236,6 +308,80 @@ struct Ids {
     groups: BTreeSet<String>,
     /// `gateway` if declared, else the first component.
     default_component: String,
+}
+
+impl Ids {
+    /// The ids a built product version declares.
+    fn of(pv: &ProductVersion) -> Ids {
+        let set = |ids: Vec<&String>| ids.into_iter().cloned().collect();
+        Ids {
+            components: set(pv.components.iter().map(|c| &c.id).collect()),
+            roles: set(pv.roles.iter().map(|r| &r.id).collect()),
+            features: set(pv.features.iter().map(|f| &f.id).collect()),
+            groups: set(pv.host_groups.iter().map(|g| &g.id).collect()),
+            default_component: pv.default_component().to_string(),
+        }
+    }
+}
+
+/// A site file's own entries (`entries:`) for one product version, with the checks of a
+/// catalogue entry (references, directions, empty lists) and two more: an id no entry of the
+/// product version has, and no `source:` (the site file's line is the provenance, recorded
+/// as the entry's source line with section `site file`). `path` and `text` are the site
+/// file's, for positions.
+pub(crate) fn site_entries(
+    path: &str,
+    text: &str,
+    pv: &ProductVersion,
+    raw: &[raw::Entry],
+) -> Result<Vec<Entry>, Vec<Diagnostic>> {
+    let mut errors = Vec::new();
+    let ids = Ids::of(pv);
+    let mut ctx = Ctx {
+        path,
+        pos: std::cell::OnceCell::new(),
+        text,
+        errors: &mut errors,
+    };
+    ctx.unique_ids("entries", "site entry", raw.iter().map(|e| e.id.0.as_str()));
+    let mut out = Vec::with_capacity(raw.len());
+    for e in raw {
+        let at = At::Item("entries", &e.id.0);
+        if pv.entries.iter().any(|c| c.id == e.id.0) {
+            ctx.err(
+                at,
+                Problem::Invalid(format!(
+                    "site entry `{}`: {} {} has an entry of that id; give the site's own entry \
+                     another id (to change a catalogue entry's ports, use `ports:`)",
+                    e.id.0, pv.product, pv.version
+                )),
+            );
+        }
+        if e.source.is_some() {
+            ctx.err(
+                at,
+                Problem::Invalid(format!(
+                    "site entry `{}`: `source:` is for catalogue entries; a site entry's \
+                     provenance is its line in the site file (say why in `notes:`)",
+                    e.id.0
+                )),
+            );
+        }
+        let line = ctx.line_of(at);
+        let mut entry = ctx.entry(e.clone(), &ids);
+        entry.source = Source {
+            section: "site file".into(),
+            row: e.id.0.clone(),
+            line,
+        };
+        entry.site_addition = true;
+        out.push(entry);
+    }
+    if errors.is_empty() {
+        Ok(out)
+    } else {
+        Err(errors)
+    }
 }
 
 /// The model of one product version from what is left of its file.
@@ -434,7 +580,19 @@ impl Ctx<'_> {
             .collect();
         let entries: Vec<Entry> = std::mem::take(&mut raw.entries)
             .into_iter()
-            .map(|e| self.entry(e, &ids))
+            .map(|e| {
+                if e.source.is_none() {
+                    self.err(
+                        At::Item("entries", &e.id.0),
+                        Problem::Invalid(format!(
+                            "entry `{}`: missing field `source` (the document's row: section, \
+                             row and line)",
+                            e.id.0
+                        )),
+                    );
+                }
+                self.entry(e, &ids)
+            })
             .collect();
         let pv = assemble(raw, name, host_groups, entries);
         // Everything declared must be used: a feature that enables nothing is a mistake.
@@ -443,6 +601,7 @@ impl Ctx<'_> {
             return None;
         }
         self.check_use(&pv);
+        self.check_provenance(&pv);
         (self.errors.len() == before).then_some(pv)
     }
 
@@ -553,7 +712,43 @@ impl Ctx<'_> {
             feature: e.feature.map(|f| f.0),
             configurable: e.configurable,
             notes: e.notes,
-            source: source(e.source),
+            source: e.source.map(source).unwrap_or_default(),
+            site_addition: false,
+        }
+    }
+
+    /// Every `source.line` is a line of the document: 1 or more, and for a table that cites
+    /// itself (`document.file` is the catalogue file's own name, as for a product without a
+    /// vendor document) a line of this file.
+    fn check_provenance(&mut self, pv: &ProductVersion) {
+        let own = (pv.document.file == pv.path).then(|| self.text.lines().count());
+        let mut cited: Vec<(At<'_>, String, usize)> = Vec::new();
+        for e in &pv.entries {
+            cited.push((
+                At::Item("entries", &e.id),
+                format!("entry `{}`", e.id),
+                e.source.line,
+            ));
+        }
+        for g in &pv.host_groups {
+            let at = At::Item("host_groups", &g.id);
+            cited.push((at, format!("host group `{}`", g.id), g.source.line));
+        }
+        for (at, what, line) in cited {
+            let problem = match own {
+                _ if line == 0 => Some("lines are counted from 1".to_string()),
+                Some(n) if line > n => Some(format!("this file has {n} lines")),
+                _ => None,
+            };
+            if let Some(why) = problem {
+                self.err(
+                    at,
+                    Problem::Invalid(format!(
+                        "{what}: `source.line: {line}` is no line of `{}`: {why}",
+                        pv.document.file
+                    )),
+                );
+            }
         }
     }
 

@@ -100,7 +100,7 @@ pub struct Feature {
     pub implies: Vec<Id>,
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Clone, Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Source {
     pub section: String,
@@ -134,7 +134,7 @@ pub struct Retired {
 }
 
 /// `any`, `{role: ID}` or `{group: ID}`.
-#[derive(Debug)]
+#[derive(Clone, Debug)]
 pub enum Peer {
     Any,
     Role(Id),
@@ -178,7 +178,9 @@ impl<'de> Deserialize<'de> for Peer {
     }
 }
 
-#[derive(Debug, Deserialize)]
+/// A catalogue entry, and a site file's own entry (which has no `source:`: its provenance is
+/// its line in the site file).
+#[derive(Clone, Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Entry {
     pub id: Id,
@@ -210,7 +212,9 @@ pub struct Entry {
     pub configurable: bool,
     #[serde(default)]
     pub notes: Option<String>,
-    pub source: Source,
+    /// Required in a catalogue, refused in a site file.
+    #[serde(default)]
+    pub source: Option<Source>,
 }
 
 /// A version label written as a string. A bare `5.10` is refused: YAML reads it as the
@@ -304,6 +308,21 @@ impl Parts {
         list(&mut self.features, later.features);
         list(&mut self.host_groups, later.host_groups);
         list(&mut self.entries, later.entries);
+    }
+
+    /// The required keys no piece had.
+    pub fn missing(&self) -> Vec<&'static str> {
+        [
+            ("product", self.product.is_none()),
+            ("title", self.title.is_none()),
+            ("version", self.version.is_none()),
+            ("document", self.document.is_none()),
+            ("components", self.components.is_none()),
+            ("entries", self.entries.is_none()),
+        ]
+        .into_iter()
+        .filter_map(|(k, missing)| missing.then_some(k))
+        .collect()
     }
 
     /// The whole file, or `None` when a required key is missing (the whole parse says which).

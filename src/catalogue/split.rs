@@ -15,6 +15,7 @@
 //! whole parse fails, and gives the same value where both succeed.
 
 use super::raw::{File, Parts};
+use crate::diagnostic::{Diagnostic, Problem};
 
 /// Files smaller than this are parsed whole: pieces would not pay off.
 pub const MIN_BYTES: usize = 256 * 1024;
@@ -57,6 +58,115 @@ pub fn parse(text: &str, piece_bytes: usize) -> Option<File> {
     parts.finish()
 }
 
+/// Top-level keys whose block sequences [`problems`] reads item by item.
+const LIST_KEYS: &[&str] = &[
+    "notes",
+    "components",
+    "roles",
+    "features",
+    "host_groups",
+    "entries",
+];
+
+/// Every schema problem of a file whose whole parse failed: each top-level key, and each item
+/// of a top-level block sequence, is parsed on its own, so one bad entry does not hide the
+/// next. Errors keep the whole parse's wording, with the file's line and the item's index.
+/// `None` when the text does not have the plain shape this needs, or no piece fails on its
+/// own (then the whole parse's one error stands).
+pub fn problems(display: &str, text: &str) -> Option<Vec<Diagnostic>> {
+    let sections = sections(text)?;
+    let mut found = Vec::new();
+    let mut parts = Parts::default();
+    for (i, &(key, start, bare)) in sections.iter().enumerate() {
+        let end = sections.get(i + 1).map_or(text.len(), |s| s.1);
+        let section = text.get(start..end)?;
+        let key_len = section.find('\n').map_or(section.len(), |n| n + 1);
+        let items = if bare && LIST_KEYS.contains(&key) {
+            item_spans(section.get(key_len..)?)
+        } else {
+            None
+        };
+        let Some(items) = items else {
+            match serde_yaml::from_str::<Parts>(section) {
+                Ok(p) => parts.append(p),
+                Err(e) => found.push(moved(display, &e, line_at(text, start), None)),
+            }
+            continue;
+        };
+        let key_line = section.get(..key_len)?;
+        for (index, (from, to)) in items.into_iter().enumerate() {
+            let item = section.get(key_len + from..key_len + to)?;
+            match serde_yaml::from_str::<Parts>(&[key_line, item].concat()) {
+                Ok(p) => parts.append(p),
+                Err(e) => {
+                    let first = line_at(text, start + key_len + from);
+                    found.push(moved(display, &e, first - 1, Some((key, index))));
+                }
+            }
+        }
+    }
+    if found.is_empty() {
+        // Every piece parses: what is left is a missing key.
+        found.extend(parts.missing().into_iter().map(|field| Diagnostic {
+            path: display.to_string(),
+            line: 1,
+            column: None,
+            kind: Problem::Syntax(format!("missing field `{field}`")),
+        }));
+    }
+    (!found.is_empty()).then_some(found)
+}
+
+/// The 1-based line of byte `offset`.
+fn line_at(text: &str, offset: usize) -> usize {
+    text.get(..offset)
+        .map_or(1, |t| t.matches('\n').count() + 1)
+}
+
+/// A piece's error at its place in the file: the piece's line 1 is the file's line `first`;
+/// for an item of `key`, the piece's `key[0]` is the file's `key[index]`.
+fn moved(
+    display: &str,
+    e: &serde_yaml::Error,
+    first: usize,
+    item: Option<(&str, usize)>,
+) -> Diagnostic {
+    let mut d = crate::yaml::syntax_error(display, e);
+    if d.line > 0 {
+        d.line += first - 1;
+    }
+    if let (Some((key, index)), Problem::Syntax(msg)) = (item, &mut d.kind)
+        && let Some(rest) = msg.strip_prefix(&format!("{key}[0]"))
+    {
+        *msg = format!("{key}[{index}]{rest}");
+    }
+    d
+}
+
+/// The byte spans of a block sequence's items in `body` (comments before an item belong to
+/// the item before), or `None` when the body does not start with an item.
+fn item_spans(body: &str) -> Option<Vec<(usize, usize)>> {
+    let first = body.split_inclusive('\n').find(|l| significant(l))?;
+    let at = indent(first);
+    if !item_at(first, at) {
+        return None;
+    }
+    let mut starts = vec![0];
+    let mut offset = 0;
+    let mut seen_first = false;
+    for line in body.split_inclusive('\n') {
+        if item_at(line, at) {
+            if seen_first {
+                starts.push(offset);
+            }
+            seen_first = true;
+        }
+        offset += line.len();
+    }
+    let ends = starts.iter().skip(1).copied().chain([body.len()]);
+    Some(starts.iter().copied().zip(ends).collect())
+}
+
 /// A top-level `key:` line: the key and whether only a comment follows the colon.
 fn top_key(line: &str) -> Option<(&str, bool)> {
     let (key, rest) = line.split_once(':')?;
@@ -87,9 +197,14 @@ fn item_at(line: &str, at: usize) -> bool {
     }
 }
 
-/// Cut the text, or `None` when its shape is not the plain one this relies on: everything at
-/// column 0 a `key:` line (no document markers, directives, flow or tabs there), each key once.
-fn pieces(text: &str, piece_bytes: usize) -> Option<Vec<Piece<'_>>> {
+/// A top-level section: its key, the offset of its key line, whether the key line holds no
+/// value (a block sequence may follow).
+type Section<'t> = (&'t str, usize, bool);
+
+/// The top-level sections, or `None` when the shape is not the plain one this relies on:
+/// everything at column 0 a `key:` line (no document markers, directives, flow or tabs
+/// there), each key once, nothing but comments before the first.
+fn sections(text: &str) -> Option<Vec<Section<'_>>> {
     // The YAML parser also breaks lines at a bare CR and at NEL, LS and PS (YAML 1.1); this
     // splitter sees `\n` only. Such a file is parsed whole, so that a key hidden behind
     // another line break cannot be read differently here.
@@ -102,8 +217,7 @@ fn pieces(text: &str, piece_bytes: usize) -> Option<Vec<Piece<'_>>> {
     {
         return None;
     }
-    // Sections: (key, offset of the key line, whether the key line holds no value).
-    let mut sections: Vec<(&str, usize, bool)> = Vec::new();
+    let mut sections: Vec<Section<'_>> = Vec::new();
     let mut offset = 0;
     for line in text.split_inclusive('\n') {
         let start = offset;
@@ -124,6 +238,14 @@ fn pieces(text: &str, piece_bytes: usize) -> Option<Vec<Piece<'_>>> {
     if head.lines().any(significant) {
         return None;
     }
+    Some(sections)
+}
+
+/// Cut the text, or `None` when its shape is not the plain one this relies on (see
+/// [`sections`]).
+fn pieces(text: &str, piece_bytes: usize) -> Option<Vec<Piece<'_>>> {
+    let sections = sections(text)?;
+    let head = text.get(..sections.first()?.1)?;
     let mut pieces = Vec::new();
     let mut plain_start: Option<usize> = None;
     for (i, &(key, start, bare)) in sections.iter().enumerate() {

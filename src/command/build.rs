@@ -48,13 +48,14 @@ fn job(t: &Target) -> Job {
 
 pub fn run(
     manifest_path: &Path,
-    catalogue: super::CatalogueSource<'_>,
+    catalogue: &super::CatalogueSource<'_>,
     check: bool,
     allow_outside: bool,
 ) -> Result<Report, Error> {
     let manifest = Manifest::load(manifest_path, allow_outside)?;
     let cat = catalogue
-        .or(super::CatalogueSource::flag(manifest.catalogue.as_deref()))
+        .clone()
+        .with(&manifest.catalogue, manifest.builtin_catalogue)
         .load()?;
     let mode = if check { Mode::Check } else { Mode::Write };
     let mut errors: Vec<(usize, String)> = Vec::new();

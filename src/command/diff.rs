@@ -1,15 +1,16 @@
 //! `fwgen diff`
 
 use crate::cli::{DiffArgs, DiffFormat};
-use crate::diff::{self, VersionDiff};
+use crate::diff::{self, Connection, VersionDiff};
 use crate::error::Error;
 use crate::model::{Catalogue, Entry, ProductVersion};
-use crate::select::{Request, SelectError, select};
+use crate::select::{Request, select};
 use crate::site::Site;
 
 use super::Report;
 
-pub fn run(source: super::CatalogueSource<'_>, args: &DiffArgs) -> Result<Report, Error> {
+pub fn run(source: &super::CatalogueSource<'_>, args: &DiffArgs) -> Result<Report, Error> {
+    let mut notes = Vec::new();
     let (diffs, header, json) = match (&args.old, &args.new) {
         (Some(old), Some(new)) => {
             let d = diff::catalogues(&crate::catalogue::load(old)?, &crate::catalogue::load(new)?);
@@ -35,17 +36,22 @@ pub fn run(source: super::CatalogueSource<'_>, args: &DiffArgs) -> Result<Report
         }
         _ => {
             let cat = source.load()?;
-            let d = versions(&cat, args)?;
+            let d = versions(&cat, args, &mut notes)?;
             let header = vec![format!(
                 "{} {} -> {} (component {}; {})",
                 d.product,
                 d.from,
                 d.to,
                 args.component.as_deref().unwrap_or("gateway"),
-                if args.features.is_empty() && !args.no_default_features {
-                    "all entries".to_string()
-                } else {
-                    "selected features".to_string()
+                match &args.site {
+                    Some(site) => format!(
+                        "the rulesets bound to {}: its features, addresses, ports and own entries",
+                        site.display()
+                    ),
+                    None if args.features.is_empty() && !args.no_default_features => {
+                        "all entries".to_string()
+                    }
+                    None => "selected features".to_string(),
                 }
             )];
             let json = serde_json::to_value(&d).unwrap_or_default();
@@ -62,11 +68,58 @@ pub fn run(source: super::CatalogueSource<'_>, args: &DiffArgs) -> Result<Report
     };
     Ok(Report {
         stdout,
+        warnings: notes,
         ..Report::default()
     })
 }
 
-fn versions(cat: &Catalogue, args: &DiffArgs) -> Result<VersionDiff, Error> {
+/// Both versions selected and bound to the site file as `generate --site` does, compared
+/// rule by rule (the site's ports, addresses and own entries included).
+fn bound(
+    cat: &Catalogue,
+    args: &DiffArgs,
+    path: &std::path::Path,
+    notes: &mut Vec<String>,
+) -> Result<VersionDiff, Error> {
+    let site = Site::load(path)?;
+    let mut side = |version: &Option<String>| -> Result<(String, String, Vec<Connection>), Error> {
+        let req = Request {
+            product: args.product.clone(),
+            version: version.clone(),
+            component: args.component.clone(),
+            features: args.features.clone(),
+            no_default_features: args.no_default_features,
+            ..Request::default()
+        };
+        // The site file is written for one of the two versions: what the other does not
+        // know is left out of its side, with a note.
+        let pv = crate::select::product_version(cat, &site, &req)?;
+        let (site, left_out) = site.known_to(pv);
+        notes.extend(left_out);
+        let rules = select(cat, &site, &req)?;
+        let pv = cat.version(&rules.meta.product, &rules.meta.version);
+        let configurable =
+            |id: &str| pv.is_some_and(|pv| pv.entries.iter().any(|e| e.id == id && e.configurable));
+        let list = rules
+            .selected
+            .iter()
+            .map(|s| Connection::bound(s, &rules.meta.component, configurable(&s.id)))
+            .collect();
+        Ok((rules.meta.product.clone(), rules.meta.version.clone(), list))
+    };
+    let (product, from, a) = side(&args.from)?;
+    let (_, to, b) = side(&args.to)?;
+    Ok(diff::compare(&product, (&from, a), (&to, b), false))
+}
+
+fn versions(
+    cat: &Catalogue,
+    args: &DiffArgs,
+    notes: &mut Vec<String>,
+) -> Result<VersionDiff, Error> {
+    if let Some(path) = &args.site {
+        return bound(cat, args, path, notes);
+    }
     let product = args.product.clone().unwrap_or_default();
     let filtered = !args.features.is_empty() || args.no_default_features;
     // Select each side as generate would, for its features and its (did-you-mean) errors.
@@ -80,15 +133,9 @@ fn versions(cat: &Catalogue, args: &DiffArgs) -> Result<VersionDiff, Error> {
                 no_default_features: args.no_default_features,
                 ..Request::default()
             };
-            let rules = select(cat, &Site::default(), &req)?;
-            let pv = cat
-                .version(&rules.meta.product, &rules.meta.version)
-                .cloned()
-                .ok_or_else(|| SelectError::NoProduct {
-                    list: String::new(),
-                })?;
+            let (rules, pv) = super::selected(cat, &Site::default(), &req)?;
             Ok((
-                pv,
+                pv.clone(),
                 filtered.then_some(rules.meta.features),
                 rules.meta.component,
             ))

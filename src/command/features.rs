@@ -7,7 +7,7 @@ use serde::Serialize;
 use crate::cli::{FeaturesArgs, Format};
 use crate::error::Error;
 use crate::model::Catalogue;
-use crate::select::{self, Request};
+use crate::select::Request;
 use crate::site::Site;
 
 use super::Report;
@@ -30,12 +30,7 @@ pub fn run(cat: &Catalogue, args: &FeaturesArgs) -> Result<Report, Error> {
         component: args.component.clone(),
         ..Request::default()
     };
-    let rules = select::select(cat, &Site::default(), &req)?;
-    let pv = cat
-        .version(&rules.meta.product, &rules.meta.version)
-        .ok_or_else(|| select::SelectError::NoProduct {
-            list: String::new(),
-        })?;
+    let (_, pv) = super::selected(cat, &Site::default(), &req)?;
     // With --component, the features that enable something there, and its entries only.
     let component = args.component.as_deref();
     let relevant = pv.features_enabling_something(component);

@@ -7,6 +7,7 @@ mod features;
 pub mod generate;
 mod products;
 mod resolve;
+mod site;
 mod validate;
 
 use std::path::Path;
@@ -45,21 +46,22 @@ impl Report {
 
 /// Run a parsed command line.
 pub fn execute(args: Args) -> Result<Report, Error> {
-    let source = CatalogueSource::flag(args.catalogue.as_deref());
+    let source = CatalogueSource::flags(&args.catalogue, args.no_builtin_catalogue);
     match args.command {
         Command::Products(a) => products::run(&source.load()?, a.format, a.component.as_deref()),
         Command::Features(a) => features::run(&source.load()?, &a),
         Command::Validate(a) => validate::run(
-            CatalogueSource::flag(a.path.as_deref()).or(source),
+            &a.path.as_deref().map_or(source, CatalogueSource::only),
             a.site.as_deref(),
         ),
         Command::Generate(a) => generate::run(&source.load()?, a),
-        Command::Build(a) => build::run(&a.manifest, source, a.check, a.allow_outside),
-        Command::Diff(a) => diff::run(source, &a),
+        Command::Build(a) => build::run(&a.manifest, &source, a.check, a.allow_outside),
+        Command::Diff(a) => diff::run(&source, &a),
         Command::Resolve(a) => resolve::run(&source.load()?, a),
         Command::Audit(a) => audit::run(&source.load()?, a),
+        Command::Site(crate::cli::SiteCommand::Init(a)) => site::init(&source.load()?, &a),
         Command::Completions { shell } => Ok(Report {
-            stdout: completions(shell),
+            stdout: completions(shell, &source.load()?),
             ..Report::default()
         }),
         Command::Man { subcommand } => man_page(subcommand.as_deref()).map(|stdout| Report {
@@ -69,50 +71,134 @@ pub fn execute(args: Args) -> Result<Report, Error> {
     }
 }
 
-/// Where the catalogue comes from, decided once per command: a path the command names itself
-/// (`validate PATH`), else `--catalogue PATH`, else a manifest's `catalogue:`, else the copy
-/// built into the binary.
-#[derive(Clone, Copy, Debug, Default)]
+/// Select `req` (with `site`) as generate does, for its did-you-mean errors, and the product
+/// version it selected.
+fn selected<'c>(
+    cat: &'c Catalogue,
+    site: &crate::site::Site,
+    req: &crate::select::Request,
+) -> Result<(crate::ruleset::Ruleset, &'c crate::model::ProductVersion), Error> {
+    let rules = crate::select::select(cat, site, req)?;
+    let pv = cat
+        .version(&rules.meta.product, &rules.meta.version)
+        .ok_or_else(|| crate::select::SelectError::NoProduct {
+            list: String::new(),
+        })?;
+    Ok((rules, pv))
+}
+
+/// Where the catalogue comes from, decided once per command: the built-in catalogue (unless
+/// `--no-builtin-catalogue`) plus every `--catalogue PATH` and a manifest's `catalogue:`
+/// paths; or a path the command names itself (`validate PATH`), read on its own.
+#[derive(Clone, Debug)]
 pub struct CatalogueSource<'a> {
-    path: Option<&'a Path>,
+    builtin: bool,
+    paths: Vec<&'a Path>,
 }
 
 impl<'a> CatalogueSource<'a> {
-    /// From a flag or argument: `None` leaves the choice to what comes later.
-    pub fn flag(path: Option<&'a Path>) -> Self {
-        CatalogueSource { path }
-    }
-
-    /// This source if it names a path, else `later`.
-    pub fn or(self, later: CatalogueSource<'a>) -> Self {
+    /// From the global flags.
+    pub fn flags(paths: &'a [std::path::PathBuf], no_builtin: bool) -> Self {
         CatalogueSource {
-            path: self.path.or(later.path),
+            builtin: !no_builtin,
+            paths: paths.iter().map(std::path::PathBuf::as_path).collect(),
         }
     }
 
-    /// `built-in catalogue`, or the path.
-    pub fn describe(self) -> String {
-        self.path.map_or_else(
-            || "built-in catalogue".to_string(),
-            |p| p.display().to_string(),
-        )
+    /// One path on its own, without the built-in catalogue (`validate PATH`, `diff OLD NEW`).
+    pub fn only(path: &'a Path) -> Self {
+        CatalogueSource {
+            builtin: false,
+            paths: vec![path],
+        }
     }
 
-    /// Read it.
-    pub fn load(self) -> Result<Catalogue, Error> {
-        Ok(match self.path {
-            Some(p) => catalogue::load(p)?,
-            None => catalogue::load_embedded()?,
-        })
+    /// These sources and a manifest's: its paths added, and the built-in catalogue left out
+    /// if either leaves it out.
+    pub fn with(mut self, paths: &'a [std::path::PathBuf], builtin: bool) -> Self {
+        self.builtin &= builtin;
+        self.paths
+            .extend(paths.iter().map(std::path::PathBuf::as_path));
+        self
+    }
+
+    /// `built-in catalogue`, the paths, or both.
+    pub fn describe(&self) -> String {
+        let mut parts: Vec<String> = Vec::new();
+        if self.builtin {
+            parts.push("built-in catalogue".into());
+        }
+        parts.extend(self.paths.iter().map(|p| p.display().to_string()));
+        if parts.is_empty() {
+            "no catalogue".into()
+        } else {
+            parts.join(" + ")
+        }
+    }
+
+    /// Read it: every file of every source checked together, every problem reported.
+    pub fn load(&self) -> Result<Catalogue, Error> {
+        if !self.builtin && self.paths.is_empty() {
+            return Err(Error::Usage(
+                "--no-builtin-catalogue leaves no catalogue: add one with --catalogue PATH".into(),
+            ));
+        }
+        Ok(catalogue::load_all(self.builtin, &self.paths)?)
     }
 }
 
-/// The completion script for `shell`, from the clap definitions.
-pub fn completions(shell: clap_complete::Shell) -> String {
+/// The completion script for `shell`, from the clap definitions, with the catalogue's
+/// product, version, component and feature ids as the values of the flags that take them
+/// (the script is static: every id of every product, not only the selected product's).
+pub fn completions(shell: clap_complete::Shell, cat: &Catalogue) -> String {
     use clap::CommandFactory;
+    let mut ids: [(&[&str], std::collections::BTreeSet<String>); 4] = Default::default();
+    ids[0].0 = &["product"];
+    ids[1].0 = &["version", "from", "to"];
+    ids[2].0 = &["component"];
+    ids[3].0 = &["features"];
+    for p in cat.products.values() {
+        ids[0].1.insert(p.id.clone());
+        for v in p.versions.values() {
+            ids[1].1.insert(v.version.to_string());
+            ids[2].1.extend(v.components.iter().map(|c| c.id.clone()));
+            ids[3].1.extend(v.features.iter().map(|f| f.id.clone()));
+        }
+    }
+    let cmd = with_values(Args::command(), &ids);
     let mut out = Vec::new();
-    clap_complete::generate(shell, &mut Args::command(), "fwgen", &mut out);
+    clap_complete::generate(shell, &mut cmd.clone(), "fwgen", &mut out);
     String::from_utf8_lossy(&out).into_owned()
+}
+
+/// `cmd` and its subcommands, with `values` as the possible values of the arguments of those
+/// ids (for completion only: parsing keeps accepting any text, and reports unknown ids with
+/// did-you-mean).
+fn with_values(
+    mut cmd: clap::Command,
+    values: &[(&[&str], std::collections::BTreeSet<String>)],
+) -> clap::Command {
+    for (names, set) in values {
+        for name in *names {
+            if cmd.get_arguments().any(|a| a.get_id() == *name) {
+                let list: Vec<clap::builder::PossibleValue> = set
+                    .iter()
+                    .map(|v| clap::builder::PossibleValue::new(v.clone()))
+                    .collect();
+                cmd = cmd.mut_arg(*name, |a| {
+                    a.value_parser(clap::builder::PossibleValuesParser::new(list))
+                });
+            }
+        }
+    }
+    let subs: Vec<String> = cmd
+        .get_subcommands()
+        .map(|s| s.get_name().to_string())
+        .collect();
+    for name in subs {
+        cmd = cmd.mut_subcommand(name, |s| with_values(s, values));
+    }
+    cmd
 }
 
 /// The man page (roff) of fwgen, or of one subcommand as `fwgen-NAME`, from the clap

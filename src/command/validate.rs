@@ -8,7 +8,7 @@ use crate::site::Site;
 
 use super::Report;
 
-pub fn run(source: super::CatalogueSource<'_>, site: Option<&Path>) -> Result<Report, Error> {
+pub fn run(source: &super::CatalogueSource<'_>, site: Option<&Path>) -> Result<Report, Error> {
     let cat = source.load()?;
     let mut notes = Vec::new();
     if let Some(site_path) = site {
@@ -52,10 +52,13 @@ pub fn run(source: super::CatalogueSource<'_>, site: Option<&Path>) -> Result<Re
         .map(|v| v.entries.len())
         .sum();
     let what = source.describe();
+    let count = |n: usize, one: &str| format!("{n} {one}{}", if n == 1 { "" } else { "s" });
     Ok(Report {
         stdout: format!(
-            "{what}: ok: {} products, {versions} versions, {entries} entries (digest {})\n",
-            cat.products.len(),
+            "{what}: ok: {}, {}, {} (digest {})\n",
+            count(cat.products.len(), "product"),
+            count(versions, "version"),
+            count(entries, "entry").replace("entrys", "entries"),
             &cat.digest[..16]
         ),
         notes,

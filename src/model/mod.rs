@@ -206,7 +206,7 @@ impl AddressSource {
 }
 
 /// Where in a vendor document a catalogue item comes from.
-#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Serialize)]
+#[derive(Clone, Debug, Default, PartialEq, Eq, PartialOrd, Ord, Serialize)]
 pub struct Source {
     /// Section or table heading, as the document words it.
     pub section: String,
@@ -342,7 +342,11 @@ pub struct Entry {
     /// The document says the port can be changed; the site file may override it.
     pub configurable: bool,
     pub notes: Option<String>,
+    /// Where the row is: in the document, or for a site addition, in the site file (section
+    /// `site file`).
     pub source: Source,
+    /// A site file's own entry (`entries:` in the site file), not the vendor's.
+    pub site_addition: bool,
 }
 
 /// Everything one document says about one version of one product.

@@ -199,6 +199,62 @@ impl PortSet {
         PortSet::new(self.0.iter().chain(other.0.iter()).copied())
     }
 
+    /// The ports in both sets (both are sorted and disjoint: one pass over each).
+    pub fn intersection(&self, other: &PortSet) -> PortSet {
+        let mut out = Vec::new();
+        let (mut a, mut b) = (self.0.iter().peekable(), other.0.iter().peekable());
+        while let (Some(x), Some(y)) = (a.peek(), b.peek()) {
+            let (lo, hi) = (x.lo.max(y.lo), x.hi.min(y.hi));
+            if lo <= hi {
+                out.push(PortRange { lo, hi });
+            }
+            if x.hi < y.hi {
+                a.next();
+            } else {
+                b.next();
+            }
+        }
+        PortSet::new(out)
+    }
+
+    /// The ports of this set that `other` does not have (one pass over each).
+    pub fn difference(&self, other: &PortSet) -> PortSet {
+        let mut out = Vec::new();
+        let mut cut = other.0.iter().peekable();
+        for a in &self.0 {
+            // What is left of `a`, from `lo` on, in u32 so that `hi + 1` cannot overflow.
+            let mut lo = u32::from(a.lo.0);
+            let hi = u32::from(a.hi.0);
+            while let Some(b) = cut.peek() {
+                let (blo, bhi) = (u32::from(b.lo.0), u32::from(b.hi.0));
+                if bhi < lo {
+                    cut.next();
+                    continue;
+                }
+                if blo > hi {
+                    break;
+                }
+                if blo > lo {
+                    out.extend(range(lo, blo - 1));
+                }
+                lo = bhi + 1;
+                if bhi > hi {
+                    break;
+                }
+                cut.next();
+            }
+            if lo <= hi {
+                out.extend(range(lo, hi));
+            }
+        }
+        PortSet::new(out)
+    }
+
+    /// True when the set has no port.
+    pub fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+
     /// True when `p` is in the set.
     pub fn contains(&self, p: u16) -> bool {
         self.0.iter().any(|r| r.contains(p))
@@ -208,6 +264,14 @@ impl PortSet {
     pub fn iter_ports(&self) -> impl Iterator<Item = u16> + '_ {
         self.0.iter().flat_map(|r| r.lo.0..=r.hi.0)
     }
+}
+
+/// `lo..=hi` as a range, when both are ports.
+fn range(lo: u32, hi: u32) -> Option<PortRange> {
+    Some(PortRange {
+        lo: Port(u16::try_from(lo).ok()?),
+        hi: Port(u16::try_from(hi).ok()?),
+    })
 }
 
 impl fmt::Display for PortSet {
@@ -225,6 +289,37 @@ impl fmt::Display for PortSet {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Intersection and difference agree with the same operations on every port, for sets
+    /// of small ranges at the edges of the port space and in between.
+    #[test]
+    fn intersection_and_difference_agree_with_the_ports() {
+        let set = |v: &[(u16, u16)]| {
+            PortSet::new(
+                v.iter()
+                    .map(|&(lo, hi)| PortRange::new(Port(lo), Port(hi)).expect("lo <= hi")),
+            )
+        };
+        let samples = [
+            set(&[]),
+            set(&[(1, 1)]),
+            set(&[(1, 65535)]),
+            set(&[(20, 21), (25, 25)]),
+            set(&[(21, 30), (65530, 65535)]),
+            set(&[(10, 20), (22, 22), (65535, 65535)]),
+        ];
+        let ports = |s: &PortSet| s.iter_ports().collect::<std::collections::BTreeSet<u16>>();
+        for a in &samples {
+            for b in &samples {
+                let (pa, pb) = (ports(a), ports(b));
+                let both: std::collections::BTreeSet<u16> = pa.intersection(&pb).copied().collect();
+                let only: std::collections::BTreeSet<u16> = pa.difference(&pb).copied().collect();
+                assert_eq!(ports(&a.intersection(b)), both, "{a} & {b}");
+                assert_eq!(ports(&a.difference(b)), only, "{a} - {b}");
+                assert_eq!(a.difference(b).is_empty(), only.is_empty());
+            }
+        }
+    }
 
     #[track_caller]
     fn parse(s: &str) -> Result<String, String> {

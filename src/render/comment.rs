@@ -170,6 +170,17 @@ pub fn header_lines(rules: &Ruleset, opts: &RenderOptions) -> Vec<String> {
             .map_or("none".to_string(), |d| format!("sha256 {d}"))
     ));
     lines.extend(m.names.iter().cloned());
+    if !m.site_entries.is_empty() {
+        let list: Vec<String> = m
+            .site_entries
+            .iter()
+            .map(|e| format!("{} (line {})", e.id, e.line))
+            .collect();
+        lines.push(format!(
+            "site additions (entries of the site file, not of the vendor document): {}",
+            list.join(", ")
+        ));
+    }
     if opts.policy == super::Policy::Accept {
         lines.push(
             "POLICY ACCEPT: STAGED ROLL-OUT. Traffic that no rule admits is accepted, not dropped (only \

@@ -150,9 +150,12 @@ pub fn select(cat: &Catalogue, site: &Site, req: &Request) -> Result<Ruleset, Se
     let features = features(pv, site, req)?;
 
     let mut unbound = Unbound::default();
+    // The site's own entries: checked with the site file above, so none is refused here.
+    let local = site.local_entries(pv).unwrap_or_default();
     let chosen: Vec<&Entry> = pv
         .entries
         .iter()
+        .chain(&local)
         .filter(|e| e.component == component)
         .filter(|e| e.feature.as_ref().is_none_or(|f| features.contains(f)))
         .collect();
@@ -161,6 +164,7 @@ pub fn select(cat: &Catalogue, site: &Site, req: &Request) -> Result<Ruleset, Se
 
     let mut warnings = sources.warnings.clone();
     warnings.extend(unbound_warnings(pv, site, &unbound));
+    warnings.extend(site_entry_warnings(site, &unbound));
     if req.strict && !warnings.is_empty() {
         return Err(SelectError::Strict {
             at: Box::new(Origin::Flag("strict")),
@@ -204,6 +208,7 @@ pub fn select(cat: &Catalogue, site: &Site, req: &Request) -> Result<Ruleset, Se
             catalogue_digest: pv.digest.clone(),
             site_digest: site.path.as_ref().map(|_| site.digest.clone()),
             names: sources.notes,
+            site_entries: site_entry_refs(&chosen),
         },
         gateway: aggregate(gateway),
         rules: Ruleset::merge(candidates),
@@ -218,6 +223,31 @@ pub fn select(cat: &Catalogue, site: &Site, req: &Request) -> Result<Ruleset, Se
             .collect(),
         selected,
     })
+}
+
+/// The site's own entries that admit any address (`peer: any`).
+fn site_entry_warnings(site: &Site, unbound: &Unbound<'_>) -> Vec<String> {
+    let mut warnings = Vec::new();
+    warnings.extend(unbound.site_entries.iter().map(|(line, id)| {
+        let at = crate::diagnostic::position(site.path.as_deref().unwrap_or("<site>"), *line, None);
+        format!(
+            "{at}: the site's own entry `{id}` says `peer: any`: its rules admit any address \
+             (name the peer with a role or host group instead)"
+        )
+    }));
+    warnings
+}
+
+/// The site's own entries among the chosen, for the header.
+fn site_entry_refs(chosen: &[&Entry]) -> Vec<crate::ruleset::SiteEntryRef> {
+    chosen
+        .iter()
+        .filter(|e| e.site_addition)
+        .map(|e| crate::ruleset::SiteEntryRef {
+            id: e.id.clone(),
+            line: e.source.line,
+        })
+        .collect()
 }
 
 /// Every chosen entry bound to the site: the review's rows, and the rules before merging.
@@ -244,6 +274,7 @@ fn bind_entries<'a>(
             .get(&e.id)
             .cloned()
             .unwrap_or_else(|| e.ports.clone());
+        let vendor_ports = (ports != e.ports).then(|| (e.ports.clone(), site.line("ports", &e.id)));
         selected.push(Selected {
             id: e.id.clone(),
             description: e.description.clone(),
@@ -259,11 +290,21 @@ fn bind_entries<'a>(
             internal: matches!(e.peer, Peer::Role(_)),
             hosts: peers.hosts.iter().cloned().collect(),
             remote: remote.clone(),
-            source: format!(
-                "{}: {}, {} (line {})",
-                pv.document.file, e.source.section, e.source.row, e.source.line
-            ),
+            source: if e.site_addition {
+                format!(
+                    "{}: the site's own entry (line {})",
+                    site.path.as_deref().unwrap_or("<site>"),
+                    e.source.line
+                )
+            } else {
+                format!(
+                    "{}: {}, {} (line {})",
+                    pv.document.file, e.source.section, e.source.row, e.source.line
+                )
+            },
             line: e.source.line,
+            site_addition: e.site_addition,
+            vendor_ports,
             written: e.written,
             reply: e.opens.and_then(Opens::reply),
             any: any.clone(),
@@ -390,6 +431,15 @@ fn bind<'a>(
 ) -> (Remote, Peers, Option<AnyReason>) {
     let mut peers = Peers::default();
     let (remote, any) = match &e.peer {
+        Peer::Any if e.site_addition => {
+            unbound.site_entries.insert((e.source.line, &e.id));
+            (
+                Remote::Any,
+                Some(AnyReason::SiteEntry {
+                    entry: e.id.clone(),
+                }),
+            )
+        }
         Peer::Any => (
             Remote::Any,
             Some(AnyReason::Document {
@@ -487,6 +537,8 @@ struct Unbound<'a> {
     roles: BTreeMap<&'a str, BTreeSet<&'a str>>,
     groups: BTreeMap<&'a str, BTreeSet<&'a str>>,
     site_any: BTreeMap<(&'a str, IpNet), BTreeSet<&'a str>>,
+    /// The site's own entries that say `peer: any`: (site file line, id).
+    site_entries: BTreeSet<(usize, &'a str)>,
     /// Groups the site binds by some host names only: (bound hosts, hosts left out).
     partial: BTreeMap<&'a str, (Vec<&'a String>, Vec<&'a String>)>,
 }
@@ -512,7 +564,8 @@ impl<'a> Unbound<'a> {
     }
 }
 
-fn product_version<'c>(
+/// The product version a request (and the site file) selects, or why none.
+pub fn product_version<'c>(
     cat: &'c Catalogue,
     site: &Site,
     req: &Request,

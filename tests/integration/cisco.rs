@@ -493,6 +493,13 @@ fn selections() -> Vec<Vec<String>> {
             .map(|s| s.to_string())
             .collect(),
     );
+    // A site with entries of its own.
+    out.push(
+        ["generate", "--site", "examples/sites/own-rules.yaml"]
+            .iter()
+            .map(|s| s.to_string())
+            .collect(),
+    );
     out
 }
 

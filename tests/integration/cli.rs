@@ -278,3 +278,71 @@ fn colour_only_on_a_terminal_and_never_with_no_color() {
     );
     assert!(!run(true).contains('\u{1b}'), "NO_COLOR: {:?}", run(true));
 }
+
+/// What bash offers after `fwgen ARGS… ` at a flag, with fwgen's own completion script.
+fn bash_offers(script_args: &[&str], words: &[&str]) -> Vec<String> {
+    let mut args = script_args.to_vec();
+    args.extend(["completions", "bash"]);
+    let script = crate::util::ok(&args);
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("fwgen.bash");
+    std::fs::write(&path, script).unwrap();
+    let quoted: Vec<String> = words.iter().map(|w| format!("'{w}'")).collect();
+    let cur = words.last().unwrap();
+    let prev = words[words.len() - 2];
+    let cmd = format!(
+        "source '{}'; COMP_WORDS=({}); COMP_CWORD={}; _fwgen fwgen '{cur}' '{prev}'; printf '%s\\n' \"${{COMPREPLY[@]}}\"",
+        path.display(),
+        quoted.join(" "),
+        words.len() - 1
+    );
+    // In the crate directory, where file names would be offered if the script fell back to
+    // them.
+    let out = std::process::Command::new("bash")
+        .args(["--norc", "-c", &cmd])
+        .current_dir(env!("CARGO_MANIFEST_DIR"))
+        .output()
+        .expect("bash runs");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8(out.stdout)
+        .unwrap()
+        .lines()
+        .map(String::from)
+        .collect()
+}
+
+#[test]
+fn completion_offers_the_catalogues_values_not_file_names() {
+    assert_eq!(
+        bash_offers(&[], &["fwgen", "generate", "--product", ""]),
+        ["email-gateway", "exchange-gateway", "icap-gateway"]
+    );
+    assert_eq!(
+        bash_offers(
+            &[],
+            &["fwgen", "diff", "-p", "email-gateway", "--from", "4"]
+        ),
+        ["4.8", "4.9", "4.x"]
+    );
+    let features = bash_offers(&[], &["fwgen", "site", "init", "-F", "kas"]);
+    assert_eq!(features, ["kaspersky", "kaspersky-ksn"]);
+    let backends = bash_offers(&[], &["fwgen", "generate", "-b", ""]);
+    assert!(
+        backends.contains(&"nftables".to_string()) && backends.contains(&"windows".to_string()),
+        "{backends:?}"
+    );
+    assert!(
+        !backends.iter().any(|b| b.contains("Cargo")),
+        "{backends:?}"
+    );
+    // A user's own catalogue: its ids too.
+    let own = ["--catalogue", "examples/own-product/my-appliance.yaml"];
+    assert!(
+        bash_offers(&own, &["fwgen", "features", "--product", "d"])
+            .contains(&"dmz-proxy".to_string())
+    );
+}

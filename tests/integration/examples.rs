@@ -12,6 +12,7 @@ const SITES: &[&str] = &[
     "examples/sites/internal-servers.yaml",
     "examples/sites/dual-stack.yaml",
     "examples/sites/exchange-server.yaml",
+    "examples/sites/own-rules.yaml",
 ];
 
 /// The operating system of the host an example site is for (its product's newest version).

@@ -29,7 +29,7 @@ fn output_is_byte_stable_and_the_embedded_catalogue_is_data_dir() {
         ];
         let a = ok(&args);
         assert_eq!(a, ok(&args), "two runs differ for {p} {v} {c}");
-        let mut from_dir = vec!["--catalogue", "data"];
+        let mut from_dir = vec!["--no-builtin-catalogue", "--catalogue", "data"];
         from_dir.extend(args);
         assert_eq!(
             a,

@@ -393,6 +393,7 @@ fn header_digests_cover_what_the_output_depends_on() {
     .unwrap();
     let run = || {
         ok(&[
+            "--no-builtin-catalogue",
             "--catalogue",
             data.to_str().unwrap(),
             "generate",
@@ -547,5 +548,131 @@ fn every_error_of_a_targets_site_names_the_target() {
         errors[2].contains("fwgen.yaml:6: target `feat`: features: unknown feature `snmpp`"),
         "{}",
         errors[2]
+    );
+}
+
+/// Issue "Your own products, site-local rules, and a review an approver can sign": the same
+/// connection under another id is not "added" and "removed", but matched by what it is.
+#[test]
+fn version_diff_matches_connections_under_other_ids() {
+    let args = [
+        "diff",
+        "-p",
+        "email-gateway",
+        "--from",
+        "4.9",
+        "--to",
+        "5.3",
+    ];
+    let text = ok(&args);
+    assert!(
+        text.contains(
+            "email-gateway 4.9 -> 5.3: 22 added, 9 removed, 21 changed, 6 matched under other ids"
+        ),
+        "{text}"
+    );
+    assert!(
+        text.contains("  = smtp-in, smtp-out -> smtp  (the same connections)\n      kept: tcp 25 in any\n      kept: tcp 25 out any\n"),
+        "{text}"
+    );
+    // Split differently: the connection both sides have, and the one only the old one had.
+    assert!(
+        text.contains("  > dns-external -> dns-internal\n      kept: udp 53 out role dns-servers\n      removed: tcp 53 out role dns-servers\n"),
+        "{text}"
+    );
+    // Matched entries are no longer listed as added or removed.
+    for id in ["smtp-in", "smtp-out", "sftp"] {
+        assert!(!text.contains(&format!("  - {id} ")), "{id} {text}");
+    }
+    assert!(!text.contains("  + smtp "), "{text}");
+    // A different host group is a different connection, even on the same port.
+    assert!(
+        text.contains("  + avira-updates  tcp 80 out group avira-update-servers"),
+        "{text}"
+    );
+    let json: serde_json::Value =
+        serde_json::from_str(&ok(&[&args[..], &["--format", "json"]].concat())).unwrap();
+    let m = json["matched"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|m| m["to"] == serde_json::json!(["keyservers-http"]))
+        .expect("keyservers matched");
+    assert_eq!(
+        m["from"],
+        serde_json::json!(["keyservers-hkp", "keyservers-https"])
+    );
+    assert_eq!(
+        m["kept"],
+        serde_json::json!(["tcp 443,11371 out role keyservers"])
+    );
+    assert_eq!(m["removed"], serde_json::json!([]));
+    let md = ok(&[&args[..], &["--format", "markdown"]].concat());
+    assert!(md.contains("### Under other ids (6)"), "{md}");
+    assert!(
+        md.contains("| `smtp-in`, `smtp-out` | `smtp` | tcp 25 in any; tcp 25 out any |  |  |"),
+        "{md}"
+    );
+}
+
+/// `diff --site` compares the rulesets bound to one site file: its ports and addresses, its
+/// own entries marked; what the older version does not know is left out with a note.
+#[test]
+fn version_diff_of_the_rulesets_bound_to_a_site() {
+    let dir = tempfile::tempdir().unwrap();
+    let site = dir.path().join("site.yaml");
+    let text = std::fs::read_to_string("examples/site.yaml").unwrap()
+        + "features: [kaspersky, sophos, ldap, snmp, syslog, backup-sftp, cockpit]\n"
+        + "entries:\n  - id: cockpit-monitor\n    description: Monitoring of the Cockpit console\n    protocols: [tcp]\n    ports: [9091]\n    directions: [in]\n    peer: {role: admin-clients}\n    feature: cockpit\n";
+    // The appended `features:` replaces the example's line (the last key wins is refused by
+    // the parser), so drop the first one.
+    let text = text.replacen(
+        "features: [kaspersky, sophos, ldap, snmp, syslog, backup-sftp]\n",
+        "",
+        1,
+    );
+    std::fs::write(&site, text).unwrap();
+    let site = site.to_str().unwrap();
+    let r = fwgen(&["diff", "--site", site, "--from", "4.9", "--to", "5.3"]);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    // The site's port for `ldap` (configurable in 5.3 only) and the document's addresses.
+    assert!(r.stdout.contains("  ~ ldap\n"), "{}", r.stdout);
+    assert!(
+        r.stdout.contains("      ports: 389 -> 3389\n"),
+        "{}",
+        r.stdout
+    );
+    // The site's own entry needs a 5.3 feature: added, and marked as the site's.
+    assert!(
+        r.stdout.contains(
+            "  + cockpit-monitor  tcp 9091 in role admin-clients [feature cockpit] [site addition]"
+        ),
+        "{}",
+        r.stdout
+    );
+    // Bound peers: an address the document gives in 5.3 replaces any.
+    assert!(
+        r.stdout
+            .contains("      addresses: any -> 3.10.94.193/32\n"),
+        "{}",
+        r.stdout
+    );
+    for note in [
+        "warning: email-gateway 4.9: the site names role `smtp-relay`, which it does not have; left out",
+        "warning: email-gateway 4.9: the site names feature `cockpit`, which it does not have; left out",
+        "warning: email-gateway 4.9: the site's own entry `cockpit-monitor` is left out:",
+    ] {
+        assert!(r.stderr.contains(note), "{note}\n{}", r.stderr);
+    }
+    let j: serde_json::Value = serde_json::from_str(&ok(&[
+        "diff", "--site", site, "--from", "4.9", "--to", "5.3", "--format", "json",
+    ]))
+    .unwrap();
+    let added = j["added"].as_array().unwrap();
+    let own = added.iter().find(|c| c["id"] == "cockpit-monitor").unwrap();
+    assert_eq!(own["site_addition"], true);
+    assert_eq!(
+        own["addresses"],
+        serde_json::json!(["198.51.100.0/28", "2001:db8:100::/64"])
     );
 }

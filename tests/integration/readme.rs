@@ -58,7 +58,9 @@ fn every_fwgen_and_load_command_in_the_readme_runs() {
     let tools = crate::util::have_tools(crate::tools::LOADERS);
     let (mut ran, mut loads) = (0, 0);
     for cmd in commands() {
-        let out = if cmd.starts_with("fwgen ") {
+        let fwgen_line = cmd.starts_with("fwgen ")
+            || (cmd.starts_with("cd examples/") && cmd.contains(" && fwgen "));
+        let out = if fwgen_line {
             ran += 1;
             Command::new("sh")
                 .args(["-c", &cmd])
@@ -66,6 +68,29 @@ fn every_fwgen_and_load_command_in_the_readme_runs() {
                 .env("PATH", &path)
                 .output()
                 .unwrap()
+        } else if cmd.starts_with("chromium ") {
+            // The review printed to PDF, as the README says, in the scratch directory.
+            let Some(browser) = crate::util::find_tool("chromium") else {
+                crate::util::missing("chromium is not installed (apt-get install chromium)");
+                continue;
+            };
+            let out = Command::new("sh")
+                .args([
+                    "-c",
+                    &cmd.replacen("chromium", browser.to_str().unwrap(), 1),
+                ])
+                .current_dir(work.path())
+                .env("HOME", work.path())
+                .output()
+                .unwrap();
+            let pdf = work.path().join("review.pdf");
+            let head = std::fs::read(&pdf).unwrap_or_default();
+            assert!(
+                head.starts_with(b"%PDF-"),
+                "README command `{cmd}` wrote no PDF: {}",
+                String::from_utf8_lossy(&out.stderr)
+            );
+            out
         } else if cmd.starts_with("nft ") || cmd.starts_with("ipset restore ") {
             loads += 1;
             if !tools {
@@ -171,4 +196,32 @@ fn copy_dir(from: &Path, to: &Path) {
             std::fs::copy(&p, to.join(name)).unwrap();
         }
     }
+}
+
+/// A `yaml` block whose first line names an example file (`# examples/…: …`) is that file,
+/// byte for byte: the README's "Your own products" example is the one the commands run.
+#[test]
+fn yaml_blocks_that_name_an_example_file_are_that_file() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let mut checked = 0;
+    for block in blocks(&readme(), "yaml") {
+        let first = block.lines().next().unwrap_or_default();
+        let Some(name) = first
+            .strip_prefix("# ")
+            .and_then(|l| l.split(':').next())
+            .filter(|n| n.starts_with("examples/"))
+        else {
+            continue;
+        };
+        let file = std::fs::read_to_string(root.join(name)).unwrap();
+        assert_eq!(
+            block, file,
+            "the README's copy of {name} differs from the file"
+        );
+        checked += 1;
+    }
+    assert!(
+        checked >= 3,
+        "only {checked} example files quoted in the README"
+    );
 }
