@@ -618,14 +618,18 @@ fn diagram(rules: &Ruleset) -> String {
     s
 }
 
+/// Monospace fonts whose characters are 0.6em wide or less (DejaVu Sans Mono, Menlo 0.602;
+/// Liberation Mono, Courier New 0.6; Consolas 0.55): within [`CHAR_EM`].
+const MONO: &str = "'DejaVu Sans Mono',Menlo,Consolas,'Liberation Mono','Courier New',monospace";
+
 const STYLE: &str = "body{font-family:sans-serif;margin:24px;color:#1f2328;max-width:1200px}table{border-collapse:collapse;margin:8px 0 20px}\
 th,td{border:1px solid #d0d7de;padding:4px 8px;font-size:13px;text-align:left;vertical-align:top;overflow-wrap:break-word}th{background:#f6f8fa}\
 table.rules td:nth-child(1),table.rules td:nth-child(3),table.rules td:nth-child(4),table.rules td:nth-child(5),table.rules td:nth-child(7){overflow-wrap:anywhere}\
 table.rules td:nth-child(1){min-width:5em}table.rules td:nth-child(4){min-width:6em}table.rules td:nth-child(5),table.rules td:nth-child(7){min-width:7em}\
 table.rules td:nth-child(6){min-width:5em}table.rules td:nth-child(3){min-width:3em}table.rules td:nth-child(2){white-space:nowrap}\
 code{font-family:monospace}svg#flows{width:100%;max-width:1100px;height:auto;display:block}\
-.col{font-size:14px;font-weight:bold;fill:#57606a}.gwlabel{font-family:monospace;font-size:14px;fill:#fff;font-weight:bold}\
-.plabel{font-family:monospace;font-size:13px;fill:#0a3069}.flabel{font-family:monospace;font-size:11px;fill:#5a32a3}.legend{font-size:12px;font-weight:bold}\
+.col{font-size:14px;font-weight:bold;fill:#57606a}.gwlabel{font-family:MONO;font-size:14px;fill:#fff;font-weight:bold}\
+.plabel{font-family:MONO;font-size:13px;fill:#0a3069}.flabel{font-family:MONO;font-size:11px;fill:#5a32a3}.legend{font-size:12px;font-weight:bold}\
 table.summary th{width:10em}table.summary td{overflow-wrap:anywhere}table.approval td{width:28em;height:2.2em}table.approval th{width:10em}\
 div.warning{border:2px solid #bf8700;background:#fff8c5;padding:6px 12px;margin:6px 0;font-size:14px}\
 tr.any td{background:#fff1f0}td.any{color:#a40e26}td.site{background:#ddf4ff}ul.provenance{font-size:12px;color:#57606a}\
@@ -636,9 +640,10 @@ pub fn html_page(rules: &Ruleset, opts: &RenderOptions) -> String {
     let m = &rules.meta;
     let title = title(m);
     let mut s = format!(
-        "<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n<meta name=\"viewport\" content=\"width=device-width\">\n<title>{}</title>\n<style>{STYLE}</style>\n</head>\n<body>\n<h1>{}</h1>\n<h2>Summary</h2>\n<table class=\"summary\">\n",
+        "<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n<meta name=\"viewport\" content=\"width=device-width\">\n<title>{}</title>\n<style>{style}</style>\n</head>\n<body>\n<h1>{}</h1>\n<h2>Summary</h2>\n<table class=\"summary\">\n",
         html(&title),
-        html(&title)
+        html(&title),
+        style = STYLE.replace("MONO", MONO)
     );
     for (k, v) in summary(rules, opts) {
         let alert = (k == "Any address" && rules.any_rules().next().is_some())
