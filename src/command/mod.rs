@@ -165,6 +165,17 @@ pub fn completions(shell: clap_complete::Shell, cat: &Catalogue) -> String {
             ids[3].1.extend(v.features.iter().map(|f| f.id.clone()));
         }
     }
+    // The scripts hold the values in shell words (bash's `compgen -W` expands `$(…)` in
+    // them): a version label from a user's catalogue may hold any character but a space, so
+    // only plain labels are offered.
+    let plain = |v: &String| {
+        !v.is_empty()
+            && v.chars()
+                .all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '-' | '+'))
+    };
+    for (_, set) in &mut ids {
+        set.retain(plain);
+    }
     let cmd = with_values(Args::command(), &ids);
     let mut out = Vec::new();
     clap_complete::generate(shell, &mut cmd.clone(), "fwgen", &mut out);

@@ -345,4 +345,23 @@ fn completion_offers_the_catalogues_values_not_file_names() {
         bash_offers(&own, &["fwgen", "features", "--product", "d"])
             .contains(&"dmz-proxy".to_string())
     );
+    // A version label that is shell code is not offered: bash would run it while completing.
+    let dir = tempfile::tempdir().unwrap();
+    let marker = dir.path().join("ran");
+    let evil = dir.path().join("evil.yaml");
+    let text = std::fs::read_to_string("examples/own-product/my-appliance.yaml")
+        .unwrap()
+        .replace(
+            "version: \"1\"",
+            &format!("version: \"$(touch${{IFS}}{})\"", marker.display()),
+        );
+    assert!(text.contains("$(touch"), "{text}");
+    std::fs::write(&evil, text).unwrap();
+    let own = ["--catalogue", evil.to_str().unwrap()];
+    let offered = bash_offers(&own, &["fwgen", "generate", "-V", ""]);
+    assert!(!marker.exists(), "completion ran code from the catalogue");
+    assert!(
+        offered.contains(&"5.3".to_string()) && !offered.iter().any(|v| v.contains('$')),
+        "{offered:?}"
+    );
 }
