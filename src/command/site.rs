@@ -77,7 +77,10 @@ fn site_file(pv: &ProductVersion, rules: &Ruleset, args: &SiteInitArgs) -> Strin
         m.product,
         m.component
     );
-    let _ = writeln!(out, "product: {}\nversion: \"{}\"", m.product, m.version);
+    // A version label may hold any character but a space: quoted as a JSON string, which is
+    // a YAML double-quoted scalar, it stays one value.
+    let version = serde_json::to_string(&m.version).unwrap_or_default();
+    let _ = writeln!(out, "product: {}\nversion: {version}", m.product);
     if !m.gateway_component {
         let _ = writeln!(out, "component: {}", m.component);
     }
