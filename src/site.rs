@@ -403,9 +403,13 @@ impl Site {
         crate::catalogue::site_entries(&path, &self.text, pv, &self.entries)
     }
 
-    /// Everything the site file says that `pv` does not know: every problem, not the first.
-    pub fn check(&self, pv: &ProductVersion) -> Vec<Diagnostic> {
-        let mut errors = self.local_entries(pv).err().unwrap_or_default();
+    /// The site's own entries for `pv` (see [`Site::local_entries`]), or everything the site
+    /// file says that `pv` does not know: every problem, not the first.
+    pub fn check(&self, pv: &ProductVersion) -> Result<Vec<Entry>, Vec<Diagnostic>> {
+        let (entries, mut errors) = match self.local_entries(pv) {
+            Ok(entries) => (entries, Vec::new()),
+            Err(errors) => (Vec::new(), errors),
+        };
         let roles: Vec<&str> = pv.roles.iter().map(|r| r.id.as_str()).collect();
         for role in self.roles.keys() {
             if !roles.contains(&role.as_str()) {
@@ -455,7 +459,11 @@ impl Site {
         }
         errors.extend(self.check_components(pv));
         errors.extend(self.check_ports(pv));
-        errors
+        if errors.is_empty() {
+            Ok(entries)
+        } else {
+            Err(errors)
+        }
     }
 
     /// `components:` names components of `pv` other than its gateway (whose addresses are

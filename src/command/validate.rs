@@ -36,7 +36,10 @@ pub fn run(source: &super::CatalogueSource<'_>, site: Option<&Path>) -> Result<R
             };
             crate::select::select(&cat, &site, &req)?;
         }
-        let per_version: Vec<Vec<_>> = versions.iter().map(|v| site.check(v)).collect();
+        let per_version: Vec<Vec<_>> = versions
+            .iter()
+            .map(|v| site.check(v).err().unwrap_or_default())
+            .collect();
         if let Some(best) = per_version.into_iter().min_by_key(Vec::len)
             && !best.is_empty()
         {

@@ -143,15 +143,13 @@ pub fn select(cat: &Catalogue, site: &Site, req: &Request) -> Result<Ruleset, Se
     let pv = product_version(cat, site, req)?;
     let component = component(pv, site, req)?;
     let component_is_gateway = component == pv.default_component();
-    let errors = site.check(pv);
-    if !errors.is_empty() {
-        return Err(SelectError::Site(Diagnostics(errors)));
-    }
+    // The site's own entries come checked with the rest of the site file.
+    let local = site
+        .check(pv)
+        .map_err(|errors| SelectError::Site(Diagnostics(errors)))?;
     let features = features(pv, site, req)?;
 
     let mut unbound = Unbound::default();
-    // The site's own entries: checked with the site file above, so none is refused here.
-    let local = site.local_entries(pv).unwrap_or_default();
     let chosen: Vec<&Entry> = pv
         .entries
         .iter()
@@ -227,15 +225,18 @@ pub fn select(cat: &Catalogue, site: &Site, req: &Request) -> Result<Ruleset, Se
 
 /// The site's own entries that admit any address (`peer: any`).
 fn site_entry_warnings(site: &Site, unbound: &Unbound<'_>) -> Vec<String> {
-    let mut warnings = Vec::new();
-    warnings.extend(unbound.site_entries.iter().map(|(line, id)| {
-        let at = crate::diagnostic::position(site.path.as_deref().unwrap_or("<site>"), *line, None);
-        format!(
-            "{at}: the site's own entry `{id}` says `peer: any`: its rules admit any address \
-             (name the peer with a role or host group instead)"
-        )
-    }));
-    warnings
+    let path = site.path.as_deref().unwrap_or("<site>");
+    unbound
+        .site_entries
+        .iter()
+        .map(|(line, id)| {
+            format!(
+                "{}: the site's own entry `{id}` says `peer: any`: its rules admit any address \
+                 (name the peer with a role or host group instead)",
+                crate::diagnostic::position(path, *line, None)
+            )
+        })
+        .collect()
 }
 
 /// The site's own entries among the chosen, for the header.

@@ -119,30 +119,25 @@ fn catalogue_text_cannot_add_keys_to_the_template() {
             "description: \"DNS\\nroles: {evil: [0.0.0.0/0]}\\r\\u2028x\"",
         );
     let path = dir.path().join("my-appliance.yaml");
-    std::fs::write(&path, own).unwrap();
-    let t = ok(&[
-        "--catalogue",
-        path.to_str().unwrap(),
-        "site",
-        "init",
-        "-p",
-        "dmz-proxy",
-    ]);
+    let init = |catalogue: &str| {
+        std::fs::write(&path, catalogue).unwrap();
+        ok(&[
+            "--catalogue",
+            path.to_str().unwrap(),
+            "site",
+            "init",
+            "-p",
+            "dmz-proxy",
+        ])
+    };
+    let t = init(&own);
     assert!(t.contains("  # DNS roles: {evil: [0.0.0.0/0]}"), "{t}");
     assert!(!t.lines().any(|l| l.starts_with("roles: {evil")), "{t}");
     // A version label with quotes stays one value: the template parses and names it.
     let own = std::fs::read_to_string("examples/own-product/my-appliance.yaml")
         .unwrap()
         .replace("version: \"1\"", "version: '1\",gateway:[0.0.0.0/0],x:\"'");
-    std::fs::write(&path, own).unwrap();
-    let t = ok(&[
-        "--catalogue",
-        path.to_str().unwrap(),
-        "site",
-        "init",
-        "-p",
-        "dmz-proxy",
-    ]);
+    let t = init(&own);
     let doc: serde_yaml::Value = serde_yaml::from_str(&t).unwrap();
     assert_eq!(doc["version"], "1\",gateway:[0.0.0.0/0],x:\"", "{t}");
     assert_eq!(doc["gateway"], serde_yaml::Value::Sequence(vec![]), "{t}");
