@@ -316,9 +316,14 @@ impl Site {
         crate::catalogue::hex(&sha2::Sha256::digest(m.as_bytes()))
     }
 
+    /// The file as the user named it, for messages (`<site>` for the empty site).
+    pub fn name(&self) -> &str {
+        self.path.as_deref().unwrap_or("<site>")
+    }
+
     fn error(&self, line: usize, kind: Problem) -> Diagnostic {
         Diagnostic {
-            path: self.path.clone().unwrap_or_else(|| "<site>".into()),
+            path: self.name().to_string(),
             line,
             column: None,
             kind,
@@ -369,10 +374,9 @@ impl Site {
         site.components
             .retain(|c, _| drop("component", c, pv.components.iter().any(|x| x.id == *c)));
         // Its own entries, each checked alone: one that refers to what `pv` lacks is left out.
-        let path = self.path.clone().unwrap_or_else(|| "<site>".into());
         site.entries.retain(|e| {
             let alone = std::slice::from_ref(e);
-            match crate::catalogue::site_entries(&path, &self.text, pv, alone) {
+            match crate::catalogue::site_entries(self.name(), &self.text, pv, alone) {
                 Ok(_) => true,
                 Err(errors) => {
                     for d in errors {
@@ -399,8 +403,7 @@ impl Site {
         if self.entries.is_empty() {
             return Ok(Vec::new());
         }
-        let path = self.path.clone().unwrap_or_else(|| "<site>".into());
-        crate::catalogue::site_entries(&path, &self.text, pv, &self.entries)
+        crate::catalogue::site_entries(self.name(), &self.text, pv, &self.entries)
     }
 
     /// The site's own entries for `pv` (see [`Site::local_entries`]), or everything the site
@@ -578,7 +581,7 @@ impl Site {
     /// Where the file says a top-level key, for messages about its value.
     pub fn origin(&self, key: &str) -> crate::select::Origin {
         crate::select::Origin::Line {
-            path: self.path.clone().unwrap_or_else(|| "<site>".into()),
+            path: self.name().to_string(),
             line: self.top_line(key),
         }
     }

@@ -225,7 +225,7 @@ pub fn select(cat: &Catalogue, site: &Site, req: &Request) -> Result<Ruleset, Se
 
 /// The site's own entries that admit any address (`peer: any`).
 fn site_entry_warnings(site: &Site, unbound: &Unbound<'_>) -> Vec<String> {
-    let path = site.path.as_deref().unwrap_or("<site>");
+    let path = site.name();
     unbound
         .site_entries
         .iter()
@@ -294,7 +294,7 @@ fn bind_entries<'a>(
             source: if e.site_addition {
                 format!(
                     "{}: the site's own entry (line {})",
-                    site.path.as_deref().unwrap_or("<site>"),
+                    site.name(),
                     e.source.line
                 )
             } else {
@@ -376,7 +376,7 @@ fn unbound_warnings(pv: &ProductVersion, site: &Site, unbound: &Unbound<'_>) -> 
         warnings.push(format!(
             "{}: host group `{group}`: the site file gives addresses for {} but not for {}, which the rules therefore do not admit; bind them too, or bind the group by its id",
             crate::diagnostic::position(
-                site.path.as_deref().unwrap_or("<site>"),
+                site.name(),
                 bound.first().map_or(1, |h| site.line("hosts", h)),
                 None
             ),
@@ -399,7 +399,7 @@ fn unbound_warnings(pv: &ProductVersion, site: &Site, unbound: &Unbound<'_>) -> 
         };
         warnings.push(format!(
             "{}: `{peer}` is bound to {prefix}, which is any {} address: {} any address",
-            crate::diagnostic::position(site.path.as_deref().unwrap_or("<site>"), line, None),
+            crate::diagnostic::position(site.name(), line, None),
             if prefix.addr().is_ipv4() {
                 "IPv4"
             } else {

@@ -77,7 +77,7 @@ struct Builder<'a> {
 
 impl Builder<'_> {
     fn path(&self) -> &str {
-        self.site.path.as_deref().unwrap_or("<site>")
+        self.site.name()
     }
 
     /// A problem with the site's `names: KEY` line.
