@@ -30,7 +30,7 @@
 //!     peer: {role: dns-servers}
 //! ```
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
 
 use ipnet::IpNet;
@@ -123,6 +123,25 @@ pub struct Site {
     entries: Vec<crate::catalogue::raw::Entry>,
     positions: Positions,
     text: String,
+}
+
+/// What a product version lets a site file bind: its roles (in the catalogue's order, for
+/// messages) and the keys of `hosts:` and `names:`, which bind a host group by one of its host
+/// names or by its id (a group the document describes without host names has only its id).
+struct Known<'p> {
+    roles: Vec<&'p str>,
+    groups: BTreeSet<&'p str>,
+}
+
+impl<'p> Known<'p> {
+    fn of(pv: &'p ProductVersion) -> Self {
+        let mut groups = pv.host_names();
+        groups.extend(pv.host_groups.iter().map(|g| g.id.as_str()));
+        Known {
+            roles: pv.roles.iter().map(|r| r.id.as_str()).collect(),
+            groups,
+        }
+    }
 }
 
 /// Problems in the site file, with their positions.
@@ -347,9 +366,16 @@ impl Site {
     pub fn known_to(&self, pv: &ProductVersion) -> (Site, Vec<String>) {
         let mut site = self.clone();
         let mut notes = Vec::new();
-        let mut groups = pv.host_names();
-        groups.extend(pv.host_groups.iter().map(|g| g.id.as_str()));
-        let roles: Vec<&str> = pv.roles.iter().map(|r| r.id.as_str()).collect();
+        let Known { roles, groups } = Known::of(pv);
+        // Sets, looked up once: a site may name many entries (see `check_ports`).
+        let configurable: BTreeSet<&str> = pv
+            .entries
+            .iter()
+            .filter(|e| e.configurable)
+            .map(|e| e.id.as_str())
+            .collect();
+        let features: BTreeSet<&str> = pv.features.iter().map(|f| f.id.as_str()).collect();
+        let components: BTreeSet<&str> = pv.components.iter().map(|c| c.id.as_str()).collect();
         let mut drop = |what: &str, key: &str, known: bool| {
             if !known {
                 notes.push(format!(
@@ -365,14 +391,12 @@ impl Site {
             .retain(|k, _| drop("host", k, groups.contains(k.as_str())));
         site.names
             .retain(|k, _| drop("host group", k, groups.contains(k.as_str())));
-        site.ports.retain(|k, _| {
-            let ok = pv.entries.iter().any(|e| e.id == *k && e.configurable);
-            drop("a port for entry", k, ok)
-        });
+        site.ports
+            .retain(|k, _| drop("a port for entry", k, configurable.contains(k.as_str())));
         site.features
-            .retain(|f| drop("feature", f, pv.features.iter().any(|x| x.id == *f)));
+            .retain(|f| drop("feature", f, features.contains(f.as_str())));
         site.components
-            .retain(|c, _| drop("component", c, pv.components.iter().any(|x| x.id == *c)));
+            .retain(|c, _| drop("component", c, components.contains(c.as_str())));
         // Its own entries, each checked alone: one that refers to what `pv` lacks is left out.
         site.entries.retain(|e| {
             let alone = std::slice::from_ref(e);
@@ -413,7 +437,7 @@ impl Site {
             Ok(entries) => (entries, Vec::new()),
             Err(errors) => (Vec::new(), errors),
         };
-        let roles: Vec<&str> = pv.roles.iter().map(|r| r.id.as_str()).collect();
+        let Known { roles, groups } = Known::of(pv);
         for role in self.roles.keys() {
             if !roles.contains(&role.as_str()) {
                 errors.push(self.error(
@@ -427,10 +451,6 @@ impl Site {
                 ));
             }
         }
-        // `hosts:` and `names:` bind a host group by one of its host names or by its id (a
-        // group the document describes without host names has only its id).
-        let mut groups = pv.host_names();
-        groups.extend(pv.host_groups.iter().map(|g| g.id.as_str()));
         for (section, what, keys, verb) in [
             (
                 "hosts",
