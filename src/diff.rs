@@ -55,24 +55,20 @@ impl Connection {
                 )
             }
         };
-        let join = |v: Vec<String>| v.join(",");
         Connection {
             id: e.id.clone(),
             description: e.description.clone(),
             component: e.component.clone(),
             feature: e.feature.clone(),
-            protocols: join(e.protocols.iter().map(ToString::to_string).collect()),
+            protocols: comma(&e.protocols),
             ports: e.ports.to_string(),
-            directions: join(e.directions.iter().map(ToString::to_string).collect()),
+            directions: comma(&e.directions),
             written: e.written.to_string(),
             peer,
             hosts,
             addresses,
             configurable: e.configurable,
-            source: format!(
-                "{}: {}, {} (line {})",
-                pv.document.file, e.source.section, e.source.row, e.source.line
-            ),
+            source: e.source.cite(&pv.document.file),
             site_addition: e.site_addition,
             port_set: e.ports.clone(),
         }
@@ -81,15 +77,14 @@ impl Connection {
     /// A selected entry as bound to a site: the site's ports and addresses, the site's own
     /// entries marked.
     pub fn bound(s: &crate::ruleset::Selected, component: &str, configurable: bool) -> Connection {
-        let join = |v: Vec<String>| v.join(",");
         Connection {
             id: s.id.clone(),
             description: s.description.clone(),
             component: component.to_string(),
             feature: s.feature.clone(),
-            protocols: join(s.protocols.iter().map(ToString::to_string).collect()),
+            protocols: comma(&s.protocols),
             ports: s.ports.to_string(),
-            directions: join(s.directions.iter().map(ToString::to_string).collect()),
+            directions: comma(&s.directions),
             written: s.written.to_string(),
             peer: s.peer.clone(),
             hosts: s.hosts.clone(),
@@ -122,6 +117,15 @@ impl Connection {
         }
         s
     }
+}
+
+/// `tcp,udp`, `in,out`: a list in one cell.
+fn comma<'a, T: std::fmt::Display + 'a>(items: impl IntoIterator<Item = &'a T>) -> String {
+    items
+        .into_iter()
+        .map(ToString::to_string)
+        .collect::<Vec<_>>()
+        .join(",")
 }
 
 /// One field that differs.

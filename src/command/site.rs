@@ -29,11 +29,10 @@ pub fn init(cat: &Catalogue, args: &SiteInitArgs) -> Result<Report, Error> {
     })
 }
 
-/// Catalogue text in a YAML comment: one line, no control characters.
+/// Catalogue text in a YAML comment: one line of printable text, as in every ruleset's
+/// comments (line breaks become spaces; control and invisible characters go).
 fn text(s: &str) -> String {
-    s.chars()
-        .map(|c| if c.is_control() { ' ' } else { c })
-        .collect()
+    crate::render::comment::flatten(s, usize::MAX, &[])
 }
 
 /// `in tcp 443` for each direction and protocol of a selected entry.

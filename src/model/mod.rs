@@ -216,6 +216,16 @@ pub struct Source {
     pub line: usize,
 }
 
+impl Source {
+    /// `document: section, row (line N)`: where the row is, for reviews and diffs.
+    pub fn cite(&self, document: &str) -> String {
+        format!(
+            "{document}: {}, {} (line {})",
+            self.section, self.row, self.line
+        )
+    }
+}
+
 /// The document a product version is transcribed from.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
 pub struct Document {

@@ -298,10 +298,7 @@ fn bind_entries<'a>(
                     e.source.line
                 )
             } else {
-                format!(
-                    "{}: {}, {} (line {})",
-                    pv.document.file, e.source.section, e.source.row, e.source.line
-                )
+                e.source.cite(&pv.document.file)
             },
             line: e.source.line,
             site_addition: e.site_addition,
