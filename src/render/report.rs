@@ -287,6 +287,15 @@ fn summary(rules: &Ruleset, opts: &RenderOptions) -> Vec<(&'static str, String)>
     ]
 }
 
+/// Whether a summary line must stand out: rules open to any address, or warnings.
+fn alarming(label: &str, rules: &Ruleset) -> bool {
+    match label {
+        "Any address" => rules.any_rules().next().is_some(),
+        "Warnings" => !rules.warnings.is_empty(),
+        _ => false,
+    }
+}
+
 /// The approval block's fields, left blank.
 const APPROVAL: [&str; 5] = [
     "Change id",
@@ -323,9 +332,7 @@ pub fn markdown(rules: &Ruleset, opts: &RenderOptions) -> String {
     let mut s = format!("# {}\n\n## Summary\n\n| | |\n|---|---|\n", md(&title(m)));
     for (k, v) in summary(rules, opts) {
         let v = md(&visible(&v));
-        let v = if (k == "Any address" && rules.any_rules().next().is_some())
-            || (k == "Warnings" && !rules.warnings.is_empty())
-        {
+        let v = if alarming(k, rules) {
             format!("**{v}**")
         } else {
             v
@@ -646,8 +653,7 @@ pub fn html_page(rules: &Ruleset, opts: &RenderOptions) -> String {
         style = STYLE.replace("MONO", MONO)
     );
     for (k, v) in summary(rules, opts) {
-        let alert = (k == "Any address" && rules.any_rules().next().is_some())
-            || (k == "Warnings" && !rules.warnings.is_empty());
+        let alert = alarming(k, rules);
         let _ = writeln!(
             s,
             "<tr><th>{k}</th><td{}>{}</td></tr>",
