@@ -296,6 +296,23 @@ fn a_manifest_stays_inside_its_directory() {
         "{}",
         r.stderr
     );
+    // Every path of a `catalogue:` list is held to the same rule.
+    std::fs::write(dir.join("ok.yaml"), "").unwrap();
+    std::fs::write(
+        dir.join("fwgen.yaml"),
+        format!(
+            "catalogue: [ok.yaml, /proc/self/environ, ../data]\n{}",
+            target("t", "output", "out.json")
+        ),
+    )
+    .unwrap();
+    let r = crate::util::fwgen_in(&dir, &["build"]);
+    assert_eq!(r.code, 2);
+    for bad in ["catalogue `/proc/self/environ`", "catalogue `../data`"] {
+        assert!(r.stderr.contains(bad), "{bad}: {}", r.stderr);
+    }
+    assert!(!r.stderr.contains("catalogue `ok.yaml`"), "{}", r.stderr);
+    assert!(!r.stderr.contains("PATH="), "{}", r.stderr);
     // Allowed on request: the output goes where the manifest says.
     std::fs::write(dir.join("fwgen.yaml"), target("t", "output", "../out.json")).unwrap();
     let r = crate::util::fwgen_in(&dir, &["build", "--allow-outside"]);
