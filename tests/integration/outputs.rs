@@ -382,3 +382,84 @@ fn concurrent_builds_succeed_and_a_failed_one_leaves_no_directories() {
         "the failed run left its directories behind"
     );
 }
+
+/// Issue 25, defect 2: an unprivileged user's link `/tmp/rules.nft -> /etc/shadow` made
+/// `fwgen generate -o /tmp/rules.nft`, run as root, rename its output over `/etc/shadow`:
+/// fwgen resolves links itself, so the kernel's `protected_symlinks` check (made on open)
+/// never applied. In a private mount namespace on a tmpfs, with links made by uid 1000
+/// (`setpriv`): another user's link in a sticky world-writable directory is not followed
+/// (also as a directory on the way), nor another user's link into a directory that user
+/// cannot write; root's own link, and a user's link into the user's own directory, are.
+#[test]
+fn root_never_writes_through_another_user_s_planted_link() {
+    if !crate::util::is_root() {
+        crate::util::missing("the planted-link test needs root (a mount namespace, setpriv)");
+        return;
+    }
+    if !crate::util::have_tools(&["unshare", "setpriv", "mount"]) {
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path().to_str().unwrap();
+    let site = format!("{}/examples/site.yaml", env!("CARGO_MANIFEST_DIR"));
+    let script = r#"
+set -e
+mount -t tmpfs tmpfs "$D"
+mkdir "$D/tmp" "$D/etc" "$D/home"
+chmod 1777 "$D/tmp"; chmod 755 "$D/etc"; chown 1000:1000 "$D/home"
+echo secret > "$D/etc/shadow"; chmod 600 "$D/etc/shadow"
+as_user() { setpriv --reuid 1000 --regid 1000 --clear-groups "$@"; }
+as_user ln -s "$D/etc/shadow" "$D/tmp/rules.nft"
+as_user ln -s "$D/etc" "$D/tmp/etcdir"
+as_user ln -s ../etc/shadow "$D/home/shadow.nft"
+as_user ln -s "$D/home/own.nft" "$D/home/own-link.nft"
+ln -s "$D/etc/root.nft" "$D/tmp/root-link.nft"
+set +e
+for out in tmp/rules.nft tmp/etcdir/new.nft home/shadow.nft home/own-link.nft tmp/root-link.nft; do
+  "$FWGEN" generate --site "$SITE" -b nftables -o "$D/$out" 2>"$D/err"
+  echo "RESULT $out $? $(head -c 300 "$D/err" | tr '\n' ' ')"
+done
+echo "SHADOW $(cat "$D/etc/shadow")"
+echo "NEW $(test -e "$D/etc/new.nft" && echo exists || echo absent)"
+echo "OWN $(head -c 40 "$D/home/own.nft" | head -1)"
+echo "ROOT $(head -c 40 "$D/etc/root.nft" | head -1)"
+"#;
+    let out = std::process::Command::new("unshare")
+        .args(["--mount", "--propagation", "private", "sh", "-c", script])
+        .env("D", d)
+        .env("SITE", &site)
+        .env("FWGEN", env!("CARGO_BIN_EXE_fwgen"))
+        .output()
+        .unwrap();
+    let text = String::from_utf8_lossy(&out.stdout).into_owned();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{text}\n{err}");
+    let result = |path: &str| -> (String, String) {
+        let line = text
+            .lines()
+            .find(|l| l.starts_with(&format!("RESULT {path} ")))
+            .unwrap_or_else(|| panic!("no result for {path}:\n{text}\n{err}"));
+        let rest = &line[format!("RESULT {path} ").len()..];
+        let (code, msg) = rest.split_once(' ').unwrap_or((rest, ""));
+        (code.to_string(), msg.to_string())
+    };
+    for refused in ["tmp/rules.nft", "tmp/etcdir/new.nft"] {
+        let (code, msg) = result(refused);
+        assert_eq!(code, "2", "{refused}: {msg}");
+        assert!(
+            msg.contains("owned by uid 1000") && msg.contains("protected_symlinks"),
+            "{refused}: {msg}"
+        );
+    }
+    let (code, msg) = result("home/shadow.nft");
+    assert_eq!(code, "2", "{msg}");
+    assert!(msg.contains("that user cannot write"), "{msg}");
+    for allowed in ["home/own-link.nft", "tmp/root-link.nft"] {
+        let (code, msg) = result(allowed);
+        assert_eq!(code, "0", "{allowed}: {msg}");
+    }
+    assert!(text.contains("SHADOW secret\n"), "{text}");
+    assert!(text.contains("NEW absent"), "{text}");
+    assert!(text.contains("OWN #!/usr/sbin/nft -f"), "{text}");
+    assert!(text.contains("ROOT #!/usr/sbin/nft -f"), "{text}");
+}

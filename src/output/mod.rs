@@ -12,6 +12,8 @@ use std::path::{Path, PathBuf};
 
 use similar::TextDiff;
 
+mod links;
+
 /// Why an output file could not be written.
 #[derive(Debug, thiserror::Error)]
 #[error("cannot write `{}`: {reason}", .path.display())]
@@ -133,21 +135,12 @@ enum Destination {
     Stream(PathBuf),
 }
 
-/// Follow `path` through symbolic links (relative ones resolved against the link's
-/// directory) to what it finally names, which may not exist yet. At most 40 links, as the
-/// kernel allows.
+/// Where `path` finally leads, every link followed under the protected-symlinks rule
+/// ([`links`]).
 fn final_target(path: &Path) -> Result<PathBuf, String> {
-    let mut p = path.to_path_buf();
-    for _ in 0..40 {
-        match std::fs::symlink_metadata(&p) {
-            Ok(m) if m.file_type().is_symlink() => {
-                let link = std::fs::read_link(&p).map_err(|e| e.to_string())?;
-                p = parent_dir(&p).join(link);
-            }
-            _ => return Ok(p),
-        }
-    }
-    Err("too many levels of symbolic links".into())
+    links::resolve(path).map_err(|e| match e {
+        links::LinkError::Refused(why) | links::LinkError::Other(why) => why,
+    })
 }
 
 /// Where `path` leads, and whether fwgen may write there: regular files (replaced) and
@@ -173,6 +166,12 @@ fn destination(path: &Path) -> Result<Destination, OutputError> {
         use std::os::unix::fs::FileTypeExt;
         let t = meta.file_type();
         if t.is_char_device() || t.is_fifo() {
+            // Written through with `open`: the links on the way are checked all the same
+            // (the kernel's own check is off on some machines); a magic link of /proc that
+            // names no path (`pipe:[…]`) ends the walk, which is no refusal.
+            if let Err(links::LinkError::Refused(why)) = links::resolve(path) {
+                return Err(err(why));
+            }
             return Ok(Destination::Stream(path.to_path_buf()));
         }
         if t.is_block_device() || t.is_socket() {
@@ -193,9 +192,7 @@ fn destination(path: &Path) -> Result<Destination, OutputError> {
         return Err(err("not a regular file".into()));
     }
     // A regular file, perhaps behind links: replace the file itself, keep the links.
-    std::fs::canonicalize(path)
-        .map(Destination::File)
-        .map_err(|e| err(e.to_string()))
+    final_target(path).map(Destination::File).map_err(err)
 }
 
 /// The bytes of an existing regular file, at most `MAX_COMPARE` of them (a longer file is
