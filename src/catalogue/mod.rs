@@ -127,14 +127,25 @@ fn read_files(path: &Path, files: &mut Vec<SourceFile>, errors: &mut Vec<Diagnos
             Ok(rd) => rd,
             Err(e) => return errors.push(err(Problem::read(e))),
         };
+        let root = std::fs::canonicalize(path).unwrap_or_else(|_| path.to_path_buf());
         for ent in rd {
             let p = match ent {
                 Ok(ent) => ent.path(),
                 Err(e) => return errors.push(err(Problem::read(e))),
             };
             let is_yaml = p.extension().is_some_and(|x| x == "yaml" || x == "yml");
-            if is_yaml && p.is_file() {
-                paths.push(p);
+            if !is_yaml {
+                continue;
+            }
+            match inside_dir(&root, &p) {
+                Ok(true) => paths.push(p),
+                Ok(false) => {}
+                Err(why) => errors.push(Diagnostic {
+                    path: p.display().to_string(),
+                    line: 0,
+                    column: None,
+                    kind: Problem::Invalid(why),
+                }),
             }
         }
         paths.sort();
@@ -163,6 +174,29 @@ fn read_files(path: &Path, files: &mut Vec<SourceFile>, errors: &mut Vec<Diagnos
                 kind,
             }),
         }
+    }
+}
+
+/// Whether the directory entry `p` of the catalogue directory `root` (canonical) is a file to
+/// read: a regular file, or a link to one that stays inside `root`. A link that leads out
+/// (or to nothing, or to what is not a regular file) is refused by name and never read: a
+/// catalogue directory may come from a manifest, which is untrusted input.
+fn inside_dir(root: &Path, p: &Path) -> Result<bool, String> {
+    let Ok(meta) = std::fs::symlink_metadata(p) else {
+        return Ok(false);
+    };
+    if !meta.file_type().is_symlink() {
+        return Ok(meta.is_file());
+    }
+    match std::fs::canonicalize(p) {
+        Ok(real) if real.starts_with(root) && real.is_file() => Ok(true),
+        Ok(real) if real.starts_with(root) => Ok(false),
+        _ => Err(
+            "a symbolic link that leads out of its catalogue directory (or to nothing): not \
+             read; a catalogue directory's files stay inside it (name a file outside with \
+             --catalogue FILE)"
+                .to_string(),
+        ),
     }
 }
 

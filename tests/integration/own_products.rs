@@ -189,3 +189,58 @@ fn the_own_product_renders_in_every_backend_and_the_real_tools_accept_it() {
         }
     }
 }
+
+/// Issue 25, defect 7: a manifest's catalogue directory stayed inside the manifest's
+/// directory, but its `*.yaml` links to `../../outside/…` were read, and `build --check`
+/// errors printed integers, ids and key names from those files. A directory's files are read
+/// only when they are regular files inside it (a link that stays inside is fine); the rest
+/// are refused by name, unread.
+#[test]
+fn a_catalogue_directory_never_reads_links_that_lead_out() {
+    let root = tempfile::tempdir().unwrap();
+    let outside = root.path().join("outside");
+    let project = root.path().join("project");
+    let cat = project.join("cat");
+    std::fs::create_dir_all(&outside).unwrap();
+    std::fs::create_dir_all(cat.join("sub")).unwrap();
+    std::fs::write(
+        outside.join("secret.yaml"),
+        "secret_key_name_7f3a: 918273645\nproduct: [x]\n",
+    )
+    .unwrap();
+    // The own product, through a link that stays inside the directory.
+    std::fs::copy(
+        "examples/own-product/my-appliance.yaml",
+        cat.join("sub/my-appliance.yaml"),
+    )
+    .unwrap();
+    std::os::unix::fs::symlink("sub/my-appliance.yaml", cat.join("appliance.yaml")).unwrap();
+    std::fs::copy("examples/own-product/site.yaml", project.join("site.yaml")).unwrap();
+    let manifest = project.join("fwgen.yaml");
+    std::fs::write(
+        &manifest,
+        "catalogue: cat\ntargets:\n  - name: proxy\n    site: site.yaml\n    backend: json\n    output: out/proxy.json\n",
+    )
+    .unwrap();
+    let m = manifest.to_str().unwrap();
+    // A link inside: read, and the build works. (`document.file` names the file itself, so
+    // provenance is checked against its own lines through the link.)
+    let r = fwgen(&["build", m]);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    // A link that leads out: refused by name, its content never shown.
+    std::os::unix::fs::symlink("../../outside/secret.yaml", cat.join("evil.yaml")).unwrap();
+    for args in [vec!["build", m], vec!["build", "--check", m]] {
+        let r = fwgen(&args);
+        assert_eq!(r.code, 2, "{args:?}: {}", r.stderr);
+        assert!(
+            r.stderr.contains("evil.yaml")
+                && r.stderr.contains("leads out of its catalogue directory"),
+            "{}",
+            r.stderr
+        );
+        for secret in ["secret_key_name_7f3a", "918273645"] {
+            assert!(!r.stderr.contains(secret), "{}", r.stderr);
+            assert!(!r.stdout.contains(secret), "{}", r.stdout);
+        }
+    }
+}
