@@ -578,18 +578,22 @@ pub fn text(diffs: &[VersionDiff], header: &[String]) -> String {
     s
 }
 
-fn md_cell(text: &str) -> String {
-    text.replace('|', "\\|").replace('\n', " ")
-}
+use crate::text::markdown as md_cell;
 
-/// Markdown tables for a change ticket.
+/// Markdown tables for a change ticket; `header` lines become headings.
 pub fn markdown(diffs: &[VersionDiff], header: &[String]) -> String {
     let mut s = String::new();
     for h in header {
-        let _ = writeln!(s, "{h}\n");
+        let _ = writeln!(s, "# {}\n", md_cell(h));
     }
     for d in diffs {
-        let _ = writeln!(s, "## {} {} → {}\n", d.product, d.from, d.to);
+        let _ = writeln!(
+            s,
+            "## {} {} → {}\n",
+            d.product,
+            md_cell(&d.from),
+            md_cell(&d.to)
+        );
         for (title, list) in [("Added", &d.added), ("Removed", &d.removed)] {
             if list.is_empty() {
                 continue;
@@ -604,9 +608,9 @@ pub fn markdown(diffs: &[VersionDiff], header: &[String]) -> String {
                     s,
                     "| `{}` | {} | {} | {} | {} | {} | {} |",
                     c.id,
-                    c.protocols,
-                    c.ports,
-                    c.directions,
+                    md_cell(&c.protocols),
+                    md_cell(&c.ports),
+                    md_cell(&c.directions),
                     md_cell(&c.peer),
                     c.feature.as_deref().unwrap_or("always"),
                     md_cell(&c.description)

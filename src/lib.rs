@@ -60,4 +60,5 @@ pub mod ruleset;
 pub mod select;
 pub mod site;
 mod suggest;
+pub mod text;
 pub mod yaml;

@@ -119,11 +119,9 @@ fn list_chain(
     v6: bool,
 ) -> Result<(), ReadError> {
     r.add_chain(FAMILY.into(), TABLE.into(), chain.into(), None);
-    let aces = cfg
-        .lists
-        .get(&(list.to_string(), v6))
-        .map(Vec::as_slice)
-        .unwrap_or_default();
+    let Some(aces) = cfg.lists.get(&(list.to_string(), v6)) else {
+        return undefined_list(r, cfg.asa, list, chain, v6);
+    };
     for (line, ace) in aces {
         let expr = match ace {
             Ace::Entry { permit, matches } => {
@@ -147,6 +145,45 @@ fn list_chain(
         0,
         Some("implicit deny".into()),
         vec![Expr::Drop],
+    )
+}
+
+/// A bound list the configuration does not define. IOS filters nothing through it (an
+/// undefined access list permits everything): every connection passes, and the report says
+/// which list is missing. (The ASA refuses an `access-group` for a list that does not exist;
+/// such a list denies all here, as the implicit deny of an empty list would.)
+fn undefined_list(
+    r: &mut Ruleset,
+    asa: bool,
+    list: &str,
+    chain: &str,
+    v6: bool,
+) -> Result<(), ReadError> {
+    let family = if v6 { "IPv6" } else { "IPv4" };
+    if asa {
+        r.notes.push(format!(
+            "access list {list} is bound but not defined in this configuration: audited as \
+             denying all"
+        ));
+        return r.add_rule(
+            (FAMILY, TABLE, chain),
+            0,
+            Some(format!("access list {list} is not defined")),
+            vec![Expr::Drop],
+        );
+    }
+    r.notes.push(format!(
+        "{family} access list {list} is bound to an interface but not defined: IOS permits \
+         everything through an undefined list, so it filters nothing; define it (or remove the \
+         binding)"
+    ));
+    r.add_rule(
+        (FAMILY, TABLE, chain),
+        0,
+        Some(format!(
+            "{family} access list {list} is not defined: IOS permits everything through it"
+        )),
+        vec![Expr::Accept],
     )
 }
 

@@ -27,6 +27,45 @@ pub enum Syntax {
     Cisco { asa: bool },
 }
 
+/// The nftables families a fix may name.
+const NFT_FAMILIES: &[&str] = &["ip", "ip6", "inet", "arp", "bridge", "netdev"];
+
+/// Whether a table, chain or list name from the audited ruleset can stand in a command as
+/// one plain word of `syntax`, meaning nothing but itself. Names come from the audited box,
+/// where anyone who can create a chain chooses them: nft accepts any string in its JSON and
+/// has no quoting for names in its own syntax (1.0.6 refuses `"a b"`), and the iptables
+/// commands run in a shell. A name outside nft's identifier alphabet (a letter, `_` or `.`,
+/// then letters, digits, `/`, `-`, `_`, `.`), at most 64 bytes, is not written: the fix says
+/// so instead.
+fn plain_name(name: &str, syntax: Syntax) -> bool {
+    let mut chars = name.chars();
+    let first_ok = chars
+        .next()
+        .is_some_and(|c| c.is_ascii_alphabetic() || c == '_' || c == '.');
+    let rest_ok = chars.all(|c| c.is_ascii_alphanumeric() || matches!(c, '/' | '-' | '_' | '.'));
+    let first_any = matches!(syntax, Syntax::Cisco { .. } | Syntax::Iptables)
+        && name.starts_with(|c: char| c.is_ascii_digit());
+    (first_ok || first_any) && rest_ok && name.len() <= 64
+}
+
+/// A comment line that says why a fix is not written: the names as escaped, visible text.
+fn unwritable(comment: &str, what: &[&str]) -> String {
+    let names: Vec<String> = what
+        .iter()
+        .map(|n| {
+            format!(
+                "{:?}",
+                crate::text::flatten(&n.escape_default().to_string(), 200, &[])
+            )
+        })
+        .collect();
+    format!(
+        "{comment} not written: the name {} cannot be written safely as a plain name (it has \
+         characters outside letters, digits and `/-_.`): rename it, or add the rule by hand",
+        names.join(" / ")
+    )
+}
+
 /// The rules that would add what `a` found missing.
 pub fn fix(a: &Audit, rules: &Ruleset, placement: Placement, syntax: Syntax) -> String {
     let mut lines: Vec<String> = Vec::new();
@@ -36,38 +75,7 @@ pub fn fix(a: &Audit, rules: &Ruleset, placement: Placement, syntax: Syntax) -> 
         };
         for p in &f.probes {
             for ((family, table, chain), reply) in &p.dropped_in {
-                let v6 = p.src.is_ipv6();
-                let gateway = if p.direction == Direction::In {
-                    p.dst
-                } else {
-                    p.src
-                };
-                let line = if *reply {
-                    match syntax {
-                        Syntax::Cisco { asa } => Parts {
-                            entry: e,
-                            direction: p.direction,
-                            protocol: p.protocol,
-                            v6,
-                            gateway: Some(gateway),
-                        }
-                        .cisco(chain, asa, true),
-                        _ => established(syntax, family, table, chain, v6),
-                    }
-                } else {
-                    let parts = Parts {
-                        entry: e,
-                        direction: p.direction,
-                        protocol: p.protocol,
-                        v6,
-                        gateway: (placement == Placement::Perimeter).then_some(gateway),
-                    };
-                    match syntax {
-                        Syntax::Nft => parts.nft(family, table, chain),
-                        Syntax::Iptables => parts.iptables(chain),
-                        Syntax::Cisco { asa } => parts.cisco(chain, asa, false),
-                    }
-                };
+                let line = lines_for(e, p, (family, table, chain), *reply, (placement, syntax));
                 for l in line {
                     if !lines.contains(&l) {
                         lines.push(l);
@@ -76,20 +84,20 @@ pub fn fix(a: &Audit, rules: &Ruleset, placement: Placement, syntax: Syntax) -> 
             }
         }
     }
-    let count = lines.len();
+    let comment = comment_mark(syntax);
+    let count = lines.iter().filter(|l| !l.starts_with(comment)).count();
     if let Syntax::Cisco { .. } = syntax {
         lines = cisco_blocks(&lines);
     }
-    let comment = if matches!(syntax, Syntax::Cisco { .. }) {
-        "!"
-    } else {
-        "#"
-    };
     let mut s = String::new();
     let _ = writeln!(
         s,
         "{comment} fwgen audit --fix: {} {} ({}, {} placement): {} rules that admit what the audit found missing.",
-        a.product, a.version, a.component, a.placement, count
+        a.product,
+        crate::text::flatten(&a.version, 200, &[]),
+        a.component,
+        a.placement,
+        count
     );
     let _ = writeln!(
         s,
@@ -102,6 +110,53 @@ pub fn fix(a: &Audit, rules: &Ruleset, placement: Placement, syntax: Syntax) -> 
         let _ = writeln!(s, "{l}");
     }
     s
+}
+
+/// The lines that admit one dropped connection (or its replies) in the base chain
+/// `(family, table, chain)`, or the comment that says why none is written.
+fn lines_for(
+    e: &Selected,
+    p: &super::Probe,
+    (family, table, chain): (&str, &str, &str),
+    reply: bool,
+    (placement, syntax): (Placement, Syntax),
+) -> Vec<String> {
+    let names: &[&str] = match syntax {
+        Syntax::Nft => &[family, table, chain],
+        Syntax::Iptables => &[chain],
+        Syntax::Cisco { .. } => &[cisco_list(chain)],
+    };
+    let family_ok = syntax != Syntax::Nft || NFT_FAMILIES.contains(&family);
+    if !family_ok || names.iter().any(|n| !plain_name(n, syntax)) {
+        return vec![unwritable(comment_mark(syntax), names)];
+    }
+    let v6 = p.src.is_ipv6();
+    let gateway = if p.direction == Direction::In {
+        p.dst
+    } else {
+        p.src
+    };
+    let parts = Parts {
+        entry: e,
+        direction: p.direction,
+        protocol: p.protocol,
+        v6,
+        gateway: (reply || placement == Placement::Perimeter).then_some(gateway),
+    };
+    match (syntax, reply) {
+        (Syntax::Cisco { asa }, reply) => parts.cisco(chain, asa, reply),
+        (_, true) => established(syntax, family, table, chain, v6),
+        (Syntax::Nft, false) => parts.nft(family, table, chain),
+        (Syntax::Iptables, false) => parts.iptables(chain),
+    }
+}
+
+/// What starts a comment line in `syntax`.
+fn comment_mark(syntax: Syntax) -> &'static str {
+    match syntax {
+        Syntax::Cisco { .. } => "!",
+        _ => "#",
+    }
 }
 
 /// A rule that admits the replies of admitted connections.
@@ -156,6 +211,15 @@ fn cisco_blocks(lines: &[String]) -> Vec<String> {
     out
 }
 
+/// The access list a Cisco base chain stands for: `to LIST #0`, `from LIST (IPv6) #1`.
+fn cisco_list(base: &str) -> &str {
+    base.split_once(' ')
+        .map_or(base, |(_, rest)| rest)
+        .rsplit_once(" #")
+        .map_or(base, |(l, _)| l)
+        .trim_end_matches(" (IPv6)")
+}
+
 /// A Cisco address: `any`, `host A`, `A WILDCARD` (IOS) or `A NETMASK` (ASA), `P/LEN` (IPv6).
 fn cisco_addr(net: Option<&IpNet>, asa: bool) -> String {
     match net {
@@ -171,12 +235,7 @@ impl Parts<'_> {
     /// ACEs for the list a base chain named (`to LIST #0`, `from LIST (IPv6) #1`): the
     /// connection, or (`reply`, IOS) its return entries.
     fn cisco(&self, base: &str, asa: bool, reply: bool) -> Vec<String> {
-        let list = base
-            .split_once(' ')
-            .map_or(base, |(_, rest)| rest)
-            .rsplit_once(" #")
-            .map_or(base, |(l, _)| l)
-            .trim_end_matches(" (IPv6)");
+        let list = cisco_list(base);
         let gw = self.gateway.map(IpNet::from);
         let peers: Vec<Option<IpNet>> = match self.peers() {
             p if p.is_empty() => vec![None],
@@ -308,5 +367,48 @@ impl Parts<'_> {
             }
         }
         out
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn only_plain_names_are_written() {
+        for ok in [
+            "filter",
+            "input",
+            "f2b-sshd",
+            "DOCKER-USER",
+            "_x",
+            ".a",
+            "a/b",
+        ] {
+            assert!(plain_name(ok, Syntax::Nft), "{ok}");
+        }
+        for bad in [
+            "c accept\nflush ruleset",
+            "f;flush ruleset;",
+            "$(touch /tmp/x)",
+            "`id`",
+            "a b",
+            "\"q\"",
+            "x{",
+            "#c",
+            "",
+            "-F",
+            &"a".repeat(65),
+        ] {
+            for syntax in [Syntax::Nft, Syntax::Iptables, Syntax::Cisco { asa: false }] {
+                assert!(!plain_name(bad, syntax), "{bad:?} {syntax:?}");
+            }
+        }
+        // Numbered Cisco lists and iptables chains may start with a digit; nft names not.
+        assert!(plain_name("110", Syntax::Cisco { asa: false }));
+        assert!(!plain_name("110", Syntax::Nft));
+        let line = unwritable("#", &["c accept\nflush ruleset"]);
+        assert!(!line.contains('\n'), "{line}");
+        assert!(line.starts_with("# not written"), "{line}");
     }
 }

@@ -115,6 +115,9 @@ pub struct Audit {
     pub findings: Vec<Finding>,
     /// What the ruleset admits beyond the selection.
     pub over_broad: Vec<String>,
+    /// What the audit says about the ruleset as a whole (a dormant table, flags it cannot
+    /// read).
+    pub notes: Vec<String>,
 }
 
 impl Audit {
@@ -130,11 +133,17 @@ impl Audit {
 /// A firewall's decisions, whatever its syntax: for a drop, also the base chain.
 pub trait Firewall {
     fn decide(&self, hook: Hook, p: &Packet) -> (Decision, Option<nft::ChainRef>);
+    /// What the report should say about the ruleset as a whole.
+    fn notes(&self) -> Vec<String>;
 }
 
 impl Firewall for nft::Ruleset {
     fn decide(&self, hook: Hook, p: &Packet) -> (Decision, Option<nft::ChainRef>) {
         self.decide_at(hook, p)
+    }
+
+    fn notes(&self) -> Vec<String> {
+        self.notes.clone()
     }
 }
 
@@ -222,7 +231,7 @@ fn connect(
         result,
         // Text from the audited file (rule comments, names, constructs) as one line without
         // control or invisible characters: it cannot forge a line of the report.
-        decided_by: crate::render::comment::flatten(&decided_by, 1000, &[]),
+        decided_by: crate::text::flatten(&decided_by, 1000, &[]),
         dropped_in,
     }
 }
@@ -266,6 +275,7 @@ pub fn audit(rules: &Ruleset, placement: Placement, fw: &dyn Firewall, at: &Inte
         placement: placement.name(),
         findings,
         over_broad: over_broad(rules, (placement, at), fw),
+        notes: fw.notes(),
     }
 }
 
@@ -401,12 +411,16 @@ fn over_broad(
                 Direction::Out => (gw, stranger),
             };
             let p = connect(fw, placement, d, protocol, ends, port);
-            if p.result == Verdict::Admitted {
-                out.push(format!(
-                    "{d} {protocol} {port} {} -> {} is admitted ({why}): {}",
-                    p.src, p.dst, p.decided_by
-                ));
-            }
+            let is = match p.result {
+                Verdict::Admitted => "is admitted",
+                // What the audit cannot decide may be admitted: said, not left out.
+                Verdict::Unknown => "may be admitted",
+                _ => continue,
+            };
+            out.push(format!(
+                "{d} {protocol} {port} {} -> {} {is} ({why}): {}",
+                p.src, p.dst, p.decided_by
+            ));
         }
     }
     out
@@ -417,8 +431,14 @@ pub fn text(a: &Audit) -> String {
     use std::fmt::Write;
     let mut s = format!(
         "audit: {} {} component {}, placement {}\n",
-        a.product, a.version, a.component, a.placement
+        a.product,
+        crate::text::flatten(&a.version, 200, &[]),
+        a.component,
+        a.placement
     );
+    for n in &a.notes {
+        let _ = writeln!(s, "note: {n}");
+    }
     for f in &a.findings {
         let _ = writeln!(s, "{:<9} {:<28} {}", f.verdict.as_str(), f.id, f.deciding);
         for m in &f.missing {
@@ -450,15 +470,19 @@ pub fn summary(a: &Audit) -> String {
 /// The report as Markdown, for a change ticket.
 pub fn markdown(a: &Audit) -> String {
     use std::fmt::Write;
-    let md = |t: &str| t.replace('|', "\\|").replace('`', "\\`");
+    let md = crate::text::markdown;
     let mut s = format!(
-        "# Firewall audit: {} {} ({}, {} placement)\n\n{}\n\n| entry | verdict | decided by | not admitted | source |\n|---|---|---|---|---|\n",
+        "# Firewall audit: {} {} ({}, {} placement)\n\n{}\n\n",
         a.product,
-        a.version,
+        md(&a.version),
         a.component,
         a.placement,
         summary(a)
     );
+    for n in &a.notes {
+        let _ = writeln!(s, "> {}\n", md(n));
+    }
+    s.push_str("| entry | verdict | decided by | not admitted | source |\n|---|---|---|---|---|\n");
     for f in &a.findings {
         let _ = writeln!(
             s,

@@ -185,7 +185,21 @@ pub struct Ruleset {
     /// For rulesets of one family per file (iptables-save): the families given. A packet of
     /// another family is not audited (no chain there does not mean none on the firewall).
     pub(crate) families: Option<Vec<&'static str>>,
+    /// Tables with `flags dormant`: the kernel evaluates none of their chains.
+    dormant: std::collections::BTreeSet<(String, String)>,
+    /// Tables whose flags nft printed as something that is no flag's name (nft 1.0.6 prints
+    /// a table's single flag as freed memory): dormant or not, the dump cannot say. The
+    /// value is what was printed.
+    unreadable: BTreeMap<(String, String), String>,
+    /// What the report should say about the ruleset as a whole (dormant tables).
+    pub notes: Vec<String>,
 }
+
+/// A table's flags as nft names them (`owner` and `persist` do not change what it filters).
+const TABLE_FLAGS: &[&str] = &["dormant", "owner", "persist"];
+
+/// The most tables with unreadable flags whose every combination is tried.
+const MAX_UNREADABLE: usize = 4;
 
 /// Why a ruleset could not be read.
 pub type ReadError = String;
@@ -229,7 +243,9 @@ impl Ruleset {
     }
 
     fn item(&mut self, item: &Value) -> Result<(), ReadError> {
-        if let Some(c) = item.get("chain") {
+        if let Some(t) = item.get("table") {
+            self.table(t);
+        } else if let Some(c) = item.get("chain") {
             let (Some(family), Some(table), Some(name)) =
                 (text(c, "family"), text(c, "table"), text(c, "name"))
             else {
@@ -274,6 +290,39 @@ impl Ruleset {
             self.add_set(family, table, name, elements);
         }
         Ok(())
+    }
+
+    /// A table's flags: `"dormant"`, `["dormant", "owner"]`, or (nft 1.0.6) anything.
+    fn table(&mut self, t: &Value) {
+        let (Some(family), Some(name)) = (text(t, "family"), text(t, "name")) else {
+            return;
+        };
+        let flags: Vec<String> = match t.get("flags") {
+            None => return,
+            Some(Value::String(f)) => vec![f.clone()],
+            Some(Value::Array(a)) => a
+                .iter()
+                .map(|f| f.as_str().map_or_else(|| f.to_string(), String::from))
+                .collect(),
+            Some(other) => vec![other.to_string()],
+        };
+        let at = format!("{family} {name}");
+        if let Some(odd) = flags.iter().find(|f| !TABLE_FLAGS.contains(&f.as_str())) {
+            let odd = crate::text::flatten(odd, 80, &[]);
+            self.notes.push(format!(
+                "table {at}: nft printed its flags as {odd:?}, which names no flag (nft 1.0.6 \
+                 prints a table's single flag wrongly in JSON), so whether it is dormant is not \
+                 known: a connection that it decides is unknown (`nft list table {at}` shows \
+                 `flags dormant` if it is)"
+            ));
+            self.unreadable.insert((family, name), odd);
+        } else if flags.iter().any(|f| f == "dormant") {
+            self.notes.push(format!(
+                "table {at} is dormant (flags dormant): the kernel evaluates none of its chains, \
+                 so they filter nothing and are not audited"
+            ));
+            self.dormant.insert((family, name));
+        }
     }
 
     fn rule(&mut self, rule: &Value) -> Result<(), ReadError> {
@@ -560,29 +609,84 @@ impl Ruleset {
 
     /// [`Ruleset::decide`], and for a drop the base chain it happened in (family, table,
     /// name): where a rule that admits the packet would go.
+    ///
+    /// Dormant tables are left out. Where tables' flags are unreadable, every combination of
+    /// them being dormant or not is decided: one answer for all is the answer, else unknown.
     pub fn decide_at(&self, hook: Hook, p: &Packet) -> (Decision, Option<ChainRef>) {
-        let family = if p.src.is_ipv4() { "ip" } else { "ip6" };
-        if let Some(given) = &self.families
-            && !given.contains(&family)
-        {
+        let unreadable: Vec<&(String, String)> = self.unreadable.keys().collect();
+        let kind = |d: &Decision| std::mem::discriminant(d);
+        if unreadable.is_empty() {
+            return self.decide_without(hook, p, &self.dormant);
+        }
+        if unreadable.len() > MAX_UNREADABLE {
             return (
                 Decision::Unknown(format!(
-                    "no {} given: {} is not audited",
-                    if family == "ip" {
-                        "iptables-save"
-                    } else {
-                        "ip6tables-save"
-                    },
-                    if family == "ip" { "IPv4" } else { "IPv6" }
+                    "{} tables whose flags nft printed wrongly: whether each is dormant is not \
+                     known",
+                    unreadable.len()
                 )),
                 None,
             );
+        }
+        let first = self.decide_without(hook, p, &self.dormant);
+        for mask in 1..(1u32 << unreadable.len()) {
+            let mut absent = self.dormant.clone();
+            for (i, t) in unreadable.iter().enumerate() {
+                if mask & (1 << i) != 0 {
+                    absent.insert((*t).clone());
+                }
+            }
+            let other = self.decide_without(hook, p, &absent);
+            if kind(&other.0) != kind(&first.0) {
+                let names: Vec<String> = unreadable
+                    .iter()
+                    .map(|(f, t)| format!("table {f} {t}"))
+                    .collect();
+                return (
+                    Decision::Unknown(format!(
+                        "whether {} is dormant decides it (nft printed its flags wrongly)",
+                        names.join(" or ")
+                    )),
+                    None,
+                );
+            }
+        }
+        first
+    }
+
+    /// For rulesets of one family per file: the packet's family was not given.
+    fn family_missing(&self, p: &Packet) -> Option<Decision> {
+        let family = if p.src.is_ipv4() { "ip" } else { "ip6" };
+        let given = self.families.as_ref()?;
+        (!given.contains(&family)).then(|| {
+            Decision::Unknown(format!(
+                "no {} given: {} is not audited",
+                if family == "ip" {
+                    "iptables-save"
+                } else {
+                    "ip6tables-save"
+                },
+                if family == "ip" { "IPv4" } else { "IPv6" }
+            ))
+        })
+    }
+
+    /// [`Ruleset::decide_at`] with the tables in `absent` left out.
+    fn decide_without(
+        &self,
+        hook: Hook,
+        p: &Packet,
+        absent: &std::collections::BTreeSet<(String, String)>,
+    ) -> (Decision, Option<ChainRef>) {
+        if let Some(missing) = self.family_missing(p) {
+            return (missing, None);
         }
         let mut chains: Vec<&Chain> = self
             .chains
             .iter()
             .filter(|c| c.base.as_ref().is_some_and(|b| b.1 == hook.name()))
             .filter(|c| family_applies(&c.family, p))
+            .filter(|c| !absent.contains(&(c.family.clone(), c.table.clone())))
             .collect();
         chains.sort_by_key(|c| c.base.as_ref().map_or(0, |b| b.2));
         let mut last = format!("no base chain on the {} hook: accepted", hook.name());

@@ -60,10 +60,7 @@ pub fn run(source: &super::CatalogueSource<'_>, args: &DiffArgs) -> Result<Repor
     };
     let stdout = match args.format {
         DiffFormat::Text => diff::text(&diffs, &header),
-        DiffFormat::Markdown => diff::markdown(
-            &diffs,
-            &header.iter().map(|h| format!("# {h}")).collect::<Vec<_>>(),
-        ),
+        DiffFormat::Markdown => diff::markdown(&diffs, &header),
         DiffFormat::Json => serde_json::to_string_pretty(&json).unwrap_or_default() + "\n",
     };
     Ok(Report {

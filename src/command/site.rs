@@ -32,7 +32,7 @@ pub fn init(cat: &Catalogue, args: &SiteInitArgs) -> Result<Report, Error> {
 /// Catalogue text in a YAML comment: one line of printable text, as in every ruleset's
 /// comments (line breaks become spaces; control and invisible characters go).
 fn text(s: &str) -> String {
-    crate::render::comment::flatten(s, usize::MAX, &[])
+    crate::text::flatten(s, usize::MAX, &[])
 }
 
 /// `in tcp 443` for each direction and protocol of a selected entry.

@@ -20,6 +20,46 @@ pub fn host_key(host: &str) -> String {
     host.trim_end_matches('.').to_ascii_lowercase()
 }
 
+/// What is special about an address no Internet host answers from: the ranges of the IANA
+/// special-purpose registries that a DNS answer should never hold for a server a gateway
+/// talks to (private and documentation ranges are ordinary addresses here). `None` for an
+/// ordinary address.
+pub fn special_purpose(ip: std::net::IpAddr) -> Option<&'static str> {
+    use std::net::IpAddr;
+    match ip {
+        IpAddr::V4(a) => {
+            let o = a.octets();
+            match o {
+                [0, ..] => Some("\"this network\" (0.0.0.0/8)"),
+                [127, ..] => Some("loopback (127.0.0.0/8)"),
+                [169, 254, ..] => Some("link-local (169.254.0.0/16)"),
+                [255, 255, 255, 255] => Some("the limited broadcast address"),
+                [224..=239, ..] => Some("multicast (224.0.0.0/4)"),
+                [240..=255, ..] => Some("reserved (240.0.0.0/4)"),
+                _ => None,
+            }
+        }
+        IpAddr::V6(a) => {
+            let seg = a.segments();
+            if a.is_unspecified() {
+                Some("the unspecified address (::)")
+            } else if a.is_loopback() {
+                Some("loopback (::1)")
+            } else if seg[0] & 0xff00 == 0xff00 {
+                Some("multicast (ff00::/8)")
+            } else if seg[0] & 0xffc0 == 0xfe80 {
+                Some("link-local (fe80::/10)")
+            } else if seg[..5] == [0; 5] && seg[5] == 0xffff {
+                Some("IPv4-mapped (::ffff:0:0/96): it matches no IPv6 packet on the wire")
+            } else if seg[..6] == [0; 6] {
+                Some("IPv4-compatible (::/96, deprecated)")
+            } else {
+                None
+            }
+        }
+    }
+}
+
 /// How the rules reach host names without a fixed address (`--names`).
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, PartialOrd, Ord, Hash, clap::ValueEnum)]
 pub enum NameMode {
@@ -79,7 +119,7 @@ impl<'de> Deserialize<'de> for Choice {
                 if key != "ip_ranges" {
                     return Err(A::Error::custom(format!(
                         "unknown key `{}`: expected {EXPECTED}",
-                        crate::render::comment::sanitize(&key, 40)
+                        crate::text::sanitize(&key, 40)
                     )));
                 }
                 let filter: Filter = map.next_value()?;

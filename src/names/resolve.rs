@@ -11,7 +11,10 @@ use simple_dns::{CLASS, Name, Packet, PacketFlag, QCLASS, QTYPE, Question, RCODE
 
 /// How long one attempt waits for an answer, and how many attempts a question gets.
 const TIMEOUT: Duration = Duration::from_secs(2);
-const ATTEMPTS: usize = 3;
+const ATTEMPTS: u32 = 3;
+/// How long one question may take, all attempts over UDP and TCP together: a server that
+/// drips its answer a byte at a time cannot hold a read open for longer.
+pub const QUESTION_DEADLINE: Duration = Duration::from_secs(6);
 /// CNAME hops followed before giving up (a loop, or a chain no resolver should return).
 const MAX_CHAIN: usize = 16;
 
@@ -58,9 +61,7 @@ pub fn is_host_name(name: &str) -> bool {
 /// The A and AAAA addresses of `host`, sorted, as `server` answers them.
 pub fn resolve(server: SocketAddr, host: &str) -> Result<Vec<IpAddr>, ResolveError> {
     if !is_host_name(host) {
-        return Err(ResolveError::NotAHostName(
-            crate::render::comment::sanitize(host, 80),
-        ));
+        return Err(ResolveError::NotAHostName(crate::text::sanitize(host, 80)));
     }
     let mut all = Vec::new();
     let mut nxdomain = 0;
@@ -253,12 +254,16 @@ fn exchange(
         .connect(server)
         .map_err(|e| no_answer(e.to_string()))?;
     let mut last = String::from("timed out");
+    let question_deadline = Instant::now() + QUESTION_DEADLINE;
     for _ in 0..ATTEMPTS {
+        if Instant::now() >= question_deadline {
+            break;
+        }
         if let Err(e) = socket.send(&bytes) {
             last = e.to_string();
             continue;
         }
-        let deadline = Instant::now() + TIMEOUT;
+        let deadline = (Instant::now() + TIMEOUT).min(question_deadline);
         let mut buf = vec![0u8; 4096];
         // Wait for the answer to this question; anything else (a late answer to an earlier
         // attempt, a stray packet) is skipped.
@@ -276,7 +281,7 @@ fn exchange(
                         continue;
                     }
                     if p.has_flags(PacketFlag::TRUNCATION) {
-                        return tcp(server, &bytes).map_err(no_answer);
+                        return tcp(server, &bytes, question_deadline).map_err(no_answer);
                     }
                     return Ok(reply.to_vec());
                 }
@@ -292,7 +297,10 @@ fn exchange(
             }
         }
     }
-    Err(no_answer(format!("{last}, {ATTEMPTS} attempts")))
+    Err(no_answer(format!(
+        "{last}, within {} s",
+        QUESTION_DEADLINE.as_secs()
+    )))
 }
 
 /// Whether `p` is the reply to our question (not to some other one with the same id).
@@ -303,21 +311,62 @@ fn answers(p: &Packet<'_>, name: &str, qtype: TYPE) -> bool {
             .is_some_and(|q| q.qtype == QTYPE::TYPE(qtype) && same_name(&q.qname, name))
 }
 
-/// The same question over TCP (two-byte length before each message).
-fn tcp(server: SocketAddr, query: &[u8]) -> Result<Vec<u8>, String> {
-    let mut s = TcpStream::connect_timeout(&server, TIMEOUT).map_err(|e| e.to_string())?;
-    s.set_read_timeout(Some(TIMEOUT))
-        .and_then(|()| s.set_write_timeout(Some(TIMEOUT)))
+/// The same question over TCP (two-byte length before each message), all of it before
+/// `deadline`: every read and write waits at most what is left.
+fn tcp(server: SocketAddr, query: &[u8], deadline: Instant) -> Result<Vec<u8>, String> {
+    let left = || {
+        deadline
+            .checked_duration_since(Instant::now())
+            .filter(|d| !d.is_zero())
+            .ok_or_else(|| {
+                format!(
+                    "timed out over TCP, within {} s",
+                    QUESTION_DEADLINE.as_secs()
+                )
+            })
+    };
+    let mut s =
+        TcpStream::connect_timeout(&server, left()?.min(TIMEOUT)).map_err(|e| e.to_string())?;
+    s.set_write_timeout(Some(left()?))
         .map_err(|e| e.to_string())?;
     let len = u16::try_from(query.len()).map_err(|e| e.to_string())?;
     s.write_all(&len.to_be_bytes())
         .and_then(|()| s.write_all(query))
         .map_err(|e| e.to_string())?;
     let mut n = [0u8; 2];
-    s.read_exact(&mut n).map_err(|e| e.to_string())?;
+    read_before(&mut s, &mut n, left)?;
     let mut reply = vec![0u8; usize::from(u16::from_be_bytes(n))];
-    s.read_exact(&mut reply).map_err(|e| e.to_string())?;
+    read_before(&mut s, &mut reply, left)?;
     Ok(reply)
+}
+
+/// Fill `buf` from `s`, each read waiting at most what `left` says is left.
+fn read_before(
+    s: &mut TcpStream,
+    buf: &mut [u8],
+    left: impl Fn() -> Result<Duration, String>,
+) -> Result<(), String> {
+    let mut filled = 0;
+    while filled < buf.len() {
+        s.set_read_timeout(Some(left()?))
+            .map_err(|e| e.to_string())?;
+        let rest = buf.get_mut(filled..).unwrap_or_default();
+        match s.read(rest) {
+            Ok(0) => return Err("the server closed the TCP connection early".into()),
+            Ok(n) => filled += n,
+            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
+            Err(e)
+                if matches!(
+                    e.kind(),
+                    std::io::ErrorKind::WouldBlock | std::io::ErrorKind::TimedOut
+                ) =>
+            {
+                left()?;
+            }
+            Err(e) => return Err(e.to_string()),
+        }
+    }
+    Ok(())
 }
 
 /// A query id that an off-path sender cannot guess in advance: hashed from a per-process

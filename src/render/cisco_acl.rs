@@ -30,9 +30,10 @@ use ipnet::IpNet;
 use crate::model::{Direction, PortRange, PortSet, Protocol};
 use crate::ruleset::Ruleset;
 
-use super::comment::{header_lines, sanitize};
+use super::comment::header_lines;
 use super::intern::Interner;
 use super::{Family, RemoteMatch, RenderOptions, remote_in};
+use crate::text::sanitize;
 
 mod generation;
 

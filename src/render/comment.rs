@@ -10,74 +10,7 @@ use std::fmt::Write;
 use crate::ruleset::{Rule, Ruleset};
 
 use super::RenderOptions;
-
-/// Keep printable characters except `"`, `'`, `` ` `` and `\`; turn other whitespace into
-/// spaces and drop control characters; squeeze spaces; cut to at most `max_bytes` bytes.
-pub fn sanitize(text: &str, max_bytes: usize) -> String {
-    flatten(text, max_bytes, &['"', '\'', '`', '\\'])
-}
-
-/// One line of printable text: whitespace becomes single spaces, control characters and
-/// `drop` go, and the result is cut on a character boundary to at most `max_bytes` bytes.
-/// For formats that escape quotes themselves (XML), `drop` is empty.
-pub fn flatten(text: &str, max_bytes: usize, drop: &[char]) -> String {
-    let mut out = String::with_capacity(text.len().min(max_bytes));
-    for c in text.chars() {
-        let c = match c {
-            c if drop.contains(&c) || is_invisible(c) => continue,
-            c if c.is_whitespace() => ' ',
-            c if c.is_control() => continue,
-            c => c,
-        };
-        if c == ' ' && (out.is_empty() || out.ends_with(' ')) {
-            continue;
-        }
-        if out.len() + c.len_utf8() > max_bytes {
-            break;
-        }
-        out.push(c);
-    }
-    out.trim_end().to_string()
-}
-
-/// Characters that change how text reads without showing themselves: bidirectional
-/// overrides and isolates (which can make a comment read differently from what it is, as in
-/// "Trojan Source"), zero-width spaces and joiners, and the byte-order mark.
-pub fn is_invisible(c: char) -> bool {
-    matches!(
-        c,
-        '\u{061C}'
-            | '\u{180E}'
-            | '\u{200B}'..='\u{200F}'
-            | '\u{202A}'..='\u{202E}'
-            | '\u{2060}'..='\u{2069}'
-            | '\u{FEFF}'
-    )
-}
-
-/// `text` without invisible characters (see [`is_invisible`]), for formats that escape the
-/// rest themselves (the reviews).
-pub fn visible(text: &str) -> String {
-    text.chars().filter(|c| !is_invisible(*c)).collect()
-}
-
-/// XML-escape text for an element or attribute; drop characters XML 1.0 cannot hold.
-pub fn xml_escape(text: &str) -> String {
-    let mut out = String::with_capacity(text.len());
-    for c in text.chars() {
-        match c {
-            '&' => out.push_str("&amp;"),
-            '<' => out.push_str("&lt;"),
-            '>' => out.push_str("&gt;"),
-            '"' => out.push_str("&quot;"),
-            '\'' => out.push_str("&apos;"),
-            '\t' | '\n' | '\r' => out.push(' '),
-            c if (c as u32) < 0x20 || c == '\u{fffe}' || c == '\u{ffff}' || is_invisible(c) => {}
-            c => out.push(c),
-        }
-    }
-    out
-}
+use crate::text::sanitize;
 
 /// The comment of one rule: its catalogue entries, and the host names it could not resolve.
 /// Whole ids only: when they do not fit in `max_bytes`, the rest are counted (`+3 more`).
@@ -235,27 +168,6 @@ pub fn log_prefix(opts: &RenderOptions, what: &str, max_bytes: usize) -> String 
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn sanitize_strips_everything_that_could_escape_a_string() {
-        assert_eq!(sanitize("a\"b'c`d\\e", 100), "abcde");
-        assert_eq!(
-            sanitize("x\"\ntcp dport 1-65535 accept comment \"y", 100),
-            "x tcp dport 1-65535 accept comment y"
-        );
-        assert_eq!(
-            sanitize("  -j ACCEPT\r\n\t; { } #  ", 100),
-            "-j ACCEPT ; { } #"
-        );
-        assert_eq!(sanitize("a\u{0}\u{7}\u{1b}[31mb", 100), "a[31mb");
-        assert_eq!(
-            sanitize("ad\u{202E}nimda\u{2066}x\u{2069}\u{200B}y\u{FEFF}", 100),
-            "adnimdaxy"
-        );
-        // Cut on a character boundary: 'é' is two bytes.
-        assert_eq!(sanitize("ééé", 5), "éé");
-        assert_eq!(sanitize(&"x".repeat(10_000), 255).len(), 255);
-    }
 
     #[test]
     fn rule_comments_keep_whole_ids() {

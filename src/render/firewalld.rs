@@ -30,8 +30,9 @@ use ipnet::IpNet;
 use crate::model::Direction;
 use crate::ruleset::{Rule, Ruleset};
 
-use super::comment::{flatten, header_lines, log_prefix, sanitize, xml_escape};
+use super::comment::{header_lines, log_prefix};
 use super::{Family, Placement, RemoteMatch, RenderOptions, remote_in};
+use crate::text::{flatten, sanitize, xml_escape};
 
 pub const DESCRIPTION: super::Description = super::Description {
     previous: None,

@@ -21,8 +21,9 @@ use crate::model::{Direction, PortSet, Protocol};
 use crate::ruleset::{Meta, Remote, Ruleset, Selected};
 
 use super::RenderOptions;
-use super::comment::xml_escape as html;
-use super::comment::{header_lines, visible};
+use super::comment::header_lines;
+use crate::text::xml_escape as html;
+use crate::text::{markdown as md, visible};
 
 /// Where a site changed a port, a column other than addresses is marked.
 const PORTS: usize = 2;
@@ -165,26 +166,6 @@ fn feature_title(f: &Option<String>) -> String {
         None => "Always required".to_string(),
         Some(f) => format!("Feature {f}"),
     }
-}
-
-/// Catalogue or site text as literal Markdown: every character that could start markup
-/// (raw HTML, an image that fetches a URL, a link, emphasis, a code span, a table cell
-/// break) is backslash-escaped, as CommonMark allows for any ASCII punctuation, and line
-/// breaks become spaces. What a renderer shows is the text, never markup from the input.
-fn md(text: &str) -> String {
-    let mut out = String::with_capacity(text.len());
-    for c in text.chars() {
-        match c {
-            '\n' | '\r' => out.push(' '),
-            c if super::comment::is_invisible(c) => {}
-            '\\' | '`' | '*' | '_' | '[' | ']' | '<' | '>' | '!' | '|' | '~' | '&' => {
-                out.push('\\');
-                out.push(c);
-            }
-            c => out.push(c),
-        }
-    }
-    out
 }
 
 /// `none`, or a count and the items.

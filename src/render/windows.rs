@@ -25,8 +25,9 @@ use std::fmt::Write;
 use crate::model::{Direction, Platform};
 use crate::ruleset::{Remote, Rule, Ruleset};
 
-use super::comment::{flatten, header_lines};
+use super::comment::header_lines;
 use super::{Placement, RenderOptions};
+use crate::text::{ascii, flatten, powershell_literal as literal};
 
 /// The longest `-Description` fwgen writes, in bytes (before quotes are doubled).
 pub const DESCRIPTION_MAX: usize = 1000;
@@ -121,40 +122,6 @@ pub fn check_policy_store(store: &str) -> Result<(), String> {
         )),
         None => Ok(()),
     }
-}
-
-/// `text` as a single-quoted PowerShell literal: one line of printable ASCII (other
-/// characters become `?`, whitespace a space), `'` doubled, at most `max` bytes between the
-/// quotes (cut before a character, never inside a doubled quote).
-pub fn literal(text: &str, max: usize) -> String {
-    let line = ascii(&flatten(text, usize::MAX, &[]));
-    let mut out = String::with_capacity(line.len().min(max) + 2);
-    out.push('\'');
-    for c in line.chars() {
-        let quoted = if c == '\'' { 2 } else { 1 };
-        if out.len() - 1 + quoted > max {
-            break;
-        }
-        out.push(c);
-        if c == '\'' {
-            out.push('\'');
-        }
-    }
-    out.push('\'');
-    out
-}
-
-/// Printable ASCII only: every other character becomes `?`.
-fn ascii(text: &str) -> String {
-    text.chars()
-        .map(|c| {
-            if c == ' ' || c.is_ascii_graphic() {
-                c
-            } else {
-                '?'
-            }
-        })
-        .collect()
 }
 
 /// A list of literals: `'a','b'`.

@@ -237,6 +237,38 @@ impl Builder<'_> {
 
     fn locked(&mut self, group: &HostGroup, lock: &Lock, hosts: &[&String]) -> Source {
         self.used_lock = true;
+        let none = hosts
+            .iter()
+            .all(|h| lock.get(h).is_none_or(<[_]>::is_empty));
+        for h in hosts {
+            let addrs = lock.get(h).unwrap_or_default();
+            if addrs.is_empty() {
+                let so = if none {
+                    "the group has no other address, so its rules admit any address"
+                } else {
+                    "the rules do not admit it"
+                };
+                self.warnings.push(format!(
+                    "host group `{}`: the lock file {} gives `{}` no address (`[]`): {so}; run \
+                     `fwgen resolve` again, or bind the group under `hosts:` in the site file",
+                    group.id,
+                    lock.path,
+                    crate::text::sanitize(h, 100)
+                ));
+            }
+            for &ip in addrs {
+                if let Some(what) = crate::names::special_purpose(ip) {
+                    self.warnings.push(format!(
+                        "host group `{}`: the lock file {} gives `{}` the address {ip}, which is \
+                         {what}: no server a gateway talks to has it; check the DNS answer \
+                         (a sinkhole, a split-horizon view) before you admit it",
+                        group.id,
+                        lock.path,
+                        crate::text::sanitize(h, 100)
+                    ));
+                }
+            }
+        }
         let nets = aggregate(hosts.iter().filter_map(|h| lock.nets(h)).flatten());
         let names: Vec<&str> = hosts.iter().map(|h| h.as_str()).collect();
         self.notes.push(format!(
@@ -264,7 +296,7 @@ impl Builder<'_> {
                 kind: Problem::Invalid(format!(
                     "host group `{}`: `{}` is not a host name the firewall can follow",
                     group.id,
-                    crate::render::comment::sanitize(bad, 80)
+                    crate::text::sanitize(bad, 80)
                 )),
             });
             return None;
@@ -345,17 +377,12 @@ fn ranges_for(ranges: &IpRanges, filter: &Filter) -> Result<Vec<IpNet>, String> 
         let known = ranges.values(field);
         if !known.contains(v.as_str()) {
             let hint = crate::suggest::did_you_mean(v, known.iter().copied())
-                .map(|c| {
-                    format!(
-                        "; did you mean `{}`?",
-                        crate::render::comment::sanitize(c, 80)
-                    )
-                })
+                .map(|c| format!("; did you mean `{}`?", crate::text::sanitize(c, 80)))
                 .unwrap_or_default();
             return Err(format!(
                 "no prefix of {} has {field} `{}`{hint}",
                 ranges.path,
-                crate::render::comment::sanitize(v, 80)
+                crate::text::sanitize(v, 80)
             ));
         }
     }

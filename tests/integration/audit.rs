@@ -949,6 +949,35 @@ interface GigabitEthernet0/1
         .all(|p| p["result"] == "admitted");
     assert!(admitted_in, "{smtp_in}");
     assert_eq!(verdict(&v, "smtp"), "partial", "{smtp_in}");
+
+    // Issue 25: a list bound to the interface but never defined. IOS permits everything
+    // through an undefined list: every entry admitted, and over-broad findings (and a note)
+    // that name the missing list.
+    let undefined = "\
+access-list 110 permit tcp any host 192.0.2.25 eq smtp
+interface GigabitEthernet0/1
+ ip access-group 198 out
+ ip access-group 199 in
+";
+    std::fs::write(&path, undefined).unwrap();
+    let (code, v, err) = audit(&path, &["--interface", "GigabitEthernet0/1"]);
+    assert_eq!(code, 0, "{err}");
+    for f in v["findings"].as_array().unwrap() {
+        assert_eq!(f["verdict"], "admitted", "{f}");
+    }
+    let over = v["over_broad"].to_string();
+    for list in ["198", "199"] {
+        assert!(
+            over.contains(&format!("IPv4 access list {list} is not defined")),
+            "{list}: {over}"
+        );
+        assert!(
+            v["notes"].to_string().contains(&format!(
+                "IPv4 access list {list} is bound to an interface but not defined"
+            )),
+            "{v}"
+        );
+    }
 }
 
 /// The Cisco reading agrees with the nftables one, which the kernel tests check: for three

@@ -306,3 +306,195 @@ fn comments_stay_within_the_tools_limits() {
         }
     }
 }
+
+/// Issue 25, defect 6: every Markdown writer (the review, `diff`, `audit`) escapes text from
+/// outside with the one escaper, so no element, attribute or link reaches the rendered HTML
+/// that fwgen's own template did not put there. Each writer is given `text` in every field
+/// it shows (catalogue text, version labels, an audited rule's comment and chain name) and a
+/// plain `x`; CommonMark with every extension pulldown-cmark has must give the same tags
+/// for both, and no HTML, math or footnote at all.
+mod markdown {
+    use proptest::prelude::*;
+    use pulldown_cmark::{Event, Options, Parser, Tag, TagEnd};
+
+    use crate::properties::q;
+    use crate::util::fwgen;
+
+    /// The structure of a Markdown text: its tags in order (text left out), and what it
+    /// should never hold.
+    fn structure(md: &str) -> (Vec<String>, Vec<String>) {
+        let mut tags = Vec::new();
+        let mut bad = Vec::new();
+        for e in Parser::new_ext(md, Options::all()) {
+            match e {
+                Event::Start(t @ (Tag::Link { .. } | Tag::Image { .. })) => {
+                    bad.push(format!("{t:?}"));
+                }
+                Event::Start(Tag::HtmlBlock) => bad.push("html block".into()),
+                Event::Start(t) => tags.push(format!("{:?}", std::mem::discriminant(&t))),
+                Event::End(TagEnd::HtmlBlock) => {}
+                Event::End(t) => tags.push(format!("end {t:?}")),
+                Event::Html(h) | Event::InlineHtml(h) => bad.push(format!("html {h}")),
+                Event::InlineMath(m) | Event::DisplayMath(m) => bad.push(format!("math {m}")),
+                Event::FootnoteReference(f) => bad.push(format!("footnote {f}")),
+                Event::TaskListMarker(_) => bad.push("task list marker".into()),
+                _ => {}
+            }
+        }
+        (tags, bad)
+    }
+
+    /// A product in two versions, `text` in every text field and in the second version's
+    /// label: e1 changes its port, e2 goes, e3 comes.
+    fn catalogue(dir: &std::path::Path, text: &str) -> String {
+        let t = q(text);
+        let entry = |id: &str, port: u16| {
+            format!(
+                "  - {{id: {id}, description: {t}, protocols: [tcp], ports: [{port}], directions: [in], peer: {{role: r1}}, notes: {t}, source: {{section: {t}, row: {t}, line: 1}}}}\n"
+            )
+        };
+        for (file, version, entries) in [
+            ("v1.yaml", q("1"), entry("e1", 443) + &entry("e2", 25)),
+            (
+                "v2.yaml",
+                q(&version2(text)),
+                entry("e1", 8443) + &entry("e3", 22),
+            ),
+        ] {
+            std::fs::write(
+                dir.join(file),
+                format!(
+                    "product: mdp\ntitle: {t}\nversion: {version}\ndocument: {{file: {t}, title: {t}}}\nnotes: [{t}]\ncomponents: [{{id: gateway, description: {t}}}]\nroles: [{{id: r1, description: {t}}}]\nentries:\n{entries}"
+                ),
+            )
+            .unwrap();
+        }
+        dir.to_str().unwrap().to_string()
+    }
+
+    /// The second version's label: `2` and `text` without whitespace (a label has none).
+    fn version2(text: &str) -> String {
+        format!("2{}", text.split_whitespace().collect::<String>())
+    }
+
+    /// An audited ruleset whose chain name and accepting rule's comment hold `text`.
+    fn dump(text: &str) -> String {
+        let chain = format!("c{text}");
+        serde_json::json!({"nftables": [
+            {"table": {"family": "inet", "name": "t"}},
+            {"chain": {"family": "inet", "table": "t", "name": chain, "type": "filter",
+                       "hook": "input", "prio": 0, "policy": "drop"}},
+            {"rule": {"family": "inet", "table": "t", "chain": chain, "comment": text, "expr": [
+                {"match": {"op": "==", "left": {"payload": {"protocol": "tcp", "field": "dport"}},
+                           "right": 1344}},
+                {"accept": null}]}},
+        ]})
+        .to_string()
+    }
+
+    /// The three Markdown outputs for `text`.
+    fn outputs(text: &str) -> Vec<(&'static str, String)> {
+        let dir = tempfile::tempdir().unwrap();
+        let cat = catalogue(dir.path(), text);
+        let dump_path = dir.path().join("dump.json");
+        std::fs::write(&dump_path, dump(text)).unwrap();
+        let version2 = version2(text);
+        let runs: Vec<(&'static str, Vec<&str>)> = vec![
+            (
+                "review",
+                vec![
+                    "--catalogue",
+                    &cat,
+                    "generate",
+                    "-p",
+                    "mdp",
+                    "-V",
+                    "1",
+                    "-b",
+                    "markdown",
+                ],
+            ),
+            (
+                "diff",
+                vec![
+                    "--catalogue",
+                    &cat,
+                    "diff",
+                    "--product",
+                    "mdp",
+                    "--from",
+                    "1",
+                    "--to",
+                    &version2,
+                    "--format",
+                    "markdown",
+                ],
+            ),
+            (
+                "audit",
+                vec![
+                    "audit",
+                    "--site",
+                    "tests/fixtures/sites/live-icap.yaml",
+                    "--placement",
+                    "host",
+                    "--format",
+                    "markdown",
+                    "--ruleset",
+                    dump_path.to_str().unwrap(),
+                ],
+            ),
+        ];
+        runs.into_iter()
+            .map(|(what, args)| {
+                let r = fwgen(&args);
+                assert!(r.code == 0 || r.code == 1, "{what} {args:?}: {}", r.stderr);
+                (what, r.stdout)
+            })
+            .collect()
+    }
+
+    fn check(text: &str) -> Result<(), TestCaseError> {
+        let plain = outputs("x");
+        for ((what, md), (_, plain_md)) in outputs(text).into_iter().zip(plain) {
+            let (tags, bad) = structure(&md);
+            let (plain_tags, plain_bad) = structure(&plain_md);
+            prop_assert!(
+                plain_bad.is_empty(),
+                "{what}: the template itself: {plain_bad:?}"
+            );
+            prop_assert!(bad.is_empty(), "{what}: {bad:?} from {text:?}\n{md}");
+            prop_assert_eq!(tags, plain_tags, "{}: {:?}\n{}", what, text, md);
+        }
+        Ok(())
+    }
+
+    /// The reproduction's texts: raw HTML, an image that runs script, a script link.
+    #[test]
+    fn the_reproduction_s_markup_stays_text() {
+        for text in [
+            "<script>alert(1)</script>",
+            "<img src=x onerror=alert(1)>",
+            "[x](javascript:alert(1))",
+            "![i](http://a.example/i.png)",
+            "# heading\n- item\n1. one\n---\n> quote",
+            "$x^2$ ^sup^ ~sub~ [^1] - [ ] task <http://a.example>",
+        ] {
+            check(text).unwrap();
+        }
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig { cases: 24, ..ProptestConfig::default() })]
+
+        #[test]
+        fn markdown_outputs_hold_no_markup_from_their_input(
+            text in prop_oneof![
+                any::<String>(),
+                "[ a-z0-9<>\\[\\]()!*_`#|~&$^:/=\"'.\n+-]{0,40}",
+            ]
+        ) {
+            check(&text)?;
+        }
+    }
+}

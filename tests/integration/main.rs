@@ -17,6 +17,7 @@
 //! - Unit tests of one module's internals stay in that module (`#[cfg(test)]`).
 
 mod audit;
+mod audit_hostile;
 mod backends;
 mod cisco;
 mod cisco_updates;

@@ -107,7 +107,7 @@ fn case() -> impl Strategy<Value = Case> {
 }
 
 /// A YAML double-quoted scalar holding `s` exactly: everything but printable ASCII escaped.
-fn q(s: &str) -> String {
+pub(crate) fn q(s: &str) -> String {
     let mut out = String::from("\"");
     for c in s.chars() {
         match c {
