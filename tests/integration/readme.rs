@@ -146,11 +146,61 @@ fn every_cargo_command_in_the_readme_is_run_by_ci() {
         "the README names the test command"
     );
     for c in cargo {
+        if c == "bench/run" {
+            continue; // benchmarks are not CI's: checked by the next test
+        }
         assert!(
             ci.lines().any(|l| l.trim() == c),
             "`{c}` is in the README but .ci/run does not run it"
         );
     }
+    assert!(
+        !ci.lines()
+            .any(|l| l.starts_with("bench/") || l.starts_with("cargo bench")),
+        "CI runs tests and checks, not benchmarks: {ci}"
+    );
+}
+
+/// The README's one benchmark command, which CI does not run: it is there, executable, bash
+/// reads it, and every script and criterion bench it calls exists (clippy builds the bench).
+#[test]
+fn the_benchmark_script_of_the_readme_runs_what_exists() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    assert!(
+        commands().iter().any(|c| c == "bench/run"),
+        "the README names bench/run"
+    );
+    let script = root.join("bench/run");
+    use std::os::unix::fs::PermissionsExt;
+    let mode = std::fs::metadata(&script).unwrap().permissions().mode();
+    assert!(mode & 0o111 != 0, "bench/run is executable");
+    let out = Command::new("bash")
+        .arg("-n")
+        .arg(&script)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let text = std::fs::read_to_string(&script).unwrap();
+    let mut called = 0;
+    for l in text.lines().map(str::trim).filter(|l| !l.starts_with('#')) {
+        if let Some(s) = l.strip_prefix("bench/") {
+            let file = s.split_whitespace().next().unwrap();
+            assert!(
+                root.join("bench").join(file).is_file(),
+                "bench/run calls {l}"
+            );
+            called += 1;
+        } else if let Some(rest) = l.strip_prefix("cargo bench --bench ") {
+            let name = rest.split_whitespace().next().unwrap();
+            assert!(root.join(format!("benches/{name}.rs")).is_file(), "{l}");
+            called += 1;
+        }
+    }
+    assert_eq!(called, 3, "batch build, Aerleon, criterion");
 }
 
 #[test]
