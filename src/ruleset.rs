@@ -98,7 +98,7 @@ impl std::fmt::Display for AnyReason {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
             Self::Document { entry } => {
-                write!(f, "the document says any address (entry `{entry}`)")
+                write!(f, "the row names no server (entry `{entry}`)")
             }
             Self::UnboundRole { role } => write!(f, "role `{role}` is not bound in the site file"),
             Self::UnboundGroup { group } => write!(
@@ -353,6 +353,9 @@ pub struct Selected {
     pub written: Written,
     /// For a both-direction row read as one connection: the direction of its replies.
     pub reply: Option<Direction>,
+    /// A one-direction row read the other way (`opens:` against the cell): the row's own
+    /// words that say so (`reading:`). Every output that shows the cell shows this beside it.
+    pub read_other_way: Option<String>,
     /// Why the entry's rules admit any address, if they do.
     pub any: Option<AnyReason>,
     /// The site file's own entry, not the vendor's.

@@ -401,6 +401,16 @@ pub(crate) fn site_entries(
                 )),
             );
         }
+        if e.other_end_of.is_some() {
+            ctx.err(
+                at,
+                Problem::Invalid(format!(
+                    "site entry `{}`: `other_end_of:` is for catalogue entries (the other end of \
+                     a row); a site entry says what it admits itself",
+                    e.id.0
+                )),
+            );
+        }
         let line = ctx.line_of(at);
         let mut entry = ctx.entry(e.clone(), &ids);
         entry.source = Source {
@@ -636,6 +646,7 @@ impl Ctx<'_> {
         }
         self.check_use(&pv);
         self.check_provenance(&pv);
+        self.check_other_ends(&pv);
         (self.errors.len() == before).then_some(pv)
     }
 
@@ -741,6 +752,7 @@ impl Ctx<'_> {
             directions,
             opens: e.opens,
             reading: e.reading,
+            other_end_of: e.other_end_of.map(|i| i.0),
             application: e.application,
             peer,
             feature: e.feature.map(|f| f.0),
@@ -780,6 +792,57 @@ impl Ctx<'_> {
                     Problem::Invalid(format!(
                         "{what}: `source.line: {line}` is no line of `{}`: {why}",
                         pv.document.file
+                    )),
+                );
+            }
+        }
+    }
+
+    /// Each `other_end_of` names an entry of another component whose connection this one
+    /// is the far end of: the same protocols, ports and row, the directions reversed.
+    fn check_other_ends(&mut self, pv: &ProductVersion) {
+        for e in &pv.entries {
+            let Some(other) = &e.other_end_of else {
+                continue;
+            };
+            let at = At::Item("entries", &e.id);
+            let Some(o) = pv.entries.iter().find(|o| &o.id == other) else {
+                let ids: Vec<&str> = pv.entries.iter().map(|o| o.id.as_str()).collect();
+                self.err(
+                    at,
+                    Problem::Invalid(format!(
+                        "entry `{}`: `other_end_of: {other}` names no entry{}",
+                        e.id,
+                        hint(other, ids.iter().copied())
+                    )),
+                );
+                continue;
+            };
+            let reversed: BTreeSet<Direction> = o
+                .directions
+                .iter()
+                .map(|d| match d {
+                    Direction::In => Direction::Out,
+                    Direction::Out => Direction::In,
+                })
+                .collect();
+            let why = if o.component == e.component {
+                Some("is of the same component (the other end is another host's)")
+            } else if o.protocols != e.protocols || o.ports != e.ports {
+                Some("has other protocols or ports")
+            } else if reversed != e.directions {
+                Some("is not opened the other way round")
+            } else if o.source.line != e.source.line {
+                Some("cites another row (the other end cites the same row)")
+            } else {
+                None
+            };
+            if let Some(why) = why {
+                self.err(
+                    at,
+                    Problem::Invalid(format!(
+                        "entry `{}`: `other_end_of: {other}`: that entry {why}",
+                        e.id
                     )),
                 );
             }
@@ -843,16 +906,7 @@ impl Ctx<'_> {
                 _ => Direction::Out,
             }]
             .into(),
-            (false, Some(o)) => {
-                self.err(
-                    at,
-                    Problem::Invalid(format!(
-                        "{referrer}: `opens: {}` is only for rows written with both directions; this one is `{written}`",
-                        o.as_str()
-                    )),
-                );
-                BTreeSet::new()
-            }
+            (false, Some(o)) => self.one_way_reading(at, referrer, written, o, reading),
             (true, None) => {
                 self.err(
                     at,
@@ -878,6 +932,61 @@ impl Ctx<'_> {
                 o.directions()
             }
         }
+    }
+
+    /// A row written with one direction whose own words describe the other: `opens:` the
+    /// other direction, with `reading:` quoting the words, overrides the cell (which every
+    /// output still shows). Repeating the cell, or `both`, is refused.
+    fn one_way_reading(
+        &mut self,
+        at: At<'_>,
+        referrer: &str,
+        written: Written,
+        o: Opens,
+        reading: &Option<String>,
+    ) -> BTreeSet<Direction> {
+        let cell = if written == Written::In {
+            Direction::In
+        } else {
+            Direction::Out
+        };
+        let read = match o {
+            Opens::In => Direction::In,
+            Opens::Out => Direction::Out,
+            Opens::Both => {
+                self.err(
+                    at,
+                    Problem::Invalid(format!(
+                        "{referrer}: `opens: both` is only for rows written with both directions; \
+                         this one is `{written}` (to read a one-direction row the other way, give \
+                         `opens:` that direction and `reading:`)"
+                    )),
+                );
+                return BTreeSet::new();
+            }
+        };
+        if read == cell {
+            self.err(
+                at,
+                Problem::Invalid(format!(
+                    "{referrer}: `opens: {}` repeats the cell `{written}`: leave it out (on a \
+                     one-direction row, `opens:` reads the row the other way)",
+                    o.as_str()
+                )),
+            );
+            return BTreeSet::new();
+        }
+        if reading.as_deref().is_none_or(|r| r.trim().is_empty()) {
+            self.err(
+                at,
+                Problem::Invalid(format!(
+                    "{referrer}: `opens: {}` reads a row written `{written}` the other way: it \
+                     needs `reading:`, the row's own words that say so",
+                    o.as_str()
+                )),
+            );
+        }
+        [read].into()
     }
 
     fn host_group(&mut self, g: raw::HostGroup) -> HostGroup {

@@ -201,6 +201,11 @@ pub struct Entry {
     /// With two directions: why the row is read that way, citing the document's words.
     #[serde(default)]
     pub reading: Option<String>,
+    /// The other end of a connection that another component's row opens (the id of that
+    /// row's entry): the same protocols and ports, the other direction, on this entry's
+    /// component, citing the same row. For a connection one table lists from one host only.
+    #[serde(default)]
+    pub other_end_of: Option<Id>,
     #[serde(default)]
     pub application: Option<Application>,
     pub peer: Peer,

@@ -238,8 +238,8 @@ pub struct Document {
 /// Who is on the other end of a connection.
 #[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub enum Peer {
-    /// Any address, because the document says so (inbound SMTP from the Internet, DNS to
-    /// Internet servers). A specific server that the document names without an address is a
+    /// Any address, because the row names no server (inbound SMTP from the Internet, DNS to
+    /// Internet servers; only 5.3's SMTP row writes "Any"). A specific server that the document names without an address is a
     /// role or a host group, never `Any`.
     Any,
     /// An internal role such as `backup-server`, bound to addresses by the site file.
@@ -345,6 +345,8 @@ pub struct Entry {
     pub opens: Option<Opens>,
     /// For a both-direction row: why it is read that way, citing the document's words.
     pub reading: Option<String>,
+    /// The entry (of another component) whose connection this entry is the other end of.
+    pub other_end_of: Option<String>,
     pub application: Option<Application>,
     pub peer: Peer,
     /// The feature that needs this entry; `None` = always required.

@@ -137,7 +137,7 @@ pub fn header_lines(rules: &Ruleset, opts: &RenderOptions) -> Vec<String> {
 }
 
 /// What admits any address, and why: a count, then one line per such rule
-/// (`any address: out tcp 25 (smtp-out): the document says any address (entry `smtp-out`)`).
+/// (`any address: out tcp 25 (smtp-out): the row names no server (entry `smtp-out`)`).
 pub fn any_lines(rules: &Ruleset) -> Vec<String> {
     let mut lines = vec![format!("any address: {}", rules.any_summary())];
     for r in rules.any_rules() {

@@ -160,13 +160,25 @@ fn render(rules: &Ruleset, opts: &RenderOptions) -> String {
         .selected
         .iter()
         .map(|e| {
-            let source = if e.source.is_ascii() {
-                e.source.clone()
+            let read = if e.read_other_way.is_some() {
+                let d = if e.directions.contains(&crate::model::Direction::In) {
+                    "In"
+                } else {
+                    "Out"
+                };
+                format!(" (written {}, read {d})", e.written)
             } else {
+                String::new()
+            };
+            let source = if e.source.is_ascii() {
+                format!("{}{read}", e.source)
+            } else if read.is_empty() {
                 format!(
                     "document {} line {}, written {}",
                     rules.meta.document, e.line, e.written
                 )
+            } else {
+                format!("document {} line {}{read}", rules.meta.document, e.line)
             };
             (e.id.as_str(), (e.description.as_str(), source))
         })

@@ -304,7 +304,12 @@ fn bind_entries<'a>(
             site_addition: e.site_addition,
             vendor_ports,
             written: e.written,
-            reply: e.opens.and_then(Opens::reply),
+            reply: e
+                .opens
+                .filter(|_| e.written.is_both())
+                .and_then(Opens::reply),
+            read_other_way: (!e.written.is_both() && e.opens.is_some())
+                .then(|| e.reading.clone().unwrap_or_default()),
             any: any.clone(),
         });
         for &direction in &e.directions {
