@@ -236,11 +236,37 @@ fn entry_tuples(e: &fwgen::model::Entry) -> BTreeSet<Tuple> {
     cross(&dirs, &protos, &ports)
 }
 
+/// The tuples of the connections an entry opens: its cell's, less the reply halves, or for
+/// a one-direction row read the other way (`opens:` against the cell), the other direction.
+fn opened_tuples(e: &fwgen::model::Entry) -> BTreeSet<Tuple> {
+    if e.written.is_both() || e.opens.is_none() {
+        return &entry_tuples(e) - &reply_tuples(e);
+    }
+    reversed(&entry_tuples(e))
+}
+
+/// The same tuples in the other direction.
+fn reversed(t: &BTreeSet<Tuple>) -> BTreeSet<Tuple> {
+    t.iter()
+        .map(|&(d, p, port)| {
+            let d = match d {
+                Direction::In => Direction::Out,
+                Direction::Out => Direction::In,
+            };
+            (d, p, port)
+        })
+        .collect()
+}
+
 /// The tuples of an entry that carry only replies: the `In` half of a row that the gateway
 /// opens (`opens: out`), and the reverse. A firewall admits them as established traffic,
 /// never as new connections.
 fn reply_tuples(e: &fwgen::model::Entry) -> BTreeSet<Tuple> {
-    let Some(d) = e.opens.and_then(|o| o.reply()) else {
+    let Some(d) = e
+        .opens
+        .filter(|_| e.written.is_both())
+        .and_then(|o| o.reply())
+    else {
         return BTreeSet::new();
     };
     let ports: Vec<u16> = e.ports.iter_ports().collect();
@@ -282,6 +308,15 @@ fn every_row_is_cited_and_every_entry_stays_within_its_row() {
                     e.source.line
                 )
             });
+            if let Some(other) = &e.other_end_of {
+                // The far end of another component's row: that row's tuples reversed, on
+                // this entry's component (checked against the row in the next test).
+                let o = pv.entries.iter().find(|o| &o.id == other).unwrap();
+                assert_eq!(o.component, row.component, "{where_}: the row's component");
+                assert_ne!(e.component, row.component, "{where_}: another component");
+                assert_eq!(entry_tuples(e), reversed(&opened_tuples(o)), "{where_}");
+                continue;
+            }
             assert_eq!(e.component, row.component, "{where_}: component");
             let t = entry_tuples(e);
             let extra: Vec<_> = t.difference(&row.tuples).collect();
@@ -321,15 +356,26 @@ fn generate_all_features_produces_exactly_the_documents_tuples() {
             let entries: Vec<_> = pv.entries.iter().filter(|e| e.component == c.id).collect();
             let opened: BTreeSet<Tuple> = entries
                 .iter()
+                .filter(|e| e.other_end_of.is_none())
                 .flat_map(|e| &entry_tuples(e) - &reply_tuples(e))
                 .collect();
             let replies: BTreeSet<Tuple> = entries.iter().flat_map(|e| reply_tuples(e)).collect();
-            let want: BTreeSet<Tuple> = rows
+            let mut want: BTreeSet<Tuple> = rows
                 .iter()
                 .filter(|r| r.component == c.id)
                 .flat_map(|r| r.tuples.iter().copied())
                 .filter(|t| opened.contains(t) || !replies.contains(t))
                 .collect();
+            // A one-direction row read the other way opens the other direction (its cell's
+            // tuple is not admitted); the far end of another component's row is admitted here.
+            for e in &entries {
+                if !e.written.is_both() && e.opens.is_some() {
+                    want = &(&want - &entry_tuples(e)) | &opened_tuples(e);
+                }
+                if e.other_end_of.is_some() {
+                    want.extend(entry_tuples(e));
+                }
+            }
             let v = pv.version.to_string();
             let out = crate::util::ok(&[
                 "generate",
@@ -440,4 +486,76 @@ fn component_platforms_cite_their_line() {
         }
     }
     assert_eq!(windows, 1, "the Exchange Server is the one Windows host");
+}
+
+/// Issue 28: connections the documents need that the rulesets used to block. Each is admitted
+/// with its feature on, by the entry that cites its row, and nothing admits the cell's
+/// direction where the row's own words read it the other way.
+#[test]
+fn connections_the_documents_need_are_admitted() {
+    let rules = |args: &[&str]| -> Vec<serde_json::Value> {
+        let out = crate::util::ok(&[&["generate", "-b", "json"], args].concat());
+        let json: serde_json::Value = serde_json::from_str(&out).unwrap();
+        json["rules"].as_array().unwrap().clone()
+    };
+    let admits = |rules: &[serde_json::Value], dir: &str, proto: &str, port: u64, entry: &str| {
+        rules.iter().any(|r| {
+            r["direction"] == dir
+                && r["protocol"] == proto
+                && r["ports"].as_array().unwrap().iter().any(|p| p == port)
+                && r["entries"].as_array().unwrap().iter().any(|e| e == entry)
+        })
+    };
+    // 4.9 SNMP polling (004, line 603): written Out, read In.
+    let r = rules(&["-p", "email-gateway", "-V", "4.9", "-F", "snmp"]);
+    assert!(admits(&r, "in", "udp", 161, "snmp-inbound"), "{r:?}");
+    assert!(!admits(&r, "out", "udp", 161, "snmp-inbound"), "{r:?}");
+    let md = crate::util::ok(&[
+        "generate",
+        "-p",
+        "email-gateway",
+        "-V",
+        "4.9",
+        "-F",
+        "snmp",
+        "-b",
+        "markdown",
+    ]);
+    assert!(
+        md.contains("(written Out, read In: The row") && md.contains("line 603"),
+        "{md}"
+    );
+    // Exchange Gateway: peers over 443, outbound too (003, lines 69 and 71).
+    let r = rules(&["-p", "exchange-gateway", "-F", "peering"]);
+    assert!(
+        admits(&r, "out", "tcp", 443, "peer-gateway-https-out"),
+        "{r:?}"
+    );
+    assert!(admits(&r, "in", "tcp", 443, "peer-gateway-https"), "{r:?}");
+    // The Exchange Servers' calls to the gateway's web service (003, line 96): always.
+    assert!(
+        admits(&r, "in", "tcp", 10443, "sxg-web-service-in"),
+        "{r:?}"
+    );
+    // The configuration store (003, line 98): on the gateway only where the site says so.
+    assert!(!admits(
+        &r,
+        "in",
+        "tcp",
+        23955,
+        "sxg-configuration-store-in"
+    ));
+    let r = rules(&["-p", "exchange-gateway", "-F", "store-on-gateway"]);
+    assert!(
+        admits(&r, "in", "tcp", 23955, "sxg-configuration-store-in"),
+        "{r:?}"
+    );
+    // The shipped example that binds the store to the gateway turns it on, and binds the
+    // Exchange Servers.
+    let r = rules(&["--site", "examples/sites/dual-stack.yaml"]);
+    assert!(admits(&r, "in", "tcp", 23955, "sxg-configuration-store-in"));
+    assert!(admits(&r, "in", "tcp", 10443, "sxg-web-service-in"));
+    // 5.3 Cockpit (001, line 122): on by default, for the administrators only.
+    let r = rules(&["-p", "email-gateway", "-V", "5.3"]);
+    assert!(admits(&r, "in", "tcp", 9090, "cockpit"), "{r:?}");
 }

@@ -44,7 +44,7 @@ fn generate_check_reports_stale_files_with_a_diff_and_writes_nothing() {
     );
     assert!(
         r.stderr.contains(
-            "\n+# features: backup-sftp, kaspersky, ldap, snmp, sophos, ssh-console, syslog\n"
+            "\n+# features: backup-sftp, cockpit, kaspersky, ldap, snmp, sophos, ssh-console, syslog\n"
         ),
         "{}",
         r.stderr
@@ -567,7 +567,7 @@ fn version_diff_matches_connections_under_other_ids() {
     let text = ok(&args);
     assert!(
         text.contains(
-            "email-gateway 4.9 -> 5.3: 22 added, 9 removed, 21 changed, 6 matched under other ids"
+            "email-gateway 4.9 -> 5.3: 21 added, 8 removed, 21 changed, 7 matched under other ids"
         ),
         "{text}"
     );
@@ -608,7 +608,7 @@ fn version_diff_matches_connections_under_other_ids() {
     );
     assert_eq!(m["removed"], serde_json::json!([]));
     let md = ok(&[&args[..], &["--format", "markdown"]].concat());
-    assert!(md.contains("### Under other ids (6)"), "{md}");
+    assert!(md.contains("### Under other ids (7)"), "{md}");
     assert!(
         md.contains("| `smtp-in`, `smtp-out` | `smtp` | tcp 25 in any; tcp 25 out any |  |  |"),
         "{md}"

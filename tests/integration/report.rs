@@ -27,17 +27,17 @@ fn html_report_is_self_contained_and_escaped() {
     // The example site binds every peer, so only SMTP (both directions) is left.
     assert_eq!(html.matches("<tr class=\"any\">").count(), 2, "{html}");
     assert!(html.contains(
-        "<td class=\"any\"><strong>ANY ADDRESS: the document says any address (entry `smtp`)</strong></td>"
+        "<td class=\"any\"><strong>ANY ADDRESS: the row names no server (entry `smtp`)</strong></td>"
     ));
     let md = ok(&["generate", "--site", "examples/site.yaml", "-b", "markdown"]);
     assert_eq!(
-        md.matches("| **ANY ADDRESS: the document says any address (entry \\`smtp\\`)** |")
+        md.matches("| **ANY ADDRESS: the row names no server (entry \\`smtp\\`)** |")
             .count(),
         2,
         "{md}"
     );
     assert!(
-        md.contains("| Any address | **2 of 12 rules admit any address (document: 2): in tcp 25 (smtp): the document says any address (entry \\`smtp\\`); out tcp 25 (smtp, smtp-alerts): the document says any address (entry \\`smtp\\`)** |"),
+        md.contains("| Any address | **2 of 12 rules admit any address (document: 2): in tcp 25 (smtp): the row names no server (entry \\`smtp\\`); out tcp 25 (smtp, smtp-alerts): the row names no server (entry \\`smtp\\`)** |"),
         "{md}"
     );
     // Hostile catalogue text stays text.
