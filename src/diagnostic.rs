@@ -95,3 +95,24 @@ impl Problem {
         Problem::Read(std::sync::Arc::new(e))
     }
 }
+
+/// Where a value that a selection refuses came from.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Origin {
+    /// A command-line flag, by its name (`product` for `--product`).
+    Flag(&'static str),
+    /// The key of the same name in a manifest target (`build`).
+    Key(&'static str),
+    /// A line of a file (the site file).
+    Line { path: String, line: usize },
+}
+
+impl std::fmt::Display for Origin {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Origin::Flag(name) => write!(f, "--{name}"),
+            Origin::Key(name) => f.write_str(&name.replace('-', "_")),
+            Origin::Line { path, line } => f.write_str(&position(path, *line, None)),
+        }
+    }
+}

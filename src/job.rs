@@ -155,7 +155,7 @@ fn previous(
     }
     let text = crate::yaml::read_text(path)
         .map_err(|e| RenderError::Invalid(format!("--previous {}: {e}", path.display())))?;
-    if !given && !crate::output::written_by_fwgen(text.as_bytes()) {
+    if !given && !crate::text::written_by_fwgen(text.as_bytes()) {
         return Ok(None);
     }
     parse(&text).map(Some).map_err(|e| {

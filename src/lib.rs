@@ -55,6 +55,7 @@ pub mod model;
 pub mod names;
 pub mod output;
 mod par;
+pub mod paths;
 pub mod render;
 pub mod ruleset;
 pub mod select;

@@ -245,7 +245,7 @@ impl Manifest {
         }
         let catalogue = std::mem::take(&mut raw.catalogue).into_vec();
         for c in catalogue.iter().filter(|_| !allow_outside) {
-            if let Err(why) = inside(&base, c) {
+            if let Err(why) = crate::paths::inside(&base, c) {
                 errors.push(Diagnostic {
                     path: display.clone(),
                     line: crate::yaml::Positions::top(&text, "catalogue"),
@@ -327,7 +327,7 @@ fn target(
             .chain(t.previous.iter().map(|p| ("previous", p)))
             .chain([("output", &t.output)]);
         for (key, p) in paths {
-            if let Err(why) = inside(base, p) {
+            if let Err(why) = crate::paths::inside(base, p) {
                 errors.push(Diagnostic {
                     path: display.to_string(),
                     line,
@@ -378,53 +378,6 @@ fn target(
         });
     }
     None
-}
-
-/// Whether `rel`, a path the manifest names, stays inside `base` (the manifest's directory):
-/// relative, no `..`, and no symbolic link on the way that leads out (checked on the part
-/// that exists).
-pub(crate) fn inside(base: &Path, rel: &Path) -> Result<(), String> {
-    use std::path::Component;
-    if rel.is_absolute() {
-        return Err("is absolute".into());
-    }
-    if rel.components().any(|c| {
-        matches!(
-            c,
-            Component::ParentDir | Component::Prefix(_) | Component::RootDir
-        )
-    }) {
-        return Err("leaves the directory with `..`".into());
-    }
-    let root = if base.as_os_str().is_empty() {
-        Path::new(".")
-    } else {
-        base
-    };
-    let Ok(root) = std::fs::canonicalize(root) else {
-        return Ok(()); // the manifest was read from there: it exists
-    };
-    // The longest existing prefix, with its links resolved, must stay under the directory.
-    let mut probe = root.join(rel);
-    loop {
-        if let Ok(real) = std::fs::canonicalize(&probe) {
-            return if real.starts_with(&root) {
-                Ok(())
-            } else {
-                Err(format!(
-                    "leads out of the directory (to `{}`)",
-                    real.display()
-                ))
-            };
-        }
-        // A link to nothing could be created anywhere: refuse it rather than follow it.
-        if std::fs::symlink_metadata(&probe).is_ok_and(|m| m.file_type().is_symlink()) {
-            return Err("is a symbolic link to nothing".into());
-        }
-        if !probe.pop() {
-            return Ok(());
-        }
-    }
 }
 
 /// Lines of `- name:` items, in order.

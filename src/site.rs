@@ -234,7 +234,7 @@ impl Site {
         errors: &mut Vec<Diagnostic>,
     ) -> Option<PathBuf> {
         let rel = rel?;
-        match crate::manifest::inside(dir, rel) {
+        match crate::paths::inside(dir, rel) {
             Ok(()) => Some(dir.join(rel)),
             Err(why) => {
                 errors.push(self.error(
@@ -332,7 +332,7 @@ impl Site {
         for e in &self.entries {
             let _ = writeln!(m, "entry {e:?}");
         }
-        crate::catalogue::hex(&sha2::Sha256::digest(m.as_bytes()))
+        crate::text::hex(&sha2::Sha256::digest(m.as_bytes()))
     }
 
     /// The file as the user named it, for messages (`<site>` for the empty site).
@@ -599,8 +599,8 @@ impl Site {
     }
 
     /// Where the file says a top-level key, for messages about its value.
-    pub fn origin(&self, key: &str) -> crate::select::Origin {
-        crate::select::Origin::Line {
+    pub fn origin(&self, key: &str) -> crate::diagnostic::Origin {
+        crate::diagnostic::Origin::Line {
             path: self.name().to_string(),
             line: self.top_line(key),
         }

@@ -195,7 +195,7 @@ impl IpRanges {
             path: path.to_string(),
             sync_token: raw.sync_token,
             create_date: raw.create_date,
-            digest: crate::catalogue::hex(&sha2::Sha256::digest(text.as_bytes())),
+            digest: crate::text::hex(&sha2::Sha256::digest(text.as_bytes())),
             prefixes,
         })
     }

@@ -82,7 +82,7 @@ impl Lock {
         use sha2::Digest;
         Ok(Lock {
             path: path.to_string(),
-            digest: crate::catalogue::hex(&sha2::Sha256::digest(text.as_bytes())),
+            digest: crate::text::hex(&sha2::Sha256::digest(text.as_bytes())),
             hosts,
         })
     }

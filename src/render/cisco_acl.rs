@@ -403,7 +403,7 @@ fn fqdn_group_name(groups: &[String]) -> String {
         return name;
     }
     use sha2::Digest;
-    let hex = crate::catalogue::hex(&sha2::Sha256::digest(groups.join(",").as_bytes()));
+    let hex = crate::text::hex(&sha2::Sha256::digest(groups.join(",").as_bytes()));
     format!("FWGEN-DNS-{}", hex.get(..12).unwrap_or_default())
 }
 
@@ -416,7 +416,7 @@ fn fqdn_object_name(host: &str, family: Family) -> String {
         return name;
     }
     use sha2::Digest;
-    let hex = crate::catalogue::hex(&sha2::Sha256::digest(host.as_bytes()));
+    let hex = crate::text::hex(&sha2::Sha256::digest(host.as_bytes()));
     format!(
         "fwgen-{}-{}",
         family.suffix(),

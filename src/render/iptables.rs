@@ -152,7 +152,7 @@ fn set_name(family: Family, nets: &[IpNet]) -> String {
         h.update(n.to_string());
         h.update("\n");
     }
-    let hex = crate::catalogue::hex(&h.finalize());
+    let hex = crate::text::hex(&h.finalize());
     format!(
         "fwgen-{}-{}",
         hex.get(..16).unwrap_or_default(),

@@ -470,7 +470,7 @@ pub const DNS_SET_TIMEOUT: u32 = 3600;
 /// characters; ids may be 48), `-v4`/`-v6`.
 pub fn dns_ipset_name(group: &str, family: Family) -> String {
     use sha2::Digest;
-    let hex = crate::catalogue::hex(&sha2::Sha256::digest(group.as_bytes()));
+    let hex = crate::text::hex(&sha2::Sha256::digest(group.as_bytes()));
     format!(
         "fwgen-dns-{}-{}",
         hex.get(..10).unwrap_or_default(),

@@ -1,6 +1,7 @@
 //! (catalogue, site, request) → [`Ruleset`]: pick the product version, component and
 //! features, bind peers to addresses, merge. Pure: no I/O.
 
+pub use crate::diagnostic::Origin;
 use std::collections::{BTreeMap, BTreeSet};
 
 use ipnet::IpNet;
@@ -35,35 +36,10 @@ pub struct Request {
     pub names: NameMode,
 }
 
-/// Where a value that a selection refuses came from.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub enum Origin {
-    /// A command-line flag, by its name (`product` for `--product`).
-    Flag(&'static str),
-    /// The key of the same name in a manifest target (`build`).
-    Key(&'static str),
-    /// A line of a file (the site file).
-    Line { path: String, line: usize },
-}
-
-impl std::fmt::Display for Origin {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        match self {
-            Origin::Flag(name) => write!(f, "--{name}"),
-            Origin::Key(name) => f.write_str(&name.replace('-', "_")),
-            Origin::Line { path, line } => {
-                f.write_str(&crate::diagnostic::position(path, *line, None))
-            }
-        }
-    }
-}
-
-impl Origin {
-    /// A flag becomes the manifest key of the same name; other origins stay.
-    fn as_key(at: &mut Origin) {
-        if let Origin::Flag(name) = *at {
-            *at = Origin::Key(name);
-        }
+/// A flag becomes the manifest key of the same name; other origins stay.
+fn as_key(at: &mut Origin) {
+    if let Origin::Flag(name) = *at {
+        *at = Origin::Key(name);
     }
 }
 
@@ -120,7 +96,7 @@ impl SelectError {
             | SelectError::UnknownVersion { at, .. }
             | SelectError::UnknownComponent { at, .. }
             | SelectError::UnknownFeature { at, .. }
-            | SelectError::Strict { at, .. } => Origin::as_key(at),
+            | SelectError::Strict { at, .. } => as_key(at),
             SelectError::NoProduct { .. } | SelectError::Site(_) => {}
         }
         self

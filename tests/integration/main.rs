@@ -10,8 +10,9 @@
 //!   (files, devices, signals, hostile sizes), `hostile` (hostile text), `errors`
 //!   (diagnostics snapshots), `pipeline` (manifests and `build`), `properties` (proptest),
 //!   `readme` and `examples` (documentation stays true), `cli`, `coverage`,
-//!   `fuzz_regressions`, `audit` (fwgen audit against real packets), `cisco_updates`
-//!   (Cisco generations pasted over each other).
+//!   `fuzz_regressions`, `audit` (fwgen audit against real packets), `audit_hostile` (what an
+//!   audited box chooses: names, comments, table flags), `cisco_updates` (Cisco generations
+//!   pasted over each other), `layers` (ARCHITECTURE.md's table is the import graph).
 //! - A new backend: its module in `backends`, its real-tool check in `tools`, its
 //!   capabilities read from `Backend::description()` (never from its name).
 //! - Unit tests of one module's internals stay in that module (`#[cfg(test)]`).
@@ -30,6 +31,7 @@ mod fuzz_regressions;
 mod generate;
 mod hardening;
 mod hostile;
+mod layers;
 mod least_privilege;
 mod live;
 mod names;

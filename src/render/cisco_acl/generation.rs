@@ -158,7 +158,7 @@ pub fn defined(config: &str) -> Vec<Defined> {
 
 /// The generation of a configuration written with base names: 8 hex digits of its SHA-256.
 pub fn generation(config: &str) -> String {
-    let hex = crate::catalogue::hex(&sha2::Sha256::digest(config.as_bytes()));
+    let hex = crate::text::hex(&sha2::Sha256::digest(config.as_bytes()));
     hex.get(..8).unwrap_or_default().to_string()
 }
 
@@ -199,7 +199,7 @@ impl Previous {
     /// the generation it replaced, and its definitions. Every name must be one fwgen gives
     /// (`FWGEN-…`, `fwgen-…`): nothing else read from the file reaches the new one.
     pub fn parse(text: &str, dialect: Dialect) -> Result<Previous, String> {
-        if !crate::output::written_by_fwgen(text.as_bytes()) {
+        if !crate::text::written_by_fwgen(text.as_bytes()) {
             return Err("it is not a configuration fwgen wrote".into());
         }
         let mut p = Previous::default();
