@@ -1,7 +1,11 @@
 //! `data/*.yaml` → [`Catalogue`]: parse every file, check every reference, report every
 //! problem (not just the first).
 
+mod checks;
+mod directions;
 mod embedded;
+mod files;
+use files::read_files;
 pub(crate) mod raw;
 mod split;
 
@@ -19,6 +23,7 @@ use crate::model::{
     PortSet, Product, ProductVersion, Retired, Role, Source, Version, Written, aggregate,
 };
 use crate::suggest::hint;
+use crate::text::hex;
 use crate::yaml::Positions;
 
 /// One catalogue file's text, with the names used for it in messages and output.
@@ -107,97 +112,6 @@ pub fn load_text(name: &str, text: &str) -> Result<Catalogue, Diagnostics> {
 /// on its own.
 pub fn load(path: &Path) -> Result<Catalogue, Diagnostics> {
     load_all(false, &[path])
-}
-
-/// Read the files of one catalogue path into `files`, problems into `errors`.
-fn read_files(path: &Path, files: &mut Vec<SourceFile>, errors: &mut Vec<Diagnostic>) {
-    let err = |kind| Diagnostic {
-        path: path.display().to_string(),
-        line: 0,
-        column: None,
-        kind,
-    };
-    let meta = match std::fs::metadata(path) {
-        Ok(m) => m,
-        Err(e) => return errors.push(err(Problem::read(e))),
-    };
-    let mut paths = Vec::new();
-    if meta.is_dir() {
-        let rd = match std::fs::read_dir(path) {
-            Ok(rd) => rd,
-            Err(e) => return errors.push(err(Problem::read(e))),
-        };
-        let root = std::fs::canonicalize(path).unwrap_or_else(|_| path.to_path_buf());
-        for ent in rd {
-            let p = match ent {
-                Ok(ent) => ent.path(),
-                Err(e) => return errors.push(err(Problem::read(e))),
-            };
-            let is_yaml = p.extension().is_some_and(|x| x == "yaml" || x == "yml");
-            if !is_yaml {
-                continue;
-            }
-            match inside_dir(&root, &p) {
-                Ok(true) => paths.push(p),
-                Ok(false) => {}
-                Err(why) => errors.push(Diagnostic {
-                    path: p.display().to_string(),
-                    line: 0,
-                    column: None,
-                    kind: Problem::Invalid(why),
-                }),
-            }
-        }
-        paths.sort();
-        if paths.is_empty() {
-            return errors.push(err(Problem::NoFiles));
-        }
-    } else {
-        paths.push(path.to_path_buf());
-    }
-    for p in paths {
-        let display = p.display().to_string();
-        let name = p
-            .file_name()
-            .map_or_else(|| display.clone(), |n| n.to_string_lossy().into_owned());
-        match read_text(&p) {
-            Ok(text) => files.push(SourceFile {
-                display,
-                builtin: false,
-                name,
-                text,
-            }),
-            Err(kind) => errors.push(Diagnostic {
-                path: display,
-                line: 0,
-                column: None,
-                kind,
-            }),
-        }
-    }
-}
-
-/// Whether the directory entry `p` of the catalogue directory `root` (canonical) is a file to
-/// read: a regular file, or a link to one that stays inside `root`. A link that leads out
-/// (or to nothing, or to what is not a regular file) is refused by name and never read: a
-/// catalogue directory may come from a manifest, which is untrusted input.
-fn inside_dir(root: &Path, p: &Path) -> Result<bool, String> {
-    let Ok(meta) = std::fs::symlink_metadata(p) else {
-        return Ok(false);
-    };
-    if !meta.file_type().is_symlink() {
-        return Ok(meta.is_file());
-    }
-    match std::fs::canonicalize(p) {
-        Ok(real) if real.starts_with(root) && real.is_file() => Ok(true),
-        Ok(real) if real.starts_with(root) => Ok(false),
-        _ => Err(
-            "a symbolic link that leads out of its catalogue directory (or to nothing): not \
-             read; a catalogue directory's files stay inside it (name a file outside with \
-             --catalogue FILE)"
-                .to_string(),
-        ),
-    }
 }
 
 /// The built catalogue, unless reading found problems: then those and the build's, sorted.
@@ -327,11 +241,6 @@ fn build(files: Vec<SourceFile>) -> Result<Catalogue, Diagnostics> {
     }
     let digest = hex(&hasher.finalize());
     Ok(Catalogue { products, digest })
-}
-
-/// Lower-case hex of a digest.
-pub(crate) fn hex(bytes: &[u8]) -> String {
-    bytes.iter().map(|b| format!("{b:02x}")).collect()
 }
 
 /// The ids a product version declares, for checking references to them.
@@ -650,42 +559,6 @@ impl Ctx<'_> {
         (self.errors.len() == before).then_some(pv)
     }
 
-    /// The version label and the component list.
-    fn check_top(&mut self, raw: &raw::File) {
-        if raw.version.0.trim().is_empty() || raw.version.0.contains(char::is_whitespace) {
-            let line = Positions::top(self.text, "version");
-            self.err(
-                At::Line(line),
-                Problem::Invalid(format!(
-                    "version `{}` must be a label without spaces, such as `5.3`",
-                    raw.version.0
-                )),
-            );
-        }
-        if raw.components.is_empty() {
-            let line = Positions::top(self.text, "components");
-            self.err(
-                At::Line(line),
-                Problem::EmptyList {
-                    what: "the file".into(),
-                    field: "components",
-                },
-            );
-        }
-        for c in &raw.components {
-            if c.platform == Platform::Windows && c.source.is_none() {
-                self.err(
-                    At::Item("components", &c.id.0),
-                    Problem::Invalid(format!(
-                        "component `{}` says `platform: windows` without `source:`: cite the \
-                         document's line that names its firewall",
-                        c.id.0
-                    )),
-                );
-            }
-        }
-    }
-
     /// One entry, its references checked against `ids`.
     fn entry(&mut self, e: raw::Entry, ids: &Ids) -> Entry {
         let line = At::Item("entries", &e.id.0);
@@ -761,232 +634,6 @@ impl Ctx<'_> {
             source: e.source.map(source).unwrap_or_default(),
             site_addition: false,
         }
-    }
-
-    /// Every `source.line` is a line of the document: 1 or more, and for a table that cites
-    /// itself (`document.file` is the catalogue file's own name, as for a product without a
-    /// vendor document) a line of this file.
-    fn check_provenance(&mut self, pv: &ProductVersion) {
-        let own = (pv.document.file == pv.path).then(|| self.text.lines().count());
-        let mut cited: Vec<(At<'_>, String, usize)> = Vec::new();
-        for e in &pv.entries {
-            cited.push((
-                At::Item("entries", &e.id),
-                format!("entry `{}`", e.id),
-                e.source.line,
-            ));
-        }
-        for g in &pv.host_groups {
-            let at = At::Item("host_groups", &g.id);
-            cited.push((at, format!("host group `{}`", g.id), g.source.line));
-        }
-        for (at, what, line) in cited {
-            let problem = match own {
-                _ if line == 0 => Some("lines are counted from 1".to_string()),
-                Some(n) if line > n => Some(format!("this file has {n} lines")),
-                _ => None,
-            };
-            if let Some(why) = problem {
-                self.err(
-                    at,
-                    Problem::Invalid(format!(
-                        "{what}: `source.line: {line}` is no line of `{}`: {why}",
-                        pv.document.file
-                    )),
-                );
-            }
-        }
-    }
-
-    /// Each `other_end_of` names an entry of another component whose connection this one
-    /// is the far end of: the same protocols, ports and row, the directions reversed.
-    fn check_other_ends(&mut self, pv: &ProductVersion) {
-        for e in &pv.entries {
-            let Some(other) = &e.other_end_of else {
-                continue;
-            };
-            let at = At::Item("entries", &e.id);
-            let Some(o) = pv.entries.iter().find(|o| &o.id == other) else {
-                let ids: Vec<&str> = pv.entries.iter().map(|o| o.id.as_str()).collect();
-                self.err(
-                    at,
-                    Problem::Invalid(format!(
-                        "entry `{}`: `other_end_of: {other}` names no entry{}",
-                        e.id,
-                        hint(other, ids.iter().copied())
-                    )),
-                );
-                continue;
-            };
-            let reversed: BTreeSet<Direction> = o
-                .directions
-                .iter()
-                .map(|d| match d {
-                    Direction::In => Direction::Out,
-                    Direction::Out => Direction::In,
-                })
-                .collect();
-            let why = if o.component == e.component {
-                Some("is of the same component (the other end is another host's)")
-            } else if o.protocols != e.protocols || o.ports != e.ports {
-                Some("has other protocols or ports")
-            } else if reversed != e.directions {
-                Some("is not opened the other way round")
-            } else if o.source.line != e.source.line {
-                Some("cites another row (the other end cites the same row)")
-            } else {
-                None
-            };
-            if let Some(why) = why {
-                self.err(
-                    at,
-                    Problem::Invalid(format!(
-                        "entry `{}`: `other_end_of: {other}`: that entry {why}",
-                        e.id
-                    )),
-                );
-            }
-        }
-    }
-
-    /// Every feature enables something, every role and host group is some entry's peer.
-    fn check_use(&mut self, pv: &ProductVersion) {
-        let enabling = pv.features_enabling_something(None);
-        for f in &pv.features {
-            if !enabling.contains(f.id.as_str()) {
-                self.err(
-                    At::Item("features", &f.id),
-                    Problem::FeatureEnablesNothing { id: f.id.clone() },
-                );
-            }
-        }
-        let used: BTreeSet<&Peer> = pv.entries.iter().map(|e| &e.peer).collect();
-        for r in &pv.roles {
-            if !used.contains(&Peer::Role(r.id.clone())) {
-                self.err(
-                    At::Item("roles", &r.id),
-                    Problem::Unused {
-                        what: "role",
-                        id: r.id.clone(),
-                    },
-                );
-            }
-        }
-        for g in &pv.host_groups {
-            if !used.contains(&Peer::Group(g.id.clone())) {
-                self.err(
-                    At::Item("host_groups", &g.id),
-                    Problem::Unused {
-                        what: "host group",
-                        id: g.id.clone(),
-                    },
-                );
-            }
-        }
-    }
-
-    /// The directions an entry opens connections in, from its document cell and `opens`.
-    /// A row written with both directions must say who opens and why: reading it as two
-    /// services would make the reply half of a connection an inbound service.
-    fn directions(
-        &mut self,
-        at: At<'_>,
-        referrer: &str,
-        written: Option<Written>,
-        opens: Option<Opens>,
-        reading: &Option<String>,
-    ) -> BTreeSet<Direction> {
-        let Some(written) = written else {
-            // An empty list is reported with the other empty lists.
-            return BTreeSet::new();
-        };
-        match (written.is_both(), opens) {
-            (false, None) => [match written {
-                Written::In => Direction::In,
-                _ => Direction::Out,
-            }]
-            .into(),
-            (false, Some(o)) => self.one_way_reading(at, referrer, written, o, reading),
-            (true, None) => {
-                self.err(
-                    at,
-                    Problem::Invalid(format!(
-                        "{referrer}: the row is written `{written}`: say who opens the connection with \
-                         `opens: out` (the local host; the In half is its reply), `opens: in` (the peer) \
-                         or `opens: both` (two connections), and why with `reading:`"
-                    )),
-                );
-                BTreeSet::new()
-            }
-            (true, Some(o)) => {
-                if reading.as_deref().is_none_or(|r| r.trim().is_empty()) {
-                    self.err(
-                        at,
-                        Problem::Invalid(format!(
-                            "{referrer}: `opens: {}` needs `reading:`, the document's words that decide it \
-                             (or why the narrower reading was taken)",
-                            o.as_str()
-                        )),
-                    );
-                }
-                o.directions()
-            }
-        }
-    }
-
-    /// A row written with one direction whose own words describe the other: `opens:` the
-    /// other direction, with `reading:` quoting the words, overrides the cell (which every
-    /// output still shows). Repeating the cell, or `both`, is refused.
-    fn one_way_reading(
-        &mut self,
-        at: At<'_>,
-        referrer: &str,
-        written: Written,
-        o: Opens,
-        reading: &Option<String>,
-    ) -> BTreeSet<Direction> {
-        let cell = if written == Written::In {
-            Direction::In
-        } else {
-            Direction::Out
-        };
-        let read = match o {
-            Opens::In => Direction::In,
-            Opens::Out => Direction::Out,
-            Opens::Both => {
-                self.err(
-                    at,
-                    Problem::Invalid(format!(
-                        "{referrer}: `opens: both` is only for rows written with both directions; \
-                         this one is `{written}` (to read a one-direction row the other way, give \
-                         `opens:` that direction and `reading:`)"
-                    )),
-                );
-                return BTreeSet::new();
-            }
-        };
-        if read == cell {
-            self.err(
-                at,
-                Problem::Invalid(format!(
-                    "{referrer}: `opens: {}` repeats the cell `{written}`: leave it out (on a \
-                     one-direction row, `opens:` reads the row the other way)",
-                    o.as_str()
-                )),
-            );
-            return BTreeSet::new();
-        }
-        if reading.as_deref().is_none_or(|r| r.trim().is_empty()) {
-            self.err(
-                at,
-                Problem::Invalid(format!(
-                    "{referrer}: `opens: {}` reads a row written `{written}` the other way: it \
-                     needs `reading:`, the row's own words that say so",
-                    o.as_str()
-                )),
-            );
-        }
-        [read].into()
     }
 
     fn host_group(&mut self, g: raw::HostGroup) -> HostGroup {
