@@ -135,3 +135,21 @@ fn the_layer_check_sees_what_it_must() {
     assert!(!graph["site"].contains("select"), "site uses select again");
     assert!(graph.contains_key("text") && graph["text"].is_empty());
 }
+
+/// Files with one job: none of `src/` is over 800 lines (issue 27).
+#[test]
+fn no_source_file_is_over_800_lines() {
+    let mut files = Vec::new();
+    collect(
+        &Path::new(env!("CARGO_MANIFEST_DIR")).join("src"),
+        &mut files,
+    );
+    let long: Vec<String> = files
+        .iter()
+        .filter_map(|f| {
+            let n = std::fs::read_to_string(f).unwrap().lines().count();
+            (n > 800).then(|| format!("{} ({n} lines)", f.display()))
+        })
+        .collect();
+    assert!(long.is_empty(), "split by job: {long:?}");
+}
