@@ -103,23 +103,9 @@ table inet edge {
 /// Run `args` in the gateway's namespace with `input` on its standard input; its standard
 /// output (it must succeed).
 fn in_gw(lab: &Lab, args: &[&str], input: &str) -> String {
-    use std::io::Write;
-    let mut child = lab
-        .exec(&lab.gw)
-        .args(args)
-        .stdin(std::process::Stdio::piped())
-        .stdout(std::process::Stdio::piped())
-        .stderr(std::process::Stdio::piped())
-        .spawn()
-        .unwrap();
-    child
-        .stdin
-        .as_mut()
-        .unwrap()
-        .write_all(input.as_bytes())
-        .unwrap();
-    drop(child.stdin.take());
-    let out = child.wait_with_output().unwrap();
+    let mut cmd = lab.exec(&lab.gw);
+    cmd.args(args);
+    let out = crate::util::output_with_input(cmd, input);
     assert!(
         out.status.success(),
         "{args:?}: {}",

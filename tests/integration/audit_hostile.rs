@@ -2,7 +2,7 @@
 //! rule comments, table flags) never becomes a command in `--fix`, markup in a Markdown
 //! report, or a filtering table that filters nothing.
 
-use std::process::{Command, Stdio};
+use std::process::Command;
 
 use proptest::prelude::*;
 use serde_json::{Value, json};
@@ -27,23 +27,9 @@ impl Netns {
 
     /// `nft ARGS` in the namespace with `input` on standard input: (success, stdout, stderr).
     fn nft(&self, args: &[&str], input: &str) -> (bool, String, String) {
-        use std::io::Write;
-        let mut child = Command::new("ip")
-            .args(["netns", "exec", &self.0, "nft"])
-            .args(args)
-            .stdin(Stdio::piped())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .spawn()
-            .unwrap();
-        child
-            .stdin
-            .as_mut()
-            .unwrap()
-            .write_all(input.as_bytes())
-            .unwrap();
-        drop(child.stdin.take());
-        let out = child.wait_with_output().unwrap();
+        let mut cmd = Command::new("ip");
+        cmd.args(["netns", "exec", &self.0, "nft"]).args(args);
+        let out = crate::util::output_with_input(cmd, input);
         (
             out.status.success(),
             String::from_utf8_lossy(&out.stdout).into_owned(),
@@ -89,21 +75,19 @@ fn ruleset(table: &str, chain: &str) -> String {
     .to_string()
 }
 
-/// `fwgen audit --fix` of `dump` for the live site, host placement.
-fn fix_of(dump: &str) -> String {
+/// `fwgen audit ARGS` of `dump` for the live site, host placement.
+fn audit_of(dump: &str, args: &[&str]) -> crate::util::Run {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("dump.json");
     std::fs::write(&path, dump).unwrap();
-    let r = fwgen(&[
-        "audit",
-        "--site",
-        SITE,
-        "--placement",
-        "host",
-        "--fix",
-        "--ruleset",
-        path.to_str().unwrap(),
-    ]);
+    let base = ["audit", "--site", SITE, "--placement", "host"];
+    let ruleset = ["--ruleset", path.to_str().unwrap()];
+    fwgen(&[&base[..], args, &ruleset[..]].concat())
+}
+
+/// `fwgen audit --fix` of `dump`.
+fn fix_of(dump: &str) -> String {
+    let r = audit_of(dump, &["--fix"]);
     assert_eq!(r.code, 1, "findings expected: {}", r.stderr);
     r.stdout
 }
@@ -250,21 +234,7 @@ fn own_ruleset() -> String {
 
 /// `fwgen audit --strict --format json` of `dump`: (exit code, report).
 fn audit_json(dump: &str) -> (i32, Value) {
-    let dir = tempfile::tempdir().unwrap();
-    let path = dir.path().join("dump.json");
-    std::fs::write(&path, dump).unwrap();
-    let r = fwgen(&[
-        "audit",
-        "--site",
-        SITE,
-        "--placement",
-        "host",
-        "--strict",
-        "--format",
-        "json",
-        "--ruleset",
-        path.to_str().unwrap(),
-    ]);
+    let r = audit_of(dump, &["--strict", "--format", "json"]);
     assert!(r.code == 0 || r.code == 1, "{}", r.stderr);
     (r.code, serde_json::from_str(&r.stdout).unwrap())
 }

@@ -40,6 +40,25 @@ pub fn ok(args: &[&str]) -> String {
     r.stdout
 }
 
+/// Run `cmd` with `input` on its standard input; its output (whatever the exit status).
+pub fn output_with_input(mut cmd: Command, input: &str) -> std::process::Output {
+    use std::io::Write;
+    let mut child = cmd
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    child
+        .stdin
+        .as_mut()
+        .unwrap()
+        .write_all(input.as_bytes())
+        .unwrap();
+    drop(child.stdin.take());
+    child.wait_with_output().unwrap()
+}
+
 /// True when missing tools must fail the test (CI sets this after installing them).
 pub fn require_tools() -> bool {
     std::env::var("FWGEN_REQUIRE_VALIDATORS").is_ok_and(|v| v == "1")
