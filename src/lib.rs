@@ -40,10 +40,12 @@
     )
 )]
 
+pub use command::run;
+
 pub mod audit;
 pub mod catalogue;
-pub mod cli;
-pub mod command;
+mod cli;
+mod command;
 pub mod diagnostic;
 pub mod diff;
 pub mod error;

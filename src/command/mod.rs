@@ -10,7 +10,12 @@ mod resolve;
 mod site;
 mod validate;
 
+use std::io::Write;
 use std::path::Path;
+use std::process::ExitCode;
+
+use anstyle::{AnsiColor, Style};
+use clap::Parser;
 
 use crate::catalogue;
 use crate::cli::{Args, Command};
@@ -45,7 +50,7 @@ impl Report {
 }
 
 /// Run a parsed command line.
-pub fn execute(args: Args) -> Result<Report, Error> {
+pub(crate) fn execute(args: Args) -> Result<Report, Error> {
     let source = CatalogueSource::flags(&args.catalogue, args.no_builtin_catalogue);
     match args.command {
         Command::Products(a) => products::run(&source.load()?, a.format, a.component.as_deref()),
@@ -234,4 +239,64 @@ pub fn man_page(subcommand: Option<&str>) -> Result<String, Error> {
     let mut out = Vec::new();
     let _ = clap_mangen::Man::new(page).render(&mut out);
     Ok(String::from_utf8_lossy(&out).into_owned())
+}
+
+const ERROR: Style = AnsiColor::Red.on_default().bold();
+const WARNING: Style = AnsiColor::Yellow.on_default().bold();
+
+/// The whole program: parse the command line, run the command, print its report (warnings
+/// and notes to standard error, output to standard output) and return the exit code. The only
+/// way into `cli` and `command` from outside the crate.
+pub fn run() -> ExitCode {
+    // SIGINT, SIGTERM and SIGHUP: remove this run's temporary files, then exit as a shell
+    // reports a signal (128 + 2). Without it an interrupt could leave `.fwgen-*` files.
+    let _ = ctrlc::set_handler(|| {
+        crate::output::remove_temporary_files();
+        crate::output::remove_created_dirs();
+        std::process::exit(130);
+    });
+    let args = match crate::cli::Args::try_parse() {
+        Ok(a) => a,
+        Err(e) => {
+            let _ = e.print();
+            return ExitCode::from(if e.use_stderr() { 2 } else { 0 });
+        }
+    };
+    // anstream writes colour only to a terminal, and never with NO_COLOR set.
+    match execute(args) {
+        Ok(report) => {
+            for w in &report.warnings {
+                anstream::eprintln!("{WARNING}warning:{WARNING:#} {w}");
+            }
+            for n in &report.notes {
+                anstream::eprintln!("{n}");
+            }
+            // A closed pipe (`fwgen … | head`) is not an error worth reporting; any other
+            // write error (a full disk behind `> file`) is: the output is incomplete.
+            let mut out = std::io::stdout().lock();
+            match out
+                .write_all(report.stdout.as_bytes())
+                .and_then(|()| out.flush())
+            {
+                Ok(()) => ExitCode::from(u8::from(report.exit_code)),
+                Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => {
+                    ExitCode::from(u8::from(report.exit_code))
+                }
+                Err(e) => {
+                    anstream::eprintln!(
+                        "{ERROR}error:{ERROR:#} cannot write to standard output: {e}"
+                    );
+                    ExitCode::from(u8::from(crate::error::Exit::Trouble))
+                }
+            }
+        }
+        Err(e) => {
+            crate::output::remove_created_dirs();
+            // Every problem on a line of its own, each with its own (coloured) `error:`.
+            for m in e.messages() {
+                anstream::eprintln!("{ERROR}error:{ERROR:#} {m}");
+            }
+            ExitCode::from(u8::from(e.exit_code()))
+        }
+    }
 }
