@@ -2,6 +2,16 @@
 //!
 //! A test checks that this list names exactly the files in `data/`.
 
+include!(concat!(env!("OUT_DIR"), "/catalogue_json.rs"));
+
+/// The JSON form of the embedded file `name` and its SHA-256 (see `build.rs`), if it has
+/// them.
+pub fn json(name: &str) -> Option<(&'static str, &'static str)> {
+    JSON.iter()
+        .find(|(n, _, _)| *n == name)
+        .map(|(_, j, d)| (*j, *d))
+}
+
 /// `(file name, contents)` of every file in `data/`, sorted by name.
 pub const FILES: &[(&str, &str)] = &[
     (

@@ -60,6 +60,7 @@ pub(super) fn read_files(path: &Path, files: &mut Vec<SourceFile>, errors: &mut 
                 builtin: false,
                 name,
                 text,
+                json: None,
             }),
             Err(kind) => errors.push(Diagnostic {
                 path: display,

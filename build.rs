@@ -1,0 +1,44 @@
+//! The built-in catalogue, read faster: each `data/*.yaml` file is converted to JSON here, at
+//! build time, and the binary reads that JSON (serde_json into the same schema types) instead
+//! of parsing YAML on every run. The YAML stays in the binary too: its bytes are what the
+//! digests cover and what messages quote, and any file whose JSON does not read falls back
+//! to it. A test checks that both readings give the same catalogue. No checking happens
+//! here: the catalogue's checks run on the JSON exactly as on the YAML. Each file's SHA-256
+//! is computed here too (the digests in every output), not on every run.
+
+use std::fmt::Write;
+use std::path::Path;
+
+fn main() {
+    println!("cargo::rerun-if-changed=data");
+    let mut names: Vec<String> = std::fs::read_dir("data")
+        .expect("the data/ directory")
+        .filter_map(|e| e.ok())
+        .map(|e| e.file_name().to_string_lossy().into_owned())
+        .filter(|n| n.ends_with(".yaml"))
+        .collect();
+    names.sort();
+    let mut out = String::from(
+        "/// `(file name, the file as JSON, SHA-256 of the file)` for every file in `data/`,\n\
+         /// sorted by name.\n\
+         pub const JSON: &[(&str, &str, &str)] = &[\n",
+    );
+    for name in names {
+        let text = std::fs::read_to_string(Path::new("data").join(&name)).expect("a data file");
+        // A file that is not valid YAML gets no JSON: the binary then reads (and reports on)
+        // the YAML itself.
+        let Ok(value) = serde_yaml::from_str::<serde_json::Value>(&text) else {
+            continue;
+        };
+        let json = serde_json::to_string(&value).expect("JSON of a YAML value");
+        use sha2::Digest;
+        let digest: String = sha2::Sha256::digest(text.as_bytes())
+            .iter()
+            .map(|b| format!("{b:02x}"))
+            .collect();
+        let _ = writeln!(out, "    ({name:?}, {json:?}, {digest:?}),");
+    }
+    out.push_str("];\n");
+    let dest = Path::new(&std::env::var("OUT_DIR").expect("OUT_DIR")).join("catalogue_json.rs");
+    std::fs::write(dest, out).expect("write the generated catalogue");
+}
