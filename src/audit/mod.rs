@@ -3,8 +3,9 @@
 //! Every entry, bound to the site's addresses, becomes probes: one connection per
 //! direction, protocol, end of each port range, remote prefix (its first address, or an
 //! outside address for `any`) and gateway address of the same family. A connection is
-//! admitted when its first packet passes the hook it meets (host placement: `input` for
-//! `in`, `output` for `out`; perimeter: `forward`) and its replies pass the opposite way as
+//! admitted when its first packet and the opener's later packets pass every hook on their
+//! way (host placement: prerouting and `input` for `in`, `output` and postrouting for `out`;
+//! perimeter: prerouting, `forward`, postrouting) and its replies pass the opposite way as
 //! established traffic. An entry is `admitted` when all its connections are, `blocked` when
 //! none is, `partial` otherwise (the ones that are not are listed), and `unknown` when a
 //! construct the reader does not understand decides one (named). Then what the ruleset
@@ -208,11 +209,30 @@ fn connect(
         iif: oif,
         oif: iif,
     };
+    // The opener's later packets: the same way, as established traffic (a ruleset that
+    // accepts `ct state new` and nothing established lets no TCP session complete).
+    let later = Packet {
+        state: State::Established,
+        ..first.clone()
+    };
     let (first_decision, first_at) = fw.decide(there, &first);
+    let (later_decision, later_at) = fw.decide(there, &later);
     let (reply_decision, reply_at) = fw.decide(back, &reply);
     let mut dropped_in: Vec<(nft::ChainRef, bool)> =
         first_at.map(|c| (c, false)).into_iter().collect();
+    // A drop of the later packets is fixed as replies are: an established rule.
+    dropped_in.extend(later_at.map(|c| (c, true)));
     dropped_in.extend(reply_at.map(|c| (c, true)));
+    dropped_in.dedup();
+    let first_decision = match (first_decision, later_decision) {
+        (Decision::Accept(_), Decision::Drop(r)) => {
+            Decision::Drop(format!("its later packets: {r}"))
+        }
+        (Decision::Accept(_), Decision::Unknown(r)) => {
+            Decision::Unknown(format!("its later packets: {r}"))
+        }
+        (d, _) => d,
+    };
     let (result, decided_by) = match (first_decision, reply_decision) {
         (Decision::Accept(why), Decision::Accept(_)) => (Verdict::Admitted, why),
         (Decision::Accept(_), Decision::Drop(r)) => (Verdict::Blocked, format!("its replies: {r}")),

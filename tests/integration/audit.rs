@@ -78,6 +78,36 @@ table inet strict {
 }
 "#;
 
+/// Only new connections accepted inbound: the first packet (and, output accepting all, the
+/// replies) pass, but the opener's later packets are dropped, so no TCP session completes
+/// and no second datagram of a flow arrives. The audit must not call it admitted.
+const NEW_ONLY: &str = r#"
+table inet newonly {
+    chain input {
+        type filter hook input priority 0; policy drop;
+        iif "lo" accept
+        ct state new tcp dport { 443, 1344 } accept
+        ct state new udp dport 161 accept
+        ct state established tcp dport 22 accept
+        tcp dport 22 accept
+    }
+    chain output {
+        type filter hook output priority 0; policy accept;
+    }
+}
+"#;
+
+/// A prerouting chain that drops ICAP from one client before any input chain: every hook on
+/// the way in counts, not only `input`.
+const PREROUTING_DROP: &str = r#"
+table inet early {
+    chain pre {
+        type filter hook prerouting priority -150; policy accept;
+        ip saddr 198.18.0.3 tcp dport 1344 drop
+    }
+}
+"#;
+
 /// Interface matches and a verdict map: the gateway's interface (`IFACE`, the lab's) admits
 /// HTTPS, another interface ICAP; the ports go through a verdict map with a jump.
 const INTERFACES_AND_VMAP: &str = r#"
@@ -324,6 +354,18 @@ fn audit_verdicts_equal_what_the_kernel_does() {
             NO_REPLIES.to_string(),
             none,
             &[("web-ui", "blocked")],
+        ),
+        (
+            "new-only",
+            NEW_ONLY.to_string(),
+            none,
+            &[("web-ui", "blocked"), ("snmp-monitoring", "blocked")],
+        ),
+        (
+            "prerouting-drop",
+            format!("{fwgen_nft}\n{PREROUTING_DROP}"),
+            none,
+            &[("icap-service", "partial")],
         ),
         (
             "interfaces-and-vmap",

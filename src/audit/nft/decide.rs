@@ -85,14 +85,20 @@ impl Ruleset {
         if let Some(missing) = self.family_missing(p) {
             return (missing, None);
         }
+        let path = hook.path();
+        let on_path = |c: &Chain| {
+            c.base
+                .as_ref()
+                .and_then(|b| path.iter().position(|h| *h == b.1))
+        };
         let mut chains: Vec<&Chain> = self
             .chains
             .iter()
-            .filter(|c| c.base.as_ref().is_some_and(|b| b.1 == hook.name()))
+            .filter(|c| on_path(c).is_some())
             .filter(|c| family_applies(&c.family, p))
             .filter(|c| !absent.contains(&(c.family.clone(), c.table.clone())))
             .collect();
-        chains.sort_by_key(|c| c.base.as_ref().map_or(0, |b| b.2));
+        chains.sort_by_key(|c| (on_path(c), c.base.as_ref().map_or(0, |b| b.2)));
         let mut last = format!("no base chain on the {} hook: accepted", hook.name());
         let mut accepted_by: Option<String> = None;
         for c in chains {
@@ -100,17 +106,21 @@ impl Ruleset {
                 continue;
             };
             let at = format!("{} {} {}", c.family, c.table, c.name);
-            if kind != "filter" {
-                if c.rules.is_empty() && policy == "accept" {
-                    continue;
+            match kind.as_str() {
+                // A nat chain sees only the first packet of a connection; what it does to
+                // that one (a drop, or a rewrite the reader names as unknown) is decided.
+                "nat" if p.state != State::New => continue,
+                "filter" | "nat" | "route" => {}
+                _ if c.rules.is_empty() && policy == "accept" => continue,
+                _ => {
+                    return (
+                        Decision::Unknown(format!(
+                            "chain {at}: type {kind} on the {} hook",
+                            hook.name()
+                        )),
+                        None,
+                    );
                 }
-                return (
-                    Decision::Unknown(format!(
-                        "chain {at}: type {kind} on the {} hook",
-                        hook.name()
-                    )),
-                    None,
-                );
             }
             match &c.worst {
                 Err(why) => return (Decision::Unknown(format!("chain {at}: {why}")), None),

@@ -37,6 +37,17 @@ impl Hook {
             Hook::Forward => "forward",
         }
     }
+
+    /// Every netfilter hook a packet bound for this one passes, in order: an incoming
+    /// packet meets prerouting before input, an outgoing one postrouting after output, a
+    /// forwarded one both. Base chains on each, in every table, must let it through.
+    fn path(self) -> &'static [&'static str] {
+        match self {
+            Hook::Input => &["prerouting", "input"],
+            Hook::Output => &["output", "postrouting"],
+            Hook::Forward => &["prerouting", "forward", "postrouting"],
+        }
+    }
 }
 
 /// Connection tracking's view of a packet.
