@@ -59,6 +59,17 @@ pub fn run(cat: &Catalogue, args: ResolveArgs) -> Result<Report, Error> {
     if let Some(w) = groups_without_names(&rules) {
         report.warnings.push(w);
     }
+    // Written as answered (the lock file records DNS), but said now, with the name.
+    for (host, addrs) in &found {
+        for &ip in addrs {
+            if let Some(what) = crate::names::special_purpose(ip) {
+                report.warnings.push(format!(
+                    "`{host}` answered {ip}, which is {what}: written to the lock file as \
+                     answered; `generate` warns when it binds it and `--strict` refuses it"
+                ));
+            }
+        }
+    }
     let summary = format!(
         "fwgen: {} host names resolved through {server}: {} addresses",
         found.len(),

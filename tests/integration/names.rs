@@ -1237,6 +1237,12 @@ fn every_answer_resolve_writes_is_read_back_and_odd_ones_are_named() {
         lock.to_str().unwrap(),
     ]);
     assert_eq!(r.code, 0, "{}", r.stderr);
+    for what in [
+        "`time.clearswift.net` answered 127.0.0.1, which is loopback",
+        "`services2.clearswift.net` answered ::ffff:192.0.2.9, which is IPv4-mapped",
+    ] {
+        assert!(r.stderr.contains(what), "resolve: {what} in\n{}", r.stderr);
+    }
     let text = std::fs::read_to_string(&lock).unwrap();
     for a in [
         "\"2001:db8::\"",
