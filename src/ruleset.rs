@@ -364,6 +364,20 @@ pub struct Selected {
     pub vendor_ports: Option<(PortSet, usize)>,
 }
 
+impl Selected {
+    /// A one-direction row read the other way: the direction admitted, as a cell reads
+    /// (`In`, `Out`), and the row's words that say so.
+    pub fn read_as(&self) -> Option<(&'static str, &str)> {
+        let reading = self.read_other_way.as_deref()?;
+        let d = if self.directions.contains(&Direction::In) {
+            Written::In
+        } else {
+            Written::Out
+        };
+        Some((d.as_str(), reading))
+    }
+}
+
 impl Ruleset {
     /// The rules that admit any address.
     pub fn any_rules(&self) -> impl Iterator<Item = &Rule> {

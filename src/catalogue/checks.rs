@@ -93,14 +93,7 @@ impl Ctx<'_> {
                 );
                 continue;
             };
-            let reversed: BTreeSet<Direction> = o
-                .directions
-                .iter()
-                .map(|d| match d {
-                    Direction::In => Direction::Out,
-                    Direction::Out => Direction::In,
-                })
-                .collect();
+            let reversed: BTreeSet<Direction> = o.directions.iter().map(|d| d.reversed()).collect();
             let why = if o.component == e.component {
                 Some("is of the same component (the other end is another host's)")
             } else if o.protocols != e.protocols || o.ports != e.ports {

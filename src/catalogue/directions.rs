@@ -20,11 +20,7 @@ impl Ctx<'_> {
             return BTreeSet::new();
         };
         match (written.is_both(), opens) {
-            (false, None) => [match written {
-                Written::In => Direction::In,
-                _ => Direction::Out,
-            }]
-            .into(),
+            (false, None) => written.single().into_iter().collect(),
             (false, Some(o)) => self.one_way_reading(at, referrer, written, o, reading),
             (true, None) => {
                 self.err(
@@ -63,14 +59,7 @@ impl Ctx<'_> {
         o: Opens,
         reading: &Option<String>,
     ) -> BTreeSet<Direction> {
-        let cell = if written == Written::In {
-            Direction::In
-        } else {
-            Direction::Out
-        };
         let read = match o {
-            Opens::In => Direction::In,
-            Opens::Out => Direction::Out,
             Opens::Both => {
                 self.err(
                     at,
@@ -82,8 +71,9 @@ impl Ctx<'_> {
                 );
                 return BTreeSet::new();
             }
+            one => one.directions(),
         };
-        if read == cell {
+        if read.iter().eq(written.single().iter()) {
             self.err(
                 at,
                 Problem::Invalid(format!(
@@ -104,6 +94,6 @@ impl Ctx<'_> {
                 )),
             );
         }
-        [read].into()
+        read
     }
 }

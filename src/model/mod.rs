@@ -52,6 +52,14 @@ pub enum Direction {
 }
 
 impl Direction {
+    /// The other direction.
+    pub fn reversed(self) -> Direction {
+        match self {
+            Self::In => Self::Out,
+            Self::Out => Self::In,
+        }
+    }
+
     /// `in` or `out`.
     pub fn as_str(self) -> &'static str {
         match self {
@@ -107,6 +115,15 @@ impl Written {
     /// Both directions.
     pub fn is_both(self) -> bool {
         matches!(self, Self::InOut | Self::OutIn)
+    }
+
+    /// A one-direction cell's direction; `None` for both.
+    pub fn single(self) -> Option<Direction> {
+        match self {
+            Self::In => Some(Direction::In),
+            Self::Out => Some(Direction::Out),
+            Self::InOut | Self::OutIn => None,
+        }
     }
 }
 
@@ -359,6 +376,20 @@ pub struct Entry {
     pub source: Source,
     /// A site file's own entry (`entries:` in the site file), not the vendor's.
     pub site_addition: bool,
+}
+
+impl Entry {
+    /// For a both-direction row read as one connection: the direction of its replies.
+    pub fn reply(&self) -> Option<Direction> {
+        self.opens
+            .filter(|_| self.written.is_both())
+            .and_then(Opens::reply)
+    }
+
+    /// A one-direction row read the other way by its own words (`opens:` against the cell).
+    pub fn reads_other_way(&self) -> bool {
+        !self.written.is_both() && self.opens.is_some()
+    }
 }
 
 /// Everything one document says about one version of one product.

@@ -87,20 +87,20 @@ fn cells(e: &Selected) -> [String; 7] {
             r => format!("ANY ADDRESS ({}): {why}", remote_text(r)),
         },
     };
-    let description = match (e.reply, &e.read_other_way) {
-        (Some(d), _) => format!(
+    let description = match e.reply {
+        Some(d) => format!(
             "{} (written {}: the {} half is the reply, admitted as established traffic)",
             e.description,
             e.written,
             if d == Direction::In { "In" } else { "Out" }
         ),
-        (None, Some(reading)) => format!(
-            "{} (written {}, read {}: {reading})",
-            e.description,
-            e.written,
-            read_direction(e)
-        ),
-        (None, None) => e.description.clone(),
+        None => match e.read_as() {
+            Some((read, reading)) => format!(
+                "{} (written {}, read {read}: {reading})",
+                e.description, e.written
+            ),
+            None => e.description.clone(),
+        },
     };
     let ports = match &e.vendor_ports {
         Some((vendor, line)) => {
@@ -171,15 +171,6 @@ fn feature_title(f: &Option<String>) -> String {
     match f {
         None => "Always required".to_string(),
         Some(f) => format!("Feature {f}"),
-    }
-}
-
-/// The direction a one-direction row read the other way is admitted in: `In` or `Out`.
-fn read_direction(e: &crate::ruleset::Selected) -> &'static str {
-    if e.directions.contains(&Direction::In) {
-        "In"
-    } else {
-        "Out"
     }
 }
 

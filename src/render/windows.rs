@@ -160,16 +160,10 @@ fn render(rules: &Ruleset, opts: &RenderOptions) -> String {
         .selected
         .iter()
         .map(|e| {
-            let read = if e.read_other_way.is_some() {
-                let d = if e.directions.contains(&crate::model::Direction::In) {
-                    "In"
-                } else {
-                    "Out"
-                };
-                format!(" (written {}, read {d})", e.written)
-            } else {
-                String::new()
-            };
+            let read = e
+                .read_as()
+                .map(|(d, _)| format!(" (written {}, read {d})", e.written))
+                .unwrap_or_default();
             let source = if e.source.is_ascii() {
                 format!("{}{read}", e.source)
             } else if read.is_empty() {

@@ -7,9 +7,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use ipnet::IpNet;
 
 use crate::diagnostic::Diagnostics;
-use crate::model::{
-    Application, Catalogue, Entry, Opens, Peer, ProductVersion, Protocol, aggregate,
-};
+use crate::model::{Application, Catalogue, Entry, Peer, ProductVersion, Protocol, aggregate};
 mod sources;
 
 use crate::names::NameMode;
@@ -280,11 +278,9 @@ fn bind_entries<'a>(
             site_addition: e.site_addition,
             vendor_ports,
             written: e.written,
-            reply: e
-                .opens
-                .filter(|_| e.written.is_both())
-                .and_then(Opens::reply),
-            read_other_way: (!e.written.is_both() && e.opens.is_some())
+            reply: e.reply(),
+            read_other_way: e
+                .reads_other_way()
                 .then(|| e.reading.clone().unwrap_or_default()),
             any: any.clone(),
         });

@@ -239,22 +239,16 @@ fn entry_tuples(e: &fwgen::model::Entry) -> BTreeSet<Tuple> {
 /// The tuples of the connections an entry opens: its cell's, less the reply halves, or for
 /// a one-direction row read the other way (`opens:` against the cell), the other direction.
 fn opened_tuples(e: &fwgen::model::Entry) -> BTreeSet<Tuple> {
-    if e.written.is_both() || e.opens.is_none() {
-        return &entry_tuples(e) - &reply_tuples(e);
+    if e.reads_other_way() {
+        return reversed(&entry_tuples(e));
     }
-    reversed(&entry_tuples(e))
+    &entry_tuples(e) - &reply_tuples(e)
 }
 
 /// The same tuples in the other direction.
 fn reversed(t: &BTreeSet<Tuple>) -> BTreeSet<Tuple> {
     t.iter()
-        .map(|&(d, p, port)| {
-            let d = match d {
-                Direction::In => Direction::Out,
-                Direction::Out => Direction::In,
-            };
-            (d, p, port)
-        })
+        .map(|&(d, p, port)| (d.reversed(), p, port))
         .collect()
 }
 
@@ -262,11 +256,7 @@ fn reversed(t: &BTreeSet<Tuple>) -> BTreeSet<Tuple> {
 /// opens (`opens: out`), and the reverse. A firewall admits them as established traffic,
 /// never as new connections.
 fn reply_tuples(e: &fwgen::model::Entry) -> BTreeSet<Tuple> {
-    let Some(d) = e
-        .opens
-        .filter(|_| e.written.is_both())
-        .and_then(|o| o.reply())
-    else {
+    let Some(d) = e.reply() else {
         return BTreeSet::new();
     };
     let ports: Vec<u16> = e.ports.iter_ports().collect();
@@ -369,7 +359,7 @@ fn generate_all_features_produces_exactly_the_documents_tuples() {
             // A one-direction row read the other way opens the other direction (its cell's
             // tuple is not admitted); the far end of another component's row is admitted here.
             for e in &entries {
-                if !e.written.is_both() && e.opens.is_some() {
+                if e.reads_other_way() {
                     want = &(&want - &entry_tuples(e)) | &opened_tuples(e);
                 }
                 if e.other_end_of.is_some() {
