@@ -14,7 +14,7 @@ use serde_json::Value;
 use crate::live::{Lab, ready};
 use crate::util::{fwgen, ok};
 
-const SITE: &str = "tests/fixtures/sites/live-icap.yaml";
+pub(crate) const SITE: &str = "tests/fixtures/sites/live-icap.yaml";
 
 /// The lab's addresses: the gateway, the client side's two, and the outsider that stands for
 /// any address.
@@ -129,6 +129,19 @@ table inet edge {
     }
 }
 "#;
+
+/// The live site's own host ruleset in nftables.
+pub(crate) fn live_site_nftables() -> String {
+    ok(&[
+        "generate",
+        "--site",
+        SITE,
+        "--placement",
+        "host",
+        "-b",
+        "nftables",
+    ])
+}
 
 /// Run `args` in the gateway's namespace with `input` on its standard input; its standard
 /// output (it must succeed).
@@ -298,15 +311,7 @@ fn audit_verdicts_equal_what_the_kernel_does() {
     let lab = Lab::new("a");
     lab.add_outsider();
     let dev = lab.gw_dev();
-    let fwgen_nft = ok(&[
-        "generate",
-        "--site",
-        SITE,
-        "--placement",
-        "host",
-        "-b",
-        "nftables",
-    ]);
+    let fwgen_nft = live_site_nftables();
     let fewer = ok(&[
         "generate",
         "--site",

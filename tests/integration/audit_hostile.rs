@@ -9,7 +9,7 @@ use serde_json::{Value, json};
 
 use crate::util::{fwgen, have_tools, is_root, missing};
 
-const SITE: &str = "tests/fixtures/sites/live-icap.yaml";
+use crate::audit::SITE;
 
 /// A network namespace of its own, deleted on drop.
 struct Netns(String);
@@ -219,19 +219,6 @@ fn the_reproduction_s_names_become_no_command() {
     }
 }
 
-/// The live site's own nftables ruleset.
-fn own_ruleset() -> String {
-    crate::util::ok(&[
-        "generate",
-        "--site",
-        SITE,
-        "--placement",
-        "host",
-        "-b",
-        "nftables",
-    ])
-}
-
 /// `fwgen audit --strict --format json` of `dump`: (exit code, report).
 fn audit_json(dump: &str) -> (i32, Value) {
     let r = audit_of(dump, &["--strict", "--format", "json"]);
@@ -251,7 +238,7 @@ fn a_dormant_table_filters_nothing() {
         return;
     }
     let ns = Netns::new("dormant");
-    let (ok, _, err) = ns.nft(&["-f", "-"], &own_ruleset());
+    let (ok, _, err) = ns.nft(&["-f", "-"], &crate::audit::live_site_nftables());
     assert!(ok, "{err}");
     let dump = ns.dump();
     // Active: every entry admitted, nothing over-broad.

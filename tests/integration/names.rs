@@ -416,6 +416,24 @@ impl Dns {
         }
     }
 
+    /// `fwgen resolve` for `site` inside the namespace, asking `server`, writing (or with
+    /// `check`, checking) the lock file `lock`.
+    pub fn resolve(&self, site: &str, server: &str, lock: &str, check: bool) -> crate::util::Run {
+        let mut args = vec![
+            "resolve",
+            "--site",
+            site,
+            "--dns-server",
+            server,
+            "-o",
+            lock,
+        ];
+        if check {
+            args.push("--check");
+        }
+        self.fwgen(&args)
+    }
+
     /// `fwgen ARGS` inside the namespace.
     pub fn fwgen(&self, args: &[&str]) -> crate::util::Run {
         let out = Command::new("ip")
@@ -498,22 +516,7 @@ fn resolve_writes_a_lock_file_that_generate_binds_and_check_sees_moved_answers()
 
     let lock = dir.path().join("fwgen.lock");
     let lock_s = lock.to_str().unwrap();
-    // `fwgen resolve` inside the namespace, asking `server`, writing (or checking) the lock.
-    let resolve = |dns: &Dns, server: &str, check: bool| {
-        let mut args = vec![
-            "resolve",
-            "--site",
-            site,
-            "--dns-server",
-            server,
-            "-o",
-            lock_s,
-        ];
-        if check {
-            args.push("--check");
-        }
-        dns.fwgen(&args)
-    };
+    let resolve = |dns: &Dns, server: &str, check: bool| dns.resolve(site, server, lock_s, check);
     let r = resolve(&dns, "198.18.9.1", false);
     assert_eq!(r.code, 0, "{}", r.stderr);
     let text = std::fs::read_to_string(&lock).unwrap();
@@ -1227,15 +1230,7 @@ fn every_answer_resolve_writes_is_read_back_and_odd_ones_are_named() {
         ("time.clearswift.net", "127.0.0.1,::1"),
     ]);
     let lock = dir.path().join("fwgen.lock");
-    let r = dns.fwgen(&[
-        "resolve",
-        "--site",
-        site,
-        "--dns-server",
-        "198.18.9.1",
-        "-o",
-        lock.to_str().unwrap(),
-    ]);
+    let r = dns.resolve(site, "198.18.9.1", lock.to_str().unwrap(), false);
     assert_eq!(r.code, 0, "{}", r.stderr);
     for what in [
         "`time.clearswift.net` answered 127.0.0.1, which is loopback",

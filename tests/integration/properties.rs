@@ -106,20 +106,10 @@ fn case() -> impl Strategy<Value = Case> {
         })
 }
 
-/// A YAML double-quoted scalar holding `s` exactly: everything but printable ASCII escaped.
+/// A YAML double-quoted scalar holding `s` exactly (fwgen's own quoting, which a property
+/// test of the lock file reads back).
 pub(crate) fn q(s: &str) -> String {
-    let mut out = String::from("\"");
-    for c in s.chars() {
-        match c {
-            '"' => out.push_str("\\\""),
-            '\\' => out.push_str("\\\\"),
-            ' '..='~' => out.push(c),
-            c if (c as u32) <= 0xffff => out.push_str(&format!("\\u{:04x}", c as u32)),
-            c => out.push_str(&format!("\\U{:08x}", c as u32)),
-        }
-    }
-    out.push('"');
-    out
+    fwgen::text::yaml_quoted(s)
 }
 
 /// The catalogue (with `text` in every text field) and the site for a case.
