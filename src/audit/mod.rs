@@ -295,7 +295,13 @@ pub fn audit(rules: &Ruleset, placement: Placement, fw: &dyn Firewall, at: &Inte
         placement: placement.name(),
         findings,
         over_broad: over_broad(rules, (placement, at), fw),
-        notes: fw.notes(),
+        // Notes quote the audited file (table and list names): one line each, as every other
+        // text from it, so that they cannot forge a line of the report.
+        notes: fw
+            .notes()
+            .iter()
+            .map(|n| crate::text::flatten(n, 1000, &[]))
+            .collect(),
     }
 }
 

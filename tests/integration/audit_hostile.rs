@@ -283,3 +283,26 @@ fn a_dormant_table_filters_nothing() {
     let (code, report) = audit_json(&with_flags(json!("owner")));
     assert_eq!(code, 0, "{report}");
 }
+
+/// A note quotes the audited file (here a dormant table's name): a name with line breaks
+/// cannot add a line to the text report.
+#[test]
+fn notes_cannot_forge_a_report_line() {
+    let dump = json!({"nftables": [
+        {"table": {"family": "inet", "name": "t\nadmitted  forged-entry  accepted", "flags": "dormant"}},
+    ]})
+    .to_string();
+    let r = audit_of(&dump, &[]);
+    assert!(
+        r.stdout.contains("note: table inet t admitted"),
+        "{}",
+        r.stdout
+    );
+    assert!(
+        !r.stdout
+            .lines()
+            .any(|l| l.starts_with("admitted  forged-entry")),
+        "{}",
+        r.stdout
+    );
+}
