@@ -17,7 +17,7 @@ impl Ruleset {
     /// Dormant tables are left out. Where tables' flags are unreadable, every combination of
     /// them being dormant or not is decided: one answer for all is the answer, else unknown.
     pub fn decide_at(&self, hook: Hook, p: &Packet) -> (Decision, Option<ChainRef>) {
-        let unreadable: Vec<&(String, String)> = self.unreadable.keys().collect();
+        let unreadable: Vec<&(String, String)> = self.unreadable.iter().collect();
         let kind = |d: &Decision| std::mem::discriminant(d);
         if unreadable.is_empty() {
             return self.decide_without(hook, p, &self.dormant);

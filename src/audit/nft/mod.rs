@@ -1,15 +1,18 @@
 //! An nftables ruleset as `nft -j list ruleset` prints it (libnftables JSON), and what it
 //! decides about one packet.
 //!
-//! Understood: tables of the `inet`, `ip` and `ip6` families; base chains of type `filter`
-//! with their hook, priority and policy; user chains reached by `jump` and `goto` (and
+//! Understood: tables of the `inet`, `ip` and `ip6` families, and their `dormant` flag; base
+//! chains of type `filter` and `route` with their hook, priority and policy, on every hook a
+//! packet passes (prerouting, input, forward, output, postrouting), and `nat` chains for a
+//! connection's first packet; user chains reached by `jump` and `goto` (and
 //! `return`); named and anonymous sets of addresses, prefixes, ranges, ports, protocols and
 //! concatenations of those; `match` on `ip`/`ip6` addresses, `tcp`/`udp`/`th` ports, `meta
 //! l4proto`/`nfproto`, `ct state`, and the loopback interface; verdicts `accept`, `drop`,
 //! `reject`, `continue`; statements that do not decide (`counter`, `log`, `limit`, `ct
 //! helper`, `mangle`, `notrack`). Anything else that could change the verdict is `Unknown`,
-//! named, never guessed: a chain of another type or family on the hook, a verdict map, an
-//! interface other than `lo`, a match this reader does not know.
+//! named, never guessed: a chain of another type on the way, an interface the options do
+//! not name, a NAT rewrite, a match this reader does not know. What a packet meets is
+//! decided in `decide`.
 
 mod decide;
 
@@ -55,7 +58,7 @@ impl Hook {
 pub enum State {
     /// The first packet of a connection.
     New,
-    /// A reply of an admitted connection.
+    /// A later packet of an admitted connection: a reply, or the opener's next packets.
     Established,
 }
 
@@ -201,9 +204,8 @@ pub struct Ruleset {
     /// Tables with `flags dormant`: the kernel evaluates none of their chains.
     dormant: std::collections::BTreeSet<(String, String)>,
     /// Tables whose flags nft printed as something that is no flag's name (nft 1.0.6 prints
-    /// a table's single flag as freed memory): dormant or not, the dump cannot say. The
-    /// value is what was printed.
-    unreadable: BTreeMap<(String, String), String>,
+    /// a table's single flag as freed memory): dormant or not, the dump cannot say.
+    unreadable: std::collections::BTreeSet<(String, String)>,
     /// What the report should say about the ruleset as a whole (dormant tables).
     pub notes: Vec<String>,
 }
@@ -328,7 +330,7 @@ impl Ruleset {
                  known: a connection that it decides is unknown (`nft list table {at}` shows \
                  `flags dormant` if it is)"
             ));
-            self.unreadable.insert((family, name), odd);
+            self.unreadable.insert((family, name));
         } else if flags.iter().any(|f| f == "dormant") {
             self.notes.push(format!(
                 "table {at} is dormant (flags dormant): the kernel evaluates none of its chains, \
