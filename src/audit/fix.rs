@@ -14,7 +14,7 @@ use ipnet::IpNet;
 use super::{Audit, Verdict};
 use crate::model::{Direction, Protocol};
 use crate::render::Placement;
-use crate::ruleset::{Remote, Ruleset, Selected};
+use crate::ruleset::{Ruleset, Selected};
 
 /// The audited ruleset's syntax.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -69,11 +69,20 @@ fn unwritable(comment: &str, what: &[&str]) -> String {
 /// The rules that would add what `a` found missing.
 pub fn fix(a: &Audit, rules: &Ruleset, placement: Placement, syntax: Syntax) -> String {
     let mut lines: Vec<String> = Vec::new();
+    let mut nd_chains: Vec<super::nft::ChainRef> = Vec::new();
     for f in a.findings.iter().filter(|f| f.verdict != Verdict::Admitted) {
         let Some(e) = rules.selected.iter().find(|e| e.id == f.id) else {
             continue;
         };
-        for p in &f.probes {
+        for p in &f.parts {
+            if p.decided_by.starts_with(super::nd::ND) {
+                for c in &p.dropped_in {
+                    if !nd_chains.contains(&c.0) {
+                        nd_chains.push(c.0.clone());
+                    }
+                }
+                continue;
+            }
             for ((family, table, chain), reply) in &p.dropped_in {
                 let line = lines_for(e, p, (family, table, chain), *reply, (placement, syntax));
                 for l in line {
@@ -81,6 +90,32 @@ pub fn fix(a: &Audit, rules: &Ruleset, placement: Placement, syntax: Syntax) -> 
                         lines.push(l);
                     }
                 }
+            }
+        }
+    }
+    // IPv6 needs neighbour discovery: admitted where it is dropped (Cisco lists permit it
+    // implicitly).
+    for (family, table, chain) in &nd_chains {
+        let names: &[&str] = match syntax {
+            Syntax::Nft => &[family, table, chain],
+            Syntax::Iptables => &[chain],
+            Syntax::Cisco { .. } => continue,
+        };
+        let family_ok = syntax != Syntax::Nft || NFT_FAMILIES.contains(&family.as_str());
+        let l = if !family_ok || names.iter().any(|n| !plain_name(n, syntax)) {
+            unwritable(comment_mark(syntax), names)
+        } else if syntax == Syntax::Nft {
+            format!(
+                "insert rule {family} {table} {chain} icmpv6 type {{ nd-neighbor-solicit, nd-neighbor-advert }} accept comment \"fwgen: neighbour discovery\""
+            )
+        } else {
+            format!(
+                "ip6tables -I {chain} -p ipv6-icmp -m icmp6 --icmpv6-type 135 -m comment --comment \"fwgen: neighbour discovery\" -j ACCEPT\nip6tables -I {chain} -p ipv6-icmp -m icmp6 --icmpv6-type 136 -m comment --comment \"fwgen: neighbour discovery\" -j ACCEPT"
+            )
+        };
+        for l in l.lines() {
+            if !lines.iter().any(|x| x == l) {
+                lines.push(l.to_string());
             }
         }
     }
@@ -116,7 +151,7 @@ pub fn fix(a: &Audit, rules: &Ruleset, placement: Placement, syntax: Syntax) -> 
 /// `(family, table, chain)`, or the comment that says why none is written.
 fn lines_for(
     e: &Selected,
-    p: &super::Probe,
+    p: &super::Part,
     (family, table, chain): (&str, &str, &str),
     reply: bool,
     (placement, syntax): (Placement, Syntax),
@@ -130,18 +165,32 @@ fn lines_for(
     if !family_ok || names.iter().any(|n| !plain_name(n, syntax)) {
         return vec![unwritable(comment_mark(syntax), names)];
     }
-    let v6 = p.src.is_ipv6();
-    let gateway = if p.direction == Direction::In {
-        p.dst
-    } else {
-        p.src
+    let v6 = p.v6;
+    let (gateway, remote) = match p.direction {
+        Direction::In => (&p.space.dst, &p.space.src),
+        Direction::Out => (&p.space.src, &p.space.dst),
     };
+    // Exactly what is missing: its peers (none for every address but the gateway's) and
+    // ports.
+    let peers = if *remote == &super::space::all_addrs(v6) - gateway {
+        Vec::new()
+    } else {
+        super::space::prefixes(remote, v6)
+    };
+    let gateway = super::space::prefixes(gateway, v6).first().map(IpNet::addr);
     let parts = Parts {
         entry: e,
         direction: p.direction,
         protocol: p.protocol,
         v6,
-        gateway: (reply || placement == Placement::Perimeter).then_some(gateway),
+        gateway: gateway.filter(|_| reply || placement == Placement::Perimeter),
+        peers,
+        ports: p
+            .space
+            .dport
+            .ranges()
+            .map(|r| (*r.start(), *r.end()))
+            .collect(),
     };
     match (syntax, reply) {
         (Syntax::Cisco { asa }, reply) => parts.cisco(chain, asa, reply),
@@ -180,6 +229,10 @@ struct Parts<'a> {
     v6: bool,
     /// Perimeter placement: the gateway's address, matched too.
     gateway: Option<std::net::IpAddr>,
+    /// The peers whose connections are missing (none: every address).
+    peers: Vec<IpNet>,
+    /// The ports missing.
+    ports: Vec<(u16, u16)>,
 }
 
 /// Cisco lines come as `LIST-HEADER\tENTRY`: under each list's header (IOS), its entries
@@ -243,11 +296,11 @@ impl Parts<'_> {
         };
         let mut out = Vec::new();
         for peer in &peers {
-            for r in self.entry.ports.ranges() {
-                let port = if r.is_single() {
-                    format!("eq {}", r.lo())
+            for &(lo, hi) in &self.ports {
+                let port = if lo == hi {
+                    format!("eq {lo}")
                 } else {
-                    format!("range {} {}", r.lo(), r.hi())
+                    format!("range {lo} {hi}")
                 };
                 let peer_side = cisco_addr(peer.as_ref(), asa);
                 let gw_side = cisco_addr(gw.as_ref(), asa);
@@ -283,28 +336,19 @@ impl Parts<'_> {
         out
     }
 
-    /// The entry's peers in the connection's family; empty for any address.
+    /// The missing peers in the connection's family; empty for any address.
     fn peers(&self) -> Vec<IpNet> {
-        match &self.entry.remote {
-            Remote::Addresses(nets) => nets
-                .iter()
-                .filter(|n| n.addr().is_ipv6() == self.v6)
-                .copied()
-                .collect(),
-            _ => Vec::new(),
-        }
+        self.peers.clone()
     }
 
     fn ports(&self, sep: &str, range: &str) -> Vec<String> {
-        self.entry
-            .ports
-            .ranges()
+        self.ports
             .iter()
-            .map(|r| {
-                if r.is_single() {
-                    r.lo().to_string()
+            .map(|&(lo, hi)| {
+                if lo == hi {
+                    lo.to_string()
                 } else {
-                    format!("{}{range}{}", r.lo(), r.hi())
+                    format!("{lo}{range}{hi}")
                 }
             })
             .collect::<Vec<_>>()

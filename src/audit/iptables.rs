@@ -1,21 +1,41 @@
 //! `iptables-save` / `ip6tables-save` output, with `ipset save` for `-m set`, read into the
-//! same typed rules as an nftables dump (tables `ip filter` and `ip6 filter`), so that one
+//! same typed rules as an nftables dump (tables `ip TABLE` and `ip6 TABLE`), so that one
 //! evaluator decides both.
 //!
-//! Understood: the `filter` table's INPUT, OUTPUT and FORWARD policies and user chains; `-s`,
-//! `-d`, `-p`, `-i`/`-o lo`, `!`; `-m tcp`/`udp` `--dport`/`--sport`, `-m multiport
-//! --dports`/`--sports`, `-m conntrack --ctstate`, `-m state --state`, `-m set --match-set
-//! NAME src|dst` (hash:ip and hash:net sets), `-m comment`, `-m limit`, `-m icmp`/`icmp6`;
-//! targets ACCEPT, DROP, REJECT, RETURN, user chains (`-j`, `-g`), and LOG, NFLOG, MARK,
-//! CONNMARK, TCPMSS, CT, NOTRACK, which do not decide. Anything else is `unknown`, named.
-//! Other tables (`nat`, `mangle`, `raw`) are not read.
+//! Understood: the `raw`, `mangle`, `nat`, `filter` and `security` tables, their built-in
+//! chains on the hooks and priorities iptables registers them at, and user chains; `-s`,
+//! `-d`, `-p`, `-i`/`-o`, `!`; `-m tcp`/`udp` `--dport`/`--sport`, `--syn`, `--tcp-flags`, `-m
+//! multiport --dports`/`--sports`, `-m conntrack --ctstate`, `-m state --state`, `-m iprange
+//! --src-range`/`--dst-range`, `-m pkttype --pkt-type`, `-m set --match-set NAME src|dst`
+//! (hash:ip and hash:net sets) and `NAME src,dst` (hash:ip,port and hash:net,port), `-m
+//! comment`, `-m limit`, `-m icmp`/`icmp6`; targets ACCEPT, DROP, REJECT, RETURN, user chains
+//! (`-j`, `-g`), SNAT and MASQUERADE (which end a nat chain), and LOG, NFLOG, MARK, CONNMARK,
+//! TCPMSS, CT and the like, which do not decide. DNAT, REDIRECT, NOTRACK and anything else
+//! are `unknown`, named.
 
 use super::nft::{Elem, Expr, Left, ReadError, Right, Ruleset};
 use crate::model::Protocol;
 
 /// Targets that do not end a rule's packet path.
 const NON_DECIDING: &[&str] = &[
-    "LOG", "NFLOG", "ULOG", "MARK", "CONNMARK", "TCPMSS", "CT", "NOTRACK", "TRACE", "AUDIT",
+    "LOG", "NFLOG", "ULOG", "MARK", "CONNMARK", "TCPMSS", "CT", "TRACE", "AUDIT", "DSCP", "TOS",
+    "CLASSIFY", "TTL", "HL",
+];
+
+/// The match modules read (their options are).
+const MODULES: &[&str] = &[
+    "tcp",
+    "udp",
+    "multiport",
+    "conntrack",
+    "state",
+    "set",
+    "comment",
+    "limit",
+    "icmp",
+    "icmp6",
+    "iprange",
+    "pkttype",
 ];
 
 /// Whether a text is `iptables-save` (or `ip6tables-save`) output.
@@ -84,11 +104,11 @@ fn sets(r: &mut Ruleset, text: &str) -> Result<(), ReadError> {
                 let Some(set) = sets.iter_mut().find(|s| s.0 == *name) else {
                     return Err(format!("ipset line {}: `add` to a set not created", i + 1));
                 };
-                let simple = set.1.ends_with("hash:ip") || set.1.ends_with("hash:net");
-                set.2.push(if simple {
-                    address(element)
-                } else {
-                    Elem::Unknown(format!("ipset {} of type {}", set.0, set.1))
+                let kind = set.1.split(' ').nth(1).unwrap_or_default();
+                set.2.push(match kind {
+                    "hash:ip" | "hash:net" => address(element),
+                    "hash:ip,port" | "hash:net,port" => address_port(element),
+                    _ => Elem::Unknown(format!("ipset {} of type {}", set.0, set.1)),
                 });
             }
             [] => {}
@@ -101,6 +121,30 @@ fn sets(r: &mut Ruleset, text: &str) -> Result<(), ReadError> {
         r.add_set(family, "filter".into(), name, elems);
     }
     Ok(())
+}
+
+/// A `hash:ip,port` or `hash:net,port` element: `ADDRESS,[PROTO:]PORT[-PORT]` as the
+/// concatenation (address, protocol, port).
+fn address_port(text: &str) -> Elem {
+    let Some((addr, port)) = text.split_once(',') else {
+        return Elem::Unknown(format!("ipset element `{text}`"));
+    };
+    let (proto, port) = port.split_once(':').unwrap_or(("tcp", port));
+    let port = match port.split_once('-') {
+        Some((lo, hi)) => match (lo.parse(), hi.parse()) {
+            (Ok(lo), Ok(hi)) => Elem::NumRange(lo, hi),
+            _ => Elem::Unknown(format!("ipset element `{text}`")),
+        },
+        None => port.parse().map_or_else(
+            |_| Elem::Unknown(format!("ipset element `{text}`")),
+            Elem::Num,
+        ),
+    };
+    let proto = match proto {
+        "tcp" | "udp" => Elem::Name(proto.to_string()),
+        other => Elem::Name(other.to_string()),
+    };
+    Elem::Concat(vec![address(addr), proto, port])
 }
 
 /// An address, prefix or `a-b` range.
@@ -117,7 +161,34 @@ fn address(text: &str) -> Elem {
         .map_or_else(|_| Elem::Unknown(format!("address `{text}`")), Elem::Addr)
 }
 
-/// One save text of `family` (`ip` or `ip6`): its filter table.
+/// A table's built-in chain: (chain type, hook, priority), as nftables names them (the
+/// priorities iptables registers at: raw -300, mangle -150, nat -100/100, filter 0, security
+/// 50).
+fn builtin(table: &str, chain: &str) -> Option<(&'static str, &'static str, i64)> {
+    let hook = match chain {
+        "PREROUTING" => "prerouting",
+        "INPUT" => "input",
+        "FORWARD" => "forward",
+        "OUTPUT" => "output",
+        "POSTROUTING" => "postrouting",
+        _ => return None,
+    };
+    let (kind, prio) = match (table, hook) {
+        ("raw", "prerouting" | "output") => ("filter", -300),
+        ("mangle", _) => ("filter", -150),
+        ("nat", "prerouting" | "output") => ("nat", -100),
+        ("nat", "input" | "postrouting") => ("nat", 100),
+        ("filter", "input" | "forward" | "output") => ("filter", 0),
+        ("security", "input" | "forward" | "output") => ("filter", 50),
+        _ => return None,
+    };
+    Some((kind, hook, prio))
+}
+
+/// The tables read: every one a packet passes through.
+const TABLES: &[&str] = &["raw", "mangle", "nat", "filter", "security"];
+
+/// One save text of `family` (`ip` or `ip6`): its tables.
 fn save(r: &mut Ruleset, text: &str, family: &str) -> Result<(), ReadError> {
     let mut table = String::new();
     let at = |i: usize, what: &str| format!("line {}: {what}", i + 1);
@@ -126,7 +197,10 @@ fn save(r: &mut Ruleset, text: &str, family: &str) -> Result<(), ReadError> {
             table = t.to_string();
             continue;
         }
-        if table != "filter" || line.starts_with('#') || line.trim().is_empty() || line == "COMMIT"
+        if !TABLES.contains(&table.as_str())
+            || line.starts_with('#')
+            || line.trim().is_empty()
+            || line == "COMMIT"
         {
             continue;
         }
@@ -136,21 +210,15 @@ fn save(r: &mut Ruleset, text: &str, family: &str) -> Result<(), ReadError> {
                 .next()
                 .ok_or_else(|| at(i, "a chain without a name"))?;
             let policy = parts.next().unwrap_or("-");
-            let hook = match name {
-                "INPUT" => Some("input"),
-                "OUTPUT" => Some("output"),
-                "FORWARD" => Some("forward"),
-                _ => None,
-            };
-            let base = hook.map(|h| {
+            let base = builtin(&table, name).map(|(kind, hook, prio)| {
                 (
-                    "filter".to_string(),
-                    h.to_string(),
-                    0,
+                    kind.to_string(),
+                    hook.to_string(),
+                    prio,
                     policy.to_ascii_lowercase(),
                 )
             });
-            r.add_chain(family.into(), "filter".into(), name.into(), base);
+            r.add_chain(family.into(), table.clone(), name.into(), base);
             continue;
         }
         let tokens = tokens(line).map_err(|e| at(i, &e))?;
@@ -158,13 +226,13 @@ fn save(r: &mut Ruleset, text: &str, family: &str) -> Result<(), ReadError> {
             [(a, false), (c, _), rest @ ..] if a == "-A" || a == "--append" => (c.clone(), rest),
             _ => return Err(at(i, "not a rule (`-A CHAIN …`) of iptables-save")),
         };
-        let (expr, comment) = rule(r, family, rest);
+        let (expr, comment) = rule(r, (family, &table), rest);
         let comment = Some(match comment {
             Some(c) => format!("line {}: {c}", i + 1),
             None => format!("line {}", i + 1),
         });
         let handle = i64::try_from(i + 1).unwrap_or(0);
-        r.add_rule((family, "filter", &chain), handle, comment, expr)
+        r.add_rule((family, &table, &chain), handle, comment, expr)
             .map_err(|e| at(i, &e))?;
     }
     Ok(())
@@ -207,9 +275,14 @@ fn tokens(line: &str) -> Result<Vec<(String, bool)>, String> {
 }
 
 /// The expressions of one rule (after `-A CHAIN`), and its comment.
-fn rule(r: &Ruleset, family: &str, t: &[(String, bool)]) -> (Vec<Expr>, Option<String>) {
+fn rule(
+    r: &Ruleset,
+    (family, table): (&str, &str),
+    t: &[(String, bool)],
+) -> (Vec<Expr>, Option<String>) {
     let mut reader = Reader {
         family,
+        table,
         v6: family == "ip6",
         out: Vec::new(),
         comment: None,
@@ -236,6 +309,7 @@ fn rule(r: &Ruleset, family: &str, t: &[(String, bool)]) -> (Vec<Expr>, Option<S
 /// What is read of one rule so far.
 struct Reader<'a> {
     family: &'a str,
+    table: &'a str,
     v6: bool,
     out: Vec<Expr>,
     comment: Option<String>,
@@ -267,23 +341,10 @@ impl Reader<'_> {
                 let input = word.starts_with("-i") || word.starts_with("--in");
                 self.push(Left::Interface(input), vec![Elem::Name((*x).into())]);
             }
-            ("-m" | "--match", [m]) => {
-                if !matches!(
-                    *m,
-                    "tcp"
-                        | "udp"
-                        | "multiport"
-                        | "conntrack"
-                        | "state"
-                        | "set"
-                        | "comment"
-                        | "limit"
-                        | "icmp"
-                        | "icmp6"
-                ) {
-                    self.out.push(Expr::Unknown(format!("-m {m}")));
-                }
+            ("-m" | "--match", [m]) if !MODULES.contains(m) => {
+                self.out.push(Expr::Unknown(format!("-m {m}")));
             }
+            ("-m" | "--match", [_]) => {}
             ("--dport" | "--destination-port", [x]) => {
                 self.push(Left::Dport(self.proto), vec![port(x)])
             }
@@ -303,33 +364,89 @@ impl Reader<'_> {
             }
             ("--match-set", [name, dir]) => self.set(r, name, dir),
             ("--comment", [c]) => self.comment = Some((*c).to_string()),
-            ("--icmp-type" | "--icmpv6-type", _) => {
-                self.push(Left::Icmp, vec![Elem::Name(String::new())])
+            ("--icmp-type" | "--icmpv6-type", [x]) => {
+                let v6 = word == "--icmpv6-type";
+                self.push(Left::Icmp { v6, kind: true }, vec![icmp_type(x, v6)]);
             }
             ("--limit" | "--limit-burst", _) => {}
             ("-j" | "--jump" | "-g" | "--goto", [target, ..]) => {
                 let goto = word == "-g" || word == "--goto";
+                let notrack = a.contains(&"--notrack");
                 self.out.push(match *target {
                     "ACCEPT" => Expr::Accept,
                     "DROP" | "REJECT" => Expr::Drop,
                     "RETURN" => Expr::Return,
-                    t if r.has_chain(self.family, "filter", t) => Expr::Jump(t.to_string(), goto),
+                    "SNAT" | "MASQUERADE" => Expr::Snat,
+                    "NOTRACK" => Expr::Unknown(
+                        "target NOTRACK: connection tracking skips these packets".into(),
+                    ),
+                    "CT" if notrack => Expr::Unknown(
+                        "target CT --notrack: connection tracking skips these packets".into(),
+                    ),
+                    "DNAT" | "REDIRECT" | "TPROXY" => Expr::Unknown(format!(
+                        "target {target} rewrites the destination: the connections it touches \
+                         are not decided"
+                    )),
+                    t if r.has_chain(self.family, self.table, t) => Expr::Jump(t.to_string(), goto),
                     t if NON_DECIDING.contains(&t) => Expr::Nop,
                     t => Expr::Unknown(format!("target {t}")),
                 });
                 // The target's own options (`--reject-with`, `--log-prefix "…"`) follow it.
                 return false;
             }
-            (other, _) => {
+            (other, _) if !self.more(other, a) => {
                 self.out.push(Expr::Unknown(format!("option {other}")));
                 return false;
             }
+            _ => {}
+        }
+        true
+    }
+
+    /// Options of `-m iprange`, `-m pkttype` and TCP flags; `false` when `word` is none.
+    fn more(&mut self, word: &str, a: &[&str]) -> bool {
+        match (word, a) {
+            ("--src-range" | "--dst-range", [x]) => {
+                let v6 = self.v6;
+                let left = if word == "--src-range" {
+                    Left::Saddr { v6 }
+                } else {
+                    Left::Daddr { v6 }
+                };
+                self.push(left, vec![address(x)]);
+            }
+            ("--pkt-type", [x]) => self.push(Left::Pkttype, vec![Elem::Name((*x).into())]),
+            ("--syn", []) => {
+                use super::nft::flags::{ACK, FIN, RST, SYN};
+                self.push(
+                    Left::TcpFlags(FIN | SYN | RST | ACK),
+                    vec![Elem::Num(u64::from(SYN))],
+                );
+            }
+            ("--tcp-flags", [mask, comp]) => {
+                let bits = |x: &str| {
+                    x.split(',')
+                        .try_fold(0u8, |a, f| Some(a | super::nft::flags::named(f)?))
+                };
+                match (bits(mask), bits(comp)) {
+                    (Some(m), Some(c)) => {
+                        self.push(Left::TcpFlags(m), vec![Elem::Num(u64::from(c & m))]);
+                    }
+                    _ => self
+                        .out
+                        .push(Expr::Unknown(format!("--tcp-flags {mask} {comp}"))),
+                }
+            }
+            _ => return false,
         }
         true
     }
 
     fn protocol(&mut self, p: &str) {
-        let p = p.to_ascii_lowercase();
+        let mut p = p.to_ascii_lowercase();
+        if p == "icmpv6" {
+            p = "ipv6-icmp".into();
+        }
         self.proto = match p.as_str() {
             "tcp" | "6" => Some(Protocol::Tcp),
             "udp" | "17" => Some(Protocol::Udp),
@@ -344,10 +461,27 @@ impl Reader<'_> {
     /// `-m set --match-set NAME src|dst`: a set from the ipset save given.
     fn set(&mut self, r: &Ruleset, name: &str, dir: &str) {
         let v6 = self.v6;
-        let left = match dir {
-            "src" => Left::Saddr { v6 },
-            "dst" => Left::Daddr { v6 },
-            other => {
+        let addr = |d: &str| match d {
+            "src" => Some(Left::Saddr { v6 }),
+            "dst" => Some(Left::Daddr { v6 }),
+            _ => None,
+        };
+        let port = |d: &str| match d {
+            "src" => Some(Left::Sport(None)),
+            "dst" => Some(Left::Dport(None)),
+            _ => None,
+        };
+        let two = dir.split_once(',').and_then(|(a, p)| {
+            Some(Left::Concat(vec![
+                addr(a)?,
+                Left::L4 { v6: None },
+                port(p)?,
+            ]))
+        });
+        let left = match (addr(dir), two) {
+            (Some(l), _) | (None, Some(l)) => l,
+            (None, None) => {
+                let other = dir;
                 self.out
                     .push(Expr::Unknown(format!("--match-set {name} {other}")));
                 return;
@@ -364,6 +498,30 @@ impl Reader<'_> {
             ))),
         }
     }
+}
+
+/// An ICMP type as iptables-save prints it: a number, `TYPE/CODE` (the code is not
+/// modelled unless 0), or a name.
+fn icmp_type(x: &str, v6: bool) -> Elem {
+    let (kind, code) = x.split_once('/').unwrap_or((x, "0"));
+    if code != "0" {
+        return Elem::Unknown(format!("ICMP type {x} with a code"));
+    }
+    if let Ok(n) = kind.parse::<u64>() {
+        return Elem::Num(n);
+    }
+    let named = match (v6, kind) {
+        (true, "neighbour-solicitation" | "neighbor-solicitation") => 135,
+        (true, "neighbour-advertisement" | "neighbor-advertisement") => 136,
+        (true, "router-solicitation") => 133,
+        (true, "router-advertisement") => 134,
+        (true, "echo-request") => 128,
+        (true, "echo-reply") => 129,
+        (false, "echo-request") => 8,
+        (false, "echo-reply") => 0,
+        _ => return Elem::Unknown(format!("ICMP type {x}")),
+    };
+    Elem::Num(named)
 }
 
 /// `-s a,b` lists several addresses.

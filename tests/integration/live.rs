@@ -165,6 +165,45 @@ impl Lab {
         lab
     }
 
+    /// One more address per family on the client side (two-namespace labs only).
+    pub(crate) fn add_client(&self, v4: &str, v6: &str) {
+        let id = self.gw.trim_start_matches("fwgen-gw-");
+        let vc = format!("fwc{id}");
+        run(&[
+            "ip",
+            "-n",
+            &self.cli,
+            "addr",
+            "add",
+            &format!("{v4}/24"),
+            "dev",
+            &vc,
+        ]);
+        run(&[
+            "ip",
+            "-n",
+            &self.cli,
+            "-6",
+            "addr",
+            "add",
+            &format!("{v6}/64"),
+            "dev",
+            &vc,
+            "nodad",
+        ]);
+    }
+
+    /// Empty every namespace's neighbour cache: a ruleset that drops neighbour discovery
+    /// must not be helped by addresses learnt under the ruleset before it.
+    pub(crate) fn forget_neighbours(&self) {
+        for ns in [Some(&self.gw), Some(&self.cli), self.fw.as_ref()]
+            .into_iter()
+            .flatten()
+        {
+            run(&["ip", "-n", ns, "neigh", "flush", "all"]);
+        }
+    }
+
     /// Give the client side the outside addresses (203.0.113.77, 2001:db8:ffff::77) that
     /// `fwgen audit` probes `any` with, routed from the gateway (two-namespace labs only).
     pub(crate) fn add_outsider(&self) {

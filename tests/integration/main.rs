@@ -10,7 +10,7 @@
 //!   (files, devices, signals, hostile sizes), `hostile` (hostile text), `errors`
 //!   (diagnostics snapshots), `pipeline` (manifests and `build`), `properties` (proptest),
 //!   `readme` and `examples` (documentation stays true), `cli`, `coverage`,
-//!   `fuzz_regressions`, `audit` (fwgen audit against real packets), `audit_hostile` (what an
+//!   `fuzz_regressions`, `audit` (fwgen audit against real packets), `audit_exact` (the audit equals the kernel on generated rulesets), `audit_hostile` (what an
 //!   audited box chooses: names, comments, table flags), `cisco_updates` (Cisco generations
 //!   pasted over each other), `layers` (ARCHITECTURE.md's table is the import graph).
 //! - A new backend: its module in `backends`, its real-tool check in `tools`, its
@@ -18,6 +18,7 @@
 //! - Unit tests of one module's internals stay in that module (`#[cfg(test)]`).
 
 mod audit;
+mod audit_exact;
 mod audit_hostile;
 mod backends;
 mod cisco;

@@ -1,38 +1,55 @@
-//! What a read ruleset decides about one packet: every base chain on its hook, in priority
-//! order, in every table that is not dormant (tables whose flags could not be read are
-//! decided both ways); user chains through jumps and gotos, bounded.
+//! What a read ruleset decides about a space of packets: every base chain on the packets'
+//! hooks, in hook and priority order, in every table that is not dormant (tables whose flags
+//! could not be read are decided both ways); user chains through jumps and gotos, bounded.
+//!
+//! Each rule's matches divide the space exactly: the part a match holds goes on through the
+//! rule, the rest to the next rule. What comes out is a partition of the space, each piece
+//! with its decision and the rule or policy that made it.
 
 use super::*;
+use crate::audit::space::{self, Space};
+
+/// A piece of a decided space.
+#[derive(Clone, Debug)]
+pub struct Piece {
+    pub space: Space,
+    pub decision: Decision,
+    /// For a drop, the base chain it happened in (where a rule that admits it would go).
+    pub chain: Option<ChainRef>,
+}
+
+/// The most rule visits (a piece of space through one rule) one decision may take: chains
+/// that jump to each other many times over, or matches that cut a space into many pieces,
+/// would otherwise take exponential time.
+pub const WORK: usize = 2_000_000;
 
 impl Ruleset {
-    /// What the base chains on `hook` do with `p`: every one must accept it (in priority
-    /// order; a drop in any ends it).
-    pub fn decide(&self, hook: Hook, p: &Packet) -> Decision {
-        self.decide_at(hook, p).0
-    }
-
-    /// [`Ruleset::decide`], and for a drop the base chain it happened in (family, table,
-    /// name): where a rule that admits the packet would go.
+    /// What the base chains on `hook`'s path do with the packets of `space`: every one must
+    /// accept (in order; a drop in any ends it).
     ///
     /// Dormant tables are left out. Where tables' flags are unreadable, every combination of
-    /// them being dormant or not is decided: one answer for all is the answer, else unknown.
-    pub fn decide_at(&self, hook: Hook, p: &Packet) -> (Decision, Option<ChainRef>) {
+    /// them being dormant or not is decided: where all agree that is the answer, else unknown.
+    pub fn decide(&self, hook: Hook, ctx: &Context, space: Space) -> Vec<Piece> {
         let unreadable: Vec<&(String, String)> = self.unreadable.iter().collect();
-        let kind = |d: &Decision| std::mem::discriminant(d);
+        let mut work = WORK;
         if unreadable.is_empty() {
-            return self.decide_without(hook, p, &self.dormant);
+            return self.decide_without(hook, ctx, space, &self.dormant, &mut work);
         }
         if unreadable.len() > MAX_UNREADABLE {
-            return (
-                Decision::Unknown(format!(
+            return vec![unknown(
+                space,
+                format!(
                     "{} tables whose flags nft printed wrongly: whether each is dormant is not \
                      known",
                     unreadable.len()
-                )),
-                None,
-            );
+                ),
+            )];
         }
-        let first = self.decide_without(hook, p, &self.dormant);
+        let mut result = self.decide_without(hook, ctx, space.clone(), &self.dormant, &mut work);
+        let names: Vec<String> = unreadable
+            .iter()
+            .map(|(f, t)| format!("table {f} {t}"))
+            .collect();
         for mask in 1..(1u32 << unreadable.len()) {
             let mut absent = self.dormant.clone();
             for (i, t) in unreadable.iter().enumerate() {
@@ -40,50 +57,88 @@ impl Ruleset {
                     absent.insert((*t).clone());
                 }
             }
-            let other = self.decide_without(hook, p, &absent);
-            if kind(&other.0) != kind(&first.0) {
-                let names: Vec<String> = unreadable
-                    .iter()
-                    .map(|(f, t)| format!("table {f} {t}"))
-                    .collect();
-                return (
-                    Decision::Unknown(format!(
-                        "whether {} is dormant decides it (nft printed its flags wrongly)",
-                        names.join(" or ")
-                    )),
-                    None,
-                );
-            }
+            let other = self.decide_without(hook, ctx, space.clone(), &absent, &mut work);
+            result = agree(result, &other, &names);
         }
-        first
+        result
     }
 
-    /// For rulesets of one family per file: the packet's family was not given.
-    fn family_missing(&self, p: &Packet) -> Option<Decision> {
-        let family = if p.src.is_ipv4() { "ip" } else { "ip6" };
+    /// For rulesets of one family per file: the packets' family was not given.
+    fn family_missing(&self, ctx: &Context) -> Option<String> {
+        let family = if ctx.v6 { "ip6" } else { "ip" };
         let given = self.families.as_ref()?;
         (!given.contains(&family)).then(|| {
-            Decision::Unknown(format!(
+            format!(
                 "no {} given: {} is not audited",
-                if family == "ip" {
-                    "iptables-save"
-                } else {
+                if ctx.v6 {
                     "ip6tables-save"
+                } else {
+                    "iptables-save"
                 },
-                if family == "ip" { "IPv4" } else { "IPv6" }
-            ))
+                if ctx.v6 { "IPv6" } else { "IPv4" }
+            )
         })
     }
 
-    /// [`Ruleset::decide_at`] with the tables in `absent` left out.
+    /// Why a base chain cannot be decided for these packets, if it cannot; `Ok(false)` when
+    /// it does not see them.
+    fn undecidable(&self, c: &Chain, hook: Hook, ctx: &Context) -> Result<bool, String> {
+        let Some((kind, on, _, policy)) = &c.base else {
+            return Ok(false);
+        };
+        let at = format!("{} {} {}", c.family, c.table, c.name);
+        let passes = c.rules.is_empty() && policy == "accept";
+        if on == "ingress" {
+            if passes {
+                return Ok(false);
+            }
+            return match (&c.device, &ctx.iif) {
+                (Some(dev), Some(iif)) => Ok(dev == iif),
+                (Some(dev), None) => Err(format!(
+                    "ingress chain {at} on device {dev}: name the interface the packets arrive \
+                     on with --interface"
+                )),
+                (None, _) => Err(format!(
+                    "ingress chain {at}: the dump does not name its device (nft's JSON leaves it \
+                     out), so whether these packets meet it is not known"
+                )),
+            };
+        }
+        let sees = match kind.as_str() {
+            // A nat chain sees only the first packet of a connection; what it does to that
+            // one (a drop, or a rewrite named as unknown) is decided.
+            "nat" => ctx.state == State::New,
+            "filter" | "route" => true,
+            _ if passes => false,
+            _ => {
+                return Err(format!(
+                    "chain {at}: type {kind} on the {} hook",
+                    hook.name()
+                ));
+            }
+        };
+        match &c.worst {
+            _ if !sees => Ok(false),
+            Err(why) => Err(format!("chain {at}: {why}")),
+            Ok(n) if *n > WORK => Err(format!(
+                "chain {at}: up to {n} rules to visit for one packet (chains that jump to each \
+                 other over and over); at most {WORK} are followed"
+            )),
+            Ok(_) => Ok(true),
+        }
+    }
+
+    /// [`Ruleset::decide`] with the tables in `absent` left out.
     fn decide_without(
         &self,
         hook: Hook,
-        p: &Packet,
+        ctx: &Context,
+        space: Space,
         absent: &std::collections::BTreeSet<(String, String)>,
-    ) -> (Decision, Option<ChainRef>) {
-        if let Some(missing) = self.family_missing(p) {
-            return (missing, None);
+        work: &mut usize,
+    ) -> Vec<Piece> {
+        if let Some(missing) = self.family_missing(ctx) {
+            return vec![unknown(space, missing)];
         }
         let path = hook.path();
         let on_path = |c: &Chain| {
@@ -95,195 +150,328 @@ impl Ruleset {
             .chains
             .iter()
             .filter(|c| on_path(c).is_some())
-            .filter(|c| family_applies(&c.family, p))
+            .filter(|c| family_applies(&c.family, ctx.v6, &c.base))
             .filter(|c| !absent.contains(&(c.family.clone(), c.table.clone())))
             .collect();
         chains.sort_by_key(|c| (on_path(c), c.base.as_ref().map_or(0, |b| b.2)));
-        let mut last = format!("no base chain on the {} hook: accepted", hook.name());
-        let mut accepted_by: Option<String> = None;
+        let none = format!("no base chain on the {} hook: accepted", hook.name());
+        // Pieces still going: (space, the first rule that accepted them, the last policy).
+        let mut live: Vec<(Space, Option<String>, String)> = vec![(space, None, none)];
+        let mut done = Vec::new();
         for c in chains {
-            let Some((kind, _, prio, policy)) = &c.base else {
+            if live.is_empty() {
+                break;
+            }
+            let Some((_, _, prio, policy)) = &c.base else {
                 continue;
             };
             let at = format!("{} {} {}", c.family, c.table, c.name);
-            match kind.as_str() {
-                // A nat chain sees only the first packet of a connection; what it does to
-                // that one (a drop, or a rewrite the reader names as unknown) is decided.
-                "nat" if p.state != State::New => continue,
-                "filter" | "nat" | "route" => {}
-                _ if c.rules.is_empty() && policy == "accept" => continue,
-                _ => {
-                    return (
-                        Decision::Unknown(format!(
-                            "chain {at}: type {kind} on the {} hook",
-                            hook.name()
-                        )),
-                        None,
-                    );
+            match self.undecidable(c, hook, ctx) {
+                Ok(false) => continue,
+                Ok(true) => {}
+                Err(why) => {
+                    done.extend(live.drain(..).map(|(s, _, _)| unknown(s, why.clone())));
+                    break;
                 }
             }
-            match &c.worst {
-                Err(why) => return (Decision::Unknown(format!("chain {at}: {why}")), None),
-                Ok(n) if *n > BUDGET => {
-                    return (
-                        Decision::Unknown(format!(
-                            "chain {at}: up to {n} rules to visit for one packet (chains that jump \
-                         to each other over and over); at most {BUDGET} are followed"
-                        )),
-                        None,
-                    );
-                }
-                Ok(_) => {}
-            }
-            let mut budget = BUDGET;
             let here = || Some((c.family.clone(), c.table.clone(), c.name.clone()));
-            match self.run(c, p, 0, &mut budget) {
-                // The first rule that accepts says most (later chains may only let it pass).
-                Flow::Verdict(Decision::Accept(why)) => {
-                    if accepted_by.is_none() {
-                        accepted_by = Some(why);
+            let mut next = Vec::new();
+            for (s, accepted_by, last) in live {
+                for (sub, flow) in self.run(c, ctx, s, 0, work) {
+                    match flow {
+                        // The first rule that accepts says most (later chains may only let it
+                        // pass).
+                        Flow::Verdict(Decision::Accept(why)) => {
+                            next.push((sub, accepted_by.clone().or(Some(why)), last.clone()));
+                        }
+                        Flow::Verdict(d @ Decision::Drop(_)) => done.push(Piece {
+                            space: sub,
+                            decision: d,
+                            chain: here(),
+                        }),
+                        Flow::Verdict(d) => done.push(Piece {
+                            space: sub,
+                            decision: d,
+                            chain: None,
+                        }),
+                        Flow::Through if policy == "accept" => next.push((
+                            sub,
+                            accepted_by.clone(),
+                            format!("policy accept of chain {at} (priority {prio})"),
+                        )),
+                        Flow::Through => done.push(Piece {
+                            space: sub,
+                            decision: Decision::Drop(format!("policy {policy} of chain {at}")),
+                            chain: here(),
+                        }),
                     }
                 }
-                Flow::Verdict(d @ Decision::Drop(_)) => return (d, here()),
-                Flow::Verdict(d) => return (d, None),
-                Flow::Through => match policy.as_str() {
-                    "accept" => {
-                        last = format!("policy accept of chain {at} (priority {prio})");
-                    }
-                    _ => {
-                        return (
-                            Decision::Drop(format!("policy {policy} of chain {at}")),
-                            here(),
-                        );
-                    }
-                },
             }
+            live = next;
         }
-        (Decision::Accept(accepted_by.unwrap_or(last)), None)
+        done.extend(live.into_iter().map(|(s, accepted_by, last)| Piece {
+            space: s,
+            decision: Decision::Accept(accepted_by.unwrap_or(last)),
+            chain: None,
+        }));
+        done
     }
 
-    /// Run one chain; `Through` when no rule decides (the caller continues, or the base
-    /// chain's policy applies).
-    fn run(&self, c: &Chain, p: &Packet, depth: usize, budget: &mut usize) -> Flow {
-        if *budget < c.rules.len() {
-            return Flow::Verdict(Decision::Unknown(format!(
-                "more than {BUDGET} rules to visit for one packet (chains that jump to each other \
-                 over and over?) at {} {} {}",
-                c.family, c.table, c.name
-            )));
-        }
-        *budget -= c.rules.len();
+    /// Run one chain over a space: its pieces and what became of each (`Through` when no rule
+    /// decides: the caller goes on, or the base chain's policy applies).
+    fn run(
+        &self,
+        c: &Chain,
+        ctx: &Context,
+        space: Space,
+        depth: usize,
+        work: &mut usize,
+    ) -> Vec<(Space, Flow)> {
+        let at_chain = format!("{} {} {}", c.family, c.table, c.name);
         if depth > DEPTH {
-            return Flow::Verdict(Decision::Unknown(format!(
-                "more than {DEPTH} nested chains (a loop?) at {} {} {}",
-                c.family, c.table, c.name
-            )));
+            return vec![(
+                space,
+                Flow::Verdict(Decision::Unknown(format!(
+                    "more than {DEPTH} nested chains (a loop?) at {at_chain}"
+                ))),
+            )];
         }
+        let mut live = vec![space];
+        let mut out = Vec::new();
         for r in &c.rules {
+            if live.is_empty() {
+                break;
+            }
+            if *work < live.len() || live.len() > space::MAX_PIECES {
+                let why = format!(
+                    "at {at_chain}: more than {WORK} rule visits or {} pieces of address and port \
+                     space to follow (chains that jump to each other over and over, or rules \
+                     that cut the space very finely)",
+                    space::MAX_PIECES
+                );
+                out.extend(
+                    live.drain(..)
+                        .map(|s| (s, Flow::Verdict(Decision::Unknown(why.clone())))),
+                );
+                break;
+            }
+            *work -= live.len();
             let at = || {
                 let comment = r
                     .comment
                     .as_ref()
                     .map(|t| format!(" \"{t}\""))
                     .unwrap_or_default();
-                format!(
-                    "rule {} {} {} handle {}{comment}",
-                    c.family, c.table, c.name, r.handle
-                )
+                format!("rule {at_chain} handle {}{comment}", r.handle)
             };
-            match self.rule_step(r, p) {
-                Step::NoMatch | Step::Continue => {}
-                Step::Unknown(what) => {
-                    return Flow::Verdict(Decision::Unknown(format!("{}: {what}", at())));
-                }
-                Step::Accept => return Flow::Verdict(Decision::Accept(at())),
-                Step::Drop => return Flow::Verdict(Decision::Drop(at())),
-                Step::Return => return Flow::Through,
-                Step::Jump(target, goto) => {
-                    let key = (c.family.clone(), c.table.clone(), target.to_string());
-                    let Some(&next) = self.by_name.get(&key) else {
-                        return Flow::Verdict(Decision::Unknown(format!(
-                            "{}: jump to a missing chain {target}",
-                            at()
-                        )));
-                    };
-                    let Some(next) = self.chains.get(next) else {
-                        return Flow::Through;
-                    };
-                    match self.run(next, p, depth + 1, budget) {
-                        Flow::Verdict(d) => return Flow::Verdict(d),
-                        // After a goto, the chain that called this one goes on.
-                        Flow::Through if goto => return Flow::Through,
-                        Flow::Through => {}
+            let mut next = Vec::new();
+            for s in live {
+                for (sub, step) in self.rule_step(r, ctx, s) {
+                    let verdict = |d| (sub.clone(), Flow::Verdict(d));
+                    match step {
+                        Step::NoMatch | Step::Continue => next.push(sub),
+                        Step::Unknown(what) => {
+                            out.push(verdict(Decision::Unknown(format!("{}: {what}", at()))));
+                        }
+                        Step::Accept => out.push(verdict(Decision::Accept(at()))),
+                        Step::Drop => out.push(verdict(Decision::Drop(at()))),
+                        Step::Return => out.push((sub, Flow::Through)),
+                        Step::Jump(target, goto) => {
+                            let key = (c.family.clone(), c.table.clone(), target.to_string());
+                            let Some(called) =
+                                self.by_name.get(&key).and_then(|&i| self.chains.get(i))
+                            else {
+                                out.push(verdict(Decision::Unknown(format!(
+                                    "{}: jump to a missing chain {target}",
+                                    at()
+                                ))));
+                                continue;
+                            };
+                            for (s2, flow) in self.run(called, ctx, sub, depth + 1, work) {
+                                match flow {
+                                    Flow::Verdict(d) => out.push((s2, Flow::Verdict(d))),
+                                    // After a goto, the chain that called this one goes on.
+                                    Flow::Through if goto => out.push((s2, Flow::Through)),
+                                    Flow::Through => next.push(s2),
+                                }
+                            }
+                        }
                     }
                 }
             }
+            live = next;
         }
-        Flow::Through
+        out.extend(live.into_iter().map(|s| (s, Flow::Through)));
+        out
     }
 
-    /// One rule: its matches in order, then what its statements do.
-    fn rule_step<'r>(&self, r: &'r Rule, p: &Packet) -> Step<'r> {
+    /// One rule over a space: its matches in order divide it; then what its statements do
+    /// to the part that matched.
+    fn rule_step<'r>(&self, r: &'r Rule, ctx: &Context, space: Space) -> Vec<(Space, Step<'r>)> {
+        let mut cur = vec![space];
+        let mut out = Vec::new();
+        let all = |cur: Vec<Space>, out: &mut Vec<(Space, Step<'r>)>, step: Step<'r>| {
+            out.extend(cur.into_iter().map(|s| (s, step.clone())));
+        };
         for e in &r.expr {
             match e {
                 Expr::Match {
                     negate,
                     left,
                     right,
-                } => match self.matches(left, right, p) {
-                    Ok(hit) if hit != *negate => {}
-                    Ok(_) => return Step::NoMatch,
-                    Err(what) => return Step::Unknown(what),
-                },
-                Expr::Accept => return Step::Accept,
-                Expr::Drop => return Step::Drop,
-                Expr::Return => return Step::Return,
-                Expr::Jump(target, goto) => return Step::Jump(target, *goto),
-                Expr::Nop => {}
-                Expr::Vmap(key, pairs) => {
-                    let Some(value) = field(key, p) else {
-                        return Step::NoMatch;
+                } => {
+                    let elems: &[Elem] = match right {
+                        Right::Elems(e) => e,
+                        Right::Named(i) => self.sets.get(*i).map_or(&[], Vec::as_slice),
                     };
-                    for (e, verdict) in pairs {
-                        match element(e, &value) {
-                            Ok(true) => {
-                                return match verdict {
-                                    Verdict::Accept => Step::Accept,
-                                    Verdict::Drop => Step::Drop,
-                                    Verdict::Return => Step::Return,
-                                    Verdict::Continue => Step::Continue,
-                                    Verdict::Jump(t, goto) => Step::Jump(t, *goto),
+                    match cubes::cubes(left, elems, ctx) {
+                        Err(what) => {
+                            all(cur, &mut out, Step::Unknown(what));
+                            return out;
+                        }
+                        // The packets have no such header: nothing matches, `!=` included.
+                        Ok(None) => {
+                            all(cur, &mut out, Step::NoMatch);
+                            return out;
+                        }
+                        Ok(Some(cubes)) => {
+                            let mut held = Vec::new();
+                            for s in cur {
+                                let Some((inside, outside)) = space::partition(s.clone(), &cubes)
+                                else {
+                                    out.push((s, Step::Unknown(too_fine())));
+                                    continue;
                                 };
+                                let (yes, no) = if *negate {
+                                    (outside, inside)
+                                } else {
+                                    (inside, outside)
+                                };
+                                held.extend(yes);
+                                all(no, &mut out, Step::NoMatch);
                             }
-                            Ok(false) => {}
-                            Err(what) => return Step::Unknown(what),
+                            cur = held;
                         }
                     }
-                    return Step::NoMatch;
                 }
-                Expr::Unknown(what) => return Step::Unknown(what.clone()),
+                Expr::Accept | Expr::Snat => {
+                    all(cur, &mut out, Step::Accept);
+                    return out;
+                }
+                Expr::Drop => {
+                    all(cur, &mut out, Step::Drop);
+                    return out;
+                }
+                Expr::Return => {
+                    all(cur, &mut out, Step::Return);
+                    return out;
+                }
+                Expr::Jump(target, goto) => {
+                    all(cur, &mut out, Step::Jump(target, *goto));
+                    return out;
+                }
+                Expr::Nop => {}
+                Expr::Vmap(key, pairs) => {
+                    self.vmap_step(key, pairs, ctx, cur, &mut out);
+                    return out;
+                }
+                Expr::Unknown(what) => {
+                    all(cur, &mut out, Step::Unknown(what.clone()));
+                    return out;
+                }
+            }
+            if cur.is_empty() {
+                return out;
             }
         }
-        Step::Continue
+        all(cur, &mut out, Step::Continue);
+        out
     }
 
-    /// One match: `Ok(false)` also when the packet has no such header (`tcp dport` of a UDP
-    /// packet), which no comparison matches, `!=` included.
-    fn matches(&self, left: &Left, right: &Right, p: &Packet) -> Result<bool, String> {
-        let Some(value) = field(left, p) else {
-            return Ok(false);
-        };
-        let elems: &[Elem] = match right {
-            Right::Elems(e) => e,
-            Right::Named(i) => self.sets.get(*i).map_or(&[], Vec::as_slice),
-        };
-        for e in elems {
-            if element(e, &value)? {
-                return Ok(true);
+    /// A verdict map: each element in turn takes what it holds; the rest does not match.
+    fn vmap_step<'r>(
+        &self,
+        key: &Left,
+        pairs: &'r [(Elem, Verdict)],
+        ctx: &Context,
+        mut cur: Vec<Space>,
+        out: &mut Vec<(Space, Step<'r>)>,
+    ) {
+        for (e, verdict) in pairs {
+            let step = match verdict {
+                Verdict::Accept => Step::Accept,
+                Verdict::Drop => Step::Drop,
+                Verdict::Return => Step::Return,
+                Verdict::Continue => Step::Continue,
+                Verdict::Jump(t, goto) => Step::Jump(t, *goto),
+            };
+            match cubes::cubes(key, std::slice::from_ref(e), ctx) {
+                Err(what) => {
+                    out.extend(cur.drain(..).map(|s| (s, Step::Unknown(what.clone()))));
+                    return;
+                }
+                Ok(None) => break,
+                Ok(Some(cubes)) => {
+                    let mut rest = Vec::new();
+                    for s in cur {
+                        match space::partition(s.clone(), &cubes) {
+                            Some((inside, outside)) => {
+                                out.extend(inside.into_iter().map(|i| (i, step.clone())));
+                                rest.extend(outside);
+                            }
+                            None => out.push((s, Step::Unknown(too_fine()))),
+                        }
+                    }
+                    cur = rest;
+                }
             }
         }
-        Ok(false)
+        out.extend(cur.into_iter().map(|s| (s, Step::NoMatch)));
     }
+}
+
+fn too_fine() -> String {
+    format!(
+        "a match that cuts the space into more than {} pieces",
+        space::MAX_PIECES
+    )
+}
+
+fn unknown(space: Space, why: String) -> Piece {
+    Piece {
+        space,
+        decision: Decision::Unknown(why),
+        chain: None,
+    }
+}
+
+/// Two decisions of the same space (with some tables dormant or not): where they agree, the
+/// first's pieces; where they differ, unknown.
+fn agree(a: Vec<Piece>, b: &[Piece], names: &[String]) -> Vec<Piece> {
+    let kind = |d: &Decision| std::mem::discriminant(d);
+    let mut out = Vec::new();
+    for p in a {
+        for q in b {
+            let Some(both) = p.space.intersect(&q.space) else {
+                continue;
+            };
+            if kind(&p.decision) == kind(&q.decision) {
+                out.push(Piece {
+                    space: both,
+                    ..p.clone()
+                });
+            } else {
+                out.push(unknown(
+                    both,
+                    format!(
+                        "whether {} is dormant decides it (nft printed its flags wrongly)",
+                        names.join(" or ")
+                    ),
+                ));
+            }
+        }
+    }
+    out
 }
 
 enum Flow {
@@ -291,6 +479,7 @@ enum Flow {
     Through,
 }
 
+#[derive(Clone)]
 enum Step<'r> {
     NoMatch,
     /// Matched, no verdict: the next rule.
@@ -303,103 +492,12 @@ enum Step<'r> {
     Unknown(String),
 }
 
-/// A value of the packet, as a match compares it.
-#[derive(Clone, Debug, PartialEq)]
-enum Val {
-    Addr(IpAddr),
-    Port(u16),
-    /// A protocol or family name (`tcp`, `ipv4`) and number.
-    Name(&'static str, u8),
-    /// `ct state` (`new`, `established`).
-    State(&'static str),
-    Concat(Vec<Val>),
-    /// An interface, if the audit knows it (`lo` never matches a probe from another host).
-    Interface(Option<String>),
-}
-
-fn family_applies(family: &str, p: &Packet) -> bool {
+fn family_applies(family: &str, v6: bool, base: &Option<(String, String, i64, String)>) -> bool {
     match family {
         "inet" => true,
-        "ip" => p.src.is_ipv4(),
-        "ip6" => p.src.is_ipv6(),
+        "ip" => !v6,
+        "ip6" => v6,
+        "netdev" => base.as_ref().is_some_and(|b| b.1 == "ingress"),
         _ => false,
-    }
-}
-
-/// The value `left` reads from `p`; `None` when `p` has no such header.
-fn field(left: &Left, p: &Packet) -> Option<Val> {
-    let v6 = p.src.is_ipv6();
-    let l4 = match p.protocol {
-        Protocol::Tcp => Val::Name("tcp", 6),
-        Protocol::Udp => Val::Name("udp", 17),
-    };
-    let port = |want: &Option<Protocol>, port: u16| {
-        want.is_none_or(|w| w == p.protocol)
-            .then_some(Val::Port(port))
-    };
-    match left {
-        Left::Saddr { v6: f } => (*f == v6).then_some(Val::Addr(p.src)),
-        Left::Daddr { v6: f } => (*f == v6).then_some(Val::Addr(p.dst)),
-        Left::L4 { v6: f } => f.is_none_or(|f| f == v6).then_some(l4),
-        Left::Sport(want) => port(want, p.sport),
-        Left::Dport(want) => port(want, p.dport),
-        Left::Nfproto => Some(if v6 {
-            Val::Name("ipv6", 10)
-        } else {
-            Val::Name("ipv4", 2)
-        }),
-        Left::Interface(input) => Some(Val::Interface(if *input {
-            p.iif.clone()
-        } else {
-            p.oif.clone()
-        })),
-        Left::CtState => Some(Val::State(match p.state {
-            State::New => "new",
-            State::Established => "established",
-        })),
-        Left::Icmp => None,
-        Left::Concat(parts) => parts
-            .iter()
-            .map(|l| field(l, p))
-            .collect::<Option<Vec<_>>>()
-            .map(Val::Concat),
-    }
-}
-
-/// Whether one element holds `v`.
-fn element(e: &Elem, v: &Val) -> Result<bool, String> {
-    match (e, v) {
-        (Elem::Unknown(what), _) => Err(what.clone()),
-        (Elem::Concat(parts), Val::Concat(vals)) => {
-            if parts.len() != vals.len() {
-                return Ok(false);
-            }
-            for (part, val) in parts.iter().zip(vals) {
-                if !element(part, val)? {
-                    return Ok(false);
-                }
-            }
-            Ok(true)
-        }
-        (Elem::Addr(x), Val::Addr(a)) => Ok(x == a),
-        (Elem::Net(n), Val::Addr(a)) => Ok(n.contains(a)),
-        (Elem::AddrRange(lo, hi), Val::Addr(a)) => Ok(lo <= a && a <= hi),
-        (Elem::Num(n), Val::Port(p)) => Ok(*n == u64::from(*p)),
-        (Elem::NumRange(lo, hi), Val::Port(p)) => Ok(*lo <= u64::from(*p) && u64::from(*p) <= *hi),
-        (Elem::Name(s), Val::Name(name, _)) => Ok(s == name),
-        (Elem::Num(n), Val::Name(_, number)) => Ok(*n == u64::from(*number)),
-        (Elem::Name(s), Val::State(st)) => Ok(s == st),
-        // A probe comes from another host, never through the loopback interface.
-        (Elem::Name(s), Val::Interface(Some(name))) => Ok(match s.strip_suffix(['+', '*']) {
-            // iptables `eth+`, nft `eth*`: a prefix.
-            Some(prefix) => name.starts_with(prefix),
-            None => s == name,
-        }),
-        (Elem::Name(s), Val::Interface(None)) if s == "lo" => Ok(false),
-        (e, Val::Interface(None)) => Err(format!(
-            "interface {e:?} (name the interfaces with --interface and --ingress-interface)"
-        )),
-        // A service name nft printed for a port is not resolved here.
-        (e, v) => Err(format!("{e:?} compared with {v:?}")),
     }
 }

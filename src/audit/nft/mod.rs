@@ -14,7 +14,13 @@
 //! not name, a NAT rewrite, a match this reader does not know. What a packet meets is
 //! decided in `decide`.
 
+mod cubes;
 mod decide;
+mod json;
+
+use json::{compare, elem, implied, left, tcp_flags};
+
+pub use decide::Piece;
 
 use std::collections::BTreeMap;
 use std::net::IpAddr;
@@ -46,9 +52,9 @@ impl Hook {
     /// forwarded one both. Base chains on each, in every table, must let it through.
     fn path(self) -> &'static [&'static str] {
         match self {
-            Hook::Input => &["prerouting", "input"],
+            Hook::Input => &["ingress", "prerouting", "input"],
             Hook::Output => &["output", "postrouting"],
-            Hook::Forward => &["prerouting", "forward", "postrouting"],
+            Hook::Forward => &["ingress", "prerouting", "forward", "postrouting"],
         }
     }
 }
@@ -60,21 +66,74 @@ pub enum State {
     New,
     /// A later packet of an admitted connection: a reply, or the opener's next packets.
     Established,
+    /// A packet connection tracking does not follow: ICMPv6 neighbour discovery.
+    Untracked,
 }
 
-/// One packet, as the ruleset sees it.
+/// The transport header of the packets decided.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum L4 {
+    Tcp,
+    Udp,
+    /// ICMPv6 of one type (neighbour discovery: 135 and 136), code 0.
+    Icmpv6(u8),
+}
+
+impl L4 {
+    pub fn of(p: Protocol) -> L4 {
+        match p {
+            Protocol::Tcp => L4::Tcp,
+            Protocol::Udp => L4::Udp,
+        }
+    }
+}
+
+/// TCP flags as the kernel numbers them.
+pub mod flags {
+    pub const FIN: u8 = 0x01;
+    pub const SYN: u8 = 0x02;
+    pub const RST: u8 = 0x04;
+    pub const PSH: u8 = 0x08;
+    pub const ACK: u8 = 0x10;
+    pub const URG: u8 = 0x20;
+    pub const ECN: u8 = 0x40;
+    pub const CWR: u8 = 0x80;
+
+    /// A flag by the name nft and iptables give it.
+    pub fn named(name: &str) -> Option<u8> {
+        Some(match name.to_ascii_lowercase().as_str() {
+            "fin" => FIN,
+            "syn" => SYN,
+            "rst" => RST,
+            "psh" => PSH,
+            "ack" => ACK,
+            "urg" => URG,
+            "ecn" | "ece" => ECN,
+            "cwr" => CWR,
+            "all" => 0xff,
+            "none" => 0,
+            _ => return None,
+        })
+    }
+}
+
+/// What is the same for every packet of a space the ruleset decides: the family, transport,
+/// connection state, TCP flags and interfaces. Addresses and ports are the space's.
 #[derive(Clone, Debug, PartialEq, Eq)]
-pub struct Packet {
-    pub protocol: Protocol,
-    pub src: IpAddr,
-    pub sport: u16,
-    pub dst: IpAddr,
-    pub dport: u16,
+pub struct Context {
+    pub v6: bool,
+    pub l4: L4,
     pub state: State,
-    /// The interface it arrives on, if known (never `lo`: a probe comes from another host).
+    /// TCP flags (for TCP).
+    pub flags: u8,
+    /// The interface the packets arrive on, if known (never `lo`: they come from another
+    /// host).
     pub iif: Option<String>,
-    /// The interface it leaves by, if known.
+    /// The interface they leave by, if known.
     pub oif: Option<String>,
+    /// Sent by this host (the output hook): the kernel marks every such packet as addressed
+    /// to one host (`meta pkttype host`), multicast included.
+    pub local: bool,
 }
 
 /// A chain by family, table and name.
@@ -97,6 +156,8 @@ struct Chain {
     name: String,
     /// Base chains: (type, hook, priority, policy).
     base: Option<(String, String, i64, String)>,
+    /// An ingress chain's device, where the dump names it (nft 1.0.6's JSON does not).
+    device: Option<String>,
     rules: Vec<Rule>,
     /// The most rules a packet can visit from here (jumps followed), or why there is no
     /// bound (a loop of jumps, chains nested too deep).
@@ -128,6 +189,10 @@ pub(crate) enum Expr {
     /// A verdict map: the verdict of the first element that holds the key's value (no
     /// element: the rule goes on to the next).
     Vmap(Left, Vec<(Elem, Verdict)>),
+    /// A rewrite of the source address (`snat`, `masquerade`): it ends the nat chain as an
+    /// accept; the connection's filtering is decided before it (and replies are rewritten
+    /// back before they are filtered).
+    Snat,
     /// What the reader does not understand, named.
     Unknown(String),
 }
@@ -162,8 +227,17 @@ pub(crate) enum Left {
     /// `iif`/`iifname` (`true`) or `oif`/`oifname`.
     Interface(bool),
     CtState,
-    /// An ICMP header: TCP and UDP probes have none.
-    Icmp,
+    /// An ICMP (`v6`: ICMPv6) header's type (`true`) or another of its fields.
+    Icmp {
+        v6: bool,
+        kind: bool,
+    },
+    /// `tcp flags & MASK` (MASK all ones: the flags).
+    TcpFlags(u8),
+    /// `meta pkttype`: every packet audited is addressed to one host.
+    Pkttype,
+    /// `ip6 hoplimit`.
+    HopLimit,
     Concat(Vec<Left>),
 }
 
@@ -208,6 +282,9 @@ pub struct Ruleset {
     unreadable: std::collections::BTreeSet<(String, String)>,
     /// What the report should say about the ruleset as a whole (dormant tables).
     pub notes: Vec<String>,
+    /// Whether a rule matches TCP flags: then a connection's packets are decided with each
+    /// set of flags they carry (SYN; SYN-ACK; ACK and PSH-ACK), else with one.
+    pub(crate) uses_flags: bool,
 }
 
 /// A table's flags as nft names them (`owner` and `persist` do not change what it filters).
@@ -221,10 +298,6 @@ pub type ReadError = String;
 
 /// The most chains a packet may pass through before the reader calls it a loop.
 const DEPTH: usize = 64;
-
-/// The most rules one packet may visit: chains that jump to each other many times over
-/// would otherwise take exponential time (a ruleset of 100,000 rules visits at most that).
-pub const BUDGET: usize = 2_000_000;
 
 fn text(o: &Value, k: &str) -> Option<String> {
     o.get(k).and_then(Value::as_str).map(String::from)
@@ -275,7 +348,11 @@ impl Ruleset {
                 )),
                 _ => None,
             };
-            self.add_chain(family, table, name, base);
+            let device = text(c, "dev");
+            self.add_chain(family.clone(), table.clone(), name.clone(), base);
+            if let Some(ch) = self.chains.last_mut() {
+                ch.device = device;
+            }
         } else if let Some(map) = item
             .get("map")
             .filter(|m| m.get("map").and_then(Value::as_str) == Some("verdict"))
@@ -348,11 +425,16 @@ impl Ruleset {
         ) else {
             return Err(format!("a rule without family, table or name: {rule}"));
         };
-        let expr = rule
+        let mut expr = Vec::new();
+        for e in rule
             .get("expr")
             .and_then(Value::as_array)
-            .map(|a| a.iter().map(|e| self.expr(&family, &table, e)).collect())
-            .unwrap_or_default();
+            .into_iter()
+            .flatten()
+        {
+            expr.extend(implied(e));
+            expr.push(self.expr(&family, &table, e));
+        }
         let handle = rule.get("handle").and_then(Value::as_i64).unwrap_or(0);
         self.add_rule(
             (&family, &table, &chain),
@@ -379,6 +461,7 @@ impl Ruleset {
             table,
             name,
             base,
+            device: None,
             rules: Vec::new(),
             worst: Ok(0),
         });
@@ -435,6 +518,22 @@ impl Ruleset {
 
     /// After the last rule: the worst case of every chain.
     pub(crate) fn finish(&mut self) {
+        fn flags(l: &Left) -> bool {
+            match l {
+                Left::TcpFlags(_) => true,
+                Left::Concat(parts) => parts.iter().any(flags),
+                _ => false,
+            }
+        }
+        self.uses_flags = self
+            .chains
+            .iter()
+            .flat_map(|c| &c.rules)
+            .flat_map(|r| &r.expr)
+            .any(|e| match e {
+                Expr::Match { left, .. } | Expr::Vmap(left, _) => flags(left),
+                _ => false,
+            });
         let worst = self.worst_cases();
         for (c, w) in self.chains.iter_mut().zip(worst) {
             c.worst = w;
@@ -447,41 +546,7 @@ impl Ruleset {
             return Expr::Unknown(format!("expression {e}"));
         };
         match kind.as_str() {
-            "match" => {
-                let negate = match body.get("op").and_then(Value::as_str).unwrap_or("==") {
-                    "==" | "in" => false,
-                    "!=" => true,
-                    other => return Expr::Unknown(format!("comparison `{other}`")),
-                };
-                let left = match body.get("left").map(left) {
-                    Some(Ok(l)) => l,
-                    Some(Err(what)) => return Expr::Unknown(what),
-                    None => return Expr::Unknown("a match without left side".into()),
-                };
-                let right = match body.get("right") {
-                    Some(Value::String(s)) if s.starts_with('@') => {
-                        let key = (family.to_string(), table.to_string(), s[1..].to_string());
-                        match self.set_names.get(&key) {
-                            Some(&i) => Right::Named(i),
-                            None => return Expr::Unknown(format!("missing set {s}")),
-                        }
-                    }
-                    Some(Value::Object(o)) if o.contains_key("set") => Right::Elems(
-                        o["set"]
-                            .as_array()
-                            .map(|a| a.iter().map(elem).collect())
-                            .unwrap_or_default(),
-                    ),
-                    Some(Value::Array(items)) => Right::Elems(items.iter().map(elem).collect()),
-                    Some(other) => Right::Elems(vec![elem(other)]),
-                    None => return Expr::Unknown("a match without right side".into()),
-                };
-                Expr::Match {
-                    negate,
-                    left,
-                    right,
-                }
-            }
+            "match" => self.matching(family, table, body),
             "accept" => Expr::Accept,
             "drop" | "reject" => Expr::Drop,
             "return" => Expr::Return,
@@ -492,10 +557,66 @@ impl Ruleset {
                     .unwrap_or_default();
                 Expr::Jump(target.to_string(), kind == "goto")
             }
-            "counter" | "log" | "limit" | "ct helper" | "mangle" | "notrack" | "comment"
-            | "continue" => Expr::Nop,
+            "counter" | "log" | "limit" | "ct helper" | "mangle" | "comment" | "continue"
+            | "quota" | "meter" | "set" | "ct count" => Expr::Nop,
+            "snat" | "masquerade" => Expr::Snat,
+            "notrack" => Expr::Unknown(
+                "`notrack`: connection tracking skips these packets, so state matches see them \
+                 as untracked"
+                    .into(),
+            ),
+            "dnat" | "redirect" | "tproxy" => Expr::Unknown(format!(
+                "`{kind}` rewrites the destination: the connections it touches are not decided"
+            )),
             "vmap" => self.vmap(family, table, body),
             other => Expr::Unknown(format!("`{other}`")),
+        }
+    }
+
+    /// A `match` expression: `==`, `!=`, `in`, and `<`, `>`, `<=`, `>=` on numbers (a range).
+    fn matching(&self, family: &str, table: &str, body: &Value) -> Expr {
+        let op = body.get("op").and_then(Value::as_str).unwrap_or("==");
+        let left = match body.get("left").map(left) {
+            Some(Ok(l)) => l,
+            Some(Err(what)) => return Expr::Unknown(what),
+            None => return Expr::Unknown("a match without left side".into()),
+        };
+        let Some(rv) = body.get("right") else {
+            return Expr::Unknown("a match without right side".into());
+        };
+        if let Left::TcpFlags(mask) = left {
+            return tcp_flags(op, mask, rv);
+        }
+        let right = match rv {
+            Value::String(s) if s.starts_with('@') => {
+                let key = (family.to_string(), table.to_string(), s[1..].to_string());
+                match self.set_names.get(&key) {
+                    Some(&i) => Right::Named(i),
+                    None => return Expr::Unknown(format!("missing set {s}")),
+                }
+            }
+            Value::Object(o) if o.contains_key("set") => Right::Elems(
+                o["set"]
+                    .as_array()
+                    .map(|a| a.iter().map(elem).collect())
+                    .unwrap_or_default(),
+            ),
+            Value::Array(items) => Right::Elems(items.iter().map(elem).collect()),
+            other => Right::Elems(vec![elem(other)]),
+        };
+        let (negate, right) = match (op, right) {
+            ("==" | "in", r) => (false, r),
+            ("!=", r) => (true, r),
+            (cmp @ ("<" | ">" | "<=" | ">="), Right::Elems(e)) => match e.as_slice() {
+                [Elem::Num(n)] => (false, Right::Elems(compare(cmp, *n))),
+                _ => return Expr::Unknown(format!("comparison `{cmp}` with {rv}")),
+            },
+            (other, _) => return Expr::Unknown(format!("comparison `{other}`")),
+        };
+        Expr::Match {
+            negate,
+            left,
+            right,
         }
     }
 
@@ -614,107 +735,5 @@ impl Ruleset {
             out.push((elem(k), verdict));
         }
         Expr::Vmap(key, out)
-    }
-}
-
-/// Read a match's left side once.
-fn left(v: &Value) -> Result<Left, String> {
-    if let Some(pl) = v.get("payload") {
-        let proto = pl
-            .get("protocol")
-            .and_then(Value::as_str)
-            .unwrap_or_default();
-        let name = pl.get("field").and_then(Value::as_str).unwrap_or_default();
-        let transport = |p: &str| match p {
-            "tcp" => Some(Protocol::Tcp),
-            "udp" => Some(Protocol::Udp),
-            _ => None,
-        };
-        return Ok(match (proto, name) {
-            ("ip", "saddr") => Left::Saddr { v6: false },
-            ("ip", "daddr") => Left::Daddr { v6: false },
-            ("ip6", "saddr") => Left::Saddr { v6: true },
-            ("ip6", "daddr") => Left::Daddr { v6: true },
-            ("ip", "protocol") => Left::L4 { v6: Some(false) },
-            ("ip6", "nexthdr") => Left::L4 { v6: Some(true) },
-            ("tcp" | "udp", "sport") => Left::Sport(transport(proto)),
-            ("tcp" | "udp", "dport") => Left::Dport(transport(proto)),
-            ("th", "sport") => Left::Sport(None),
-            ("th", "dport") => Left::Dport(None),
-            ("icmp" | "icmpv6", _) => Left::Icmp,
-            _ => return Err(format!("payload `{proto} {name}`")),
-        });
-    }
-    if let Some(meta) = v.get("meta") {
-        let key = meta.get("key").and_then(Value::as_str).unwrap_or_default();
-        return match key {
-            "l4proto" => Ok(Left::L4 { v6: None }),
-            "nfproto" => Ok(Left::Nfproto),
-            "iif" | "iifname" => Ok(Left::Interface(true)),
-            "oif" | "oifname" => Ok(Left::Interface(false)),
-            _ => Err(format!("meta `{key}`")),
-        };
-    }
-    if let Some(ct) = v.get("ct") {
-        let key = ct.get("key").and_then(Value::as_str).unwrap_or_default();
-        return match key {
-            "state" => Ok(Left::CtState),
-            _ => Err(format!("ct `{key}`")),
-        };
-    }
-    if let Some(parts) = v.get("concat").and_then(Value::as_array) {
-        return parts
-            .iter()
-            .map(left)
-            .collect::<Result<_, _>>()
-            .map(Left::Concat);
-    }
-    Err(format!("match on {v}"))
-}
-
-/// Read one element (or literal) once.
-fn elem(e: &Value) -> Elem {
-    // Elements with options (`{"elem": {"val": …, "timeout": …}}`).
-    if let Some(inner) = e.get("elem").and_then(|x| x.get("val")) {
-        return elem(inner);
-    }
-    if let Some(parts) = e.get("concat").and_then(Value::as_array) {
-        return Elem::Concat(parts.iter().map(elem).collect());
-    }
-    if let Some(pre) = e.get("prefix") {
-        let addr = pre
-            .get("addr")
-            .and_then(Value::as_str)
-            .and_then(|a| a.parse().ok());
-        let len = pre
-            .get("len")
-            .and_then(Value::as_u64)
-            .and_then(|l| u8::try_from(l).ok());
-        return match (addr, len) {
-            (Some(a), Some(l)) => {
-                IpNet::new(a, l).map_or_else(|_| Elem::Unknown(format!("prefix {e}")), Elem::Net)
-            }
-            _ => Elem::Unknown(format!("prefix {e}")),
-        };
-    }
-    if let Some(range) = e.get("range").and_then(Value::as_array) {
-        return match range.as_slice() {
-            [Value::Number(lo), Value::Number(hi)] => match (lo.as_u64(), hi.as_u64()) {
-                (Some(lo), Some(hi)) => Elem::NumRange(lo, hi),
-                _ => Elem::Unknown(format!("range {e}")),
-            },
-            [Value::String(lo), Value::String(hi)] => match (lo.parse(), hi.parse()) {
-                (Ok(lo), Ok(hi)) => Elem::AddrRange(lo, hi),
-                _ => Elem::Unknown(format!("range {e}")),
-            },
-            _ => Elem::Unknown(format!("range {e}")),
-        };
-    }
-    match e {
-        Value::Number(n) => n
-            .as_u64()
-            .map_or_else(|| Elem::Unknown(format!("{e}")), Elem::Num),
-        Value::String(s) => s.parse().map_or_else(|_| Elem::Name(s.clone()), Elem::Addr),
-        other => Elem::Unknown(format!("{other}")),
     }
 }

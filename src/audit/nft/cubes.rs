@@ -1,0 +1,347 @@
+//! A match of a rule as a union of cubes over a space's fields: what the exact evaluator
+//! divides spaces by. Fields of the space (addresses, ports, the packet type by destination)
+//! become sets; what every packet of the space shares (family, transport, state, flags,
+//! interfaces) is compared once.
+
+use super::*;
+use crate::audit::space::{self, Addrs, Cube, Ports};
+
+/// A value every packet of the space has, as a match compares it.
+#[derive(Clone, Debug, PartialEq)]
+enum Val {
+    /// A protocol, family or packet type name (`tcp`, `ipv4`, `host`) and number.
+    Name(&'static str, u8),
+    /// `ct state` (`new`, `established`, `untracked`).
+    State(&'static str),
+    /// An interface, if the audit knows it (`lo` never matches a packet from another host).
+    Interface(Option<String>),
+    /// TCP flags (masked).
+    Flags(u8),
+    /// An ICMP type or code, a hop limit.
+    Number(u8),
+}
+
+/// Which part of the space a match reads, or the one value it reads.
+enum Slot {
+    Src,
+    Dst,
+    Sport,
+    Dport,
+    /// `meta pkttype`: a set of destination addresses.
+    Pkttype,
+    Fixed(Val),
+}
+
+/// What `left` reads from the packets of `ctx`; `None` when they have no such header.
+fn slot(left: &Left, ctx: &Context) -> Result<Option<Slot>, String> {
+    slot_of(left, ctx).map_or_else(
+        || Ok(None),
+        |s| match s {
+            Slot::Fixed(Val::Number(0)) if matches!(left, Left::HopLimit) => {
+                Err("`ip6 hoplimit` of a connection's packets (each host chooses it)".into())
+            }
+            s => Ok(Some(s)),
+        },
+    )
+}
+
+fn slot_of(left: &Left, ctx: &Context) -> Option<Slot> {
+    let v6 = ctx.v6;
+    let (l4, transport) = match ctx.l4 {
+        L4::Tcp => (Val::Name("tcp", 6), true),
+        L4::Udp => (Val::Name("udp", 17), true),
+        L4::Icmpv6(_) => (Val::Name("ipv6-icmp", 58), false),
+    };
+    let port = |want: &Option<Protocol>| transport && want.is_none_or(|w| L4::of(w) == ctx.l4);
+    Some(match left {
+        Left::Saddr { v6: f } => (*f == v6).then_some(Slot::Src)?,
+        Left::Daddr { v6: f } => (*f == v6).then_some(Slot::Dst)?,
+        Left::L4 { v6: f } => f.is_none_or(|f| f == v6).then_some(Slot::Fixed(l4))?,
+        Left::Sport(want) => port(want).then_some(Slot::Sport)?,
+        Left::Dport(want) => port(want).then_some(Slot::Dport)?,
+        Left::Nfproto => Slot::Fixed(if v6 {
+            Val::Name("ipv6", 10)
+        } else {
+            Val::Name("ipv4", 2)
+        }),
+        Left::Interface(input) => Slot::Fixed(Val::Interface(if *input {
+            ctx.iif.clone()
+        } else {
+            ctx.oif.clone()
+        })),
+        Left::CtState => Slot::Fixed(Val::State(match ctx.state {
+            State::New => "new",
+            State::Established => "established",
+            State::Untracked => "untracked",
+        })),
+        Left::Icmp { v6: f, kind } => match ctx.l4 {
+            L4::Icmpv6(t) if *f => Slot::Fixed(Val::Number(if *kind { t } else { 0 })),
+            _ => return None,
+        },
+        // Neighbour discovery is sent with hop limit 255 (RFC 4861); a connection's packets
+        // with whatever the host chooses (0 here stands for "not known").
+        Left::HopLimit => Slot::Fixed(Val::Number(match ctx.l4 {
+            L4::Icmpv6(_) => 255,
+            _ if v6 => 0,
+            _ => return None,
+        })),
+        Left::TcpFlags(mask) => match ctx.l4 {
+            L4::Tcp => Slot::Fixed(Val::Flags(ctx.flags & mask)),
+            _ => return None,
+        },
+        // What the destination address says: multicast, broadcast, or one host.
+        Left::Pkttype => Slot::Pkttype,
+        Left::Concat(_) => return None,
+    })
+}
+
+/// A match as a union of cubes over the space's fields (`Ok(None)`: the packets have no such
+/// header; an empty union matches nothing).
+pub(super) fn cubes(
+    left: &Left,
+    elems: &[Elem],
+    ctx: &Context,
+) -> Result<Option<Vec<Cube>>, String> {
+    let (parts, concat): (Vec<&Left>, bool) = match left {
+        Left::Concat(p) => (p.iter().collect(), true),
+        l => (vec![l], false),
+    };
+    let mut slots = Vec::new();
+    for p in &parts {
+        match slot(p, ctx)? {
+            Some(s) => slots.push(s),
+            None => return Ok(None),
+        }
+    }
+    // One field, many elements: one cube of their union.
+    if let ([only], false) = (slots.as_slice(), concat)
+        && !matches!(only, Slot::Fixed(_))
+    {
+        let mut cube = Cube::default();
+        for e in elems {
+            let one = cube_of(&[only], std::slice::from_ref(e), ctx)?;
+            if let Some(one) = one {
+                merge(&mut cube, one);
+            }
+        }
+        fill_empty(&mut cube, only);
+        return Ok(Some(vec![cube]));
+    }
+    let mut out = Vec::new();
+    for e in elems {
+        let values: &[Elem] = match (e, concat) {
+            (Elem::Concat(v), true) => v,
+            (_, true) => continue,
+            (e, false) => std::slice::from_ref(e),
+        };
+        if values.len() != slots.len() {
+            continue;
+        }
+        if let Some(c) = cube_of(&slots.iter().collect::<Vec<_>>(), values, ctx)? {
+            out.push(c);
+        }
+    }
+    Ok(Some(out))
+}
+
+/// A cube that allows nothing in `slot` (a match whose elements hold no value of it).
+fn fill_empty(c: &mut Cube, slot: &Slot) {
+    match slot {
+        Slot::Src if c.src.is_none() => c.src = Some(Addrs::new()),
+        Slot::Dst | Slot::Pkttype if c.dst.is_none() => c.dst = Some(Addrs::new()),
+        Slot::Sport if c.sport.is_none() => c.sport = Some(Ports::new()),
+        Slot::Dport if c.dport.is_none() => c.dport = Some(Ports::new()),
+        _ => {}
+    }
+}
+
+/// The union of two one-field cubes.
+fn merge(into: &mut Cube, c: Cube) {
+    fn union<T: range_set_blaze::Integer>(
+        a: &mut Option<range_set_blaze::RangeSetBlaze<T>>,
+        b: Option<range_set_blaze::RangeSetBlaze<T>>,
+    ) {
+        if let Some(b) = b {
+            *a = Some(match a.take() {
+                Some(x) => &x | &b,
+                None => b,
+            });
+        }
+    }
+    union(&mut into.src, c.src);
+    union(&mut into.dst, c.dst);
+    union(&mut into.sport, c.sport);
+    union(&mut into.dport, c.dport);
+}
+
+/// One element (its values, one per slot) as a cube; `None` when a fixed value differs.
+fn cube_of(slots: &[&Slot], values: &[Elem], ctx: &Context) -> Result<Option<Cube>, String> {
+    let mut c = Cube::default();
+    for (slot, e) in slots.iter().zip(values) {
+        match slot {
+            Slot::Fixed(v) => {
+                if !element(e, v)? {
+                    return Ok(None);
+                }
+            }
+            Slot::Src | Slot::Dst => {
+                let a = addrs(e, ctx.v6)?;
+                let f = if matches!(slot, Slot::Src) {
+                    &mut c.src
+                } else {
+                    &mut c.dst
+                };
+                *f = Some(f.take().map_or_else(|| a.clone(), |x| &x & &a));
+            }
+            Slot::Pkttype => {
+                let a = if ctx.local {
+                    // What this host sends is `host` to the kernel, whatever its address.
+                    let host = matches!(e, Elem::Num(0))
+                        || matches!(e, Elem::Name(n) if n == "host" || n == "unicast");
+                    if host {
+                        space::all_addrs(ctx.v6)
+                    } else {
+                        pkttype(e, ctx.v6)?;
+                        Addrs::new()
+                    }
+                } else {
+                    pkttype(e, ctx.v6)?
+                };
+                c.dst = Some(c.dst.take().map_or_else(|| a.clone(), |x| &x & &a));
+            }
+            Slot::Sport | Slot::Dport => {
+                let p = ports(e)?;
+                let f = if matches!(slot, Slot::Sport) {
+                    &mut c.sport
+                } else {
+                    &mut c.dport
+                };
+                *f = Some(f.take().map_or_else(|| p.clone(), |x| &x & &p));
+            }
+        }
+    }
+    Ok(Some(c))
+}
+
+/// The addresses of one element in the family (none of another family).
+fn addrs(e: &Elem, v6: bool) -> Result<Addrs, String> {
+    let same = |a: &IpAddr| a.is_ipv6() == v6;
+    Ok(match e {
+        Elem::Addr(a) if same(a) => Addrs::from_iter([space::num(*a)..=space::num(*a)]),
+        Elem::Net(n) if same(&n.addr()) => space::net(n),
+        Elem::AddrRange(lo, hi) if same(lo) && same(hi) => {
+            Addrs::from_iter([space::num(*lo)..=space::num(*hi)])
+        }
+        Elem::Addr(_) | Elem::Net(_) | Elem::AddrRange(..) => Addrs::new(),
+        Elem::Unknown(what) => return Err(what.clone()),
+        other => return Err(format!("{other:?} compared with an address")),
+    })
+}
+
+/// The destination addresses of a packet type: `host` (0), `broadcast` (1), `multicast` (2),
+/// `other` (3: another host's, never the gateway's own traffic).
+fn pkttype(e: &Elem, v6: bool) -> Result<Addrs, String> {
+    let multicast: Addrs = if v6 {
+        Addrs::from_iter([0xff00_u128 << 112..=u128::MAX])
+    } else {
+        Addrs::from_iter([0xe000_0000_u128..=0xefff_ffff])
+    };
+    let broadcast: Addrs = if v6 {
+        Addrs::new()
+    } else {
+        Addrs::from_iter([0xffff_ffff_u128..=0xffff_ffff])
+    };
+    let kind = match e {
+        Elem::Name(n) => n.as_str(),
+        Elem::Num(0) => "host",
+        Elem::Num(1) => "broadcast",
+        Elem::Num(2) => "multicast",
+        Elem::Num(3) => "other",
+        other => return Err(format!("packet type {other:?}")),
+    };
+    Ok(match kind {
+        // iptables' `unicast` is nft's `host`.
+        "host" | "unicast" => &(&space::all_addrs(v6) - &multicast) - &broadcast,
+        "broadcast" => broadcast,
+        "multicast" => multicast,
+        "other" => Addrs::new(),
+        other => return Err(format!("packet type {other:?}")),
+    })
+}
+
+/// The ports of one element (numbers past 65535 hold none).
+fn ports(e: &Elem) -> Result<Ports, String> {
+    let clamp = |n: u64| u16::try_from(n.min(65535)).unwrap_or(u16::MAX);
+    Ok(match e {
+        Elem::Num(n) if *n <= 65535 => Ports::from_iter([clamp(*n)..=clamp(*n)]),
+        Elem::Num(_) => Ports::new(),
+        Elem::NumRange(lo, hi) if lo <= hi && *lo <= 65535 => {
+            Ports::from_iter([clamp(*lo)..=clamp(*hi)])
+        }
+        Elem::NumRange(..) => Ports::new(),
+        Elem::Unknown(what) => return Err(what.clone()),
+        // A service name nft printed for a port is not resolved here.
+        other => return Err(format!("{other:?} compared with a port")),
+    })
+}
+
+/// An ICMPv6 type by the name nft gives it.
+fn icmpv6_type(name: &str) -> Option<u8> {
+    Some(match name {
+        "destination-unreachable" => 1,
+        "packet-too-big" => 2,
+        "time-exceeded" => 3,
+        "parameter-problem" => 4,
+        "echo-request" => 128,
+        "echo-reply" => 129,
+        "mld-listener-query" => 130,
+        "mld-listener-report" => 131,
+        "mld-listener-done" | "mld-listener-reduction" => 132,
+        "nd-router-solicit" => 133,
+        "nd-router-advert" => 134,
+        "nd-neighbor-solicit" => 135,
+        "nd-neighbor-advert" => 136,
+        "nd-redirect" => 137,
+        "router-renumbering" => 138,
+        "ind-neighbor-solicit" => 141,
+        "ind-neighbor-advert" => 142,
+        "mld2-listener-report" => 143,
+        _ => return None,
+    })
+}
+
+/// Whether one element holds the fixed value `v`.
+fn element(e: &Elem, v: &Val) -> Result<bool, String> {
+    match (e, v) {
+        (Elem::Unknown(what), _) => Err(what.clone()),
+        (Elem::Name(s), Val::Name(name, _)) => Ok(s == name),
+        (Elem::Num(n), Val::Name(_, number)) => Ok(*n == u64::from(*number)),
+        (Elem::NumRange(lo, hi), Val::Name(_, number)) => {
+            Ok((*lo..=*hi).contains(&u64::from(*number)))
+        }
+        (Elem::Name(s), Val::State(st)) => Ok(s == st),
+        (Elem::Num(n), Val::Flags(f) | Val::Number(f)) => Ok(*n == u64::from(*f)),
+        (Elem::NumRange(lo, hi), Val::Flags(f) | Val::Number(f)) => {
+            Ok((*lo..=*hi).contains(&u64::from(*f)))
+        }
+        (Elem::Name(s), Val::Flags(f)) => match super::flags::named(s) {
+            Some(x) => Ok(x == *f),
+            None => Err(format!("tcp flag {s:?}")),
+        },
+        (Elem::Name(s), Val::Number(t)) => match icmpv6_type(s) {
+            Some(x) => Ok(x == *t),
+            None => Err(format!("ICMPv6 type {s:?}")),
+        },
+        // A packet from another host never comes through the loopback interface.
+        (Elem::Name(s), Val::Interface(Some(name))) => Ok(match s.strip_suffix(['+', '*']) {
+            // iptables `eth+`, nft `eth*`: a prefix.
+            Some(prefix) => name.starts_with(prefix),
+            None => s == name,
+        }),
+        (Elem::Name(s), Val::Interface(None)) if s == "lo" => Ok(false),
+        (e, Val::Interface(None)) => Err(format!(
+            "interface {e:?} (name the interfaces with --interface and --ingress-interface)"
+        )),
+        (e, v) => Err(format!("{e:?} compared with {v:?}")),
+    }
+}

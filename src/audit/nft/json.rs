@@ -1,0 +1,201 @@
+//! The pieces of libnftables JSON the reader turns into typed rules: left sides, elements,
+//! comparisons, TCP flags, and the matches nft leaves out of its listings.
+
+use ipnet::IpNet;
+use serde_json::Value;
+
+use super::{Elem, Expr, Left, Right, flags};
+use crate::model::Protocol;
+
+/// The match nft leaves out of its listing because a statement implies it: `reject with
+/// icmpv6 …` only for IPv6 (`meta nfproto ipv6` elided), `with icmp …` only for IPv4,
+/// `with tcp reset` only for TCP.
+pub(super) fn implied(e: &Value) -> Option<Expr> {
+    let kind = e.get("reject")?.get("type").and_then(Value::as_str)?;
+    let (left, value) = match kind {
+        "icmpv6" => (Left::Nfproto, "ipv6"),
+        "icmp" => (Left::Nfproto, "ipv4"),
+        "tcp reset" => (Left::L4 { v6: None }, "tcp"),
+        _ => return None,
+    };
+    Some(Expr::Match {
+        negate: false,
+        left,
+        right: Right::Elems(vec![Elem::Name(value.into())]),
+    })
+}
+
+/// Read a match's left side once.
+pub(super) fn left(v: &Value) -> Result<Left, String> {
+    // `tcp flags & (syn | ack)`.
+    if let Some([inner, mask]) = v.get("&").and_then(Value::as_array).map(Vec::as_slice) {
+        return match (left(inner)?, flag_value(mask)) {
+            (Left::TcpFlags(all), Some(m)) => Ok(Left::TcpFlags(all & m)),
+            _ => Err(format!("a bitwise and {v}")),
+        };
+    }
+    if let Some(pl) = v.get("payload") {
+        let proto = pl
+            .get("protocol")
+            .and_then(Value::as_str)
+            .unwrap_or_default();
+        let name = pl.get("field").and_then(Value::as_str).unwrap_or_default();
+        let transport = |p: &str| match p {
+            "tcp" => Some(Protocol::Tcp),
+            "udp" => Some(Protocol::Udp),
+            _ => None,
+        };
+        return Ok(match (proto, name) {
+            ("ip", "saddr") => Left::Saddr { v6: false },
+            ("ip", "daddr") => Left::Daddr { v6: false },
+            ("ip6", "saddr") => Left::Saddr { v6: true },
+            ("ip6", "daddr") => Left::Daddr { v6: true },
+            ("ip", "protocol") => Left::L4 { v6: Some(false) },
+            ("ip6", "nexthdr") => Left::L4 { v6: Some(true) },
+            ("ip6", "hoplimit") => Left::HopLimit,
+            ("tcp" | "udp", "sport") => Left::Sport(transport(proto)),
+            ("tcp" | "udp", "dport") => Left::Dport(transport(proto)),
+            ("th", "sport") => Left::Sport(None),
+            ("th", "dport") => Left::Dport(None),
+            ("icmp" | "icmpv6", field) => Left::Icmp {
+                v6: proto == "icmpv6",
+                kind: field == "type",
+            },
+            ("tcp", "flags") => Left::TcpFlags(0xff),
+            _ => return Err(format!("payload `{proto} {name}`")),
+        });
+    }
+    if let Some(meta) = v.get("meta") {
+        let key = meta.get("key").and_then(Value::as_str).unwrap_or_default();
+        return match key {
+            "l4proto" => Ok(Left::L4 { v6: None }),
+            "nfproto" => Ok(Left::Nfproto),
+            "iif" | "iifname" => Ok(Left::Interface(true)),
+            "oif" | "oifname" => Ok(Left::Interface(false)),
+            "pkttype" => Ok(Left::Pkttype),
+            _ => Err(format!("meta `{key}`")),
+        };
+    }
+    if let Some(ct) = v.get("ct") {
+        let key = ct.get("key").and_then(Value::as_str).unwrap_or_default();
+        return match key {
+            "state" => Ok(Left::CtState),
+            _ => Err(format!("ct `{key}`")),
+        };
+    }
+    if let Some(parts) = v.get("concat").and_then(Value::as_array) {
+        return parts
+            .iter()
+            .map(left)
+            .collect::<Result<_, _>>()
+            .map(Left::Concat);
+    }
+    Err(format!("match on {v}"))
+}
+
+/// `syn`, `["syn", "ack"]` (or'ed together) or a number: a value of TCP flags.
+pub(super) fn flag_value(v: &Value) -> Option<u8> {
+    match v {
+        Value::String(s) => flags::named(s),
+        Value::Number(n) => n.as_u64().and_then(|n| u8::try_from(n).ok()),
+        Value::Array(a) => a.iter().try_fold(0u8, |acc, f| Some(acc | flag_value(f)?)),
+        _ => None,
+    }
+}
+
+/// A match on TCP flags (`tcp flags & MASK`): `in` (nft's `tcp flags syn`) holds when any
+/// of the right side's flags is set; `==` and `!=` compare (a set: any of its values).
+pub(super) fn tcp_flags(op: &str, mask: u8, right: &Value) -> Expr {
+    let values: Option<Vec<u8>> = match right {
+        Value::Object(o) if o.contains_key("set") => o["set"]
+            .as_array()
+            .map(|a| a.iter().map(flag_value).collect())
+            .unwrap_or(Some(Vec::new())),
+        other => flag_value(other).map(|v| vec![v]),
+    };
+    let Some(values) = values else {
+        return Expr::Unknown(format!("tcp flags compared with {right}"));
+    };
+    let (negate, elems) = match op {
+        // Any flag of the value set: every masked value that shares a bit with it.
+        "in" => {
+            let any = values.iter().fold(0u8, |a, v| a | v);
+            let elems = (0..=255u8)
+                .filter(|v| v & !mask == 0 && v & any != 0)
+                .map(|v| Elem::Num(u64::from(v)))
+                .collect();
+            (false, elems)
+        }
+        "==" | "!=" => (
+            op == "!=",
+            values.iter().map(|v| Elem::Num(u64::from(*v))).collect(),
+        ),
+        other => return Expr::Unknown(format!("tcp flags compared by `{other}`")),
+    };
+    Expr::Match {
+        negate,
+        left: Left::TcpFlags(mask),
+        right: Right::Elems(elems),
+    }
+}
+
+/// `< n`, `> n`, `<= n`, `>= n` as a range of numbers (empty when nothing compares so).
+pub(super) fn compare(op: &str, n: u64) -> Vec<Elem> {
+    let range = match op {
+        "<" => n.checked_sub(1).map(|hi| (0, hi)),
+        "<=" => Some((0, n)),
+        ">" => n.checked_add(1).map(|lo| (lo, u64::MAX)),
+        _ => Some((n, u64::MAX)),
+    };
+    range
+        .map(|(lo, hi)| Elem::NumRange(lo, hi))
+        .into_iter()
+        .collect()
+}
+
+/// Read one element (or literal) once.
+pub(super) fn elem(e: &Value) -> Elem {
+    // Elements with options (`{"elem": {"val": …, "timeout": …}}`).
+    if let Some(inner) = e.get("elem").and_then(|x| x.get("val")) {
+        return elem(inner);
+    }
+    if let Some(parts) = e.get("concat").and_then(Value::as_array) {
+        return Elem::Concat(parts.iter().map(elem).collect());
+    }
+    if let Some(pre) = e.get("prefix") {
+        let addr = pre
+            .get("addr")
+            .and_then(Value::as_str)
+            .and_then(|a| a.parse().ok());
+        let len = pre
+            .get("len")
+            .and_then(Value::as_u64)
+            .and_then(|l| u8::try_from(l).ok());
+        return match (addr, len) {
+            (Some(a), Some(l)) => {
+                IpNet::new(a, l).map_or_else(|_| Elem::Unknown(format!("prefix {e}")), Elem::Net)
+            }
+            _ => Elem::Unknown(format!("prefix {e}")),
+        };
+    }
+    if let Some(range) = e.get("range").and_then(Value::as_array) {
+        return match range.as_slice() {
+            [Value::Number(lo), Value::Number(hi)] => match (lo.as_u64(), hi.as_u64()) {
+                (Some(lo), Some(hi)) => Elem::NumRange(lo, hi),
+                _ => Elem::Unknown(format!("range {e}")),
+            },
+            [Value::String(lo), Value::String(hi)] => match (lo.parse(), hi.parse()) {
+                (Ok(lo), Ok(hi)) => Elem::AddrRange(lo, hi),
+                _ => Elem::Unknown(format!("range {e}")),
+            },
+            _ => Elem::Unknown(format!("range {e}")),
+        };
+    }
+    match e {
+        Value::Number(n) => n
+            .as_u64()
+            .map_or_else(|| Elem::Unknown(format!("{e}")), Elem::Num),
+        Value::String(s) => s.parse().map_or_else(|_| Elem::Name(s.clone()), Elem::Addr),
+        other => Elem::Unknown(format!("{other}")),
+    }
+}

@@ -1,0 +1,93 @@
+//! What the ruleset admits toward and from the gateway beyond what the selection needs.
+
+use ipnet::IpNet;
+
+use super::connect::{Need, addresses, connection, count_text};
+use super::space::{self, Addrs, Cube, Ports};
+use super::{Firewall, Interfaces, Placement, Verdict};
+use crate::model::{Direction, Protocol};
+use crate::ruleset::Ruleset;
+
+/// What the ruleset admits toward and from the gateway beyond what the selection needs:
+/// each direction and protocol from and to every address on every port, decided exactly,
+/// minus the entries' spaces; aggregated by port, the largest first.
+pub fn over_broad(
+    rules: &Ruleset,
+    placement: (Placement, &Interfaces),
+    fw: &dyn Firewall,
+) -> Vec<String> {
+    let mut found: Vec<(u128, String)> = Vec::new();
+    for gw in rules.gateway.iter().map(IpNet::addr) {
+        let v6 = gw.is_ipv6();
+        for d in [Direction::In, Direction::Out] {
+            for protocol in [Protocol::Tcp, Protocol::Udp] {
+                let own = Addrs::from_iter([space::num(gw)..=space::num(gw)]);
+                let universe = Need {
+                    direction: d,
+                    protocol,
+                    gateway: gw,
+                    remote: &space::all_addrs(v6) - &own,
+                    ports: Ports::from_iter([1..=65535]),
+                };
+                // Entries whose peers the firewall resolves need their ports from anyone
+                // here: the audit cannot tell their addresses.
+                let needed: Vec<Cube> = rules
+                    .selected
+                    .iter()
+                    .filter(|e| e.directions.contains(&d) && e.protocols.contains(&protocol))
+                    .map(|e| {
+                        Need::of(e, d, protocol, gw)
+                            .unwrap_or_else(|| Need::of_any(e, d, protocol, gw))
+                    })
+                    .map(|n| n.cube())
+                    .collect();
+                let mut groups: Vec<(Ports, Verdict, Addrs, String)> = Vec::new();
+                for p in connection(fw, placement, &universe) {
+                    if p.result == Verdict::Blocked {
+                        continue;
+                    }
+                    let Some((_, beyond)) = space::partition(p.space.clone(), &needed) else {
+                        found.push((
+                            0,
+                            format!("{d} {protocol} to and from {gw}: too many pieces to compute"),
+                        ));
+                        continue;
+                    };
+                    for b in beyond {
+                        let remote = if d == Direction::In { b.src } else { b.dst };
+                        match groups
+                            .iter_mut()
+                            .find(|g| g.0 == b.dport && g.1 == p.result)
+                        {
+                            Some(g) => g.2 = &g.2 | &remote,
+                            None => groups.push((b.dport, p.result, remote, p.decided_by.clone())),
+                        }
+                    }
+                }
+                for (ports, result, remote, why) in groups {
+                    let n = space::count(&remote).saturating_mul(ports.len() as u128);
+                    let is = if result == Verdict::Admitted {
+                        "is admitted"
+                    } else {
+                        // What the audit cannot decide may be admitted: said, not left out.
+                        "may be admitted"
+                    };
+                    let (from, to) = match d {
+                        Direction::In => (addresses(&remote, v6, &own), gw.to_string()),
+                        Direction::Out => (gw.to_string(), addresses(&remote, v6, &own)),
+                    };
+                    found.push((
+                        n,
+                        format!(
+                            "{d} {protocol} {} {from} -> {to} {is} ({} connections no entry needs): {why}",
+                            space::port_text(&ports),
+                            count_text(n)
+                        ),
+                    ));
+                }
+            }
+        }
+    }
+    found.sort_by_key(|f| std::cmp::Reverse(f.0));
+    found.into_iter().map(|(_, s)| s).collect()
+}
