@@ -1,5 +1,8 @@
 //! What the ruleset admits toward and from the gateway beyond what the selection needs.
 
+/// The over-broad parts listed one by one (the largest).
+const SHOWN: usize = 100;
+
 use ipnet::IpNet;
 
 use super::connect::{Need, addresses, connection, count_text};
@@ -88,6 +91,22 @@ pub fn over_broad(
             }
         }
     }
+    shown(found)
+}
+
+/// The largest first; past a hundred, one line for the rest.
+fn shown(mut found: Vec<(u128, String)>) -> Vec<String> {
     found.sort_by_key(|f| std::cmp::Reverse(f.0));
-    found.into_iter().map(|(_, s)| s).collect()
+    let rest: Vec<(u128, String)> = found.split_off(found.len().min(SHOWN));
+    let mut out: Vec<String> = found.into_iter().map(|(_, s)| s).collect();
+    if !rest.is_empty() {
+        let n = rest.iter().map(|r| r.0).fold(0u128, u128::saturating_add);
+        out.push(format!(
+            "and {} more parts admitted (or that may be) beyond the selection ({} connections), \
+             each smaller than those above",
+            rest.len(),
+            count_text(n)
+        ));
+    }
+    out
 }

@@ -200,7 +200,10 @@ fn the_benchmark_script_of_the_readme_runs_what_exists() {
             called += 1;
         }
     }
-    assert_eq!(called, 4, "start-up, batch build, Aerleon, criterion");
+    assert_eq!(
+        called, 5,
+        "start-up, batch build, Aerleon, audit, criterion"
+    );
 }
 
 #[test]

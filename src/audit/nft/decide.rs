@@ -308,6 +308,7 @@ impl Ruleset {
     /// One rule over a space: its matches in order divide it; then what its statements do
     /// to the part that matched.
     fn rule_step<'r>(&self, r: &'r Rule, ctx: &Context, space: Space) -> Vec<(Space, Step<'r>)> {
+        let whole = space.clone();
         let mut cur = vec![space];
         let mut out = Vec::new();
         let all = |cur: Vec<Space>, out: &mut Vec<(Space, Step<'r>)>, step: Step<'r>| {
@@ -319,41 +320,10 @@ impl Ruleset {
                     negate,
                     left,
                     right,
-                } => {
-                    let elems: &[Elem] = match right {
-                        Right::Elems(e) => e,
-                        Right::Named(i) => self.sets.get(*i).map_or(&[], Vec::as_slice),
-                    };
-                    match cubes::cubes(left, elems, ctx) {
-                        Err(what) => {
-                            all(cur, &mut out, Step::Unknown(what));
-                            return out;
-                        }
-                        // The packets have no such header: nothing matches, `!=` included.
-                        Ok(None) => {
-                            all(cur, &mut out, Step::NoMatch);
-                            return out;
-                        }
-                        Ok(Some(cubes)) => {
-                            let mut held = Vec::new();
-                            for s in cur {
-                                let Some((inside, outside)) = space::partition(s.clone(), &cubes)
-                                else {
-                                    out.push((s, Step::Unknown(too_fine())));
-                                    continue;
-                                };
-                                let (yes, no) = if *negate {
-                                    (outside, inside)
-                                } else {
-                                    (inside, outside)
-                                };
-                                held.extend(yes);
-                                all(no, &mut out, Step::NoMatch);
-                            }
-                            cur = held;
-                        }
-                    }
-                }
+                } => match self.match_step((*negate, left, right), ctx, cur, &mut out) {
+                    Some(held) => cur = held,
+                    None => return settle(whole, out),
+                },
                 Expr::Accept | Expr::Snat => {
                     all(cur, &mut out, Step::Accept);
                     return out;
@@ -381,11 +351,53 @@ impl Ruleset {
                 }
             }
             if cur.is_empty() {
-                return out;
+                return settle(whole, out);
             }
         }
         all(cur, &mut out, Step::Continue);
         out
+    }
+
+    /// One match over the pieces still matching: the parts it holds go on (`None`: the rule
+    /// ends here; what was left is in `out`).
+    fn match_step<'r>(
+        &self,
+        (negate, left, right): (bool, &Left, &Right),
+        ctx: &Context,
+        cur: Vec<Space>,
+        out: &mut Vec<(Space, Step<'r>)>,
+    ) -> Option<Vec<Space>> {
+        let elems: &[Elem] = match right {
+            Right::Elems(e) => e,
+            Right::Named(i) => self.sets.get(*i).map_or(&[], Vec::as_slice),
+        };
+        let cubes = match cubes::cubes(left, elems, ctx) {
+            Err(what) => {
+                out.extend(cur.into_iter().map(|s| (s, Step::Unknown(what.clone()))));
+                return None;
+            }
+            // The packets have no such header: nothing matches, `!=` included.
+            Ok(None) => {
+                out.extend(cur.into_iter().map(|s| (s, Step::NoMatch)));
+                return None;
+            }
+            Ok(Some(cubes)) => cubes,
+        };
+        let mut held = Vec::new();
+        for s in cur {
+            let Some((inside, outside)) = space::partition(s.clone(), &cubes) else {
+                out.push((s, Step::Unknown(too_fine())));
+                continue;
+            };
+            let (yes, no) = if negate {
+                (outside, inside)
+            } else {
+                (inside, outside)
+            };
+            held.extend(yes);
+            out.extend(no.into_iter().map(|n| (n, Step::NoMatch)));
+        }
+        Some(held)
     }
 
     /// A verdict map: each element in turn takes what it holds; the rest does not match.
@@ -427,6 +439,16 @@ impl Ruleset {
             }
         }
         out.extend(cur.into_iter().map(|s| (s, Step::NoMatch)));
+    }
+}
+
+/// What a rule did to a space: where it matched none of it, the space whole (its matches,
+/// taken one by one, would have cut it into pieces that all go on alike).
+fn settle<'r>(whole: Space, out: Vec<(Space, Step<'r>)>) -> Vec<(Space, Step<'r>)> {
+    if out.iter().all(|(_, s)| matches!(s, Step::NoMatch)) {
+        vec![(whole, Step::NoMatch)]
+    } else {
+        out
     }
 }
 

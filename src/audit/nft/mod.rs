@@ -307,24 +307,40 @@ impl Ruleset {
     /// Read `nft -j list ruleset` output (several dumps are read as one ruleset). Sets come
     /// before the rules that use them, and chains before their rules, as nft prints them.
     pub fn parse(texts: &[&str]) -> Result<Ruleset, ReadError> {
-        let mut r = Ruleset::default();
-        let mut docs = Vec::new();
+        use serde_json::value::RawValue;
+        use std::collections::BTreeMap;
+        // Read as it streams: the dump is split into its items as borrowed slices of the text
+        // (no tree of the whole dump), and each item is read into a small tree only while it
+        // is turned into typed rules. Memory stays near the input's size plus the rules'.
+        type Item<'a> = BTreeMap<String, &'a RawValue>;
+        let mut items: Vec<Item> = Vec::new();
         for t in texts {
-            let v: Value = serde_json::from_str(t).map_err(|e| format!("not JSON: {e}"))?;
-            if !v.get("nftables").is_some_and(Value::is_array) {
-                return Err("no `nftables` array: not `nft -j list ruleset` output".into());
+            let top: Item = serde_json::from_str(t).map_err(|e| format!("not JSON: {e}"))?;
+            let list: Vec<&RawValue> = top
+                .get("nftables")
+                .and_then(|raw| serde_json::from_str(raw.get()).ok())
+                .ok_or("no `nftables` array: not `nft -j list ruleset` output")?;
+            for raw in list {
+                let item: Item = serde_json::from_str(raw.get()).map_err(|e| {
+                    format!("an item of the `nftables` array is not an object: {e}")
+                })?;
+                items.push(item);
             }
-            docs.push(v);
         }
-        let items = || {
-            docs.iter()
-                .flat_map(|v| v["nftables"].as_array().into_iter().flatten())
+        let mut r = Ruleset::default();
+        let value = |raw: &RawValue| -> Result<Value, ReadError> {
+            serde_json::from_str(raw.get()).map_err(|e| format!("not JSON: {e}"))
         };
-        for item in items().filter(|i| i.get("rule").is_none()) {
-            r.item(item)?;
+        for item in items.iter().filter(|i| !i.contains_key("rule")) {
+            let v = Value::Object(
+                item.iter()
+                    .map(|(k, raw)| Ok((k.clone(), value(raw)?)))
+                    .collect::<Result<_, ReadError>>()?,
+            );
+            r.item(&v)?;
         }
-        for rule in items().filter_map(|i| i.get("rule")) {
-            r.rule(rule)?;
+        for raw in items.iter().filter_map(|i| i.get("rule")) {
+            r.rule(&value(raw)?)?;
         }
         r.finish();
         Ok(r)
