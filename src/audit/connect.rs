@@ -253,6 +253,11 @@ pub fn connection(
     let (there, back) = hooks(placement, need.direction);
     let (iif, oif) = interfaces(placement, need.direction, at);
     let l4 = L4::of(need.protocol);
+    // The audited host's own address (perimeter: the firewall's are not known).
+    let own = match placement {
+        Placement::Host => Addrs::from_iter([space::num(need.gateway)..=space::num(need.gateway)]),
+        Placement::Perimeter => Addrs::new(),
+    };
     let mut going = vec![Going {
         space: need.space(),
         why: None,
@@ -274,6 +279,7 @@ pub fn connection(
                 iif,
                 oif,
                 local: hook == Hook::Output,
+                own: own.clone(),
             };
             going = leg_step(fw, (hook, &ctx), (leg, i == 0), going, &mut done);
         }
@@ -293,6 +299,7 @@ pub fn connection(
             iif: oif.clone(),
             oif: iif.clone(),
             local: back == Hook::Output,
+            own: own.clone(),
         },
         &mut done,
     );

@@ -44,6 +44,7 @@ pub(super) fn neighbour_discovery(
             iif: if input { iif.clone() } else { None },
             oif: if input { None } else { oif.clone() },
             local: !input,
+            own: Addrs::from_iter([space::num(need.gateway)..=space::num(need.gateway)]),
         };
         let zero = Ports::from_iter([0..=0]);
         let message = Space {

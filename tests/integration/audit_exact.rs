@@ -120,6 +120,8 @@ fn matching() -> impl Strategy<Value = String> {
         "tcp flags syn",
         "tcp flags & (syn | ack) == syn",
         "meta pkttype host",
+        "fib daddr type local",
+        "fib daddr type unicast",
     ])
     .prop_map(String::from);
     prop_oneof![3 => addr4, 3 => addr6, 4 => port, 2 => other]
@@ -310,12 +312,12 @@ fn expected(findings: &Value) -> Result<Vec<(Value, bool, String)>, String> {
 }
 
 /// Probe from `ns` with short timeouts (the namespaces answer in microseconds).
-fn probe(lab: &Lab, ns: &str, probes: &[Value]) -> Vec<String> {
+fn probe(lab: &Lab, ns: &str, probes: &[Value], timeout: &str) -> Vec<String> {
     if probes.is_empty() {
         return Vec::new();
     }
     let mut cmd = lab.exec(ns);
-    cmd.env("FWGEN_PROBE_TIMEOUT", "0.3")
+    cmd.env("FWGEN_PROBE_TIMEOUT", timeout)
         .env("FWGEN_PROBE_TRIES", "1")
         .args(["python3", crate::live::PROBE, "probe"]);
     crate::util::pipe_json(cmd, &probes)
@@ -393,7 +395,20 @@ fn against_kernel(lab: &Lab, dumps: &[String], script: &str) -> Result<usize, Te
             .collect();
         let ns = if inbound { &lab.cli } else { &lab.gw };
         let probes: Vec<Value> = these.iter().map(|w| w.0.clone()).collect();
-        let got = probe(lab, ns, &probes);
+        let mut got = probe(lab, ns, &probes, "0.3");
+        // A connection the audit admits that did not open in 0.3 s (a loaded machine) is
+        // tried once more, alone with its group and with fresh neighbour caches, for 2 s:
+        // a connection the kernel blocks stays closed however long it is given.
+        let again: Vec<usize> = (0..these.len())
+            .filter(|&i| these[i].1 && got.get(i).is_some_and(|g| g != "open"))
+            .collect();
+        if !again.is_empty() {
+            lab.forget_neighbours();
+            let retry: Vec<Value> = again.iter().map(|&i| probes[i].clone()).collect();
+            for (i, g) in again.into_iter().zip(probe(lab, ns, &retry, "2")) {
+                got[i] = g;
+            }
+        }
         for ((p, admitted, what), g) in these.iter().zip(&got) {
             if *admitted != (g == "open") {
                 bad.push(format!("{p}: the audit says {what}; the kernel: {g}"));
@@ -471,12 +486,13 @@ fn listen(lab: &Lab) -> (crate::live::Server, crate::live::Server) {
     )
 }
 
-/// Cases per run: `FWGEN_EXACT_CASES`, 40 by default (CI's share of the minutes).
+/// Cases per run: `FWGEN_EXACT_CASES`, 16 by default (CI's share of its ten minutes; new
+/// seeds each run, and every failing seed kept). Run hundreds before changing the evaluator.
 fn cases() -> u32 {
     std::env::var("FWGEN_EXACT_CASES")
         .ok()
         .and_then(|v| v.parse().ok())
-        .unwrap_or(40)
+        .unwrap_or(16)
 }
 
 /// One iptables rule's matches (`v6`: of ip6tables).

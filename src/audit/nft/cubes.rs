@@ -29,6 +29,8 @@ enum Slot {
     Dport,
     /// `meta pkttype`: a set of destination addresses.
     Pkttype,
+    /// `fib daddr type`: a set of destination addresses.
+    FibType,
     Fixed(Val),
 }
 
@@ -91,6 +93,7 @@ fn slot_of(left: &Left, ctx: &Context) -> Option<Slot> {
         },
         // What the destination address says: multicast, broadcast, or one host.
         Left::Pkttype => Slot::Pkttype,
+        Left::FibDaddrType => Slot::FibType,
         Left::Concat(_) => return None,
     })
 }
@@ -148,7 +151,9 @@ pub(super) fn cubes(
 fn fill_empty(c: &mut Cube, slot: &Slot) {
     match slot {
         Slot::Src if c.src.is_none() => c.src = Some(Addrs::new()),
-        Slot::Dst | Slot::Pkttype if c.dst.is_none() => c.dst = Some(Addrs::new()),
+        Slot::Dst | Slot::Pkttype | Slot::FibType if c.dst.is_none() => {
+            c.dst = Some(Addrs::new());
+        }
         Slot::Sport if c.sport.is_none() => c.sport = Some(Ports::new()),
         Slot::Dport if c.dport.is_none() => c.dport = Some(Ports::new()),
         _ => {}
@@ -209,6 +214,10 @@ fn cube_of(slots: &[&Slot], values: &[Elem], ctx: &Context) -> Result<Option<Cub
                 };
                 c.dst = Some(c.dst.take().map_or_else(|| a.clone(), |x| &x & &a));
             }
+            Slot::FibType => {
+                let a = fib_type(e, ctx)?;
+                c.dst = Some(c.dst.take().map_or_else(|| a.clone(), |x| &x & &a));
+            }
             Slot::Sport | Slot::Dport => {
                 let p = ports(e)?;
                 let f = if matches!(slot, Slot::Sport) {
@@ -266,6 +275,25 @@ fn pkttype(e: &Elem, v6: bool) -> Result<Addrs, String> {
         "multicast" => multicast,
         "other" => Addrs::new(),
         other => return Err(format!("packet type {other:?}")),
+    })
+}
+
+/// The destination addresses of an address type (`fib daddr type`): `local` (the host's
+/// own), `multicast`, `broadcast`, `unicast` (any other), and none for the rest.
+fn fib_type(e: &Elem, ctx: &Context) -> Result<Addrs, String> {
+    let Elem::Name(kind) = e else {
+        return Err(format!("fib address type {e:?}"));
+    };
+    let multicast = pkttype(&Elem::Name("multicast".into()), ctx.v6)?;
+    let broadcast = pkttype(&Elem::Name("broadcast".into()), ctx.v6)?;
+    Ok(match kind.as_str() {
+        "local" => ctx.own.clone(),
+        "multicast" => multicast,
+        "broadcast" => broadcast,
+        "unicast" => &(&(&space::all_addrs(ctx.v6) - &ctx.own) - &multicast) - &broadcast,
+        "unspec" | "anycast" | "blackhole" | "unreachable" | "prohibit" | "throw" | "nat"
+        | "xresolve" => Addrs::new(),
+        other => return Err(format!("fib address type {other:?}")),
     })
 }
 

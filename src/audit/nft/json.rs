@@ -76,6 +76,18 @@ pub(super) fn left(v: &Value) -> Result<Left, String> {
             _ => Err(format!("meta `{key}`")),
         };
     }
+    // `fib daddr type`: what kind of address the destination is (local, unicast, …).
+    if let Some(fib) = v.get("fib") {
+        let daddr_only = fib.get("flags").is_some_and(|f| {
+            f == "daddr"
+                || f.as_array()
+                    .is_some_and(|a| a.len() == 1 && a.first().is_some_and(|x| x == "daddr"))
+        });
+        if fib.get("result").and_then(Value::as_str) == Some("type") && daddr_only {
+            return Ok(Left::FibDaddrType);
+        }
+        return Err(format!("fib {fib}"));
+    }
     if let Some(ct) = v.get("ct") {
         let key = ct.get("key").and_then(Value::as_str).unwrap_or_default();
         return match key {

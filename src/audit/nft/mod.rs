@@ -134,6 +134,9 @@ pub struct Context {
     /// Sent by this host (the output hook): the kernel marks every such packet as addressed
     /// to one host (`meta pkttype host`), multicast included.
     pub local: bool,
+    /// The audited host's own addresses (host placement: the gateway's; perimeter: none
+    /// known), for `fib daddr type local`.
+    pub own: crate::audit::space::Addrs,
 }
 
 /// A chain by family, table and name.
@@ -236,6 +239,9 @@ pub(crate) enum Left {
     TcpFlags(u8),
     /// `meta pkttype`: every packet audited is addressed to one host.
     Pkttype,
+    /// `fib daddr type`: the destination is one of the host's own addresses (`local`),
+    /// multicast, broadcast, or another host's (`unicast`).
+    FibDaddrType,
     /// `ip6 hoplimit`.
     HopLimit,
     Concat(Vec<Left>),
