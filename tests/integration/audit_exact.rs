@@ -395,8 +395,8 @@ fn against_kernel(lab: &Lab, dumps: &[String], script: &str) -> Result<usize, Te
             .collect();
         let ns = if inbound { &lab.cli } else { &lab.gw };
         let probes: Vec<Value> = these.iter().map(|w| w.0.clone()).collect();
-        let mut got = probe(lab, ns, &probes, "0.3");
-        // A connection the audit admits that did not open in 0.3 s (a loaded machine) is
+        let mut got = probe(lab, ns, &probes, "0.15");
+        // A connection the audit admits that did not open in 0.15 s (a loaded machine) is
         // tried once more, alone with its group and with fresh neighbour caches, for 2 s:
         // a connection the kernel blocks stays closed however long it is given.
         let again: Vec<usize> = (0..these.len())

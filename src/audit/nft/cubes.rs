@@ -19,6 +19,10 @@ enum Val {
     Flags(u8),
     /// An ICMP type or code, a hop limit.
     Number(u8),
+    /// A 16-bit word of a header (`th sport` of ICMPv6: type and code).
+    Word(u16),
+    /// An ICMPv6 checksum read as `th dport`: equal to no listed value.
+    Checksum,
 }
 
 /// Which part of the space a match reads, or the one value it reads.
@@ -59,6 +63,15 @@ fn slot_of(left: &Left, ctx: &Context) -> Option<Slot> {
         Left::Saddr { v6: f } => (*f == v6).then_some(Slot::Src)?,
         Left::Daddr { v6: f } => (*f == v6).then_some(Slot::Dst)?,
         Left::L4 { v6: f } => f.is_none_or(|f| f == v6).then_some(Slot::Fixed(l4))?,
+        // `th` reads the transport header's first words whatever the protocol: for ICMPv6,
+        // the type and code, then the checksum (which no listed port is taken to equal:
+        // it changes with every packet).
+        Left::Sport(None) | Left::Dport(None) if !transport => match ctx.l4 {
+            L4::Icmpv6(t) if matches!(left, Left::Sport(_)) => {
+                Slot::Fixed(Val::Word(u16::from(t) << 8))
+            }
+            _ => Slot::Fixed(Val::Checksum),
+        },
         Left::Sport(want) => port(want).then_some(Slot::Sport)?,
         Left::Dport(want) => port(want).then_some(Slot::Dport)?,
         Left::Nfproto => Slot::Fixed(if v6 {
@@ -352,6 +365,9 @@ fn element(e: &Elem, v: &Val) -> Result<bool, String> {
         (Elem::NumRange(lo, hi), Val::Flags(f) | Val::Number(f)) => {
             Ok((*lo..=*hi).contains(&u64::from(*f)))
         }
+        (Elem::Num(n), Val::Word(w)) => Ok(*n == u64::from(*w)),
+        (Elem::NumRange(lo, hi), Val::Word(w)) => Ok((*lo..=*hi).contains(&u64::from(*w))),
+        (Elem::Num(_) | Elem::NumRange(..), Val::Checksum) => Ok(false),
         (Elem::Name(s), Val::Flags(f)) => match super::flags::named(s) {
             Some(x) => Ok(x == *f),
             None => Err(format!("tcp flag {s:?}")),
