@@ -47,12 +47,7 @@ impl Need {
             Remote::Names(_) => return None,
         };
         let remote = &remote - &own;
-        let ports = e
-            .ports
-            .ranges()
-            .iter()
-            .map(|r| r.lo().get()..=r.hi().get())
-            .collect();
+        let ports = ports_of(e);
         Some(Need {
             direction,
             protocol,
@@ -103,6 +98,15 @@ impl Need {
             dport: Some(self.ports.clone()),
         }
     }
+}
+
+/// An entry's ports as a set.
+fn ports_of(e: &Selected) -> Ports {
+    e.ports
+        .ranges()
+        .iter()
+        .map(|r| r.lo().get()..=r.hi().get())
+        .collect()
 }
 
 /// The hooks a connection's first packet and its replies meet.
@@ -537,12 +541,7 @@ impl Need {
             protocol,
             gateway,
             remote: space::all_addrs(gateway.is_ipv6()),
-            ports: e
-                .ports
-                .ranges()
-                .iter()
-                .map(|r| r.lo().get()..=r.hi().get())
-                .collect(),
+            ports: ports_of(e),
         }
     }
 }

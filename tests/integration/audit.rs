@@ -217,16 +217,33 @@ fn audit_files(dumps: &[String], extra: &[&str]) -> (i32, Value) {
     (r.code, serde_json::from_str(&r.stdout).unwrap())
 }
 
-/// The ports of a part (`443`, `8000-8100, 9000`), each range at its ends.
+/// Port ranges as a part prints them (`443`, `8000-8100, 9000`).
+pub(crate) fn port_ranges(text: &str) -> Vec<(u64, u64)> {
+    text.split(", ")
+        .filter(|r| !r.is_empty())
+        .map(|r| {
+            let (lo, hi) = r.split_once('-').unwrap_or((r, r));
+            (lo.parse().unwrap(), hi.parse().unwrap())
+        })
+        .collect()
+}
+
+/// The ports of a part, each range at its ends.
 fn port_ends(text: &str) -> Vec<u64> {
-    let mut out = Vec::new();
-    for r in text.split(", ").filter(|r| !r.is_empty()) {
-        let (lo, hi) = r.split_once('-').unwrap_or((r, r));
-        out.push(lo.parse().unwrap());
-        out.push(hi.parse().unwrap());
-    }
+    let mut out: Vec<u64> = port_ranges(text)
+        .into_iter()
+        .flat_map(|(lo, hi)| [lo, hi])
+        .collect();
     out.dedup();
     out
+}
+
+/// Whether a part holds every source port of Linux's range (32768-60999), the ones a lab
+/// socket takes: a part cut within it cannot be told apart by a probe.
+pub(crate) fn from_linux_ports(p: &Value) -> bool {
+    port_ranges(p["source_ports"].as_str().unwrap_or(""))
+        .iter()
+        .any(|&(lo, hi)| lo <= 32768 && hi >= 60999)
 }
 
 /// The connections of a part that the lab can make: each lab address inside its source and
@@ -269,11 +286,7 @@ fn compare(lab: &Lab, findings: &Value) -> (Vec<String>, usize) {
         for p in f["parts"].as_array().unwrap() {
             // The lab's sockets take a source port of Linux's range: a part cut within it
             // (a rule on some source ports) cannot be told apart by a probe.
-            let linux = p["source_ports"].as_str().unwrap().split(", ").any(|r| {
-                let (lo, hi) = r.split_once('-').unwrap_or((r, r));
-                lo.parse::<u32>().unwrap() <= 32768 && hi.parse::<u32>().unwrap() >= 60999
-            });
-            if !linux {
+            if !from_linux_ports(p) {
                 continue;
             }
             for (src, dst, port) in lab_connections(p, LAB) {
@@ -1119,14 +1132,9 @@ fn cisco_audits_agree_with_nftables_audits() {
                 // The part's size with its source ports: pieces cut on source ports (a list
                 // that matches them) add up to the same. Counts past 2^64 (IPv6 prefixes) are
                 // read as floating point.
-                let sports: f64 = p["source_ports"]
-                    .as_str()
-                    .unwrap()
-                    .split(", ")
-                    .map(|r| {
-                        let (lo, hi) = r.split_once('-').unwrap_or((r, r));
-                        hi.parse::<f64>().unwrap() - lo.parse::<f64>().unwrap() + 1.0
-                    })
+                let sports: f64 = port_ranges(p["source_ports"].as_str().unwrap())
+                    .iter()
+                    .map(|&(lo, hi)| (hi - lo + 1) as f64)
                     .sum();
                 *sums.entry(key).or_default() += p["connections"].as_f64().unwrap() * sports;
             }
