@@ -146,19 +146,20 @@ impl Ruleset {
                 .as_ref()
                 .and_then(|b| path.iter().position(|h| *h == b.1))
         };
-        let mut chains: Vec<&Chain> = self
+        let mut chains: Vec<(usize, &Chain)> = self
             .chains
             .iter()
-            .filter(|c| on_path(c).is_some())
-            .filter(|c| family_applies(&c.family, ctx.v6, &c.base))
-            .filter(|c| !absent.contains(&(c.family.clone(), c.table.clone())))
+            .enumerate()
+            .filter(|(_, c)| on_path(c).is_some())
+            .filter(|(_, c)| family_applies(&c.family, ctx.v6, &c.base))
+            .filter(|(_, c)| !absent.contains(&(c.family.clone(), c.table.clone())))
             .collect();
-        chains.sort_by_key(|c| (on_path(c), c.base.as_ref().map_or(0, |b| b.2)));
+        chains.sort_by_key(|(_, c)| (on_path(c), c.base.as_ref().map_or(0, |b| b.2)));
         let none = format!("no base chain on the {} hook: accepted", hook.name());
         // Pieces still going: (space, the first rule that accepted them, the last policy).
         let mut live: Vec<(Space, Option<String>, String)> = vec![(space, None, none)];
         let mut done = Vec::new();
-        for c in chains {
+        for (ci, c) in chains {
             if live.is_empty() {
                 break;
             }
@@ -177,7 +178,7 @@ impl Ruleset {
             let here = || Some((c.family.clone(), c.table.clone(), c.name.clone()));
             let mut next = Vec::new();
             for (s, accepted_by, last) in live {
-                for (sub, flow) in self.run(c, ctx, s, 0, work) {
+                for (sub, flow) in self.run(ci, ctx, s, 0, work) {
                     match flow {
                         // The first rule that accepts says most (later chains may only let it
                         // pass).
@@ -221,12 +222,15 @@ impl Ruleset {
     /// decides: the caller goes on, or the base chain's policy applies).
     fn run(
         &self,
-        c: &Chain,
+        ci: usize,
         ctx: &Context,
         space: Space,
         depth: usize,
         work: &mut usize,
     ) -> Vec<(Space, Flow)> {
+        let Some(c) = self.chains.get(ci) else {
+            return vec![(space, Flow::Through)];
+        };
         let at_chain = format!("{} {} {}", c.family, c.table, c.name);
         if depth > DEPTH {
             return vec![(
@@ -238,7 +242,8 @@ impl Ruleset {
         }
         let mut live = vec![space];
         let mut out = Vec::new();
-        for r in &c.rules {
+        let mut i = 0;
+        while let Some(r) = c.rules.get(i) {
             if live.is_empty() {
                 break;
             }
@@ -256,14 +261,13 @@ impl Ruleset {
                 break;
             }
             *work -= live.len();
-            let at = || {
-                let comment = r
-                    .comment
-                    .as_ref()
-                    .map(|t| format!(" \"{t}\""))
-                    .unwrap_or_default();
-                format!("rule {at_chain} handle {}{comment}", r.handle)
-            };
+            if let Some(b) = self.batch(ci, i, ctx).as_ref() {
+                live = run_batch(b, (c, &at_chain), live, work, &mut out);
+                i = b.end;
+                continue;
+            }
+            i += 1;
+            let at = || named(&at_chain, r);
             let mut next = Vec::new();
             for s in live {
                 for (sub, step) in self.rule_step(r, ctx, s) {
@@ -278,9 +282,7 @@ impl Ruleset {
                         Step::Return => out.push((sub, Flow::Through)),
                         Step::Jump(target, goto) => {
                             let key = (c.family.clone(), c.table.clone(), target.to_string());
-                            let Some(called) =
-                                self.by_name.get(&key).and_then(|&i| self.chains.get(i))
-                            else {
+                            let Some(&called) = self.by_name.get(&key) else {
                                 out.push(verdict(Decision::Unknown(format!(
                                     "{}: jump to a missing chain {target}",
                                     at()
@@ -450,6 +452,48 @@ fn settle<'r>(whole: Space, out: Vec<(Space, Step<'r>)>) -> Vec<(Space, Step<'r>
     } else {
         out
     }
+}
+
+/// A run of plain rules over the pieces still going: what they decide goes to `out`; the
+/// rest goes on.
+fn run_batch(
+    b: &super::batch::Batch,
+    (c, at_chain): (&Chain, &str),
+    live: Vec<Space>,
+    work: &mut usize,
+    out: &mut Vec<(Space, Flow)>,
+) -> Vec<Space> {
+    let mut next = Vec::new();
+    for s in live {
+        let Some((decided, rest)) = b.divide(s.clone(), work) else {
+            out.push((s, Flow::Verdict(Decision::Unknown(too_fine()))));
+            continue;
+        };
+        for (sub, k, accept) in decided {
+            let at = c
+                .rules
+                .get(k)
+                .map_or_else(String::new, |r| named(at_chain, r));
+            let d = if accept {
+                Decision::Accept(at)
+            } else {
+                Decision::Drop(at)
+            };
+            out.push((sub, Flow::Verdict(d)));
+        }
+        next.extend(rest);
+    }
+    next
+}
+
+/// A rule as the report names it.
+fn named(chain: &str, r: &Rule) -> String {
+    let comment = r
+        .comment
+        .as_ref()
+        .map(|t| format!(" \"{t}\""))
+        .unwrap_or_default();
+    format!("rule {chain} handle {}{comment}", r.handle)
 }
 
 fn too_fine() -> String {

@@ -14,6 +14,7 @@
 //! not name, a NAT rewrite, a match this reader does not know. What a packet meets is
 //! decided in `decide`.
 
+mod batch;
 mod cubes;
 mod decide;
 mod json;
@@ -291,6 +292,8 @@ pub struct Ruleset {
     /// Whether a rule matches TCP flags: then a connection's packets are decided with each
     /// set of flags they carry (SYN; SYN-ACK; ACK and PSH-ACK), else with one.
     pub(crate) uses_flags: bool,
+    /// Runs of plain rules, computed as decisions need them.
+    batches: batch::Cache,
 }
 
 /// A table's flags as nft names them (`owner` and `persist` do not change what it filters).
@@ -319,25 +322,30 @@ impl Ruleset {
         // (no tree of the whole dump), and each item is read into a small tree only while it
         // is turned into typed rules. Memory stays near the input's size plus the rules'.
         type Item<'a> = BTreeMap<String, &'a RawValue>;
-        let mut items: Vec<Item> = Vec::new();
+        let mut raws: Vec<&RawValue> = Vec::new();
         for t in texts {
             let top: Item = serde_json::from_str(t).map_err(|e| format!("not JSON: {e}"))?;
             let list: Vec<&RawValue> = top
                 .get("nftables")
                 .and_then(|raw| serde_json::from_str(raw.get()).ok())
                 .ok_or("no `nftables` array: not `nft -j list ruleset` output")?;
-            for raw in list {
-                let item: Item = serde_json::from_str(raw.get()).map_err(|e| {
-                    format!("an item of the `nftables` array is not an object: {e}")
-                })?;
-                items.push(item);
-            }
+            raws.extend(list);
+        }
+        // Each item is read into its map only while it is used (twice: tables, chains and
+        // sets first, then rules), never all of them at once.
+        fn item(raw: &RawValue) -> Result<BTreeMap<String, &RawValue>, ReadError> {
+            serde_json::from_str(raw.get())
+                .map_err(|e| format!("an item of the `nftables` array is not an object: {e}"))
         }
         let mut r = Ruleset::default();
         let value = |raw: &RawValue| -> Result<Value, ReadError> {
             serde_json::from_str(raw.get()).map_err(|e| format!("not JSON: {e}"))
         };
-        for item in items.iter().filter(|i| !i.contains_key("rule")) {
+        for raw in &raws {
+            let item = item(raw)?;
+            if item.contains_key("rule") {
+                continue;
+            }
             let v = Value::Object(
                 item.iter()
                     .map(|(k, raw)| Ok((k.clone(), value(raw)?)))
@@ -345,8 +353,10 @@ impl Ruleset {
             );
             r.item(&v)?;
         }
-        for raw in items.iter().filter_map(|i| i.get("rule")) {
-            r.rule(&value(raw)?)?;
+        for raw in &raws {
+            if let Some(rule) = item(raw)?.get("rule") {
+                r.rule(&value(rule)?)?;
+            }
         }
         r.finish();
         Ok(r)
