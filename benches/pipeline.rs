@@ -335,7 +335,7 @@ fn audit(c: &mut Criterion) {
         let dump = big_nft_dump(n);
         g.bench_function(format!("{n} rules"), |b| {
             b.iter(|| {
-                let fw = fwgen::audit::nft::Ruleset::parse(&[&dump]).expect("parses");
+                let fw = fwgen::audit::nft::parse(&[&dump]).expect("parses");
                 fwgen::audit::audit(&rules, Placement::Host, &fw, &Default::default())
             })
         });

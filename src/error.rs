@@ -18,6 +18,9 @@ pub enum Error {
     Render(#[from] RenderError),
     #[error("{0}")]
     Output(#[from] OutputError),
+    /// A ruleset to audit that cannot be read (not a usage error: the command was right).
+    #[error("{0}")]
+    Audit(#[from] crate::audit::ReadError),
     /// A command-line value clap could not check (exit code 2, like clap's own).
     #[error("{0}")]
     Usage(String),

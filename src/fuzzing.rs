@@ -89,7 +89,7 @@ pub fn audit(data: &[u8]) {
         .filter_map(|a| a.parse().ok())
         .collect();
     let parsed = [
-        crate::audit::nft::Ruleset::parse(&[text]),
+        crate::audit::nft::parse(&[text]),
         crate::audit::iptables::parse(&[text], &[]),
         crate::audit::iptables::parse(&[], &[text]),
         crate::audit::cisco::parse(text, &gateway, &cisco),
@@ -99,7 +99,7 @@ pub fn audit(data: &[u8]) {
     }
 }
 
-fn audit_one(fw: &crate::audit::nft::Ruleset) {
+fn audit_one(fw: &crate::audit::model::Ruleset) {
     use std::sync::OnceLock;
     static RULES: OnceLock<Option<crate::ruleset::Ruleset>> = OnceLock::new();
     let rules = RULES.get_or_init(|| {

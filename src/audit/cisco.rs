@@ -20,7 +20,9 @@ use std::net::IpAddr;
 use ipnet::IpNet;
 
 use super::Interfaces;
-use super::nft::{Elem, Expr, Left, ReadError, Right, Ruleset};
+use super::model::{
+    Base, Elem, Expr, Family, Kind, Left, ParseError, Point, Policy, Right, Ruleset,
+};
 use crate::model::Protocol;
 
 /// Whether a text is a Cisco configuration.
@@ -58,11 +60,12 @@ struct Config {
     bindings: BTreeMap<(String, String, bool), String>,
 }
 
-const FAMILY: &str = "inet";
+/// Lists of both IP families are read as chains of one table.
+const FAMILY: Family = Family::Inet;
 const TABLE: &str = "cisco";
 
 /// Read a configuration and the gateway's addresses into rules on the forward hook.
-pub fn parse(text: &str, gateway: &[IpNet], at: &Interfaces) -> Result<Ruleset, ReadError> {
+pub fn parse(text: &str, gateway: &[IpNet], at: &Interfaces) -> Result<Ruleset, ParseError> {
     let cfg = read(text)?;
     let deciding = deciding(&cfg, at);
     if deciding.is_empty() {
@@ -76,7 +79,7 @@ pub fn parse(text: &str, gateway: &[IpNet], at: &Interfaces) -> Result<Ruleset, 
     let mut r = Ruleset::default();
     for (n, (list, toward, v6)) in deciding.iter().enumerate() {
         let chain = format!("{list}{}", if *v6 { " (IPv6)" } else { "" });
-        if !r.has_chain(FAMILY, TABLE, &chain) {
+        if !r.has_chain(&FAMILY, TABLE, &chain) {
             list_chain(&mut r, &cfg, list, &chain, *v6)?;
         }
         base_chain(&mut r, cfg.asa, n, &chain, *toward, *v6, gateway)?;
@@ -117,8 +120,8 @@ fn list_chain(
     list: &str,
     chain: &str,
     v6: bool,
-) -> Result<(), ReadError> {
-    r.add_chain(FAMILY.into(), TABLE.into(), chain.into(), None);
+) -> Result<(), ParseError> {
+    r.add_chain((FAMILY, TABLE.into(), chain.into()), None, None);
     let Some(aces) = cfg.lists.get(&(list.to_string(), v6)) else {
         return undefined_list(r, cfg.asa, list, chain, v6);
     };
@@ -134,14 +137,14 @@ fn list_chain(
         };
         let handle = i64::try_from(*line).unwrap_or(0);
         r.add_rule(
-            (FAMILY, TABLE, chain),
+            (&FAMILY, TABLE, chain),
             handle,
             Some(format!("line {line}")),
             expr,
         )?;
     }
     r.add_rule(
-        (FAMILY, TABLE, chain),
+        (&FAMILY, TABLE, chain),
         0,
         Some("implicit deny".into()),
         vec![Expr::Drop],
@@ -158,7 +161,7 @@ fn undefined_list(
     list: &str,
     chain: &str,
     v6: bool,
-) -> Result<(), ReadError> {
+) -> Result<(), ParseError> {
     let family = if v6 { "IPv6" } else { "IPv4" };
     if asa {
         r.notes.push(format!(
@@ -166,7 +169,7 @@ fn undefined_list(
              denying all"
         ));
         return r.add_rule(
-            (FAMILY, TABLE, chain),
+            (&FAMILY, TABLE, chain),
             0,
             Some(format!("access list {list} is not defined")),
             vec![Expr::Drop],
@@ -178,7 +181,7 @@ fn undefined_list(
          binding)"
     ));
     r.add_rule(
-        (FAMILY, TABLE, chain),
+        (&FAMILY, TABLE, chain),
         0,
         Some(format!(
             "{family} access list {list} is not defined: IOS permits everything through it"
@@ -198,14 +201,18 @@ fn base_chain(
     toward: bool,
     v6: bool,
     gateway: &[IpNet],
-) -> Result<(), ReadError> {
+) -> Result<(), ParseError> {
     let base = format!("{} {chain} #{n}", if toward { "to" } else { "from" });
     let prio = i64::try_from(n).unwrap_or(0);
     r.add_chain(
-        FAMILY.into(),
-        TABLE.into(),
-        base.clone(),
-        Some(("filter".into(), "forward".into(), prio, "accept".into())),
+        (FAMILY, TABLE.into(), base.clone()),
+        Some(Base {
+            kind: Kind::Filter,
+            hook: Point::Forward,
+            priority: prio,
+            policy: Policy::Accept,
+        }),
+        None,
     );
     if asa {
         let replies = vec![
@@ -217,7 +224,7 @@ fn base_chain(
             Expr::Accept,
         ];
         r.add_rule(
-            (FAMILY, TABLE, &base),
+            (&FAMILY, TABLE, &base),
             0,
             Some("ASA: replies pass".into()),
             replies,
@@ -234,7 +241,7 @@ fn base_chain(
         right: Right::Elems(gateway.iter().map(|n| Elem::Net(*n)).collect()),
     });
     first.push(Expr::Jump(chain.to_string(), false));
-    r.add_rule((FAMILY, TABLE, &base), 0, None, first)
+    r.add_rule((&FAMILY, TABLE, &base), 0, None, first)
 }
 
 /// Matches the family of a list (IOS keeps IPv6 in its own lists; an ASA list holds both,
@@ -282,7 +289,7 @@ impl Config {
 }
 
 /// Read the configuration: lists, groups, bindings.
-fn read(text: &str) -> Result<Config, ReadError> {
+fn read(text: &str) -> Result<Config, ParseError> {
     let mut cfg = Config {
         asa: is_asa(text),
         ..Config::default()

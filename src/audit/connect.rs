@@ -4,9 +4,9 @@
 
 use std::net::IpAddr;
 
-use super::nft::{Decision, L4, State, flags};
+use super::model::{Context, Decision, Hook, L4, State, flags};
 use super::space::{self, Addrs, Cube, Ports};
-use super::{Context, Firewall, Hook, Interfaces, Part, Placement, Verdict};
+use super::{Firewall, Interfaces, Part, Placement, Verdict};
 use crate::model::{Direction, Protocol};
 use crate::ruleset::{Remote, Selected};
 
@@ -177,7 +177,7 @@ fn legs(tcp_flags: bool) -> [Leg; 3] {
 
 /// A piece of a connection space decided: its verdict, why, and the base chains that drop it
 /// (and whether it is the reply there).
-pub(super) type Done = (Space, Verdict, String, Vec<(super::nft::ChainRef, bool)>);
+pub(super) type Done = (Space, Verdict, String, Vec<(super::model::ChainRef, bool)>);
 
 /// A connection whose first packet is dropped may have its replies dropped too: one fix
 /// should admit both, so the chains that drop them are added.

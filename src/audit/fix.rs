@@ -69,7 +69,7 @@ fn unwritable(comment: &str, what: &[&str]) -> String {
 /// The rules that would add what `a` found missing.
 pub fn fix(a: &Audit, rules: &Ruleset, placement: Placement, syntax: Syntax) -> String {
     let mut lines: Vec<String> = Vec::new();
-    let mut nd_chains: Vec<super::nft::ChainRef> = Vec::new();
+    let mut nd_chains: Vec<super::model::ChainRef> = Vec::new();
     for f in a.findings.iter().filter(|f| f.verdict != Verdict::Admitted) {
         let Some(e) = rules.selected.iter().find(|e| e.id == f.id) else {
             continue;

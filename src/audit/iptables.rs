@@ -13,7 +13,9 @@
 //! TCPMSS, CT and the like, which do not decide. DNAT, REDIRECT, NOTRACK and anything else
 //! are `unknown`, named.
 
-use super::nft::{Elem, Expr, Left, ReadError, Right, Ruleset};
+use super::model::{
+    Base, Elem, Expr, Family, Kind, Left, ParseError, Point, Policy, Right, Ruleset,
+};
 use crate::model::Protocol;
 
 /// Targets that do not end a rule's packet path.
@@ -51,7 +53,7 @@ pub fn is_ipset(text: &str) -> bool {
 
 /// Read `iptables-save` and `ip6tables-save` texts and `ipset save` texts into one ruleset.
 /// Each save text's family is IPv6 when it says `ip6tables` or holds an IPv6 address.
-pub fn parse(saves: &[&str], ipsets: &[&str]) -> Result<Ruleset, ReadError> {
+pub fn parse(saves: &[&str], ipsets: &[&str]) -> Result<Ruleset, ParseError> {
     let mut r = Ruleset::default();
     for text in ipsets {
         sets(&mut r, text)?;
@@ -86,7 +88,7 @@ pub fn parse(saves: &[&str], ipsets: &[&str]) -> Result<Ruleset, ReadError> {
 }
 
 /// `create NAME TYPE family inet|inet6 …` and `add NAME ELEMENT …` lines.
-fn sets(r: &mut Ruleset, text: &str) -> Result<(), ReadError> {
+fn sets(r: &mut Ruleset, text: &str) -> Result<(), ParseError> {
     let mut sets: Vec<(String, String, Vec<Elem>)> = Vec::new();
     for (i, line) in text.lines().enumerate() {
         let t: Vec<&str> = line.split_whitespace().collect();
@@ -118,7 +120,7 @@ fn sets(r: &mut Ruleset, text: &str) -> Result<(), ReadError> {
     }
     for (name, kind, elems) in sets {
         let family = kind.split(' ').next().unwrap_or("ip").to_string();
-        r.add_set(family, "filter".into(), name, elems);
+        r.add_set(Family::named(&family), "filter".into(), name, elems);
     }
     Ok(())
 }
@@ -189,7 +191,7 @@ fn builtin(table: &str, chain: &str) -> Option<(&'static str, &'static str, i64)
 const TABLES: &[&str] = &["raw", "mangle", "nat", "filter", "security"];
 
 /// One save text of `family` (`ip` or `ip6`): its tables.
-fn save(r: &mut Ruleset, text: &str, family: &str) -> Result<(), ReadError> {
+fn save(r: &mut Ruleset, text: &str, family: &str) -> Result<(), ParseError> {
     let mut table = String::new();
     let at = |i: usize, what: &str| format!("line {}: {what}", i + 1);
     for (i, line) in text.lines().enumerate() {
@@ -210,15 +212,21 @@ fn save(r: &mut Ruleset, text: &str, family: &str) -> Result<(), ReadError> {
                 .next()
                 .ok_or_else(|| at(i, "a chain without a name"))?;
             let policy = parts.next().unwrap_or("-");
-            let base = builtin(&table, name).map(|(kind, hook, prio)| {
-                (
-                    kind.to_string(),
-                    hook.to_string(),
-                    prio,
-                    policy.to_ascii_lowercase(),
-                )
+            let base = builtin(&table, name).map(|(kind, hook, priority)| Base {
+                kind: Kind::named(kind),
+                hook: Point::named(hook),
+                priority,
+                policy: if policy.eq_ignore_ascii_case("accept") {
+                    Policy::Accept
+                } else {
+                    Policy::Drop
+                },
             });
-            r.add_chain(family.into(), table.clone(), name.into(), base);
+            r.add_chain(
+                (Family::named(family), table.clone(), name.into()),
+                base,
+                None,
+            );
             continue;
         }
         let tokens = tokens(line).map_err(|e| at(i, &e))?;
@@ -232,8 +240,13 @@ fn save(r: &mut Ruleset, text: &str, family: &str) -> Result<(), ReadError> {
             None => format!("line {}", i + 1),
         });
         let handle = i64::try_from(i + 1).unwrap_or(0);
-        r.add_rule((family, &table, &chain), handle, comment, expr)
-            .map_err(|e| at(i, &e))?;
+        r.add_rule(
+            (&Family::named(family), &table, &chain),
+            handle,
+            comment,
+            expr,
+        )
+        .map_err(|e| at(i, &e))?;
     }
     Ok(())
 }
@@ -387,7 +400,9 @@ impl Reader<'_> {
                         "target {target} rewrites the destination: the connections it touches \
                          are not decided"
                     )),
-                    t if r.has_chain(self.family, self.table, t) => Expr::Jump(t.to_string(), goto),
+                    t if r.has_chain(&Family::named(self.family), self.table, t) => {
+                        Expr::Jump(t.to_string(), goto)
+                    }
                     t if NON_DECIDING.contains(&t) => Expr::Nop,
                     t => Expr::Unknown(format!("target {t}")),
                 });
@@ -417,7 +432,7 @@ impl Reader<'_> {
             }
             ("--pkt-type", [x]) => self.push(Left::Pkttype, vec![Elem::Name((*x).into())]),
             ("--syn", []) => {
-                use super::nft::flags::{ACK, FIN, RST, SYN};
+                use super::model::flags::{ACK, FIN, RST, SYN};
                 self.push(
                     Left::TcpFlags(FIN | SYN | RST | ACK),
                     vec![Elem::Num(u64::from(SYN))],
@@ -426,7 +441,7 @@ impl Reader<'_> {
             ("--tcp-flags", [mask, comp]) => {
                 let bits = |x: &str| {
                     x.split(',')
-                        .try_fold(0u8, |a, f| Some(a | super::nft::flags::named(f)?))
+                        .try_fold(0u8, |a, f| Some(a | super::model::flags::named(f)?))
                 };
                 match (bits(mask), bits(comp)) {
                     (Some(m), Some(c)) => {
@@ -487,7 +502,7 @@ impl Reader<'_> {
                 return;
             }
         };
-        match r.set_index(self.family, "filter", name) {
+        match r.set_index(&Family::named(self.family), "filter", name) {
             Some(index) => self.out.push(Expr::Match {
                 negate: std::mem::take(&mut self.negate),
                 left,

@@ -20,12 +20,15 @@ pub mod cisco;
 mod connect;
 mod fix;
 pub mod iptables;
+pub mod model;
 mod nd;
 pub mod nft;
 mod over_broad;
+mod read;
 pub mod space;
 
 pub use fix::{Syntax, fix};
+pub use read::{MAX_RULESET_BYTES, ReadError, read};
 
 use ipnet::IpNet;
 use serde::Serialize;
@@ -35,7 +38,7 @@ use crate::render::Placement;
 use crate::ruleset::Ruleset;
 
 use connect::{Need, Space};
-use nft::{Context, Hook};
+use model::{Context, Hook};
 
 /// The interfaces the audited firewall has on each side: what interface matches see, and
 /// which Cisco bindings decide.
@@ -92,7 +95,7 @@ pub struct Part {
     /// (what `--fix` adds rules to; a reply is checked even when the first packet is
     /// dropped, so that one fix admits both).
     #[serde(skip)]
-    pub dropped_in: Vec<(nft::ChainRef, bool)>,
+    pub dropped_in: Vec<(model::ChainRef, bool)>,
     /// The part's space, in the first packet's terms.
     #[serde(skip)]
     pub space: Space,
@@ -146,16 +149,16 @@ impl Audit {
 /// A firewall's decisions, whatever its syntax: a space of packets divided into pieces, each
 /// accepted, dropped (and in which base chain) or unknown.
 pub trait Firewall {
-    fn decide(&self, hook: Hook, ctx: &Context, space: Space) -> Vec<nft::Piece>;
+    fn decide(&self, hook: Hook, ctx: &Context, space: Space) -> Vec<model::Piece>;
     /// Whether a rule matches TCP flags (then each packet's flags are decided).
     fn uses_flags(&self) -> bool;
     /// What the report should say about the ruleset as a whole.
     fn notes(&self) -> Vec<String>;
 }
 
-impl Firewall for nft::Ruleset {
-    fn decide(&self, hook: Hook, ctx: &Context, space: Space) -> Vec<nft::Piece> {
-        nft::Ruleset::decide(self, hook, ctx, space)
+impl Firewall for model::Ruleset {
+    fn decide(&self, hook: Hook, ctx: &Context, space: Space) -> Vec<model::Piece> {
+        model::Ruleset::decide(self, hook, ctx, space)
     }
 
     fn uses_flags(&self) -> bool {

@@ -2,9 +2,9 @@
 //! connection's own packets.
 
 use super::connect::{Done, Going, Need};
-use super::nft::{Decision, L4, State};
+use super::model::{Context, Decision, Hook, L4, State};
 use super::space::{self, Addrs, Cube, Ports, Space};
-use super::{Context, Firewall, Hook, Verdict};
+use super::{Firewall, Verdict};
 use crate::model::Direction;
 
 /// What marks a part blocked by neighbour discovery (`--fix` admits it, not the connection).
@@ -123,7 +123,7 @@ fn messages(need: &Need, remote: Addrs) -> [Message; 2] {
 fn stop(
     need: &Need,
     m: &Message,
-    piece: super::nft::Piece,
+    piece: super::model::Piece,
     going: Vec<Going>,
     done: &mut Vec<Done>,
 ) -> Vec<Going> {

@@ -1,6 +1,6 @@
 //! `fwgen audit`: the selection's entries against an existing ruleset.
 
-use crate::audit::{self, nft};
+use crate::audit;
 use crate::cli::{AuditArgs, DiffFormat};
 use crate::error::{Error, Exit};
 use crate::model::Catalogue;
@@ -41,7 +41,18 @@ pub fn run(cat: &Catalogue, args: AuditArgs) -> Result<Report, Error> {
         gateway: args.interface.clone().unwrap_or_default(),
         ingress: args.ingress_interface.clone(),
     };
-    let (fw, syntax) = read(&args.ruleset, &rules.gateway, &cisco)?;
+    let mut files = Vec::new();
+    for p in &args.ruleset {
+        let path = p.display().to_string();
+        let text = crate::yaml::read_text_within(p, audit::MAX_RULESET_BYTES).map_err(|e| {
+            audit::ReadError::File {
+                path: path.clone(),
+                why: e.to_string(),
+            }
+        })?;
+        files.push((path, text));
+    }
+    let (fw, syntax) = audit::read(&files, &rules.gateway, &cisco)?;
     if let audit::Syntax::Cisco { .. } = syntax
         && args.placement != Placement::Perimeter
     {
@@ -74,80 +85,4 @@ pub fn run(cat: &Catalogue, args: AuditArgs) -> Result<Report, Error> {
         },
         ..Report::default()
     })
-}
-
-/// The largest ruleset file read: `nft -j list ruleset` of a 100,000-rule ruleset is about
-/// 25 MB.
-pub const MAX_RULESET_BYTES: u64 = 64 * 1024 * 1024;
-
-/// Read the ruleset files (bounded), recognising the format from the content: nftables
-/// JSON, or iptables-save / ip6tables-save with ipset save (not mixed).
-fn read(
-    paths: &[std::path::PathBuf],
-    gateway: &[ipnet::IpNet],
-    interfaces: &crate::audit::Interfaces,
-) -> Result<(nft::Ruleset, audit::Syntax), Error> {
-    use crate::audit::{cisco, iptables};
-    let mut json = Vec::new();
-    let mut saves = Vec::new();
-    let mut ipsets = Vec::new();
-    for p in paths {
-        let text = crate::yaml::read_text_within(p, MAX_RULESET_BYTES)
-            .map_err(|e| Error::Usage(format!("--ruleset {}: {e}", p.display())))?;
-        if cisco::is_cisco(&text) {
-            if paths.len() > 1 {
-                return Err(Error::Usage(
-                    "a Cisco configuration is audited on its own: give one --ruleset".into(),
-                ));
-            }
-            if interfaces.gateway.is_empty() {
-                return Err(Error::Usage(format!(
-                    "--ruleset {}: a Cisco configuration needs --interface (IOS: the interface \
-                     that faces the gateway; ASA: the gateway's interface, with \
-                     --ingress-interface for the others)",
-                    p.display()
-                )));
-            }
-            let asa = cisco::is_asa(&text);
-            return cisco::parse(&text, gateway, interfaces)
-                .map(|r| (r, audit::Syntax::Cisco { asa }))
-                .map_err(|e| Error::Usage(format!("--ruleset {}: {e}", p.display())));
-        }
-        if text.trim_start().starts_with('{') {
-            json.push(text);
-        } else if iptables::is_save(&text) {
-            saves.push(text);
-        } else if iptables::is_ipset(&text) || text.trim().is_empty() {
-            // `ipset save` with no set prints nothing.
-            ipsets.push(text);
-        } else {
-            return Err(Error::Usage(format!(
-                "--ruleset {}: not `nft -j list ruleset`, iptables-save, ipset save or Cisco \
-                 configuration output",
-                p.display()
-            )));
-        }
-    }
-    let all = || {
-        paths
-            .iter()
-            .map(|p| p.display().to_string())
-            .collect::<Vec<_>>()
-            .join(", ")
-    };
-    let parsed = match (json.is_empty(), saves.is_empty()) {
-        (false, true) if ipsets.is_empty() => {
-            nft::Ruleset::parse(&strs(&json)).map(|r| (r, audit::Syntax::Nft))
-        }
-        (true, false) => {
-            iptables::parse(&strs(&saves), &strs(&ipsets)).map(|r| (r, audit::Syntax::Iptables))
-        }
-        (true, true) => Err("ipset save output alone: give the iptables-save output too".into()),
-        _ => Err("nftables JSON and iptables-save are two firewalls: audit one at a time".into()),
-    };
-    parsed.map_err(|e| Error::Usage(format!("--ruleset {}: {e}", all())))
-}
-
-fn strs(v: &[String]) -> Vec<&str> {
-    v.iter().map(String::as_str).collect()
 }

@@ -306,3 +306,59 @@ fn notes_cannot_forge_a_report_line() {
         r.stdout
     );
 }
+
+/// Issue 24: nft 1.0.6's JSON leaves out an ingress chain's device, so whether the audited
+/// packets meet the chain is not known. It used to make every inbound connection unknown;
+/// now the connections are decided with and without the chain: where both agree (the chain
+/// drops only what no entry needs) that is the answer, else unknown, naming the chain.
+#[test]
+fn an_ingress_chain_without_its_device_decides_where_it_cannot_matter() {
+    if !ready() {
+        return;
+    }
+    let ns = Netns::new("ingress");
+    let ok = Command::new("ip")
+        .args([
+            "-n", &ns.0, "link", "add", "d0", "type", "veth", "peer", "name", "d1",
+        ])
+        .status()
+        .is_ok_and(|s| s.success());
+    assert!(ok, "ip link add d0 type veth");
+    for (port, needed) in [(9999, false), (1344, true)] {
+        let (ok, _, err) = ns.nft(&["flush", "ruleset"], "");
+        assert!(ok, "{err}");
+        let (ok, _, err) = ns.nft(&["-f", "-"], &crate::audit::live_site_nftables());
+        assert!(ok, "{err}");
+        let ingress = format!(
+            "table netdev t {{\n chain ing {{\n type filter hook ingress device \"d0\" \
+             priority 0; policy accept;\n tcp dport {port} drop\n }}\n}}\n"
+        );
+        let (ok, _, err) = ns.nft(&["-f", "-"], &ingress);
+        assert!(ok, "{err}");
+        let dump = ns.dump();
+        assert!(dump.contains("\"ingress\""), "{dump}");
+        let r = audit_of(&dump, &["--format", "json"]);
+        let report: Value =
+            serde_json::from_str(&r.stdout).unwrap_or_else(|e| panic!("{e}: {r:?}"));
+        let findings = report["findings"].as_array().unwrap();
+        let unknown: Vec<&Value> = findings
+            .iter()
+            .filter(|f| f["verdict"] != "admitted")
+            .collect();
+        if needed {
+            assert_eq!(r.code, 1, "{report}");
+            assert!(!unknown.is_empty(), "{report}");
+            for f in unknown {
+                assert_eq!(f["verdict"], "unknown", "{f}");
+                assert!(
+                    f.to_string()
+                        .contains("ingress chain netdev t ing sees these packets"),
+                    "{f}"
+                );
+            }
+        } else {
+            assert_eq!(r.code, 0, "{report}");
+            assert!(unknown.is_empty(), "{report}");
+        }
+    }
+}

@@ -4,7 +4,7 @@
 use ipnet::IpNet;
 use serde_json::Value;
 
-use super::{Elem, Expr, Left, Right, flags};
+use crate::audit::model::{Elem, Expr, Left, Right, flags};
 use crate::model::Protocol;
 
 /// The match nft leaves out of its listing because a statement implies it: `reject with

@@ -27,38 +27,75 @@ impl Ruleset {
     /// What the base chains on `hook`'s path do with the packets of `space`: every one must
     /// accept (in order; a drop in any ends it).
     ///
-    /// Dormant tables are left out. Where tables' flags are unreadable, every combination of
-    /// them being dormant or not is decided: where all agree that is the answer, else unknown.
+    /// Dormant tables are left out. What the dump leaves in doubt (tables whose flags are
+    /// unreadable: dormant or not; ingress chains whose device it does not name: met or not)
+    /// is decided every way: where all agree that is the answer, else unknown, naming why.
     pub fn decide(&self, hook: Hook, ctx: &Context, space: Space) -> Vec<Piece> {
-        let unreadable: Vec<&(String, String)> = self.unreadable.iter().collect();
-        let mut work = WORK;
-        if unreadable.is_empty() {
-            return self.decide_without(hook, ctx, space, &self.dormant, &mut work);
+        let mut doubts: Vec<(Doubt, String)> = self
+            .unreadable
+            .iter()
+            .map(|(f, t)| {
+                (
+                    Doubt::Table((f.clone(), t.clone())),
+                    format!("table {f} {t} is dormant (nft printed its flags wrongly)"),
+                )
+            })
+            .collect();
+        if hook.path().contains(&Point::Ingress) {
+            doubts.extend(self.chains.iter().enumerate().filter_map(|(i, c)| {
+                let b = c.base.as_ref()?;
+                let passes = c.rules.is_empty() && b.policy == Policy::Accept;
+                (b.hook == Point::Ingress && c.device.is_none() && !passes).then(|| {
+                    (
+                        Doubt::Chain(i),
+                        format!(
+                            "ingress chain {} {} {} sees these packets (nft's JSON does not \
+                             name its device)",
+                            c.family, c.table, c.name
+                        ),
+                    )
+                })
+            }));
         }
-        if unreadable.len() > MAX_UNREADABLE {
+        let mut work = WORK;
+        let base = Absent {
+            tables: self.dormant.clone(),
+            chains: std::collections::BTreeSet::new(),
+        };
+        if doubts.is_empty() {
+            return self.decide_without(hook, ctx, space, &base, &mut work);
+        }
+        if doubts.len() > MAX_UNREADABLE {
             return vec![unknown(
                 space,
                 format!(
-                    "{} tables whose flags nft printed wrongly: whether each is dormant is not \
-                     known",
-                    unreadable.len()
+                    "{} tables whose flags nft printed wrongly or ingress chains whose device \
+                     it left out: whether each filters these packets is not known",
+                    doubts.len()
                 ),
             )];
         }
-        let mut result = self.decide_without(hook, ctx, space.clone(), &self.dormant, &mut work);
-        let names: Vec<String> = unreadable
-            .iter()
-            .map(|(f, t)| format!("table {f} {t}"))
-            .collect();
-        for mask in 1..(1u32 << unreadable.len()) {
-            let mut absent = self.dormant.clone();
-            for (i, t) in unreadable.iter().enumerate() {
+        let mut result = self.decide_without(hook, ctx, space.clone(), &base, &mut work);
+        let why = format!(
+            "whether {} decides it",
+            doubts
+                .iter()
+                .map(|d| d.1.as_str())
+                .collect::<Vec<_>>()
+                .join(" or whether ")
+        );
+        for mask in 1..(1u32 << doubts.len()) {
+            let mut absent = base.clone();
+            for (i, (d, _)) in doubts.iter().enumerate() {
                 if mask & (1 << i) != 0 {
-                    absent.insert((*t).clone());
+                    match d {
+                        Doubt::Table(t) => absent.tables.insert(t.clone()),
+                        Doubt::Chain(c) => absent.chains.insert(*c),
+                    };
                 }
             }
             let other = self.decide_without(hook, ctx, space.clone(), &absent, &mut work);
-            result = agree(result, &other, &names);
+            result = agree(result, &other, &why);
         }
         result
     }
@@ -83,34 +120,35 @@ impl Ruleset {
     /// Why a base chain cannot be decided for these packets, if it cannot; `Ok(false)` when
     /// it does not see them.
     fn undecidable(&self, c: &Chain, hook: Hook, ctx: &Context) -> Result<bool, String> {
-        let Some((kind, on, _, policy)) = &c.base else {
+        let Some(base) = &c.base else {
             return Ok(false);
         };
         let at = format!("{} {} {}", c.family, c.table, c.name);
-        let passes = c.rules.is_empty() && policy == "accept";
-        if on == "ingress" {
+        let passes = c.rules.is_empty() && base.policy == Policy::Accept;
+        if base.hook == Point::Ingress {
             if passes {
                 return Ok(false);
             }
-            return match (&c.device, &ctx.iif) {
-                (Some(dev), Some(iif)) => Ok(dev == iif),
-                (Some(dev), None) => Err(format!(
-                    "ingress chain {at} on device {dev}: name the interface the packets arrive \
-                     on with --interface"
-                )),
-                (None, _) => Err(format!(
-                    "ingress chain {at}: the dump does not name its device (nft's JSON leaves it \
-                     out), so whether these packets meet it is not known"
-                )),
-            };
+            match (&c.device, &ctx.iif) {
+                (Some(dev), Some(iif)) if dev != iif => return Ok(false),
+                (Some(dev), None) => {
+                    return Err(format!(
+                        "ingress chain {at} on device {dev}: name the interface the packets \
+                         arrive on with --interface"
+                    ));
+                }
+                // Its device named and met, or not named: [`Ruleset::decide`] also decides
+                // the packets without it.
+                _ => {}
+            }
         }
-        let sees = match kind.as_str() {
+        let sees = match &base.kind {
             // A nat chain sees only the first packet of a connection; what it does to that
             // one (a drop, or a rewrite named as unknown) is decided.
-            "nat" => ctx.state == State::New,
-            "filter" | "route" => true,
-            _ if passes => false,
-            _ => {
+            Kind::Nat => ctx.state == State::New,
+            Kind::Filter | Kind::Route => true,
+            Kind::Other(_) if passes => false,
+            Kind::Other(kind) => {
                 return Err(format!(
                     "chain {at}: type {kind} on the {} hook",
                     hook.name()
@@ -128,13 +166,13 @@ impl Ruleset {
         }
     }
 
-    /// [`Ruleset::decide`] with the tables in `absent` left out.
+    /// [`Ruleset::decide`] with the tables and chains in `absent` left out.
     fn decide_without(
         &self,
         hook: Hook,
         ctx: &Context,
         space: Space,
-        absent: &std::collections::BTreeSet<(String, String)>,
+        absent: &Absent,
         work: &mut usize,
     ) -> Vec<Piece> {
         if let Some(missing) = self.family_missing(ctx) {
@@ -144,7 +182,7 @@ impl Ruleset {
         let on_path = |c: &Chain| {
             c.base
                 .as_ref()
-                .and_then(|b| path.iter().position(|h| *h == b.1))
+                .and_then(|b| path.iter().position(|h| *h == b.hook))
         };
         let mut chains: Vec<(usize, &Chain)> = self
             .chains
@@ -152,9 +190,12 @@ impl Ruleset {
             .enumerate()
             .filter(|(_, c)| on_path(c).is_some())
             .filter(|(_, c)| family_applies(&c.family, ctx.v6, &c.base))
-            .filter(|(_, c)| !absent.contains(&(c.family.clone(), c.table.clone())))
+            .filter(|(i, c)| {
+                !absent.chains.contains(i)
+                    && !absent.tables.contains(&(c.family.clone(), c.table.clone()))
+            })
             .collect();
-        chains.sort_by_key(|(_, c)| (on_path(c), c.base.as_ref().map_or(0, |b| b.2)));
+        chains.sort_by_key(|(_, c)| (on_path(c), c.base.as_ref().map_or(0, |b| b.priority)));
         let none = format!("no base chain on the {} hook: accepted", hook.name());
         // Pieces still going: (space, the first rule that accepted them, the last policy).
         let mut live: Vec<(Space, Option<String>, String)> = vec![(space, None, none)];
@@ -163,9 +204,10 @@ impl Ruleset {
             if live.is_empty() {
                 break;
             }
-            let Some((_, _, prio, policy)) = &c.base else {
+            let Some(base) = &c.base else {
                 continue;
             };
+            let (prio, policy) = (base.priority, base.policy);
             let at = format!("{} {} {}", c.family, c.table, c.name);
             match self.undecidable(c, hook, ctx) {
                 Ok(false) => continue,
@@ -175,7 +217,7 @@ impl Ruleset {
                     break;
                 }
             }
-            let here = || Some((c.family.clone(), c.table.clone(), c.name.clone()));
+            let here = || Some((c.family.to_string(), c.table.clone(), c.name.clone()));
             let mut next = Vec::new();
             for (s, accepted_by, last) in live {
                 for (sub, flow) in self.run(ci, ctx, s, 0, work) {
@@ -195,7 +237,7 @@ impl Ruleset {
                             decision: d,
                             chain: None,
                         }),
-                        Flow::Through if policy == "accept" => next.push((
+                        Flow::Through if policy == Policy::Accept => next.push((
                             sub,
                             accepted_by.clone(),
                             format!("policy accept of chain {at} (priority {prio})"),
@@ -513,7 +555,7 @@ fn unknown(space: Space, why: String) -> Piece {
 
 /// Two decisions of the same space (with some tables dormant or not): where they agree, the
 /// first's pieces; where they differ, unknown.
-fn agree(a: Vec<Piece>, b: &[Piece], names: &[String]) -> Vec<Piece> {
+fn agree(a: Vec<Piece>, b: &[Piece], why: &str) -> Vec<Piece> {
     let kind = |d: &Decision| std::mem::discriminant(d);
     let mut out = Vec::new();
     for p in a {
@@ -527,17 +569,25 @@ fn agree(a: Vec<Piece>, b: &[Piece], names: &[String]) -> Vec<Piece> {
                     ..p.clone()
                 });
             } else {
-                out.push(unknown(
-                    both,
-                    format!(
-                        "whether {} is dormant decides it (nft printed its flags wrongly)",
-                        names.join(" or ")
-                    ),
-                ));
+                out.push(unknown(both, why.to_string()));
             }
         }
     }
     out
+}
+
+/// What the dump leaves in doubt: a table that may be dormant, an ingress chain that may
+/// not see the packets.
+enum Doubt {
+    Table((Family, String)),
+    Chain(usize),
+}
+
+/// Tables and chains left out of one decision.
+#[derive(Clone)]
+struct Absent {
+    tables: std::collections::BTreeSet<(Family, String)>,
+    chains: std::collections::BTreeSet<usize>,
 }
 
 enum Flow {
@@ -558,12 +608,12 @@ enum Step<'r> {
     Unknown(String),
 }
 
-fn family_applies(family: &str, v6: bool, base: &Option<(String, String, i64, String)>) -> bool {
+fn family_applies(family: &Family, v6: bool, base: &Option<Base>) -> bool {
     match family {
-        "inet" => true,
-        "ip" => !v6,
-        "ip6" => v6,
-        "netdev" => base.as_ref().is_some_and(|b| b.1 == "ingress"),
-        _ => false,
+        Family::Inet => true,
+        Family::Ip => !v6,
+        Family::Ip6 => v6,
+        Family::Netdev => base.as_ref().is_some_and(|b| b.hook == Point::Ingress),
+        Family::Other(_) => false,
     }
 }

@@ -1,0 +1,136 @@
+//! What `--ruleset` gave, recognised from its content and read into the audit's model:
+//! nftables JSON (`nft -j list ruleset`), iptables-save / ip6tables-save with `ipset save`,
+//! or a Cisco IOS/ASA configuration. The command reads the files (bounded by
+//! [`MAX_RULESET_BYTES`]); what cannot be read is a [`ReadError`], not a usage error.
+
+use ipnet::IpNet;
+
+use super::model::Ruleset;
+use super::{Interfaces, Syntax, cisco, iptables, nft};
+
+/// The largest ruleset file read: `nft -j list ruleset` of a 100,000-rule ruleset is about
+/// 32 MB.
+pub const MAX_RULESET_BYTES: u64 = 64 * 1024 * 1024;
+
+/// Why the rulesets given could not be audited.
+#[derive(Debug, thiserror::Error)]
+pub enum ReadError {
+    /// Not readable, not text, or larger than [`MAX_RULESET_BYTES`].
+    #[error("--ruleset {path}: {why}")]
+    File { path: String, why: String },
+    #[error(
+        "--ruleset {path}: not `nft -j list ruleset`, iptables-save, ipset save or Cisco \
+         configuration output"
+    )]
+    Unrecognised { path: String },
+    #[error("a Cisco configuration is audited on its own: give one --ruleset")]
+    CiscoNotAlone,
+    #[error(
+        "--ruleset {path}: a Cisco configuration needs --interface (IOS: the interface that \
+         faces the gateway; ASA: the gateway's interface, with --ingress-interface for the \
+         others)"
+    )]
+    CiscoNeedsInterface { path: String },
+    #[error("ipset save output alone: give the iptables-save output too")]
+    IpsetAlone,
+    #[error("nftables JSON and iptables-save are two firewalls: audit one at a time")]
+    Mixed,
+    /// Recognised, but malformed: where and why.
+    #[error("--ruleset {paths}: {why}")]
+    Malformed { paths: String, why: String },
+}
+
+/// Read the rulesets given, as (the path as given, its text), recognising each format from
+/// its content (formats not mixed).
+pub fn read(
+    files: &[(String, String)],
+    gateway: &[IpNet],
+    interfaces: &Interfaces,
+) -> Result<(Ruleset, Syntax), ReadError> {
+    let mut json = Vec::new();
+    let mut saves = Vec::new();
+    let mut ipsets = Vec::new();
+    for (path, text) in files {
+        if cisco::is_cisco(text) {
+            if files.len() > 1 {
+                return Err(ReadError::CiscoNotAlone);
+            }
+            if interfaces.gateway.is_empty() {
+                return Err(ReadError::CiscoNeedsInterface { path: path.clone() });
+            }
+            let asa = cisco::is_asa(text);
+            return cisco::parse(text, gateway, interfaces)
+                .map(|r| (r, Syntax::Cisco { asa }))
+                .map_err(|why| ReadError::Malformed {
+                    paths: path.clone(),
+                    why,
+                });
+        }
+        if text.trim_start().starts_with('{') {
+            json.push(text.as_str());
+        } else if iptables::is_save(text) {
+            saves.push(text.as_str());
+        } else if iptables::is_ipset(text) || text.trim().is_empty() {
+            // `ipset save` with no set prints nothing.
+            ipsets.push(text.as_str());
+        } else {
+            return Err(ReadError::Unrecognised { path: path.clone() });
+        }
+    }
+    let parsed = match (json.is_empty(), saves.is_empty()) {
+        (false, true) if ipsets.is_empty() => nft::parse(&json).map(|r| (r, Syntax::Nft)),
+        (true, false) => iptables::parse(&saves, &ipsets).map(|r| (r, Syntax::Iptables)),
+        (true, true) => return Err(ReadError::IpsetAlone),
+        _ => return Err(ReadError::Mixed),
+    };
+    parsed.map_err(|why| ReadError::Malformed {
+        paths: files
+            .iter()
+            .map(|f| f.0.as_str())
+            .collect::<Vec<_>>()
+            .join(", "),
+        why,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn files(texts: &[&str]) -> Vec<(String, String)> {
+        texts
+            .iter()
+            .enumerate()
+            .map(|(i, t)| (format!("f{i}"), (*t).to_string()))
+            .collect()
+    }
+
+    fn read_texts(texts: &[&str]) -> Result<Syntax, ReadError> {
+        read(&files(texts), &[], &Interfaces::default()).map(|r| r.1)
+    }
+
+    #[test]
+    fn each_format_is_recognised_and_each_failure_typed() {
+        let nft = r#"{"nftables": [{"table": {"family": "inet", "name": "t", "handle": 1}}]}"#;
+        let save = "*filter\n:INPUT ACCEPT [0:0]\nCOMMIT\n";
+        assert!(matches!(read_texts(&[nft]), Ok(Syntax::Nft)));
+        assert!(matches!(read_texts(&[save]), Ok(Syntax::Iptables)));
+        assert!(matches!(
+            read_texts(&["hello"]),
+            Err(ReadError::Unrecognised { path }) if path == "f0"
+        ));
+        assert!(matches!(read_texts(&[nft, save]), Err(ReadError::Mixed)));
+        assert!(matches!(
+            read_texts(&["create s hash:ip family inet\n"]),
+            Err(ReadError::IpsetAlone)
+        ));
+        assert!(matches!(
+            read_texts(&["{\"nftables\": 3}"]),
+            Err(ReadError::Malformed { paths, .. }) if paths == "f0"
+        ));
+        assert!(matches!(
+            read_texts(&["*filter\n-A INPUT -j ACCEPT\nCOMMIT\n"]),
+            Err(ReadError::Malformed { .. })
+        ));
+    }
+}
