@@ -129,6 +129,9 @@ pub(super) fn cubes(
             None => return Ok(None),
         }
     }
+    if let ([Slot::Fixed(Val::Checksum)], false) = (slots.as_slice(), concat) {
+        return checksum(elems).map(Some);
+    }
     // One field, many elements: one cube of their union.
     if let ([only], false) = (slots.as_slice(), concat)
         && !matches!(only, Slot::Fixed(_))
@@ -158,6 +161,41 @@ pub(super) fn cubes(
         }
     }
     Ok(Some(out))
+}
+
+/// At most this many of the 65,536 values (or all but this many) are taken as no (or every)
+/// checksum: the chance of the other is at most 1 in 1,000.
+const CHECKSUM_SURE: u32 = 64;
+
+/// `th dport` of an ICMPv6 message reads its checksum, which changes with the packet (and
+/// with link-layer addresses the audit does not know): a match on a few values matches none,
+/// on all but a few every one; anything between is not known.
+fn checksum(elems: &[Elem]) -> Result<Vec<Cube>, String> {
+    let mut held = Ports::new();
+    for e in elems {
+        let (lo, hi) = match e {
+            Elem::Num(n) => (*n, *n),
+            Elem::NumRange(a, b) => (*a, *b),
+            other => return Err(format!("`th dport` of ICMPv6 compared with {other:?}")),
+        };
+        // `> 1000` reads as 1001 up to the largest number.
+        if let (Ok(lo), hi) = (u16::try_from(lo), u16::try_from(hi).unwrap_or(u16::MAX))
+            && lo <= hi
+        {
+            held.ranges_insert(lo..=hi);
+        }
+    }
+    let values = held.len();
+    if values <= CHECKSUM_SURE {
+        Ok(Vec::new())
+    } else if values >= 65_536 - CHECKSUM_SURE {
+        Ok(vec![Cube::default()])
+    } else {
+        Err(format!(
+            "`th dport` of ICMPv6 neighbour discovery reads its checksum, which the audit cannot \
+             know: this match holds {values} of its 65536 values"
+        ))
+    }
 }
 
 /// A cube that allows nothing in `slot` (a match whose elements hold no value of it).
@@ -367,6 +405,7 @@ fn element(e: &Elem, v: &Val) -> Result<bool, String> {
         }
         (Elem::Num(n), Val::Word(w)) => Ok(*n == u64::from(*w)),
         (Elem::NumRange(lo, hi), Val::Word(w)) => Ok((*lo..=*hi).contains(&u64::from(*w))),
+        // Decided for the whole match in `checksum`.
         (Elem::Num(_) | Elem::NumRange(..), Val::Checksum) => Ok(false),
         (Elem::Name(s), Val::Flags(f)) => match super::flags::named(s) {
             Some(x) => Ok(x == *f),
