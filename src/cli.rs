@@ -59,6 +59,9 @@ pub enum Command {
     /// Check an existing firewall's ruleset (nftables, iptables, Cisco) against a selection: is
     /// every required connection admitted, and what is admitted beyond it
     Audit(AuditArgs),
+    /// Load a ruleset into this host's firewall, prove it live with the exact audit, and roll
+    /// it back by itself unless confirmed in time
+    Apply(ApplyArgs),
     /// Site files: `fwgen site init` prints one to fill in
     #[command(subcommand)]
     Site(SiteCommand),
@@ -97,7 +100,7 @@ pub struct SiteInitArgs {
 }
 
 /// The feature flags, as cargo's: `generate`, `resolve`, `audit` and `site init` share them.
-#[derive(Debug, ClapArgs)]
+#[derive(Clone, Debug, ClapArgs)]
 pub struct FeatureFlags {
     /// Features to enable on top of the defaults (comma-separated or repeated)
     #[arg(long, short = 'F', value_delimiter = ',')]
@@ -217,6 +220,81 @@ pub struct AuditArgs {
     pub fix: bool,
 }
 
+/// The firewalls `fwgen apply` loads into.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum ApplyBackend {
+    /// nftables: fwgen's own table replaced in one `nft -f` transaction
+    Nftables,
+    /// iptables + ipset: content-named sets, then iptables-restore and ip6tables-restore
+    Iptables,
+}
+
+#[derive(Debug, ClapArgs)]
+pub struct ApplyArgs {
+    #[command(flatten)]
+    pub selection: Selection,
+    /// The gateway's own address (repeatable; adds to the site file's `gateway:`)
+    #[arg(long, value_name = "ADDR")]
+    pub gateway: Vec<crate::model::Address>,
+    /// The firewall to load the ruleset into
+    #[arg(
+        long,
+        short = 'b',
+        value_enum,
+        required_unless_present_any = ["confirm", "rollback", "status", "guard"]
+    )]
+    pub backend: Option<ApplyBackend>,
+    /// Where the firewall sits (apply runs on the host whose firewall it loads)
+    #[arg(long, value_enum, default_value = "host")]
+    pub placement: Placement,
+    /// Log dropped packets (rate-limited) before dropping them
+    #[arg(long)]
+    pub log_drops: bool,
+    /// An AWS ip-ranges.json, as in generate [default: `ip_ranges:` in the site file]
+    #[arg(long, value_name = "FILE")]
+    pub ip_ranges: Option<PathBuf>,
+    /// A lock file written by `fwgen resolve`, as in generate [default: `lock:` in the site
+    /// file]
+    #[arg(long, value_name = "FILE")]
+    pub lock: Option<PathBuf>,
+    /// Refuse a selection with entries that admit any address (as generate --strict)
+    #[arg(long)]
+    pub strict: bool,
+    /// The gateway's interface: what interface matches see in the live audit
+    #[arg(long, value_name = "IF")]
+    pub interface: Option<String>,
+    /// Restore the previous ruleset unless `fwgen apply --confirm` comes within this many
+    /// seconds
+    #[arg(long, value_name = "SECONDS", default_value_t = 120)]
+    pub confirm_within: u64,
+    /// Where the snapshot, the deadline and the lock are kept [default: $FWGEN_STATE_DIR, else
+    /// /run/fwgen]
+    #[arg(long, value_name = "DIR")]
+    pub state_dir: Option<PathBuf>,
+    /// Change nothing: print the difference from the live ruleset, the lock-out check and the
+    /// audit of the ruleset as it would be live
+    #[arg(long)]
+    pub dry_run: bool,
+    /// Apply even when the SSH session this runs in would be locked out
+    #[arg(long)]
+    pub force: bool,
+    /// Confirm as soon as the live audit passes (unattended runs)
+    #[arg(long)]
+    pub auto_confirm: bool,
+    /// Keep what was applied (stops the rollback)
+    #[arg(long, conflicts_with_all = ["rollback", "status", "dry_run", "backend"])]
+    pub confirm: bool,
+    /// Restore the snapshot taken before the last apply now
+    #[arg(long, conflicts_with_all = ["confirm", "status", "dry_run", "backend"])]
+    pub rollback: bool,
+    /// What is applied, since when, and until when it is unconfirmed
+    #[arg(long, conflicts_with_all = ["confirm", "rollback", "dry_run", "backend"])]
+    pub status: bool,
+    /// The guard that rolls back at the deadline (started by apply itself)
+    #[arg(long, hide = true)]
+    pub guard: bool,
+}
+
 #[derive(Debug, ClapArgs)]
 pub struct BuildArgs {
     /// The manifest
@@ -279,7 +357,7 @@ pub struct ValidateArgs {
 
 /// What to select: the flags `generate` and `resolve` share, each named, documented and
 /// checked once.
-#[derive(Debug, ClapArgs)]
+#[derive(Clone, Debug, ClapArgs)]
 pub struct Selection {
     /// Product id [default: `product:` in the site file]
     #[arg(long, short = 'p')]

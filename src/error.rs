@@ -21,6 +21,10 @@ pub enum Error {
     /// A ruleset to audit that cannot be read (not a usage error: the command was right).
     #[error("{0}")]
     Audit(#[from] crate::audit::ReadError),
+    /// `fwgen apply` stopped: before a change nothing changed; after one, what was live
+    /// before was restored.
+    #[error("{0}")]
+    Apply(#[from] crate::apply::ApplyError),
     /// A command-line value clap could not check (exit code 2, like clap's own).
     #[error("{0}")]
     Usage(String),

@@ -42,6 +42,7 @@
 
 pub use command::run;
 
+pub mod apply;
 pub mod audit;
 pub mod catalogue;
 mod cli;

@@ -195,6 +195,35 @@ pub fn audit(rules: &Ruleset, placement: Placement, fw: &dyn Firewall, at: &Inte
     }
 }
 
+/// Whether `fw` admits, on the host itself, a new TCP connection from `client` (any
+/// ephemeral source port) to the host's `server`:`port`, both ways (and IPv6 neighbour
+/// discovery): `None` when it does, else what it does not admit (the lock-out check of
+/// `fwgen apply`).
+pub fn refuses(
+    fw: &dyn Firewall,
+    at: &Interfaces,
+    (client, server, port): (std::net::IpAddr, std::net::IpAddr, u16),
+) -> Option<String> {
+    if client.is_ipv6() != server.is_ipv6() {
+        return Some(format!("{client} and {server} are of two address families"));
+    }
+    let one = |a| space::Addrs::from_iter([space::num(a)..=space::num(a)]);
+    let need = Need {
+        direction: Direction::In,
+        protocol: Protocol::Tcp,
+        gateway: server,
+        remote: one(client),
+        ports: space::Ports::from_iter([port..=port]),
+    };
+    let parts = connect::connection(fw, (Placement::Host, at), &need);
+    let refused: Vec<String> = parts
+        .iter()
+        .filter(|p| p.result != Verdict::Admitted)
+        .map(connect::describe)
+        .collect();
+    (!refused.is_empty()).then(|| refused.join("; "))
+}
+
 fn finding(
     rules: &Ruleset,
     placement: (Placement, &Interfaces),

@@ -1,5 +1,6 @@
 //! One module per subcommand. Each returns a [`Report`]; only `main` prints and exits.
 
+mod apply;
 mod audit;
 mod build;
 mod diff;
@@ -64,6 +65,7 @@ pub(crate) fn execute(args: Args) -> Result<Report, Error> {
         Command::Diff(a) => diff::run(&source, &a),
         Command::Resolve(a) => resolve::run(&source.load()?, a),
         Command::Audit(a) => audit::run(&source.load()?, a),
+        Command::Apply(a) => apply::run(&source, a),
         Command::Site(crate::cli::SiteCommand::Init(a)) => site::init(&source.load()?, &a),
         Command::Completions { shell } => Ok(Report {
             stdout: completions(shell, &source.load()?),

@@ -144,3 +144,61 @@ fn fwgen_backends() -> Vec<&'static str> {
     all.extend(crate::util::backends(fwgen::render::Kind::Firewall));
     all
 }
+
+/// The systemd units that keep a gateway current (issue 26): `systemd-analyze verify`
+/// accepts them (and refuses a broken copy, so the check is real), and the shell script of
+/// the service parses.
+#[test]
+fn the_systemd_units_verify() {
+    if !have_tools(&["systemd-analyze", "sh"]) {
+        return;
+    }
+    let dir = "examples/systemd";
+    let units = [
+        format!("{dir}/fwgen-apply.service"),
+        format!("{dir}/fwgen-apply.timer"),
+    ];
+    let verify = |paths: &[String]| {
+        std::process::Command::new("systemd-analyze")
+            .arg("verify")
+            .args(paths)
+            .output()
+            .unwrap()
+    };
+    let out = verify(&units);
+    assert!(
+        out.status.success() && out.stderr.is_empty(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let broken = tempfile::tempdir().unwrap();
+    let timer = std::fs::read_to_string(&units[1])
+        .unwrap()
+        .replace("OnUnitActiveSec=15min", "OnUnitActiveSec=fifteen");
+    let copies = [
+        broken.path().join("fwgen-apply.service"),
+        broken.path().join("fwgen-apply.timer"),
+    ];
+    std::fs::copy(&units[0], &copies[0]).unwrap();
+    std::fs::write(&copies[1], timer).unwrap();
+    let out = verify(&copies.map(|p| p.display().to_string()));
+    assert!(
+        !out.stderr.is_empty(),
+        "a broken timer passed systemd-analyze verify"
+    );
+    let service = std::fs::read_to_string(&units[0]).unwrap();
+    let exec = service
+        .lines()
+        .find_map(|l| l.strip_prefix("ExecStart=/bin/sh -ec '"))
+        .and_then(|s| s.strip_suffix('\''))
+        .expect("ExecStart runs a shell script");
+    let script = exec.replace("$$", "$");
+    let parsed = std::process::Command::new("sh")
+        .args(["-n", "-c", &script])
+        .status()
+        .unwrap();
+    assert!(parsed.success(), "{script}");
+    for cmd in ["fwgen resolve", "fwgen apply", "--auto-confirm", "--check"] {
+        assert!(script.contains(cmd), "{script}");
+    }
+}

@@ -17,6 +17,7 @@
 //!   capabilities read from `Backend::description()` (never from its name).
 //! - Unit tests of one module's internals stay in that module (`#[cfg(test)]`).
 
+mod apply;
 mod audit;
 mod audit_exact;
 mod audit_hostile;

@@ -40,7 +40,8 @@ fn commands() -> Vec<String> {
 }
 
 /// `fwgen …` lines run as they are (with the built binary first on PATH), in order, in a
-/// scratch directory holding `examples/`; the load commands (`nft …`, `ipset restore … &&
+/// scratch directory holding `examples/` (`fwgen apply` in a network namespace of its own);
+/// the load commands (`nft …`, `ipset restore … &&
 /// iptables-restore …`)
 /// then run there inside a throwaway network namespace.
 #[test]
@@ -60,7 +61,24 @@ fn every_fwgen_and_load_command_in_the_readme_runs() {
     for cmd in commands() {
         let fwgen_line = cmd.starts_with("fwgen ")
             || (cmd.starts_with("cd examples/") && cmd.contains(" && fwgen "));
-        let out = if fwgen_line {
+        let out = if cmd.starts_with("fwgen apply ") {
+            // It changes a live firewall: a throwaway network namespace's, never this
+            // machine's.
+            ran += 1;
+            if !crate::util::is_root() {
+                crate::util::missing("`fwgen apply` in the README needs root (unshare --net)");
+                continue;
+            }
+            Command::new("unshare")
+                .args(["--net", "sh", "-c", &cmd])
+                .current_dir(work.path())
+                .env("PATH", &path)
+                .env_remove("SSH_CONNECTION")
+                .env_remove("SSH_CLIENT")
+                .stdin(std::process::Stdio::null())
+                .output()
+                .unwrap()
+        } else if fwgen_line {
             ran += 1;
             Command::new("sh")
                 .args(["-c", &cmd])
@@ -201,8 +219,8 @@ fn the_benchmark_script_of_the_readme_runs_what_exists() {
         }
     }
     assert_eq!(
-        called, 5,
-        "start-up, batch build, Aerleon, audit, criterion"
+        called, 6,
+        "start-up, batch build, Aerleon, audit, apply, criterion"
     );
 }
 

@@ -1,0 +1,448 @@
+//! `fwgen apply`: put a ruleset on this host's running firewall safely. In order: the lock;
+//! a snapshot of what is live; the real tool's check; the lock-out check of the SSH session
+//! this runs in (decided by the exact audit on the ruleset as it would be live, loaded first
+//! in a network namespace of its own); a guard, in its own session, that restores the
+//! snapshot at the deadline unless confirmed; the load; the exact audit of the live ruleset,
+//! which rolls back at once when an entry is not admitted or more is admitted than the
+//! selection needs. `--confirm` keeps it, `--rollback` restores the snapshot, `--status` says
+//! where it stands.
+
+pub mod live;
+mod state;
+
+use std::net::IpAddr;
+use std::path::{Path, PathBuf};
+
+use crate::audit::{self, Interfaces};
+use crate::render::Placement;
+use crate::ruleset::Ruleset;
+
+pub use live::{Backend, Files};
+use state::{Dir, State, Status};
+
+/// Why `apply` stopped. Before a change nothing was changed; after one, what was live
+/// before is restored (and the message says so).
+#[derive(Debug, thiserror::Error)]
+pub enum ApplyError {
+    #[error("{command}: {why}")]
+    Tool { command: String, why: String },
+    #[error("state directory {path}: {why}")]
+    State { path: String, why: String },
+    #[error("another fwgen apply holds the state directory's lock ({holder}); nothing was changed")]
+    Busy { holder: String },
+    #[error(
+        "an apply of {what} at {since} is unconfirmed until {until}: `fwgen apply --confirm` \
+         keeps it, `fwgen apply --rollback` restores what was before; nothing was changed"
+    )]
+    Pending {
+        what: String,
+        since: String,
+        until: String,
+    },
+    #[error(
+        "the new ruleset would lock out this SSH session: a new connection from {client} to \
+         {server} port {port} is not admitted ({why}); nothing was changed (--force applies it \
+         anyway)"
+    )]
+    LockOut {
+        client: IpAddr,
+        server: IpAddr,
+        port: u16,
+        why: String,
+    },
+    #[error("the ruleset as it would be live cannot be audited: {0}")]
+    Read(#[from] audit::ReadError),
+    #[error("{0}")]
+    Nothing(String),
+    #[error("{why}; restored what was live before ({restored})")]
+    Restored { why: String, restored: String },
+}
+
+/// The SSH session this runs in, from `SSH_CONNECTION` (`CLIENT PORT SERVER PORT`).
+pub fn ssh_session(value: Option<&str>) -> Option<(IpAddr, IpAddr, u16)> {
+    let w: Vec<&str> = value?.split_whitespace().collect();
+    match w.as_slice() {
+        [client, _, server, port] => Some((
+            client.parse().ok()?,
+            server.parse().ok()?,
+            port.parse().ok()?,
+        )),
+        _ => None,
+    }
+}
+
+/// One apply.
+pub struct Request<'a> {
+    pub backend: Backend,
+    pub rules: &'a Ruleset,
+    /// The rendered ruleset's files.
+    pub new: Files,
+    pub interfaces: Interfaces,
+    pub confirm_within: u64,
+    pub dry_run: bool,
+    pub force: bool,
+    pub auto_confirm: bool,
+    pub ssh: Option<(IpAddr, IpAddr, u16)>,
+    /// The program to start as the guard.
+    pub program: PathBuf,
+}
+
+/// What a step printed, and whether it failed (exit 1).
+#[derive(Debug, Default)]
+pub struct Outcome {
+    pub stdout: String,
+    pub notes: Vec<String>,
+    pub failed: bool,
+}
+
+/// Where the state is kept: `--state-dir`, else `FWGEN_STATE_DIR`, else `/run/fwgen`.
+pub fn state_dir(given: Option<PathBuf>) -> PathBuf {
+    given
+        .or_else(|| std::env::var_os("FWGEN_STATE_DIR").map(PathBuf::from))
+        .unwrap_or_else(|| PathBuf::from("/run/fwgen"))
+}
+
+fn what(rules: &Ruleset) -> String {
+    format!(
+        "{} {} component {}",
+        rules.meta.product, rules.meta.version, rules.meta.component
+    )
+}
+
+/// Whether an audit proves the ruleset: every entry admitted, nothing admitted beyond.
+fn proven(a: &audit::Audit) -> bool {
+    a.failures() == 0 && a.over_broad.is_empty()
+}
+
+/// Apply `req` (or, with `dry_run`, say what it would change).
+pub fn apply(dir: &Path, req: &Request) -> Result<Outcome, ApplyError> {
+    let held = if req.dry_run {
+        None
+    } else {
+        let held = Dir::lock(dir)?;
+        if let Some(s) = state::load(dir)?
+            && s.status == Status::Unconfirmed
+        {
+            return Err(ApplyError::Pending {
+                what: s.what,
+                since: state::clock(s.applied_at),
+                until: state::clock(s.deadline),
+            });
+        }
+        Some(held)
+    };
+    let before = req.backend.snapshot()?;
+    let scratch = tempfile::tempdir().map_err(|e| ApplyError::State {
+        path: std::env::temp_dir().display().to_string(),
+        why: e.to_string(),
+    })?;
+    req.backend.check(&req.new, scratch.path())?;
+    let (listing, dump) = req.backend.would_be(&before, &req.new, scratch.path())?;
+    let fw = audit::read(&dump, &req.rules.gateway, &req.interfaces)?.0;
+    let mut notes = Vec::new();
+    if let Some((client, server, port)) = req.ssh {
+        match audit::refuses(&fw, &req.interfaces, (client, server, port)) {
+            Some(why) if !req.force => {
+                return Err(ApplyError::LockOut {
+                    client,
+                    server,
+                    port,
+                    why,
+                });
+            }
+            Some(why) => notes.push(format!(
+                "warning: --force: this SSH session ({client} to {server} port {port}) is not \
+                 admitted by the new ruleset ({why})"
+            )),
+            None => notes.push(format!(
+                "lock-out check: this SSH session ({client} to {server} port {port}) stays \
+                 admitted"
+            )),
+        }
+    }
+    let Some(held) = held else {
+        return Ok(dry_run(req, &before, &listing, &fw, notes));
+    };
+    go_live(&held, req, &before, notes)
+}
+
+/// What `--dry-run` prints: the difference from what is live, and the audit of the ruleset
+/// as it would be live.
+fn dry_run(
+    req: &Request,
+    before: &Files,
+    listing: &str,
+    fw: &dyn audit::Firewall,
+    mut notes: Vec<String>,
+) -> Outcome {
+    let now = req.backend.listing_of(before);
+    let a = audit::audit(req.rules, Placement::Host, fw, &req.interfaces);
+    let diff = if now == listing {
+        "no change: the live ruleset is already this one\n".to_string()
+    } else {
+        similar::TextDiff::from_lines(now.as_str(), listing)
+            .unified_diff()
+            .context_radius(3)
+            .header(
+                &format!("{} (live now)", req.backend.name()),
+                &format!("{} (after apply)", req.backend.name()),
+            )
+            .to_string()
+    };
+    notes.push(format!(
+        "fwgen apply --dry-run: nothing changed; as it would be live: {}",
+        audit::summary(&a)
+    ));
+    Outcome {
+        stdout: format!("{diff}\n{}", audit::text(&a)),
+        notes,
+        failed: !proven(&a),
+    }
+}
+
+/// Snapshot kept, guard started, ruleset loaded and proven live (or restored).
+fn go_live(
+    dir: &Dir,
+    req: &Request,
+    before: &Files,
+    mut notes: Vec<String>,
+) -> Result<Outcome, ApplyError> {
+    let now = state::now();
+    let mut st = State {
+        id: format!("{}-{now}", std::process::id()),
+        backend: req.backend,
+        status: Status::Unconfirmed,
+        what: what(req.rules),
+        applied_at: now,
+        deadline: now + req.confirm_within,
+        digest: digest(&req.new),
+        snapshot: dir.keep(before)?,
+        note: None,
+    };
+    dir.save(&st)?;
+    start_guard(&req.program, &dir.path)?;
+    if let Err(e) = req.backend.load(&req.new, before) {
+        let restored = restore(dir, &mut st, &format!("loading failed: {e}"))?;
+        return Err(ApplyError::Restored {
+            why: format!("loading failed: {e}"),
+            restored,
+        });
+    }
+    let live = req.backend.dump()?;
+    let fw = audit::read(&live, &req.rules.gateway, &req.interfaces)?.0;
+    let a = audit::audit(req.rules, Placement::Host, &fw, &req.interfaces);
+    if !proven(&a) {
+        let restored = restore(dir, &mut st, "the live audit failed")?;
+        notes.push(format!(
+            "fwgen apply: the live audit failed ({}); rolled back: {restored}",
+            audit::summary(&a)
+        ));
+        return Ok(Outcome {
+            stdout: audit::text(&a),
+            notes,
+            failed: true,
+        });
+    }
+    notes.push(format!(
+        "fwgen apply: {} applied and proven live: {}",
+        req.backend.name(),
+        audit::summary(&a)
+    ));
+    if req.auto_confirm {
+        st.status = Status::Confirmed;
+        st.note = Some("confirmed by --auto-confirm after the live audit passed".into());
+        dir.save(&st)?;
+        notes.push("confirmed (--auto-confirm)".into());
+    } else {
+        notes.push(format!(
+            "not confirmed yet: `fwgen apply --confirm --state-dir {}` keeps it; unconfirmed, \
+             what was live before is restored at {}",
+            dir.path.display(),
+            state::clock(st.deadline)
+        ));
+    }
+    Ok(Outcome {
+        stdout: audit::text(&a),
+        notes,
+        failed: false,
+    })
+}
+
+fn digest(files: &Files) -> String {
+    use sha2::{Digest, Sha256};
+    let mut h = Sha256::new();
+    for (name, text) in files {
+        h.update(name.as_bytes());
+        h.update([0]);
+        h.update(text.as_bytes());
+        h.update([0]);
+    }
+    crate::text::hex(&h.finalize())
+}
+
+/// Start the guard in a session of its own (it outlives this process, its terminal and a
+/// dropped SSH session), with nothing of ours open.
+fn start_guard(program: &Path, dir: &Path) -> Result<(), ApplyError> {
+    use std::process::{Command, Stdio};
+    Command::new("setsid")
+        .arg(program)
+        .args(["apply", "--guard", "--state-dir"])
+        .arg(dir)
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .map(|_| ())
+        .map_err(|e| ApplyError::Tool {
+            command: "setsid fwgen apply --guard".into(),
+            why: format!("cannot start the guard: {e}; nothing was changed"),
+        })
+}
+
+/// Put the snapshot back and record why; what the listing says afterwards.
+fn restore(dir: &Dir, st: &mut State, why: &str) -> Result<String, ApplyError> {
+    let snapshot = dir.snapshot(st)?;
+    st.backend.restore(&snapshot)?;
+    let same = st.backend.listing()? == st.backend.listing_of(&snapshot);
+    st.status = Status::RolledBack;
+    st.note = Some(why.to_string());
+    dir.save(st)?;
+    Ok(if same {
+        "the live ruleset is byte-equal to the snapshot".into()
+    } else {
+        "warning: the live ruleset differs from the snapshot after restoring it".into()
+    })
+}
+
+/// `--confirm`: keep what was applied.
+pub fn confirm(path: &Path) -> Result<Outcome, ApplyError> {
+    let dir = Dir::lock(path)?;
+    let mut st = unconfirmed(path)?;
+    st.status = Status::Confirmed;
+    st.note = Some(format!("confirmed at {}", state::clock(state::now())));
+    dir.save(&st)?;
+    Ok(Outcome {
+        notes: vec![format!("fwgen apply: {} confirmed: it stays", st.what)],
+        ..Outcome::default()
+    })
+}
+
+fn unconfirmed(path: &Path) -> Result<State, ApplyError> {
+    match state::load(path)? {
+        Some(s) if s.status == Status::Unconfirmed => Ok(s),
+        Some(s) => Err(ApplyError::Nothing(format!(
+            "nothing to confirm: the last apply ({}) is {}",
+            s.what,
+            status_word(s.status)
+        ))),
+        None => Err(ApplyError::Nothing(format!(
+            "nothing to confirm: no apply recorded in {}",
+            path.display()
+        ))),
+    }
+}
+
+fn status_word(s: Status) -> &'static str {
+    match s {
+        Status::Unconfirmed => "unconfirmed",
+        Status::Confirmed => "confirmed",
+        Status::RolledBack => "rolled back",
+    }
+}
+
+/// `--rollback`: restore the snapshot taken before the last apply.
+pub fn rollback(path: &Path) -> Result<Outcome, ApplyError> {
+    let dir = Dir::lock(path)?;
+    let mut st = match state::load(path)? {
+        Some(s) if s.status != Status::RolledBack => s,
+        Some(s) => {
+            return Err(ApplyError::Nothing(format!(
+                "nothing to roll back: the last apply ({}) is already rolled back",
+                s.what
+            )));
+        }
+        None => {
+            return Err(ApplyError::Nothing(format!(
+                "nothing to roll back: no apply recorded in {}",
+                path.display()
+            )));
+        }
+    };
+    let said = restore(&dir, &mut st, "rolled back by fwgen apply --rollback")?;
+    Ok(Outcome {
+        notes: vec![format!("fwgen apply: {} rolled back: {said}", st.what)],
+        ..Outcome::default()
+    })
+}
+
+/// `--status`.
+pub fn status(path: &Path) -> Result<Outcome, ApplyError> {
+    let stdout = match state::load(path)? {
+        None => format!("nothing applied (no state in {})\n", path.display()),
+        Some(s) => {
+            let mut out = format!(
+                "{}: {} with {}, applied at {}",
+                status_word(s.status),
+                s.what,
+                s.backend.name(),
+                state::clock(s.applied_at)
+            );
+            if s.status == Status::Unconfirmed {
+                let left = s.deadline.saturating_sub(state::now());
+                out.push_str(&format!(
+                    "; restored at {} ({left} s) unless confirmed",
+                    state::clock(s.deadline)
+                ));
+            }
+            if let Some(n) = &s.note {
+                out.push_str(&format!("; {n}"));
+            }
+            format!("{out}\nsha256 of what was applied: {}\n", s.digest)
+        }
+    };
+    Ok(Outcome {
+        stdout,
+        ..Outcome::default()
+    })
+}
+
+/// The guard: wait for the deadline of the apply recorded now; unless it was confirmed or
+/// rolled back by then, restore its snapshot.
+pub fn guard(path: &Path) -> Result<(), ApplyError> {
+    let Some(mine) = state::load(path)? else {
+        return Ok(());
+    };
+    loop {
+        let Some(now) = state::load(path)? else {
+            return Ok(());
+        };
+        if now.id != mine.id || now.status != Status::Unconfirmed {
+            return Ok(());
+        }
+        if state::now() >= now.deadline {
+            break;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(200));
+    }
+    // Wait for an apply, confirm or rollback in progress to finish.
+    let dir = loop {
+        match Dir::lock(path) {
+            Ok(d) => break d,
+            Err(ApplyError::Busy { .. }) => {
+                std::thread::sleep(std::time::Duration::from_millis(200));
+            }
+            Err(e) => return Err(e),
+        }
+    };
+    let Some(mut st) = state::load(path)? else {
+        return Ok(());
+    };
+    if st.id == mine.id && st.status == Status::Unconfirmed {
+        let why = format!(
+            "not confirmed by {}: rolled back by the guard",
+            state::clock(st.deadline)
+        );
+        restore(&dir, &mut st, &why)?;
+    }
+    Ok(())
+}

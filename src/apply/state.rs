@@ -1,0 +1,186 @@
+//! The state directory of `fwgen apply`: a lock (one apply, confirm or rollback at a time),
+//! the snapshot of what was live before, and what was applied (since when, until when
+//! unconfirmed, by which guard). Every file is written whole (a temporary file renamed into
+//! place); the directory must be a real directory, not a symbolic link.
+
+use std::fs::File;
+use std::io::Write;
+use std::path::{Path, PathBuf};
+
+use serde::{Deserialize, Serialize};
+
+use super::ApplyError;
+use super::live::{Backend, Files};
+
+/// Where an apply stands.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Status {
+    /// Live, and rolled back at the deadline unless confirmed.
+    Unconfirmed,
+    Confirmed,
+    RolledBack,
+}
+
+/// What was applied.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct State {
+    /// One apply's id (its process and start time): a guard acts only on its own.
+    pub id: String,
+    pub backend: Backend,
+    pub status: Status,
+    /// What the ruleset is for (product, version, component, site).
+    pub what: String,
+    /// Seconds since the epoch.
+    pub applied_at: u64,
+    pub deadline: u64,
+    /// SHA-256 of the files applied.
+    pub digest: String,
+    /// The snapshot's files, in the directory's `snapshot/`.
+    pub snapshot: Vec<String>,
+    /// How it ended, when it did (confirmed by whom, rolled back why).
+    #[serde(default)]
+    pub note: Option<String>,
+}
+
+/// The largest state or snapshot file read back.
+const MAX_FILE: u64 = 256 * 1024 * 1024;
+
+pub fn now() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs())
+}
+
+/// `12:34:56 UTC` of a time in seconds since the epoch.
+pub fn clock(t: u64) -> String {
+    let s = t % 86_400;
+    format!("{:02}:{:02}:{:02} UTC", s / 3600, s / 60 % 60, s % 60)
+}
+
+/// The state directory, locked while this value lives.
+pub struct Dir {
+    pub path: PathBuf,
+    _lock: File,
+}
+
+fn state_error(path: &Path, why: impl std::fmt::Display) -> ApplyError {
+    ApplyError::State {
+        path: path.display().to_string(),
+        why: why.to_string(),
+    }
+}
+
+impl Dir {
+    /// Open (creating it, mode 0700) and lock the state directory; refused when another
+    /// fwgen holds the lock.
+    pub fn lock(path: &Path) -> Result<Dir, ApplyError> {
+        use std::os::unix::fs::DirBuilderExt;
+        match std::fs::symlink_metadata(path) {
+            Ok(m) if m.file_type().is_symlink() => {
+                return Err(state_error(
+                    path,
+                    "is a symbolic link: give the directory itself",
+                ));
+            }
+            Ok(m) if !m.is_dir() => return Err(state_error(path, "is not a directory")),
+            Ok(_) => {}
+            Err(_) => std::fs::DirBuilder::new()
+                .recursive(true)
+                .mode(0o700)
+                .create(path)
+                .map_err(|e| state_error(path, format!("cannot create it: {e}")))?,
+        }
+        let lock_path = path.join("lock");
+        let lock = std::fs::OpenOptions::new()
+            .create(true)
+            .truncate(false)
+            .read(true)
+            .write(true)
+            .custom_flags(rustix::fs::OFlags::NOFOLLOW.bits() as i32)
+            .open(&lock_path)
+            .map_err(|e| state_error(&lock_path, format!("cannot open it: {e}")))?;
+        if rustix::fs::flock(&lock, rustix::fs::FlockOperation::NonBlockingLockExclusive).is_err() {
+            let holder = std::fs::read_to_string(&lock_path).unwrap_or_default();
+            return Err(ApplyError::Busy {
+                holder: crate::text::flatten(holder.trim(), 200, &[]),
+            });
+        }
+        let mut lock = lock;
+        let _ = lock.set_len(0);
+        let _ = writeln!(lock, "fwgen apply, process {}", std::process::id());
+        Ok(Dir {
+            path: path.to_path_buf(),
+            _lock: lock,
+        })
+    }
+
+    /// Write `name` in the directory whole.
+    pub fn write(&self, name: &str, text: &str) -> Result<(), ApplyError> {
+        write_in(&self.path, name, text)
+    }
+
+    pub fn save(&self, state: &State) -> Result<(), ApplyError> {
+        let text = serde_json::to_string_pretty(state).unwrap_or_default();
+        self.write("state.json", &format!("{text}\n"))
+    }
+
+    /// Keep the snapshot's files.
+    pub fn keep(&self, snapshot: &Files) -> Result<Vec<String>, ApplyError> {
+        let dir = self.path.join("snapshot");
+        if !dir.is_dir() {
+            std::fs::create_dir(&dir).map_err(|e| state_error(&dir, e))?;
+        }
+        for (name, text) in snapshot {
+            write_in(&dir, name, text)?;
+        }
+        Ok(snapshot.iter().map(|f| f.0.clone()).collect())
+    }
+
+    /// The snapshot kept for `state`.
+    pub fn snapshot(&self, state: &State) -> Result<Files, ApplyError> {
+        state
+            .snapshot
+            .iter()
+            .map(|n| Ok((n.clone(), read(&self.path.join("snapshot").join(n))?)))
+            .collect()
+    }
+}
+
+use std::os::unix::fs::OpenOptionsExt;
+
+fn write_in(dir: &Path, name: &str, text: &str) -> Result<(), ApplyError> {
+    let target = dir.join(name);
+    let mut tmp = tempfile::NamedTempFile::new_in(dir).map_err(|e| state_error(dir, e))?;
+    tmp.write_all(text.as_bytes())
+        .and_then(|()| tmp.as_file().sync_all())
+        .map_err(|e| state_error(&target, e))?;
+    tmp.persist(&target).map_err(|e| state_error(&target, e))?;
+    Ok(())
+}
+
+fn read(path: &Path) -> Result<String, ApplyError> {
+    use std::io::Read;
+    let f = std::fs::OpenOptions::new()
+        .read(true)
+        .custom_flags(rustix::fs::OFlags::NOFOLLOW.bits() as i32)
+        .open(path)
+        .map_err(|e| state_error(path, e))?;
+    let mut text = String::new();
+    f.take(MAX_FILE)
+        .read_to_string(&mut text)
+        .map_err(|e| state_error(path, e))?;
+    Ok(text)
+}
+
+/// What was applied last, if anything (read without the lock: for the guard and `--status`).
+pub fn load(dir: &Path) -> Result<Option<State>, ApplyError> {
+    let path = dir.join("state.json");
+    if !path.exists() {
+        return Ok(None);
+    }
+    let text = read(&path)?;
+    serde_json::from_str(&text)
+        .map(Some)
+        .map_err(|e| state_error(&path, format!("not fwgen's state: {e}")))
+}

@@ -1,0 +1,357 @@
+//! `fwgen apply` (issue 26), in network namespaces the tests create: the gateway's namespace
+//! of the live lab is the host whose firewall is loaded, the client side sends real packets
+//! (the admin client 198.18.0.2 and 198.18.0.3, which has no role, to the web interface on
+//! 443). Each test names the behaviour it shows and fails without it.
+
+use std::path::Path;
+use std::process::Command;
+
+use crate::live::{Lab, Probe, ready};
+
+const SITE: &str = "tests/fixtures/sites/live-icap.yaml";
+const FWGEN: &str = env!("CARGO_BIN_EXE_fwgen");
+
+/// `fwgen apply ARGS` in the gateway's namespace with state in `state`: (exit code, stdout,
+/// stderr). `ssh` sets `SSH_CONNECTION` (else it is removed, as from a console).
+fn apply(lab: &Lab, state: &Path, args: &[&str], ssh: Option<&str>) -> (i32, String, String) {
+    let mut c = lab.exec(&lab.gw);
+    c.arg(FWGEN)
+        .arg("apply")
+        .args(["--state-dir", state.to_str().unwrap()])
+        .args(args)
+        .current_dir(env!("CARGO_MANIFEST_DIR"))
+        .env_remove("SSH_CONNECTION")
+        .env_remove("SSH_CLIENT");
+    if let Some(s) = ssh {
+        c.env("SSH_CONNECTION", s);
+    }
+    let out = c.output().unwrap();
+    (
+        out.status.code().unwrap_or(-1),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+fn new_ruleset(lab: &Lab, state: &Path, backend: &str, more: &[&str]) -> (i32, String, String) {
+    let args = [&["--site", SITE, "-b", backend][..], more].concat();
+    apply(lab, state, &args, None)
+}
+
+/// What is live in the gateway's namespace, as `rollback` must make it again.
+fn listing(lab: &Lab, backend: &str) -> String {
+    let run = |args: &[&str]| {
+        let out = lab.exec(&lab.gw).args(args).output().unwrap();
+        assert!(out.status.success(), "{args:?}");
+        String::from_utf8_lossy(&out.stdout)
+            .lines()
+            .filter(|l| !l.starts_with('#'))
+            // Without the chains' packet counters, which traffic changes.
+            .map(|l| match (l.starts_with(':'), l.rfind(" [")) {
+                (true, Some(i)) => format!("{}\n", &l[..i]),
+                _ => format!("{l}\n"),
+            })
+            .collect::<String>()
+    };
+    match backend {
+        "nftables" => run(&["nft", "list", "ruleset"]),
+        _ => [
+            run(&["ipset", "save"]),
+            run(&["iptables-save"]),
+            run(&["ip6tables-save"]),
+        ]
+        .concat(),
+    }
+}
+
+/// Whether the admin client and the address of no role reach the web interface: (admin,
+/// other).
+fn reach(lab: &Lab) -> (bool, bool) {
+    let p = |src| Probe {
+        src,
+        dst: "198.18.0.1",
+        proto: "tcp",
+        port: 443,
+        open: true,
+        why: "web interface",
+    };
+    let got = lab.probe(&lab.cli, &[p("198.18.0.2"), p("198.18.0.3")]);
+    (got[0] == "open", got[1] == "open")
+}
+
+fn wait_for(what: &str, secs: u64, mut f: impl FnMut() -> bool) {
+    let end = std::time::Instant::now() + std::time::Duration::from_secs(secs);
+    while !f() {
+        assert!(
+            std::time::Instant::now() < end,
+            "{what}: not within {secs} s"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(200));
+    }
+}
+
+fn lab(tag: &str) -> Option<(Lab, crate::live::Server, tempfile::TempDir)> {
+    if !ready() || !crate::util::have_tools(&["unshare", "setsid"]) {
+        return None;
+    }
+    let lab = Lab::new(tag);
+    let server = lab.serve(&lab.gw, "443", "", "198.18.0.1");
+    Some((lab, server, tempfile::tempdir().unwrap()))
+}
+
+/// Applied and proven live; unconfirmed, restored byte-equal by the guard at the deadline;
+/// real packets before, during and after. Without the guard the ruleset would stay.
+fn unconfirmed_is_restored(backend: &str, tag: &str) {
+    let Some((lab, _server, state)) = lab(tag) else {
+        return;
+    };
+    let before = listing(&lab, backend);
+    assert_eq!(reach(&lab), (true, true), "the lab works without a ruleset");
+    let (code, out, err) = new_ruleset(&lab, state.path(), backend, &["--confirm-within", "8"]);
+    assert_eq!(code, 0, "{out}{err}");
+    assert!(err.contains("applied and proven live"), "{err}");
+    assert!(err.contains("fwgen apply --confirm"), "{err}");
+    assert!(out.contains("0 over-broad"), "{out}");
+    assert_ne!(listing(&lab, backend), before);
+    assert_eq!(reach(&lab), (true, false), "live: the admin only");
+    let (_, status, _) = apply(&lab, state.path(), &["--status"], None);
+    assert!(status.starts_with("unconfirmed:"), "{status}");
+    wait_for("the guard's rollback", 15, || {
+        listing(&lab, backend) == before
+    });
+    assert_eq!(reach(&lab), (true, true), "restored: open again");
+    let (_, status, _) = apply(&lab, state.path(), &["--status"], None);
+    assert!(status.contains("rolled back by the guard"), "{status}");
+}
+
+#[test]
+fn nftables_unconfirmed_is_restored_byte_equal() {
+    unconfirmed_is_restored("nftables", "an");
+}
+
+#[test]
+fn iptables_unconfirmed_is_restored_byte_equal() {
+    unconfirmed_is_restored("iptables", "ai");
+}
+
+/// Confirmed, it stays past the deadline; `--rollback` then restores it; a second
+/// `--rollback` has nothing to do.
+#[test]
+fn confirmed_stays_and_rollback_restores() {
+    for backend in ["nftables", "iptables"] {
+        let Some((lab, _server, state)) = lab(if backend == "nftables" { "cn" } else { "ci" })
+        else {
+            return;
+        };
+        let before = listing(&lab, backend);
+        let (code, out, err) = new_ruleset(&lab, state.path(), backend, &["--confirm-within", "2"]);
+        assert_eq!(code, 0, "{out}{err}");
+        let (code, _, err) = apply(&lab, state.path(), &["--confirm"], None);
+        assert_eq!(code, 0, "{err}");
+        let applied = listing(&lab, backend);
+        std::thread::sleep(std::time::Duration::from_secs(3));
+        assert_eq!(
+            listing(&lab, backend),
+            applied,
+            "{backend}: confirmed stays"
+        );
+        assert_eq!(reach(&lab), (true, false));
+        let (code, _, err) = apply(&lab, state.path(), &["--rollback"], None);
+        assert_eq!(code, 0, "{err}");
+        assert!(err.contains("byte-equal"), "{err}");
+        assert_eq!(listing(&lab, backend), before, "{backend}");
+        let (code, _, err) = apply(&lab, state.path(), &["--rollback"], None);
+        assert_eq!(code, 2, "{err}");
+        assert!(err.contains("already rolled back"), "{err}");
+    }
+}
+
+/// `fwgen apply` killed with SIGKILL as soon as it has loaded the ruleset: the guard, in a
+/// session of its own, restores the snapshot anyway.
+#[test]
+fn the_guard_outlives_a_killed_apply() {
+    let Some((lab, _server, state)) = lab("k") else {
+        return;
+    };
+    let before = listing(&lab, "nftables");
+    let mut child = lab
+        .exec(&lab.gw)
+        .args([
+            FWGEN,
+            "apply",
+            "--site",
+            SITE,
+            "-b",
+            "nftables",
+            "--confirm-within",
+            "3",
+        ])
+        .args(["--state-dir", state.path().to_str().unwrap()])
+        .current_dir(env!("CARGO_MANIFEST_DIR"))
+        .env_remove("SSH_CONNECTION")
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    wait_for("the ruleset loaded", 10, || {
+        listing(&lab, "nftables") != before
+    });
+    let _ = Command::new("kill")
+        .args(["-KILL", &child.id().to_string()])
+        .status();
+    let _ = child.wait();
+    wait_for("the guard's rollback", 10, || {
+        listing(&lab, "nftables") == before
+    });
+}
+
+/// Over SSH, a ruleset that would not admit the session's client to the session's port is
+/// refused before anything changes; `--force` applies it anyway; a session it admits is
+/// said to stay admitted.
+#[test]
+fn a_session_that_would_be_locked_out_is_refused() {
+    let Some((lab, _server, state)) = lab("s") else {
+        return;
+    };
+    let before = listing(&lab, "nftables");
+    let base = ["--site", SITE, "-b", "nftables", "--auto-confirm"];
+    let (code, _, err) = apply(
+        &lab,
+        state.path(),
+        &base,
+        Some("198.18.0.3 40000 198.18.0.1 22"),
+    );
+    assert_eq!(code, 2, "{err}");
+    assert!(
+        err.contains("lock out this SSH session")
+            && err.contains("198.18.0.3")
+            && err.contains("port 22"),
+        "{err}"
+    );
+    assert_eq!(listing(&lab, "nftables"), before, "nothing changed");
+    let (code, _, err) = apply(
+        &lab,
+        state.path(),
+        &base,
+        Some("198.18.0.2 40000 198.18.0.1 443"),
+    );
+    assert_eq!(code, 0, "{err}");
+    assert!(err.contains("stays admitted"), "{err}");
+    let forced = [&base[..], &["--force"]].concat();
+    let (code, _, err) = apply(
+        &lab,
+        state.path(),
+        &forced,
+        Some("198.18.0.3 40000 198.18.0.1 22"),
+    );
+    assert_eq!(code, 0, "{err}");
+    assert!(err.contains("--force"), "{err}");
+}
+
+/// `--dry-run` changes nothing and shows the difference and the audit of the ruleset as it
+/// would be live.
+#[test]
+fn a_dry_run_changes_nothing() {
+    let Some((lab, _server, state)) = lab("d") else {
+        return;
+    };
+    let before = listing(&lab, "nftables");
+    let (code, out, err) = new_ruleset(&lab, state.path(), "nftables", &["--dry-run"]);
+    assert_eq!(code, 0, "{out}{err}");
+    assert!(out.contains("+table inet fwgen {"), "{out}");
+    assert!(out.contains("13 entries: 13 admitted"), "{out}");
+    assert!(err.contains("nothing changed"), "{err}");
+    assert_eq!(listing(&lab, "nftables"), before);
+    assert!(!state.path().join("state.json").exists());
+}
+
+/// A table of someone else's that drops 443 makes the live audit fail: rolled back at once,
+/// exit 1, the findings printed, the other table still there.
+#[test]
+fn a_failed_live_audit_rolls_back() {
+    let Some((lab, _server, state)) = lab("f") else {
+        return;
+    };
+    let other = "table inet other {\n chain input {\n type filter hook input priority -10; \
+                 policy accept;\n tcp dport 443 drop\n }\n}\n";
+    let out = crate::util::output_with_input(
+        {
+            let mut c = lab.exec(&lab.gw);
+            c.args(["nft", "-f", "-"]);
+            c
+        },
+        other,
+    );
+    assert!(out.status.success());
+    let before = listing(&lab, "nftables");
+    let (code, out, err) = new_ruleset(&lab, state.path(), "nftables", &[]);
+    assert_eq!(code, 1, "{out}{err}");
+    assert!(out.contains("blocked   web-ui"), "{out}");
+    assert!(
+        err.contains("the live audit failed") && err.contains("byte-equal"),
+        "{err}"
+    );
+    assert_eq!(listing(&lab, "nftables"), before);
+}
+
+/// One apply at a time: an unconfirmed one refuses the next (naming it); a held lock
+/// refuses too; a state directory that cannot be written changes nothing.
+#[test]
+fn one_apply_at_a_time_and_a_state_directory_it_can_write() {
+    let Some((lab, _server, state)) = lab("o") else {
+        return;
+    };
+    let (code, _, err) = new_ruleset(&lab, state.path(), "nftables", &[]);
+    assert_eq!(code, 0, "{err}");
+    let applied = listing(&lab, "nftables");
+    let (code, _, err) = new_ruleset(&lab, state.path(), "iptables", &[]);
+    assert_eq!(code, 2, "{err}");
+    assert!(
+        err.contains("is unconfirmed until") && err.contains("icap-gateway"),
+        "{err}"
+    );
+    assert_eq!(listing(&lab, "nftables"), applied);
+    // The lock held by another process.
+    let lock = state.path().join("lock");
+    let mut holder = Command::new("flock")
+        .args(["--no-fork", lock.to_str().unwrap(), "sleep", "5"])
+        .spawn()
+        .unwrap();
+    std::thread::sleep(std::time::Duration::from_millis(300));
+    let (code, _, err) = apply(&lab, state.path(), &["--rollback"], None);
+    let _ = holder.kill();
+    let _ = holder.wait();
+    assert_eq!(code, 2, "{err}");
+    assert!(err.contains("holds the state directory's lock"), "{err}");
+    let (code, _, err) = apply(&lab, state.path(), &["--rollback"], None);
+    assert_eq!(code, 0, "{err}");
+    // A read-only file system.
+    let ro = tempfile::tempdir().unwrap();
+    let mounted = Command::new("mount")
+        .args([
+            "-t",
+            "tmpfs",
+            "-o",
+            "ro",
+            "fwgen-ro",
+            ro.path().to_str().unwrap(),
+        ])
+        .status()
+        .is_ok_and(|s| s.success());
+    assert!(mounted, "mount -o ro tmpfs");
+    let before = listing(&lab, "nftables");
+    let r = apply(
+        &lab,
+        &ro.path().join("state"),
+        &["--site", SITE, "-b", "nftables"],
+        None,
+    );
+    let _ = Command::new("umount").arg(ro.path()).status();
+    assert_eq!(r.0, 2, "{}", r.2);
+    assert!(
+        r.2.contains("state directory") && r.2.contains("nothing") || r.2.contains("cannot create"),
+        "{}",
+        r.2
+    );
+    assert_eq!(listing(&lab, "nftables"), before, "nothing changed");
+}
