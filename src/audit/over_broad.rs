@@ -44,12 +44,20 @@ pub fn over_broad(
                     })
                     .map(|n| n.cube())
                     .collect();
+                let bounds: Vec<space::Bounds> = needed.iter().map(space::Bounds::of).collect();
                 let mut groups: Vec<(Ports, Verdict, Addrs, String)> = Vec::new();
                 for p in connection(fw, placement, &universe) {
                     if p.result == Verdict::Blocked {
                         continue;
                     }
-                    let Some((_, beyond)) = space::partition(p.space.clone(), &needed) else {
+                    // Only the entries that reach this piece divide it.
+                    let near: Vec<Cube> = needed
+                        .iter()
+                        .zip(&bounds)
+                        .filter(|(_, b)| b.meets(&p.space))
+                        .map(|(c, _)| c.clone())
+                        .collect();
+                    let Some((_, beyond)) = space::partition(p.space.clone(), &near) else {
                         found.push((
                             0,
                             format!("{d} {protocol} to and from {gw}: too many pieces to compute"),

@@ -329,6 +329,17 @@ impl Bounds {
             r: Option<&[(u128, u128)]>,
         ) -> bool {
             let Some(r) = r else { return true };
+            // The shorter list walked, the longer searched.
+            if set.ranges_len() < r.len() {
+                return set.ranges().any(|x| {
+                    let (a, b): (u128, u128) = ((*x.start()).into(), (*x.end()).into());
+                    // The last range that begins at or before `b` reaches `a`.
+                    let i = r.partition_point(|y| y.0 <= b);
+                    i.checked_sub(1)
+                        .and_then(|i| r.get(i))
+                        .is_some_and(|y| y.1 >= a)
+                });
+            }
             r.iter().any(|&(a, b)| {
                 let Ok(at) = T::try_from(a) else {
                     return false;

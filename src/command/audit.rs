@@ -53,6 +53,8 @@ pub fn run(cat: &Catalogue, args: AuditArgs) -> Result<Report, Error> {
         files.push((path, text));
     }
     let (fw, syntax) = audit::read(&files, &rules.gateway, &cisco)?;
+    // The texts are read into the rules: not kept while the audit runs.
+    drop(files);
     if let audit::Syntax::Cisco { .. } = syntax
         && args.placement != Placement::Perimeter
     {
