@@ -227,6 +227,9 @@ pub enum ApplyBackend {
     Nftables,
     /// iptables + ipset: content-named sets, then iptables-restore and ip6tables-restore
     Iptables,
+    /// firewalld: fwgen's zone, policy, service and ipset files in its configuration
+    /// directory, then `firewall-cmd --reload`
+    Firewalld,
 }
 
 #[derive(Debug, ClapArgs)]
@@ -263,6 +266,9 @@ pub struct ApplyArgs {
     /// The gateway's interface: what interface matches see in the live audit
     #[arg(long, value_name = "IF")]
     pub interface: Option<String>,
+    /// firewalld's configuration directory (-b firewalld)
+    #[arg(long, value_name = "DIR", default_value = "/etc/firewalld")]
+    pub firewalld_config: PathBuf,
     /// Restore the previous ruleset unless `fwgen apply --confirm` comes within this many
     /// seconds
     #[arg(long, value_name = "SECONDS", default_value_t = 120)]

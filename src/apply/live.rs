@@ -8,11 +8,13 @@ use std::process::{Command, Stdio};
 use super::ApplyError;
 
 /// The firewalls `apply` loads into.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Backend {
     Nftables,
     Iptables,
+    /// firewalld, with its configuration directory.
+    Firewalld(std::path::PathBuf),
 }
 
 /// The largest output of a tool read (a listing of a 100,000-rule ruleset is about 10 MB).
@@ -123,15 +125,16 @@ fn set_names(text: &str) -> Vec<String> {
 }
 
 impl Backend {
-    pub fn name(self) -> &'static str {
+    pub fn name(&self) -> &'static str {
         match self {
             Backend::Nftables => "nftables",
             Backend::Iptables => "iptables",
+            Backend::Firewalld(_) => "firewalld",
         }
     }
 
     /// What is live now, as files to restore it from.
-    pub fn snapshot(self) -> Result<Files, ApplyError> {
+    pub fn snapshot(&self) -> Result<Files, ApplyError> {
         Ok(match self {
             Backend::Nftables => vec![(
                 "ruleset.nft".into(),
@@ -142,12 +145,13 @@ impl Backend {
                 ("v4.save".into(), run("iptables-save", &[], None)?),
                 ("v6.save".into(), run("ip6tables-save", &[], None)?),
             ],
+            Backend::Firewalld(config) => super::firewalld::snapshot(config)?,
         })
     }
 
     /// What `rollback` makes byte-equal again: the listing of what is live (dates of saves
     /// left out).
-    pub fn listing(self) -> Result<String, ApplyError> {
+    pub fn listing(&self) -> Result<String, ApplyError> {
         Ok(match self {
             Backend::Nftables => run("nft", &["list", "ruleset"], None)?,
             Backend::Iptables => format!(
@@ -156,11 +160,14 @@ impl Backend {
                 without_dates(&run("iptables-save", &[], None)?),
                 without_dates(&run("ip6tables-save", &[], None)?)
             ),
+            Backend::Firewalld(config) => {
+                super::firewalld::listing_of(&super::firewalld::snapshot(config)?)
+            }
         })
     }
 
     /// The same listing of a snapshot.
-    pub fn listing_of(self, snapshot: &Files) -> String {
+    pub fn listing_of(&self, snapshot: &Files) -> String {
         match self {
             Backend::Nftables => file(snapshot, "ruleset.nft").to_string(),
             Backend::Iptables => format!(
@@ -169,12 +176,13 @@ impl Backend {
                 without_dates(file(snapshot, "v4.save")),
                 without_dates(file(snapshot, "v6.save"))
             ),
+            Backend::Firewalld(_) => super::firewalld::listing_of(snapshot),
         }
     }
 
     /// Check the new files with the real tool, changing nothing (iptables: in a network
     /// namespace of its own, where the sets the rules match are created first).
-    pub fn check(self, new: &Files, dir: &Path) -> Result<(), ApplyError> {
+    pub fn check(&self, new: &Files, dir: &Path) -> Result<(), ApplyError> {
         match self {
             Backend::Nftables => {
                 run("nft", &["-c", "-f", "-"], Some(file(new, "ruleset.nft")))?;
@@ -191,6 +199,7 @@ impl Backend {
                 );
                 run("unshare", &["--net", "sh", "-c", &script], None)?;
             }
+            Backend::Firewalld(config) => super::firewalld::check(config, new, dir)?,
         }
         Ok(())
     }
@@ -198,7 +207,7 @@ impl Backend {
     /// Load the new files: nftables in one transaction (fwgen's table replaced, other tables
     /// left as they are); iptables: the content-named sets first, then the rules, then the
     /// sets of the generation before that no rule uses any more.
-    pub fn load(self, new: &Files, before: &Files) -> Result<(), ApplyError> {
+    pub fn load(&self, new: &Files, before: &Files) -> Result<(), ApplyError> {
         match self {
             Backend::Nftables => {
                 run("nft", &["-f", "-"], Some(file(new, "ruleset.nft")))?;
@@ -215,13 +224,17 @@ impl Backend {
                     }
                 }
             }
+            Backend::Firewalld(config) => {
+                super::firewalld::write(config, &super::firewalld::after(before, new))?;
+                super::firewalld::reload()?;
+            }
         }
         Ok(())
     }
 
     /// Put the snapshot back: nftables' whole ruleset in one transaction; iptables' rules,
     /// then the sets as they were (those added since destroyed).
-    pub fn restore(self, snapshot: &Files) -> Result<(), ApplyError> {
+    pub fn restore(&self, snapshot: &Files) -> Result<(), ApplyError> {
         match self {
             Backend::Nftables => {
                 let text = format!("flush ruleset\n{}", file(snapshot, "ruleset.nft"));
@@ -265,14 +278,19 @@ impl Backend {
                     Some(file(snapshot, "ipset.save")),
                 )?;
             }
+            Backend::Firewalld(config) => {
+                super::firewalld::write(config, snapshot)?;
+                super::firewalld::reload()?;
+            }
         }
         Ok(())
     }
 
     /// What the audit reads: (name, text) of each dump of the live ruleset.
-    pub fn dump(self) -> Result<Vec<(String, String)>, ApplyError> {
+    pub fn dump(&self) -> Result<Vec<(String, String)>, ApplyError> {
         Ok(match self {
-            Backend::Nftables => vec![(
+            // firewalld: its own rules, as its nftables backend made them.
+            Backend::Nftables | Backend::Firewalld(_) => vec![(
                 "nft -j list ruleset".into(),
                 run("nft", &["-j", "list", "ruleset"], None)?,
             )],
@@ -288,7 +306,7 @@ impl Backend {
     /// the new files loaded in a network namespace of their own (`unshare --net`), listed
     /// and dumped there. (listing, dump)
     pub fn would_be(
-        self,
+        &self,
         snapshot: &Files,
         new: &Files,
         dir: &Path,
@@ -303,7 +321,9 @@ impl Backend {
         let at = |n: &str| dir.join(n).display().to_string();
         let sep = "\u{1e}fwgen\u{1e}";
         let script = match self {
-            Backend::Nftables => format!(
+            // firewalld makes its rules only when it loads them: `apply` decides its nftables
+            // rendering instead.
+            Backend::Nftables | Backend::Firewalld(_) => format!(
                 "set -e; nft -f '{}'; nft -f '{}'; nft list ruleset; echo '{sep}'; \
                  nft -j list ruleset",
                 at("before-ruleset.nft"),
@@ -328,7 +348,7 @@ impl Backend {
         let mut parts = out.split(&cut);
         let listing = parts.next().unwrap_or_default().to_string();
         let dump = match self {
-            Backend::Nftables => vec![(
+            Backend::Nftables | Backend::Firewalld(_) => vec![(
                 "nft -j list ruleset".into(),
                 parts.next().unwrap_or_default().to_string(),
             )],
@@ -343,7 +363,7 @@ impl Backend {
                 .collect(),
         };
         let listing = match self {
-            Backend::Nftables => listing,
+            Backend::Nftables | Backend::Firewalld(_) => listing,
             Backend::Iptables => without_dates(&listing),
         };
         Ok((listing, dump))

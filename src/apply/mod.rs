@@ -7,6 +7,7 @@
 //! selection needs. `--confirm` keeps it, `--rollback` restores the snapshot, `--status` says
 //! where it stands.
 
+mod firewalld;
 pub mod live;
 mod state;
 
@@ -77,6 +78,10 @@ pub struct Request<'a> {
     pub rules: &'a Ruleset,
     /// The rendered ruleset's files.
     pub new: Files,
+    /// The same selection as nftables, for firewalld: what the lock-out check and the dry
+    /// run decide before firewalld has made its rules (the live audit after loading reads
+    /// firewalld's own).
+    pub model: Option<String>,
     pub interfaces: Interfaces,
     pub confirm_within: u64,
     pub dry_run: bool,
@@ -137,7 +142,16 @@ pub fn apply(dir: &Path, req: &Request) -> Result<Outcome, ApplyError> {
         why: e.to_string(),
     })?;
     req.backend.check(&req.new, scratch.path())?;
-    let (listing, dump) = req.backend.would_be(&before, &req.new, scratch.path())?;
+    let (listing, dump) = match (&req.backend, &req.model) {
+        (Backend::Firewalld(_), Some(nft)) => {
+            let model = vec![("ruleset.nft".to_string(), nft.clone())];
+            let empty = vec![("ruleset.nft".to_string(), String::new())];
+            let (_, dump) = Backend::Nftables.would_be(&empty, &model, scratch.path())?;
+            let after = firewalld::after(&before, &req.new);
+            (firewalld::listing_of(&after), dump)
+        }
+        _ => req.backend.would_be(&before, &req.new, scratch.path())?,
+    };
     let fw = audit::read(&dump, &req.rules.gateway, &req.interfaces)?.0;
     let mut notes = Vec::new();
     if let Some((client, server, port)) = req.ssh {
@@ -210,7 +224,7 @@ fn go_live(
     let now = state::now();
     let mut st = State {
         id: format!("{}-{now}", std::process::id()),
-        backend: req.backend,
+        backend: req.backend.clone(),
         status: Status::Unconfirmed,
         what: what(req.rules),
         applied_at: now,

@@ -36,7 +36,7 @@ pub struct State {
     pub deadline: u64,
     /// SHA-256 of the files applied.
     pub digest: String,
-    /// The snapshot's files, in the directory's `snapshot/`.
+    /// The snapshot's files by name, kept in the directory's `snapshot/` by position.
     pub snapshot: Vec<String>,
     /// How it ended, when it did (confirmed by whom, rolled back why).
     #[serde(default)]
@@ -131,8 +131,9 @@ impl Dir {
         if !dir.is_dir() {
             std::fs::create_dir(&dir).map_err(|e| state_error(&dir, e))?;
         }
-        for (name, text) in snapshot {
-            write_in(&dir, name, text)?;
+        // By position: names may hold a directory (`zones/fwgen.xml`).
+        for (i, (_, text)) in snapshot.iter().enumerate() {
+            write_in(&dir, &i.to_string(), text)?;
         }
         Ok(snapshot.iter().map(|f| f.0.clone()).collect())
     }
@@ -142,7 +143,11 @@ impl Dir {
         state
             .snapshot
             .iter()
-            .map(|n| Ok((n.clone(), read(&self.path.join("snapshot").join(n))?)))
+            .enumerate()
+            .map(|(i, n)| {
+                let text = read(&self.path.join("snapshot").join(i.to_string()))?;
+                Ok((n.clone(), text))
+            })
             .collect()
     }
 }

@@ -49,6 +49,23 @@ fn job(args: &ApplyArgs, render_as: crate::render::Backend) -> crate::job::Job {
     }
 }
 
+/// firewalld: the same selection as nftables, for what is decided before firewalld has made
+/// its rules.
+fn model(
+    args: &ApplyArgs,
+    backend: &Backend,
+    rules: &crate::ruleset::Ruleset,
+) -> Result<Option<String>, Error> {
+    let Backend::Firewalld(_) = backend else {
+        return Ok(None);
+    };
+    let nft = job(args, crate::render::Backend::Nftables);
+    Ok(match crate::job::render(&nft, rules)?.rendered.output {
+        Output::Single(text) => Some(text),
+        Output::Files(_) => None,
+    })
+}
+
 pub fn run(source: &CatalogueSource, args: ApplyArgs) -> Result<Report, Error> {
     let dir = apply::state_dir(args.state_dir.clone());
     if args.guard {
@@ -67,6 +84,10 @@ pub fn run(source: &CatalogueSource, args: ApplyArgs) -> Result<Report, Error> {
     let cat = source.load()?;
     let (backend, render_as) = match args.backend {
         Some(ApplyBackend::Iptables) => (Backend::Iptables, crate::render::Backend::Iptables),
+        Some(ApplyBackend::Firewalld) => (
+            Backend::Firewalld(args.firewalld_config.clone()),
+            crate::render::Backend::Firewalld,
+        ),
         _ => (Backend::Nftables, crate::render::Backend::Nftables),
     };
     let job = job(&args, render_as);
@@ -85,12 +106,14 @@ pub fn run(source: &CatalogueSource, args: ApplyArgs) -> Result<Report, Error> {
         Output::Single(text) => vec![("ruleset.nft".to_string(), text)],
         Output::Files(files) => files,
     };
+    let model = model(&args, &backend, rules)?;
     let program = std::env::current_exe()
         .map_err(|e| Error::Usage(format!("fwgen apply: cannot find its own program: {e}")))?;
     let req = Request {
         backend,
         rules,
         new,
+        model,
         interfaces: crate::audit::Interfaces {
             gateway: args.interface.clone().unwrap_or_default(),
             ingress: Vec::new(),

@@ -513,6 +513,11 @@ pub(crate) struct Firewalld {
 }
 
 impl Firewalld {
+    /// The address of the daemon's private system bus (`DBUS_SYSTEM_BUS_ADDRESS`).
+    pub(crate) fn bus(&self) -> String {
+        format!("unix:path={}", self.dir.path().join("bus").display())
+    }
+
     /// `firewall-cmd ARGS` against this daemon; its standard output, or the error.
     pub(crate) fn cmd(&self, lab: &Lab, ns: &str, args: &[&str]) -> Result<String, String> {
         let address = format!("unix:path={}", self.dir.path().join("bus").display());

@@ -23,6 +23,10 @@ enum Val {
     Word(u16),
     /// An ICMPv6 checksum read as `th dport`: equal to no listed value.
     Checksum,
+    /// `ct status` of a packet neither NATed nor expected.
+    Status,
+    /// A route back to the source through the interface the packet came in on: exists.
+    Route,
 }
 
 /// Which part of the space a match reads, or the one value it reads.
@@ -107,6 +111,10 @@ fn slot_of(left: &Left, ctx: &Context) -> Option<Slot> {
         // What the destination address says: multicast, broadcast, or one host.
         Left::Pkttype => Slot::Pkttype,
         Left::FibDaddrType => Slot::FibType,
+        Left::CtStatus => Slot::Fixed(Val::Status),
+        // Packets the gateway sends have no input interface: the check does not apply.
+        Left::FibReverse if ctx.local => return None,
+        Left::FibReverse => Slot::Fixed(Val::Route),
         Left::Concat(_) => return None,
     })
 }
@@ -405,6 +413,15 @@ fn element(e: &Elem, v: &Val) -> Result<bool, String> {
         }
         (Elem::Num(n), Val::Word(w)) => Ok(*n == u64::from(*w)),
         (Elem::NumRange(lo, hi), Val::Word(w)) => Ok((*lo..=*hi).contains(&u64::from(*w))),
+        (Elem::Name(s), Val::Status) => match s.as_str() {
+            "dnat" | "snat" | "expected" | "dying" | "untracked" => Ok(false),
+            other => Err(format!("`ct status {other}`")),
+        },
+        (Elem::Name(s), Val::Route) => match s.as_str() {
+            "missing" => Ok(false),
+            "exists" => Ok(true),
+            other => Err(format!("`fib … oif {other}`")),
+        },
         // Decided for the whole match in `checksum`.
         (Elem::Num(_) | Elem::NumRange(..), Val::Checksum) => Ok(false),
         (Elem::Name(s), Val::Flags(f)) => match super::flags::named(s) {

@@ -310,6 +310,12 @@ pub(crate) enum Left {
     /// `iif`/`iifname` (`true`) or `oif`/`oifname`.
     Interface(bool),
     CtState,
+    /// `ct status`: the packets audited are neither NATed nor expected.
+    CtStatus,
+    /// The reverse-path check (`fib saddr . iif oif`): whether a route back to the source
+    /// leaves through the interface the packet came in on (the audit takes it that it does:
+    /// its peers are where the host's routes say).
+    FibReverse,
     /// An ICMP (`v6`: ICMPv6) header's type (`true`) or another of its fields.
     Icmp {
         v6: bool,

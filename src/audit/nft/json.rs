@@ -76,22 +76,14 @@ pub(super) fn left(v: &Value) -> Result<Left, String> {
             _ => Err(format!("meta `{key}`")),
         };
     }
-    // `fib daddr type`: what kind of address the destination is (local, unicast, …).
-    if let Some(fib) = v.get("fib") {
-        let daddr_only = fib.get("flags").is_some_and(|f| {
-            f == "daddr"
-                || f.as_array()
-                    .is_some_and(|a| a.len() == 1 && a.first().is_some_and(|x| x == "daddr"))
-        });
-        if fib.get("result").and_then(Value::as_str) == Some("type") && daddr_only {
-            return Ok(Left::FibDaddrType);
-        }
-        return Err(format!("fib {fib}"));
+    if let Some(f) = v.get("fib") {
+        return fib(f);
     }
     if let Some(ct) = v.get("ct") {
         let key = ct.get("key").and_then(Value::as_str).unwrap_or_default();
         return match key {
             "state" => Ok(Left::CtState),
+            "status" => Ok(Left::CtStatus),
             _ => Err(format!("ct `{key}`")),
         };
     }
@@ -106,6 +98,35 @@ pub(super) fn left(v: &Value) -> Result<Left, String> {
 }
 
 /// `syn`, `["syn", "ack"]` (or'ed together) or a number: a value of TCP flags.
+/// `fib daddr type` (what kind of address the destination is: local, unicast, …) and the
+/// reverse-path filter.
+fn fib(fib: &Value) -> Result<Left, String> {
+    let daddr_only = fib.get("flags").is_some_and(|f| {
+        f == "daddr"
+            || f.as_array()
+                .is_some_and(|a| a.len() == 1 && a.first().is_some_and(|x| x == "daddr"))
+    });
+    if fib.get("result").and_then(Value::as_str) == Some("type") && daddr_only {
+        return Ok(Left::FibDaddrType);
+    }
+    // The reverse-path filter (`fib saddr . mark . iif oif missing`, firewalld's
+    // IPv6_rpfilter): is there a route back to the source through the interface the
+    // packet came in on?
+    let flags: Vec<&str> = fib
+        .get("flags")
+        .and_then(Value::as_array)
+        .map(|a| a.iter().filter_map(Value::as_str).collect())
+        .unwrap_or_default();
+    if fib.get("result").and_then(Value::as_str) == Some("oif")
+        && flags.contains(&"saddr")
+        && flags.contains(&"iif")
+        && flags.iter().all(|f| matches!(*f, "saddr" | "mark" | "iif"))
+    {
+        return Ok(Left::FibReverse);
+    }
+    Err(format!("fib {fib}"))
+}
+
 pub(super) fn flag_value(v: &Value) -> Option<u8> {
     match v {
         Value::String(s) => flags::named(s),
@@ -170,6 +191,10 @@ pub(super) fn elem(e: &Value) -> Elem {
     // Elements with options (`{"elem": {"val": …, "timeout": …}}`).
     if let Some(inner) = e.get("elem").and_then(|x| x.get("val")) {
         return elem(inner);
+    }
+    // `fib … oif missing` prints `false` (and `exists` `true`).
+    if let Value::Bool(b) = e {
+        return Elem::Name(if *b { "exists" } else { "missing" }.into());
     }
     if let Some(parts) = e.get("concat").and_then(Value::as_array) {
         return Elem::Concat(parts.iter().map(elem).collect());

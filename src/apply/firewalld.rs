@@ -1,0 +1,127 @@
+//! firewalld's permanent configuration, as `apply` replaces it: the files fwgen writes
+//! (`zones/`, `policies/`, `services/`, `ipsets/`, each `fwgen*.xml`) and `firewalld.conf`,
+//! under the configuration directory (`/etc/firewalld`). Checked offline by
+//! `firewall-offline-cmd --check-config` on a copy with the new files; made live by
+//! `firewall-cmd --reload`; what firewalld made of it is read back from nftables.
+
+use std::path::Path;
+
+use super::ApplyError;
+use super::live::{Files, run};
+
+/// The directories fwgen writes into.
+const DIRS: &[&str] = &["zones", "policies", "services", "ipsets"];
+
+fn state_error(path: &Path, why: impl std::fmt::Display) -> ApplyError {
+    ApplyError::State {
+        path: path.display().to_string(),
+        why: why.to_string(),
+    }
+}
+
+/// Every file of the configuration a new generation may replace or remove: `firewalld.conf`
+/// and each `fwgen*.xml` (other zones, policies, services and sets are never touched).
+pub fn snapshot(config: &Path) -> Result<Files, ApplyError> {
+    let mut files = Vec::new();
+    let conf = config.join("firewalld.conf");
+    if conf.is_file() {
+        files.push((
+            "firewalld.conf".to_string(),
+            std::fs::read_to_string(&conf).map_err(|e| state_error(&conf, e))?,
+        ));
+    }
+    for d in DIRS {
+        let Ok(entries) = std::fs::read_dir(config.join(d)) else {
+            continue;
+        };
+        let mut names: Vec<String> = entries
+            .filter_map(|e| e.ok()?.file_name().into_string().ok())
+            .filter(|n| n.starts_with("fwgen") && n.ends_with(".xml"))
+            .collect();
+        names.sort();
+        for n in names {
+            let p = config.join(d).join(&n);
+            let meta = std::fs::symlink_metadata(&p).map_err(|e| state_error(&p, e))?;
+            if !meta.is_file() {
+                return Err(state_error(&p, "is not a regular file: not replaced"));
+            }
+            let text = std::fs::read_to_string(&p).map_err(|e| state_error(&p, e))?;
+            files.push((format!("{d}/{n}"), text));
+        }
+    }
+    Ok(files)
+}
+
+/// The configuration as `rollback` makes it again: each file under its name.
+pub fn listing_of(files: &Files) -> String {
+    files
+        .iter()
+        .map(|(n, t)| format!("==> {n} <==\n{t}"))
+        .collect()
+}
+
+/// The files after `new` replaces the previous generation in `before`.
+pub fn after(before: &Files, new: &Files) -> Files {
+    let mut out: Files = before
+        .iter()
+        .filter(|(n, _)| n == "firewalld.conf" && !new.iter().any(|f| &f.0 == n))
+        .cloned()
+        .collect();
+    out.extend(new.iter().cloned());
+    out.sort();
+    out
+}
+
+/// Write `files` into `config`, removing the `fwgen*.xml` files not among them.
+pub fn write(config: &Path, files: &Files) -> Result<(), ApplyError> {
+    for (name, _) in snapshot(config)? {
+        if name != "firewalld.conf" && !files.iter().any(|f| f.0 == name) {
+            let p = config.join(&name);
+            std::fs::remove_file(&p).map_err(|e| state_error(&p, e))?;
+        }
+    }
+    for (name, text) in files {
+        let p = config.join(name);
+        let dir = p.parent().unwrap_or(config);
+        std::fs::create_dir_all(dir).map_err(|e| state_error(dir, e))?;
+        let mut tmp = tempfile::NamedTempFile::new_in(dir).map_err(|e| state_error(dir, e))?;
+        std::io::Write::write_all(&mut tmp, text.as_bytes()).map_err(|e| state_error(&p, e))?;
+        tmp.persist(&p).map_err(|e| state_error(&p, e))?;
+    }
+    Ok(())
+}
+
+/// `firewall-offline-cmd --check-config` on a copy of the configuration with the new files
+/// (any ERROR or WARNING it prints fails too: some mistakes exit 0).
+pub fn check(config: &Path, new: &Files, scratch: &Path) -> Result<(), ApplyError> {
+    let copy = scratch.join("firewalld");
+    std::fs::create_dir_all(&copy).map_err(|e| state_error(&copy, e))?;
+    let before = snapshot(config)?;
+    write(&copy, &after(&before, new))?;
+    let out = std::process::Command::new("firewall-offline-cmd")
+        .arg("--system-config")
+        .arg(&copy)
+        .arg("--check-config")
+        .output()
+        .map_err(|e| ApplyError::Tool {
+            command: "firewall-offline-cmd --check-config".into(),
+            why: format!("cannot run it: {e}"),
+        })?;
+    let said = format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    if !out.status.success() || said.contains("ERROR") || said.contains("WARNING") {
+        return Err(ApplyError::Tool {
+            command: "firewall-offline-cmd --check-config".into(),
+            why: crate::text::flatten(said.trim(), 2000, &[]),
+        });
+    }
+    Ok(())
+}
+
+/// Make the files live: the daemon reads its configuration again.
+pub fn reload() -> Result<(), ApplyError> {
+    run("firewall-cmd", &["--reload"], None).map(|_| ())
+}
