@@ -455,3 +455,39 @@ fn firewalld_is_applied_proven_and_restored() {
     );
     assert_eq!(fw.cmd(&lab, &lab.gw, &["--state"]).unwrap(), "running");
 }
+
+/// On a terminal (here a pseudo-terminal from `script`), apply shows the audit and asks:
+/// `y` keeps the ruleset, anything else restores what was before at once.
+#[test]
+fn on_a_terminal_it_asks() {
+    if !crate::util::have_tools(&["script"]) {
+        return;
+    }
+    let Some((lab, _server, state)) = lab("t") else {
+        return;
+    };
+    let before = listing(&lab, "nftables");
+    for (answer, kept) in [("y", true), ("n", false)] {
+        let cmd = format!(
+            "{FWGEN} apply --site {SITE} -b nftables --state-dir {}",
+            state.path().display()
+        );
+        let mut c = lab.exec(&lab.gw);
+        c.args(["script", "-qec", &cmd, "/dev/null"])
+            .current_dir(env!("CARGO_MANIFEST_DIR"))
+            .env_remove("SSH_CONNECTION");
+        let out = crate::util::output_with_input(c, &format!("{answer}\n"));
+        let said = String::from_utf8_lossy(&out.stdout);
+        assert!(said.contains("Keep this ruleset? [y/N]"), "{said}");
+        let (_, status, _) = apply(&lab, state.path(), &["--status"], None);
+        if kept {
+            assert!(status.starts_with("confirmed:"), "{status}\n{said}");
+            assert_ne!(listing(&lab, "nftables"), before);
+            let (code, _, err) = apply(&lab, state.path(), &["--rollback"], None);
+            assert_eq!(code, 0, "{err}");
+        } else {
+            assert!(status.starts_with("rolled back:"), "{status}\n{said}");
+        }
+        assert_eq!(listing(&lab, "nftables"), before);
+    }
+}
