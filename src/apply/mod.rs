@@ -295,10 +295,11 @@ fn digest(files: &Files) -> String {
 }
 
 /// Start the guard in a session of its own (it outlives this process, its terminal and a
-/// dropped SSH session), with nothing of ours open.
+/// dropped SSH session), deaf to SIGHUP (`nohup`), with nothing of ours open.
 fn start_guard(program: &Path, dir: &Path) -> Result<(), ApplyError> {
     use std::process::{Command, Stdio};
     Command::new("setsid")
+        .arg("nohup")
         .arg(program)
         .args(["apply", "--guard", "--state-dir"])
         .arg(dir)

@@ -250,13 +250,6 @@ const WARNING: Style = AnsiColor::Yellow.on_default().bold();
 /// and notes to standard error, output to standard output) and return the exit code. The only
 /// way into `cli` and `command` from outside the crate.
 pub fn run() -> ExitCode {
-    // SIGINT, SIGTERM and SIGHUP: remove this run's temporary files, then exit as a shell
-    // reports a signal (128 + 2). Without it an interrupt could leave `.fwgen-*` files.
-    let _ = ctrlc::set_handler(|| {
-        crate::output::remove_temporary_files();
-        crate::output::remove_created_dirs();
-        std::process::exit(130);
-    });
     let args = match crate::cli::Args::try_parse() {
         Ok(a) => a,
         Err(e) => {
@@ -264,6 +257,18 @@ pub fn run() -> ExitCode {
             return ExitCode::from(if e.use_stderr() { 2 } else { 0 });
         }
     };
+    // SIGINT, SIGTERM and SIGHUP: remove this run's temporary files, then exit as a shell
+    // reports a signal (128 + 2). Without it an interrupt could leave `.fwgen-*` files. Not
+    // for the guard of `fwgen apply`, which writes none and must outlive the hang-up of the
+    // session that started it (it is started deaf to SIGHUP).
+    let guard = matches!(&args.command, Command::Apply(a) if a.guard);
+    if !guard {
+        let _ = ctrlc::set_handler(|| {
+            crate::output::remove_temporary_files();
+            crate::output::remove_created_dirs();
+            std::process::exit(130);
+        });
+    }
     // anstream writes colour only to a terminal, and never with NO_COLOR set.
     match execute(args) {
         Ok(report) => {

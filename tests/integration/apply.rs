@@ -177,8 +177,9 @@ fn confirmed_stays_and_rollback_restores() {
     }
 }
 
-/// `fwgen apply` killed with SIGKILL as soon as it has loaded the ruleset: the guard, in a
-/// session of its own, restores the snapshot anyway.
+/// `fwgen apply` killed with SIGKILL as soon as it has loaded the ruleset, and the guard sent
+/// SIGHUP as a dropped SSH session would: the guard, in a session of its own and deaf to
+/// SIGHUP, restores the snapshot anyway.
 #[test]
 fn the_guard_outlives_a_killed_apply() {
     let Some((lab, _server, state)) = lab("k") else {
@@ -211,6 +212,12 @@ fn the_guard_outlives_a_killed_apply() {
         .args(["-KILL", &child.id().to_string()])
         .status();
     let _ = child.wait();
+    let guard = format!("apply --guard --state-dir {}", state.path().display());
+    let hup = Command::new("pkill")
+        .args(["-HUP", "-f", &guard])
+        .status()
+        .is_ok_and(|s| s.success());
+    assert!(hup, "the guard is running");
     wait_for("the guard's rollback", 10, || {
         listing(&lab, "nftables") == before
     });
