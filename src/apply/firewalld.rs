@@ -72,8 +72,27 @@ pub fn after(before: &Files, new: &Files) -> Files {
     out
 }
 
+/// Whether `name` is one of the files this module writes: `firewalld.conf`, or
+/// `DIR/fwgen….xml` in one of [`DIRS`] (a snapshot's names come back from the state file).
+fn ours(name: &str) -> bool {
+    name == "firewalld.conf"
+        || name.split_once('/').is_some_and(|(d, f)| {
+            DIRS.contains(&d)
+                && f.starts_with("fwgen")
+                && f.ends_with(".xml")
+                && !f.contains(['/', '\\'])
+                && !f.contains("..")
+        })
+}
+
 /// Write `files` into `config`, removing the `fwgen*.xml` files not among them.
 pub fn write(config: &Path, files: &Files) -> Result<(), ApplyError> {
+    if let Some((name, _)) = files.iter().find(|(n, _)| !ours(n)) {
+        return Err(state_error(
+            &config.join(name),
+            "is not a file fwgen writes in firewalld's configuration: not written",
+        ));
+    }
     for (name, _) in snapshot(config)? {
         if name != "firewalld.conf" && !files.iter().any(|f| f.0 == name) {
             let p = config.join(&name);
@@ -124,4 +143,35 @@ pub fn check(config: &Path, new: &Files, scratch: &Path) -> Result<(), ApplyErro
 /// Make the files live: the daemon reads its configuration again.
 pub fn reload() -> Result<(), ApplyError> {
     run("firewall-cmd", &["--reload"], None).map(|_| ())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Names read back from the state file never leave the configuration's fwgen files.
+    #[test]
+    fn only_fwgen_s_own_files_are_written() {
+        for good in [
+            "firewalld.conf",
+            "zones/fwgen.xml",
+            "ipsets/fwgen-in-1-v4.xml",
+        ] {
+            assert!(ours(good), "{good}");
+        }
+        for bad in [
+            "../passwd",
+            "zones/../../etc/passwd",
+            "zones/public.xml",
+            "zones/fwgen/../x.xml",
+            "helpers/fwgen.xml",
+            "/etc/firewalld/zones/fwgen.xml",
+            "zones/fwgen..xml",
+        ] {
+            assert!(!ours(bad), "{bad}");
+        }
+        let dir = tempfile::tempdir().unwrap();
+        let files = vec![("zones/../../x.xml".to_string(), String::new())];
+        assert!(write(dir.path(), &files).is_err());
+    }
 }

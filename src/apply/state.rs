@@ -84,7 +84,18 @@ impl Dir {
                 ));
             }
             Ok(m) if !m.is_dir() => return Err(state_error(path, "is not a directory")),
-            Ok(_) => {}
+            Ok(m) => {
+                use std::os::unix::fs::{MetadataExt, PermissionsExt};
+                // Another user could put links or files of their own in it.
+                if m.uid() != rustix::process::geteuid().as_raw()
+                    || m.permissions().mode() & 0o022 != 0
+                {
+                    return Err(state_error(
+                        path,
+                        "is writable by another user: give a directory only you can write",
+                    ));
+                }
+            }
             Err(_) => std::fs::DirBuilder::new()
                 .recursive(true)
                 .mode(0o700)
@@ -128,8 +139,10 @@ impl Dir {
     /// Keep the snapshot's files.
     pub fn keep(&self, snapshot: &Files) -> Result<Vec<String>, ApplyError> {
         let dir = self.path.join("snapshot");
-        if !dir.is_dir() {
-            std::fs::create_dir(&dir).map_err(|e| state_error(&dir, e))?;
+        match std::fs::symlink_metadata(&dir) {
+            Ok(m) if m.is_dir() => {}
+            Ok(_) => return Err(state_error(&dir, "is not a directory")),
+            Err(_) => std::fs::create_dir(&dir).map_err(|e| state_error(&dir, e))?,
         }
         // By position: names may hold a directory (`zones/fwgen.xml`).
         for (i, (_, text)) in snapshot.iter().enumerate() {

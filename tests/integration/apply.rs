@@ -343,6 +343,16 @@ fn one_apply_at_a_time_and_a_state_directory_it_can_write() {
     assert!(err.contains("holds the state directory's lock"), "{err}");
     let (code, _, err) = apply(&lab, state.path(), &["--rollback"], None);
     assert_eq!(code, 0, "{err}");
+    // A state directory another user could write into.
+    let open = tempfile::tempdir().unwrap();
+    std::fs::set_permissions(
+        open.path(),
+        std::os::unix::fs::PermissionsExt::from_mode(0o777),
+    )
+    .unwrap();
+    let (code, _, err) = apply(&lab, open.path(), &["--site", SITE, "-b", "nftables"], None);
+    assert_eq!(code, 2, "{err}");
+    assert!(err.contains("writable by another user"), "{err}");
     // A read-only file system.
     let ro = tempfile::tempdir().unwrap();
     let mounted = Command::new("mount")
