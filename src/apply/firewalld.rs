@@ -12,13 +12,6 @@ use super::live::{Files, run};
 /// The directories fwgen writes into.
 const DIRS: &[&str] = &["zones", "policies", "services", "ipsets"];
 
-fn state_error(path: &Path, why: impl std::fmt::Display) -> ApplyError {
-    ApplyError::State {
-        path: path.display().to_string(),
-        why: why.to_string(),
-    }
-}
-
 /// Every file of the configuration a new generation may replace or remove: `firewalld.conf`
 /// and each `fwgen*.xml` (other zones, policies, services and sets are never touched).
 pub fn snapshot(config: &Path) -> Result<Files, ApplyError> {
@@ -27,7 +20,7 @@ pub fn snapshot(config: &Path) -> Result<Files, ApplyError> {
     if conf.is_file() {
         files.push((
             "firewalld.conf".to_string(),
-            std::fs::read_to_string(&conf).map_err(|e| state_error(&conf, e))?,
+            std::fs::read_to_string(&conf).map_err(|e| ApplyError::state(&conf, e))?,
         ));
     }
     for d in DIRS {
@@ -41,11 +34,11 @@ pub fn snapshot(config: &Path) -> Result<Files, ApplyError> {
         names.sort();
         for n in names {
             let p = config.join(d).join(&n);
-            let meta = std::fs::symlink_metadata(&p).map_err(|e| state_error(&p, e))?;
+            let meta = std::fs::symlink_metadata(&p).map_err(|e| ApplyError::state(&p, e))?;
             if !meta.is_file() {
-                return Err(state_error(&p, "is not a regular file: not replaced"));
+                return Err(ApplyError::state(&p, "is not a regular file: not replaced"));
             }
-            let text = std::fs::read_to_string(&p).map_err(|e| state_error(&p, e))?;
+            let text = std::fs::read_to_string(&p).map_err(|e| ApplyError::state(&p, e))?;
             files.push((format!("{d}/{n}"), text));
         }
     }
@@ -88,7 +81,7 @@ fn ours(name: &str) -> bool {
 /// Write `files` into `config`, removing the `fwgen*.xml` files not among them.
 pub fn write(config: &Path, files: &Files) -> Result<(), ApplyError> {
     if let Some((name, _)) = files.iter().find(|(n, _)| !ours(n)) {
-        return Err(state_error(
+        return Err(ApplyError::state(
             &config.join(name),
             "is not a file fwgen writes in firewalld's configuration: not written",
         ));
@@ -96,16 +89,15 @@ pub fn write(config: &Path, files: &Files) -> Result<(), ApplyError> {
     for (name, _) in snapshot(config)? {
         if name != "firewalld.conf" && !files.iter().any(|f| f.0 == name) {
             let p = config.join(&name);
-            std::fs::remove_file(&p).map_err(|e| state_error(&p, e))?;
+            std::fs::remove_file(&p).map_err(|e| ApplyError::state(&p, e))?;
         }
     }
     for (name, text) in files {
         let p = config.join(name);
         let dir = p.parent().unwrap_or(config);
-        std::fs::create_dir_all(dir).map_err(|e| state_error(dir, e))?;
-        let mut tmp = tempfile::NamedTempFile::new_in(dir).map_err(|e| state_error(dir, e))?;
-        std::io::Write::write_all(&mut tmp, text.as_bytes()).map_err(|e| state_error(&p, e))?;
-        tmp.persist(&p).map_err(|e| state_error(&p, e))?;
+        std::fs::create_dir_all(dir).map_err(|e| ApplyError::state(dir, e))?;
+        let file = p.file_name().and_then(|f| f.to_str()).unwrap_or_default();
+        super::state::write_in(dir, file, text)?;
     }
     Ok(())
 }
@@ -114,7 +106,7 @@ pub fn write(config: &Path, files: &Files) -> Result<(), ApplyError> {
 /// (any ERROR or WARNING it prints fails too: some mistakes exit 0).
 pub fn check(config: &Path, new: &Files, scratch: &Path) -> Result<(), ApplyError> {
     let copy = scratch.join("firewalld");
-    std::fs::create_dir_all(&copy).map_err(|e| state_error(&copy, e))?;
+    std::fs::create_dir_all(&copy).map_err(|e| ApplyError::state(&copy, e))?;
     let before = snapshot(config)?;
     write(&copy, &after(&before, new))?;
     let out = std::process::Command::new("firewall-offline-cmd")

@@ -93,10 +93,7 @@ fn write_all<'a>(
 ) -> Result<(), ApplyError> {
     for (name, text) in files {
         let p = dir.join(name);
-        std::fs::write(&p, text).map_err(|e| ApplyError::State {
-            path: p.display().to_string(),
-            why: e.to_string(),
-        })?;
+        std::fs::write(&p, text).map_err(|e| ApplyError::state(&p, e))?;
     }
     Ok(())
 }
@@ -304,13 +301,26 @@ impl Backend {
 
     /// What the ruleset would be live, without touching this host's: the snapshot and then
     /// the new files loaded in a network namespace of their own (`unshare --net`), listed
-    /// and dumped there. (listing, dump)
+    /// and dumped there. (listing, dump) firewalld makes its rules only when it loads them:
+    /// for it, `model` (fwgen's nftables rendering of the same selection) is what is loaded
+    /// and dumped, and the listing is its configuration files after the change.
     pub fn would_be(
         &self,
-        snapshot: &Files,
-        new: &Files,
+        (snapshot, new): (&Files, &Files),
+        model: Option<&str>,
         dir: &Path,
     ) -> Result<(String, Vec<(String, String)>), ApplyError> {
+        let iptables = match self {
+            Backend::Firewalld(_) => {
+                let empty = vec![("ruleset.nft".to_string(), String::new())];
+                let model = vec![("ruleset.nft".to_string(), model.unwrap_or_default().into())];
+                let (_, dump) = Backend::Nftables.would_be((&empty, &model), None, dir)?;
+                let after = super::firewalld::after(snapshot, new);
+                return Ok((super::firewalld::listing_of(&after), dump));
+            }
+            Backend::Nftables => false,
+            Backend::Iptables => true,
+        };
         write_all(
             dir,
             snapshot
@@ -320,16 +330,8 @@ impl Backend {
         )?;
         let at = |n: &str| dir.join(n).display().to_string();
         let sep = "\u{1e}fwgen\u{1e}";
-        let script = match self {
-            // firewalld makes its rules only when it loads them: `apply` decides its nftables
-            // rendering instead.
-            Backend::Nftables | Backend::Firewalld(_) => format!(
-                "set -e; nft -f '{}'; nft -f '{}'; nft list ruleset; echo '{sep}'; \
-                 nft -j list ruleset",
-                at("before-ruleset.nft"),
-                at("ruleset.nft")
-            ),
-            Backend::Iptables => format!(
+        let script = if iptables {
+            format!(
                 "set -e; ipset restore -exist -file '{}'; iptables-restore '{}'; \
                  ip6tables-restore '{}'; ipset restore -file '{}'; iptables-restore '{}'; \
                  ip6tables-restore '{}'; ipset save; iptables-save; ip6tables-save; \
@@ -341,30 +343,37 @@ impl Backend {
                 at("ipsets"),
                 at("rules.v4"),
                 at("rules.v6"),
-            ),
+            )
+        } else {
+            format!(
+                "set -e; nft -f '{}'; nft -f '{}'; nft list ruleset; echo '{sep}'; \
+                 nft -j list ruleset",
+                at("before-ruleset.nft"),
+                at("ruleset.nft")
+            )
         };
         let out = run("unshare", &["--net", "sh", "-c", &script], None)?;
         let cut = format!("{sep}\n");
         let mut parts = out.split(&cut);
         let listing = parts.next().unwrap_or_default().to_string();
-        let dump = match self {
-            Backend::Nftables | Backend::Firewalld(_) => vec![(
-                "nft -j list ruleset".into(),
-                parts.next().unwrap_or_default().to_string(),
-            )],
-            Backend::Iptables => ["iptables-save", "ip6tables-save", "ipset save"]
-                .iter()
-                .map(|n| {
-                    (
-                        (*n).to_string(),
-                        parts.next().unwrap_or_default().to_string(),
-                    )
-                })
-                .collect(),
+        let names: &[&str] = if iptables {
+            &["iptables-save", "ip6tables-save", "ipset save"]
+        } else {
+            &["nft -j list ruleset"]
         };
-        let listing = match self {
-            Backend::Nftables | Backend::Firewalld(_) => listing,
-            Backend::Iptables => without_dates(&listing),
+        let dump = names
+            .iter()
+            .map(|n| {
+                (
+                    (*n).to_string(),
+                    parts.next().unwrap_or_default().to_string(),
+                )
+            })
+            .collect();
+        let listing = if iptables {
+            without_dates(&listing)
+        } else {
+            listing
         };
         Ok((listing, dump))
     }

@@ -59,6 +59,17 @@ pub enum ApplyError {
     Restored { why: String, restored: String },
 }
 
+impl ApplyError {
+    /// A file or directory of the state, the configuration or the scratch space: which, and
+    /// what went wrong.
+    pub(crate) fn state(path: &Path, why: impl std::fmt::Display) -> ApplyError {
+        ApplyError::State {
+            path: path.display().to_string(),
+            why: why.to_string(),
+        }
+    }
+}
+
 /// The SSH session this runs in, from `SSH_CONNECTION` (`CLIENT PORT SERVER PORT`).
 pub fn ssh_session(value: Option<&str>) -> Option<(IpAddr, IpAddr, u16)> {
     let w: Vec<&str> = value?.split_whitespace().collect();
@@ -137,21 +148,11 @@ pub fn apply(dir: &Path, req: &Request) -> Result<Outcome, ApplyError> {
         Some(held)
     };
     let before = req.backend.snapshot()?;
-    let scratch = tempfile::tempdir().map_err(|e| ApplyError::State {
-        path: std::env::temp_dir().display().to_string(),
-        why: e.to_string(),
-    })?;
+    let scratch = tempfile::tempdir().map_err(|e| ApplyError::state(&std::env::temp_dir(), e))?;
     req.backend.check(&req.new, scratch.path())?;
-    let (listing, dump) = match (&req.backend, &req.model) {
-        (Backend::Firewalld(_), Some(nft)) => {
-            let model = vec![("ruleset.nft".to_string(), nft.clone())];
-            let empty = vec![("ruleset.nft".to_string(), String::new())];
-            let (_, dump) = Backend::Nftables.would_be(&empty, &model, scratch.path())?;
-            let after = firewalld::after(&before, &req.new);
-            (firewalld::listing_of(&after), dump)
-        }
-        _ => req.backend.would_be(&before, &req.new, scratch.path())?,
-    };
+    let (listing, dump) =
+        req.backend
+            .would_be((&before, &req.new), req.model.as_deref(), scratch.path())?;
     let fw = audit::read(&dump, &req.rules.gateway, &req.interfaces)?.0;
     let mut notes = Vec::new();
     if let Some((client, server, port)) = req.ssh {

@@ -64,13 +64,6 @@ pub struct Dir {
     _lock: File,
 }
 
-fn state_error(path: &Path, why: impl std::fmt::Display) -> ApplyError {
-    ApplyError::State {
-        path: path.display().to_string(),
-        why: why.to_string(),
-    }
-}
-
 impl Dir {
     /// Open (creating it, mode 0700) and lock the state directory; refused when another
     /// fwgen holds the lock.
@@ -78,19 +71,19 @@ impl Dir {
         use std::os::unix::fs::DirBuilderExt;
         match std::fs::symlink_metadata(path) {
             Ok(m) if m.file_type().is_symlink() => {
-                return Err(state_error(
+                return Err(ApplyError::state(
                     path,
                     "is a symbolic link: give the directory itself",
                 ));
             }
-            Ok(m) if !m.is_dir() => return Err(state_error(path, "is not a directory")),
+            Ok(m) if !m.is_dir() => return Err(ApplyError::state(path, "is not a directory")),
             Ok(m) => {
                 use std::os::unix::fs::{MetadataExt, PermissionsExt};
                 // Another user could put links or files of their own in it.
                 if m.uid() != rustix::process::geteuid().as_raw()
                     || m.permissions().mode() & 0o022 != 0
                 {
-                    return Err(state_error(
+                    return Err(ApplyError::state(
                         path,
                         "is writable by another user: give a directory only you can write",
                     ));
@@ -100,7 +93,7 @@ impl Dir {
                 .recursive(true)
                 .mode(0o700)
                 .create(path)
-                .map_err(|e| state_error(path, format!("cannot create it: {e}")))?,
+                .map_err(|e| ApplyError::state(path, format!("cannot create it: {e}")))?,
         }
         let lock_path = path.join("lock");
         let lock = std::fs::OpenOptions::new()
@@ -110,7 +103,7 @@ impl Dir {
             .write(true)
             .custom_flags(rustix::fs::OFlags::NOFOLLOW.bits() as i32)
             .open(&lock_path)
-            .map_err(|e| state_error(&lock_path, format!("cannot open it: {e}")))?;
+            .map_err(|e| ApplyError::state(&lock_path, format!("cannot open it: {e}")))?;
         if rustix::fs::flock(&lock, rustix::fs::FlockOperation::NonBlockingLockExclusive).is_err() {
             let holder = std::fs::read_to_string(&lock_path).unwrap_or_default();
             return Err(ApplyError::Busy {
@@ -141,8 +134,8 @@ impl Dir {
         let dir = self.path.join("snapshot");
         match std::fs::symlink_metadata(&dir) {
             Ok(m) if m.is_dir() => {}
-            Ok(_) => return Err(state_error(&dir, "is not a directory")),
-            Err(_) => std::fs::create_dir(&dir).map_err(|e| state_error(&dir, e))?,
+            Ok(_) => return Err(ApplyError::state(&dir, "is not a directory")),
+            Err(_) => std::fs::create_dir(&dir).map_err(|e| ApplyError::state(&dir, e))?,
         }
         // By position: names may hold a directory (`zones/fwgen.xml`).
         for (i, (_, text)) in snapshot.iter().enumerate() {
@@ -167,13 +160,16 @@ impl Dir {
 
 use std::os::unix::fs::OpenOptionsExt;
 
-fn write_in(dir: &Path, name: &str, text: &str) -> Result<(), ApplyError> {
+/// Write `dir/name` whole: a temporary file in `dir`, synced, renamed over it (a link there
+/// is replaced, not followed).
+pub(super) fn write_in(dir: &Path, name: &str, text: &str) -> Result<(), ApplyError> {
     let target = dir.join(name);
-    let mut tmp = tempfile::NamedTempFile::new_in(dir).map_err(|e| state_error(dir, e))?;
+    let mut tmp = tempfile::NamedTempFile::new_in(dir).map_err(|e| ApplyError::state(dir, e))?;
     tmp.write_all(text.as_bytes())
         .and_then(|()| tmp.as_file().sync_all())
-        .map_err(|e| state_error(&target, e))?;
-    tmp.persist(&target).map_err(|e| state_error(&target, e))?;
+        .map_err(|e| ApplyError::state(&target, e))?;
+    tmp.persist(&target)
+        .map_err(|e| ApplyError::state(&target, e))?;
     Ok(())
 }
 
@@ -183,11 +179,11 @@ fn read(path: &Path) -> Result<String, ApplyError> {
         .read(true)
         .custom_flags(rustix::fs::OFlags::NOFOLLOW.bits() as i32)
         .open(path)
-        .map_err(|e| state_error(path, e))?;
+        .map_err(|e| ApplyError::state(path, e))?;
     let mut text = String::new();
     f.take(MAX_FILE)
         .read_to_string(&mut text)
-        .map_err(|e| state_error(path, e))?;
+        .map_err(|e| ApplyError::state(path, e))?;
     Ok(text)
 }
 
@@ -200,5 +196,5 @@ pub fn load(dir: &Path) -> Result<Option<State>, ApplyError> {
     let text = read(&path)?;
     serde_json::from_str(&text)
         .map(Some)
-        .map_err(|e| state_error(&path, format!("not fwgen's state: {e}")))
+        .map_err(|e| ApplyError::state(&path, format!("not fwgen's state: {e}")))
 }
