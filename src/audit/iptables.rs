@@ -82,7 +82,7 @@ pub fn parse(saves: &[&str], ipsets: &[&str]) -> Result<Ruleset, ParseError> {
         given.push(family);
         save(&mut r, text, family)?;
     }
-    r.families = Some(given);
+    r.families = Some(given.iter().map(|f| Family::named(f)).collect());
     r.finish();
     Ok(r)
 }

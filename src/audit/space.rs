@@ -132,11 +132,7 @@ impl Space {
     /// The box divided by one cube: the part inside (if any) and the rest as disjoint boxes.
     pub fn split(&self, c: &Cube) -> (Option<Space>, Vec<Space>) {
         // A cube that misses the box in one field misses it: the box stays whole.
-        let misses = c.src.as_ref().is_some_and(|a| a.is_disjoint(&self.src))
-            || c.dst.as_ref().is_some_and(|a| a.is_disjoint(&self.dst))
-            || c.sport.as_ref().is_some_and(|p| p.is_disjoint(&self.sport))
-            || c.dport.as_ref().is_some_and(|p| p.is_disjoint(&self.dport));
-        if misses {
+        if !c.meets(self) {
             return (None, vec![self.clone()]);
         }
         let mut rest = Vec::new();
@@ -192,22 +188,24 @@ pub fn partition(space: Space, cubes: &[Cube]) -> Option<(Vec<Space>, Vec<Space>
     Some((inside, outside))
 }
 
+/// A set's ranges as numbers of either kind (addresses or ports).
+fn numbers<T: range_set_blaze::Integer + Into<u128>>(s: &RangeSetBlaze<T>) -> Vec<(u128, u128)> {
+    s.ranges()
+        .map(|r| ((*r.start()).into(), (*r.end()).into()))
+        .collect()
+}
+
 /// The four fields of a box, in the order [`first_match`] divides them.
 const FIELDS: usize = 4;
 
 impl Space {
     /// A field's values as numbers.
     fn ranges(&self, f: usize) -> Vec<(u128, u128)> {
-        fn of<T: range_set_blaze::Integer + Into<u128>>(s: &RangeSetBlaze<T>) -> Vec<(u128, u128)> {
-            s.ranges()
-                .map(|r| ((*r.start()).into(), (*r.end()).into()))
-                .collect()
-        }
         match f {
-            0 => of(&self.src),
-            1 => of(&self.dst),
-            2 => of(&self.sport),
-            _ => of(&self.dport),
+            0 => numbers(&self.src),
+            1 => numbers(&self.dst),
+            2 => numbers(&self.sport),
+            _ => numbers(&self.dport),
         }
     }
 
@@ -234,20 +232,11 @@ impl Space {
 impl Cube {
     /// A field's allowed values as numbers (`None`: any).
     fn ranges(&self, f: usize) -> Option<Vec<(u128, u128)>> {
-        fn of<T: range_set_blaze::Integer + Into<u128>>(
-            s: Option<&RangeSetBlaze<T>>,
-        ) -> Option<Vec<(u128, u128)>> {
-            s.map(|s| {
-                s.ranges()
-                    .map(|r| ((*r.start()).into(), (*r.end()).into()))
-                    .collect()
-            })
-        }
         match f {
-            0 => of(self.src.as_ref()),
-            1 => of(self.dst.as_ref()),
-            2 => of(self.sport.as_ref()),
-            _ => of(self.dport.as_ref()),
+            0 => self.src.as_ref().map(numbers),
+            1 => self.dst.as_ref().map(numbers),
+            2 => self.sport.as_ref().map(numbers),
+            _ => self.dport.as_ref().map(numbers),
         }
     }
 

@@ -102,7 +102,7 @@ impl Ruleset {
 
     /// For rulesets of one family per file: the packets' family was not given.
     fn family_missing(&self, ctx: &Context) -> Option<String> {
-        let family = if ctx.v6 { "ip6" } else { "ip" };
+        let family = if ctx.v6 { Family::Ip6 } else { Family::Ip };
         let given = self.families.as_ref()?;
         (!given.contains(&family)).then(|| {
             format!(

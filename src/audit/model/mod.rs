@@ -364,7 +364,7 @@ pub struct Ruleset {
     set_names: BTreeMap<(Family, String, String), usize>,
     /// For rulesets of one family per file (iptables-save): the families given. A packet of
     /// another family is not audited (no chain there does not mean none on the firewall).
-    pub(crate) families: Option<Vec<&'static str>>,
+    pub(crate) families: Option<Vec<Family>>,
     /// Tables with `flags dormant`: the kernel evaluates none of their chains.
     dormant: std::collections::BTreeSet<(Family, String)>,
     /// Tables whose flags nft printed as something that is no flag's name (nft 1.0.6 prints
