@@ -70,17 +70,32 @@ impl ApplyError {
     }
 }
 
-/// The SSH session this runs in, from `SSH_CONNECTION` (`CLIENT PORT SERVER PORT`).
-pub fn ssh_session(value: Option<&str>) -> Option<(IpAddr, IpAddr, u16)> {
-    let w: Vec<&str> = value?.split_whitespace().collect();
-    match w.as_slice() {
-        [client, _, server, port] => Some((
+/// The SSH session this runs in: `SSH_CONNECTION` (`CLIENT PORT SERVER PORT`), else
+/// `SSH_CLIENT` (`CLIENT PORT SERVERPORT`, no server address: the gateway's own address of
+/// the client's family stands for it).
+pub fn ssh_session(
+    (connection, client): (Option<&str>, Option<&str>),
+    gateway: &[ipnet::IpNet],
+) -> Option<(IpAddr, IpAddr, u16)> {
+    if let Some(w) = connection.map(|v| v.split_whitespace().collect::<Vec<_>>())
+        && let [client, _, server, port] = w.as_slice()
+    {
+        return Some((
             client.parse().ok()?,
             server.parse().ok()?,
             port.parse().ok()?,
-        )),
-        _ => None,
+        ));
     }
+    let w: Vec<&str> = client?.split_whitespace().collect();
+    let [client, _, port] = w.as_slice() else {
+        return None;
+    };
+    let client: IpAddr = client.parse().ok()?;
+    let server = gateway
+        .iter()
+        .map(ipnet::IpNet::addr)
+        .find(|a| a.is_ipv6() == client.is_ipv6())?;
+    Some((client, server, port.parse().ok()?))
 }
 
 /// One apply.

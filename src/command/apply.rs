@@ -122,10 +122,13 @@ pub fn run(source: &CatalogueSource, args: ApplyArgs) -> Result<Report, Error> {
         dry_run: args.dry_run,
         force: args.force,
         auto_confirm: args.auto_confirm,
-        ssh: std::env::var("SSH_CONNECTION")
-            .ok()
-            .or_else(|| std::env::var("SSH_CLIENT").ok().map(|c| c + " 0.0.0.0 22"))
-            .and_then(|v| apply::ssh_session(Some(&v))),
+        ssh: apply::ssh_session(
+            (
+                std::env::var("SSH_CONNECTION").ok().as_deref(),
+                std::env::var("SSH_CLIENT").ok().as_deref(),
+            ),
+            &rules.gateway,
+        ),
         program,
     };
     let outcome = apply::apply(&dir, &req)?;

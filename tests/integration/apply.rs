@@ -25,14 +25,14 @@ fn apply_env(
     env: &[(&str, &str)],
 ) -> (i32, String, String) {
     let mut c = lab.exec(&lab.gw);
-    c.envs(env.iter().copied());
     c.arg(FWGEN)
         .arg("apply")
         .args(["--state-dir", state.to_str().unwrap()])
         .args(args)
         .current_dir(env!("CARGO_MANIFEST_DIR"))
         .env_remove("SSH_CONNECTION")
-        .env_remove("SSH_CLIENT");
+        .env_remove("SSH_CLIENT")
+        .envs(env.iter().copied());
     if let Some(s) = ssh {
         c.env("SSH_CONNECTION", s);
     }
@@ -244,6 +244,20 @@ fn a_session_that_would_be_locked_out_is_refused() {
         err.contains("lock out this SSH session")
             && err.contains("198.18.0.3")
             && err.contains("port 22"),
+        "{err}"
+    );
+    assert_eq!(listing(&lab, "nftables"), before, "nothing changed");
+    // Only SSH_CLIENT (no server address): the gateway's own address stands for it.
+    let (code, _, err) = apply_env(
+        &lab,
+        state.path(),
+        &base,
+        None,
+        &[("SSH_CLIENT", "2001:db8:f::3 40000 22")],
+    );
+    assert_eq!(code, 2, "{err}");
+    assert!(
+        err.contains("2001:db8:f::3 to 2001:db8:f::1 port 22"),
         "{err}"
     );
     assert_eq!(listing(&lab, "nftables"), before, "nothing changed");
