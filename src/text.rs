@@ -56,6 +56,14 @@ pub fn visible(text: &str) -> String {
     text.chars().filter(|c| !is_invisible(*c)).collect()
 }
 
+/// Lines of text from a live system (a ruleset's listing) kept as lines for a terminal:
+/// newlines and tabs stay; other control characters (escape sequences) and invisible ones go.
+pub fn terminal_lines(text: &str) -> String {
+    text.chars()
+        .filter(|c| matches!(c, '\n' | '\t') || !(c.is_control() || is_invisible(*c)))
+        .collect()
+}
+
 /// XML-escape text for an element or attribute; drop characters XML 1.0 cannot hold.
 pub fn xml_escape(text: &str) -> String {
     let mut out = String::with_capacity(text.len());
@@ -174,6 +182,15 @@ pub fn ascii(text: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn terminal_lines_keep_lines_and_drop_escapes() {
+        let live = "table inet t {\n\tcomment \"\u{1b}[2Jx\u{202E}y\r\"\n}";
+        assert_eq!(
+            terminal_lines(live),
+            "table inet t {\n\tcomment \"[2Jxy\"\n}"
+        );
+    }
 
     #[test]
     fn sanitize_strips_everything_that_could_escape_a_string() {

@@ -224,7 +224,12 @@ fn dry_run(
         audit::summary(&a)
     ));
     Outcome {
-        stdout: format!("{diff}\n{}", audit::text(&a)),
+        // The listings are the live system's text: lines, no escape sequences.
+        stdout: format!(
+            "{}\n{}",
+            crate::text::terminal_lines(&diff),
+            audit::text(&a)
+        ),
         notes,
         failed: !proven(&a),
     }
