@@ -19,9 +19,9 @@ fn main() {
         .collect();
     names.sort();
     let mut out = String::from(
-        "/// `(file name, the file as JSON, SHA-256 of the file)` for every file in `data/`,\n\
-         /// sorted by name.\n\
-         pub const JSON: &[(&str, &str, &str)] = &[\n",
+        "/// `(file name, the file as JSON, SHA-256 of the file, its `product:` and `version:`)`\n\
+         /// for every file in `data/`, sorted by name.\n\
+         pub const JSON: &[(&str, &str, &str, &str, &str)] = &[\n",
     );
     for name in names {
         let text = std::fs::read_to_string(Path::new("data").join(&name)).expect("a data file");
@@ -36,7 +36,20 @@ fn main() {
             .iter()
             .map(|b| format!("{b:02x}"))
             .collect();
-        let _ = writeln!(out, "    ({name:?}, {json:?}, {digest:?}),");
+        // Which product version the file describes, so that a run for one reads only its file
+        // (strings only: anything else is never matched, and the whole catalogue is read).
+        let key = |k: &str| {
+            value
+                .get(k)
+                .and_then(|p| p.as_str())
+                .unwrap_or("")
+                .to_string()
+        };
+        let (product, version) = (key("product"), key("version"));
+        let _ = writeln!(
+            out,
+            "    ({name:?}, {json:?}, {digest:?}, {product:?}, {version:?}),"
+        );
     }
     out.push_str("];\n");
     let dest = Path::new(&std::env::var("OUT_DIR").expect("OUT_DIR")).join("catalogue_json.rs");

@@ -65,6 +65,11 @@ impl<'c> Runner<'c> {
         }
     }
 
+    /// `site`, already read from `path`: jobs that name `path` use it instead of reading it.
+    pub fn add_site(&mut self, path: &Path, site: Site) {
+        self.sites.insert(path.to_path_buf(), Ok(site));
+    }
+
     /// The index of `job`'s ruleset (see [`Runner::ruleset`]), selected the first time.
     pub fn select(&mut self, job: &Job) -> Result<usize, Error> {
         let key: Key = (

@@ -8,8 +8,16 @@ include!(concat!(env!("OUT_DIR"), "/catalogue_json.rs"));
 /// them.
 pub fn json(name: &str) -> Option<(&'static str, &'static str)> {
     JSON.iter()
-        .find(|(n, _, _)| *n == name)
-        .map(|(_, j, d)| (*j, *d))
+        .find(|(n, ..)| *n == name)
+        .map(|(_, j, d, ..)| (*j, *d))
+}
+
+/// The `product:` and `version:` of the embedded file `name`, as its JSON form says (empty
+/// where they are not strings; `None` without a JSON form).
+pub fn product_version(name: &str) -> Option<(&'static str, &'static str)> {
+    JSON.iter()
+        .find(|(n, ..)| *n == name)
+        .map(|(.., p, v)| (*p, *v))
 }
 
 /// `(file name, contents)` of every file in `data/`, sorted by name.

@@ -59,7 +59,7 @@ pub(super) fn read_files(path: &Path, files: &mut Vec<SourceFile>, errors: &mut 
                 display,
                 builtin: false,
                 name,
-                text,
+                text: text.into(),
                 json: None,
             }),
             Err(kind) => errors.push(Diagnostic {

@@ -1,13 +1,14 @@
 //! `data/*.yaml` → [`Catalogue`]: parse every file, check every reference, report every
 //! problem (not just the first).
 
-mod checks;
-mod directions;
 mod embedded;
 mod files;
 use files::read_files;
 pub(crate) mod raw;
 mod split;
+mod version;
+use version::Ctx;
+pub(crate) use version::site_entries;
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::Path;
@@ -34,13 +35,33 @@ struct SourceFile {
     builtin: bool,
     /// The file name alone, used in generated output (never an absolute path).
     name: String,
-    text: String,
+    /// Borrowed from the binary for a built-in file.
+    text: std::borrow::Cow<'static, str>,
     /// For a built-in file: the same file as JSON and the file's SHA-256 (`build.rs`),
     /// which read faster than the YAML and its bytes.
     json: Option<(&'static str, &'static str)>,
 }
 
 impl SourceFile {
+    /// The file's SHA-256 (the built-in files' from `build.rs`).
+    fn digest(&self) -> String {
+        self.json.map_or_else(
+            || hex(&Sha256::digest(self.text.as_bytes())),
+            |(_, d)| d.to_string(),
+        )
+    }
+
+    /// To be read for `only` (see [`build`]).
+    fn wanted(&self, only: Option<(&str, Option<&str>)>) -> bool {
+        let Some((product, version)) = only else {
+            return true;
+        };
+        let Some((p, v)) = embedded::product_version(&self.name).filter(|_| self.builtin) else {
+            return false;
+        };
+        p == product && version.is_none_or(|want| want == v)
+    }
+
     /// How messages about another file name this one.
     fn place(&self) -> String {
         if self.builtin {
@@ -56,7 +77,30 @@ impl SourceFile {
 
 /// Load the catalogue shipped inside the binary.
 pub fn load_embedded() -> Result<Catalogue, Diagnostics> {
-    build(embedded_files())
+    build(embedded_files(), None)
+}
+
+/// The catalogue shipped inside the binary with only `product`'s files read, or only the one
+/// of `version` when a file has it (a run for one product version reads a fifth of the
+/// catalogue, not all of it); its digest is the whole catalogue's. `None` when no built-in
+/// file describes `product`: then only the whole catalogue can say what is wrong (an unknown
+/// product, with the ids it has). Without the file of `version`, all of the product's are
+/// read, for the error that lists its versions.
+pub fn load_embedded_product(
+    product: &str,
+    version: Option<&str>,
+) -> Option<Result<Catalogue, Diagnostics>> {
+    let files = embedded_files();
+    let of = |f: &SourceFile| embedded::product_version(&f.name);
+    let described = files
+        .iter()
+        .any(|f| of(f).is_some_and(|(p, _)| p == product));
+    let version = version.filter(|v| {
+        files
+            .iter()
+            .any(|f| of(f).is_some_and(|pv| pv == (product, *v)))
+    });
+    (described && !product.is_empty()).then(|| build(files, Some((product, version))))
 }
 
 fn embedded_files() -> Vec<SourceFile> {
@@ -66,7 +110,7 @@ fn embedded_files() -> Vec<SourceFile> {
             display: format!("data/{name}"),
             builtin: true,
             name: (*name).to_string(),
-            text: (*text).to_string(),
+            text: std::borrow::Cow::Borrowed(text),
             json: embedded::json(name),
         })
         .collect()
@@ -89,7 +133,7 @@ pub fn load_all(builtin: bool, paths: &[&Path]) -> Result<Catalogue, Diagnostics
             read_files(path, &mut files, &mut errors);
         }
     }
-    finish(build(files), errors)
+    finish(build(files, None), errors)
 }
 
 /// Names of the shipped catalogue files (for tests and `products`).
@@ -104,13 +148,16 @@ pub fn embedded_texts() -> impl Iterator<Item = (&'static str, &'static str)> {
 
 /// Load a catalogue from the text of one file named `name` (for tests, fuzzing and tools).
 pub fn load_text(name: &str, text: &str) -> Result<Catalogue, Diagnostics> {
-    build(vec![SourceFile {
-        display: name.to_string(),
-        builtin: false,
-        name: name.to_string(),
-        text: text.to_string(),
-        json: None,
-    }])
+    build(
+        vec![SourceFile {
+            display: name.to_string(),
+            builtin: false,
+            name: name.to_string(),
+            text: text.to_string().into(),
+            json: None,
+        }],
+        None,
+    )
 }
 
 /// Load a catalogue from a directory of `*.yaml` files (sorted by name) or from one file,
@@ -180,20 +227,25 @@ fn read_raw(f: &SourceFile) -> Result<raw::File, Diagnostics> {
     json.map_or_else(|| parse_file(&f.display, &f.text), Ok)
 }
 
-fn build(files: Vec<SourceFile>) -> Result<Catalogue, Diagnostics> {
+/// The catalogue of `files`, or with `only`, of the built-in files that describe that product
+/// (and version, if given): the others count in the digest but are not read.
+fn build(
+    files: Vec<SourceFile>,
+    only: Option<(&str, Option<&str>)>,
+) -> Result<Catalogue, Diagnostics> {
     let mut errors = Vec::new();
     let mut hasher = Sha256::new();
     // (path for messages about this file, how other files' messages name it, the version)
     let mut versions: Vec<(String, String, ProductVersion)> = Vec::new();
     for f in &files {
-        // The catalogue's digest covers every file's name and digest (the file's SHA-256).
-        let file_digest = f.json.map_or_else(
-            || hex(&Sha256::digest(f.text.as_bytes())),
-            |(_, d)| d.to_string(),
-        );
+        let file_digest = f.digest();
+        // The catalogue's digest covers every file's name and digest.
         for part in [f.name.as_bytes(), file_digest.as_bytes()] {
             hasher.update(part);
             hasher.update([0]);
+        }
+        if !f.wanted(only) {
+            continue;
         }
         let raw: raw::File = match read_raw(f) {
             Ok(r) => r,
@@ -287,444 +339,6 @@ impl Ids {
     }
 }
 
-/// A site file's own entries (`entries:`) for one product version, with the checks of a
-/// catalogue entry (references, directions, empty lists) and two more: an id no entry of the
-/// product version has, and no `source:` (the site file's line is the provenance, recorded
-/// as the entry's source line with section `site file`). `path` and `text` are the site
-/// file's, for positions.
-pub(crate) fn site_entries(
-    path: &str,
-    text: &str,
-    pv: &ProductVersion,
-    raw: &[raw::Entry],
-) -> Result<Vec<Entry>, Vec<Diagnostic>> {
-    let mut errors = Vec::new();
-    let ids = Ids::of(pv);
-    let mut ctx = Ctx {
-        path,
-        pos: std::cell::OnceCell::new(),
-        text,
-        errors: &mut errors,
-    };
-    ctx.unique_ids("entries", "site entry", raw.iter().map(|e| e.id.0.as_str()));
-    let mut out = Vec::with_capacity(raw.len());
-    for e in raw {
-        let at = At::Item("entries", &e.id.0);
-        if pv.entries.iter().any(|c| c.id == e.id.0) {
-            ctx.err(
-                at,
-                Problem::Invalid(format!(
-                    "site entry `{}`: {} {} has an entry of that id; give the site's own entry \
-                     another id (to change a catalogue entry's ports, use `ports:`)",
-                    e.id.0, pv.product, pv.version
-                )),
-            );
-        }
-        if e.source.is_some() {
-            ctx.err(
-                at,
-                Problem::Invalid(format!(
-                    "site entry `{}`: `source:` is for catalogue entries; a site entry's \
-                     provenance is its line in the site file (say why in `notes:`)",
-                    e.id.0
-                )),
-            );
-        }
-        if e.other_end_of.is_some() {
-            ctx.err(
-                at,
-                Problem::Invalid(format!(
-                    "site entry `{}`: `other_end_of:` is for catalogue entries (the other end of \
-                     a row); a site entry says what it admits itself",
-                    e.id.0
-                )),
-            );
-        }
-        let line = ctx.line_of(at);
-        let mut entry = ctx.entry(e.clone(), &ids);
-        entry.source = Source {
-            section: "site file".into(),
-            row: e.id.0.clone(),
-            line,
-        };
-        entry.site_addition = true;
-        out.push(entry);
-    }
-    if errors.is_empty() {
-        Ok(out)
-    } else {
-        Err(errors)
-    }
-}
-
-/// The model of one product version from what is left of its file.
-fn assemble(
-    raw: raw::File,
-    name: &str,
-    host_groups: Vec<HostGroup>,
-    entries: Vec<Entry>,
-) -> ProductVersion {
-    ProductVersion {
-        digest: String::new(),
-        product: raw.product.0,
-        title: raw.title,
-        version: Version::new(raw.version.0),
-        path: name.to_string(),
-        document: Document {
-            file: raw.document.file,
-            title: raw.document.title,
-        },
-        notes: raw.notes,
-        components: raw
-            .components
-            .into_iter()
-            .map(|c| Component {
-                id: c.id.0,
-                description: c.description,
-                platform: c.platform,
-                source: c.source.map(source),
-            })
-            .collect(),
-        roles: raw
-            .roles
-            .into_iter()
-            .map(|r| Role {
-                id: r.id.0,
-                description: r.description,
-            })
-            .collect(),
-        features: raw
-            .features
-            .into_iter()
-            .map(|f| Feature {
-                id: f.id.0,
-                description: f.description,
-                default: f.default,
-                implies: f.implies.into_iter().map(|i| i.0).collect(),
-            })
-            .collect(),
-        group_index: host_groups
-            .iter()
-            .enumerate()
-            .map(|(i, g)| (g.id.clone(), i))
-            .collect(),
-        host_groups,
-        entries,
-    }
-}
-
-/// Validation context for one file.
-struct Ctx<'a> {
-    path: &'a str,
-    /// Item lines, scanned only when an error needs one (big catalogues load faster).
-    pos: std::cell::OnceCell<Positions>,
-    text: &'a str,
-    errors: &'a mut Vec<Diagnostic>,
-}
-
-/// Where an item sits, resolved to a line only when reported.
-#[derive(Clone, Copy)]
-enum At<'s> {
-    Line(usize),
-    Item(&'static str, &'s str),
-}
-
-impl Ctx<'_> {
-    fn pos(&self) -> &Positions {
-        self.pos.get_or_init(|| Positions::scan(self.text))
-    }
-
-    fn line_of(&self, at: At<'_>) -> usize {
-        match at {
-            At::Line(l) => l,
-            At::Item(section, id) => self.pos().line(section, id),
-        }
-    }
-
-    fn err(&mut self, at: At<'_>, kind: Problem) {
-        let line = self.line_of(at);
-        self.errors.push(Diagnostic {
-            path: self.path.to_string(),
-            line,
-            column: None,
-            kind,
-        });
-    }
-
-    /// Report duplicate ids in one section; return the set of ids.
-    fn unique_ids<'i>(
-        &mut self,
-        section: &str,
-        what: &'static str,
-        ids: impl Iterator<Item = &'i str>,
-    ) -> BTreeSet<String> {
-        let mut seen = BTreeSet::new();
-        for id in ids {
-            if !seen.insert(id.to_string()) {
-                let lines = self.pos().lines(section, id);
-                let first_line = lines.first().copied().unwrap_or(1);
-                let line = lines.get(1).copied().unwrap_or(first_line);
-                self.err(
-                    At::Line(line),
-                    Problem::Duplicate {
-                        what,
-                        id: id.to_string(),
-                        first_line,
-                    },
-                );
-            }
-        }
-        seen
-    }
-
-    fn check_ref(
-        &mut self,
-        at: At<'_>,
-        referrer: String,
-        what: &'static str,
-        id: &str,
-        known: &BTreeSet<String>,
-    ) -> bool {
-        if known.contains(id) {
-            return true;
-        }
-        let hint = hint(id, known.iter().map(String::as_str));
-        self.err(
-            at,
-            Problem::Unknown {
-                referrer,
-                what,
-                id: id.to_string(),
-                hint,
-            },
-        );
-        false
-    }
-
-    fn product_version(&mut self, mut raw: raw::File, name: &str) -> Option<ProductVersion> {
-        let before = self.errors.len();
-        self.check_top(&raw);
-        let ids = Ids {
-            components: self.unique_ids(
-                "components",
-                "component",
-                raw.components.iter().map(|c| c.id.0.as_str()),
-            ),
-            roles: self.unique_ids("roles", "role", raw.roles.iter().map(|r| r.id.0.as_str())),
-            features: self.unique_ids(
-                "features",
-                "feature",
-                raw.features.iter().map(|f| f.id.0.as_str()),
-            ),
-            groups: self.unique_ids(
-                "host_groups",
-                "host group",
-                raw.host_groups.iter().map(|g| g.id.0.as_str()),
-            ),
-            default_component: if raw.components.iter().any(|c| c.id.0 == "gateway") {
-                "gateway".to_string()
-            } else {
-                raw.components
-                    .first()
-                    .map(|c| c.id.0.clone())
-                    .unwrap_or_default()
-            },
-        };
-        self.unique_ids(
-            "entries",
-            "entry",
-            raw.entries.iter().map(|e| e.id.0.as_str()),
-        );
-        for f in &raw.features {
-            let line = At::Item("features", &f.id.0);
-            for imp in &f.implies {
-                self.check_ref(
-                    line,
-                    format!("feature `{}`", f.id.0),
-                    "feature",
-                    &imp.0,
-                    &ids.features,
-                );
-            }
-        }
-        let host_groups: Vec<HostGroup> = std::mem::take(&mut raw.host_groups)
-            .into_iter()
-            .map(|g| self.host_group(g))
-            .collect();
-        let entries: Vec<Entry> = std::mem::take(&mut raw.entries)
-            .into_iter()
-            .map(|e| {
-                if e.source.is_none() {
-                    self.err(
-                        At::Item("entries", &e.id.0),
-                        Problem::Invalid(format!(
-                            "entry `{}`: missing field `source` (the document's row: section, \
-                             row and line)",
-                            e.id.0
-                        )),
-                    );
-                }
-                self.entry(e, &ids)
-            })
-            .collect();
-        let pv = assemble(raw, name, host_groups, entries);
-        // Everything declared must be used: a feature that enables nothing is a mistake.
-        // After a broken reference these checks would only repeat it, so they wait for a fix.
-        if self.errors.len() > before {
-            return None;
-        }
-        self.check_use(&pv);
-        self.check_provenance(&pv);
-        self.check_other_ends(&pv);
-        (self.errors.len() == before).then_some(pv)
-    }
-
-    /// One entry, its references checked against `ids`.
-    fn entry(&mut self, e: raw::Entry, ids: &Ids) -> Entry {
-        let line = At::Item("entries", &e.id.0);
-        let referrer = format!("entry `{}`", e.id.0);
-        let component = e
-            .component
-            .map_or_else(|| ids.default_component.clone(), |c| c.0);
-        self.check_ref(
-            line,
-            referrer.clone(),
-            "component",
-            &component,
-            &ids.components,
-        );
-        if let Some(f) = &e.feature {
-            self.check_ref(line, referrer.clone(), "feature", &f.0, &ids.features);
-        }
-        let peer = match e.peer {
-            raw::Peer::Any => Peer::Any,
-            raw::Peer::Role(r) => {
-                self.check_ref(line, referrer.clone(), "role", &r.0, &ids.roles);
-                Peer::Role(r.0)
-            }
-            raw::Peer::Group(g) => {
-                self.check_ref(line, referrer.clone(), "host group", &g.0, &ids.groups);
-                Peer::Group(g.0)
-            }
-        };
-        for (field, empty) in [
-            ("protocols", e.protocols.is_empty()),
-            ("ports", e.ports.is_empty()),
-            ("directions", e.directions.is_empty()),
-        ] {
-            if empty {
-                self.err(
-                    line,
-                    Problem::EmptyList {
-                        what: referrer.clone(),
-                        field,
-                    },
-                );
-            }
-        }
-        let written = Written::from_list(&e.directions);
-        if written.is_none() && !e.directions.is_empty() {
-            let list: Vec<&str> = e.directions.iter().map(|d| d.as_str()).collect();
-            self.err(
-                line,
-                Problem::Invalid(format!(
-                    "{referrer}: directions `[{}]` must be the document's cell: `[in]`, `[out]`, \
-                     `[in, out]` (In/Out) or `[out, in]` (Out/In)",
-                    list.join(", ")
-                )),
-            );
-        }
-        let directions = self.directions(line, &referrer, written, e.opens, &e.reading);
-        Entry {
-            id: e.id.0,
-            component,
-            description: e.description,
-            protocols: e.protocols.into_iter().collect(),
-            ports: PortSet::new(e.ports),
-            written: written.unwrap_or(Written::Out),
-            directions,
-            opens: e.opens,
-            reading: e.reading,
-            other_end_of: e.other_end_of.map(|i| i.0),
-            application: e.application,
-            peer,
-            feature: e.feature.map(|f| f.0),
-            configurable: e.configurable,
-            notes: e.notes,
-            source: e.source.map(source).unwrap_or_default(),
-            site_addition: false,
-        }
-    }
-
-    fn host_group(&mut self, g: raw::HostGroup) -> HostGroup {
-        use crate::model::AddressSource as A;
-        let id = g.id.0;
-        let line = At::Item("host_groups", &id);
-        let listed = !g.addresses.is_empty();
-        match (g.address_source, listed) {
-            (A::Document, false) => self.err(
-                line,
-                Problem::Addresses {
-                    id: id.clone(),
-                    message: "`address_source: document` needs at least one address".into(),
-                },
-            ),
-            (other, true) if other != A::Document => self.err(
-                line,
-                Problem::Addresses {
-                    id: id.clone(),
-                    message: format!(
-                        "lists addresses but says `address_source: {}`; use `document`",
-                        other.as_str()
-                    ),
-                },
-            ),
-            _ => {}
-        }
-        // A server the document describes without a host name or an address ("the Clearswift
-        // Update Server") is a group of its own, bound by id in the site file.
-        if g.hosts.is_empty() && !listed && g.address_source != A::NotGiven {
-            self.err(
-                line,
-                Problem::Addresses {
-                    id: id.clone(),
-                    message: format!(
-                        "names no host and no address: use `address_source: not-given` for a server \
-                         the document describes without either (was `{}`)",
-                        g.address_source.as_str()
-                    ),
-                },
-            );
-        }
-        HostGroup {
-            id,
-            description: g.description,
-            hosts: g.hosts,
-            addresses: aggregate(g.addresses.into_iter().map(|a| a.net())),
-            address_source: g.address_source,
-            reference: g.reference,
-            retired: g
-                .retired
-                .into_iter()
-                .map(|r| Retired {
-                    addresses: aggregate(r.addresses.into_iter().map(|a| a.net())),
-                    date: r.date,
-                    source: source(r.source),
-                })
-                .collect(),
-            source: source(g.source),
-        }
-    }
-}
-
-fn source(s: raw::Source) -> Source {
-    Source {
-        section: s.section,
-        row: s.row,
-        line: s.line,
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::{SourceFile, build, embedded, embedded_files, load_embedded, split, split_agrees};
@@ -742,7 +356,34 @@ mod tests {
                 SourceFile { json: None, ..f }
             })
             .collect();
-        assert_eq!(from_json, build(files).unwrap());
+        assert_eq!(from_json, build(files, None).unwrap());
+    }
+
+    /// A run for one product (version) reads only its files, and gets exactly what the whole
+    /// catalogue has of it, under the whole catalogue's digest; an unknown version reads all
+    /// of the product's files, an unknown product nothing.
+    #[test]
+    fn one_products_catalogue_is_the_whole_ones_part() {
+        let whole = load_embedded().unwrap();
+        assert!(whole.products.len() > 1);
+        for (id, product) in &whole.products {
+            for version in [None, Some("no-such-version")] {
+                let part = super::load_embedded_product(id, version).unwrap().unwrap();
+                assert_eq!(part.digest, whole.digest);
+                assert_eq!(part.products.keys().collect::<Vec<_>>(), [id]);
+                assert_eq!(&part.products[id], product);
+            }
+            for (v, pv) in &product.versions {
+                let part = super::load_embedded_product(id, Some(v.as_str()))
+                    .unwrap()
+                    .unwrap();
+                assert_eq!(part.digest, whole.digest);
+                let got: Vec<_> = part.products[id].versions.values().collect();
+                assert_eq!(got, [pv]);
+            }
+        }
+        assert!(super::load_embedded_product("no-such-product", None).is_none());
+        assert!(super::load_embedded_product("", None).is_none());
     }
 
     #[test]

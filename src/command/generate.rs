@@ -3,12 +3,12 @@
 use crate::cli::GenerateArgs;
 use crate::error::Error;
 use crate::job::{Destination, Job, Runner};
-use crate::model::Catalogue;
 use crate::output::{Mode, apply};
 use crate::render::RenderOptions;
 use crate::select::Request;
+use crate::site::Site;
 
-use super::Report;
+use super::{CatalogueSource, Report};
 
 /// The job the flags describe.
 fn job(args: GenerateArgs) -> Job {
@@ -51,10 +51,27 @@ fn job(args: GenerateArgs) -> Job {
     }
 }
 
-pub fn run(cat: &Catalogue, args: GenerateArgs) -> Result<Report, Error> {
+/// Read the site first: it names the product version, and only that part of the catalogue is
+/// read.
+pub fn run(source: &CatalogueSource, args: GenerateArgs) -> Result<Report, Error> {
     let mode = if args.check { Mode::Check } else { Mode::Write };
     let job = job(args);
-    let mut runner = Runner::new(cat);
+    let site = job.site.as_deref().map(Site::load).transpose()?;
+    let product = job
+        .request
+        .product
+        .as_deref()
+        .or_else(|| site.as_ref().and_then(|s| s.product.as_deref()));
+    let version = job
+        .request
+        .version
+        .as_deref()
+        .or_else(|| site.as_ref().and_then(|s| s.version.as_deref()));
+    let cat = source.load_for(product, version)?;
+    let mut runner = Runner::new(&cat);
+    if let (Some(path), Some(site)) = (&job.site, site) {
+        runner.add_site(path, site);
+    }
     let index = runner.select(&job)?;
     let Some(rules) = runner.ruleset(index) else {
         return Ok(Report::default());

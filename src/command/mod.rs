@@ -60,7 +60,7 @@ pub(crate) fn execute(args: Args) -> Result<Report, Error> {
             &a.path.as_deref().map_or(source, CatalogueSource::only),
             a.site.as_deref(),
         ),
-        Command::Generate(a) => generate::run(&source.load()?, a),
+        Command::Generate(a) => generate::run(&source, a),
         Command::Build(a) => build::run(&a.manifest, &source, a.check, a.allow_outside),
         Command::Diff(a) => diff::run(&source, &a),
         Command::Resolve(a) => resolve::run(&source.load()?, a),
@@ -151,6 +151,24 @@ impl<'a> CatalogueSource<'a> {
             ));
         }
         Ok(catalogue::load_all(self.builtin, &self.paths)?)
+    }
+
+    /// Read it for a run about one product (version) only: of the built-in catalogue on its
+    /// own, only that product's files (see [`catalogue::load_embedded_product`]); otherwise
+    /// all of it.
+    pub fn load_for(
+        &self,
+        product: Option<&str>,
+        version: Option<&str>,
+    ) -> Result<Catalogue, Error> {
+        let only_builtin = self.builtin && self.paths.is_empty();
+        match product.filter(|_| only_builtin) {
+            Some(p) => match catalogue::load_embedded_product(p, version) {
+                Some(cat) => Ok(cat?),
+                None => self.load(),
+            },
+            None => self.load(),
+        }
     }
 }
 
@@ -257,18 +275,6 @@ pub fn run() -> ExitCode {
             return ExitCode::from(if e.use_stderr() { 2 } else { 0 });
         }
     };
-    // SIGINT, SIGTERM and SIGHUP: remove this run's temporary files, then exit as a shell
-    // reports a signal (128 + 2). Without it an interrupt could leave `.fwgen-*` files. Not
-    // for the guard of `fwgen apply`, which writes none and must outlive the hang-up of the
-    // session that started it (it is started deaf to SIGHUP).
-    let guard = matches!(&args.command, Command::Apply(a) if a.guard);
-    if !guard {
-        let _ = ctrlc::set_handler(|| {
-            crate::output::remove_temporary_files();
-            crate::output::remove_created_dirs();
-            std::process::exit(130);
-        });
-    }
     // anstream writes colour only to a terminal, and never with NO_COLOR set.
     match execute(args) {
         Ok(report) => {

@@ -336,6 +336,22 @@ fn write_through(path: &Path, contents: &[u8]) -> std::io::Result<()> {
 /// ends the run, so that an interrupt leaves no `.fwgen-*` file behind.
 static TEMPORARY: std::sync::Mutex<Vec<PathBuf>> = std::sync::Mutex::new(Vec::new());
 
+/// Before this run's first temporary file or directory: on SIGINT, SIGTERM or SIGHUP, remove
+/// them, then exit as a shell reports a signal (128 + 2). Installed here, on first use, not at
+/// start: the handler runs on a thread of its own, which a run that writes nothing (`fwgen
+/// products`, output to standard output, the guard of `fwgen apply`, which must outlive the
+/// hang-up of the session that started it) never pays for.
+fn clean_up_on_signals() {
+    static ONCE: std::sync::Once = std::sync::Once::new();
+    ONCE.call_once(|| {
+        let _ = ctrlc::set_handler(|| {
+            remove_temporary_files();
+            remove_created_dirs();
+            std::process::exit(130);
+        });
+    });
+}
+
 fn track(path: &Path) {
     if let Ok(mut t) = TEMPORARY.lock() {
         t.push(path.to_path_buf());
@@ -436,6 +452,7 @@ fn stage(path: &Path, target: &Path, contents: &[u8]) -> Result<Staged, OutputEr
     }
     // A random name, created with O_EXCL: a stale `.fwgen-*` file, or a symlink planted with
     // such a name, is never opened or followed.
+    clean_up_on_signals();
     let mut tmp = tempfile::Builder::new()
         .prefix(".fwgen-")
         .tempfile_in(dir)
@@ -479,6 +496,7 @@ pub fn create_dirs(dir: &Path) -> Result<(), OutputError> {
 /// is no error (two `fwgen build` runs on one manifest). A directory this run created is
 /// remembered, so that [`remove_created_dirs`] can take it away again if the run fails.
 pub fn create_dir(dir: &Path, what: &str) -> Result<(), OutputError> {
+    clean_up_on_signals();
     match std::fs::create_dir(dir) {
         Ok(()) => {
             if let Ok(mut c) = CREATED.lock() {
