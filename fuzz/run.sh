@@ -4,12 +4,19 @@
 # Crashes land in fuzz/artifacts/TARGET/; copy each into fuzz/regressions/TARGET/ after the
 # fix, where `cargo test` replays it (tests/integration/fuzz_regressions.rs).
 #   fuzz/run.sh [SECONDS]
+#   fuzz/run.sh build      (only build every target, as the runs will: CI does it early)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 secs=${1:-60}
 # cargo fuzz needs nightly-only flags; the machine has the stable toolchain only.
 export RUSTC_BOOTSTRAP=1
 command -v cargo-fuzz >/dev/null || cargo install --locked cargo-fuzz
+# Always fuzz/target, whatever CARGO_TARGET_DIR says (the instrumented build shares nothing
+# with the others).
+unset CARGO_TARGET_DIR
+if [ "$secs" = build ]; then
+  exec cargo fuzz build -O
+fi
 
 seed() {
   local t=$1 dir=fuzz/corpus/$1
