@@ -21,7 +21,7 @@ fn main() {
     let mut out = String::from(
         "/// `(file name, the file as JSON, SHA-256 of the file, its `product:` and `version:`)`\n\
          /// for every file in `data/`, sorted by name.\n\
-         pub const JSON: &[(&str, &str, &str, &str, &str)] = &[\n",
+         pub(super) const JSON: &[(&str, &str, &str, &str, &str)] = &[\n",
     );
     for name in names {
         let text = std::fs::read_to_string(Path::new("data").join(&name)).expect("a data file");

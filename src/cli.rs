@@ -25,7 +25,7 @@ input (catalogue, site file, selection), a failed write, or a usage error.";
 /// Generate firewall rulesets from vendor ports-and-protocols catalogues.
 #[derive(Debug, Parser)]
 #[command(name = "fwgen", version, after_help = EXAMPLES, max_term_width = 100)]
-pub struct Args {
+pub(crate) struct Args {
     /// Add the product versions in PATH (a directory of *.yaml files, or one file) to the
     /// catalogue built into fwgen; repeat for more. A product version defined twice is an error
     #[arg(long, global = true, value_name = "PATH")]
@@ -41,7 +41,7 @@ pub struct Args {
 }
 
 #[derive(Debug, Subcommand)]
-pub enum Command {
+pub(crate) enum Command {
     /// List products, their versions, components and source documents
     Products(ProductsArgs),
     /// List a product version's features: id, default state, and the entries each enables
@@ -78,14 +78,14 @@ pub enum Command {
 }
 
 #[derive(Debug, Subcommand)]
-pub enum SiteCommand {
+pub(crate) enum SiteCommand {
     /// Print a commented site file for a selection: every role and host group it needs, what
     /// each is for and which entries need it, the ports a site may change, ready to fill in
     Init(SiteInitArgs),
 }
 
 #[derive(Debug, ClapArgs)]
-pub struct SiteInitArgs {
+pub(crate) struct SiteInitArgs {
     /// Product id (see `fwgen products`)
     #[arg(long, short = 'p')]
     pub product: String,
@@ -101,7 +101,7 @@ pub struct SiteInitArgs {
 
 /// The feature flags, as cargo's: `generate`, `resolve`, `audit` and `site init` share them.
 #[derive(Clone, Debug, ClapArgs)]
-pub struct FeatureFlags {
+pub(crate) struct FeatureFlags {
     /// Features to enable on top of the defaults (comma-separated or repeated)
     #[arg(long, short = 'F', value_delimiter = ',')]
     pub features: Vec<String>,
@@ -114,7 +114,7 @@ pub struct FeatureFlags {
 }
 
 #[derive(Debug, ClapArgs)]
-pub struct ResolveArgs {
+pub(crate) struct ResolveArgs {
     #[command(flatten)]
     pub selection: Selection,
     /// An AWS ip-ranges.json: host groups it binds need no lookup [default: the site file's]
@@ -136,7 +136,7 @@ pub struct ResolveArgs {
 
 /// Output format of `fwgen diff`.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, ValueEnum)]
-pub enum DiffFormat {
+pub(crate) enum DiffFormat {
     #[default]
     Text,
     Json,
@@ -145,7 +145,7 @@ pub enum DiffFormat {
 
 #[derive(Debug, ClapArgs)]
 #[command(group = clap::ArgGroup::new("mode").args(["old", "product", "site"]).multiple(true).required(true))]
-pub struct DiffArgs {
+pub(crate) struct DiffArgs {
     /// The catalogue under review: old directory or file (with NEW)
     #[arg(requires = "new")]
     pub old: Option<PathBuf>,
@@ -178,7 +178,7 @@ pub struct DiffArgs {
 }
 
 #[derive(Debug, ClapArgs)]
-pub struct AuditArgs {
+pub(crate) struct AuditArgs {
     #[command(flatten)]
     pub selection: Selection,
     /// The gateway's own address (repeatable; adds to the site file's)
@@ -222,7 +222,7 @@ pub struct AuditArgs {
 
 /// The firewalls `fwgen apply` loads into.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
-pub enum ApplyBackend {
+pub(crate) enum ApplyBackend {
     /// nftables: fwgen's own table replaced in one `nft -f` transaction
     Nftables,
     /// iptables + ipset: content-named sets, then iptables-restore and ip6tables-restore
@@ -233,7 +233,7 @@ pub enum ApplyBackend {
 }
 
 #[derive(Debug, ClapArgs)]
-pub struct ApplyArgs {
+pub(crate) struct ApplyArgs {
     #[command(flatten)]
     pub selection: Selection,
     /// The gateway's own address (repeatable; adds to the site file's `gateway:`)
@@ -302,7 +302,7 @@ pub struct ApplyArgs {
 }
 
 #[derive(Debug, ClapArgs)]
-pub struct BuildArgs {
+pub(crate) struct BuildArgs {
     /// The manifest
     #[arg(default_value = "fwgen.yaml")]
     pub manifest: PathBuf,
@@ -319,14 +319,14 @@ pub struct BuildArgs {
 
 /// Output format of the listing commands.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, ValueEnum)]
-pub enum Format {
+pub(crate) enum Format {
     #[default]
     Text,
     Json,
 }
 
 #[derive(Debug, ClapArgs)]
-pub struct ProductsArgs {
+pub(crate) struct ProductsArgs {
     /// Only the product versions with this component (a host of the product, such as
     /// `exchange-server`), with their entries of it
     #[arg(long, short = 'c')]
@@ -336,7 +336,7 @@ pub struct ProductsArgs {
 }
 
 #[derive(Debug, ClapArgs)]
-pub struct FeaturesArgs {
+pub(crate) struct FeaturesArgs {
     /// Product id (see `fwgen products`)
     #[arg(long, short = 'p')]
     pub product: String,
@@ -352,7 +352,7 @@ pub struct FeaturesArgs {
 }
 
 #[derive(Debug, ClapArgs)]
-pub struct ValidateArgs {
+pub(crate) struct ValidateArgs {
     /// Catalogue directory or file to check on its own (without the built-in catalogue)
     /// [default: the built-in catalogue and every --catalogue, together]
     pub path: Option<PathBuf>,
@@ -364,7 +364,7 @@ pub struct ValidateArgs {
 /// What to select: the flags `generate` and `resolve` share, each named, documented and
 /// checked once.
 #[derive(Clone, Debug, ClapArgs)]
-pub struct Selection {
+pub(crate) struct Selection {
     /// Product id [default: `product:` in the site file]
     #[arg(long, short = 'p')]
     pub product: Option<String>,
@@ -383,7 +383,7 @@ pub struct Selection {
 
 impl Selection {
     /// The request these flags make (the rest of it at its defaults), and the site file.
-    pub fn request(self) -> (crate::select::Request, Option<PathBuf>) {
+    pub(crate) fn request(self) -> (crate::select::Request, Option<PathBuf>) {
         (
             crate::select::Request {
                 product: self.product,
@@ -401,7 +401,7 @@ impl Selection {
 
 #[derive(Debug, ClapArgs)]
 #[command(group = clap::ArgGroup::new("destination").args(["output", "output_dir"]))]
-pub struct GenerateArgs {
+pub(crate) struct GenerateArgs {
     #[command(flatten)]
     pub selection: Selection,
     /// The own address of the host whose firewall this is: the gateway's, or with --component

@@ -9,7 +9,7 @@ use crate::select::SelectError;
 /// for `--check` finding out-of-date files (`command::Report::exit_code`), 2 trouble: bad
 /// input, a failed write, or a usage error (clap's own code).
 #[derive(Debug, thiserror::Error)]
-pub enum Error {
+pub(crate) enum Error {
     #[error("{0}")]
     Load(#[from] Diagnostics),
     #[error("{0}")]
@@ -50,13 +50,13 @@ impl From<Exit> for u8 {
 
 impl Error {
     /// The process exit code for this error.
-    pub fn exit_code(&self) -> Exit {
+    pub(crate) fn exit_code(&self) -> Exit {
         Exit::Trouble
     }
 
     /// One message per problem, each printed after its own `error:` (a catalogue, site or
     /// manifest can hold many).
-    pub fn messages(&self) -> Vec<String> {
+    pub(crate) fn messages(&self) -> Vec<String> {
         match self {
             Error::Load(e) => e.0.iter().map(ToString::to_string).collect(),
             Error::Select(e) => e.messages(),

@@ -18,7 +18,7 @@ use crate::site::Site;
 
 /// Everything one output needs: what to select, how to render it, where it goes.
 #[derive(Clone, Debug)]
-pub struct Job {
+pub(crate) struct Job {
     pub request: Request,
     /// The site file, if any.
     pub site: Option<PathBuf>,
@@ -38,7 +38,7 @@ pub struct Job {
 
 /// Where a job's output goes.
 #[derive(Clone, Debug, PartialEq, Eq)]
-pub enum Destination {
+pub(crate) enum Destination {
     Stdout,
     /// A file for one-file backends, a directory for the others (`-o`).
     Output(PathBuf),
@@ -50,14 +50,14 @@ pub enum Destination {
 type Key = (Option<PathBuf>, Request, Option<PathBuf>, Option<PathBuf>);
 
 /// Selections made for jobs, each once; site files read once each.
-pub struct Runner<'c> {
+pub(crate) struct Runner<'c> {
     cat: &'c Catalogue,
     sites: BTreeMap<PathBuf, Result<Site, Diagnostics>>,
     selections: Vec<(Key, Ruleset)>,
 }
 
 impl<'c> Runner<'c> {
-    pub fn new(cat: &'c Catalogue) -> Self {
+    pub(crate) fn new(cat: &'c Catalogue) -> Self {
         Runner {
             cat,
             sites: BTreeMap::new(),
@@ -66,12 +66,12 @@ impl<'c> Runner<'c> {
     }
 
     /// `site`, already read from `path`: jobs that name `path` use it instead of reading it.
-    pub fn add_site(&mut self, path: &Path, site: Site) {
+    pub(crate) fn add_site(&mut self, path: &Path, site: Site) {
         self.sites.insert(path.to_path_buf(), Ok(site));
     }
 
     /// The index of `job`'s ruleset (see [`Runner::ruleset`]), selected the first time.
-    pub fn select(&mut self, job: &Job) -> Result<usize, Error> {
+    pub(crate) fn select(&mut self, job: &Job) -> Result<usize, Error> {
         let key: Key = (
             job.site.clone(),
             job.request.clone(),
@@ -96,14 +96,14 @@ impl<'c> Runner<'c> {
     }
 
     /// A ruleset [`Runner::select`] made.
-    pub fn ruleset(&self, index: usize) -> Option<&Ruleset> {
+    pub(crate) fn ruleset(&self, index: usize) -> Option<&Ruleset> {
         self.selections.get(index).map(|(_, r)| r)
     }
 }
 
 /// A job's rendered output, its forwarder configuration, and its warnings; pure, so jobs
 /// render in parallel.
-pub struct Done {
+pub(crate) struct Done {
     pub rendered: Rendered,
     pub dnsmasq: Option<(PathBuf, String)>,
     /// The selection's warnings, the backend's, and the one about sets nothing fills.
@@ -111,7 +111,7 @@ pub struct Done {
 }
 
 /// Render `rules` as `job` asks.
-pub fn render(job: &Job, rules: &Ruleset) -> Result<Done, RenderError> {
+pub(crate) fn render(job: &Job, rules: &Ruleset) -> Result<Done, RenderError> {
     let mut options = job.options.clone();
     if let Some(parse) = job.backend.description().previous {
         options.cisco.previous = previous(job, parse)?;
@@ -186,7 +186,7 @@ fn dns_warning(backend: Backend, rules: &Ruleset, dnsmasq: bool) -> Option<Strin
 
 /// What a job writes: the text for standard output, the files, and the files an earlier run
 /// wrote into the same directory that this one no longer writes.
-pub struct Plan {
+pub(crate) struct Plan {
     pub stdout: Option<String>,
     pub files: Vec<Planned>,
     pub obsolete: Vec<PathBuf>,
@@ -194,7 +194,7 @@ pub struct Plan {
 
 /// The files `done` becomes at the job's destination. In write mode, a new output directory
 /// (its parent must exist) and, with `create_parents`, missing parents are created here.
-pub fn plan(job: &Job, done: Done, mode: Mode) -> Result<Plan, Error> {
+pub(crate) fn plan(job: &Job, done: Done, mode: Mode) -> Result<Plan, Error> {
     let output = done.rendered.output;
     let mut plan = match &job.destination {
         Destination::Stdout => {
@@ -286,7 +286,7 @@ fn dir_files(
 }
 
 /// Several files on standard output, each after a `# ==> NAME <==` line.
-pub fn stdout_text(output: Output) -> String {
+pub(crate) fn stdout_text(output: Output) -> String {
     match output {
         Output::Single(text) => text,
         Output::Files(files) => files

@@ -28,6 +28,7 @@
 
 // No function longer than 80 lines (clippy.toml): a long one is doing several jobs.
 #![warn(clippy::too_many_lines)]
+#![warn(unreachable_pub)]
 #![cfg_attr(
     not(test),
     deny(
@@ -42,27 +43,27 @@
 
 pub use command::run;
 
-pub mod apply;
+mod apply;
 pub mod audit;
 pub mod catalogue;
 mod cli;
 mod command;
-pub mod diagnostic;
+mod diagnostic;
 pub mod diff;
-pub mod error;
+mod error;
 #[doc(hidden)]
 pub mod fuzzing;
-pub mod job;
-pub mod manifest;
+mod job;
+mod manifest;
 pub mod model;
 pub mod names;
 pub mod output;
 mod par;
-pub mod paths;
+mod paths;
 pub mod render;
-pub mod ruleset;
+mod ruleset;
 pub mod select;
 pub mod site;
 mod suggest;
 pub mod text;
-pub mod yaml;
+mod yaml;

@@ -106,7 +106,7 @@ struct RawTarget {
 
 /// One target, with paths resolved against the manifest's directory.
 #[derive(Debug, Clone)]
-pub struct Target {
+pub(crate) struct Target {
     /// Line of the target's `- name:` in the manifest.
     pub line: usize,
     pub name: String,
@@ -162,8 +162,7 @@ fn yes() -> bool {
 
 /// A checked manifest.
 #[derive(Debug)]
-pub struct Manifest {
-    pub path: PathBuf,
+pub(crate) struct Manifest {
     /// Catalogue paths added to the built-in catalogue (relative paths joined to the
     /// manifest's directory).
     pub catalogue: Vec<PathBuf>,
@@ -207,7 +206,7 @@ fn enum_value<T: ValueEnum>(
 impl Manifest {
     /// Read and check a manifest; every problem is reported. Unless `allow_outside`, every
     /// path it names must stay inside its directory.
-    pub fn load(path: &Path, allow_outside: bool) -> Result<Manifest, Diagnostics> {
+    pub(crate) fn load(path: &Path, allow_outside: bool) -> Result<Manifest, Diagnostics> {
         let display = path.display().to_string();
         let one = |line, kind| {
             Diagnostics(vec![Diagnostic {
@@ -280,7 +279,6 @@ impl Manifest {
             return Err(Diagnostics(errors));
         }
         Ok(Manifest {
-            path: path.to_path_buf(),
             catalogue: catalogue.iter().map(|c| base.join(c)).collect(),
             builtin_catalogue: raw.builtin_catalogue,
             targets,

@@ -6,7 +6,11 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 /// `f` applied to every item, on up to `available_parallelism()` threads when `parallel`
 /// (starting threads costs more than small work saves: callers say when the work is big);
 /// results in input order.
-pub fn map<T: Sync, R: Send>(items: &[T], parallel: bool, f: impl Fn(&T) -> R + Sync) -> Vec<R> {
+pub(crate) fn map<T: Sync, R: Send>(
+    items: &[T],
+    parallel: bool,
+    f: impl Fn(&T) -> R + Sync,
+) -> Vec<R> {
     let threads = std::thread::available_parallelism()
         .map_or(1, |n| n.get())
         .min(items.len());

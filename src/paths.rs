@@ -6,7 +6,7 @@ use std::path::Path;
 /// Whether `rel`, a path the manifest names, stays inside `base` (the manifest's directory):
 /// relative, no `..`, and no symbolic link on the way that leads out (checked on the part
 /// that exists).
-pub fn inside(base: &Path, rel: &Path) -> Result<(), String> {
+pub(crate) fn inside(base: &Path, rel: &Path) -> Result<(), String> {
     use std::path::Component;
     if rel.is_absolute() {
         return Err("is absolute".into());

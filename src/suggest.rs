@@ -1,7 +1,7 @@
 //! "Did you mean" suggestions for mistyped ids.
 
 /// The candidate closest to `input`, if it is close enough to be a likely typo.
-pub fn did_you_mean<'a>(
+pub(crate) fn did_you_mean<'a>(
     input: &str,
     candidates: impl IntoIterator<Item = &'a str>,
 ) -> Option<&'a str> {
@@ -18,7 +18,10 @@ pub fn did_you_mean<'a>(
 }
 
 /// `"; did you mean `x`?"` or `"; expected one of `a`, `b`"` for an error message.
-pub fn hint<'a>(input: &str, candidates: impl IntoIterator<Item = &'a str> + Clone) -> String {
+pub(crate) fn hint<'a>(
+    input: &str,
+    candidates: impl IntoIterator<Item = &'a str> + Clone,
+) -> String {
     match did_you_mean(input, candidates.clone()) {
         Some(c) => format!("; did you mean `{c}`?"),
         None => {

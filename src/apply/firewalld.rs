@@ -14,7 +14,7 @@ const DIRS: &[&str] = &["zones", "policies", "services", "ipsets"];
 
 /// Every file of the configuration a new generation may replace or remove: `firewalld.conf`
 /// and each `fwgen*.xml` (other zones, policies, services and sets are never touched).
-pub fn snapshot(config: &Path) -> Result<Files, ApplyError> {
+pub(super) fn snapshot(config: &Path) -> Result<Files, ApplyError> {
     let mut files = Vec::new();
     let conf = config.join("firewalld.conf");
     if conf.is_file() {
@@ -46,7 +46,7 @@ pub fn snapshot(config: &Path) -> Result<Files, ApplyError> {
 }
 
 /// The configuration as `rollback` makes it again: each file under its name.
-pub fn listing_of(files: &Files) -> String {
+pub(super) fn listing_of(files: &Files) -> String {
     files
         .iter()
         .map(|(n, t)| format!("==> {n} <==\n{t}"))
@@ -54,7 +54,7 @@ pub fn listing_of(files: &Files) -> String {
 }
 
 /// The files after `new` replaces the previous generation in `before`.
-pub fn after(before: &Files, new: &Files) -> Files {
+pub(super) fn after(before: &Files, new: &Files) -> Files {
     let mut out: Files = before
         .iter()
         .filter(|(n, _)| n == "firewalld.conf" && !new.iter().any(|f| &f.0 == n))
@@ -79,7 +79,7 @@ fn ours(name: &str) -> bool {
 }
 
 /// Write `files` into `config`, removing the `fwgen*.xml` files not among them.
-pub fn write(config: &Path, files: &Files) -> Result<(), ApplyError> {
+pub(super) fn write(config: &Path, files: &Files) -> Result<(), ApplyError> {
     if let Some((name, _)) = files.iter().find(|(n, _)| !ours(n)) {
         return Err(ApplyError::state(
             &config.join(name),
@@ -104,7 +104,7 @@ pub fn write(config: &Path, files: &Files) -> Result<(), ApplyError> {
 
 /// `firewall-offline-cmd --check-config` on a copy of the configuration with the new files
 /// (any ERROR or WARNING it prints fails too: some mistakes exit 0).
-pub fn check(config: &Path, new: &Files, scratch: &Path) -> Result<(), ApplyError> {
+pub(super) fn check(config: &Path, new: &Files, scratch: &Path) -> Result<(), ApplyError> {
     let copy = scratch.join("firewalld");
     std::fs::create_dir_all(&copy).map_err(|e| ApplyError::state(&copy, e))?;
     let before = snapshot(config)?;
@@ -133,7 +133,7 @@ pub fn check(config: &Path, new: &Files, scratch: &Path) -> Result<(), ApplyErro
 }
 
 /// Make the files live: the daemon reads its configuration again.
-pub fn reload() -> Result<(), ApplyError> {
+pub(super) fn reload() -> Result<(), ApplyError> {
     run("firewall-cmd", &["--reload"], None).map(|_| ())
 }
 

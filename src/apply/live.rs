@@ -10,7 +10,7 @@ use super::ApplyError;
 /// The firewalls `apply` loads into.
 #[derive(Clone, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 #[serde(rename_all = "lowercase")]
-pub enum Backend {
+pub(crate) enum Backend {
     Nftables,
     Iptables,
     /// firewalld, with its configuration directory.
@@ -22,7 +22,7 @@ const MAX_OUTPUT: usize = 256 * 1024 * 1024;
 
 /// Run `program args` with `input` on standard input; its standard output, or an error
 /// naming the command and what it printed.
-pub fn run(program: &str, args: &[&str], input: Option<&str>) -> Result<String, ApplyError> {
+pub(crate) fn run(program: &str, args: &[&str], input: Option<&str>) -> Result<String, ApplyError> {
     use std::io::Write;
     let shown = || format!("{program} {}", args.join(" "));
     let mut child = Command::new(program)
@@ -65,7 +65,7 @@ pub fn run(program: &str, args: &[&str], input: Option<&str>) -> Result<String, 
 
 /// The files a backend's output holds, by name (`ruleset.nft`; `ipsets`, `rules.v4`,
 /// `rules.v6`).
-pub type Files = Vec<(String, String)>;
+pub(crate) type Files = Vec<(String, String)>;
 
 fn file<'a>(files: &'a Files, name: &str) -> &'a str {
     files
@@ -122,7 +122,7 @@ fn set_names(text: &str) -> Vec<String> {
 }
 
 impl Backend {
-    pub fn name(&self) -> &'static str {
+    pub(crate) fn name(&self) -> &'static str {
         match self {
             Backend::Nftables => "nftables",
             Backend::Iptables => "iptables",
@@ -131,7 +131,7 @@ impl Backend {
     }
 
     /// What is live now, as files to restore it from.
-    pub fn snapshot(&self) -> Result<Files, ApplyError> {
+    pub(crate) fn snapshot(&self) -> Result<Files, ApplyError> {
         Ok(match self {
             Backend::Nftables => vec![(
                 "ruleset.nft".into(),
@@ -148,7 +148,7 @@ impl Backend {
 
     /// What `rollback` makes byte-equal again: the listing of what is live (dates of saves
     /// left out).
-    pub fn listing(&self) -> Result<String, ApplyError> {
+    pub(crate) fn listing(&self) -> Result<String, ApplyError> {
         Ok(match self {
             Backend::Nftables => run("nft", &["list", "ruleset"], None)?,
             Backend::Iptables => format!(
@@ -164,7 +164,7 @@ impl Backend {
     }
 
     /// The same listing of a snapshot.
-    pub fn listing_of(&self, snapshot: &Files) -> String {
+    pub(crate) fn listing_of(&self, snapshot: &Files) -> String {
         match self {
             Backend::Nftables => file(snapshot, "ruleset.nft").to_string(),
             Backend::Iptables => format!(
@@ -179,7 +179,7 @@ impl Backend {
 
     /// Check the new files with the real tool, changing nothing (iptables: in a network
     /// namespace of its own, where the sets the rules match are created first).
-    pub fn check(&self, new: &Files, dir: &Path) -> Result<(), ApplyError> {
+    pub(crate) fn check(&self, new: &Files, dir: &Path) -> Result<(), ApplyError> {
         match self {
             Backend::Nftables => {
                 run("nft", &["-c", "-f", "-"], Some(file(new, "ruleset.nft")))?;
@@ -204,7 +204,7 @@ impl Backend {
     /// Load the new files: nftables in one transaction (fwgen's table replaced, other tables
     /// left as they are); iptables: the content-named sets first, then the rules, then the
     /// sets of the generation before that no rule uses any more.
-    pub fn load(&self, new: &Files, before: &Files) -> Result<(), ApplyError> {
+    pub(crate) fn load(&self, new: &Files, before: &Files) -> Result<(), ApplyError> {
         match self {
             Backend::Nftables => {
                 run("nft", &["-f", "-"], Some(file(new, "ruleset.nft")))?;
@@ -231,7 +231,7 @@ impl Backend {
 
     /// Put the snapshot back: nftables' whole ruleset in one transaction; iptables' rules,
     /// then the sets as they were (those added since destroyed).
-    pub fn restore(&self, snapshot: &Files) -> Result<(), ApplyError> {
+    pub(crate) fn restore(&self, snapshot: &Files) -> Result<(), ApplyError> {
         match self {
             Backend::Nftables => {
                 let text = format!("flush ruleset\n{}", file(snapshot, "ruleset.nft"));
@@ -284,7 +284,7 @@ impl Backend {
     }
 
     /// What the audit reads: (name, text) of each dump of the live ruleset.
-    pub fn dump(&self) -> Result<Vec<(String, String)>, ApplyError> {
+    pub(crate) fn dump(&self) -> Result<Vec<(String, String)>, ApplyError> {
         Ok(match self {
             // firewalld: its own rules, as its nftables backend made them.
             Backend::Nftables | Backend::Firewalld(_) => vec![(
@@ -304,7 +304,7 @@ impl Backend {
     /// and dumped there. (listing, dump) firewalld makes its rules only when it loads them:
     /// for it, `model` (fwgen's nftables rendering of the same selection) is what is loaded
     /// and dumped, and the listing is its configuration files after the change.
-    pub fn would_be(
+    pub(crate) fn would_be(
         &self,
         (snapshot, new): (&Files, &Files),
         model: Option<&str>,

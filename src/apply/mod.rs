@@ -8,7 +8,7 @@
 //! where it stands.
 
 mod firewalld;
-pub mod live;
+pub(crate) mod live;
 mod state;
 
 use std::net::IpAddr;
@@ -18,13 +18,13 @@ use crate::audit::{self, Interfaces};
 use crate::render::Placement;
 use crate::ruleset::Ruleset;
 
-pub use live::{Backend, Files};
+pub(crate) use live::{Backend, Files};
 use state::{Dir, State, Status};
 
 /// Why `apply` stopped. Before a change nothing was changed; after one, what was live
 /// before is restored (and the message says so).
 #[derive(Debug, thiserror::Error)]
-pub enum ApplyError {
+pub(crate) enum ApplyError {
     #[error("{command}: {why}")]
     Tool { command: String, why: String },
     #[error("state directory {path}: {why}")]
@@ -73,7 +73,7 @@ impl ApplyError {
 /// The SSH session this runs in: `SSH_CONNECTION` (`CLIENT PORT SERVER PORT`), else
 /// `SSH_CLIENT` (`CLIENT PORT SERVERPORT`, no server address: the gateway's own address of
 /// the client's family stands for it).
-pub fn ssh_session(
+pub(crate) fn ssh_session(
     (connection, client): (Option<&str>, Option<&str>),
     gateway: &[ipnet::IpNet],
 ) -> Option<(IpAddr, IpAddr, u16)> {
@@ -99,7 +99,7 @@ pub fn ssh_session(
 }
 
 /// One apply.
-pub struct Request<'a> {
+pub(crate) struct Request<'a> {
     pub backend: Backend,
     pub rules: &'a Ruleset,
     /// The rendered ruleset's files.
@@ -120,14 +120,14 @@ pub struct Request<'a> {
 
 /// What a step printed, and whether it failed (exit 1).
 #[derive(Debug, Default)]
-pub struct Outcome {
+pub(crate) struct Outcome {
     pub stdout: String,
     pub notes: Vec<String>,
     pub failed: bool,
 }
 
 /// Where the state is kept: `--state-dir`, else `FWGEN_STATE_DIR`, else `/run/fwgen`.
-pub fn state_dir(given: Option<PathBuf>) -> PathBuf {
+pub(crate) fn state_dir(given: Option<PathBuf>) -> PathBuf {
     given
         .or_else(|| std::env::var_os("FWGEN_STATE_DIR").map(PathBuf::from))
         .unwrap_or_else(|| PathBuf::from("/run/fwgen"))
@@ -146,7 +146,7 @@ fn proven(a: &audit::Audit) -> bool {
 }
 
 /// Apply `req` (or, with `dry_run`, say what it would change).
-pub fn apply(dir: &Path, req: &Request) -> Result<Outcome, ApplyError> {
+pub(crate) fn apply(dir: &Path, req: &Request) -> Result<Outcome, ApplyError> {
     let held = if req.dry_run {
         None
     } else {
@@ -351,7 +351,7 @@ fn restore(dir: &Dir, st: &mut State, why: &str) -> Result<String, ApplyError> {
 }
 
 /// `--confirm`: keep what was applied.
-pub fn confirm(path: &Path) -> Result<Outcome, ApplyError> {
+pub(crate) fn confirm(path: &Path) -> Result<Outcome, ApplyError> {
     let dir = Dir::lock(path)?;
     let mut st = unconfirmed(path)?;
     st.status = Status::Confirmed;
@@ -387,7 +387,7 @@ fn status_word(s: Status) -> &'static str {
 }
 
 /// `--rollback`: restore the snapshot taken before the last apply.
-pub fn rollback(path: &Path) -> Result<Outcome, ApplyError> {
+pub(crate) fn rollback(path: &Path) -> Result<Outcome, ApplyError> {
     let dir = Dir::lock(path)?;
     let mut st = match state::load(path)? {
         Some(s) if s.status != Status::RolledBack => s,
@@ -412,7 +412,7 @@ pub fn rollback(path: &Path) -> Result<Outcome, ApplyError> {
 }
 
 /// `--status`.
-pub fn status(path: &Path) -> Result<Outcome, ApplyError> {
+pub(crate) fn status(path: &Path) -> Result<Outcome, ApplyError> {
     let stdout = match state::load(path)? {
         None => format!("nothing applied (no state in {})\n", path.display()),
         Some(s) => {
@@ -444,7 +444,7 @@ pub fn status(path: &Path) -> Result<Outcome, ApplyError> {
 
 /// The guard: wait for the deadline of the apply recorded now; unless it was confirmed or
 /// rolled back by then, restore its snapshot.
-pub fn guard(path: &Path) -> Result<(), ApplyError> {
+pub(crate) fn guard(path: &Path) -> Result<(), ApplyError> {
     let Some(mine) = state::load(path)? else {
         return Ok(());
     };

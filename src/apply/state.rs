@@ -15,7 +15,7 @@ use super::live::{Backend, Files};
 /// Where an apply stands.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "kebab-case")]
-pub enum Status {
+pub(super) enum Status {
     /// Live, and rolled back at the deadline unless confirmed.
     Unconfirmed,
     Confirmed,
@@ -24,7 +24,7 @@ pub enum Status {
 
 /// What was applied.
 #[derive(Clone, Debug, Serialize, Deserialize)]
-pub struct State {
+pub(super) struct State {
     /// One apply's id (its process and start time): a guard acts only on its own.
     pub id: String,
     pub backend: Backend,
@@ -46,20 +46,20 @@ pub struct State {
 /// The largest state or snapshot file read back.
 const MAX_FILE: u64 = 256 * 1024 * 1024;
 
-pub fn now() -> u64 {
+pub(super) fn now() -> u64 {
     std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .map_or(0, |d| d.as_secs())
 }
 
 /// `12:34:56 UTC` of a time in seconds since the epoch.
-pub fn clock(t: u64) -> String {
+pub(super) fn clock(t: u64) -> String {
     let s = t % 86_400;
     format!("{:02}:{:02}:{:02} UTC", s / 3600, s / 60 % 60, s % 60)
 }
 
 /// The state directory, locked while this value lives.
-pub struct Dir {
+pub(super) struct Dir {
     pub path: PathBuf,
     _lock: File,
 }
@@ -67,7 +67,7 @@ pub struct Dir {
 impl Dir {
     /// Open (creating it, mode 0700) and lock the state directory; refused when another
     /// fwgen holds the lock.
-    pub fn lock(path: &Path) -> Result<Dir, ApplyError> {
+    pub(super) fn lock(path: &Path) -> Result<Dir, ApplyError> {
         use std::os::unix::fs::DirBuilderExt;
         match std::fs::symlink_metadata(path) {
             Ok(m) if m.file_type().is_symlink() => {
@@ -120,17 +120,17 @@ impl Dir {
     }
 
     /// Write `name` in the directory whole.
-    pub fn write(&self, name: &str, text: &str) -> Result<(), ApplyError> {
+    pub(super) fn write(&self, name: &str, text: &str) -> Result<(), ApplyError> {
         write_in(&self.path, name, text)
     }
 
-    pub fn save(&self, state: &State) -> Result<(), ApplyError> {
+    pub(super) fn save(&self, state: &State) -> Result<(), ApplyError> {
         let text = serde_json::to_string_pretty(state).unwrap_or_default();
         self.write("state.json", &format!("{text}\n"))
     }
 
     /// Keep the snapshot's files.
-    pub fn keep(&self, snapshot: &Files) -> Result<Vec<String>, ApplyError> {
+    pub(super) fn keep(&self, snapshot: &Files) -> Result<Vec<String>, ApplyError> {
         let dir = self.path.join("snapshot");
         match std::fs::symlink_metadata(&dir) {
             Ok(m) if m.is_dir() => {}
@@ -145,7 +145,7 @@ impl Dir {
     }
 
     /// The snapshot kept for `state`.
-    pub fn snapshot(&self, state: &State) -> Result<Files, ApplyError> {
+    pub(super) fn snapshot(&self, state: &State) -> Result<Files, ApplyError> {
         state
             .snapshot
             .iter()
@@ -188,7 +188,7 @@ fn read(path: &Path) -> Result<String, ApplyError> {
 }
 
 /// What was applied last, if anything (read without the lock: for the guard and `--status`).
-pub fn load(dir: &Path) -> Result<Option<State>, ApplyError> {
+pub(super) fn load(dir: &Path) -> Result<Option<State>, ApplyError> {
     let path = dir.join("state.json");
     if !path.exists() {
         return Ok(None);

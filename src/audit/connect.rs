@@ -10,14 +10,14 @@ use super::{Firewall, Interfaces, Part, Placement, Verdict};
 use crate::model::{Direction, Protocol};
 use crate::ruleset::{Remote, Selected};
 
-pub use super::space::Space;
+pub(super) use super::space::Space;
 
 /// The source ports a connection's opener may use: the ephemeral ports of Linux
 /// (32768-60999, `ip_local_port_range`) and of Windows and the BSDs (IANA's 49152-65535).
-pub const EPHEMERAL: std::ops::RangeInclusive<u16> = 32768..=65535;
+pub(super) const EPHEMERAL: std::ops::RangeInclusive<u16> = 32768..=65535;
 
 /// What one entry needs in one direction, protocol and gateway address.
-pub struct Need {
+pub(super) struct Need {
     pub direction: Direction,
     pub protocol: Protocol,
     pub gateway: IpAddr,
@@ -29,7 +29,7 @@ pub struct Need {
 impl Need {
     /// `None` when the peers are names the firewall resolves. A peer is another host: the
     /// gateway's own address is not one (its connections to itself never leave it).
-    pub fn of(
+    pub(super) fn of(
         e: &Selected,
         direction: Direction,
         protocol: Protocol,
@@ -57,12 +57,12 @@ impl Need {
         })
     }
 
-    pub fn is_empty(&self) -> bool {
+    pub(super) fn is_empty(&self) -> bool {
         self.remote.is_empty() || self.ports.is_empty()
     }
 
     /// Remote addresses × ports.
-    pub fn connections(&self) -> u128 {
+    pub(super) fn connections(&self) -> u128 {
         space::count(&self.remote).saturating_mul(self.ports.len() as u128)
     }
 
@@ -249,7 +249,7 @@ fn leg_step(
 }
 
 /// What the ruleset does with every connection `need` names: a partition of its space.
-pub fn connection(
+pub(super) fn connection(
     fw: &dyn Firewall,
     (placement, at): (Placement, &Interfaces),
     need: &Need,
@@ -399,7 +399,7 @@ fn union_of(a: &Space, b: &Space) -> Option<Space> {
 
 /// How many (source, destination, port) triples the boxes cover together, each once
 /// (source ports left out).
-pub fn triples(boxes: &[&Space]) -> u128 {
+pub(super) fn triples(boxes: &[&Space]) -> u128 {
     let mut disjoint: Vec<Space> = Vec::new();
     for b in boxes {
         let mut pieces = vec![Space {
@@ -430,7 +430,7 @@ pub fn triples(boxes: &[&Space]) -> u128 {
 /// Addresses as a reader wants them: `198.51.100.10/31`, `any IPv4 address`, `any IPv4
 /// address except 198.51.100.0/24`, at most a few prefixes and a count. `own` (the
 /// gateway's addresses) is never a peer: "any" leaves it out.
-pub fn addresses(a: &Addrs, v6: bool, own: &Addrs) -> String {
+pub(super) fn addresses(a: &Addrs, v6: bool, own: &Addrs) -> String {
     if a == own {
         return list_of(a, v6);
     }
@@ -460,7 +460,7 @@ fn list_of(a: &Addrs, v6: bool) -> String {
 }
 
 /// `in tcp 443 198.51.100.11/32 -> 192.0.2.25: policy drop of chain inet filter input`.
-pub fn describe(p: &Part) -> String {
+pub(super) fn describe(p: &Part) -> String {
     let sport = if p.space.sport == Ports::from_iter([EPHEMERAL]) {
         String::new()
     } else {
@@ -482,7 +482,7 @@ pub fn describe(p: &Part) -> String {
 }
 
 /// What an entry's verdict rests on: `2 addresses × 1 port: 2 of 2 connections admitted`.
-pub fn proven(e: &Selected, needed: u128, admitted: u128, names: bool) -> String {
+pub(super) fn proven(e: &Selected, needed: u128, admitted: u128, names: bool) -> String {
     if names {
         return "not audited: the firewall resolves its peers' names".into();
     }

@@ -8,7 +8,7 @@ use super::{Firewall, Verdict};
 use crate::model::Direction;
 
 /// What marks a part blocked by neighbour discovery (`--fix` admits it, not the connection).
-pub const ND: &str = "IPv6 neighbour discovery: ";
+pub(super) const ND: &str = "IPv6 neighbour discovery: ";
 
 /// IPv6 connections need neighbour discovery with the peer (an on-link peer; for one behind
 /// a router, the router's addresses stand in its place): an inbound connection the peer's

@@ -14,7 +14,7 @@ use crate::ruleset::Ruleset;
 /// What the ruleset admits toward and from the gateway beyond what the selection needs:
 /// each direction and protocol from and to every address on every port, decided exactly,
 /// minus the entries' spaces; aggregated by port, the largest first.
-pub fn over_broad(
+pub(super) fn over_broad(
     rules: &Ruleset,
     placement: (Placement, &Interfaces),
     fw: &dyn Firewall,

@@ -6,7 +6,7 @@ include!(concat!(env!("OUT_DIR"), "/catalogue_json.rs"));
 
 /// The JSON form of the embedded file `name` and its SHA-256 (see `build.rs`), if it has
 /// them.
-pub fn json(name: &str) -> Option<(&'static str, &'static str)> {
+pub(super) fn json(name: &str) -> Option<(&'static str, &'static str)> {
     JSON.iter()
         .find(|(n, ..)| *n == name)
         .map(|(_, j, d, ..)| (*j, *d))
@@ -14,14 +14,14 @@ pub fn json(name: &str) -> Option<(&'static str, &'static str)> {
 
 /// The `product:` and `version:` of the embedded file `name`, as its JSON form says (empty
 /// where they are not strings; `None` without a JSON form).
-pub fn product_version(name: &str) -> Option<(&'static str, &'static str)> {
+pub(super) fn product_version(name: &str) -> Option<(&'static str, &'static str)> {
     JSON.iter()
         .find(|(n, ..)| *n == name)
         .map(|(.., p, v)| (*p, *v))
 }
 
 /// `(file name, contents)` of every file in `data/`, sorted by name.
-pub const FILES: &[(&str, &str)] = &[
+pub(super) const FILES: &[(&str, &str)] = &[
     (
         "email-gateway-4.9.yaml",
         include_str!("../../data/email-gateway-4.9.yaml"),

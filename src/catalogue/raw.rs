@@ -12,7 +12,7 @@ use crate::model::{Address, AddressSource, Application, Direction, Opens, PortRa
 /// object-group names, so they stay within every backend's character set).
 #[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Deserialize)]
 #[serde(try_from = "String")]
-pub struct Id(pub String);
+pub(crate) struct Id(pub String);
 
 impl TryFrom<String> for Id {
     type Error = String;
@@ -35,7 +35,7 @@ impl TryFrom<String> for Id {
 /// One catalogue file: one document's tables for one product version.
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
-pub struct File {
+pub(crate) struct File {
     /// Product id, e.g. `email-gateway`.
     pub product: Id,
     /// Product name as the vendor writes it.
@@ -60,7 +60,7 @@ pub struct File {
 
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
-pub struct Document {
+pub(crate) struct Document {
     /// File name under `shared/seeds/`.
     pub file: String,
     /// Title, issue and date.
@@ -69,7 +69,7 @@ pub struct Document {
 
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
-pub struct Component {
+pub(crate) struct Component {
     pub id: Id,
     pub description: String,
     /// The operating system whose own firewall a host ruleset is for; `linux` when absent.
@@ -83,14 +83,14 @@ pub struct Component {
 
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
-pub struct Role {
+pub(crate) struct Role {
     pub id: Id,
     pub description: String,
 }
 
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
-pub struct Feature {
+pub(crate) struct Feature {
     pub id: Id,
     pub description: String,
     /// On as the vendor ships it.
@@ -102,7 +102,7 @@ pub struct Feature {
 
 #[derive(Clone, Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
-pub struct Source {
+pub(crate) struct Source {
     pub section: String,
     pub row: String,
     /// 1-based line of the row in the document file.
@@ -111,7 +111,7 @@ pub struct Source {
 
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
-pub struct HostGroup {
+pub(crate) struct HostGroup {
     pub id: Id,
     pub description: String,
     pub hosts: Vec<String>,
@@ -127,7 +127,7 @@ pub struct HostGroup {
 
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
-pub struct Retired {
+pub(crate) struct Retired {
     pub addresses: Vec<Address>,
     pub date: String,
     pub source: Source,
@@ -135,7 +135,7 @@ pub struct Retired {
 
 /// `any`, `{role: ID}` or `{group: ID}`.
 #[derive(Clone, Debug)]
-pub enum Peer {
+pub(crate) enum Peer {
     Any,
     Role(Id),
     Group(Id),
@@ -182,7 +182,7 @@ impl<'de> Deserialize<'de> for Peer {
 /// its line in the site file).
 #[derive(Clone, Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
-pub struct Entry {
+pub(crate) struct Entry {
     pub id: Id,
     /// Defaults to the product's default component.
     #[serde(default)]
@@ -225,7 +225,7 @@ pub struct Entry {
 /// A version label written as a string. A bare `5.10` is refused: YAML reads it as the
 /// number 5.1, and the label would silently change.
 #[derive(Debug)]
-pub struct VersionLabel(pub String);
+pub(crate) struct VersionLabel(pub String);
 
 impl<'de> Deserialize<'de> for VersionLabel {
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
@@ -258,7 +258,7 @@ impl<'de> Deserialize<'de> for VersionLabel {
 /// error there too, not an absent key).
 #[derive(Debug, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
-pub struct Parts {
+pub(crate) struct Parts {
     #[serde(default, deserialize_with = "present")]
     product: Option<Id>,
     #[serde(default, deserialize_with = "present")]
@@ -290,7 +290,7 @@ fn present<'de, D: serde::Deserializer<'de>, T: Deserialize<'de>>(
 impl Parts {
     /// Add a later piece: lists continue (pieces of one cut sequence), single values are set
     /// once (the splitter refuses a repeated key before this).
-    pub fn append(&mut self, later: Parts) {
+    pub(crate) fn append(&mut self, later: Parts) {
         fn one<T>(a: &mut Option<T>, b: Option<T>) {
             if b.is_some() {
                 *a = b;
@@ -316,7 +316,7 @@ impl Parts {
     }
 
     /// The required keys no piece had.
-    pub fn missing(&self) -> Vec<&'static str> {
+    pub(crate) fn missing(&self) -> Vec<&'static str> {
         [
             ("product", self.product.is_none()),
             ("title", self.title.is_none()),
@@ -331,7 +331,7 @@ impl Parts {
     }
 
     /// The whole file, or `None` when a required key is missing (the whole parse says which).
-    pub fn finish(self) -> Option<File> {
+    pub(crate) fn finish(self) -> Option<File> {
         Some(File {
             product: self.product?,
             title: self.title?,

@@ -18,9 +18,9 @@ use super::raw::{File, Parts};
 use crate::diagnostic::{Diagnostic, Problem};
 
 /// Files smaller than this are parsed whole: pieces would not pay off.
-pub const MIN_BYTES: usize = 256 * 1024;
+pub(super) const MIN_BYTES: usize = 256 * 1024;
 /// About this much YAML per piece.
-pub const PIECE_BYTES: usize = 16 * 1024;
+pub(super) const PIECE_BYTES: usize = 16 * 1024;
 
 /// Top-level keys whose block sequences are cut between items.
 const SPLIT_KEYS: &[&str] = &["host_groups", "entries"];
@@ -48,7 +48,7 @@ impl Piece<'_> {
 
 /// The file parsed in pieces of about `piece_bytes`, or `None` when it does not have the
 /// shape this needs or any piece fails (then parse it whole).
-pub fn parse(text: &str, piece_bytes: usize) -> Option<File> {
+pub(super) fn parse(text: &str, piece_bytes: usize) -> Option<File> {
     let pieces = pieces(text, piece_bytes.max(1))?;
     let parsed = crate::par::map(&pieces, pieces.len() > 1, Piece::parse);
     let mut parts = Parts::default();
@@ -73,7 +73,7 @@ const LIST_KEYS: &[&str] = &[
 /// next. Errors keep the whole parse's wording, with the file's line and the item's index.
 /// `None` when the text does not have the plain shape this needs, or no piece fails on its
 /// own (then the whole parse's one error stands).
-pub fn problems(display: &str, text: &str) -> Option<Vec<Diagnostic>> {
+pub(super) fn problems(display: &str, text: &str) -> Option<Vec<Diagnostic>> {
     let sections = sections(text)?;
     let mut found = Vec::new();
     let mut parts = Parts::default();

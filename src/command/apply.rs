@@ -66,7 +66,7 @@ fn model(
     })
 }
 
-pub fn run(source: &CatalogueSource, args: ApplyArgs) -> Result<Report, Error> {
+pub(super) fn run(source: &CatalogueSource, args: ApplyArgs) -> Result<Report, Error> {
     let dir = apply::state_dir(args.state_dir.clone());
     if args.guard {
         apply::guard(&dir)?;

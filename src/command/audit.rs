@@ -9,7 +9,7 @@ use crate::select::Request;
 
 use super::Report;
 
-pub fn run(cat: &Catalogue, args: AuditArgs) -> Result<Report, Error> {
+pub(super) fn run(cat: &Catalogue, args: AuditArgs) -> Result<Report, Error> {
     let (request, site) = args.selection.request();
     let job = crate::job::Job {
         request: Request {

@@ -46,7 +46,7 @@ fn job(t: &Target) -> Job {
     }
 }
 
-pub fn run(
+pub(super) fn run(
     manifest_path: &Path,
     catalogue: &super::CatalogueSource<'_>,
     check: bool,

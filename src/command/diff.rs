@@ -9,7 +9,7 @@ use crate::site::Site;
 
 use super::Report;
 
-pub fn run(source: &super::CatalogueSource<'_>, args: &DiffArgs) -> Result<Report, Error> {
+pub(super) fn run(source: &super::CatalogueSource<'_>, args: &DiffArgs) -> Result<Report, Error> {
     let mut notes = Vec::new();
     let (diffs, header, json) = match (&args.old, &args.new) {
         (Some(old), Some(new)) => {

@@ -22,7 +22,7 @@ struct FeatureOut<'a> {
     entries: Vec<&'a str>,
 }
 
-pub fn run(cat: &Catalogue, args: &FeaturesArgs) -> Result<Report, Error> {
+pub(super) fn run(cat: &Catalogue, args: &FeaturesArgs) -> Result<Report, Error> {
     // Reuse selection's product/version lookup (and its did-you-mean errors).
     let req = Request {
         product: Some(args.product.clone()),

@@ -53,7 +53,7 @@ fn job(args: GenerateArgs) -> Job {
 
 /// Read the site first: it names the product version, and only that part of the catalogue is
 /// read.
-pub fn run(source: &CatalogueSource, args: GenerateArgs) -> Result<Report, Error> {
+pub(crate) fn run(source: &CatalogueSource, args: GenerateArgs) -> Result<Report, Error> {
     let mode = if args.check { Mode::Check } else { Mode::Write };
     let job = job(args);
     let site = job.site.as_deref().map(Site::load).transpose()?;

@@ -5,7 +5,7 @@ mod audit;
 mod build;
 mod diff;
 mod features;
-pub mod generate;
+pub(crate) mod generate;
 mod products;
 mod resolve;
 mod site;
@@ -25,7 +25,7 @@ use crate::model::Catalogue;
 
 /// What a command has to say: standard output, and notes for standard error.
 #[derive(Debug, Default)]
-pub struct Report {
+pub(crate) struct Report {
     pub stdout: String,
     /// Printed as `warning: …`.
     pub warnings: Vec<String>,
@@ -98,14 +98,14 @@ fn selected<'c>(
 /// `--no-builtin-catalogue`) plus every `--catalogue PATH` and a manifest's `catalogue:`
 /// paths; or a path the command names itself (`validate PATH`), read on its own.
 #[derive(Clone, Debug)]
-pub struct CatalogueSource<'a> {
+pub(crate) struct CatalogueSource<'a> {
     builtin: bool,
     paths: Vec<&'a Path>,
 }
 
 impl<'a> CatalogueSource<'a> {
     /// From the global flags.
-    pub fn flags(paths: &'a [std::path::PathBuf], no_builtin: bool) -> Self {
+    pub(crate) fn flags(paths: &'a [std::path::PathBuf], no_builtin: bool) -> Self {
         CatalogueSource {
             builtin: !no_builtin,
             paths: paths.iter().map(std::path::PathBuf::as_path).collect(),
@@ -113,7 +113,7 @@ impl<'a> CatalogueSource<'a> {
     }
 
     /// One path on its own, without the built-in catalogue (`validate PATH`, `diff OLD NEW`).
-    pub fn only(path: &'a Path) -> Self {
+    pub(crate) fn only(path: &'a Path) -> Self {
         CatalogueSource {
             builtin: false,
             paths: vec![path],
@@ -122,7 +122,7 @@ impl<'a> CatalogueSource<'a> {
 
     /// These sources and a manifest's: its paths added, and the built-in catalogue left out
     /// if either leaves it out.
-    pub fn with(mut self, paths: &'a [std::path::PathBuf], builtin: bool) -> Self {
+    pub(crate) fn with(mut self, paths: &'a [std::path::PathBuf], builtin: bool) -> Self {
         self.builtin &= builtin;
         self.paths
             .extend(paths.iter().map(std::path::PathBuf::as_path));
@@ -130,7 +130,7 @@ impl<'a> CatalogueSource<'a> {
     }
 
     /// `built-in catalogue`, the paths, or both.
-    pub fn describe(&self) -> String {
+    pub(crate) fn describe(&self) -> String {
         let mut parts: Vec<String> = Vec::new();
         if self.builtin {
             parts.push("built-in catalogue".into());
@@ -144,7 +144,7 @@ impl<'a> CatalogueSource<'a> {
     }
 
     /// Read it: every file of every source checked together, every problem reported.
-    pub fn load(&self) -> Result<Catalogue, Error> {
+    pub(crate) fn load(&self) -> Result<Catalogue, Error> {
         if !self.builtin && self.paths.is_empty() {
             return Err(Error::Usage(
                 "--no-builtin-catalogue leaves no catalogue: add one with --catalogue PATH".into(),
@@ -156,7 +156,7 @@ impl<'a> CatalogueSource<'a> {
     /// Read it for a run about one product (version) only: of the built-in catalogue on its
     /// own, only that product's files (see [`catalogue::load_embedded_product`]); otherwise
     /// all of it.
-    pub fn load_for(
+    pub(crate) fn load_for(
         &self,
         product: Option<&str>,
         version: Option<&str>,
@@ -175,7 +175,7 @@ impl<'a> CatalogueSource<'a> {
 /// The completion script for `shell`, from the clap definitions, with the catalogue's
 /// product, version, component and feature ids as the values of the flags that take them
 /// (the script is static: every id of every product, not only the selected product's).
-pub fn completions(shell: clap_complete::Shell, cat: &Catalogue) -> String {
+pub(crate) fn completions(shell: clap_complete::Shell, cat: &Catalogue) -> String {
     use clap::CommandFactory;
     let mut ids: [(&[&str], std::collections::BTreeSet<String>); 4] = Default::default();
     ids[0].0 = &["product"];
@@ -239,7 +239,7 @@ fn with_values(
 
 /// The man page (roff) of fwgen, or of one subcommand as `fwgen-NAME`, from the clap
 /// definitions.
-pub fn man_page(subcommand: Option<&str>) -> Result<String, Error> {
+pub(crate) fn man_page(subcommand: Option<&str>) -> Result<String, Error> {
     use clap::CommandFactory;
     let cmd = Args::command();
     let page = match subcommand {

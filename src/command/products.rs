@@ -33,7 +33,11 @@ struct VersionOut<'a> {
 }
 
 /// With `component`, only the product versions that have it, and their entries of it.
-pub fn run(cat: &Catalogue, format: Format, component: Option<&str>) -> Result<Report, Error> {
+pub(super) fn run(
+    cat: &Catalogue,
+    format: Format,
+    component: Option<&str>,
+) -> Result<Report, Error> {
     if let Some(c) = component {
         let all: std::collections::BTreeSet<&str> = cat
             .products

@@ -16,7 +16,7 @@ use crate::site::Site;
 
 use super::Report;
 
-pub fn run(cat: &Catalogue, args: ResolveArgs) -> Result<Report, Error> {
+pub(super) fn run(cat: &Catalogue, args: ResolveArgs) -> Result<Report, Error> {
     // What the lock file is for: the names nothing else binds. An earlier lock file must
     // not hide them (and the one the site file names may not exist yet).
     let (req, site_path) = args.selection.request();

@@ -12,7 +12,7 @@ use crate::site::Site;
 
 use super::Report;
 
-pub fn init(cat: &Catalogue, args: &SiteInitArgs) -> Result<Report, Error> {
+pub(super) fn init(cat: &Catalogue, args: &SiteInitArgs) -> Result<Report, Error> {
     let req = Request {
         product: Some(args.product.clone()),
         version: args.version.clone(),

@@ -8,7 +8,10 @@ use crate::site::Site;
 
 use super::Report;
 
-pub fn run(source: &super::CatalogueSource<'_>, site: Option<&Path>) -> Result<Report, Error> {
+pub(super) fn run(
+    source: &super::CatalogueSource<'_>,
+    site: Option<&Path>,
+) -> Result<Report, Error> {
     let cat = source.load()?;
     let mut notes = Vec::new();
     if let Some(site_path) = site {

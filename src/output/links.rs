@@ -15,7 +15,7 @@ use std::path::{Component, Path, PathBuf};
 
 /// Why a path could not be resolved.
 #[derive(Debug, PartialEq, Eq)]
-pub enum LinkError {
+pub(super) enum LinkError {
     /// A link fwgen must not follow: the reason, and what to do.
     Refused(String),
     /// The path could not be walked (a loop, an unreadable directory).
@@ -48,7 +48,7 @@ fn euid() -> u32 {
 
 /// Where `path` leads, every link followed (relative ones against their own directory), as
 /// an absolute path that may not exist yet; or why a link on the way must not be followed.
-pub fn resolve(path: &Path) -> Result<PathBuf, LinkError> {
+pub(super) fn resolve(path: &Path) -> Result<PathBuf, LinkError> {
     let mut done = if path.is_absolute() {
         PathBuf::from("/")
     } else {

@@ -57,7 +57,7 @@ pub struct CiscoOptions {
 }
 
 /// An interface name as IOS and the ASA write them: `GigabitEthernet0/1.100`, `outside`.
-pub fn check_interface(name: &str) -> Result<(), String> {
+pub(super) fn check_interface(name: &str) -> Result<(), String> {
     let ok = name.len() <= 64
         && name.starts_with(|c: char| c.is_ascii_alphabetic())
         && name
@@ -74,23 +74,23 @@ pub fn check_interface(name: &str) -> Result<(), String> {
 }
 
 /// Read the configuration a new IOS file replaces.
-pub fn previous_ios(text: &str) -> Result<Previous, String> {
+pub(super) fn previous_ios(text: &str) -> Result<Previous, String> {
     Previous::parse(text, Dialect::Ios)
 }
 
 /// Read the configuration a new ASA file replaces.
-pub fn previous_asa(text: &str) -> Result<Previous, String> {
+pub(super) fn previous_asa(text: &str) -> Result<Previous, String> {
     Previous::parse(text, Dialect::Asa)
 }
 
 /// Cisco's remark limit.
-pub const REMARK_MAX: usize = 100;
+pub(super) const REMARK_MAX: usize = 100;
 
 /// Why the Cisco backends have no host placement.
 const PERIMETER_ONLY: &str = "an access list filters traffic through a router or ASA in front of the \
 gateway; use --placement perimeter, or nftables/iptables/firewalld on the gateway itself";
 
-pub const IOS: super::Description = super::Description {
+pub(super) const IOS: super::Description = super::Description {
     name: "cisco-ios",
     kind: super::Kind::Firewall,
     shape: super::Shape::File,
@@ -112,7 +112,7 @@ pub const IOS: super::Description = super::Description {
     previous: Some(previous_ios),
 };
 
-pub const ASA: super::Description = super::Description {
+pub(super) const ASA: super::Description = super::Description {
     name: "cisco-asa",
     file_name: "acl-asa.txt",
     names_note: None,

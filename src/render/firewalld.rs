@@ -34,7 +34,7 @@ use super::comment::{header_lines, log_prefix};
 use super::{Family, Placement, RemoteMatch, RenderOptions, remote_in};
 use crate::text::{flatten, sanitize, xml_escape};
 
-pub const DESCRIPTION: super::Description = super::Description {
+pub(super) const DESCRIPTION: super::Description = super::Description {
     previous: None,
     name: "firewalld",
     kind: super::Kind::Firewall,
@@ -441,7 +441,7 @@ fn container(
 }
 
 /// Every file of the configuration, by path relative to the output directory, sorted.
-pub fn render(rules: &Ruleset, opts: &RenderOptions) -> Vec<(String, String)> {
+pub(super) fn render(rules: &Ruleset, opts: &RenderOptions) -> Vec<(String, String)> {
     let what = format!(
         "{} {} ({})",
         rules.meta.product, rules.meta.version, rules.meta.component

@@ -5,7 +5,7 @@ use std::collections::BTreeMap;
 
 /// Keys and the names given to them, in order of first use.
 #[derive(Debug)]
-pub struct Interner<K> {
+pub(super) struct Interner<K> {
     names: BTreeMap<K, usize>,
     order: Vec<(String, K)>,
 }
@@ -21,7 +21,7 @@ impl<K> Default for Interner<K> {
 
 impl<K: Ord + Clone> Interner<K> {
     /// The name of `key`; the first time, `make` gives it one, seeing the names given so far.
-    pub fn name(&mut self, key: &K, make: impl FnOnce(&[(String, K)]) -> String) -> &str {
+    pub(super) fn name(&mut self, key: &K, make: impl FnOnce(&[(String, K)]) -> String) -> &str {
         let i = match self.names.get(key) {
             Some(&i) => i,
             None => {
@@ -35,15 +35,15 @@ impl<K: Ord + Clone> Interner<K> {
     }
 
     /// Every (name, key), in order of first use.
-    pub fn iter(&self) -> std::slice::Iter<'_, (String, K)> {
+    pub(super) fn iter(&self) -> std::slice::Iter<'_, (String, K)> {
         self.order.iter()
     }
 
-    pub fn len(&self) -> usize {
+    pub(super) fn len(&self) -> usize {
         self.order.len()
     }
 
-    pub fn is_empty(&self) -> bool {
+    pub(super) fn is_empty(&self) -> bool {
         self.order.is_empty()
     }
 }

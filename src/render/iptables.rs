@@ -37,9 +37,9 @@ use super::{
 };
 
 /// The kernel's comment limit.
-pub const COMMENT_MAX: usize = 255;
+pub(super) const COMMENT_MAX: usize = 255;
 
-pub const DESCRIPTION: super::Description = super::Description {
+pub(super) const DESCRIPTION: super::Description = super::Description {
     previous: None,
     name: "iptables",
     kind: super::Kind::Firewall,
@@ -70,10 +70,10 @@ pub const DESCRIPTION: super::Description = super::Description {
     },
 };
 /// multiport's limit; a range takes two slots.
-pub const MULTIPORT_SLOTS: usize = 15;
+pub(super) const MULTIPORT_SLOTS: usize = 15;
 
 /// Cut a port set into `--dport`/`--dports` arguments within multiport's limit.
-pub fn port_chunks(ports: &PortSet) -> Vec<String> {
+pub(super) fn port_chunks(ports: &PortSet) -> Vec<String> {
     let mut chunks: Vec<Vec<PortRange>> = vec![];
     let mut used = 0;
     for r in ports.ranges() {
@@ -433,13 +433,13 @@ fn perimeter_tables(rules: &Ruleset, opts: &RenderOptions, family: Family) -> Ta
 }
 
 /// The three files: `rules.v4`, `rules.v6` and `ipsets`.
-pub struct Files {
+pub(super) struct Files {
     pub v4: String,
     pub v6: String,
     pub ipsets: String,
 }
 
-pub fn render(rules: &Ruleset, opts: &RenderOptions) -> Files {
+pub(super) fn render(rules: &Ruleset, opts: &RenderOptions) -> Files {
     let (v4, sets4) = one_family(rules, opts, Family::V4);
     let (v6, sets6) = one_family(rules, opts, Family::V6);
     let mut ipsets = String::new();

@@ -13,7 +13,7 @@ use crate::ruleset::Ruleset;
 
 use super::{ANY_PLACEMENT, Description, Kind, Rendered, Shape};
 
-pub const DESCRIPTION: Description = Description {
+pub(super) const DESCRIPTION: Description = Description {
     name: "json",
     kind: Kind::Review,
     shape: Shape::File,
@@ -39,7 +39,7 @@ struct Document<'a> {
 }
 
 /// Pretty JSON with a trailing newline. Field order is fixed by the structs; sets are sorted.
-pub fn render(rules: &Ruleset) -> String {
+pub(super) fn render(rules: &Ruleset) -> String {
     let doc = Document {
         generator: format!("fwgen {}", env!("CARGO_PKG_VERSION")),
         ruleset: rules,

@@ -46,9 +46,9 @@ const ALL_CHAINS: [&str; 7] = [
 ];
 
 /// nft's comment limit.
-pub const COMMENT_MAX: usize = 128;
+pub(crate) const COMMENT_MAX: usize = 128;
 
-pub const DESCRIPTION: super::Description = super::Description {
+pub(crate) const DESCRIPTION: super::Description = super::Description {
     name: "nftables",
     kind: super::Kind::Firewall,
     shape: super::Shape::File,
@@ -141,7 +141,7 @@ impl Sets {
 }
 
 /// The nft set that DNS fills for `group` (ids are `[a-z0-9-]`, so the name is one token).
-pub fn dns_set_name(group: &str, family: Family) -> String {
+pub(crate) fn dns_set_name(group: &str, family: Family) -> String {
     format!("dns-{group}-{}", family.suffix())
 }
 
@@ -454,7 +454,7 @@ fn perimeter_chains(
 }
 
 /// Render the whole script.
-pub fn render(rules: &Ruleset, opts: &RenderOptions) -> String {
+pub(crate) fn render(rules: &Ruleset, opts: &RenderOptions) -> String {
     let table = plan(rules, opts);
     let mut out = String::from("#!/usr/sbin/nft -f\n");
     for l in header_lines(rules, opts) {

@@ -28,7 +28,7 @@ use crate::text::{markdown as md, visible};
 /// Where a site changed a port, a column other than addresses is marked.
 const PORTS: usize = 2;
 
-pub const MARKDOWN: super::Description = super::Description {
+pub(super) const MARKDOWN: super::Description = super::Description {
     name: "markdown",
     kind: super::Kind::Review,
     shape: super::Shape::File,
@@ -46,7 +46,7 @@ pub const MARKDOWN: super::Description = super::Description {
     previous: None,
 };
 
-pub const HTML: super::Description = super::Description {
+pub(super) const HTML: super::Description = super::Description {
     name: "html",
     file_name: "review.html",
     render: |rules, opts| super::Rendered::file(html_page(rules, opts)),
@@ -314,7 +314,7 @@ fn title(m: &Meta) -> String {
     )
 }
 
-pub fn markdown(rules: &Ruleset, opts: &RenderOptions) -> String {
+pub(super) fn markdown(rules: &Ruleset, opts: &RenderOptions) -> String {
     let m = &rules.meta;
     let mut s = format!("# {}\n\n## Summary\n\n| | |\n|---|---|\n", md(&title(m)));
     for (k, v) in summary(rules, opts) {
@@ -630,7 +630,7 @@ tr.any td{background:#fff1f0}td.any{color:#a40e26}td.site{background:#ddf4ff}ul.
 @media print{body{margin:0;max-width:none}@page{size:A4;margin:14mm}h2,h3{break-after:avoid}tr,div.warning,table.approval,svg#flows{break-inside:avoid}\
 table.approval{break-before:auto}a{color:inherit}}";
 
-pub fn html_page(rules: &Ruleset, opts: &RenderOptions) -> String {
+pub(super) fn html_page(rules: &Ruleset, opts: &RenderOptions) -> String {
     let m = &rules.meta;
     let title = title(m);
     let mut s = format!(

@@ -30,9 +30,9 @@ use super::{Placement, RenderOptions};
 use crate::text::{ascii, flatten, powershell_literal as literal};
 
 /// The longest `-Description` fwgen writes, in bytes (before quotes are doubled).
-pub const DESCRIPTION_MAX: usize = 1000;
+pub(super) const DESCRIPTION_MAX: usize = 1000;
 
-pub const DESCRIPTION: super::Description = super::Description {
+pub(super) const DESCRIPTION: super::Description = super::Description {
     name: "windows",
     kind: super::Kind::Firewall,
     shape: super::Shape::File,
@@ -106,7 +106,7 @@ impl WindowsOptions {
 
 /// A policy store must reach the script as given: printable ASCII (the script is ASCII, so
 /// another character would name another store), not empty, within 1,000 bytes.
-pub fn check_policy_store(store: &str) -> Result<(), String> {
+pub(super) fn check_policy_store(store: &str) -> Result<(), String> {
     let bad = store.chars().find(|c| !(*c == ' ' || c.is_ascii_graphic()));
     match bad {
         _ if store.trim().is_empty() => Err("policy store: empty; give `domain\\GPO name`, \
@@ -136,7 +136,7 @@ fn list<I: IntoIterator<Item = String>>(items: I) -> String {
 /// The group every rule of this product and component belongs to: what the next run
 /// removes. Not the version or the features: an upgrade or a new feature set replaces the
 /// rules of the one before.
-pub fn group(rules: &Ruleset) -> String {
+pub(super) fn group(rules: &Ruleset) -> String {
     format!("fwgen {} {}", rules.meta.product, rules.meta.component)
 }
 

@@ -7,7 +7,7 @@ mod position;
 
 use std::path::Path;
 
-pub use position::Positions;
+pub(crate) use position::Positions;
 
 use crate::diagnostic::{Diagnostic, Diagnostics, Problem};
 

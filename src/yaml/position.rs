@@ -7,12 +7,12 @@
 
 /// Lines of `- id: X` items and `KEY:` map keys, by the top-level section they sit in.
 #[derive(Clone, Debug, Default)]
-pub struct Positions {
+pub(crate) struct Positions {
     items: std::collections::BTreeMap<(String, String), Vec<usize>>,
 }
 
 impl Positions {
-    pub fn scan(text: &str) -> Self {
+    pub(crate) fn scan(text: &str) -> Self {
         let mut items: std::collections::BTreeMap<(String, String), Vec<usize>> =
             Default::default();
         let mut section = String::new();
@@ -51,7 +51,7 @@ impl Positions {
     }
 
     /// Every line where `section` has an item or key `name`, in file order.
-    pub fn lines(&self, section: &str, name: &str) -> Vec<usize> {
+    pub(crate) fn lines(&self, section: &str, name: &str) -> Vec<usize> {
         self.items
             .get(&(section.to_string(), name.to_string()))
             .cloned()
@@ -59,12 +59,12 @@ impl Positions {
     }
 
     /// The first such line, or 1 when not found.
-    pub fn line(&self, section: &str, name: &str) -> usize {
+    pub(crate) fn line(&self, section: &str, name: &str) -> usize {
         self.lines(section, name).first().copied().unwrap_or(1)
     }
 
     /// The line of top-level `key:`, or 1.
-    pub fn top(text: &str, key: &str) -> usize {
+    pub(crate) fn top(text: &str, key: &str) -> usize {
         text.lines()
             .position(|l| l.split_once(':').is_some_and(|(k, _)| k == key))
             .map_or(1, |i| i + 1)

@@ -21,7 +21,7 @@ pub struct Piece {
 /// The most rule visits (a piece of space through one rule) one decision may take: chains
 /// that jump to each other many times over, or matches that cut a space into many pieces,
 /// would otherwise take exponential time.
-pub const WORK: usize = 2_000_000;
+pub(super) const WORK: usize = 2_000_000;
 
 impl Ruleset {
     /// What the base chains on `hook`'s path do with the packets of `space`: every one must

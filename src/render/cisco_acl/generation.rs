@@ -108,7 +108,7 @@ pub struct Previous {
 
 /// The longest name fwgen gives an object: the ASA takes 64 characters, and the generation
 /// suffix takes 9 of them.
-pub const BASE_MAX: usize = 64 - 9;
+pub(super) const BASE_MAX: usize = 64 - 9;
 
 /// A name fwgen gives: `FWGEN-…` or `fwgen-…`, letters, digits, `-`, `_`, `.`, `+`, within
 /// the ASA's 64 characters. Names read from a file must be such names: nothing else from a
@@ -146,7 +146,7 @@ fn definition(line: &str) -> Option<Defined> {
 }
 
 /// Everything `config` defines, in order of first definition, without repeats.
-pub fn defined(config: &str) -> Vec<Defined> {
+pub(super) fn defined(config: &str) -> Vec<Defined> {
     let mut out: Vec<Defined> = Vec::new();
     for d in config.lines().filter_map(definition) {
         if !out.contains(&d) {
@@ -157,14 +157,14 @@ pub fn defined(config: &str) -> Vec<Defined> {
 }
 
 /// The generation of a configuration written with base names: 8 hex digits of its SHA-256.
-pub fn generation(config: &str) -> String {
+pub(super) fn generation(config: &str) -> String {
     let hex = crate::text::hex(&sha2::Sha256::digest(config.as_bytes()));
     hex.get(..8).unwrap_or_default().to_string()
 }
 
 /// `config` with every defined name `N` (as a whole word, outside remarks and
 /// descriptions) written `N-GEN`.
-pub fn rename(config: &str, defined: &[Defined], generation: &str) -> String {
+pub(super) fn rename(config: &str, defined: &[Defined], generation: &str) -> String {
     let names: std::collections::BTreeSet<&str> = defined.iter().map(|d| d.name.as_str()).collect();
     let mut out = String::with_capacity(config.len() + defined.len() * 16);
     for line in config.lines() {
@@ -187,7 +187,7 @@ pub fn rename(config: &str, defined: &[Defined], generation: &str) -> String {
 }
 
 /// The list slot a list name fills: its name without the generation (`FWGEN-TO-GW-V6`).
-pub fn base(name: &str) -> &str {
+pub(super) fn base(name: &str) -> &str {
     match name.rsplit_once('-') {
         Some((b, g)) if is_generation(g) => b,
         _ => name,
@@ -280,7 +280,7 @@ fn replaces(rest: &str) -> Result<Previous, String> {
 }
 
 /// What a new generation does about the one before.
-pub struct Succession {
+pub(super) struct Succession {
     /// The generation replaced, as the file records it (`None`: the first).
     pub previous: Option<Previous>,
     /// What it defined and the new one does not: lists first, then groups, then objects.
@@ -291,7 +291,11 @@ impl Succession {
     /// What replacing `previous` (the file being replaced) with generation `generation`,
     /// which defines `now`, removes. A file of the same generation is the same file: what it
     /// replaced is what this one replaces.
-    pub fn new(previous: Option<&Previous>, generation: &str, now: &[Defined]) -> Succession {
+    pub(super) fn new(
+        previous: Option<&Previous>,
+        generation: &str,
+        now: &[Defined],
+    ) -> Succession {
         let previous = match previous {
             Some(p) if p.generation.as_deref() == Some(generation) => {
                 p.replaced.as_deref().cloned()
@@ -317,17 +321,17 @@ impl Succession {
     }
 
     /// The `replaces` line, if there is a previous generation.
-    pub fn record(&self) -> Option<String> {
+    pub(super) fn record(&self) -> Option<String> {
         self.previous.as_ref().map(Previous::replaces_line)
     }
 
     /// The lists removed, by slot (`FWGEN-TO-GW-V6`).
-    pub fn removed_lists(&self) -> impl Iterator<Item = &Defined> {
+    pub(super) fn removed_lists(&self) -> impl Iterator<Item = &Defined> {
         self.removed.iter().filter(|d| d.kind.is_list())
     }
 
     /// The commands that remove the previous generation.
-    pub fn removals(&self) -> Vec<String> {
+    pub(super) fn removals(&self) -> Vec<String> {
         self.removed
             .iter()
             .map(|d| d.kind.removal(&d.name))
