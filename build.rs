@@ -19,9 +19,8 @@ fn main() {
         .collect();
     names.sort();
     let mut out = String::from(
-        "/// `(file name, the file as JSON, SHA-256 of the file, its `product:` and `version:`)`\n\
-         /// for every file in `data/`, sorted by name.\n\
-         pub(super) const JSON: &[(&str, &str, &str, &str, &str)] = &[\n",
+        "/// What build.rs recorded of every file in `data/`, sorted by name.\n\
+         pub(super) const JSON: &[Built] = &[\n",
     );
     for name in names {
         let text = std::fs::read_to_string(Path::new("data").join(&name)).expect("a data file");
@@ -48,7 +47,7 @@ fn main() {
         let (product, version) = (key("product"), key("version"));
         let _ = writeln!(
             out,
-            "    ({name:?}, {json:?}, {digest:?}, {product:?}, {version:?}),"
+            "    Built {{ name: {name:?}, json: {json:?}, digest: {digest:?}, product: {product:?}, version: {version:?} }},"
         );
     }
     out.push_str("];\n");

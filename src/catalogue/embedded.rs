@@ -4,20 +4,22 @@
 
 include!(concat!(env!("OUT_DIR"), "/catalogue_json.rs"));
 
-/// The JSON form of the embedded file `name` and its SHA-256 (see `build.rs`), if it has
-/// them.
-pub(super) fn json(name: &str) -> Option<(&'static str, &'static str)> {
-    JSON.iter()
-        .find(|(n, ..)| *n == name)
-        .map(|(_, j, d, ..)| (*j, *d))
+/// One built-in file as `build.rs` recorded it.
+#[derive(Debug)]
+pub(super) struct Built {
+    pub(super) name: &'static str,
+    /// The file as JSON, which reads faster than its YAML.
+    pub(super) json: &'static str,
+    /// The file's SHA-256.
+    pub(super) digest: &'static str,
+    /// Its `product:` and `version:` (empty where they are not strings).
+    pub(super) product: &'static str,
+    pub(super) version: &'static str,
 }
 
-/// The `product:` and `version:` of the embedded file `name`, as its JSON form says (empty
-/// where they are not strings; `None` without a JSON form).
-pub(super) fn product_version(name: &str) -> Option<(&'static str, &'static str)> {
-    JSON.iter()
-        .find(|(n, ..)| *n == name)
-        .map(|(.., p, v)| (*p, *v))
+/// What `build.rs` recorded of the embedded file `name`, if it has a JSON form.
+pub(super) fn built(name: &str) -> Option<&'static Built> {
+    JSON.iter().find(|b| b.name == name)
 }
 
 /// `(file name, contents)` of every file in `data/`, sorted by name.

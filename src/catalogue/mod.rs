@@ -37,9 +37,9 @@ struct SourceFile {
     name: String,
     /// Borrowed from the binary for a built-in file.
     text: std::borrow::Cow<'static, str>,
-    /// For a built-in file: the same file as JSON and the file's SHA-256 (`build.rs`),
-    /// which read faster than the YAML and its bytes.
-    json: Option<(&'static str, &'static str)>,
+    /// For a built-in file: what `build.rs` recorded (its JSON, which reads faster than the
+    /// YAML, its SHA-256, product and version); `None` for every other file.
+    json: Option<&'static embedded::Built>,
 }
 
 impl SourceFile {
@@ -47,7 +47,7 @@ impl SourceFile {
     fn digest(&self) -> String {
         self.json.map_or_else(
             || hex(&Sha256::digest(self.text.as_bytes())),
-            |(_, d)| d.to_string(),
+            |b| b.digest.to_string(),
         )
     }
 
@@ -56,10 +56,8 @@ impl SourceFile {
         let Some((product, version)) = only else {
             return true;
         };
-        let Some((p, v)) = embedded::product_version(&self.name).filter(|_| self.builtin) else {
-            return false;
-        };
-        p == product && version.is_none_or(|want| want == v)
+        self.json
+            .is_some_and(|b| b.product == product && version.is_none_or(|v| v == b.version))
     }
 
     /// How messages about another file name this one.
@@ -91,15 +89,8 @@ pub fn load_embedded_product(
     version: Option<&str>,
 ) -> Option<Result<Catalogue, Diagnostics>> {
     let files = embedded_files();
-    let of = |f: &SourceFile| embedded::product_version(&f.name);
-    let described = files
-        .iter()
-        .any(|f| of(f).is_some_and(|(p, _)| p == product));
-    let version = version.filter(|v| {
-        files
-            .iter()
-            .any(|f| of(f).is_some_and(|pv| pv == (product, *v)))
-    });
+    let described = files.iter().any(|f| f.wanted(Some((product, None))));
+    let version = version.filter(|v| files.iter().any(|f| f.wanted(Some((product, Some(v))))));
     (described && !product.is_empty()).then(|| build(files, Some((product, version))))
 }
 
@@ -111,7 +102,7 @@ fn embedded_files() -> Vec<SourceFile> {
             builtin: true,
             name: (*name).to_string(),
             text: std::borrow::Cow::Borrowed(text),
-            json: embedded::json(name),
+            json: embedded::built(name),
         })
         .collect()
 }
@@ -223,7 +214,7 @@ pub fn split_agrees(text: &str) -> bool {
 fn read_raw(f: &SourceFile) -> Result<raw::File, Diagnostics> {
     let json = f
         .json
-        .and_then(|(j, _)| serde_json::from_str::<raw::File>(j).ok());
+        .and_then(|b| serde_json::from_str::<raw::File>(b.json).ok());
     json.map_or_else(|| parse_file(&f.display, &f.text), Ok)
 }
 
