@@ -8,7 +8,9 @@ use std::fmt::Write;
 
 use serde::Serialize;
 
-use crate::model::{Catalogue, Entry, Peer, PortSet, ProductVersion};
+use crate::model::{
+    Catalogue, Entry, Peer, PortRange, PortSet, ProductVersion, Service, icmp_name,
+};
 
 /// One catalogue entry as a reviewer reads it.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
@@ -34,9 +36,9 @@ pub struct Connection {
     /// The site file's own entry (a diff of bound rulesets).
     #[serde(skip_serializing_if = "std::ops::Not::not")]
     pub site_addition: bool,
-    /// The ports, for matching connections by what they are.
+    /// TCP and UDP to ports, ICMP of types: for matching connections by what they are.
     #[serde(skip)]
-    pub port_set: PortSet,
+    pub services: Vec<Service>,
 }
 
 impl Connection {
@@ -60,8 +62,8 @@ impl Connection {
             description: e.description.clone(),
             component: e.component.clone(),
             feature: e.feature.clone(),
-            protocols: comma(&e.protocols),
-            ports: e.ports.to_string(),
+            protocols: comma(&e.protocols()),
+            ports: what(&e.services),
             directions: comma(&e.directions),
             written: e.written.to_string(),
             peer,
@@ -70,7 +72,7 @@ impl Connection {
             configurable: e.configurable,
             source: e.source.cite(&pv.document.file),
             site_addition: e.site_addition,
-            port_set: e.ports.clone(),
+            services: e.services.clone(),
         }
     }
 
@@ -82,8 +84,8 @@ impl Connection {
             description: s.description.clone(),
             component: component.to_string(),
             feature: s.feature.clone(),
-            protocols: comma(&s.protocols),
-            ports: s.ports.to_string(),
+            protocols: comma(&s.services.iter().map(Service::protocol).collect::<Vec<_>>()),
+            ports: what(&s.services),
             directions: comma(&s.directions),
             written: s.written.to_string(),
             peer: s.peer.clone(),
@@ -99,7 +101,7 @@ impl Connection {
             configurable,
             source: s.source.clone(),
             site_addition: s.site_addition,
-            port_set: s.ports.clone(),
+            services: s.services.clone(),
         }
     }
 
@@ -189,21 +191,60 @@ impl VersionDiff {
 /// What one connection is, but for its ports: (component, direction, protocol, peer).
 type AtomKey = (String, String, String, String);
 
-/// An entry's connections: ports by (component, direction, protocol, peer).
+/// The ports (or ICMP types) of an entry's services, as one cell: `25,587`, `echo-request`.
+fn what(services: &[Service]) -> String {
+    services.first().map(Service::what).unwrap_or_default()
+}
+
+/// An entry's connections: ports by (component, direction, protocol, peer). ICMP compares
+/// like ports: the type numbers of each family (`icmp`, `icmpv6`), one more than the number
+/// so that type 0 fits the port space.
 fn atoms(c: &Connection) -> BTreeMap<AtomKey, PortSet> {
     let mut out = BTreeMap::new();
     for d in c.directions.split(',') {
-        for p in c.protocols.split(',') {
-            let key = (
-                c.component.clone(),
-                d.to_string(),
-                p.to_string(),
-                c.peer.clone(),
-            );
-            out.insert(key, c.port_set.clone());
+        for service in &c.services {
+            let sets: Vec<(&str, PortSet)> = match service {
+                Service::Tcp(p) => vec![("tcp", p.clone())],
+                Service::Udp(p) => vec![("udp", p.clone())],
+                Service::Icmp(t) => [("icmp", false), ("icmpv6", true)]
+                    .into_iter()
+                    .map(|(name, v6)| {
+                        let ranges = t.numbers(v6).into_iter().map(|n| {
+                            let p = u16::from(n) + 1;
+                            PortRange::from_bounds(p, p)
+                        });
+                        (name, PortSet::new(ranges))
+                    })
+                    .filter(|(_, set)| !set.is_empty())
+                    .collect(),
+            };
+            for (p, set) in sets {
+                let key = (
+                    c.component.clone(),
+                    d.to_string(),
+                    p.to_string(),
+                    c.peer.clone(),
+                );
+                out.insert(key, set);
+            }
         }
     }
     out
+}
+
+/// Ports as a line shows them; for ICMP the types' names (see [`atoms`]).
+fn shown(protocol: &str, ports: &PortSet) -> String {
+    let v6 = match protocol {
+        "icmp" => false,
+        "icmpv6" => true,
+        _ => return ports.to_string(),
+    };
+    let names: Vec<String> = ports
+        .iter_ports()
+        .filter_map(|p| u8::try_from(p - 1).ok())
+        .map(|n| icmp_name(n, v6).map_or_else(|| n.to_string(), str::to_string))
+        .collect();
+    names.join(",")
 }
 
 /// Connections (per key) in one line each: `tcp 20,21 out role backup-server`.
@@ -211,7 +252,7 @@ fn lines(map: &BTreeMap<AtomKey, PortSet>) -> Vec<String> {
     map.iter()
         .filter(|(_, p)| !p.is_empty())
         .map(|((component, d, p, peer), ports)| {
-            let mut l = format!("{p} {ports} {d} {peer}");
+            let mut l = format!("{p} {} {d} {peer}", shown(p, ports));
             if component != "gateway" {
                 let _ = write!(l, " ({component})");
             }

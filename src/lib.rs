@@ -18,7 +18,7 @@
 //!     ..Default::default()
 //! };
 //! let rules = fwgen::select::select(&cat, &fwgen::site::Site::default(), &req).unwrap();
-//! assert!(rules.rules.iter().any(|r| r.ports.contains(161)));
+//! assert!(rules.rules.iter().any(|r| r.service.ports().is_some_and(|p| p.contains(161))));
 //! let opts = fwgen::render::RenderOptions { placement: fwgen::render::Placement::Host, ..Default::default() };
 //! let fwgen::render::Output::Single(nft) = fwgen::render::Backend::Nftables.render(&rules, &opts).unwrap().output else {
 //!     unreachable!("nftables renders one file")

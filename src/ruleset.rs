@@ -4,7 +4,7 @@
 use ipnet::IpNet;
 use serde::Serialize;
 
-use crate::model::{Direction, PortSet, Protocol, Written, aggregate};
+use crate::model::{Direction, PortSet, Service, Written, aggregate};
 
 /// The other end of a rule.
 #[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
@@ -207,16 +207,19 @@ pub struct Peers {
     pub unresolved: Names,
 }
 
-/// One firewall rule: traffic in `direction` over `protocol` to `ports` with `remote`.
+/// One firewall rule: traffic in `direction` of `service` (TCP or UDP to ports, ICMP of
+/// some types) with `remote`.
 ///
 /// For `in` the ports are the local host's (gateway's) ports and the remote is the source;
-/// for `out` the ports are the remote's ports and the remote is the destination.
-/// Fields are in output order: rules sort by direction, protocol, ports, then remote.
+/// for `out` the ports are the remote's ports and the remote is the destination; ICMP types
+/// are those of the messages that open the exchange (`echo-request`), whose replies are
+/// admitted as established traffic.
+/// Fields are in output order: rules sort by direction, service, then remote.
 #[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
 pub struct Rule {
     pub direction: Direction,
-    pub protocol: Protocol,
-    pub ports: PortSet,
+    #[serde(flatten)]
+    pub service: Service,
     pub remote: Remote,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub helper: Option<Helper>,
@@ -237,7 +240,7 @@ impl Rule {
 
     /// True when the rule carries FTP control connections (port 21) that the helper must see.
     pub fn is_ftp_control(&self) -> bool {
-        self.is_ftp() && self.ports.contains(21)
+        self.is_ftp() && self.service.ports().is_some_and(|p| p.contains(21))
     }
 
     /// True when the rule admits any address of at least one family.
@@ -337,8 +340,9 @@ pub struct Selected {
     pub description: String,
     pub feature: Option<String>,
     pub directions: Vec<Direction>,
-    pub protocols: Vec<Protocol>,
-    pub ports: PortSet,
+    /// TCP and UDP to the entry's ports (the site's, where it changed them), or ICMP of its
+    /// types.
+    pub services: Vec<Service>,
     /// `any`, `role NAME` or `group NAME`.
     pub peer: String,
     /// Internal (a role) or external (a host group, or any address).
@@ -430,10 +434,10 @@ impl Ruleset {
             // Ranges are gathered as they come and normalised once per rule: rebuilding the
             // set at every fold was quadratic (40,000 entries on distinct ports: 38 s).
             fold(&mut rules, same_but_ports, |kept, later| {
-                kept.ports.append_unnormalized(&later.ports);
+                kept.service.absorb(&later.service);
             });
             for r in &mut rules {
-                r.ports.normalize();
+                r.service.normalize();
             }
             fold(&mut rules, same_but_remote, |kept, later| {
                 match (
@@ -473,11 +477,12 @@ impl Ruleset {
     }
 }
 
-/// Order by everything but the ports: rules equal here differ only in their ports.
+/// Order by everything but the ports (or ICMP types): rules equal here differ only in
+/// those.
 fn same_but_ports(a: &Rule, b: &Rule) -> std::cmp::Ordering {
-    (a.direction, a.protocol, a.helper, &a.remote).cmp(&(
+    (a.direction, a.service.protocol(), a.helper, &a.remote).cmp(&(
         b.direction,
-        b.protocol,
+        b.service.protocol(),
         b.helper,
         &b.remote,
     ))
@@ -488,11 +493,10 @@ fn same_but_ports(a: &Rule, b: &Rule) -> std::cmp::Ordering {
 /// differently: a set that DNS fills, an FQDN object).
 fn same_but_remote(a: &Rule, b: &Rule) -> std::cmp::Ordering {
     let names = |r: &Rule| matches!(r.remote, Remote::Names(_));
-    (a.direction, a.protocol, a.helper, &a.ports, names(a)).cmp(&(
+    (a.direction, &a.service, a.helper, names(a)).cmp(&(
         b.direction,
-        b.protocol,
+        &b.service,
         b.helper,
-        &b.ports,
         names(b),
     ))
 }
@@ -536,8 +540,7 @@ mod tests {
     fn rule(dir: Direction, port: &str, remote: &[&str], entry: &str) -> Rule {
         Rule {
             direction: dir,
-            protocol: Protocol::Tcp,
-            ports: PortSet::new([port.parse::<PortRange>().unwrap()]),
+            service: Service::Tcp(PortSet::new([port.parse::<PortRange>().unwrap()])),
             remote: if remote.is_empty() {
                 Remote::Any
             } else {
@@ -575,7 +578,7 @@ mod tests {
             "any absorbs the address rule on the same port"
         );
         assert_eq!(merged[0].entries.len(), 2);
-        assert_eq!(merged[1].ports.to_string(), "80,443");
+        assert_eq!(merged[1].service.to_string(), "tcp 80,443");
         assert_eq!(
             merged[1].remote,
             Remote::Addresses(vec!["192.0.2.0/31".parse().unwrap()])

@@ -566,30 +566,27 @@ fn ports_at(cfg: &Config, w: &[&str]) -> (Option<Vec<Elem>>, usize) {
 fn entry(cfg: &Config, w: &[&str], v6: bool) -> Result<Vec<Expr>, String> {
     let mut m = Vec::new();
     let elems = |v: Vec<Elem>| Right::Elems(v);
+    // IOS writes ICMPv6 `icmp` in an IPv6 list; the ASA `icmp6`.
+    let icmp = matches!(w.first(), Some(&"icmp" | &"icmp6"));
+    let icmpv6 = icmp && (v6 || w.first() == Some(&"icmp6"));
     let (proto, mut i, service) = match w.first() {
         Some(&"ip" | &"ipv6") => (None, 1, None),
+        Some(&"icmp" | &"icmp6") => {
+            m.push(l4_match(if icmpv6 { "ipv6-icmp" } else { "icmp" }));
+            (None, 1, None)
+        }
         Some(&"tcp") => (Some(Protocol::Tcp), 1, None),
         Some(&"udp") => (Some(Protocol::Udp), 1, None),
         Some(&"object-group") => match w.get(1).and_then(|n| cfg.services.get(*n)) {
             Some((p, ports)) => (*p, 2, Some(ports)),
             None => return Err(format!("service group {:?}", w.get(1))),
         },
-        // ICMP and other protocols: never a TCP or UDP probe.
-        Some(p) => {
-            return Ok(vec![Expr::Match {
-                negate: false,
-                left: Left::L4 { v6: None },
-                right: elems(vec![Elem::Name((*p).into())]),
-            }]);
-        }
+        // Other protocols: never a connection the audit decides.
+        Some(p) => return Ok(vec![l4_match(p)]),
         None => return Err("an empty ACE".into()),
     };
     if let Some(p) = proto {
-        m.push(Expr::Match {
-            negate: false,
-            left: Left::L4 { v6: None },
-            right: elems(vec![Elem::Name(p.as_str().into())]),
-        });
+        m.push(l4_match(p.as_str()));
     }
     for (dst, side) in [(false, "source"), (true, "destination")] {
         let (addrs, used) = address_spec(cfg, w.get(i..).unwrap_or_default(), v6)
@@ -606,7 +603,11 @@ fn entry(cfg: &Config, w: &[&str], v6: bool) -> Result<Vec<Expr>, String> {
                 right: elems(a),
             });
         }
-        let (port, used) = ports_at(cfg, w.get(i..).unwrap_or_default());
+        let (port, used) = if icmp {
+            (None, 0)
+        } else {
+            ports_at(cfg, w.get(i..).unwrap_or_default())
+        };
         i += used;
         if let Some(ports) = port {
             m.push(Expr::Match {
@@ -627,6 +628,9 @@ fn entry(cfg: &Config, w: &[&str], v6: bool) -> Result<Vec<Expr>, String> {
             right: elems(ports.clone()),
         });
     }
+    if icmp {
+        i += icmp_spec(w.get(i..).unwrap_or_default(), icmpv6, &mut m)?;
+    }
     for word in w.get(i..).unwrap_or_default() {
         match *word {
             "established" => m.push(Expr::Match {
@@ -639,4 +643,72 @@ fn entry(cfg: &Config, w: &[&str], v6: bool) -> Result<Vec<Expr>, String> {
         }
     }
     Ok(m)
+}
+
+/// A match of the transport protocol `name`.
+fn l4_match(name: &str) -> Expr {
+    Expr::Match {
+        negate: false,
+        left: Left::L4 { v6: None },
+        right: Right::Elems(vec![Elem::Name(name.into())]),
+    }
+}
+
+/// An ICMP ACE's message: a type keyword (IOS's or the ASA's) or number, then perhaps a code
+/// number; matches of them pushed onto `m`. The words it read.
+fn icmp_spec(w: &[&str], v6: bool, m: &mut Vec<Expr>) -> Result<usize, String> {
+    let Some(&word) = w.first().filter(|&&w| !w.starts_with("log")) else {
+        return Ok(0);
+    };
+    let t = match word.parse::<u8>() {
+        Ok(n) => n,
+        Err(_) => icmp_keyword(word, v6).ok_or_else(|| {
+            format!(
+                "ICMP{} message `{word}` (not one the audit knows)",
+                if v6 { "v6" } else { "" }
+            )
+        })?,
+    };
+    let field = |kind: bool, n: u8| Expr::Match {
+        negate: false,
+        left: Left::Icmp { v6, kind },
+        right: Right::Elems(vec![Elem::Num(u64::from(n))]),
+    };
+    m.push(field(true, t));
+    match w.get(1).map(|c| c.parse::<u8>()) {
+        Some(Ok(code)) => {
+            m.push(field(false, code));
+            Ok(2)
+        }
+        _ => Ok(1),
+    }
+}
+
+/// The type number of an IOS or ASA ICMP keyword.
+fn icmp_keyword(word: &str, v6: bool) -> Option<u8> {
+    Some(match (v6, word) {
+        (false, "echo-reply") => 0,
+        (true, "echo-reply") => 129,
+        (false, "unreachable") => 3,
+        (true, "unreachable") => 1,
+        (false, "source-quench") => 4,
+        (false, "redirect") => 5,
+        (true, "redirect") => 137,
+        (false, "echo") => 8,
+        (true, "echo" | "echo-request") => 128,
+        (false, "router-advertisement") => 9,
+        (true, "router-advertisement") => 134,
+        (false, "router-solicitation") => 10,
+        (true, "router-solicitation") => 133,
+        (false, "time-exceeded") => 11,
+        (true, "time-exceeded") => 3,
+        (false, "parameter-problem") => 12,
+        (true, "parameter-problem") => 4,
+        (false, "timestamp-request") => 13,
+        (false, "timestamp-reply") => 14,
+        (true, "packet-too-big") => 2,
+        (true, "nd-ns" | "neighbor-solicitation") => 135,
+        (true, "nd-na" | "neighbor-advertisement") => 136,
+        _ => return None,
+    })
 }

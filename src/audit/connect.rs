@@ -7,7 +7,7 @@ use std::net::IpAddr;
 use super::model::{Context, Decision, Hook, L4, State, flags};
 use super::space::{self, Addrs, Cube, Ports};
 use super::{Firewall, Interfaces, Part, Placement, Verdict};
-use crate::model::{Direction, Protocol};
+use crate::model::{Direction, Protocol, Service};
 use crate::ruleset::{Remote, Selected};
 
 pub(super) use super::space::Space;
@@ -23,6 +23,8 @@ pub(super) struct Need {
     pub gateway: IpAddr,
     /// The other end: the entry's peers of the gateway's family (every address for `any`).
     pub remote: Addrs,
+    /// The ports; for ICMP, the type numbers of the gateway's family (each decided as its
+    /// own message, in a space whose destination "port" is the type).
     pub ports: Ports,
 }
 
@@ -32,7 +34,7 @@ impl Need {
     pub(super) fn of(
         e: &Selected,
         direction: Direction,
-        protocol: Protocol,
+        service: &Service,
         gateway: IpAddr,
     ) -> Option<Need> {
         let v6 = gateway.is_ipv6();
@@ -47,13 +49,12 @@ impl Need {
             Remote::Names(_) => return None,
         };
         let remote = &remote - &own;
-        let ports = ports_of(e);
         Some(Need {
             direction,
-            protocol,
+            protocol: service.protocol(),
             gateway,
             remote,
-            ports,
+            ports: ports_of(service, v6),
         })
     }
 
@@ -100,13 +101,20 @@ impl Need {
     }
 }
 
-/// An entry's ports as a set.
-fn ports_of(e: &Selected) -> Ports {
-    e.ports
-        .ranges()
-        .iter()
-        .map(|r| r.lo().get()..=r.hi().get())
-        .collect()
+/// A service's ports as a set; for ICMP, its type numbers in the family (`v6`).
+fn ports_of(service: &Service, v6: bool) -> Ports {
+    match service {
+        Service::Tcp(p) | Service::Udp(p) => p
+            .ranges()
+            .iter()
+            .map(|r| r.lo().get()..=r.hi().get())
+            .collect(),
+        Service::Icmp(t) => t
+            .numbers(v6)
+            .into_iter()
+            .map(|n| u16::from(n)..=u16::from(n))
+            .collect(),
+    }
 }
 
 /// The hooks a connection's first packet and its replies meet.
@@ -248,6 +256,26 @@ fn leg_step(
     next
 }
 
+/// The runs a connection is decided in: (the opener's transport, the replies', the space).
+/// TCP and UDP: one run over the whole space. ICMP: one per type, whose messages (and
+/// replies, of the reply's type; none for a message without one) are the packets.
+fn runs(need: &Need) -> Vec<(L4, Option<L4>, Space)> {
+    match L4::transport(need.protocol) {
+        Some(l4) => vec![(l4, Some(l4), need.space())],
+        None => need
+            .ports
+            .iter()
+            .filter_map(|t| u8::try_from(t).ok())
+            .map(|t| {
+                let reply = crate::model::icmp_reply(need.v6(), t).map(|r| L4::icmp(need.v6(), r));
+                let mut space = need.space();
+                space.dport = Ports::from_iter([u16::from(t)..=u16::from(t)]);
+                (L4::icmp(need.v6(), t), reply, space)
+            })
+            .collect(),
+    }
+}
+
 /// What the ruleset does with every connection `need` names: a partition of its space.
 pub(super) fn connection(
     fw: &dyn Firewall,
@@ -256,57 +284,67 @@ pub(super) fn connection(
 ) -> Vec<Part> {
     let (there, back) = hooks(placement, need.direction);
     let (iif, oif) = interfaces(placement, need.direction, at);
-    let l4 = L4::of(need.protocol);
     // The audited host's own address (perimeter: the firewall's are not known).
     let own = match placement {
         Placement::Host => Addrs::from_iter([space::num(need.gateway)..=space::num(need.gateway)]),
         Placement::Perimeter => Addrs::new(),
     };
-    let mut going = vec![Going {
-        space: need.space(),
-        why: None,
-    }];
+    let runs = runs(need);
+    let mut going: Vec<Going> = Vec::new();
     let mut done: Vec<Done> = Vec::new();
-    for (i, leg) in legs(fw.uses_flags()).iter().enumerate() {
-        let flag_sets: &[u8] = if l4 == L4::Tcp { leg.flags } else { &[0] };
-        for &tcp in flag_sets {
-            let (hook, iif, oif) = if leg.reply {
-                (back, oif.clone(), iif.clone())
-            } else {
-                (there, iif.clone(), oif.clone())
+    // The replies' transport, for the chains that drop them (ICMP: the last type's).
+    let mut back_l4 = None;
+    for (opener, reply, space) in runs {
+        back_l4 = reply;
+        let mut run = vec![Going { space, why: None }];
+        for (i, leg) in legs(fw.uses_flags()).iter().enumerate() {
+            let flag_sets: &[u8] = if opener == L4::Tcp { leg.flags } else { &[0] };
+            // A message without a reply (a router solicitation) is only its own packets.
+            let Some(leg_l4) = (if leg.reply { reply } else { Some(opener) }) else {
+                continue;
             };
-            let ctx = Context {
-                v6: need.v6(),
-                l4,
-                state: leg.state,
-                flags: tcp,
-                iif,
-                oif,
-                local: hook == Hook::Output,
-                own: own.clone(),
-            };
-            going = leg_step(fw, (hook, &ctx), (leg, i == 0), going, &mut done);
+            for &tcp in flag_sets {
+                let (hook, iif, oif) = if leg.reply {
+                    (back, oif.clone(), iif.clone())
+                } else {
+                    (there, iif.clone(), oif.clone())
+                };
+                let ctx = Context {
+                    v6: need.v6(),
+                    l4: leg_l4,
+                    state: leg.state,
+                    flags: tcp,
+                    iif,
+                    oif,
+                    local: hook == Hook::Output,
+                    own: own.clone(),
+                };
+                run = leg_step(fw, (hook, &ctx), (leg, i == 0), run, &mut done);
+            }
         }
+        going.extend(run);
     }
     if need.v6() && placement == Placement::Host {
         going =
             super::nd::neighbour_discovery(fw, need, (iif.clone(), oif.clone()), going, &mut done);
     }
-    replies_too(
-        fw,
-        back,
-        Context {
-            v6: need.v6(),
-            l4,
-            state: State::Established,
-            flags: if l4 == L4::Tcp { flags::ACK } else { 0 },
-            iif: oif.clone(),
-            oif: iif.clone(),
-            local: back == Hook::Output,
-            own: own.clone(),
-        },
-        &mut done,
-    );
+    if let Some(l4) = back_l4 {
+        replies_too(
+            fw,
+            back,
+            Context {
+                v6: need.v6(),
+                l4,
+                state: State::Established,
+                flags: if l4 == L4::Tcp { flags::ACK } else { 0 },
+                iif: oif.clone(),
+                oif: iif.clone(),
+                local: back == Hook::Output,
+                own: own.clone(),
+            },
+            &mut done,
+        );
+    }
     done.extend(going.into_iter().map(|g| {
         (
             g.space,
@@ -486,12 +524,19 @@ pub(super) fn proven(e: &Selected, needed: u128, admitted: u128, names: bool) ->
     if names {
         return "not audited: the firewall resolves its peers' names".into();
     }
-    let ports: u32 = e
-        .ports
-        .ranges()
-        .iter()
-        .map(|r| u32::from(r.hi().get()) - u32::from(r.lo().get()) + 1)
-        .sum();
+    let (ports, unit) = e.services.first().map_or((0, "port"), |s| match s {
+        Service::Tcp(p) | Service::Udp(p) => (
+            p.ranges()
+                .iter()
+                .map(|r| u32::from(r.hi().get()) - u32::from(r.lo().get()) + 1)
+                .sum(),
+            "port",
+        ),
+        Service::Icmp(t) => (
+            u32::try_from(t.iter().count()).unwrap_or(u32::MAX),
+            "ICMP type",
+        ),
+    });
     let remote = match &e.remote {
         Remote::Any => "any address".to_string(),
         Remote::Addresses(nets) => {
@@ -518,6 +563,11 @@ pub(super) fn proven(e: &Selected, needed: u128, admitted: u128, names: bool) ->
         Remote::Names(_) => String::new(),
     };
     let plural = if ports == 1 { "" } else { "s" };
+    let from = if unit == "port" {
+        ", from every ephemeral source port"
+    } else {
+        ""
+    };
     let how = if admitted == needed && needed > 0 {
         "every connection admitted".to_string()
     } else if admitted == 0 {
@@ -525,7 +575,7 @@ pub(super) fn proven(e: &Selected, needed: u128, admitted: u128, names: bool) ->
     } else {
         format!("{admitted} of {needed} admitted")
     };
-    format!("{remote} × {ports} port{plural}, from every ephemeral source port: {how}")
+    format!("{remote} × {ports} {unit}{plural}{from}: {how}")
 }
 
 impl Need {
@@ -541,7 +591,12 @@ impl Need {
             protocol,
             gateway,
             remote: space::all_addrs(gateway.is_ipv6()),
-            ports: ports_of(e),
+            ports: e
+                .services
+                .iter()
+                .find(|s| s.protocol() == protocol)
+                .map(|s| ports_of(s, gateway.is_ipv6()))
+                .unwrap_or_default(),
         }
     }
 }

@@ -296,6 +296,10 @@ impl Parts<'_> {
         };
         let mut out = Vec::new();
         for peer in &peers {
+            if self.protocol == Protocol::Icmp {
+                out.extend(self.cisco_icmp(peer.as_ref(), gw.as_ref(), (list, asa), reply));
+                continue;
+            }
             for &(lo, hi) in &self.ports {
                 let port = if lo == hi {
                     format!("eq {lo}")
@@ -334,6 +338,60 @@ impl Parts<'_> {
             }
         }
         out
+    }
+
+    /// ICMP entries (the "ports" are the types): the request's, or (`reply`) its reply's.
+    fn cisco_icmp(
+        &self,
+        peer: Option<&IpNet>,
+        gw: Option<&IpNet>,
+        (list, asa): (&str, bool),
+        reply: bool,
+    ) -> Vec<String> {
+        let peer_side = cisco_addr(peer, asa);
+        let gw_side = cisco_addr(gw, asa);
+        let proto = if asa && self.v6 { "icmp6" } else { "icmp" };
+        let types = self
+            .ports
+            .iter()
+            .flat_map(|&(lo, hi)| lo..=hi)
+            .filter_map(|t| u8::try_from(t).ok())
+            .filter_map(|t| {
+                if reply {
+                    crate::model::icmp_reply(self.v6, t)
+                } else {
+                    Some(t)
+                }
+            });
+        types
+            .map(|t| {
+                let ace = match (self.direction, reply) {
+                    (Direction::In, false) | (Direction::Out, true) => {
+                        format!("permit {proto} {peer_side} {gw_side} {t}")
+                    }
+                    (Direction::Out, false) | (Direction::In, true) => {
+                        format!("permit {proto} {gw_side} {peer_side} {t}")
+                    }
+                };
+                if asa {
+                    format!("access-list {list} line 1 extended {ace}")
+                } else if self.v6 {
+                    format!("ipv6 access-list {list}\t{ace}")
+                } else {
+                    format!("ip access-list extended {list}\t{ace}")
+                }
+            })
+            .collect()
+    }
+
+    /// The transport match of the missing connections, for nft: `tcp dport { 25 }`, or for
+    /// ICMP (whose "ports" are the types) `icmp type { 8 }`.
+    fn nft_l4(&self, ports: &str) -> String {
+        match (self.protocol, self.v6) {
+            (Protocol::Icmp, false) => format!("icmp type {{ {ports} }}"),
+            (Protocol::Icmp, true) => format!("icmpv6 type {{ {ports} }}"),
+            (p, _) => format!("{p} dport {{ {ports} }}"),
+        }
     }
 
     /// The missing peers in the connection's family; empty for any address.
@@ -378,8 +436,9 @@ impl Parts<'_> {
             .into_iter()
             .map(|ports| {
                 format!(
-                    "insert rule {family} {table} {chain} {m}{} dport {{ {ports} }} accept comment \"fwgen {}\"",
-                    self.protocol, self.entry.id
+                    "insert rule {family} {table} {chain} {m}{} accept comment \"fwgen {}\"",
+                    self.nft_l4(&ports),
+                    self.entry.id
                 )
             })
             .collect()
@@ -402,11 +461,29 @@ impl Parts<'_> {
             .map(|g| format!("{own} {g} "))
             .unwrap_or_default();
         let mut out = Vec::new();
+        // ICMP matches one type a rule (the "ports" are the types).
+        let l4: Vec<String> = if self.protocol == Protocol::Icmp {
+            let (proto, flag) = if self.v6 {
+                ("ipv6-icmp", "--icmpv6-type")
+            } else {
+                ("icmp", "--icmp-type")
+            };
+            self.ports
+                .iter()
+                .flat_map(|&(lo, hi)| lo..=hi)
+                .map(|t| format!("-p {proto} {flag} {t}"))
+                .collect()
+        } else {
+            self.ports(",", ":")
+                .into_iter()
+                .map(|ports| format!("-p {} -m multiport --dports {ports}", self.protocol))
+                .collect()
+        };
         for p in &peer_parts {
-            for ports in self.ports(",", ":") {
+            for m in &l4 {
                 out.push(format!(
-                    "{tool} -I {chain} {own}{p}-p {} -m multiport --dports {ports} -m comment --comment \"fwgen {}\" -j ACCEPT",
-                    self.protocol, self.entry.id
+                    "{tool} -I {chain} {own}{p}{m} -m comment --comment \"fwgen {}\" -j ACCEPT",
+                    self.entry.id
                 ));
             }
         }

@@ -534,6 +534,15 @@ fn icmp_type(x: &str, v6: bool) -> Elem {
         (true, "echo-reply") => 129,
         (false, "echo-request") => 8,
         (false, "echo-reply") => 0,
+        (false, "destination-unreachable") => 3,
+        (true, "destination-unreachable") => 1,
+        (true, "packet-too-big") => 2,
+        (false, "time-exceeded" | "ttl-exceeded") => 11,
+        (true, "time-exceeded" | "ttl-exceeded") => 3,
+        (false, "parameter-problem") => 12,
+        (true, "parameter-problem") => 4,
+        (false, "timestamp-request") => 13,
+        (false, "timestamp-reply") => 14,
         _ => return Elem::Unknown(format!("ICMP type {x}")),
     };
     Elem::Num(named)

@@ -234,9 +234,9 @@ fn finding(
     let mut names = false;
     let mut needed: u128 = 0;
     for &d in &e.directions {
-        for &protocol in &e.protocols {
+        for service in &e.services {
             for gw in rules.gateway.iter().map(IpNet::addr) {
-                let Some(need) = Need::of(e, d, protocol, gw) else {
+                let Some(need) = Need::of(e, d, service, gw) else {
                     names = true;
                     continue;
                 };

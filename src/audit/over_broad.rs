@@ -34,16 +34,7 @@ pub(super) fn over_broad(
                 };
                 // Entries whose peers the firewall resolves need their ports from anyone
                 // here: the audit cannot tell their addresses.
-                let needed: Vec<Cube> = rules
-                    .selected
-                    .iter()
-                    .filter(|e| e.directions.contains(&d) && e.protocols.contains(&protocol))
-                    .map(|e| {
-                        Need::of(e, d, protocol, gw)
-                            .unwrap_or_else(|| Need::of_any(e, d, protocol, gw))
-                    })
-                    .map(|n| n.cube())
-                    .collect();
+                let needed = needed(rules, d, protocol, gw);
                 let bounds: Vec<space::Bounds> = needed.iter().map(space::Bounds::of).collect();
                 let mut groups: Vec<(Ports, Verdict, Addrs, String)> = Vec::new();
                 for p in connection(fw, placement, &universe) {
@@ -117,4 +108,23 @@ fn shown(mut found: Vec<(u128, String)>) -> Vec<String> {
         ));
     }
     out
+}
+
+/// The cubes of what the selection needs in a direction and protocol from gateway address
+/// `gw` (entries whose peers the firewall resolves: their ports from anyone).
+fn needed(rules: &Ruleset, d: Direction, protocol: Protocol, gw: std::net::IpAddr) -> Vec<Cube> {
+    rules
+        .selected
+        .iter()
+        .filter(|e| e.directions.contains(&d))
+        .flat_map(|e| {
+            e.services
+                .iter()
+                .filter(|s| s.protocol() == protocol)
+                .map(move |s| {
+                    Need::of(e, d, s, gw).unwrap_or_else(|| Need::of_any(e, d, protocol, gw))
+                })
+        })
+        .map(|n| n.cube())
+        .collect()
 }

@@ -20,8 +20,9 @@ pub use crate::yaml::{MAX_ALIAS_EXPANSION, MAX_FILE_BYTES, MAX_INDENT, MAX_NESTI
 use crate::yaml::{check_nesting, parse_yaml, read_text};
 
 use crate::model::{
-    Catalogue, Component, Direction, Document, Entry, Feature, HostGroup, Opens, Peer, Platform,
-    PortSet, Product, ProductVersion, Retired, Role, Source, Version, Written, aggregate,
+    Catalogue, Component, Direction, Document, Entry, Feature, HostGroup, IcmpTypes, Opens, Peer,
+    Platform, PortSet, Product, ProductVersion, Protocol, Retired, Role, Service, Source, Version,
+    Written, aggregate,
 };
 use crate::suggest::hint;
 use crate::text::hex;

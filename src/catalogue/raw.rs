@@ -6,7 +6,9 @@
 
 use serde::Deserialize;
 
-use crate::model::{Address, AddressSource, Application, Direction, Opens, PortRange, Protocol};
+use crate::model::{
+    Address, AddressSource, Application, Direction, IcmpType, Opens, PortRange, Protocol,
+};
 
 /// A lower-case id: `[a-z0-9][a-z0-9-]*`, at most 48 characters (ids end up in chain, set and
 /// object-group names, so they stay within every backend's character set).
@@ -189,8 +191,12 @@ pub(crate) struct Entry {
     pub component: Option<Id>,
     pub description: String,
     pub protocols: Vec<Protocol>,
-    /// Ports (`25`) and ranges (`"8000-8010"`).
+    /// Ports (`25`) and ranges (`"8000-8010"`), for TCP and UDP.
+    #[serde(default)]
     pub ports: Vec<PortRange>,
+    /// ICMP message types (`echo-request`, `8`, `v6:128`), for ICMP.
+    #[serde(default)]
+    pub icmp_types: Vec<IcmpType>,
     /// The document's direction cell, in its order: `[in]`, `[out]`, `[in, out]` (In/Out)
     /// or `[out, in]` (Out/In).
     pub directions: Vec<Direction>,
@@ -288,6 +294,19 @@ fn present<'de, D: serde::Deserializer<'de>, T: Deserialize<'de>>(
 }
 
 impl Parts {
+    /// The list field an entry of this piece lacks: `ports` for TCP and UDP, `icmp_types`
+    /// for ICMP (both are optional in the schema, each needed by its protocols), so that a
+    /// file with other schema problems reports it with them.
+    pub(crate) fn entry_lacks(&self) -> Option<&'static str> {
+        let e = self.entries.as_ref()?.first()?;
+        let icmp = e.protocols.contains(&Protocol::Icmp);
+        match (icmp, e.ports.is_empty(), e.icmp_types.is_empty()) {
+            (false, true, true) if !e.protocols.is_empty() => Some("ports"),
+            (true, true, true) => Some("icmp_types"),
+            _ => None,
+        }
+    }
+
     /// Add a later piece: lists continue (pieces of one cut sequence), single values are set
     /// once (the splitter refuses a repeated key before this).
     pub(crate) fn append(&mut self, later: Parts) {

@@ -97,7 +97,21 @@ pub(super) fn problems(display: &str, text: &str) -> Option<Vec<Diagnostic>> {
         for (index, (from, to)) in items.into_iter().enumerate() {
             let item = section.get(key_len + from..key_len + to)?;
             match serde_yaml::from_str::<Parts>(&[key_line, item].concat()) {
-                Ok(p) => parts.append(p),
+                Ok(p) => {
+                    if let Some(field) = p.entry_lacks() {
+                        // Where the item's mapping starts, after its `- `, as serde says it.
+                        let column = item.find("- ").map(|at| at + 3);
+                        found.push(Diagnostic {
+                            path: display.to_string(),
+                            line: line_at(text, start + key_len + from),
+                            column,
+                            kind: Problem::Syntax(format!(
+                                "{key}[{index}]: missing field `{field}`"
+                            )),
+                        });
+                    }
+                    parts.append(p);
+                }
                 Err(e) => {
                     let first = line_at(text, start + key_len + from);
                     found.push(moved(display, &e, first - 1, Some((key, index))));

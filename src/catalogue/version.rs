@@ -306,6 +306,7 @@ impl Ctx<'_> {
     fn entry(&mut self, e: raw::Entry, ids: &Ids) -> Entry {
         let line = At::Item("entries", &e.id.0);
         let referrer = format!("entry `{}`", e.id.0);
+        let services = self.services(line, &referrer, &e);
         let component = e
             .component
             .map_or_else(|| ids.default_component.clone(), |c| c.0);
@@ -332,7 +333,6 @@ impl Ctx<'_> {
         };
         for (field, empty) in [
             ("protocols", e.protocols.is_empty()),
-            ("ports", e.ports.is_empty()),
             ("directions", e.directions.is_empty()),
         ] {
             if empty {
@@ -362,8 +362,7 @@ impl Ctx<'_> {
             id: e.id.0,
             component,
             description: e.description,
-            protocols: e.protocols.into_iter().collect(),
-            ports: PortSet::new(e.ports),
+            services,
             written: written.unwrap_or(Written::Out),
             directions,
             opens: e.opens,
@@ -377,6 +376,62 @@ impl Ctx<'_> {
             source: e.source.map(source).unwrap_or_default(),
             site_addition: false,
         }
+    }
+
+    /// An entry's services: TCP and UDP with `ports:`, or ICMP with `icmp_types:`; one
+    /// error for a list that does not fit its protocols.
+    fn services(&mut self, line: At<'_>, referrer: &str, e: &raw::Entry) -> Vec<Service> {
+        let protocols: BTreeSet<Protocol> = e.protocols.iter().copied().collect();
+        let icmp = protocols.contains(&Protocol::Icmp);
+        let problem = if icmp && protocols.len() > 1 {
+            Some(format!(
+                "{referrer}: `icmp` cannot share an entry with `tcp` or `udp` (ICMP has types, \
+                 not ports): give ICMP an entry of its own"
+            ))
+        } else if icmp && !e.ports.is_empty() {
+            Some(format!(
+                "{referrer}: `ports:` with `protocols: [icmp]`: ICMP has no ports; name its \
+                 messages with `icmp_types:` (for example `[echo-request]`)"
+            ))
+        } else if icmp && e.icmp_types.is_empty() {
+            Some(format!(
+                "{referrer}: `protocols: [icmp]` needs `icmp_types:` (for example `[echo-request]`)"
+            ))
+        } else if icmp && e.configurable {
+            Some(format!(
+                "{referrer}: `configurable: true` is for ports; ICMP has none"
+            ))
+        } else if !icmp && !e.icmp_types.is_empty() {
+            Some(format!(
+                "{referrer}: `icmp_types:` with `protocols: [{}]`: only ICMP has types; use \
+                 `ports:` for TCP and UDP",
+                protocols
+                    .iter()
+                    .map(|p| p.as_str())
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            ))
+        } else if !protocols.is_empty() && !icmp && e.ports.is_empty() {
+            self.err(
+                line,
+                Problem::EmptyList {
+                    what: referrer.to_string(),
+                    field: "ports",
+                },
+            );
+            None
+        } else {
+            None
+        };
+        if let Some(message) = problem {
+            self.err(line, Problem::Invalid(message));
+        }
+        let ports = PortSet::new(e.ports.iter().copied());
+        let types = IcmpTypes::new(e.icmp_types.iter().copied());
+        protocols
+            .into_iter()
+            .map(|p| Service::of(p, &ports, &types))
+            .collect()
     }
 
     fn host_group(&mut self, g: raw::HostGroup) -> HostGroup {

@@ -5,7 +5,7 @@ use std::fmt::Write;
 
 use crate::cli::SiteInitArgs;
 use crate::error::Error;
-use crate::model::{AddressSource, Catalogue, ProductVersion};
+use crate::model::{AddressSource, Catalogue, ProductVersion, Service};
 use crate::ruleset::{Ruleset, Selected};
 use crate::select::Request;
 use crate::site::Site;
@@ -39,8 +39,8 @@ fn text(s: &str) -> String {
 fn connection(s: &Selected) -> String {
     let mut parts = Vec::new();
     for d in &s.directions {
-        for p in &s.protocols {
-            parts.push(format!("{} {} {}", d.as_str(), p.as_str(), s.ports));
+        for service in &s.services {
+            parts.push(format!("{} {service}", d.as_str()));
         }
     }
     format!("{} ({})", s.id, parts.join(", "))
@@ -225,7 +225,7 @@ fn ports(out: &mut String, pv: &ProductVersion, rules: &Ruleset) {
             out,
             "#   {}: [{}]      # {}",
             s.id,
-            s.ports,
+            s.services.first().map(Service::what).unwrap_or_default(),
             text(&connection(s))
         );
     }

@@ -6,6 +6,7 @@
 
 mod address;
 mod port;
+mod service;
 mod version;
 
 use std::collections::{BTreeMap, BTreeSet};
@@ -16,31 +17,10 @@ use serde::{Deserialize, Serialize};
 
 pub use address::{Address, aggregate};
 pub use port::{Port, PortRange, PortSet};
+pub use service::{
+    IcmpType, IcmpTypes, KNOWN_ICMP, KnownIcmp, Protocol, Service, icmp_name, icmp_reply,
+};
 pub use version::Version;
-
-/// Transport protocol of a connection.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub enum Protocol {
-    Tcp,
-    Udp,
-}
-
-impl Protocol {
-    /// Lower-case name, as every backend spells it.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Self::Tcp => "tcp",
-            Self::Udp => "udp",
-        }
-    }
-}
-
-impl fmt::Display for Protocol {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
 
 /// Direction of a connection from the local host's point of view (the gateway, or for the
 /// `exchange-server` component the Exchange Server): `in` = the peer connects to us.
@@ -351,8 +331,9 @@ pub struct Entry {
     pub id: String,
     pub component: String,
     pub description: String,
-    pub protocols: BTreeSet<Protocol>,
-    pub ports: PortSet,
+    /// One service per protocol of the row: TCP and UDP to the row's ports, ICMP of its
+    /// types.
+    pub services: Vec<Service>,
     /// The document's direction cell.
     pub written: Written,
     /// The directions in which connections are opened: what a firewall admits as new
@@ -379,6 +360,16 @@ pub struct Entry {
 }
 
 impl Entry {
+    /// The row's ports (TCP and UDP share them); `None` for an ICMP-only entry.
+    pub fn ports(&self) -> Option<&PortSet> {
+        self.services.iter().find_map(Service::ports)
+    }
+
+    /// The protocols, in order.
+    pub fn protocols(&self) -> Vec<Protocol> {
+        self.services.iter().map(Service::protocol).collect()
+    }
+
     /// For a both-direction row read as one connection: the direction of its replies.
     pub fn reply(&self) -> Option<Direction> {
         self.opens

@@ -27,7 +27,7 @@ use std::fmt::Write;
 
 use ipnet::IpNet;
 
-use crate::model::{Direction, PortRange, PortSet, Protocol};
+use crate::model::{Direction, PortRange, PortSet, Protocol, Service};
 use crate::ruleset::Ruleset;
 
 use super::comment::header_lines;
@@ -109,6 +109,7 @@ pub(super) const IOS: super::Description = super::Description {
     ),
     forwarder: None,
     render: render_ios,
+    icmp_by_name: false,
     previous: Some(previous_ios),
 };
 
@@ -156,6 +157,8 @@ struct Ace {
     reply: bool,
     /// ASA: the whole port set as one service object group.
     dports: Option<PortSet>,
+    /// ICMP: the message type and whether it is ICMPv6.
+    icmp: Option<(u8, bool)>,
     /// What the remote side's addresses are, for its object group's name (`DNS-SERVERS`).
     label: Option<String>,
 }
@@ -254,7 +257,10 @@ fn plan(
         };
         // Connections this list must let start, and (IOS) replies it must let back.
         let forward = (rule.direction == Direction::In) == toward_gateway;
-        if !forward && dialect == Dialect::Asa {
+        // The ASA lets replies back by itself, but ICMP's only with `inspect icmp`: its
+        // replies get entries of their own, as on IOS.
+        let icmp = matches!(rule.service, Service::Icmp(_));
+        if !forward && dialect == Dialect::Asa && !icmp {
             continue;
         }
         let (from, to) = if toward_gateway {
@@ -262,7 +268,7 @@ fn plan(
         } else {
             (gateway.clone(), remote)
         };
-        let aces = aces(rule, from, to, forward, dialect, label);
+        let aces = aces(rule, (from, to), (forward, family), dialect, label);
         out.push((remarks(rule, &descriptions, forward), aces));
     }
     out
@@ -272,37 +278,58 @@ fn plan(
 /// the IOS return entries for them.
 fn aces(
     rule: &crate::ruleset::Rule,
-    from: Side,
-    to: Side,
-    forward: bool,
+    (from, to): (Side, Side),
+    (forward, family): (bool, Family),
     dialect: Dialect,
     label: Option<String>,
 ) -> Vec<Ace> {
     let ace = |sport, dport, reply, dports| Ace {
-        protocol: rule.protocol,
+        protocol: rule.service.protocol(),
         src: from.clone(),
         sport,
         dst: to.clone(),
         dport,
         reply,
         dports,
+        icmp: None,
         label: label.clone(),
+    };
+    let ports = match &rule.service {
+        Service::Tcp(p) | Service::Udp(p) => p,
+        Service::Icmp(t) => {
+            // One entry per type; the replies (echo-reply for echo-request) back.
+            let v6 = family == Family::V6;
+            return t
+                .numbers(v6)
+                .into_iter()
+                .filter_map(|n| {
+                    if forward {
+                        Some(n)
+                    } else {
+                        crate::model::icmp_reply(v6, n)
+                    }
+                })
+                .map(|n| Ace {
+                    icmp: Some((n, v6)),
+                    ..ace(None, None, !forward, None)
+                })
+                .collect();
+        }
     };
     if !forward {
         // A reply comes from the service port and goes to the opener's ephemeral ports
         // only: `permit udp any eq 53 host GW` alone would admit every UDP port of the
         // gateway to anyone who sends from port 53.
-        return rule
-            .ports
+        return ports
             .ranges()
             .iter()
             .map(|&p| ace(Some(p), Some(ephemeral()), true, None))
             .collect();
     }
-    if dialect == Dialect::Asa && rule.ports.ranges().len() > 1 {
-        return vec![ace(None, None, false, Some(rule.ports.clone()))];
+    if dialect == Dialect::Asa && ports.ranges().len() > 1 {
+        return vec![ace(None, None, false, Some(ports.clone()))];
     }
-    rule.ports
+    ports
         .ranges()
         .iter()
         .map(|&p| ace(None, Some(p), false, None))
@@ -445,7 +472,7 @@ fn ace_text(a: &Ace, groups: &mut Groups, dialect: Dialect, toward_gateway: bool
         toward_gateway,
         label.filter(|_| !toward_gateway),
     );
-    let mut s = ace_line(a, &src, &dst);
+    let mut s = ace_line(a, &src, &dst, dialect);
     if let Some(ports) = &a.dports {
         let _ = write!(s, " object-group {}", groups.svc(a.protocol, ports));
     }
@@ -455,8 +482,44 @@ fn ace_text(a: &Ace, groups: &mut Groups, dialect: Dialect, toward_gateway: bool
     s
 }
 
-/// `permit PROTO SRC [SPORT] DST [DPORT]` for an ACE with its sides already written.
-fn ace_line(a: &Ace, src: &str, dst: &str) -> String {
+/// The keyword IOS or the ASA gives ICMP type `t` of a family, where it has one (the number
+/// is valid too, but reads worse and not every parser takes it).
+fn icmp_keyword(t: u8, v6: bool, dialect: Dialect) -> Option<&'static str> {
+    Some(match (v6, t) {
+        (false, 0) | (true, 129) => "echo-reply",
+        (false, 3) | (true, 1) => "unreachable",
+        (false, 4) => "source-quench",
+        (false, 5) | (true, 137) => "redirect",
+        (false, 8) => "echo",
+        (true, 128) if dialect == Dialect::Asa => "echo",
+        (true, 128) => "echo-request",
+        (false, 9) | (true, 134) => "router-advertisement",
+        (false, 10) | (true, 133) => "router-solicitation",
+        (false, 11) | (true, 3) => "time-exceeded",
+        (false, 12) | (true, 4) => "parameter-problem",
+        (false, 13) => "timestamp-request",
+        (false, 14) => "timestamp-reply",
+        (true, 2) => "packet-too-big",
+        (true, 135) if dialect == Dialect::Asa => "neighbor-solicitation",
+        (true, 136) if dialect == Dialect::Asa => "neighbor-advertisement",
+        (true, 135) => "nd-ns",
+        (true, 136) => "nd-na",
+        _ => return None,
+    })
+}
+
+/// `permit PROTO SRC [SPORT] DST [DPORT]` for an ACE with its sides already written;
+/// `permit icmp SRC DST TYPE` (the ASA's IPv6 entries: `icmp6`).
+fn ace_line(a: &Ace, src: &str, dst: &str, dialect: Dialect) -> String {
+    if let Some((t, v6)) = a.icmp {
+        let proto = if v6 && dialect == Dialect::Asa {
+            "icmp6"
+        } else {
+            "icmp"
+        };
+        let name = icmp_keyword(t, v6, dialect).map_or_else(|| t.to_string(), str::to_string);
+        return format!("permit {proto} {src} {dst} {name}");
+    }
     let mut s = format!("permit {} {src}", a.protocol);
     if let Some(p) = a.sport {
         let _ = write!(s, " {}", port_spec(p));

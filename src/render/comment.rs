@@ -144,10 +144,9 @@ pub fn any_lines(rules: &Ruleset) -> Vec<String> {
         let entries: Vec<&str> = r.entries.iter().map(String::as_str).collect();
         let why: Vec<String> = r.any.iter().map(ToString::to_string).collect();
         lines.push(format!(
-            "any address: {} {} {} ({}): {}",
+            "any address: {} {} ({}): {}",
             r.direction,
-            r.protocol,
-            r.ports,
+            r.service,
             entries.join(", "),
             why.join("; ")
         ));
@@ -171,12 +170,11 @@ mod tests {
 
     #[test]
     fn rule_comments_keep_whole_ids() {
-        use crate::model::{Direction, PortSet, Protocol};
+        use crate::model::{Direction, PortSet, Service};
         use crate::ruleset::{Peers, Remote};
         let rule = Rule {
             direction: Direction::Out,
-            protocol: Protocol::Tcp,
-            ports: PortSet::new([]),
+            service: Service::Tcp(PortSet::new([])),
             remote: Remote::Any,
             helper: None,
             peers: Peers {

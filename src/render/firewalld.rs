@@ -49,6 +49,7 @@ pub(super) const DESCRIPTION: super::Description = super::Description {
     // Escaped, not dropped: `<`, `&` and quotes become entities; `--` never ends a comment.
     never_emits: &[],
     names_note: None,
+    icmp_by_name: true,
     forwarder: Some(super::dnsmasq::Forwarder {
         note: "# firewalld rebuilds its sets on `firewall-cmd --reload`: they are empty afterwards.\n\
                # Clear this dnsmasq's cache then (`kill -HUP` its process), so that the gateway's next\n\
@@ -143,7 +144,7 @@ struct Service {
     name: String,
     index: usize,
     description: String,
-    protocol: crate::model::Protocol,
+    protocol: &'static str,
     ports: Vec<crate::model::PortRange>,
     ftp: bool,
 }
@@ -173,6 +174,13 @@ enum Element {
         set: String,
         service: String,
     },
+    /// ICMP messages of one type (firewalld's name for it) in one family, from the addresses
+    /// of an ipset or from any.
+    Icmp {
+        family: &'static str,
+        set: Option<String>,
+        icmp: &'static str,
+    },
     /// The rate-limited log rule before the target.
     Log,
 }
@@ -188,19 +196,52 @@ struct Plan {
 }
 
 impl Plan {
-    /// The body elements and ipsets of `rule` (its service is `name`) in family `f`.
+    /// The body elements and ipsets of `rule` (its service, or its ipsets' prefix, is
+    /// `name`) in family `f`.
     fn family(&mut self, rule: &Rule, name: &str, f: Family) {
         let (fam, set_family) = match f {
             Family::V4 => ("ipv4", "inet"),
             Family::V6 => ("ipv6", "inet6"),
         };
-        let rule_for = |set: &str| Element::Rule {
-            family: fam,
-            set: set.to_string(),
-            service: name.to_string(),
+        // ICMP has no service: one rich rule per type, named as firewalld's icmptypes are.
+        let icmp: Option<Vec<&'static str>> = match &rule.service {
+            crate::model::Service::Tcp(_) | crate::model::Service::Udp(_) => None,
+            crate::model::Service::Icmp(t) => Some(
+                t.numbers(f == Family::V6)
+                    .into_iter()
+                    .filter_map(|n| icmp_type_name(n, f == Family::V6))
+                    .collect(),
+            ),
+        };
+        if icmp.as_ref().is_some_and(Vec::is_empty) {
+            return;
+        }
+        let rule_for = |set: &str| match &icmp {
+            None => vec![Element::Rule {
+                family: fam,
+                set: set.to_string(),
+                service: name.to_string(),
+            }],
+            Some(types) => types
+                .iter()
+                .map(|&icmp| Element::Icmp {
+                    family: fam,
+                    set: Some(set.to_string()),
+                    icmp,
+                })
+                .collect(),
         };
         match remote_in(rule, f) {
             None => {}
+            Some(RemoteMatch::Any) if icmp.is_some() => {
+                for icmp in icmp.iter().flatten() {
+                    self.body.push(Element::Icmp {
+                        family: fam,
+                        set: None,
+                        icmp,
+                    });
+                }
+            }
             // A service element has no family: the V4 pass adds it for both.
             Some(RemoteMatch::Any) if f == Family::V4 => {
                 self.body.push(Element::Service(name.to_string()))
@@ -208,7 +249,7 @@ impl Plan {
             Some(RemoteMatch::Any) => {}
             Some(RemoteMatch::Nets(nets)) => {
                 let set = format!("{name}-{}", f.suffix());
-                self.body.push(rule_for(&set));
+                self.body.extend(rule_for(&set));
                 self.ipsets.push(IpSet::Fixed {
                     name: set,
                     family: set_family,
@@ -218,7 +259,7 @@ impl Plan {
             Some(RemoteMatch::Names(groups)) => {
                 for g in groups {
                     let set = super::dns_ipset_name(&g, f);
-                    self.body.push(rule_for(&set));
+                    self.body.extend(rule_for(&set));
                     let ipset = IpSet::Dns {
                         name: set,
                         family: set_family,
@@ -259,14 +300,21 @@ fn plan(
         .enumerate()
     {
         let name = format!("fwgen-{dir}-{}", i + 1);
-        p.services.push(Service {
-            name: name.clone(),
-            index: i + 1,
-            description: describe(rules, &descriptions, rule),
-            protocol: rule.protocol,
-            ports: rule.ports.ranges().to_vec(),
-            ftp: rule.is_ftp(),
-        });
+        let (protocol, ports) = match &rule.service {
+            crate::model::Service::Tcp(p) => ("tcp", p),
+            crate::model::Service::Udp(p) => ("udp", p),
+            crate::model::Service::Icmp(_) => ("", &crate::model::PortSet::default()),
+        };
+        if !ports.is_empty() {
+            p.services.push(Service {
+                name: name.clone(),
+                index: i + 1,
+                description: describe(rules, &descriptions, rule),
+                protocol,
+                ports: ports.ranges().to_vec(),
+                ftp: rule.is_ftp(),
+            });
+        }
         for f in Family::BOTH {
             p.family(rule, &name, f);
         }
@@ -336,6 +384,14 @@ fn build(
                 "<rule family=\"{family}\"><{} ipset=\"{set}\"/><service name=\"{service}\"/><accept/></rule>",
                 plan.peer_elem
             ),
+            Element::Icmp { family, set, icmp } => {
+                let source = set.as_ref().map_or(String::new(), |set| {
+                    format!("<{} ipset=\"{set}\"/>", plan.peer_elem)
+                });
+                format!(
+                    "<rule family=\"{family}\">{source}<icmp-type name=\"{icmp}\"/><accept/></rule>"
+                )
+            }
             Element::Log => format!(
                 "<rule priority=\"32767\"><log prefix=\"{}\" level=\"info\"><limit value=\"10/m\"/></log><{}/></rule>",
                 xml_escape(&log_prefix(opts, dir, 100)),
@@ -344,6 +400,19 @@ fn build(
         })
         .collect();
     Built { files, body }
+}
+
+/// firewalld's name (its `icmptypes/` file) for ICMP type `n` of a family, if it has one
+/// (`Backend::render` refuses a number without one first; see `icmp_names_only`).
+pub(super) fn icmp_type_name(n: u8, v6: bool) -> Option<&'static str> {
+    match crate::model::icmp_name(n, v6)? {
+        "nd-neighbor-solicit" => Some("neighbour-solicitation"),
+        "nd-neighbor-advert" => Some("neighbour-advertisement"),
+        "nd-router-solicit" => Some("router-solicitation"),
+        "nd-router-advert" => Some("router-advertisement"),
+        "nd-redirect" => Some("redirect"),
+        name => Some(name),
+    }
 }
 
 /// The HOST -> ANY policy's zones, and the ICMP a host must be able to send: without

@@ -27,7 +27,7 @@ use std::fmt::Write;
 
 use ipnet::IpNet;
 
-use crate::model::{Direction, PortRange, PortSet};
+use crate::model::{Direction, PortRange, PortSet, Service};
 use crate::ruleset::{Rule, Ruleset};
 
 use super::comment::{header_lines, log_prefix, rule_comment};
@@ -53,6 +53,7 @@ pub(super) const DESCRIPTION: super::Description = super::Description {
     comment_max: Some(COMMENT_MAX),
     never_emits: &['"', '\\', '\n'],
     names_note: None,
+    icmp_by_name: false,
     forwarder: Some(super::dnsmasq::Forwarder {
         note: "",
         lines: super::dnsmasq::ipset,
@@ -257,14 +258,43 @@ fn rule_lines(out: &mut Vec<String>, chain: &str, rules: &[&Rule], sets: &mut Se
             continue;
         };
         let comment = rule_comment(rule, COMMENT_MAX);
+        let matches = service_matches(&rule.service, sets.family);
         for peer in sets.remote(remote, from) {
-            for ports in port_chunks(&rule.ports) {
+            for m in &matches {
                 out.push(format!(
-                    "-A {chain} {peer}-p {} {ports} -m comment --comment \"{comment}\" -j ACCEPT",
-                    rule.protocol
+                    "-A {chain} {peer}{m} -m comment --comment \"{comment}\" -j ACCEPT"
                 ));
             }
         }
+    }
+}
+
+/// The protocol and port (or ICMP type) matches of a service in one family, one per line
+/// the service needs: a multiport match holds 15 ports, an ICMP match one type (by number,
+/// which `iptables-save` prints back unchanged). None when the family has none of the
+/// service's ICMP types.
+pub(super) fn service_matches(service: &Service, family: Family) -> Vec<String> {
+    match service {
+        Service::Tcp(p) => port_chunks(p)
+            .iter()
+            .map(|c| format!("-p tcp {c}"))
+            .collect(),
+        Service::Udp(p) => port_chunks(p)
+            .iter()
+            .map(|c| format!("-p udp {c}"))
+            .collect(),
+        Service::Icmp(t) => match family {
+            Family::V4 => t
+                .numbers(false)
+                .iter()
+                .map(|n| format!("-p icmp --icmp-type {n}"))
+                .collect(),
+            Family::V6 => t
+                .numbers(true)
+                .iter()
+                .map(|n| format!("-p ipv6-icmp --icmpv6-type {n}"))
+                .collect(),
+        },
     }
 }
 

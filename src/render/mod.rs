@@ -5,6 +5,7 @@
 //! What they share is here and in [`comment`]: placement, address families, the header and
 //! comment sanitising, so that every backend behaves the same way.
 
+mod baseline;
 mod cisco_acl;
 pub mod comment;
 pub mod dnsmasq;
@@ -142,6 +143,19 @@ pub enum RenderError {
     Invalid(String),
 }
 
+/// The first ICMP type of the ruleset that has no name in its family (only a number).
+fn unnamed_icmp(rules: &Ruleset) -> Option<crate::model::IcmpType> {
+    rules.rules.iter().find_map(|r| match &r.service {
+        crate::model::Service::Tcp(_) | crate::model::Service::Udp(_) => None,
+        crate::model::Service::Icmp(types) => types.iter().copied().find(|&t| {
+            [false, true].into_iter().any(|v6| {
+                t.number(v6)
+                    .is_some_and(|n| crate::model::icmp_name(n, v6).is_none())
+            })
+        }),
+    })
+}
+
 /// How to give the own address of the host whose perimeter firewall this is.
 fn own_address_hint(component: Option<&str>) -> String {
     match component {
@@ -199,6 +213,9 @@ pub struct Description {
     pub never_emits: &'static [char],
     /// `None` when it can follow host names at run time (`--names fqdn`); else why not.
     pub names_note: Option<&'static str>,
+    /// True when it names ICMP types and cannot match one by number (firewalld's rich rules
+    /// take the names of its `icmptypes/`): a type with no name is refused.
+    pub icmp_by_name: bool,
     /// For rulesets with sets that DNS fills: what `--dnsmasq` writes.
     pub forwarder: Option<dnsmasq::Forwarder>,
     /// Turn a ruleset into text; capabilities are checked before.
@@ -274,6 +291,16 @@ impl Backend {
             });
         }
         self.check_options(opts)?;
+        if d.icmp_by_name
+            && let Some(t) = unnamed_icmp(rules)
+        {
+            return Err(RenderError::Unsupported {
+                backend: d.name,
+                what: format!(
+                    "ICMP type `{t}`, which has no name (it names ICMP types; use one of the names)"
+                ),
+            });
+        }
         let m = &rules.meta;
         if d.needs_gateway && opts.placement == Placement::Perimeter && rules.gateway.is_empty() {
             return Err(RenderError::NoGateway {

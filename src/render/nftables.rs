@@ -24,7 +24,7 @@ use std::fmt::Write;
 
 use ipnet::IpNet;
 
-use crate::model::{Direction, PortSet};
+use crate::model::{Direction, PortSet, Service, icmp_name};
 use crate::ruleset::{Rule, Ruleset};
 
 use super::comment::{header_lines, log_prefix, rule_comment};
@@ -61,6 +61,7 @@ pub(crate) const DESCRIPTION: super::Description = super::Description {
     comment_max: Some(COMMENT_MAX),
     never_emits: &['"', '\\', '\n'],
     names_note: None,
+    icmp_by_name: false,
     forwarder: Some(super::dnsmasq::Forwarder {
         note: "",
         lines: |g| super::dnsmasq::nftset(g, "fwgen", dns_set_name),
@@ -186,29 +187,61 @@ fn net(n: &IpNet) -> String {
 fn rule_lines(rules: &[&Rule], sets: &mut Sets, peer_field: &str) -> Vec<String> {
     let mut out = Vec::new();
     for rule in rules {
-        let ports = sets.ports(&rule.ports);
         let comment = rule_comment(rule, COMMENT_MAX);
         if rule.remote == crate::ruleset::Remote::Any {
-            out.push(format!(
-                "{} dport {ports} accept comment \"{comment}\"",
-                rule.protocol
-            ));
+            // The inet table sees both families: TCP and UDP in one statement, ICMP in one
+            // per family (`icmp type` matches IPv4 only, `icmpv6 type` IPv6 only).
+            let families: &[Option<Family>] = match rule.service {
+                Service::Tcp(_) | Service::Udp(_) => &[None],
+                Service::Icmp(_) => &[Some(Family::V4), Some(Family::V6)],
+            };
+            for &f in families {
+                if let Some(l4) = service_match(&rule.service, f, sets) {
+                    out.push(format!("{l4} accept comment \"{comment}\""));
+                }
+            }
             continue;
         }
         for f in Family::BOTH {
             let Some(remote) = remote_in(rule, f) else {
                 continue;
             };
+            let Some(l4) = service_match(&rule.service, Some(f), sets) else {
+                continue;
+            };
             for set in sets.remote(remote, f) {
                 out.push(format!(
-                    "{} {peer_field} {set} {} dport {ports} accept comment \"{comment}\"",
+                    "{} {peer_field} {set} {l4} accept comment \"{comment}\"",
                     family_kw(f),
-                    rule.protocol
                 ));
             }
         }
     }
     out
+}
+
+/// The transport match of a service in one family (`None`: both, for TCP and UDP): `tcp dport
+/// 25`, `icmp type echo-request`, `icmpv6 type { echo-request, nd-neighbor-solicit }`; `None`
+/// when the family has none of the service's ICMP types.
+fn service_match(service: &Service, family: Option<Family>, sets: &mut Sets) -> Option<String> {
+    match service {
+        Service::Tcp(p) => Some(format!("tcp dport {}", sets.ports(p))),
+        Service::Udp(p) => Some(format!("udp dport {}", sets.ports(p))),
+        Service::Icmp(t) => {
+            let v6 = family == Some(Family::V6);
+            let names: Vec<String> = t
+                .numbers(v6)
+                .into_iter()
+                .map(|n| icmp_name(n, v6).map_or_else(|| n.to_string(), str::to_string))
+                .collect();
+            let kw = if v6 { "icmpv6" } else { "icmp" };
+            match names.as_slice() {
+                [] => None,
+                [one] => Some(format!("{kw} type {one}")),
+                more => Some(format!("{kw} type {{ {} }}", more.join(", "))),
+            }
+        }
+    }
 }
 
 /// Statements that attach the FTP helper to FTP control connections. With `gateway`, only

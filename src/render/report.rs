@@ -17,7 +17,7 @@
 use std::collections::BTreeMap;
 use std::fmt::Write;
 
-use crate::model::{Direction, PortSet, Protocol};
+use crate::model::{Direction, Protocol, Service};
 use crate::ruleset::{Meta, Remote, Ruleset, Selected};
 
 use super::RenderOptions;
@@ -41,6 +41,7 @@ pub(super) const MARKDOWN: super::Description = super::Description {
     comment_max: None,
     never_emits: &[],
     names_note: None,
+    icmp_by_name: false,
     forwarder: None,
     render: |rules, opts| super::Rendered::file(markdown(rules, opts)),
     previous: None,
@@ -106,10 +107,10 @@ fn cells(e: &Selected) -> [String; 7] {
         Some((vendor, line)) => {
             format!(
                 "{} (site file line {line}; the vendor's: {vendor})",
-                e.ports
+                what(&e.services)
             )
         }
-        None => e.ports.to_string(),
+        None => what(&e.services),
     };
     let source = if e.site_addition {
         format!("SITE ADDITION: {}", e.source)
@@ -118,7 +119,7 @@ fn cells(e: &Selected) -> [String; 7] {
     };
     [
         e.id.clone(),
-        protocols(&e.protocols),
+        protocols(&e.services.iter().map(Service::protocol).collect::<Vec<_>>()),
         ports,
         visible(&peer),
         visible(&addresses),
@@ -192,7 +193,8 @@ fn site_changes(rules: &Ruleset) -> (String, String) {
             e.vendor_ports.as_ref().map(|(v, line)| {
                 format!(
                     "{}: ports {} instead of the vendor's {v} (site file line {line})",
-                    e.id, e.ports
+                    e.id,
+                    what(&e.services)
                 )
             })
         })
@@ -371,6 +373,17 @@ pub(super) fn markdown(rules: &Ruleset, opts: &RenderOptions) -> String {
             s.push('\n');
         }
     }
+    let baseline = super::baseline::rows(rules, opts);
+    if !baseline.is_empty() {
+        s.push_str(&format!(
+            "## Host baseline\n\nWhat {} admits besides the entries, in this order:\n\n| traffic | inbound | outbound |\n|---|---|---|\n",
+            md(&rules.meta.host())
+        ));
+        for [what, inbound, outbound] in &baseline {
+            let _ = writeln!(s, "| {} | {} | {} |", md(what), md(inbound), md(outbound));
+        }
+        s.push('\n');
+    }
     s.push_str("## Provenance\n\n");
     for l in provenance(rules, opts) {
         let _ = writeln!(s, "- {}", md(&l));
@@ -385,7 +398,7 @@ struct Node {
     /// Some rule to or from it admits any address.
     any: bool,
     /// (direction, protocol, ports) of the flows to and from it.
-    flows: BTreeMap<Direction, Vec<(Protocol, PortSet)>>,
+    flows: BTreeMap<Direction, Vec<Service>>,
 }
 
 fn nodes(rules: &Ruleset) -> Vec<Node> {
@@ -400,26 +413,40 @@ fn nodes(rules: &Ruleset) -> Vec<Node> {
         });
         node.any |= e.any.is_some();
         for &d in &e.directions {
-            for &p in &e.protocols {
-                node.flows.entry(d).or_default().push((p, e.ports.clone()));
-            }
+            node.flows
+                .entry(d)
+                .or_default()
+                .extend(e.services.iter().cloned());
         }
     }
     by_peer.into_values().collect()
 }
 
-/// `tcp 25, 587; udp 53`: the whole label, never cut (it is wrapped to its space instead).
-fn flow_label(flows: &[(Protocol, PortSet)]) -> String {
-    let mut by_proto: BTreeMap<Protocol, PortSet> = BTreeMap::new();
-    for (p, ports) in flows {
-        let e = by_proto.entry(*p).or_default();
-        *e = e.union(ports);
+/// `tcp 25, 587; udp 53; icmp echo-request`: the whole label, never cut (it is wrapped to
+/// its space instead).
+fn flow_label(flows: &[Service]) -> String {
+    let mut by_proto: BTreeMap<Protocol, Service> = BTreeMap::new();
+    for s in flows {
+        match by_proto.get_mut(&s.protocol()) {
+            Some(e) => {
+                e.absorb(s);
+                e.normalize();
+            }
+            None => {
+                by_proto.insert(s.protocol(), s.clone());
+            }
+        }
     }
     by_proto
-        .iter()
-        .map(|(p, ports)| format!("{p} {ports}"))
+        .values()
+        .map(ToString::to_string)
         .collect::<Vec<_>>()
         .join("; ")
+}
+
+/// The ports (or ICMP types) of an entry's services, as one cell.
+fn what(services: &[Service]) -> String {
+    services.first().map(Service::what).unwrap_or_default()
 }
 
 /// `text` in lines of at most `max` characters, broken after a space, comma, semicolon or
@@ -682,6 +709,24 @@ pub(super) fn html_page(rules: &Ruleset, opts: &RenderOptions) -> String {
             }
             s.push_str("</table>\n");
         }
+    }
+    let baseline = super::baseline::rows(rules, opts);
+    if !baseline.is_empty() {
+        let _ = writeln!(
+            s,
+            "<h2>Host baseline</h2>\n<p>What {} admits besides the entries, in this order:</p>\n<table class=\"rules\">\n<tr><th>traffic</th><th>inbound</th><th>outbound</th></tr>",
+            html(&rules.meta.host())
+        );
+        for [what, inbound, outbound] in &baseline {
+            let _ = writeln!(
+                s,
+                "<tr><td>{}</td><td>{}</td><td>{}</td></tr>",
+                html(what),
+                html(inbound),
+                html(outbound)
+            );
+        }
+        s.push_str("</table>\n");
     }
     s.push_str("<h2>Provenance</h2>\n<ul class=\"provenance\">\n");
     for l in provenance(rules, opts) {

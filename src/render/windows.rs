@@ -22,7 +22,7 @@
 use std::collections::BTreeMap;
 use std::fmt::Write;
 
-use crate::model::{Direction, Platform};
+use crate::model::{Direction, Platform, Service};
 use crate::ruleset::{Remote, Rule, Ruleset};
 
 use super::comment::header_lines;
@@ -50,6 +50,7 @@ pub(super) const DESCRIPTION: super::Description = super::Description {
         "Windows Firewall rules take addresses only. Bind the host group with a lock file \
          (`fwgen resolve`, then --lock), an ip-ranges file or the site file",
     ),
+    icmp_by_name: false,
     forwarder: None,
     render: |rules, opts| super::Rendered::file(render(rules, opts)),
     previous: None,
@@ -267,12 +268,85 @@ fn new_rule(
     common: &Common,
     descriptions: &BTreeMap<&str, (&str, String)>,
 ) {
-    let remote = match &rule.remote {
-        Remote::Any => literal("Any", 10),
-        Remote::Addresses(a) => list(a.iter().map(|n| address(*n))),
-        // Refused before rendering (`names_note`); nothing to admit.
-        Remote::Names(_) => return,
+    let port_param = match rule.direction {
+        Direction::In => "LocalPort",
+        Direction::Out => "RemotePort",
     };
+    // (name, protocol, what it matches, remote): TCP and UDP in one rule; ICMP in one per
+    // family that has its types (`-Protocol` is ICMPv4 or ICMPv6).
+    let variants: Vec<(String, &str, String, Option<String>)> = match &rule.service {
+        Service::Tcp(p) | Service::Udp(p) => {
+            let remote = match &rule.remote {
+                Remote::Any => Some(literal("Any", 10)),
+                Remote::Addresses(a) => Some(list(a.iter().map(|n| address(*n)))),
+                // Refused before rendering (`names_note`); nothing to admit.
+                Remote::Names(_) => None,
+            };
+            let proto = if matches!(rule.service, Service::Tcp(_)) {
+                "TCP"
+            } else {
+                "UDP"
+            };
+            let ports = list(p.ranges().iter().map(ToString::to_string));
+            vec![(
+                name.to_string(),
+                proto,
+                format!("-{port_param} {ports}"),
+                remote,
+            )]
+        }
+        Service::Icmp(t) => [(false, "ICMPv4"), (true, "ICMPv6")]
+            .into_iter()
+            .filter_map(|(v6, proto)| {
+                let types = t.numbers(v6);
+                let remote = match &rule.remote {
+                    Remote::Any => Some(literal("Any", 10)),
+                    Remote::Addresses(a) => {
+                        let own: Vec<String> = a
+                            .iter()
+                            .filter(|n| n.addr().is_ipv6() == v6)
+                            .map(|n| address(*n))
+                            .collect();
+                        (!own.is_empty()).then(|| list(own))
+                    }
+                    Remote::Names(_) => None,
+                };
+                let icmp = list(types.iter().map(ToString::to_string));
+                let suffix = if v6 { "v6" } else { "v4" };
+                (!types.is_empty()).then(|| {
+                    (
+                        format!("{name}-{suffix}"),
+                        proto,
+                        format!("-IcmpType {icmp}"),
+                        remote,
+                    )
+                })
+            })
+            .collect(),
+    };
+    for (name, proto, matches, remote) in variants {
+        let Some(remote) = remote else { continue };
+        one_rule(
+            s,
+            rules,
+            rule,
+            (&name, proto, &matches, &remote),
+            common,
+            descriptions,
+        );
+    }
+}
+
+/// One `New-NetFirewallRule` of `rule` with its name, protocol, port or ICMP type argument
+/// and remote addresses.
+fn one_rule(
+    s: &mut String,
+    rules: &Ruleset,
+    rule: &Rule,
+    (name, proto, matches, remote): (&str, &str, &str, &str),
+    common: &Common,
+    descriptions: &BTreeMap<&str, (&str, String)>,
+) {
     s.push('\n');
     let title = title(rules, rule);
     let _ = writeln!(s, "# {}", ascii(&flatten(&title, 1000, &[])));
@@ -280,11 +354,10 @@ fn new_rule(
         let why = ascii(&flatten(&why.to_string(), 1000, &[]));
         let _ = writeln!(s, "# any address: {why}");
     }
-    let (direction, port_param) = match rule.direction {
-        Direction::In => ("Inbound", "LocalPort"),
-        Direction::Out => ("Outbound", "RemotePort"),
+    let direction = match rule.direction {
+        Direction::In => "Inbound",
+        Direction::Out => "Outbound",
     };
-    let ports = list(rule.ports.ranges().iter().map(ToString::to_string));
     let Common {
         group,
         profiles,
@@ -298,10 +371,9 @@ fn new_rule(
     let _ = writeln!(s, "    -DisplayName {} `", literal(&title, DESCRIPTION_MAX));
     let _ = writeln!(
         s,
-        "    -Group {group} -Direction '{direction}' -Protocol '{}' `",
-        rule.protocol.as_str().to_ascii_uppercase()
+        "    -Group {group} -Direction '{direction}' -Protocol '{proto}' `"
     );
-    let _ = writeln!(s, "    -{port_param} {ports} `");
+    let _ = writeln!(s, "    {matches} `");
     let _ = writeln!(s, "    -RemoteAddress {remote} `");
     let _ = writeln!(
         s,
@@ -319,11 +391,10 @@ fn new_rule(
 fn title(rules: &Ruleset, rule: &Rule) -> String {
     let entries: Vec<&str> = rule.entries.iter().map(String::as_str).collect();
     format!(
-        "fwgen {}: {} {} {} ({})",
+        "fwgen {}: {} {} ({})",
         rules.meta.host_id(),
         rule.direction,
-        rule.protocol,
-        rule.ports,
+        rule.service,
         entries.join(", ")
     )
 }

@@ -7,7 +7,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use ipnet::IpNet;
 
 use crate::diagnostic::Diagnostics;
-use crate::model::{Application, Catalogue, Entry, Peer, ProductVersion, Protocol, aggregate};
+use crate::model::{Application, Catalogue, Entry, Peer, ProductVersion, Service, aggregate};
 mod sources;
 
 use crate::names::NameMode;
@@ -137,6 +137,7 @@ pub fn select(cat: &Catalogue, site: &Site, req: &Request) -> Result<Ruleset, Se
     let mut warnings = sources.warnings.clone();
     warnings.extend(unbound_warnings(pv, site, &unbound));
     warnings.extend(site_entry_warnings(site, &unbound));
+    warnings.extend(selected.iter().filter_map(icmp_warning));
     if req.strict && !warnings.is_empty() {
         return Err(SelectError::Strict {
             at: Box::new(Origin::Flag("strict")),
@@ -239,24 +240,34 @@ fn bind_entries<'a>(
     let mut candidates = Vec::with_capacity(
         chosen
             .iter()
-            .map(|e| e.directions.len() * e.protocols.len())
+            .map(|e| e.directions.len() * e.services.len())
             .sum(),
     );
     for &e in chosen {
         let (remote, peers, any) = bind(pv, site, sources, e, unbound);
-        let ports = site
-            .ports
-            .get(&e.id)
-            .cloned()
-            .unwrap_or_else(|| e.ports.clone());
-        let vendor_ports = (ports != e.ports).then(|| (e.ports.clone(), site.line("ports", &e.id)));
+        // The site's ports for a configurable entry replace the row's (TCP and UDP share them).
+        let services: Vec<Service> = match site.ports.get(&e.id) {
+            Some(ports) => e
+                .services
+                .iter()
+                .map(|s| match s {
+                    Service::Tcp(_) => Service::Tcp(ports.clone()),
+                    Service::Udp(_) => Service::Udp(ports.clone()),
+                    Service::Icmp(t) => Service::Icmp(t.clone()),
+                })
+                .collect(),
+            None => e.services.clone(),
+        };
+        let vendor_ports = e
+            .ports()
+            .filter(|&vendor| site.ports.get(&e.id).is_some_and(|p| p != vendor))
+            .map(|vendor| (vendor.clone(), site.line("ports", &e.id)));
         selected.push(Selected {
             id: e.id.clone(),
             description: e.description.clone(),
             feature: e.feature.clone(),
             directions: e.directions.iter().copied().collect(),
-            protocols: e.protocols.iter().copied().collect(),
-            ports: ports.clone(),
+            services: services.clone(),
             peer: match &e.peer {
                 Peer::Any => "any".to_string(),
                 Peer::Role(r) => format!("role {r}"),
@@ -285,14 +296,14 @@ fn bind_entries<'a>(
             any: any.clone(),
         });
         for &direction in &e.directions {
-            for &protocol in &e.protocols {
+            for service in &services {
                 candidates.push(Rule {
                     direction,
-                    protocol,
-                    ports: ports.clone(),
+                    service: service.clone(),
                     remote: remote.clone(),
-                    helper: (e.application == Some(Application::Ftp) && protocol == Protocol::Tcp)
-                        .then_some(Helper::Ftp),
+                    helper: (e.application == Some(Application::Ftp)
+                        && matches!(service, Service::Tcp(_)))
+                    .then_some(Helper::Ftp),
                     peers: peers.clone(),
                     entries: [e.id.clone()].into_iter().collect(),
                     any: any.iter().cloned().collect(),
@@ -302,6 +313,29 @@ fn bind_entries<'a>(
     }
 
     (selected, candidates)
+}
+
+/// An entry whose ICMP types exist in no family of its peers' addresses (`packet-too-big`
+/// for IPv4 peers): it admits nothing, which a site that wrote it did not mean.
+fn icmp_warning(e: &Selected) -> Option<String> {
+    let Remote::Addresses(nets) = &e.remote else {
+        return None;
+    };
+    let families: BTreeSet<bool> = nets.iter().map(|n| n.addr().is_ipv6()).collect();
+    e.services.iter().find_map(|s| match s {
+        Service::Icmp(types) if families.iter().all(|&v6| types.numbers(v6).is_empty()) => {
+            Some(format!(
+                "entry `{}`: ICMP types {types} exist in no address family of its peers ({}): it admits nothing",
+                e.id,
+                families
+                    .iter()
+                    .map(|&v6| if v6 { "IPv6" } else { "IPv4" })
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            ))
+        }
+        _ => None,
+    })
 }
 
 /// The warnings about rules that admit any address because of the site: unbound roles and

@@ -1,13 +1,14 @@
 //! The audit equals the kernel on rulesets nobody wrote by hand: a property test draws small
 //! nftables rulesets (and iptables + ipset ones) over a tiny universe (the lab's gateway,
-//! peers in two prefixes per family, the outsider; a few ports; TCP and UDP; both
-//! directions) from the constructs hand-written firewalls use: named and anonymous sets,
+//! peers in two prefixes per family, the outsider; a few ports; TCP, UDP and ICMP echo
+//! (pings of the site's own entries); both directions) from the constructs hand-written firewalls use: named and anonymous sets,
 //! prefixes, ranges, negation, `<` and `>`, jump/goto/return, drops before accepts, a second
 //! table on another hook, state matches on one side only, TCP flags, and neighbour discovery
 //! admitted or not. Each is loaded into the lab's gateway namespace, audited from what
 //! `nft -j list ruleset` (or `iptables-save` and `ipset save`) prints, and every connection of
 //! every part the audit reports that the lab can make is made with real packets (TCP counts
-//! when data passes both ways after the handshake; UDP when two datagrams are echoed). The
+//! when data passes both ways after the handshake; UDP when two datagrams are echoed; ICMP
+//! when two echo requests of one exchange are answered). The
 //! audit's result for each must be what the packets saw, and never unknown: the generator
 //! draws only what the audit models.
 
@@ -116,6 +117,14 @@ fn matching() -> impl Strategy<Value = String> {
         "ct state != established",
         "meta l4proto tcp",
         "meta l4proto udp",
+        "meta l4proto icmp",
+        "meta l4proto ipv6-icmp",
+        "icmp type echo-request",
+        "icmp type { echo-request, echo-reply }",
+        "icmp type echo-reply",
+        "icmpv6 type echo-request",
+        "icmpv6 type { echo-request, echo-reply }",
+        "icmpv6 type echo-reply",
         "meta nfproto ipv6",
         "tcp flags syn",
         "tcp flags & (syn | ack) == syn",
@@ -150,18 +159,21 @@ fn rule(user: bool) -> impl Strategy<Value = String> {
         .prop_map(|(m, v)| format!("{} {v}", m.join(" ")).trim().to_string())
 }
 
-/// Whether nft accepts these matches in one rule: one family (`ip` or `ip6`), one transport
-/// (`tcp`, `udp`; `th` with either).
+/// Whether nft accepts these matches in one rule: one family (`ip` or `ip6`; ICMP is IPv4's,
+/// ICMPv6 IPv6's), one transport (`tcp`, `udp`, `icmp`, `icmpv6`; `th` with any).
 fn consistent(m: &[String]) -> bool {
     let has = |p: &str| {
         m.iter()
             .any(|x| x.starts_with(p) || x.contains(&format!(" {p}")))
     };
-    let v4 = has("ip ");
-    let v6 = has("ip6 ") || has("meta nfproto ipv6");
+    let icmp = has("icmp ") || has("meta l4proto icmp");
+    let icmpv6 = has("icmpv6 ") || has("meta l4proto ipv6-icmp");
+    let v4 = has("ip ") || icmp;
+    let v6 = has("ip6 ") || has("meta nfproto ipv6") || icmpv6;
     let tcp = has("tcp ") || has("meta l4proto tcp");
     let udp = has("udp ") || has("meta l4proto udp");
-    !((v4 && v6) || (tcp && udp))
+    let transports = [tcp, udp, icmp, icmpv6].iter().filter(|&&t| t).count();
+    !(v4 && v6) && transports <= 1
 }
 
 /// A base chain's policy and rules, and whether neighbour discovery is admitted first.
@@ -461,6 +473,10 @@ fn listen(lab: &Lab) -> (crate::live::Server, crate::live::Server) {
                         .collect(),
                 };
                 for port in ports {
+                    // ICMP needs no listener: the kernel answers echo requests.
+                    if p["protocol"] == "icmp" {
+                        continue;
+                    }
                     if p["protocol"] == "tcp" {
                         tcp.insert(port.to_string());
                     } else {
@@ -537,6 +553,17 @@ fn ipt_matching(v6: bool) -> impl Strategy<Value = String> {
         "-p tcp -m tcp --syn".into(),
         "-p tcp -m tcp --tcp-flags SYN,ACK SYN".into(),
         "-p udp".into(),
+        if v6 {
+            "-p ipv6-icmp -m icmp6 --icmpv6-type 128".into()
+        } else {
+            "-p icmp -m icmp --icmp-type 8".into()
+        },
+        if v6 {
+            "-p ipv6-icmp -m icmp6 --icmpv6-type echo-reply".into()
+        } else {
+            "-p icmp -m icmp --icmp-type echo-reply".into()
+        },
+        if v6 { "-p ipv6-icmp" } else { "-p icmp" }.into(),
         "-m conntrack --ctstate NEW".into(),
         "-m conntrack --ctstate RELATED,ESTABLISHED".into(),
         "-m state --state ESTABLISHED".into(),
@@ -730,6 +757,89 @@ fn generated<S: Strategy>(
         "only {} connections compared",
         compared.get()
     );
+}
+
+/// ICMP echo in the constructs that decide it, written out (the generator seldom draws them
+/// together): replies admitted by their type only, by state only, an exchange's later
+/// request dropped, `meta l4proto`, a drop before the accept, an `ip6` table of its own.
+const ICMP_RULESETS: &[&str] = &[
+    "table inet t {
+  chain input { type filter hook input priority 0; policy drop;
+    icmpv6 type { nd-neighbor-solicit, nd-neighbor-advert } accept
+    ct state established accept
+    icmp type echo-request accept
+    icmpv6 type echo-request accept
+  }
+  chain output { type filter hook output priority 0; policy drop;
+    icmpv6 type { nd-neighbor-solicit, nd-neighbor-advert } accept
+    icmp type echo-reply accept
+    icmpv6 type echo-reply accept
+    icmp type echo-request accept
+  }
+}",
+    "table inet t {
+  chain input { type filter hook input priority 0; policy drop;
+    icmpv6 type { nd-neighbor-solicit, nd-neighbor-advert } accept
+    ct state new icmp type echo-request accept
+    ct state new icmpv6 type echo-request accept
+    ip saddr 198.18.0.3 ct state established accept
+  }
+}",
+    "table inet t {
+  chain input { type filter hook input priority 0; policy drop;
+    meta l4proto { icmp, ipv6-icmp } accept
+  }
+  chain output { type filter hook output priority 0; policy drop;
+    icmpv6 type { nd-neighbor-solicit, nd-neighbor-advert } accept
+    ct state established,related accept
+    ip daddr 198.18.0.3 icmp type echo-request drop
+    icmp type echo-request accept
+    icmpv6 type { echo-request, echo-reply } accept
+  }
+}",
+    "table ip6 t6 {
+  chain output { type filter hook output priority 0; policy accept;
+    icmpv6 type echo-reply drop
+  }
+}
+table inet t {
+  chain input { type filter hook input priority 0; policy drop;
+    icmpv6 type { nd-neighbor-solicit, nd-neighbor-advert } accept
+    ct state established accept
+    ip saddr 198.18.0.8/29 icmp type echo-request accept
+    ip6 saddr 2001:db8:f::9 icmpv6 type echo-request accept
+  }
+}",
+];
+
+/// The audit equals the kernel on [`ICMP_RULESETS`]: every ping of every part is made.
+#[test]
+fn audit_equals_the_kernel_on_icmp_rulesets() {
+    if !ready() {
+        return;
+    }
+    let lab = Lab::new("k");
+    lab.add_outsider();
+    lab.add_client("198.18.0.9", "2001:db8:f::9");
+    let _servers = listen(&lab);
+    let mut compared = 0;
+    for body in ICMP_RULESETS {
+        let script = format!("flush ruleset\n{body}\n");
+        let mut load = lab.exec(&lab.gw);
+        load.args(["nft", "-f", "-"]);
+        let out = crate::util::output_with_input(load, &script);
+        assert!(
+            out.status.success(),
+            "{}\n{script}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let mut dump = lab.exec(&lab.gw);
+        dump.args(["nft", "-j", "list", "ruleset"]);
+        let dump = String::from_utf8(dump.output().unwrap().stdout).unwrap();
+        compared += against_kernel(&lab, &[dump], &script).unwrap_or_else(|e| panic!("{e}"));
+    }
+    // Both pings (in and out), both families, in every ruleset; and the other entries'.
+    assert!(compared > 4 * ICMP_RULESETS.len(), "{compared} compared");
 }
 
 #[test]

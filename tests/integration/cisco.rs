@@ -350,7 +350,7 @@ fn parse_cisco(text: &str, asa: bool, errors: &mut Vec<String>) -> CiscoConfig {
         i += n;
         let rest = &b[i..];
         let established = rest.contains(&"established");
-        let icmp = proto == "icmp";
+        let icmp = proto == "icmp" || proto == "icmp6";
         if !icmp {
             for r in rest {
                 assert!(
@@ -360,8 +360,8 @@ fn parse_cisco(text: &str, asa: bool, errors: &mut Vec<String>) -> CiscoConfig {
             }
         }
         let sport = sports.first().copied();
-        // The IOS form of every expanded ACE, for cisco-acl (IPv4 only).
-        if !icmp && !line.contains(':') {
+        // The IOS form of every expanded ACE, for cisco-acl (IPv4 only; ICMP with its type).
+        if !line.contains(':') {
             for s in &src_forms {
                 for sp in &sport_forms {
                     for d in &dst_forms {
@@ -503,11 +503,20 @@ fn selections() -> Vec<Vec<String>> {
     out
 }
 
+/// A site with pings of its own: ICMP entries and their replies (parsed and checked for
+/// structure; the evaluators that compare decisions with nftables know TCP and UDP only).
+fn icmp_selection() -> Vec<String> {
+    ["generate", "--site", "tests/fixtures/sites/live-icmp.yaml"]
+        .iter()
+        .map(|s| s.to_string())
+        .collect()
+}
+
 #[test]
 fn every_ace_parses_with_cisco_acl_and_the_structure_is_sound() {
     let python = cisco_python();
     let mut parsed = 0;
-    for sel in selections() {
+    for sel in selections().into_iter().chain([icmp_selection()]) {
         let args: Vec<&str> = sel.iter().map(String::as_str).collect();
         for (backend, asa) in [("cisco-ios", false), ("cisco-asa", true)] {
             let text = generate(&args, backend);

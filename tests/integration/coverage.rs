@@ -226,13 +226,16 @@ fn versions() -> Vec<ProductVersion> {
 /// The tuples an entry transcribes: its document direction cell, whatever fwgen admits.
 fn entry_tuples(e: &fwgen::model::Entry) -> BTreeSet<Tuple> {
     use fwgen::model::Written;
-    let ports: Vec<u16> = e.ports.iter_ports().collect();
+    let ports: Vec<u16> = e
+        .ports()
+        .map(|p| p.iter_ports().collect())
+        .unwrap_or_default();
     let dirs: Vec<Direction> = match e.written {
         Written::In => vec![Direction::In],
         Written::Out => vec![Direction::Out],
         Written::InOut | Written::OutIn => vec![Direction::In, Direction::Out],
     };
-    let protos: Vec<Protocol> = e.protocols.iter().copied().collect();
+    let protos: Vec<Protocol> = e.protocols();
     cross(&dirs, &protos, &ports)
 }
 
@@ -259,8 +262,11 @@ fn reply_tuples(e: &fwgen::model::Entry) -> BTreeSet<Tuple> {
     let Some(d) = e.reply() else {
         return BTreeSet::new();
     };
-    let ports: Vec<u16> = e.ports.iter_ports().collect();
-    let protos: Vec<Protocol> = e.protocols.iter().copied().collect();
+    let ports: Vec<u16> = e
+        .ports()
+        .map(|p| p.iter_ports().collect())
+        .unwrap_or_default();
+    let protos: Vec<Protocol> = e.protocols();
     cross(&[d], &protos, &ports)
 }
 

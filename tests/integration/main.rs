@@ -10,7 +10,7 @@
 //!   (files, devices, signals, hostile sizes), `hostile` (hostile text), `errors`
 //!   (diagnostics snapshots), `pipeline` (manifests and `build`), `properties` (proptest),
 //!   `readme` and `examples` (documentation stays true), `cli`, `coverage`,
-//!   `fuzz_regressions`, `audit` (fwgen audit against real packets), `audit_exact` (the audit equals the kernel on generated rulesets), `audit_hostile` (what an
+//!   `fuzz_regressions`, `icmp` (a site's pings in every backend, live), `audit` (fwgen audit against real packets), `audit_exact` (the audit equals the kernel on generated rulesets), `audit_hostile` (what an
 //!   audited box chooses: names, comments, table flags), `cisco_updates` (Cisco generations
 //!   pasted over each other), `layers` (ARCHITECTURE.md's table is the import graph).
 //! - A new backend: its module in `backends`, its real-tool check in `tools`, its
@@ -33,6 +33,7 @@ mod fuzz_regressions;
 mod generate;
 mod hardening;
 mod hostile;
+mod icmp;
 mod layers;
 mod least_privilege;
 mod live;

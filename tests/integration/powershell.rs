@@ -20,9 +20,9 @@ pub struct WinRule {
     pub group: String,
     /// `in` or `out`.
     pub direction: String,
-    /// `tcp` or `udp`.
+    /// `tcp`, `udp`, `icmp` or `icmpv6`.
     pub protocol: String,
-    /// Port ranges, as (first, last).
+    /// Port ranges, as (first, last); for ICMP, the types (each as (type, type)).
     pub ports: Vec<(u16, u16)>,
     /// `None` for `Any`.
     pub remote: Option<Vec<IpNet>>,
@@ -48,6 +48,7 @@ const NEW_PARAMS: &[&str] = &[
     "Protocol",
     "LocalPort",
     "RemotePort",
+    "IcmpType",
     "RemoteAddress",
     "Action",
     "Profile",
@@ -285,8 +286,22 @@ fn new_rule(c: &Command, one: &One) -> Result<WinRule, String> {
     let protocol = match one(c, "Protocol")?.as_str() {
         "TCP" => "tcp",
         "UDP" => "udp",
+        "ICMPv4" => "icmp",
+        "ICMPv6" => "icmpv6",
         p => return fail(format!("protocol {p}")),
     };
+    // ICMP has types (`-IcmpType`), no ports; TCP and UDP the other way round.
+    let (port_param, other) = if protocol.starts_with("icmp") {
+        if c.params.contains_key(port_param) {
+            return fail(format!("-{port_param} on an ICMP rule"));
+        }
+        ("IcmpType", port_param)
+    } else {
+        (port_param, "IcmpType")
+    };
+    if c.params.contains_key(other) {
+        return fail(format!("-{other} on a {protocol} rule"));
+    }
     for (p, want) in [
         ("Action", "Allow"),
         ("Enabled", "True"),
@@ -298,6 +313,13 @@ fn new_rule(c: &Command, one: &One) -> Result<WinRule, String> {
     }
     let mut ports = Vec::new();
     for p in c.params.get(port_param).into_iter().flatten() {
+        if port_param == "IcmpType" {
+            match p.parse::<u8>() {
+                Ok(t) => ports.push((u16::from(t), u16::from(t))),
+                Err(_) => return fail(format!("ICMP type {p}")),
+            }
+            continue;
+        }
         let (lo, hi) = p.split_once('-').unwrap_or((p, p));
         match (lo.parse::<u16>(), hi.parse::<u16>()) {
             (Ok(lo), Ok(hi)) if lo >= 1 && lo <= hi => ports.push((lo, hi)),

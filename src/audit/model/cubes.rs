@@ -17,8 +17,10 @@ enum Val {
     Interface(Option<String>),
     /// TCP flags (masked).
     Flags(u8),
-    /// An ICMP type or code, a hop limit.
+    /// An ICMP code, a hop limit.
     Number(u8),
+    /// An ICMP type (true: ICMPv6), which names of its family match.
+    Icmp(bool, u8),
     /// A 16-bit word of a header (`th sport` of ICMPv6: type and code).
     Word(u16),
     /// An ICMPv6 checksum read as `th dport`: equal to no listed value.
@@ -60,18 +62,21 @@ fn slot_of(left: &Left, ctx: &Context) -> Option<Slot> {
     let (l4, transport) = match ctx.l4 {
         L4::Tcp => (Val::Name("tcp", 6), true),
         L4::Udp => (Val::Name("udp", 17), true),
+        L4::Icmp(_) => (Val::Name("icmp", 1), false),
         L4::Icmpv6(_) => (Val::Name("ipv6-icmp", 58), false),
     };
-    let port = |want: &Option<Protocol>| transport && want.is_none_or(|w| L4::of(w) == ctx.l4);
+    let port = |want: &Option<Protocol>| {
+        transport && want.is_none_or(|w| L4::transport(w) == Some(ctx.l4))
+    };
     Some(match left {
         Left::Saddr { v6: f } => (*f == v6).then_some(Slot::Src)?,
         Left::Daddr { v6: f } => (*f == v6).then_some(Slot::Dst)?,
         Left::L4 { v6: f } => f.is_none_or(|f| f == v6).then_some(Slot::Fixed(l4))?,
-        // `th` reads the transport header's first words whatever the protocol: for ICMPv6,
+        // `th` reads the transport header's first words whatever the protocol: for ICMP,
         // the type and code, then the checksum (which no listed port is taken to equal:
         // it changes with every packet).
         Left::Sport(None) | Left::Dport(None) if !transport => match ctx.l4 {
-            L4::Icmpv6(t) if matches!(left, Left::Sport(_)) => {
+            L4::Icmp(t) | L4::Icmpv6(t) if matches!(left, Left::Sport(_)) => {
                 Slot::Fixed(Val::Word(u16::from(t) << 8))
             }
             _ => Slot::Fixed(Val::Checksum),
@@ -94,13 +99,14 @@ fn slot_of(left: &Left, ctx: &Context) -> Option<Slot> {
             State::Untracked => "untracked",
         })),
         Left::Icmp { v6: f, kind } => match ctx.l4 {
-            L4::Icmpv6(t) if *f => Slot::Fixed(Val::Number(if *kind { t } else { 0 })),
+            L4::Icmpv6(t) if *f => Slot::Fixed(icmp_field(true, t, *kind)),
+            L4::Icmp(t) if !*f => Slot::Fixed(icmp_field(false, t, *kind)),
             _ => return None,
         },
         // Neighbour discovery is sent with hop limit 255 (RFC 4861); a connection's packets
-        // with whatever the host chooses (0 here stands for "not known").
+        // (echo included) with whatever the host chooses (0 here stands for "not known").
         Left::HopLimit => Slot::Fixed(Val::Number(match ctx.l4 {
-            L4::Icmpv6(_) => 255,
+            L4::Icmpv6(133..=137) => 255,
             _ if v6 => 0,
             _ => return None,
         })),
@@ -372,6 +378,37 @@ fn ports(e: &Elem) -> Result<Ports, String> {
     })
 }
 
+/// The type (`kind`) or code (always 0 here) of an ICMP message of type `t`.
+fn icmp_field(v6: bool, t: u8, kind: bool) -> Val {
+    if kind {
+        Val::Icmp(v6, t)
+    } else {
+        Val::Number(0)
+    }
+}
+
+/// An ICMP (IPv4) type by the name nft or iptables gives it.
+fn icmp_type(name: &str) -> Option<u8> {
+    Some(match name {
+        "echo-reply" | "pong" => 0,
+        "destination-unreachable" => 3,
+        "source-quench" => 4,
+        "redirect" => 5,
+        "echo-request" | "ping" => 8,
+        "router-advertisement" => 9,
+        "router-solicitation" => 10,
+        "time-exceeded" | "ttl-exceeded" => 11,
+        "parameter-problem" => 12,
+        "timestamp-request" => 13,
+        "timestamp-reply" => 14,
+        "info-request" => 15,
+        "info-reply" => 16,
+        "address-mask-request" => 17,
+        "address-mask-reply" => 18,
+        _ => return None,
+    })
+}
+
 /// An ICMPv6 type by the name nft gives it.
 fn icmpv6_type(name: &str) -> Option<u8> {
     Some(match name {
@@ -428,10 +465,14 @@ fn element(e: &Elem, v: &Val) -> Result<bool, String> {
             Some(x) => Ok(x == *f),
             None => Err(format!("tcp flag {s:?}")),
         },
-        (Elem::Name(s), Val::Number(t)) => match icmpv6_type(s) {
-            Some(x) => Ok(x == *t),
-            None => Err(format!("ICMPv6 type {s:?}")),
-        },
+        (Elem::Name(s), Val::Icmp(v6, t)) => {
+            match if *v6 { icmpv6_type(s) } else { icmp_type(s) } {
+                Some(x) => Ok(x == *t),
+                None => Err(format!("ICMP{} type {s:?}", if *v6 { "v6" } else { "" })),
+            }
+        }
+        (Elem::Num(n), Val::Icmp(_, t)) => Ok(*n == u64::from(*t)),
+        (Elem::NumRange(lo, hi), Val::Icmp(_, t)) => Ok((*lo..=*hi).contains(&u64::from(*t))),
         // A packet from another host never comes through the loopback interface.
         (Elem::Name(s), Val::Interface(Some(name))) => Ok(match s.strip_suffix(['+', '*']) {
             // iptables `eth+`, nft `eth*`: a prefix.

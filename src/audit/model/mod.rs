@@ -155,16 +155,25 @@ pub enum State {
 pub enum L4 {
     Tcp,
     Udp,
-    /// ICMPv6 of one type (neighbour discovery: 135 and 136), code 0.
+    /// ICMP (IPv4) of one type, code 0.
+    Icmp(u8),
+    /// ICMPv6 of one type (neighbour discovery: 135 and 136; echo: 128 and 129), code 0.
     Icmpv6(u8),
 }
 
 impl L4 {
-    pub fn of(p: Protocol) -> L4 {
+    /// The transport of TCP and UDP (`None` for ICMP, whose packets carry a type instead).
+    pub fn transport(p: Protocol) -> Option<L4> {
         match p {
-            Protocol::Tcp => L4::Tcp,
-            Protocol::Udp => L4::Udp,
+            Protocol::Tcp => Some(L4::Tcp),
+            Protocol::Udp => Some(L4::Udp),
+            Protocol::Icmp => None,
         }
+    }
+
+    /// The ICMP message of type `t` in a family.
+    pub fn icmp(v6: bool, t: u8) -> L4 {
+        if v6 { L4::Icmpv6(t) } else { L4::Icmp(t) }
     }
 }
 

@@ -96,7 +96,7 @@ impl Ctx<'_> {
             let reversed: BTreeSet<Direction> = o.directions.iter().map(|d| d.reversed()).collect();
             let why = if o.component == e.component {
                 Some("is of the same component (the other end is another host's)")
-            } else if o.protocols != e.protocols || o.ports != e.ports {
+            } else if o.services != e.services {
                 Some("has other protocols or ports")
             } else if reversed != e.directions {
                 Some("is not opened the other way round")

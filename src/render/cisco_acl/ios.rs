@@ -228,7 +228,7 @@ pub(super) fn ace_v6(a: &Ace) -> String {
     let mut lines = Vec::new();
     for src in side(&a.src) {
         for dst in side(&a.dst) {
-            let mut s = ace_line(a, &src, &dst);
+            let mut s = ace_line(a, &src, &dst, Dialect::Ios);
             if a.reply && a.protocol == Protocol::Tcp {
                 s.push_str(" established");
             }

@@ -1,0 +1,656 @@
+//! ICMP as a service of its own: a site's "ping from the SNMP managers" in every backend, the
+//! real tools accepting each, live pings through nftables, iptables and a firewalld daemon,
+//! and `diff` comparing ICMP types as it compares ports. (The audit's ICMP against the
+//! kernel: `audit_exact`; the errors: the `invalid/` and `invalid-sites/` snapshots.)
+
+use serde_json::Value;
+
+use crate::live::{Lab, Probe, load_into, start_firewalld};
+use crate::tools::{LOADERS, check_firewalld_dir, check_with_real_tool, generate_into};
+use crate::util::{fwgen, have_tools, ok, rule_for};
+
+/// The lab's ICAP Gateway with two pings of its own: from the SNMP managers (.2) in, to the
+/// DNS servers (.2) out.
+const SITE: &str = "tests/fixtures/sites/live-icmp.yaml";
+
+fn read(path: &std::path::Path) -> String {
+    std::fs::read_to_string(path).unwrap_or_else(|e| panic!("{}: {e}", path.display()))
+}
+
+/// Every file under `dir`, read, with its path.
+fn all_files(dir: &std::path::Path) -> Vec<(std::path::PathBuf, String)> {
+    let mut out = Vec::new();
+    for e in std::fs::read_dir(dir).unwrap() {
+        let p = e.unwrap().path();
+        if p.is_dir() {
+            out.extend(all_files(&p));
+        } else {
+            out.push((p.clone(), read(&p)));
+        }
+    }
+    out
+}
+
+#[test]
+fn nftables_and_iptables_match_each_family_s_echo_request_and_load() {
+    let tools = have_tools(LOADERS);
+    for placement in ["host", "perimeter"] {
+        let dir = tempfile::tempdir().unwrap();
+        let files = generate_into(
+            dir.path(),
+            &[
+                "generate",
+                "--site",
+                SITE,
+                "-b",
+                "nftables",
+                "--placement",
+                placement,
+            ],
+        );
+        let nft = read(&files[0]);
+        for line in [
+            "ip saddr @addr_1_v4 icmp type echo-request accept comment \"fwgen ping-from-snmp\"",
+            "ip6 saddr @addr_2_v6 icmpv6 type echo-request accept comment \"fwgen ping-from-snmp\"",
+            "ip daddr @addr_1_v4 icmp type echo-request accept comment \"fwgen ping-dns\"",
+            "ip6 daddr @addr_2_v6 icmpv6 type echo-request accept comment \"fwgen ping-dns\"",
+        ] {
+            assert!(nft.contains(line), "{placement}: no `{line}` in\n{nft}");
+        }
+        let dir_ipt = tempfile::tempdir().unwrap();
+        let ipt = generate_into(
+            dir_ipt.path(),
+            &[
+                "generate",
+                "--site",
+                SITE,
+                "-b",
+                "iptables",
+                "--placement",
+                placement,
+            ],
+        );
+        let text: String = ipt.iter().map(|f| read(f)).collect();
+        for want in [
+            "-p icmp --icmp-type 8 -m comment --comment \"fwgen ping-from-snmp\" -j ACCEPT",
+            "-p ipv6-icmp --icmpv6-type 128 -m comment --comment \"fwgen ping-from-snmp\" -j ACCEPT",
+            "-p icmp --icmp-type 8 -m comment --comment \"fwgen ping-dns\" -j ACCEPT",
+            "-p ipv6-icmp --icmpv6-type 128 -m comment --comment \"fwgen ping-dns\" -j ACCEPT",
+        ] {
+            assert!(text.contains(want), "{placement}: no `{want}` in\n{text}");
+        }
+        if tools {
+            for f in files.iter().chain(&ipt) {
+                check_with_real_tool(f);
+            }
+        }
+    }
+}
+
+#[test]
+fn firewalld_writes_rich_rules_with_icmp_types_and_its_check_accepts_them() {
+    for placement in ["host", "perimeter"] {
+        let dir = tempfile::tempdir().unwrap();
+        generate_into(
+            dir.path(),
+            &[
+                "generate",
+                "--site",
+                SITE,
+                "-b",
+                "firewalld",
+                "--placement",
+                placement,
+            ],
+        );
+        let rich: Vec<String> = all_files(dir.path())
+            .into_iter()
+            .flat_map(|(_, t)| {
+                t.lines()
+                    .map(str::trim)
+                    .map(String::from)
+                    .collect::<Vec<_>>()
+            })
+            .filter(|l| l.contains("<icmp-type name=\"echo-request\"/>"))
+            .collect();
+        // Per direction, one rich rule per family, each from (or to) the role's ipset.
+        assert_eq!(rich.len(), 4, "{placement}: {rich:#?}");
+        for family in ["ipv4", "ipv6"] {
+            assert!(
+                rich.iter()
+                    .any(|l| l.starts_with(&format!("<rule family=\"{family}\"><source ipset="))),
+                "{placement} {family}: {rich:#?}"
+            );
+            assert!(
+                rich.iter()
+                    .any(|l| l
+                        .starts_with(&format!("<rule family=\"{family}\"><destination ipset="))),
+                "{placement} {family}: {rich:#?}"
+            );
+        }
+        if have_tools(&["firewall-offline-cmd"]) {
+            check_firewalld_dir(dir.path());
+        }
+    }
+}
+
+#[test]
+fn cisco_lists_permit_each_echo_and_its_reply() {
+    let ios = ok(&["generate", "--site", SITE, "-b", "cisco-ios"]);
+    for ace in [
+        " permit icmp host 198.18.0.2 host 198.18.0.1 echo",
+        " permit icmp host 198.18.0.1 host 198.18.0.2 echo-reply",
+        " permit icmp host 2001:db8:f::2 host 2001:db8:f::1 echo-request",
+        " permit icmp host 2001:db8:f::1 host 2001:db8:f::2 echo-reply",
+    ] {
+        assert!(ios.lines().any(|l| l == ace), "IOS: no `{ace}` in\n{ios}");
+    }
+    let asa = ok(&["generate", "--site", SITE, "-b", "cisco-asa"]);
+    for ace in [
+        "extended permit icmp host 198.18.0.2 host 198.18.0.1 echo",
+        "extended permit icmp host 198.18.0.1 host 198.18.0.2 echo-reply",
+        "extended permit icmp6 host 2001:db8:f::2 host 2001:db8:f::1 echo",
+        "extended permit icmp6 host 2001:db8:f::1 host 2001:db8:f::2 echo-reply",
+    ] {
+        assert!(
+            asa.lines().any(|l| l.ends_with(ace)),
+            "ASA: no `{ace}` in\n{asa}"
+        );
+    }
+}
+
+#[test]
+fn json_and_the_reviews_name_the_icmp_types() {
+    let j: Value = serde_json::from_str(&ok(&["generate", "--site", SITE, "-b", "json"])).unwrap();
+    let rule = rule_for(&j, "ping-from-snmp");
+    assert_eq!(rule["protocol"], "icmp", "{rule}");
+    assert_eq!(
+        rule["icmp_types"],
+        serde_json::json!(["echo-request"]),
+        "{rule}"
+    );
+    assert!(rule.get("ports").is_none(), "{rule}");
+    let tcp = rule_for(&j, "web-ui");
+    assert_eq!(tcp["protocol"], "tcp", "TCP rules keep their shape: {tcp}");
+    assert!(tcp["ports"].is_array(), "{tcp}");
+
+    let md = ok(&["generate", "--site", SITE, "-b", "markdown"]);
+    assert!(
+        md.lines()
+            .any(|l| l
+                .starts_with("| `ping-from-snmp` | icmp | echo-request | role snmp-managers |")),
+        "{md}"
+    );
+    let html = ok(&["generate", "--site", SITE, "-b", "html"]);
+    // The diagram's flow labels, each with its wrapped lines joined.
+    let labels: Vec<String> = html
+        .split("<text class=\"flabel\">")
+        .skip(1)
+        .filter_map(|t| t.split("</text>").next())
+        .map(|t| {
+            t.split('<')
+                .filter_map(|part| part.split_once('>').map(|(_, text)| text))
+                .collect()
+        })
+        .collect();
+    assert!(
+        labels.iter().any(|l| l == "udp 161; icmp echo-request"),
+        "the diagram labels the ping: {labels:?}"
+    );
+}
+
+#[test]
+fn the_windows_firewall_gets_one_rule_per_icmp_family() {
+    let dir = tempfile::tempdir().unwrap();
+    let site = dir.path().join("site.yaml");
+    let base = read(std::path::Path::new("examples/sites/exchange-server.yaml"));
+    assert!(
+        !base.contains("entries:"),
+        "the example has no entries of its own yet"
+    );
+    std::fs::write(
+        &site,
+        format!(
+            "{base}\nentries:\n  - id: ping-exchange\n    component: exchange-server\n    description: Monitoring pings the Exchange Server\n    protocols: [icmp]\n    icmp_types: [echo-request]\n    directions: [in]\n    peer: any\n"
+        ),
+    )
+    .unwrap();
+    let site = site.to_str().unwrap();
+    let ps = ok(&[
+        "generate",
+        "--site",
+        site,
+        "-b",
+        "windows",
+        "--placement",
+        "host",
+    ]);
+    for want in [
+        "-Protocol 'ICMPv4' `\n    -IcmpType '8' `\n    -RemoteAddress 'Any' `",
+        "-Protocol 'ICMPv6' `\n    -IcmpType '128' `\n    -RemoteAddress 'Any' `",
+    ] {
+        assert!(ps.contains(want), "no `{want}` in\n{ps}");
+    }
+    let script = crate::powershell::check(&ps).unwrap_or_else(|e| panic!("{e}\n{ps}"));
+    let icmp: Vec<(&str, &[(u16, u16)])> = script
+        .rules
+        .iter()
+        .filter(|r| r.protocol.starts_with("icmp"))
+        .map(|r| (r.protocol.as_str(), r.ports.as_slice()))
+        .collect();
+    assert_eq!(
+        icmp,
+        [("icmp", &[(8, 8)][..]), ("icmpv6", &[(128, 128)][..])]
+    );
+}
+
+#[test]
+fn an_icmp_type_without_a_name_is_refused_by_firewalld_and_written_as_a_number_elsewhere() {
+    let dir = tempfile::tempdir().unwrap();
+    let site = dir.path().join("site.yaml");
+    std::fs::write(
+        &site,
+        read(std::path::Path::new(SITE)).replace(
+            "icmp_types: [echo-request]\n    directions: [in]",
+            "icmp_types: [echo-request, 42, \"v6:200\"]\n    directions: [in]",
+        ),
+    )
+    .unwrap();
+    let site = site.to_str().unwrap();
+    let r = fwgen(&["generate", "--site", site, "-b", "firewalld"]);
+    assert_eq!(r.code, 2, "{}", r.stderr);
+    assert!(
+        r.stderr
+            .contains("firewalld cannot express ICMP type `42`, which has no name"),
+        "{}",
+        r.stderr
+    );
+    let nft = ok(&[
+        "generate",
+        "--site",
+        site,
+        "-b",
+        "nftables",
+        "--placement",
+        "host",
+    ]);
+    assert!(nft.contains("icmp type { echo-request, 42 }"), "{nft}");
+    assert!(nft.contains("icmpv6 type { echo-request, 200 }"), "{nft}");
+}
+
+#[test]
+fn diff_compares_icmp_types_like_ports() {
+    let dir = tempfile::tempdir().unwrap();
+    let base = read(std::path::Path::new(
+        "tests/fixtures/catalogue/minimal.yaml",
+    ));
+    let ping = |id: &str, types: &str| {
+        format!(
+            "  - id: {id}\n    description: Monitoring pings the gateway\n    protocols: [icmp]\n    icmp_types: [{types}]\n    directions: [in]\n    peer: {{role: admin-clients}}\n    source: {{section: Table 1, row: Ping, line: 2}}\n"
+        )
+    };
+    let old = dir.path().join("old.yaml");
+    let new = dir.path().join("new.yaml");
+    std::fs::write(&old, format!("{base}{}", ping("ping", "echo-request"))).unwrap();
+    // Renamed, and a type added: matched by what it is (ICMP from the same peer, a shared
+    // type), shown as a change of types.
+    std::fs::write(
+        &new,
+        format!(
+            "{base}{}",
+            ping("monitoring-ping", "echo-request, timestamp-request")
+        ),
+    )
+    .unwrap();
+    let out = ok(&["diff", old.to_str().unwrap(), new.to_str().unwrap()]);
+    for line in [
+        "  > ping -> monitoring-ping",
+        "      kept: icmp echo-request in role admin-clients",
+        "      kept: icmpv6 echo-request in role admin-clients",
+        "      added: icmp timestamp-request in role admin-clients",
+    ] {
+        assert!(out.lines().any(|l| l == line), "no `{line}` in\n{out}");
+    }
+}
+
+/// Pings from the client namespace to the gateway and from the gateway to the clients: the
+/// bound peer (.2) gets through, the other address (.3) does not, in both families.
+fn ping_probes() -> (Vec<Probe>, Vec<Probe>) {
+    let p = |src, dst, open, why| Probe {
+        src,
+        dst,
+        proto: "icmp",
+        port: 0,
+        open,
+        why,
+    };
+    (
+        vec![
+            p("198.18.0.2", "198.18.0.1", true, "SNMP manager"),
+            p("198.18.0.3", "198.18.0.1", false, "no ping entry"),
+            p("2001:db8:f::2", "2001:db8:f::1", true, "SNMP manager"),
+            p("2001:db8:f::3", "2001:db8:f::1", false, "no ping entry"),
+        ],
+        vec![
+            p("198.18.0.1", "198.18.0.2", true, "DNS server"),
+            p("198.18.0.1", "198.18.0.3", false, "no ping entry"),
+            p("2001:db8:f::1", "2001:db8:f::2", true, "DNS server"),
+            p("2001:db8:f::1", "2001:db8:f::3", false, "no ping entry"),
+        ],
+    )
+}
+
+/// Each probe's result against what it should be: the mismatches. A ping that should pass
+/// is tried three times (the first packet to a new IPv6 neighbour can be lost).
+fn wrong(lab: &Lab, ns: &str, probes: &[Probe], all_open: bool) -> Vec<String> {
+    let mut got = lab.probe(ns, probes);
+    for _ in 0..2 {
+        let again: Vec<usize> = (0..probes.len())
+            .filter(|&i| got[i] != "open" && (all_open || probes[i].open))
+            .collect();
+        if again.is_empty() {
+            break;
+        }
+        let retry: Vec<Probe> = again.iter().map(|&i| probes[i].clone()).collect();
+        for (i, g) in again.into_iter().zip(lab.probe(ns, &retry)) {
+            got[i] = g;
+        }
+    }
+    probes
+        .iter()
+        .zip(got)
+        .filter(|(p, g)| (g == "open") != (all_open || p.open))
+        .map(|(p, g)| format!("ping {} -> {}: {g} ({})", p.src, p.dst, p.why))
+        .collect()
+}
+
+fn live_pings(backend: &str, tag: &str) {
+    let lab = Lab::new(tag);
+    let (inbound, outbound) = ping_probes();
+    let mut bad = wrong(&lab, &lab.cli, &inbound, true);
+    bad.extend(wrong(&lab, &lab.gw, &outbound, true));
+    assert!(
+        bad.is_empty(),
+        "pings fail without a firewall:\n{}",
+        bad.join("\n")
+    );
+
+    let dir = tempfile::tempdir().unwrap();
+    let files = generate_into(
+        dir.path(),
+        &[
+            "generate",
+            "--site",
+            SITE,
+            "-b",
+            backend,
+            "--placement",
+            "host",
+        ],
+    );
+    let _daemon = if backend == "firewalld" {
+        Some(start_firewalld(&lab, &lab.gw, dir.path(), "fwgen"))
+    } else {
+        load_into(&lab, &lab.gw, &files);
+        None
+    };
+    let mut bad = wrong(&lab, &lab.cli, &inbound, false);
+    bad.extend(wrong(&lab, &lab.gw, &outbound, false));
+    assert!(bad.is_empty(), "{backend}:\n{}", bad.join("\n"));
+}
+
+#[test]
+fn live_pings_through_the_nftables_ruleset() {
+    if crate::live::ready() {
+        live_pings("nftables", "pn");
+    }
+}
+
+#[test]
+fn live_pings_through_the_iptables_ruleset() {
+    if crate::live::ready() {
+        live_pings("iptables", "pi");
+    }
+}
+
+#[test]
+fn live_pings_through_a_real_firewalld_daemon() {
+    if crate::live::firewalld_ready() {
+        live_pings("firewalld", "pf");
+    }
+}
+
+/// The verdicts of the two ping entries in an audit of `rulesets` (files) against the site.
+fn ping_verdicts(rulesets: &[std::path::PathBuf], extra: &[&str]) -> Vec<String> {
+    let mut args = vec!["audit", "--site", SITE, "--format", "json"];
+    for r in rulesets {
+        args.extend(["--ruleset", r.to_str().unwrap()]);
+    }
+    args.extend(extra);
+    let r = fwgen(&args);
+    assert!(r.code == 0 || r.code == 1, "{args:?}: {}", r.stderr);
+    let v: Value = serde_json::from_str(&r.stdout).unwrap();
+    ["ping-from-snmp", "ping-dns"]
+        .iter()
+        .map(|id| {
+            let f = v["findings"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .find(|f| f["id"] == *id)
+                .unwrap_or_else(|| panic!("no finding {id}: {v}"));
+            f["verdict"].as_str().unwrap().to_string()
+        })
+        .collect()
+}
+
+/// `text` without the lines that name the ping entries (their rules, and for Cisco their
+/// remarks and entries, which follow the remark).
+fn without_pings(text: &str) -> String {
+    text.lines()
+        .filter(|l| {
+            let ping_peer = l.contains("198.18.0.2") || l.contains("2001:db8:f::2");
+            let ping_rule = l.contains("ping-") || (l.contains(" icmp") && ping_peer);
+            !ping_rule
+        })
+        .map(|l| format!("{l}\n"))
+        .collect()
+}
+
+/// The audit reads ICMP matches in all three formats: what fwgen wrote admits both pings,
+/// in both families; the same without the ping rules admits neither.
+#[test]
+fn the_audit_reads_icmp_from_nft_iptables_and_cisco() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let write = |name: &str, text: &str| {
+        let p = d.join(name);
+        std::fs::write(&p, text).unwrap();
+        p
+    };
+    let admitted = vec!["admitted".to_string(); 2];
+    let blocked = vec!["blocked".to_string(); 2];
+    for (backend, extra) in [
+        ("cisco-ios", &["--interface", "Gi0/1"][..]),
+        (
+            "cisco-asa",
+            &["--interface", "dmz", "--ingress-interface", "outside"][..],
+        ),
+    ] {
+        let mut args = vec!["generate", "--site", SITE, "-b", backend];
+        args.extend(extra);
+        let text = ok(&args);
+        let all = write(&format!("{backend}.txt"), &text);
+        assert_eq!(ping_verdicts(&[all], extra), admitted, "{backend}");
+        let none = write(&format!("{backend}-none.txt"), &without_pings(&text));
+        assert_eq!(ping_verdicts(&[none], extra), blocked, "{backend}");
+    }
+    if !have_tools(LOADERS) {
+        return;
+    }
+    let host = ["--placement", "host"];
+    let nft = ok(&[
+        "generate",
+        "--site",
+        SITE,
+        "-b",
+        "nftables",
+        "--placement",
+        "host",
+    ]);
+    for (name, script) in [("all", nft.clone()), ("none", without_pings(&nft))] {
+        let file = write(&format!("{name}.nft"), &script);
+        let f = file.to_str().unwrap();
+        let out = crate::util::in_throwaway_netns(&[
+            "sh",
+            "-c",
+            &format!("nft -f '{f}' && nft -j list ruleset"),
+        ]);
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let dump = write(
+            &format!("{name}.json"),
+            &String::from_utf8_lossy(&out.stdout),
+        );
+        let want = if name == "all" { &admitted } else { &blocked };
+        assert_eq!(&ping_verdicts(&[dump], &host), want, "nftables {name}");
+    }
+    let ipt = tempfile::tempdir().unwrap();
+    generate_into(
+        ipt.path(),
+        &[
+            "generate",
+            "--site",
+            SITE,
+            "-b",
+            "iptables",
+            "--placement",
+            "host",
+        ],
+    );
+    for name in ["all", "none"] {
+        for f in ["rules.v4", "rules.v6"] {
+            let text = read(&ipt.path().join(f));
+            let text = if name == "all" {
+                text
+            } else {
+                without_pings(&text)
+            };
+            std::fs::write(d.join(format!("{name}.{f}")), text).unwrap();
+        }
+        let p = |f: &str| d.join(f).to_str().unwrap().to_string();
+        let script = format!(
+            "ipset restore -file '{}' && iptables-restore '{}' && ip6tables-restore '{}' && ipset save > '{}' && iptables-save > '{}' && ip6tables-save > '{}'",
+            ipt.path().join("ipsets").display(),
+            p(&format!("{name}.rules.v4")),
+            p(&format!("{name}.rules.v6")),
+            p(&format!("{name}.ipset-save")),
+            p(&format!("{name}.v4-save")),
+            p(&format!("{name}.v6-save")),
+        );
+        let out = crate::util::in_throwaway_netns(&["sh", "-c", &script]);
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let dumps: Vec<std::path::PathBuf> = ["ipset-save", "v4-save", "v6-save"]
+            .iter()
+            .map(|s| d.join(format!("{name}.{s}")))
+            .collect();
+        let want = if name == "all" { &admitted } else { &blocked };
+        assert_eq!(&ping_verdicts(&dumps, &host), want, "iptables {name}");
+    }
+}
+
+/// A type only IPv6 has, for peers with IPv4 addresses only, admits nothing: said, and
+/// refused by `--strict`.
+#[test]
+fn icmp_types_of_no_family_of_the_peers_are_a_warning() {
+    let dir = tempfile::tempdir().unwrap();
+    let site = dir.path().join("site.yaml");
+    std::fs::write(
+        &site,
+        read(std::path::Path::new(SITE))
+            .replacen(
+                "icmp_types: [echo-request]",
+                "icmp_types: [packet-too-big]",
+                1,
+            )
+            .replace(
+                "snmp-managers: [198.18.0.2, 2001:db8:f::2]",
+                "snmp-managers: [198.18.0.2]",
+            ),
+    )
+    .unwrap();
+    let site = site.to_str().unwrap();
+    let warning = "entry `ping-from-snmp`: ICMP types packet-too-big exist in no address family of its peers (IPv4): it admits nothing";
+    let r = fwgen(&["generate", "--site", site, "-b", "nftables"]);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    assert!(r.stderr.contains(warning), "{}", r.stderr);
+    assert!(!r.stdout.contains("ping-from-snmp\""), "{}", r.stdout);
+    let strict = fwgen(&["generate", "--site", site, "-b", "nftables", "--strict"]);
+    assert_eq!(strict.code, 2, "{}", strict.stderr);
+    assert!(strict.stderr.contains(warning), "{}", strict.stderr);
+}
+
+/// The reviews of a host ruleset show the baseline every Linux host ruleset puts before the
+/// entries (ICMP errors, neighbour discovery, loopback, the default drop); a perimeter one's
+/// do not (the baseline is the host's).
+#[test]
+fn host_reviews_show_the_host_baseline() {
+    let md = ok(&[
+        "generate",
+        "--site",
+        SITE,
+        "-b",
+        "markdown",
+        "--placement",
+        "host",
+    ]);
+    let section = md
+        .split("## Host baseline\n")
+        .nth(1)
+        .and_then(|s| s.split("\n## ").next())
+        .unwrap_or_else(|| panic!("no host baseline in\n{md}"));
+    for row in [
+        "| ICMP (IPv4): destination-unreachable, time-exceeded, parameter-problem | admitted (firewalld: as related traffic only) | admitted |",
+        "| the loopback interface (lo) | admitted | admitted |",
+        "| everything else | dropped | dropped |",
+    ] {
+        assert!(
+            section.lines().any(|l| l == row),
+            "no `{row}` in\n{section}"
+        );
+    }
+    assert!(section.contains("nd-neighbor-solicit"), "{section}");
+    let html = ok(&[
+        "generate",
+        "--site",
+        SITE,
+        "-b",
+        "html",
+        "--placement",
+        "host",
+    ]);
+    assert!(html.contains("<h2>Host baseline</h2>"));
+    let accept = ok(&[
+        "generate",
+        "--site",
+        SITE,
+        "-b",
+        "markdown",
+        "--placement",
+        "host",
+        "--policy",
+        "accept",
+    ]);
+    assert!(
+        accept.contains("| everything else | accepted (--policy accept: nothing is dropped yet) |")
+    );
+    let perimeter = ok(&["generate", "--site", SITE, "-b", "markdown"]);
+    assert!(!perimeter.contains("Host baseline"));
+}
