@@ -13,6 +13,7 @@ const SITES: &[&str] = &[
     "examples/sites/dual-stack.yaml",
     "examples/sites/exchange-server.yaml",
     "examples/sites/own-rules.yaml",
+    "examples/sites/monitoring-ping.yaml",
 ];
 
 /// The operating system of the host an example site is for (its product's newest version).
