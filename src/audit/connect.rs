@@ -389,7 +389,10 @@ fn merge(need: &Need, mut merged: Vec<Done>) -> Vec<Part> {
             protocol: need.protocol,
             src: space::prefixes(&s.src, v6),
             dst: space::prefixes(&s.dst, v6),
-            ports: space::port_text(&s.dport),
+            ports: match need.protocol {
+                Protocol::Icmp => icmp_text(&s.dport, v6),
+                Protocol::Tcp | Protocol::Udp => space::port_text(&s.dport),
+            },
             source_ports: space::port_text(&s.sport),
             connections: space::count(&s.src)
                 .saturating_mul(space::count(&s.dst))
@@ -403,6 +406,16 @@ fn merge(need: &Need, mut merged: Vec<Done>) -> Vec<Part> {
             v6,
         })
         .collect()
+}
+
+/// ICMP types (a part's "ports") by name where they have one: `echo-request`, `42`.
+fn icmp_text(types: &Ports, v6: bool) -> String {
+    types
+        .iter()
+        .filter_map(|t| u8::try_from(t).ok())
+        .map(|t| crate::model::icmp_name(t, v6).map_or_else(|| t.to_string(), str::to_string))
+        .collect::<Vec<_>>()
+        .join(", ")
 }
 
 /// Two boxes equal in all fields but one, as one box.
@@ -511,7 +524,11 @@ pub(super) fn describe(p: &Part) -> String {
     format!(
         "{} {} {} {} -> {}{sport}: {}",
         p.direction,
-        p.protocol,
+        if p.protocol == Protocol::Icmp && p.v6 {
+            "icmpv6"
+        } else {
+            p.protocol.as_str()
+        },
         p.ports,
         addresses(&p.space.src, p.v6, own),
         addresses(&p.space.dst, p.v6, own),

@@ -264,10 +264,17 @@ pub(crate) fn lab_connections(p: &Value, lab: &[&str]) -> Vec<(String, String, u
             .map(|a| a.to_string())
             .collect()
     };
+    // ICMP parts name their types (`echo-request`): a ping is one connection, its "port"
+    // unused by the probe.
+    let ports = if p["protocol"] == "icmp" {
+        vec![0]
+    } else {
+        port_ends(p["ports"].as_str().unwrap())
+    };
     let mut out = Vec::new();
     for src in inside(&p["src"]) {
         for dst in inside(&p["dst"]) {
-            for port in port_ends(p["ports"].as_str().unwrap()) {
+            for &port in &ports {
                 out.push((src.clone(), dst.clone(), port));
             }
         }
