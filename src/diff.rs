@@ -197,8 +197,9 @@ fn what(services: &[Service]) -> String {
 }
 
 /// An entry's connections: ports by (component, direction, protocol, peer). ICMP compares
-/// like ports: the type numbers of each family (`icmp`, `icmpv6`), one more than the number
-/// so that type 0 fits the port space.
+/// like ports: the messages of each family (`icmp`, `icmpv6`) as type * 256 + code + 1 (a
+/// whole type is the range of its 256 codes; the last code of type 255 shares a "port" with
+/// the one before it).
 fn atoms(c: &Connection) -> BTreeMap<AtomKey, PortSet> {
     let mut out = BTreeMap::new();
     for d in c.directions.split(',') {
@@ -209,9 +210,15 @@ fn atoms(c: &Connection) -> BTreeMap<AtomKey, PortSet> {
                 Service::Icmp(t) => [("icmp", false), ("icmpv6", true)]
                     .into_iter()
                     .map(|(name, v6)| {
-                        let ranges = t.numbers(v6).into_iter().map(|n| {
-                            let p = u16::from(n) + 1;
-                            PortRange::from_bounds(p, p)
+                        let ranges = t.messages(v6).into_iter().map(|(t, code)| {
+                            let first = u16::from(t) * 256 + 1;
+                            match code {
+                                Some(c) => {
+                                    let p = first.saturating_add(u16::from(c));
+                                    PortRange::from_bounds(p, p)
+                                }
+                                None => PortRange::from_bounds(first, first.saturating_add(255)),
+                            }
                         });
                         (name, PortSet::new(ranges))
                     })
@@ -232,19 +239,40 @@ fn atoms(c: &Connection) -> BTreeMap<AtomKey, PortSet> {
     out
 }
 
-/// Ports as a line shows them; for ICMP the types' names (see [`atoms`]).
+/// Ports as a line shows them; for ICMP the messages' names (see [`atoms`]):
+/// `echo-request`, `destination-unreachable/4`.
 fn shown(protocol: &str, ports: &PortSet) -> String {
     let v6 = match protocol {
         "icmp" => false,
         "icmpv6" => true,
         _ => return ports.to_string(),
     };
-    let names: Vec<String> = ports
-        .iter_ports()
-        .filter_map(|p| u8::try_from(p - 1).ok())
-        .map(|n| icmp_name(n, v6).map_or_else(|| n.to_string(), str::to_string))
-        .collect();
-    names.join(",")
+    let name = |t: u16| {
+        u8::try_from(t)
+            .ok()
+            .and_then(|t| icmp_name(t, v6))
+            .map_or_else(|| t.to_string(), str::to_string)
+    };
+    let mut out = Vec::new();
+    for r in ports.ranges() {
+        let (lo, hi) = (r.lo().get() - 1, r.hi().get() - 1);
+        // Whole types, then the codes of the types it covers in part.
+        let mut at = lo;
+        while at <= hi {
+            let (t, code) = (at / 256, at % 256);
+            let end = (t * 256 + 255).min(hi);
+            if code == 0 && (end == t * 256 + 255 || end == 65534) {
+                out.push(name(t));
+            } else {
+                out.extend((code..=end % 256).map(|c| format!("{}/{c}", name(t))));
+            }
+            match end.checked_add(1) {
+                Some(next) => at = next,
+                None => break,
+            }
+        }
+    }
+    out.join(",")
 }
 
 /// Connections (per key) in one line each: `tcp 20,21 out role backup-server`.

@@ -101,7 +101,13 @@ impl Need {
     }
 }
 
-/// A service's ports as a set; for ICMP, its type numbers in the family (`v6`).
+/// An ICMP message as one 16-bit word: type and code.
+fn icmp_word(t: u8, code: u8) -> u16 {
+    u16::from(t) << 8 | u16::from(code)
+}
+
+/// A service's ports as a set; for ICMP, its messages in the family (`v6`) as words (see
+/// [`icmp_word`]).
 fn ports_of(service: &Service, v6: bool) -> Ports {
     match service {
         Service::Tcp(p) | Service::Udp(p) => p
@@ -109,10 +115,13 @@ fn ports_of(service: &Service, v6: bool) -> Ports {
             .iter()
             .map(|r| r.lo().get()..=r.hi().get())
             .collect(),
+        // One word per message, as `th sport` reads it: type * 256 + code (a whole type is
+        // decided for code 0, the code of echo).
         Service::Icmp(t) => t
-            .numbers(v6)
+            .messages(v6)
             .into_iter()
-            .map(|n| u16::from(n)..=u16::from(n))
+            .map(|(t, code)| icmp_word(t, code.unwrap_or(0)))
+            .map(|w| w..=w)
             .collect(),
     }
 }
@@ -265,12 +274,13 @@ fn runs(need: &Need) -> Vec<(L4, Option<L4>, Space)> {
         None => need
             .ports
             .iter()
-            .filter_map(|t| u8::try_from(t).ok())
-            .map(|t| {
-                let reply = crate::model::icmp_reply(need.v6(), t).map(|r| L4::icmp(need.v6(), r));
+            .map(|word| {
+                let [t, code] = word.to_be_bytes();
+                let reply =
+                    crate::model::icmp_reply(need.v6(), t).map(|r| L4::icmp(need.v6(), r, 0));
                 let mut space = need.space();
-                space.dport = Ports::from_iter([u16::from(t)..=u16::from(t)]);
-                (L4::icmp(need.v6(), t), reply, space)
+                space.dport = Ports::from_iter([word..=word]);
+                (L4::icmp(need.v6(), t, code), reply, space)
             })
             .collect(),
     }
@@ -408,12 +418,20 @@ fn merge(need: &Need, mut merged: Vec<Done>) -> Vec<Part> {
         .collect()
 }
 
-/// ICMP types (a part's "ports") by name where they have one: `echo-request`, `42`.
-fn icmp_text(types: &Ports, v6: bool) -> String {
-    types
+/// ICMP messages (a part's "ports", as words) by name where they have one:
+/// `echo-request`, `destination-unreachable/4`, `42`.
+fn icmp_text(words: &Ports, v6: bool) -> String {
+    words
         .iter()
-        .filter_map(|t| u8::try_from(t).ok())
-        .map(|t| crate::model::icmp_name(t, v6).map_or_else(|| t.to_string(), str::to_string))
+        .map(|w| {
+            let [t, code] = w.to_be_bytes();
+            let name = crate::model::icmp_name(t, v6).map_or_else(|| t.to_string(), str::to_string);
+            if code == 0 {
+                name
+            } else {
+                format!("{name}/{code}")
+            }
+        })
         .collect::<Vec<_>>()
         .join(", ")
 }

@@ -351,18 +351,15 @@ impl Parts<'_> {
         let peer_side = cisco_addr(peer, asa);
         let gw_side = cisco_addr(gw, asa);
         let proto = if asa && self.v6 { "icmp6" } else { "icmp" };
-        let types = self
-            .ports
-            .iter()
-            .flat_map(|&(lo, hi)| lo..=hi)
-            .filter_map(|t| u8::try_from(t).ok())
-            .filter_map(|t| {
-                if reply {
-                    crate::model::icmp_reply(self.v6, t)
-                } else {
-                    Some(t)
-                }
-            });
+        let types = self.icmp_messages().into_iter().filter_map(|(t, code)| {
+            if reply {
+                crate::model::icmp_reply(self.v6, t).map(|r| r.to_string())
+            } else if code == 0 {
+                Some(t.to_string())
+            } else {
+                Some(format!("{t} {code}"))
+            }
+        });
         types
             .map(|t| {
                 let ace = match (self.direction, reply) {
@@ -384,14 +381,37 @@ impl Parts<'_> {
             .collect()
     }
 
-    /// The transport match of the missing connections, for nft: `tcp dport { 25 }`, or for
-    /// ICMP (whose "ports" are the types) `icmp type { 8 }`.
-    fn nft_l4(&self, ports: &str) -> String {
-        match (self.protocol, self.v6) {
-            (Protocol::Icmp, false) => format!("icmp type {{ {ports} }}"),
-            (Protocol::Icmp, true) => format!("icmpv6 type {{ {ports} }}"),
-            (p, _) => format!("{p} dport {{ {ports} }}"),
+    /// The missing ICMP messages (the "ports" are words: type * 256 + code) as (type,
+    /// code); code 0 is the whole type's (how the audit decides a type without a code).
+    fn icmp_messages(&self) -> Vec<(u8, u8)> {
+        self.ports
+            .iter()
+            .flat_map(|&(lo, hi)| lo..=hi)
+            .map(|w: u16| {
+                let [t, code] = w.to_be_bytes();
+                (t, code)
+            })
+            .collect()
+    }
+
+    /// The transport matches of the missing connections, for nft: `tcp dport { 25 }`; for
+    /// ICMP `icmp type 8` or `icmp type 3 icmp code 4`, one per message.
+    fn nft_l4(&self) -> Vec<String> {
+        if self.protocol != Protocol::Icmp {
+            return self
+                .ports(", ", "-")
+                .into_iter()
+                .map(|ports| format!("{} dport {{ {ports} }}", self.protocol))
+                .collect();
         }
+        let kw = if self.v6 { "icmpv6" } else { "icmp" };
+        self.icmp_messages()
+            .into_iter()
+            .map(|(t, code)| match code {
+                0 => format!("{kw} type {t}"),
+                c => format!("{kw} type {t} {kw} code {c}"),
+            })
+            .collect()
     }
 
     /// The missing peers in the connection's family; empty for any address.
@@ -432,12 +452,11 @@ impl Parts<'_> {
         } else if family == "inet" {
             let _ = write!(m, "meta nfproto {} ", if self.v6 { "ipv6" } else { "ipv4" });
         }
-        self.ports(", ", "-")
+        self.nft_l4()
             .into_iter()
-            .map(|ports| {
+            .map(|l4| {
                 format!(
-                    "insert rule {family} {table} {chain} {m}{} accept comment \"fwgen {}\"",
-                    self.nft_l4(&ports),
+                    "insert rule {family} {table} {chain} {m}{l4} accept comment \"fwgen {}\"",
                     self.entry.id
                 )
             })
@@ -468,10 +487,12 @@ impl Parts<'_> {
             } else {
                 ("icmp", "--icmp-type")
             };
-            self.ports
-                .iter()
-                .flat_map(|&(lo, hi)| lo..=hi)
-                .map(|t| format!("-p {proto} {flag} {t}"))
+            self.icmp_messages()
+                .into_iter()
+                .map(|(t, code)| match code {
+                    0 => format!("-p {proto} {flag} {t}"),
+                    c => format!("-p {proto} {flag} {t}/{c}"),
+                })
                 .collect()
         } else {
             self.ports(",", ":")

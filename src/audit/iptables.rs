@@ -380,6 +380,13 @@ impl Reader<'_> {
             ("--icmp-type" | "--icmpv6-type", [x]) => {
                 let v6 = word == "--icmpv6-type";
                 self.push(Left::Icmp { v6, kind: true }, vec![icmp_type(x, v6)]);
+                // `TYPE/CODE`: one code (without one, every code of the type).
+                if let Some((_, code)) = x.split_once('/') {
+                    let code = code
+                        .parse()
+                        .map_or_else(|_| Elem::Unknown(format!("ICMP code {code}")), Elem::Num);
+                    self.push(Left::Icmp { v6, kind: false }, vec![code]);
+                }
             }
             ("--limit" | "--limit-burst", _) => {}
             ("-j" | "--jump" | "-g" | "--goto", [target, ..]) => {
@@ -518,10 +525,8 @@ impl Reader<'_> {
 /// An ICMP type as iptables-save prints it: a number, `TYPE/CODE` (the code is not
 /// modelled unless 0), or a name.
 fn icmp_type(x: &str, v6: bool) -> Elem {
-    let (kind, code) = x.split_once('/').unwrap_or((x, "0"));
-    if code != "0" {
-        return Elem::Unknown(format!("ICMP type {x} with a code"));
-    }
+    // The code, after a `/`, is a match of its own (see `--icmp-type`).
+    let kind = x.split_once('/').map_or(x, |(kind, _)| kind);
     if let Ok(n) = kind.parse::<u64>() {
         return Elem::Num(n);
     }

@@ -38,7 +38,7 @@ pub(super) fn neighbour_discovery(
         let input = m.hook == Hook::Input;
         let ctx = Context {
             v6: true,
-            l4: L4::Icmpv6(m.kind),
+            l4: L4::Icmpv6(m.kind, 0),
             state: State::Untracked,
             flags: 0,
             iif: if input { iif.clone() } else { None },

@@ -7,7 +7,7 @@
 use serde::Deserialize;
 
 use crate::model::{
-    Address, AddressSource, Application, Direction, IcmpType, Opens, PortRange, Protocol,
+    Address, AddressSource, Application, Direction, Icmp, Opens, PortRange, Protocol,
 };
 
 /// A lower-case id: `[a-z0-9][a-z0-9-]*`, at most 48 characters (ids end up in chain, set and
@@ -194,9 +194,10 @@ pub(crate) struct Entry {
     /// Ports (`25`) and ranges (`"8000-8010"`), for TCP and UDP.
     #[serde(default)]
     pub ports: Vec<PortRange>,
-    /// ICMP message types (`echo-request`, `8`, `v6:128`), for ICMP.
+    /// ICMP message types (`echo-request`, `8`, `v6:128`; `TYPE/CODE` for one code), for
+    /// ICMP.
     #[serde(default)]
-    pub icmp_types: Vec<IcmpType>,
+    pub icmp_types: Vec<Icmp>,
     /// The document's direction cell, in its order: `[in]`, `[out]`, `[in, out]` (In/Out)
     /// or `[out, in]` (Out/In).
     pub directions: Vec<Direction>,

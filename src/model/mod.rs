@@ -18,7 +18,7 @@ use serde::{Deserialize, Serialize};
 pub use address::{Address, aggregate};
 pub use port::{Port, PortRange, PortSet};
 pub use service::{
-    IcmpType, IcmpTypes, KNOWN_ICMP, KnownIcmp, Protocol, Service, icmp_name, icmp_reply,
+    Icmp, IcmpType, IcmpTypes, KNOWN_ICMP, KnownIcmp, Protocol, Service, icmp_name, icmp_reply,
 };
 pub use version::Version;
 

@@ -161,23 +161,66 @@ impl FromStr for IcmpType {
     }
 }
 
-impl<'de> Deserialize<'de> for IcmpType {
+/// One ICMP message of a service: a type, and the one code it matches (`None`: every code
+/// of the type). Written `TYPE` or `TYPE/CODE` (`destination-unreachable/4`, `3/4`,
+/// `v6:1/4`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct Icmp {
+    pub kind: IcmpType,
+    pub code: Option<u8>,
+}
+
+impl From<IcmpType> for Icmp {
+    fn from(kind: IcmpType) -> Icmp {
+        Icmp { kind, code: None }
+    }
+}
+
+impl fmt::Display for Icmp {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}", self.kind)?;
+        match self.code {
+            Some(c) => write!(f, "/{c}"),
+            None => Ok(()),
+        }
+    }
+}
+
+impl FromStr for Icmp {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Icmp, String> {
+        let Some((kind, code)) = s.split_once('/') else {
+            return s.parse::<IcmpType>().map(Icmp::from);
+        };
+        let code = code
+            .parse::<u8>()
+            .map_err(|_| format!("ICMP code `{code}` of `{s}` is not a number in 0..=255"))?;
+        Ok(Icmp {
+            kind: kind.parse()?,
+            code: Some(code),
+        })
+    }
+}
+
+impl<'de> Deserialize<'de> for Icmp {
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
         struct V;
         impl serde::de::Visitor<'_> for V {
-            type Value = IcmpType;
+            type Value = Icmp;
             fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
-                f.write_str("an ICMP type: a name such as `echo-request`, `8` or `v6:128`")
+                f.write_str(
+                    "an ICMP type: a name such as `echo-request`, `8` or `v6:128`, with `/CODE` for one code",
+                )
             }
-            fn visit_str<E: serde::de::Error>(self, s: &str) -> Result<IcmpType, E> {
+            fn visit_str<E: serde::de::Error>(self, s: &str) -> Result<Icmp, E> {
                 s.parse().map_err(E::custom)
             }
-            fn visit_u64<E: serde::de::Error>(self, n: u64) -> Result<IcmpType, E> {
+            fn visit_u64<E: serde::de::Error>(self, n: u64) -> Result<Icmp, E> {
                 u8::try_from(n)
-                    .map(IcmpType::V4)
+                    .map(|n| IcmpType::V4(n).into())
                     .map_err(|_| E::custom(format!("ICMP type `{n}` is not in 0..=255")))
             }
-            fn visit_i64<E: serde::de::Error>(self, n: i64) -> Result<IcmpType, E> {
+            fn visit_i64<E: serde::de::Error>(self, n: i64) -> Result<Icmp, E> {
                 Err(E::custom(format!("ICMP type `{n}` is not in 0..=255")))
             }
         }
@@ -185,26 +228,26 @@ impl<'de> Deserialize<'de> for IcmpType {
     }
 }
 
-impl Serialize for IcmpType {
+impl Serialize for Icmp {
     fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
         s.collect_str(self)
     }
 }
 
-/// A sorted set of ICMP types without repeats.
+/// A sorted set of ICMP messages without repeats.
 #[derive(Clone, Debug, Default, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
 #[serde(transparent)]
-pub struct IcmpTypes(Vec<IcmpType>);
+pub struct IcmpTypes(Vec<Icmp>);
 
 impl IcmpTypes {
-    pub fn new(types: impl IntoIterator<Item = IcmpType>) -> Self {
-        let mut v: Vec<IcmpType> = types.into_iter().collect();
+    pub fn new(types: impl IntoIterator<Item = Icmp>) -> Self {
+        let mut v: Vec<Icmp> = types.into_iter().collect();
         v.sort_unstable();
         v.dedup();
         Self(v)
     }
 
-    pub fn iter(&self) -> std::slice::Iter<'_, IcmpType> {
+    pub fn iter(&self) -> std::slice::Iter<'_, Icmp> {
         self.0.iter()
     }
 
@@ -212,12 +255,19 @@ impl IcmpTypes {
         self.0.is_empty()
     }
 
-    /// The type numbers of one family, sorted, without repeats (empty when the family has
-    /// none of these messages).
-    pub fn numbers(&self, v6: bool) -> Vec<u8> {
-        let mut n: Vec<u8> = self.0.iter().filter_map(|t| t.number(v6)).collect();
+    /// The messages of one family as (type, code) numbers, sorted, without repeats; a code
+    /// of a type the set also has whole is left out (the type admits it). Empty when the
+    /// family has none of these messages.
+    pub fn messages(&self, v6: bool) -> Vec<(u8, Option<u8>)> {
+        let mut n: Vec<(u8, Option<u8>)> = self
+            .0
+            .iter()
+            .filter_map(|m| m.kind.number(v6).map(|t| (t, m.code)))
+            .collect();
         n.sort_unstable();
         n.dedup();
+        let whole: Vec<u8> = n.iter().filter(|m| m.1.is_none()).map(|m| m.0).collect();
+        n.retain(|&(t, code)| code.is_none() || !whole.contains(&t));
         n
     }
 
@@ -275,7 +325,7 @@ impl Service {
         }
     }
 
-    /// The types of ICMP; `None` for TCP and UDP.
+    /// The messages of ICMP; `None` for TCP and UDP.
     pub fn icmp_types(&self) -> Option<&IcmpTypes> {
         match self {
             Service::Icmp(t) => Some(t),
@@ -288,7 +338,7 @@ impl Service {
     pub fn empty_in(&self, v6: bool) -> bool {
         match self {
             Service::Tcp(_) | Service::Udp(_) => false,
-            Service::Icmp(t) => t.numbers(v6).is_empty(),
+            Service::Icmp(t) => t.messages(v6).is_empty(),
         }
     }
 
@@ -381,7 +431,7 @@ mod tests {
         let p = PortSet::new(["25".parse().unwrap()]);
         let json = serde_json::to_string(&Service::Tcp(p)).unwrap();
         assert_eq!(json, r#"{"protocol":"tcp","ports":[25]}"#);
-        let icmp = Service::Icmp(IcmpTypes::new(["echo-request".parse().unwrap()]));
+        let icmp = Service::Icmp(IcmpTypes::new(["echo-request".parse::<Icmp>().unwrap()]));
         assert_eq!(
             serde_json::to_string(&icmp).unwrap(),
             r#"{"protocol":"icmp","icmp_types":["echo-request"]}"#

@@ -109,7 +109,7 @@ pub(super) const IOS: super::Description = super::Description {
     ),
     forwarder: None,
     render: render_ios,
-    icmp_by_name: false,
+    icmp: super::IcmpSyntax::Numbers,
     previous: Some(previous_ios),
 };
 
@@ -120,6 +120,8 @@ pub(super) const ASA: super::Description = super::Description {
     forwarder: None,
     render: render_asa,
     previous: Some(previous_asa),
+    // Its access lists' ICMP argument is a type (codes need service objects).
+    icmp: super::IcmpSyntax::TypesOnly,
     ..IOS
 };
 
@@ -157,8 +159,8 @@ struct Ace {
     reply: bool,
     /// ASA: the whole port set as one service object group.
     dports: Option<PortSet>,
-    /// ICMP: the message type and whether it is ICMPv6.
-    icmp: Option<(u8, bool)>,
+    /// ICMP: the message type, its one code (`None`: every code), and whether it is ICMPv6.
+    icmp: Option<(u8, Option<u8>, bool)>,
     /// What the remote side's addresses are, for its object group's name (`DNS-SERVERS`).
     label: Option<String>,
 }
@@ -300,17 +302,17 @@ fn aces(
             // One entry per type; the replies (echo-reply for echo-request) back.
             let v6 = family == Family::V6;
             return t
-                .numbers(v6)
+                .messages(v6)
                 .into_iter()
-                .filter_map(|n| {
+                .filter_map(|(n, code)| {
                     if forward {
-                        Some(n)
+                        Some((n, code))
                     } else {
-                        crate::model::icmp_reply(v6, n)
+                        crate::model::icmp_reply(v6, n).map(|r| (r, None))
                     }
                 })
-                .map(|n| Ace {
-                    icmp: Some((n, v6)),
+                .map(|(n, code)| Ace {
+                    icmp: Some((n, code, v6)),
                     ..ace(None, None, !forward, None)
                 })
                 .collect();
@@ -511,14 +513,18 @@ fn icmp_keyword(t: u8, v6: bool, dialect: Dialect) -> Option<&'static str> {
 /// `permit PROTO SRC [SPORT] DST [DPORT]` for an ACE with its sides already written;
 /// `permit icmp SRC DST TYPE` (the ASA's IPv6 entries: `icmp6`).
 fn ace_line(a: &Ace, src: &str, dst: &str, dialect: Dialect) -> String {
-    if let Some((t, v6)) = a.icmp {
+    if let Some((t, code, v6)) = a.icmp {
         let proto = if v6 && dialect == Dialect::Asa {
             "icmp6"
         } else {
             "icmp"
         };
-        let name = icmp_keyword(t, v6, dialect).map_or_else(|| t.to_string(), str::to_string);
-        return format!("permit {proto} {src} {dst} {name}");
+        // A keyword names a type; one code is written as numbers: `3 4`.
+        let message = match code {
+            Some(c) => format!("{t} {c}"),
+            None => icmp_keyword(t, v6, dialect).map_or_else(|| t.to_string(), str::to_string),
+        };
+        return format!("permit {proto} {src} {dst} {message}");
     }
     let mut s = format!("permit {} {src}", a.protocol);
     if let Some(p) = a.sport {

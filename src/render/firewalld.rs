@@ -49,7 +49,7 @@ pub(super) const DESCRIPTION: super::Description = super::Description {
     // Escaped, not dropped: `<`, `&` and quotes become entities; `--` never ends a comment.
     never_emits: &[],
     names_note: None,
-    icmp_by_name: true,
+    icmp: super::IcmpSyntax::Names(icmp_type_name),
     forwarder: Some(super::dnsmasq::Forwarder {
         note: "# firewalld rebuilds its sets on `firewall-cmd --reload`: they are empty afterwards.\n\
                # Clear this dnsmasq's cache then (`kill -HUP` its process), so that the gateway's next\n\
@@ -207,9 +207,9 @@ impl Plan {
         let icmp: Option<Vec<&'static str>> = match &rule.service {
             crate::model::Service::Tcp(_) | crate::model::Service::Udp(_) => None,
             crate::model::Service::Icmp(t) => Some(
-                t.numbers(f == Family::V6)
+                t.messages(f == Family::V6)
                     .into_iter()
-                    .filter_map(|n| icmp_type_name(n, f == Family::V6))
+                    .filter_map(|(n, code)| icmp_type_name(n, code, f == Family::V6))
                     .collect(),
             ),
         };
@@ -402,17 +402,53 @@ fn build(
     Built { files, body }
 }
 
-/// firewalld's name (its `icmptypes/` file) for ICMP type `n` of a family, if it has one
-/// (`Backend::render` refuses a number without one first; see `icmp_names_only`).
-pub(super) fn icmp_type_name(n: u8, v6: bool) -> Option<&'static str> {
-    match crate::model::icmp_name(n, v6)? {
-        "nd-neighbor-solicit" => Some("neighbour-solicitation"),
-        "nd-neighbor-advert" => Some("neighbour-advertisement"),
-        "nd-router-solicit" => Some("router-solicitation"),
-        "nd-router-advert" => Some("router-advertisement"),
-        "nd-redirect" => Some("redirect"),
-        name => Some(name),
-    }
+/// firewalld's name (its `icmptypes/` file) for ICMP message `n` (of one code, or every code)
+/// of a family, if it has one (`Backend::render` refuses a message without one first).
+pub(super) fn icmp_type_name(n: u8, code: Option<u8>, v6: bool) -> Option<&'static str> {
+    let Some(code) = code else {
+        return match crate::model::icmp_name(n, v6)? {
+            "nd-neighbor-solicit" => Some("neighbour-solicitation"),
+            "nd-neighbor-advert" => Some("neighbour-advertisement"),
+            "nd-router-solicit" => Some("router-solicitation"),
+            "nd-router-advert" => Some("router-advertisement"),
+            "nd-redirect" => Some("redirect"),
+            name => Some(name),
+        };
+    };
+    Some(match (v6, n, code) {
+        (false, 3, 0) => "network-unreachable",
+        (false, 3, 1) => "host-unreachable",
+        (false, 3, 2) => "protocol-unreachable",
+        (false, 3, 3) | (true, 1, 4) => "port-unreachable",
+        (false, 3, 4) => "fragmentation-needed",
+        (false, 3, 5) => "source-route-failed",
+        (false, 3, 6) => "network-unknown",
+        (false, 3, 7) => "host-unknown",
+        (false, 3, 9) => "network-prohibited",
+        (false, 3, 10) => "host-prohibited",
+        (false, 3, 11) => "tos-network-unreachable",
+        (false, 3, 12) => "tos-host-unreachable",
+        (false, 3, 13) | (true, 1, 1) => "communication-prohibited",
+        (false, 3, 14) => "host-precedence-violation",
+        (false, 3, 15) => "precedence-cutoff",
+        (false, 5, 0) => "network-redirect",
+        (false, 5, 1) => "host-redirect",
+        (false, 5, 2) => "tos-network-redirect",
+        (false, 5, 3) => "tos-host-redirect",
+        (false, 11, 0) | (true, 3, 0) => "ttl-zero-during-transit",
+        (false, 11, 1) | (true, 3, 1) => "ttl-zero-during-reassembly",
+        (false, 12, 0) => "ip-header-bad",
+        (false, 12, 1) => "required-option-missing",
+        (true, 1, 0) => "no-route",
+        (true, 1, 2) => "beyond-scope",
+        (true, 1, 3) => "address-unreachable",
+        (true, 1, 5) => "failed-policy",
+        (true, 1, 6) => "reject-route",
+        (true, 4, 0) => "bad-header",
+        (true, 4, 1) => "unknown-header-type",
+        (true, 4, 2) => "unknown-option",
+        _ => return None,
+    })
 }
 
 /// The HOST -> ANY policy's zones, and the ICMP a host must be able to send: without

@@ -53,7 +53,7 @@ pub(super) const DESCRIPTION: super::Description = super::Description {
     comment_max: Some(COMMENT_MAX),
     never_emits: &['"', '\\', '\n'],
     names_note: None,
-    icmp_by_name: false,
+    icmp: super::IcmpSyntax::Numbers,
     forwarder: Some(super::dnsmasq::Forwarder {
         note: "",
         lines: super::dnsmasq::ipset,
@@ -269,10 +269,10 @@ fn rule_lines(out: &mut Vec<String>, chain: &str, rules: &[&Rule], sets: &mut Se
     }
 }
 
-/// The protocol and port (or ICMP type) matches of a service in one family, one per line
-/// the service needs: a multiport match holds 15 ports, an ICMP match one type (by number,
-/// which `iptables-save` prints back unchanged). None when the family has none of the
-/// service's ICMP types.
+/// The protocol and port (or ICMP) matches of a service in one family, one per line the
+/// service needs: a multiport match holds 15 ports, an ICMP match one type or type/code (by
+/// number, which `iptables-save` prints back unchanged). None when the family has none of
+/// the service's ICMP messages.
 pub(super) fn service_matches(service: &Service, family: Family) -> Vec<String> {
     match service {
         Service::Tcp(p) => port_chunks(p)
@@ -283,18 +283,19 @@ pub(super) fn service_matches(service: &Service, family: Family) -> Vec<String> 
             .iter()
             .map(|c| format!("-p udp {c}"))
             .collect(),
-        Service::Icmp(t) => match family {
-            Family::V4 => t
-                .numbers(false)
+        Service::Icmp(t) => {
+            let (proto, option) = match family {
+                Family::V4 => ("icmp", "--icmp-type"),
+                Family::V6 => ("ipv6-icmp", "--icmpv6-type"),
+            };
+            t.messages(family == Family::V6)
                 .iter()
-                .map(|n| format!("-p icmp --icmp-type {n}"))
-                .collect(),
-            Family::V6 => t
-                .numbers(true)
-                .iter()
-                .map(|n| format!("-p ipv6-icmp --icmpv6-type {n}"))
-                .collect(),
-        },
+                .map(|&(n, code)| match code {
+                    Some(c) => format!("-p {proto} {option} {n}/{c}"),
+                    None => format!("-p {proto} {option} {n}"),
+                })
+                .collect()
+        }
     }
 }
 

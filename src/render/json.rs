@@ -26,7 +26,7 @@ pub(super) const DESCRIPTION: Description = Description {
     comment_max: None,
     never_emits: &[],
     names_note: None,
-    icmp_by_name: false,
+    icmp: super::IcmpSyntax::Numbers,
     forwarder: None,
     render: |rules, _| Rendered::file(render(rules)),
     previous: None,

@@ -143,17 +143,49 @@ pub enum RenderError {
     Invalid(String),
 }
 
-/// The first ICMP type of the ruleset that has no name in its family (only a number).
-fn unnamed_icmp(rules: &Ruleset) -> Option<crate::model::IcmpType> {
-    rules.rules.iter().find_map(|r| match &r.service {
-        crate::model::Service::Tcp(_) | crate::model::Service::Udp(_) => None,
-        crate::model::Service::Icmp(types) => types.iter().copied().find(|&t| {
-            [false, true].into_iter().any(|v6| {
-                t.number(v6)
-                    .is_some_and(|n| crate::model::icmp_name(n, v6).is_none())
+/// How a backend writes ICMP messages.
+#[derive(Clone, Copy, Debug)]
+pub enum IcmpSyntax {
+    /// By type and code number (names where it has them): every message.
+    Numbers,
+    /// By type only: a message of one code is refused (the ASA's access lists).
+    TypesOnly,
+    /// By name only (firewalld's `icmptypes/`): the name of (type, code, IPv6), if any.
+    Names(fn(u8, Option<u8>, bool) -> Option<&'static str>),
+}
+
+/// The first ICMP message of the ruleset a backend of `syntax` cannot write, said.
+fn unwritable_icmp(rules: &Ruleset, syntax: IcmpSyntax) -> Option<String> {
+    rules.rules.iter().find_map(|r| {
+        let crate::model::Service::Icmp(types) = &r.service else {
+            return None;
+        };
+        [false, true].into_iter().find_map(|v6| {
+            let family = if v6 { "ICMPv6" } else { "ICMP" };
+            types.messages(v6).into_iter().find_map(|(t, code)| match syntax {
+                IcmpSyntax::Numbers => None,
+                IcmpSyntax::TypesOnly => code.map(|c| {
+                    format!("{family} type {t} code {c}: it matches ICMP types, not codes (entries {})", entries(r))
+                }),
+                IcmpSyntax::Names(name) => name(t, code, v6).is_none().then(|| {
+                    let code = code.map(|c| format!(" code {c}")).unwrap_or_default();
+                    format!(
+                        "{family} type {t}{code}, which it has no name for (it names ICMP messages; use one it knows) (entries {})",
+                        entries(r)
+                    )
+                }),
             })
-        }),
+        })
     })
+}
+
+/// A rule's entries, for messages.
+fn entries(r: &crate::ruleset::Rule) -> String {
+    r.entries
+        .iter()
+        .map(String::as_str)
+        .collect::<Vec<_>>()
+        .join(", ")
 }
 
 /// How to give the own address of the host whose perimeter firewall this is.
@@ -213,9 +245,8 @@ pub struct Description {
     pub never_emits: &'static [char],
     /// `None` when it can follow host names at run time (`--names fqdn`); else why not.
     pub names_note: Option<&'static str>,
-    /// True when it names ICMP types and cannot match one by number (firewalld's rich rules
-    /// take the names of its `icmptypes/`): a type with no name is refused.
-    pub icmp_by_name: bool,
+    /// How it writes ICMP messages; what it cannot write is refused before rendering.
+    pub icmp: IcmpSyntax,
     /// For rulesets with sets that DNS fills: what `--dnsmasq` writes.
     pub forwarder: Option<dnsmasq::Forwarder>,
     /// Turn a ruleset into text; capabilities are checked before.
@@ -291,14 +322,10 @@ impl Backend {
             });
         }
         self.check_options(opts)?;
-        if d.icmp_by_name
-            && let Some(t) = unnamed_icmp(rules)
-        {
+        if let Some(what) = unwritable_icmp(rules, d.icmp) {
             return Err(RenderError::Unsupported {
                 backend: d.name,
-                what: format!(
-                    "ICMP type `{t}`, which has no name (it names ICMP types; use one of the names)"
-                ),
+                what,
             });
         }
         let m = &rules.meta;

@@ -61,7 +61,7 @@ pub(crate) const DESCRIPTION: super::Description = super::Description {
     comment_max: Some(COMMENT_MAX),
     never_emits: &['"', '\\', '\n'],
     names_note: None,
-    icmp_by_name: false,
+    icmp: super::IcmpSyntax::Numbers,
     forwarder: Some(super::dnsmasq::Forwarder {
         note: "",
         lines: |g| super::dnsmasq::nftset(g, "fwgen", dns_set_name),
@@ -196,7 +196,7 @@ fn rule_lines(rules: &[&Rule], sets: &mut Sets, peer_field: &str) -> Vec<String>
                 Service::Icmp(_) => &[Some(Family::V4), Some(Family::V6)],
             };
             for &f in families {
-                if let Some(l4) = service_match(&rule.service, f, sets) {
+                for l4 in service_match(&rule.service, f, sets) {
                     out.push(format!("{l4} accept comment \"{comment}\""));
                 }
             }
@@ -206,40 +206,51 @@ fn rule_lines(rules: &[&Rule], sets: &mut Sets, peer_field: &str) -> Vec<String>
             let Some(remote) = remote_in(rule, f) else {
                 continue;
             };
-            let Some(l4) = service_match(&rule.service, Some(f), sets) else {
+            let matches = service_match(&rule.service, Some(f), sets);
+            if matches.is_empty() {
                 continue;
-            };
+            }
             for set in sets.remote(remote, f) {
-                out.push(format!(
-                    "{} {peer_field} {set} {l4} accept comment \"{comment}\"",
-                    family_kw(f),
-                ));
+                for l4 in &matches {
+                    out.push(format!(
+                        "{} {peer_field} {set} {l4} accept comment \"{comment}\"",
+                        family_kw(f),
+                    ));
+                }
             }
         }
     }
     out
 }
 
-/// The transport match of a service in one family (`None`: both, for TCP and UDP): `tcp dport
-/// 25`, `icmp type echo-request`, `icmpv6 type { echo-request, nd-neighbor-solicit }`; `None`
-/// when the family has none of the service's ICMP types.
-fn service_match(service: &Service, family: Option<Family>, sets: &mut Sets) -> Option<String> {
+/// The transport matches of a service in one family (`None`: both, for TCP and UDP), one per
+/// statement: `tcp dport 25`; `icmp type echo-request`, `icmpv6 type { echo-request,
+/// nd-neighbor-solicit }` for whole types and `icmp type destination-unreachable icmp code
+/// 4` for each message of one code. None when the family has none of the service's ICMP
+/// messages.
+fn service_match(service: &Service, family: Option<Family>, sets: &mut Sets) -> Vec<String> {
     match service {
-        Service::Tcp(p) => Some(format!("tcp dport {}", sets.ports(p))),
-        Service::Udp(p) => Some(format!("udp dport {}", sets.ports(p))),
+        Service::Tcp(p) => vec![format!("tcp dport {}", sets.ports(p))],
+        Service::Udp(p) => vec![format!("udp dport {}", sets.ports(p))],
         Service::Icmp(t) => {
             let v6 = family == Some(Family::V6);
-            let names: Vec<String> = t
-                .numbers(v6)
-                .into_iter()
-                .map(|n| icmp_name(n, v6).map_or_else(|| n.to_string(), str::to_string))
-                .collect();
             let kw = if v6 { "icmpv6" } else { "icmp" };
-            match names.as_slice() {
-                [] => None,
-                [one] => Some(format!("{kw} type {one}")),
-                more => Some(format!("{kw} type {{ {} }}", more.join(", "))),
-            }
+            let name = |n: u8| icmp_name(n, v6).map_or_else(|| n.to_string(), str::to_string);
+            let messages = t.messages(v6);
+            let whole: Vec<String> = messages
+                .iter()
+                .filter(|m| m.1.is_none())
+                .map(|m| name(m.0))
+                .collect();
+            let mut out = match whole.as_slice() {
+                [] => Vec::new(),
+                [one] => vec![format!("{kw} type {one}")],
+                more => vec![format!("{kw} type {{ {} }}", more.join(", "))],
+            };
+            out.extend(messages.iter().filter_map(|&(n, code)| {
+                code.map(|c| format!("{kw} type {} {kw} code {c}", name(n)))
+            }));
+            out
         }
     }
 }

@@ -41,7 +41,7 @@ pub(super) const MARKDOWN: super::Description = super::Description {
     comment_max: None,
     never_emits: &[],
     names_note: None,
-    icmp_by_name: false,
+    icmp: super::IcmpSyntax::Numbers,
     forwarder: None,
     render: |rules, opts| super::Rendered::file(markdown(rules, opts)),
     previous: None,

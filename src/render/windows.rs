@@ -50,7 +50,7 @@ pub(super) const DESCRIPTION: super::Description = super::Description {
         "Windows Firewall rules take addresses only. Bind the host group with a lock file \
          (`fwgen resolve`, then --lock), an ip-ranges file or the site file",
     ),
-    icmp_by_name: false,
+    icmp: super::IcmpSyntax::Numbers,
     forwarder: None,
     render: |rules, opts| super::Rendered::file(render(rules, opts)),
     previous: None,
@@ -298,7 +298,14 @@ fn new_rule(
         Service::Icmp(t) => [(false, "ICMPv4"), (true, "ICMPv6")]
             .into_iter()
             .filter_map(|(v6, proto)| {
-                let types = t.numbers(v6);
+                let types: Vec<String> = t
+                    .messages(v6)
+                    .into_iter()
+                    .map(|(n, code)| match code {
+                        Some(c) => format!("{n}:{c}"),
+                        None => n.to_string(),
+                    })
+                    .collect();
                 let remote = match &rule.remote {
                     Remote::Any => Some(literal("Any", 10)),
                     Remote::Addresses(a) => {

@@ -323,7 +323,7 @@ fn icmp_warning(e: &Selected) -> Option<String> {
     };
     let families: BTreeSet<bool> = nets.iter().map(|n| n.addr().is_ipv6()).collect();
     e.services.iter().find_map(|s| match s {
-        Service::Icmp(types) if families.iter().all(|&v6| types.numbers(v6).is_empty()) => {
+        Service::Icmp(types) if families.iter().all(|&v6| types.messages(v6).is_empty()) => {
             Some(format!(
                 "entry `{}`: ICMP types {types} exist in no address family of its peers ({}): it admits nothing",
                 e.id,

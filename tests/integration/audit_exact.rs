@@ -761,7 +761,8 @@ fn generated<S: Strategy>(
 
 /// ICMP echo in the constructs that decide it, written out (the generator seldom draws them
 /// together): replies admitted by their type only, by state only, an exchange's later
-/// request dropped, `meta l4proto`, a drop before the accept, an `ip6` table of its own.
+/// request dropped, `meta l4proto`, a drop before the accept, codes (echo's is 0), an `ip6`
+/// table of its own.
 const ICMP_RULESETS: &[&str] = &[
     "table inet t {
   chain input { type filter hook input priority 0; policy drop;
@@ -795,6 +796,14 @@ const ICMP_RULESETS: &[&str] = &[
     ip daddr 198.18.0.3 icmp type echo-request drop
     icmp type echo-request accept
     icmpv6 type { echo-request, echo-reply } accept
+  }
+}",
+    "table inet t {
+  chain input { type filter hook input priority 0; policy drop;
+    icmpv6 type { nd-neighbor-solicit, nd-neighbor-advert } accept
+    ct state established accept
+    icmp type echo-request icmp code 1 accept
+    icmpv6 type echo-request icmpv6 code 0 accept
   }
 }",
     "table ip6 t6 {

@@ -211,7 +211,7 @@ fn the_windows_firewall_gets_one_rule_per_icmp_family() {
     std::fs::write(
         &site,
         format!(
-            "{base}\nentries:\n  - id: ping-exchange\n    component: exchange-server\n    description: Monitoring pings the Exchange Server\n    protocols: [icmp]\n    icmp_types: [echo-request]\n    directions: [in]\n    peer: any\n"
+            "{base}\nentries:\n  - id: ping-exchange\n    component: exchange-server\n    description: Monitoring pings the Exchange Server\n    protocols: [icmp]\n    icmp_types: [echo-request, 5/1]\n    directions: [in]\n    peer: any\n"
         ),
     )
     .unwrap();
@@ -226,7 +226,7 @@ fn the_windows_firewall_gets_one_rule_per_icmp_family() {
         "host",
     ]);
     for want in [
-        "-Protocol 'ICMPv4' `\n    -IcmpType '8' `\n    -RemoteAddress 'Any' `",
+        "-Protocol 'ICMPv4' `\n    -IcmpType '5:1','8' `\n    -RemoteAddress 'Any' `",
         "-Protocol 'ICMPv6' `\n    -IcmpType '128' `\n    -RemoteAddress 'Any' `",
     ] {
         assert!(ps.contains(want), "no `{want}` in\n{ps}");
@@ -240,7 +240,10 @@ fn the_windows_firewall_gets_one_rule_per_icmp_family() {
         .collect();
     assert_eq!(
         icmp,
-        [("icmp", &[(8, 8)][..]), ("icmpv6", &[(128, 128)][..])]
+        [
+            ("icmp", &[(5, 1), (8, 256)][..]),
+            ("icmpv6", &[(128, 256)][..])
+        ]
     );
 }
 
@@ -260,8 +263,9 @@ fn an_icmp_type_without_a_name_is_refused_by_firewalld_and_written_as_a_number_e
     let r = fwgen(&["generate", "--site", site, "-b", "firewalld"]);
     assert_eq!(r.code, 2, "{}", r.stderr);
     assert!(
-        r.stderr
-            .contains("firewalld cannot express ICMP type `42`, which has no name"),
+        r.stderr.contains(
+            "firewalld cannot express ICMP type 42, which it has no name for (it names ICMP messages; use one it knows) (entries ping-from-snmp)"
+        ),
         "{}",
         r.stderr
     );
@@ -298,7 +302,7 @@ fn diff_compares_icmp_types_like_ports() {
         &new,
         format!(
             "{base}{}",
-            ping("monitoring-ping", "echo-request, timestamp-request")
+            ping("monitoring-ping", "echo-request, timestamp-request, 3/4")
         ),
     )
     .unwrap();
@@ -307,7 +311,7 @@ fn diff_compares_icmp_types_like_ports() {
         "  > ping -> monitoring-ping",
         "      kept: icmp echo-request in role admin-clients",
         "      kept: icmpv6 echo-request in role admin-clients",
-        "      added: icmp timestamp-request in role admin-clients",
+        "      added: icmp destination-unreachable/4,timestamp-request in role admin-clients",
     ] {
         assert!(out.lines().any(|l| l == line), "no `{line}` in\n{out}");
     }
@@ -422,7 +426,12 @@ fn live_pings_through_a_real_firewalld_daemon() {
 
 /// The verdicts of the two ping entries in an audit of `rulesets` (files) against the site.
 fn ping_verdicts(rulesets: &[std::path::PathBuf], extra: &[&str]) -> Vec<String> {
-    let mut args = vec!["audit", "--site", SITE, "--format", "json"];
+    ping_verdicts_of(SITE, rulesets, extra)
+}
+
+/// The same for another site file.
+fn ping_verdicts_of(site: &str, rulesets: &[std::path::PathBuf], extra: &[&str]) -> Vec<String> {
+    let mut args = vec!["audit", "--site", site, "--format", "json"];
     for r in rulesets {
         args.extend(["--ruleset", r.to_str().unwrap()]);
     }
@@ -653,4 +662,184 @@ fn host_reviews_show_the_host_baseline() {
     );
     let perimeter = ok(&["generate", "--site", SITE, "-b", "markdown"]);
     assert!(!perimeter.contains("Host baseline"));
+}
+
+/// A site file with the ping entry's types replaced by `types`, in `dir`.
+fn site_with_types(dir: &std::path::Path, types: &str) -> String {
+    let site = dir.join("site.yaml");
+    std::fs::write(
+        &site,
+        read(std::path::Path::new(SITE)).replacen(
+            "icmp_types: [echo-request]",
+            &format!("icmp_types: [{types}]"),
+            1,
+        ),
+    )
+    .unwrap();
+    site.to_str().unwrap().to_string()
+}
+
+/// One code of a type (`5/1`: an ICMPv4 host redirect, which no baseline admits) in every
+/// backend that can match it, refused by the one that cannot, loaded by the real tools and
+/// read back by the audit.
+#[test]
+fn one_code_of_an_icmp_type_is_matched_where_the_syntax_can() {
+    let dir = tempfile::tempdir().unwrap();
+    let site = site_with_types(dir.path(), "echo-request, 5/1");
+    let site = site.as_str();
+    let nft = ok(&[
+        "generate",
+        "--site",
+        site,
+        "-b",
+        "nftables",
+        "--placement",
+        "host",
+    ]);
+    for line in [
+        "ip saddr @addr_1_v4 icmp type echo-request accept comment \"fwgen ping-from-snmp\"",
+        "ip saddr @addr_1_v4 icmp type redirect icmp code 1 accept comment \"fwgen ping-from-snmp\"",
+        "ip6 saddr @addr_2_v6 icmpv6 type echo-request accept comment \"fwgen ping-from-snmp\"",
+    ] {
+        assert!(nft.contains(line), "no `{line}` in\n{nft}");
+    }
+    let ipt_dir = tempfile::tempdir().unwrap();
+    let ipt = generate_into(
+        ipt_dir.path(),
+        &[
+            "generate",
+            "--site",
+            site,
+            "-b",
+            "iptables",
+            "--placement",
+            "host",
+        ],
+    );
+    let text: String = ipt.iter().map(|f| read(f)).collect();
+    assert!(
+        text.contains("-p icmp --icmp-type 5/1 -m comment"),
+        "{text}"
+    );
+    assert!(!text.contains("--icmpv6-type 5"), "{text}");
+    let fw = tempfile::tempdir().unwrap();
+    generate_into(
+        fw.path(),
+        &[
+            "generate",
+            "--site",
+            site,
+            "-b",
+            "firewalld",
+            "--placement",
+            "host",
+        ],
+    );
+    let zones: String = all_files(fw.path()).into_iter().map(|(_, t)| t).collect();
+    for name in ["host-redirect", "echo-request"] {
+        assert!(
+            zones.contains(&format!("<icmp-type name=\"{name}\"/>")),
+            "no {name} in\n{zones}"
+        );
+    }
+    let ios = ok(&["generate", "--site", site, "-b", "cisco-ios"]);
+    assert!(
+        ios.lines()
+            .any(|l| l == " permit icmp host 198.18.0.2 host 198.18.0.1 5 1"),
+        "{ios}"
+    );
+    let asa = fwgen(&["generate", "--site", site, "-b", "cisco-asa"]);
+    assert_eq!(asa.code, 2, "{}", asa.stderr);
+    assert!(
+        asa.stderr.contains(
+            "cisco-asa cannot express ICMP type 5 code 1: it matches ICMP types, not codes"
+        ),
+        "{}",
+        asa.stderr
+    );
+    if have_tools(LOADERS) {
+        for f in &ipt {
+            check_with_real_tool(f);
+        }
+        let nft_dir = tempfile::tempdir().unwrap();
+        for f in generate_into(
+            nft_dir.path(),
+            &[
+                "generate",
+                "--site",
+                site,
+                "-b",
+                "nftables",
+                "--placement",
+                "host",
+            ],
+        ) {
+            check_with_real_tool(&f);
+        }
+        if have_tools(&["firewall-offline-cmd"]) {
+            check_firewalld_dir(fw.path());
+        }
+        // The audit reads the code back from nft (which prints it by name) and IOS: the
+        // rulesets admit what the entries ask for.
+        let dump = dir.path().join("dump.json");
+        let out = crate::util::in_throwaway_netns(&[
+            "sh",
+            "-c",
+            &format!(
+                "nft -f {} && nft -j list ruleset",
+                nft_dir.path().join("ruleset.nft").display()
+            ),
+        ]);
+        std::fs::write(&dump, &out.stdout).unwrap();
+        let admitted = vec!["admitted".to_string(); 2];
+        assert_eq!(
+            ping_verdicts_of(site, std::slice::from_ref(&dump), &["--placement", "host"]),
+            admitted
+        );
+        // Without the rules of the one code, the echo is admitted and the code is not.
+        let script = read(&nft_dir.path().join("ruleset.nft"));
+        let cut: String = script
+            .lines()
+            .filter(|l| !l.contains(" code 1 accept"))
+            .map(|l| format!("{l}\n"))
+            .collect();
+        let cut_file = dir.path().join("cut.nft");
+        std::fs::write(&cut_file, cut).unwrap();
+        let out = crate::util::in_throwaway_netns(&[
+            "sh",
+            "-c",
+            &format!("nft -f {} && nft -j list ruleset", cut_file.display()),
+        ]);
+        std::fs::write(&dump, &out.stdout).unwrap();
+        let r = fwgen(&[
+            "audit",
+            "--site",
+            site,
+            "--placement",
+            "host",
+            "--ruleset",
+            dump.to_str().unwrap(),
+        ]);
+        for want in [
+            "partial   ping-from-snmp",
+            "not admitted: in icmp redirect/1 198.18.0.2/32 -> 198.18.0.1/32",
+        ] {
+            assert!(r.stdout.contains(want), "no `{want}` in\n{}", r.stdout);
+        }
+    }
+    let ios = ok(&[
+        "generate",
+        "--site",
+        site,
+        "-b",
+        "cisco-ios",
+        "--interface",
+        "Gi0/1",
+    ]);
+    let ios_file = dir.path().join("ios.txt");
+    std::fs::write(&ios_file, &ios).unwrap();
+    assert_eq!(
+        ping_verdicts_of(site, &[ios_file], &["--interface", "Gi0/1"]),
+        vec!["admitted".to_string(); 2]
+    );
 }

@@ -22,7 +22,8 @@ pub struct WinRule {
     pub direction: String,
     /// `tcp`, `udp`, `icmp` or `icmpv6`.
     pub protocol: String,
-    /// Port ranges, as (first, last); for ICMP, the types (each as (type, type)).
+    /// Port ranges, as (first, last); for ICMP, the messages as (type, code), code 256 for
+    /// every code of the type.
     pub ports: Vec<(u16, u16)>,
     /// `None` for `Any`.
     pub remote: Option<Vec<IpNet>>,
@@ -314,8 +315,17 @@ fn new_rule(c: &Command, one: &One) -> Result<WinRule, String> {
     let mut ports = Vec::new();
     for p in c.params.get(port_param).into_iter().flatten() {
         if port_param == "IcmpType" {
-            match p.parse::<u8>() {
-                Ok(t) => ports.push((u16::from(t), u16::from(t))),
+            // `TYPE` or `TYPE:CODE`.
+            let (t, code) = p
+                .split_once(':')
+                .map_or((p.as_str(), None), |(t, c)| (t, Some(c)));
+            let code = match code.map(str::parse::<u8>) {
+                None => 256,
+                Some(Ok(c)) => u16::from(c),
+                Some(Err(_)) => return fail(format!("ICMP code in {p}")),
+            };
+            match t.parse::<u8>() {
+                Ok(t) => ports.push((u16::from(t), code)),
                 Err(_) => return fail(format!("ICMP type {p}")),
             }
             continue;

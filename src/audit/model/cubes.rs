@@ -21,6 +21,8 @@ enum Val {
     Number(u8),
     /// An ICMP type (true: ICMPv6), which names of its family match.
     Icmp(bool, u8),
+    /// An ICMP code of a family, which nft's names of its family's codes match.
+    IcmpCode(bool, u8),
     /// A 16-bit word of a header (`th sport` of ICMPv6: type and code).
     Word(u16),
     /// An ICMPv6 checksum read as `th dport`: equal to no listed value.
@@ -62,8 +64,8 @@ fn slot_of(left: &Left, ctx: &Context) -> Option<Slot> {
     let (l4, transport) = match ctx.l4 {
         L4::Tcp => (Val::Name("tcp", 6), true),
         L4::Udp => (Val::Name("udp", 17), true),
-        L4::Icmp(_) => (Val::Name("icmp", 1), false),
-        L4::Icmpv6(_) => (Val::Name("ipv6-icmp", 58), false),
+        L4::Icmp(..) => (Val::Name("icmp", 1), false),
+        L4::Icmpv6(..) => (Val::Name("ipv6-icmp", 58), false),
     };
     let port = |want: &Option<Protocol>| {
         transport && want.is_none_or(|w| L4::transport(w) == Some(ctx.l4))
@@ -76,8 +78,8 @@ fn slot_of(left: &Left, ctx: &Context) -> Option<Slot> {
         // the type and code, then the checksum (which no listed port is taken to equal:
         // it changes with every packet).
         Left::Sport(None) | Left::Dport(None) if !transport => match ctx.l4 {
-            L4::Icmp(t) | L4::Icmpv6(t) if matches!(left, Left::Sport(_)) => {
-                Slot::Fixed(Val::Word(u16::from(t) << 8))
+            L4::Icmp(t, code) | L4::Icmpv6(t, code) if matches!(left, Left::Sport(_)) => {
+                Slot::Fixed(Val::Word(u16::from(t) << 8 | u16::from(code)))
             }
             _ => Slot::Fixed(Val::Checksum),
         },
@@ -99,14 +101,14 @@ fn slot_of(left: &Left, ctx: &Context) -> Option<Slot> {
             State::Untracked => "untracked",
         })),
         Left::Icmp { v6: f, kind } => match ctx.l4 {
-            L4::Icmpv6(t) if *f => Slot::Fixed(icmp_field(true, t, *kind)),
-            L4::Icmp(t) if !*f => Slot::Fixed(icmp_field(false, t, *kind)),
+            L4::Icmpv6(t, code) if *f => Slot::Fixed(icmp_field(true, (t, code), *kind)),
+            L4::Icmp(t, code) if !*f => Slot::Fixed(icmp_field(false, (t, code), *kind)),
             _ => return None,
         },
         // Neighbour discovery is sent with hop limit 255 (RFC 4861); a connection's packets
         // (echo included) with whatever the host chooses (0 here stands for "not known").
         Left::HopLimit => Slot::Fixed(Val::Number(match ctx.l4 {
-            L4::Icmpv6(133..=137) => 255,
+            L4::Icmpv6(133..=137, _) => 255,
             _ if v6 => 0,
             _ => return None,
         })),
@@ -378,13 +380,31 @@ fn ports(e: &Elem) -> Result<Ports, String> {
     })
 }
 
-/// The type (`kind`) or code (always 0 here) of an ICMP message of type `t`.
-fn icmp_field(v6: bool, t: u8, kind: bool) -> Val {
+/// The type (`kind`) or code of an ICMP message.
+fn icmp_field(v6: bool, (t, code): (u8, u8), kind: bool) -> Val {
     if kind {
         Val::Icmp(v6, t)
     } else {
-        Val::Number(0)
+        Val::IcmpCode(v6, code)
     }
+}
+
+/// An ICMP code by the name nft gives it (`icmp code frag-needed`, `icmpv6 code
+/// port-unreachable`).
+fn icmp_code(name: &str, v6: bool) -> Option<u8> {
+    Some(match (v6, name) {
+        (false, "net-unreachable") | (true, "no-route") => 0,
+        (false, "host-unreachable") | (true, "admin-prohibited") => 1,
+        (false, "prot-unreachable") => 2,
+        (false, "port-unreachable") | (true, "addr-unreachable") => 3,
+        (false, "frag-needed") | (true, "port-unreachable") => 4,
+        (true, "policy-fail") => 5,
+        (true, "reject-route") => 6,
+        (false, "net-prohibited") => 9,
+        (false, "host-prohibited") => 10,
+        (false, "admin-prohibited") => 13,
+        _ => return None,
+    })
 }
 
 /// An ICMP (IPv4) type by the name nft or iptables gives it.
@@ -471,7 +491,12 @@ fn element(e: &Elem, v: &Val) -> Result<bool, String> {
                 None => Err(format!("ICMP{} type {s:?}", if *v6 { "v6" } else { "" })),
             }
         }
-        (Elem::Num(n), Val::Icmp(_, t)) => Ok(*n == u64::from(*t)),
+        (Elem::Num(n), Val::Icmp(_, t) | Val::IcmpCode(_, t)) => Ok(*n == u64::from(*t)),
+        (Elem::NumRange(lo, hi), Val::IcmpCode(_, c)) => Ok((*lo..=*hi).contains(&u64::from(*c))),
+        (Elem::Name(s), Val::IcmpCode(v6, c)) => match icmp_code(s, *v6) {
+            Some(x) => Ok(x == *c),
+            None => Err(format!("ICMP{} code {s:?}", if *v6 { "v6" } else { "" })),
+        },
         (Elem::NumRange(lo, hi), Val::Icmp(_, t)) => Ok((*lo..=*hi).contains(&u64::from(*t))),
         // A packet from another host never comes through the loopback interface.
         (Elem::Name(s), Val::Interface(Some(name))) => Ok(match s.strip_suffix(['+', '*']) {

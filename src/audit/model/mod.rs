@@ -155,10 +155,10 @@ pub enum State {
 pub enum L4 {
     Tcp,
     Udp,
-    /// ICMP (IPv4) of one type, code 0.
-    Icmp(u8),
-    /// ICMPv6 of one type (neighbour discovery: 135 and 136; echo: 128 and 129), code 0.
-    Icmpv6(u8),
+    /// ICMP (IPv4) of one type and code.
+    Icmp(u8, u8),
+    /// ICMPv6 of one type and code (neighbour discovery: 135 and 136; echo: 128 and 129).
+    Icmpv6(u8, u8),
 }
 
 impl L4 {
@@ -171,9 +171,13 @@ impl L4 {
         }
     }
 
-    /// The ICMP message of type `t` in a family.
-    pub fn icmp(v6: bool, t: u8) -> L4 {
-        if v6 { L4::Icmpv6(t) } else { L4::Icmp(t) }
+    /// The ICMP message of type `t` and code `code` in a family.
+    pub fn icmp(v6: bool, t: u8, code: u8) -> L4 {
+        if v6 {
+            L4::Icmpv6(t, code)
+        } else {
+            L4::Icmp(t, code)
+        }
     }
 }
 
