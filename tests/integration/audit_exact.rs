@@ -827,7 +827,7 @@ fn audit_equals_the_kernel_on_icmp_rulesets() {
     if !ready() {
         return;
     }
-    let lab = Lab::new("k");
+    let lab = Lab::new("e");
     lab.add_outsider();
     lab.add_client("198.18.0.9", "2001:db8:f::9");
     let _servers = listen(&lab);

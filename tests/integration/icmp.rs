@@ -406,21 +406,21 @@ fn live_pings(backend: &str, tag: &str) {
 #[test]
 fn live_pings_through_the_nftables_ruleset() {
     if crate::live::ready() {
-        live_pings("nftables", "pn");
+        live_pings("nftables", "qn");
     }
 }
 
 #[test]
 fn live_pings_through_the_iptables_ruleset() {
     if crate::live::ready() {
-        live_pings("iptables", "pi");
+        live_pings("iptables", "qi");
     }
 }
 
 #[test]
 fn live_pings_through_a_real_firewalld_daemon() {
     if crate::live::firewalld_ready() {
-        live_pings("firewalld", "pf");
+        live_pings("firewalld", "qf");
     }
 }
 

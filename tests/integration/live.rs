@@ -38,8 +38,21 @@ fn run(cmd: &[&str]) {
     );
 }
 
+/// The tags of the labs of this run: two tests with one tag would make namespaces of one
+/// name, and fail only when they happen to run at the same time. A tag is taken once.
+fn take_tag(tag: &str) {
+    static TAKEN: std::sync::Mutex<std::collections::BTreeSet<String>> =
+        std::sync::Mutex::new(std::collections::BTreeSet::new());
+    let mut taken = TAKEN.lock().unwrap_or_else(|e| e.into_inner());
+    assert!(
+        taken.insert(tag.to_string()),
+        "lab tag {tag:?} is used by another test: give each test a tag of its own"
+    );
+}
+
 impl Lab {
     pub(crate) fn new(tag: &str) -> Lab {
+        take_tag(tag);
         let id = format!("{}{tag}", std::process::id() % 100_000);
         let lab = Lab {
             gw: format!("fwgen-gw-{id}"),
@@ -101,6 +114,7 @@ impl Lab {
     /// A firewall namespace routing between the `cli` namespace (its addresses, and the
     /// firewall's on that segment) and the gateway (198.18.2.2, 2001:db8:2::2).
     fn routed(tag: &str, cli: (&[&str], &[&str]), cli_fw: (&str, &str)) -> Lab {
+        take_tag(tag);
         let id = format!("{}{tag}", std::process::id() % 100_000);
         let lab = Lab {
             gw: format!("fwgen-gw-{id}"),
@@ -1021,7 +1035,7 @@ fn live_ftp_through_the_iptables_ruleset() {
 #[test]
 fn live_traffic_through_a_real_firewalld_daemon() {
     if firewalld_ready() {
-        live("firewalld", "d");
+        live("firewalld", "wd");
     }
 }
 
