@@ -420,7 +420,7 @@ fn merge(need: &Need, mut merged: Vec<Done>) -> Vec<Part> {
 
 /// ICMP messages (a part's "ports", as words) by name where they have one:
 /// `echo-request`, `destination-unreachable/4`, `42`.
-fn icmp_text(words: &Ports, v6: bool) -> String {
+pub(super) fn icmp_text(words: &Ports, v6: bool) -> String {
     words
         .iter()
         .map(|w| {

@@ -843,3 +843,76 @@ fn one_code_of_an_icmp_type_is_matched_where_the_syntax_can() {
         vec!["admitted".to_string(); 2]
     );
 }
+
+/// Over-broad covers ICMP echo: a ruleset that accepts every ICMP message admits pings from
+/// addresses no entry names; fwgen's own ruleset for the site admits none beyond its
+/// entries.
+#[test]
+fn over_broad_finds_pings_no_entry_asks_for() {
+    let dir = tempfile::tempdir().unwrap();
+    let open = dir.path().join("open.json");
+    std::fs::write(
+        &open,
+        r#"{"nftables": [{"metainfo": {"json_schema_version": 1}},
+        {"table": {"family": "inet", "name": "t", "handle": 1}},
+        {"chain": {"family": "inet", "table": "t", "name": "in", "handle": 1, "type": "filter", "hook": "input", "prio": 0, "policy": "accept"}}]}"#,
+    )
+    .unwrap();
+    let audit = |path: &std::path::Path| {
+        let r = fwgen(&[
+            "audit",
+            "--site",
+            SITE,
+            "--placement",
+            "host",
+            "--format",
+            "json",
+            "--ruleset",
+            path.to_str().unwrap(),
+        ]);
+        assert!(r.code == 0 || r.code == 1, "{}", r.stderr);
+        let v: Value = serde_json::from_str(&r.stdout).unwrap();
+        v["over_broad"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|o| o.as_str().unwrap().to_string())
+            .collect::<Vec<String>>()
+    };
+    let over = audit(&open);
+    for want in [
+        "in icmp echo-request any IPv4 address except 198.18.0.2/32 -> 198.18.0.1 is admitted",
+        "out icmp echo-request 198.18.0.1 -> any IPv4 address except 198.18.0.2/32 is admitted",
+        "in icmpv6 echo-request any IPv6 address except 2001:db8:f::2/128 -> 2001:db8:f::1 is admitted",
+    ] {
+        assert!(
+            over.iter().any(|o| o.starts_with(want)),
+            "no `{want}` in {over:#?}"
+        );
+    }
+    if !have_tools(LOADERS) {
+        return;
+    }
+    let nft = dir.path().join("fwgen.nft");
+    std::fs::write(
+        &nft,
+        ok(&[
+            "generate",
+            "--site",
+            SITE,
+            "-b",
+            "nftables",
+            "--placement",
+            "host",
+        ]),
+    )
+    .unwrap();
+    let out = crate::util::in_throwaway_netns(&[
+        "sh",
+        "-c",
+        &format!("nft -f {} && nft -j list ruleset", nft.display()),
+    ]);
+    let dump = dir.path().join("fwgen.json");
+    std::fs::write(&dump, &out.stdout).unwrap();
+    assert_eq!(audit(&dump), Vec::<String>::new());
+}
