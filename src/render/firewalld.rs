@@ -300,12 +300,14 @@ fn plan(
         .enumerate()
     {
         let name = format!("fwgen-{dir}-{}", i + 1);
-        let (protocol, ports) = match &rule.service {
-            crate::model::Service::Tcp(p) => ("tcp", p),
-            crate::model::Service::Udp(p) => ("udp", p),
-            crate::model::Service::Icmp(_) => ("", &crate::model::PortSet::default()),
+        // TCP and UDP get a service of their ports; ICMP rich rules name their types
+        // themselves (see `Plan::family`).
+        let service = match &rule.service {
+            crate::model::Service::Tcp(p) => Some(("tcp", p)),
+            crate::model::Service::Udp(p) => Some(("udp", p)),
+            crate::model::Service::Icmp(_) => None,
         };
-        if !ports.is_empty() {
+        if let Some((protocol, ports)) = service {
             p.services.push(Service {
                 name: name.clone(),
                 index: i + 1,
