@@ -9,7 +9,8 @@ use std::fmt::Write;
 use serde::Serialize;
 
 use crate::model::{
-    Catalogue, Entry, Peer, PortRange, PortSet, ProductVersion, Service, icmp_name,
+    Catalogue, Entry, Peer, PortRange, PortSet, ProductVersion, Service, icmp_name, icmp_of_word,
+    icmp_word,
 };
 
 /// One catalogue entry as a reviewer reads it.
@@ -63,7 +64,7 @@ impl Connection {
             component: e.component.clone(),
             feature: e.feature.clone(),
             protocols: comma(&e.protocols()),
-            ports: what(&e.services),
+            ports: Service::cell(&e.services),
             directions: comma(&e.directions),
             written: e.written.to_string(),
             peer,
@@ -84,8 +85,8 @@ impl Connection {
             description: s.description.clone(),
             component: component.to_string(),
             feature: s.feature.clone(),
-            protocols: comma(&s.services.iter().map(Service::protocol).collect::<Vec<_>>()),
-            ports: what(&s.services),
+            protocols: comma(&Service::protocols(&s.services)),
+            ports: Service::cell(&s.services),
             directions: comma(&s.directions),
             written: s.written.to_string(),
             peer: s.peer.clone(),
@@ -191,11 +192,6 @@ impl VersionDiff {
 /// What one connection is, but for its ports: (component, direction, protocol, peer).
 type AtomKey = (String, String, String, String);
 
-/// The ports (or ICMP types) of an entry's services, as one cell: `25,587`, `echo-request`.
-fn what(services: &[Service]) -> String {
-    services.first().map(Service::what).unwrap_or_default()
-}
-
 /// An entry's connections: ports by (component, direction, protocol, peer). ICMP compares
 /// like ports: the messages of each family (`icmp`, `icmpv6`) as type * 256 + code + 1 (a
 /// whole type is the range of its 256 codes; the last code of type 255 shares a "port" with
@@ -210,15 +206,10 @@ fn atoms(c: &Connection) -> BTreeMap<AtomKey, PortSet> {
                 Service::Icmp(t) => [("icmp", false), ("icmpv6", true)]
                     .into_iter()
                     .map(|(name, v6)| {
-                        let ranges = t.messages(v6).into_iter().map(|(t, code)| {
-                            let first = u16::from(t) * 256 + 1;
-                            match code {
-                                Some(c) => {
-                                    let p = first.saturating_add(u16::from(c));
-                                    PortRange::from_bounds(p, p)
-                                }
-                                None => PortRange::from_bounds(first, first.saturating_add(255)),
-                            }
+                        let port = |t, code| icmp_word(t, code).saturating_add(1);
+                        let ranges = t.messages(v6).into_iter().map(|(t, code)| match code {
+                            Some(c) => PortRange::from_bounds(port(t, c), port(t, c)),
+                            None => PortRange::from_bounds(port(t, 0), port(t, 255)),
                         });
                         (name, PortSet::new(ranges))
                     })
@@ -247,24 +238,21 @@ fn shown(protocol: &str, ports: &PortSet) -> String {
         "icmpv6" => true,
         _ => return ports.to_string(),
     };
-    let name = |t: u16| {
-        u8::try_from(t)
-            .ok()
-            .and_then(|t| icmp_name(t, v6))
-            .map_or_else(|| t.to_string(), str::to_string)
-    };
+    let name = |t: u8| icmp_name(t, v6).map_or_else(|| t.to_string(), str::to_string);
     let mut out = Vec::new();
     for r in ports.ranges() {
         let (lo, hi) = (r.lo().get() - 1, r.hi().get() - 1);
         // Whole types, then the codes of the types it covers in part.
         let mut at = lo;
         while at <= hi {
-            let (t, code) = (at / 256, at % 256);
-            let end = (t * 256 + 255).min(hi);
-            if code == 0 && (end == t * 256 + 255 || end == 65534) {
+            let (t, code) = icmp_of_word(at);
+            let last = icmp_word(t, 255);
+            let end = last.min(hi);
+            if code == 0 && (end == last || end == 65534) {
                 out.push(name(t));
             } else {
-                out.extend((code..=end % 256).map(|c| format!("{}/{c}", name(t))));
+                let (_, end_code) = icmp_of_word(end);
+                out.extend((code..=end_code).map(|c| format!("{}/{c}", name(t))));
             }
             match end.checked_add(1) {
                 Some(next) => at = next,

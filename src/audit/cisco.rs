@@ -662,7 +662,7 @@ fn icmp_spec(w: &[&str], v6: bool, m: &mut Vec<Expr>) -> Result<usize, String> {
     };
     let t = match word.parse::<u8>() {
         Ok(n) => n,
-        Err(_) => icmp_keyword(word, v6).ok_or_else(|| {
+        Err(_) => crate::render::icmp_keyword_type(word, v6).ok_or_else(|| {
             format!(
                 "ICMP{} message `{word}` (not one the audit knows)",
                 if v6 { "v6" } else { "" }
@@ -682,37 +682,4 @@ fn icmp_spec(w: &[&str], v6: bool, m: &mut Vec<Expr>) -> Result<usize, String> {
         }
         _ => Ok(1),
     }
-}
-
-/// The type number of an IOS or ASA ICMP keyword.
-fn icmp_keyword(word: &str, v6: bool) -> Option<u8> {
-    Some(match (v6, word) {
-        (false, "echo-reply") => 0,
-        (true, "echo-reply") => 129,
-        (false, "unreachable") => 3,
-        (true, "unreachable") => 1,
-        (false, "source-quench") => 4,
-        (false, "redirect") => 5,
-        (true, "redirect") => 137,
-        (false, "echo") => 8,
-        (true, "echo" | "echo-request") => 128,
-        (false, "router-advertisement") => 9,
-        (true, "router-advertisement") => 134,
-        (false, "router-solicitation") => 10,
-        (true, "router-solicitation") => 133,
-        (false, "time-exceeded") => 11,
-        (true, "time-exceeded") => 3,
-        (false, "parameter-problem") => 12,
-        (true, "parameter-problem") => 4,
-        (false, "timestamp-request") => 13,
-        (false, "timestamp-reply") => 14,
-        (false, "information-request") => 15,
-        (false, "information-reply") => 16,
-        (false, "mask-request") => 17,
-        (false, "mask-reply") => 18,
-        (true, "packet-too-big") => 2,
-        (true, "nd-ns" | "neighbor-solicitation") => 135,
-        (true, "nd-na" | "neighbor-advertisement") => 136,
-        _ => return None,
-    })
 }

@@ -7,7 +7,7 @@ use std::net::IpAddr;
 use super::model::{Context, Decision, Hook, L4, State, flags};
 use super::space::{self, Addrs, Cube, Ports};
 use super::{Firewall, Interfaces, Part, Placement, Verdict};
-use crate::model::{Direction, Protocol, Service};
+use crate::model::{Direction, Protocol, Service, icmp_of_word, icmp_word};
 use crate::ruleset::{Remote, Selected};
 
 pub(super) use super::space::Space;
@@ -99,11 +99,6 @@ impl Need {
             dport: Some(self.ports.clone()),
         }
     }
-}
-
-/// An ICMP message as one 16-bit word: type and code.
-fn icmp_word(t: u8, code: u8) -> u16 {
-    u16::from(t) << 8 | u16::from(code)
 }
 
 /// A service's ports as a set; for ICMP, its messages in the family (`v6`) as words (see
@@ -275,7 +270,7 @@ fn runs(need: &Need) -> Vec<(L4, Option<L4>, Space)> {
             .ports
             .iter()
             .map(|word| {
-                let [t, code] = word.to_be_bytes();
+                let (t, code) = icmp_of_word(word);
                 let reply =
                     crate::model::icmp_reply(need.v6(), t).map(|r| L4::icmp(need.v6(), r, 0));
                 let mut space = need.space();
@@ -424,7 +419,7 @@ pub(super) fn icmp_text(words: &Ports, v6: bool) -> String {
     words
         .iter()
         .map(|w| {
-            let [t, code] = w.to_be_bytes();
+            let (t, code) = icmp_of_word(w);
             let name = crate::model::icmp_name(t, v6).map_or_else(|| t.to_string(), str::to_string);
             if code == 0 {
                 name

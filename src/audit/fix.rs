@@ -328,16 +328,22 @@ impl Parts<'_> {
                 } else {
                     ace
                 };
-                out.push(if asa {
-                    format!("access-list {list} line 1 extended {ace}")
-                } else if self.v6 {
-                    format!("ipv6 access-list {list}\t{ace}")
-                } else {
-                    format!("ip access-list extended {list}\t{ace}")
-                });
+                out.push(self.cisco_line(list, asa, &ace));
             }
         }
         out
+    }
+
+    /// An ACE as the line that puts it first in `list`: the ASA's flat form, or the IOS list
+    /// of the family and the entry.
+    fn cisco_line(&self, list: &str, asa: bool, ace: &str) -> String {
+        if asa {
+            format!("access-list {list} line 1 extended {ace}")
+        } else if self.v6 {
+            format!("ipv6 access-list {list}\t{ace}")
+        } else {
+            format!("ip access-list extended {list}\t{ace}")
+        }
     }
 
     /// ICMP entries (the "ports" are the types): the request's, or (`reply`) its reply's.
@@ -370,13 +376,7 @@ impl Parts<'_> {
                         format!("permit {proto} {gw_side} {peer_side} {t}")
                     }
                 };
-                if asa {
-                    format!("access-list {list} line 1 extended {ace}")
-                } else if self.v6 {
-                    format!("ipv6 access-list {list}\t{ace}")
-                } else {
-                    format!("ip access-list extended {list}\t{ace}")
-                }
+                self.cisco_line(list, asa, &ace)
             })
             .collect()
     }
@@ -387,10 +387,7 @@ impl Parts<'_> {
         self.ports
             .iter()
             .flat_map(|&(lo, hi)| lo..=hi)
-            .map(|w: u16| {
-                let [t, code] = w.to_be_bytes();
-                (t, code)
-            })
+            .map(crate::model::icmp_of_word)
             .collect()
     }
 

@@ -530,27 +530,19 @@ fn icmp_type(x: &str, v6: bool) -> Elem {
     if let Ok(n) = kind.parse::<u64>() {
         return Elem::Num(n);
     }
-    let named = match (v6, kind) {
-        (true, "neighbour-solicitation" | "neighbor-solicitation") => 135,
-        (true, "neighbour-advertisement" | "neighbor-advertisement") => 136,
-        (true, "router-solicitation") => 133,
-        (true, "router-advertisement") => 134,
-        (true, "echo-request") => 128,
-        (true, "echo-reply") => 129,
-        (false, "echo-request") => 8,
-        (false, "echo-reply") => 0,
-        (false, "destination-unreachable") => 3,
-        (true, "destination-unreachable") => 1,
-        (true, "packet-too-big") => 2,
-        (false, "time-exceeded" | "ttl-exceeded") => 11,
-        (true, "time-exceeded" | "ttl-exceeded") => 3,
-        (false, "parameter-problem") => 12,
-        (true, "parameter-problem") => 4,
-        (false, "timestamp-request") => 13,
-        (false, "timestamp-reply") => 14,
-        _ => return Elem::Unknown(format!("ICMP type {x}")),
+    // iptables takes nft's names, and names of its own for neighbour discovery.
+    let own = match (v6, kind) {
+        (true, "neighbour-solicitation" | "neighbor-solicitation") => Some(135),
+        (true, "neighbour-advertisement" | "neighbor-advertisement") => Some(136),
+        (true, "router-solicitation") => Some(133),
+        (true, "router-advertisement") => Some(134),
+        (_, "ttl-exceeded") => crate::model::icmp_number("time-exceeded", v6),
+        _ => None,
     };
-    Elem::Num(named)
+    match own.or_else(|| crate::model::icmp_number(kind, v6)) {
+        Some(n) => Elem::Num(u64::from(n)),
+        None => Elem::Unknown(format!("ICMP type {x}")),
+    }
 }
 
 /// `-s a,b` lists several addresses.

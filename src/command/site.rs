@@ -225,7 +225,7 @@ fn ports(out: &mut String, pv: &ProductVersion, rules: &Ruleset) {
             out,
             "#   {}: [{}]      # {}",
             s.id,
-            s.services.first().map(Service::what).unwrap_or_default(),
+            Service::cell(&s.services),
             text(&connection(s))
         );
     }

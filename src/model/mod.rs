@@ -18,7 +18,8 @@ use serde::{Deserialize, Serialize};
 pub use address::{Address, aggregate};
 pub use port::{Port, PortRange, PortSet};
 pub use service::{
-    Icmp, IcmpType, IcmpTypes, KNOWN_ICMP, KnownIcmp, Protocol, Service, icmp_name, icmp_reply,
+    Icmp, IcmpType, IcmpTypes, Protocol, Service, icmp_name, icmp_number, icmp_of_word, icmp_reply,
+    icmp_word,
 };
 pub use version::Version;
 
@@ -367,7 +368,7 @@ impl Entry {
 
     /// The protocols, in order.
     pub fn protocols(&self) -> Vec<Protocol> {
-        self.services.iter().map(Service::protocol).collect()
+        Service::protocols(&self.services)
     }
 
     /// For a both-direction row read as one connection: the direction of its replies.

@@ -39,10 +39,10 @@ impl fmt::Display for Protocol {
 /// A named ICMP message: its name (nft's for ICMPv4 where both families have it) and its
 /// type number in each family that has it.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct KnownIcmp {
-    pub name: &'static str,
-    pub v4: Option<u8>,
-    pub v6: Option<u8>,
+struct KnownIcmp {
+    name: &'static str,
+    v4: Option<u8>,
+    v6: Option<u8>,
 }
 
 const fn known(name: &'static str, v4: Option<u8>, v6: Option<u8>) -> KnownIcmp {
@@ -51,7 +51,7 @@ const fn known(name: &'static str, v4: Option<u8>, v6: Option<u8>) -> KnownIcmp 
 
 /// The ICMP messages a site or catalogue may name (RFC 792 and RFC 4443 / 4861 numbers);
 /// names are nft's, the IPv6 neighbour-discovery ones nft's `icmpv6 type` names.
-pub const KNOWN_ICMP: &[KnownIcmp] = &[
+const KNOWN_ICMP: &[KnownIcmp] = &[
     known("echo-reply", Some(0), Some(129)),
     known("destination-unreachable", Some(3), Some(1)),
     known("source-quench", Some(4), None),
@@ -129,6 +129,26 @@ pub fn icmp_name(n: u8, v6: bool) -> Option<&'static str> {
             (true, "router-solicitation") => "nd-router-solicit",
             (_, name) => name,
         })
+}
+
+/// The type number nft's name `name` stands for in a family (the inverse of [`icmp_name`]).
+pub fn icmp_number(name: &str, v6: bool) -> Option<u8> {
+    KNOWN_ICMP.iter().find_map(|k| {
+        let n = if v6 { k.v6 } else { k.v4 }?;
+        (icmp_name(n, v6) == Some(name)).then_some(n)
+    })
+}
+
+/// An ICMP message as one 16-bit word, as the transport header's first word (`th sport`)
+/// reads it: type * 256 + code. The audit decides ICMP messages as such words.
+pub const fn icmp_word(t: u8, code: u8) -> u16 {
+    (t as u16) << 8 | code as u16
+}
+
+/// The (type, code) of an [`icmp_word`].
+pub fn icmp_of_word(word: u16) -> (u8, u8) {
+    let [t, code] = word.to_be_bytes();
+    (t, code)
 }
 
 impl fmt::Display for IcmpType {
@@ -329,21 +349,15 @@ impl Service {
         }
     }
 
-    /// The messages of ICMP; `None` for TCP and UDP.
-    pub fn icmp_types(&self) -> Option<&IcmpTypes> {
-        match self {
-            Service::Icmp(t) => Some(t),
-            Service::Tcp(_) | Service::Udp(_) => None,
-        }
+    /// The protocols of an entry's services, in order.
+    pub fn protocols(services: &[Service]) -> Vec<Protocol> {
+        services.iter().map(Service::protocol).collect()
     }
 
-    /// True when the service carries nothing for the family (`v6`): ICMP types that exist in
-    /// the other family only.
-    pub fn empty_in(&self, v6: bool) -> bool {
-        match self {
-            Service::Tcp(_) | Service::Udp(_) => false,
-            Service::Icmp(t) => t.messages(v6).is_empty(),
-        }
+    /// The ports (or ICMP types) of an entry's services as one cell: its services share
+    /// them (TCP and UDP the row's ports; ICMP stands alone).
+    pub fn cell(services: &[Service]) -> String {
+        services.first().map(Service::what).unwrap_or_default()
     }
 
     /// Ports or types as one cell: `25,587` or `echo-request`.
@@ -428,6 +442,13 @@ mod tests {
             }
         }
         assert_eq!(icmp_name(134, true), Some("nd-router-advert"));
+        assert_eq!(icmp_number("nd-router-advert", true), Some(134));
+        assert_eq!(
+            icmp_number("redirect", true),
+            None,
+            "ICMPv6's is nd-redirect"
+        );
+        assert_eq!(icmp_of_word(icmp_word(3, 4)), (3, 4));
     }
 
     #[test]

@@ -484,34 +484,55 @@ fn ace_text(a: &Ace, groups: &mut Groups, dialect: Dialect, toward_gateway: bool
     s
 }
 
+/// Cisco's ICMP keywords: (keyword, ICMPv6, type, the one dialect that spells it so, if
+/// only one does). Both dialects read every keyword of the family.
+const ICMP_KEYWORDS: &[(&str, bool, u8, Option<Dialect>)] = &[
+    ("echo-reply", false, 0, None),
+    ("unreachable", false, 3, None),
+    ("source-quench", false, 4, None),
+    ("redirect", false, 5, None),
+    ("echo", false, 8, None),
+    ("router-advertisement", false, 9, None),
+    ("router-solicitation", false, 10, None),
+    ("time-exceeded", false, 11, None),
+    ("parameter-problem", false, 12, None),
+    ("timestamp-request", false, 13, None),
+    ("timestamp-reply", false, 14, None),
+    ("information-request", false, 15, None),
+    ("information-reply", false, 16, None),
+    ("mask-request", false, 17, None),
+    ("mask-reply", false, 18, None),
+    ("unreachable", true, 1, None),
+    ("packet-too-big", true, 2, None),
+    ("time-exceeded", true, 3, None),
+    ("parameter-problem", true, 4, None),
+    ("echo-request", true, 128, Some(Dialect::Ios)),
+    ("echo", true, 128, Some(Dialect::Asa)),
+    ("echo-reply", true, 129, None),
+    ("router-solicitation", true, 133, None),
+    ("router-advertisement", true, 134, None),
+    ("nd-ns", true, 135, Some(Dialect::Ios)),
+    ("neighbor-solicitation", true, 135, Some(Dialect::Asa)),
+    ("nd-na", true, 136, Some(Dialect::Ios)),
+    ("neighbor-advertisement", true, 136, Some(Dialect::Asa)),
+    ("redirect", true, 137, None),
+];
+
 /// The keyword IOS or the ASA gives ICMP type `t` of a family, where it has one (the number
 /// is valid too, but reads worse and not every parser takes it).
 fn icmp_keyword(t: u8, v6: bool, dialect: Dialect) -> Option<&'static str> {
-    Some(match (v6, t) {
-        (false, 0) | (true, 129) => "echo-reply",
-        (false, 3) | (true, 1) => "unreachable",
-        (false, 4) => "source-quench",
-        (false, 5) | (true, 137) => "redirect",
-        (false, 8) => "echo",
-        (true, 128) if dialect == Dialect::Asa => "echo",
-        (true, 128) => "echo-request",
-        (false, 9) | (true, 134) => "router-advertisement",
-        (false, 10) | (true, 133) => "router-solicitation",
-        (false, 11) | (true, 3) => "time-exceeded",
-        (false, 12) | (true, 4) => "parameter-problem",
-        (false, 13) => "timestamp-request",
-        (false, 14) => "timestamp-reply",
-        (false, 15) => "information-request",
-        (false, 16) => "information-reply",
-        (false, 17) => "mask-request",
-        (false, 18) => "mask-reply",
-        (true, 2) => "packet-too-big",
-        (true, 135) if dialect == Dialect::Asa => "neighbor-solicitation",
-        (true, 136) if dialect == Dialect::Asa => "neighbor-advertisement",
-        (true, 135) => "nd-ns",
-        (true, 136) => "nd-na",
-        _ => return None,
-    })
+    ICMP_KEYWORDS
+        .iter()
+        .find(|k| k.1 == v6 && k.2 == t && k.3.is_none_or(|d| d == dialect))
+        .map(|k| k.0)
+}
+
+/// The ICMP type an IOS or ASA keyword of a family names (for reading configurations).
+pub(crate) fn icmp_keyword_type(word: &str, v6: bool) -> Option<u8> {
+    ICMP_KEYWORDS
+        .iter()
+        .find(|k| k.0 == word && k.1 == v6)
+        .map(|k| k.2)
 }
 
 /// `permit PROTO SRC [SPORT] DST [DPORT]` for an ACE with its sides already written;

@@ -7,6 +7,7 @@
 
 mod baseline;
 mod cisco_acl;
+pub(crate) use cisco_acl::icmp_keyword_type;
 pub mod comment;
 pub mod dnsmasq;
 mod firewalld;

@@ -107,10 +107,10 @@ fn cells(e: &Selected) -> [String; 7] {
         Some((vendor, line)) => {
             format!(
                 "{} (site file line {line}; the vendor's: {vendor})",
-                what(&e.services)
+                Service::cell(&e.services)
             )
         }
-        None => what(&e.services),
+        None => Service::cell(&e.services),
     };
     let source = if e.site_addition {
         format!("SITE ADDITION: {}", e.source)
@@ -119,7 +119,7 @@ fn cells(e: &Selected) -> [String; 7] {
     };
     [
         e.id.clone(),
-        protocols(&e.services.iter().map(Service::protocol).collect::<Vec<_>>()),
+        protocols(&Service::protocols(&e.services)),
         ports,
         visible(&peer),
         visible(&addresses),
@@ -194,7 +194,7 @@ fn site_changes(rules: &Ruleset) -> (String, String) {
                 format!(
                     "{}: ports {} instead of the vendor's {v} (site file line {line})",
                     e.id,
-                    what(&e.services)
+                    Service::cell(&e.services)
                 )
             })
         })
@@ -442,11 +442,6 @@ fn flow_label(flows: &[Service]) -> String {
         .map(ToString::to_string)
         .collect::<Vec<_>>()
         .join("; ")
-}
-
-/// The ports (or ICMP types) of an entry's services, as one cell.
-fn what(services: &[Service]) -> String {
-    services.first().map(Service::what).unwrap_or_default()
 }
 
 /// `text` in lines of at most `max` characters, broken after a space, comma, semicolon or

@@ -407,50 +407,21 @@ fn icmp_code(name: &str, v6: bool) -> Option<u8> {
     })
 }
 
-/// An ICMP (IPv4) type by the name nft or iptables gives it.
-fn icmp_type(name: &str) -> Option<u8> {
-    Some(match name {
-        "echo-reply" | "pong" => 0,
-        "destination-unreachable" => 3,
-        "source-quench" => 4,
-        "redirect" => 5,
-        "echo-request" | "ping" => 8,
-        "router-advertisement" => 9,
-        "router-solicitation" => 10,
-        "time-exceeded" | "ttl-exceeded" => 11,
-        "parameter-problem" => 12,
-        "timestamp-request" => 13,
-        "timestamp-reply" => 14,
-        "info-request" => 15,
-        "info-reply" => 16,
-        "address-mask-request" => 17,
-        "address-mask-reply" => 18,
-        _ => return None,
-    })
-}
-
-/// An ICMPv6 type by the name nft gives it.
-fn icmpv6_type(name: &str) -> Option<u8> {
-    Some(match name {
-        "destination-unreachable" => 1,
-        "packet-too-big" => 2,
-        "time-exceeded" => 3,
-        "parameter-problem" => 4,
-        "echo-request" => 128,
-        "echo-reply" => 129,
-        "mld-listener-query" => 130,
-        "mld-listener-report" => 131,
-        "mld-listener-done" | "mld-listener-reduction" => 132,
-        "nd-router-solicit" => 133,
-        "nd-router-advert" => 134,
-        "nd-neighbor-solicit" => 135,
-        "nd-neighbor-advert" => 136,
-        "nd-redirect" => 137,
-        "router-renumbering" => 138,
-        "ind-neighbor-solicit" => 141,
-        "ind-neighbor-advert" => 142,
-        "mld2-listener-report" => 143,
-        _ => return None,
+/// An ICMP type by the name nft gives it in a family: the catalogue's names (nft's), and the
+/// others nft prints (its aliases, multicast listener discovery and the rest of ICMPv6).
+fn icmp_type(name: &str, v6: bool) -> Option<u8> {
+    crate::model::icmp_number(name, v6).or(match (v6, name) {
+        (false, "pong") => Some(0),
+        (false, "ping") => Some(8),
+        (false, "ttl-exceeded") => Some(11),
+        (true, "mld-listener-query") => Some(130),
+        (true, "mld-listener-report") => Some(131),
+        (true, "mld-listener-done" | "mld-listener-reduction") => Some(132),
+        (true, "router-renumbering") => Some(138),
+        (true, "ind-neighbor-solicit") => Some(141),
+        (true, "ind-neighbor-advert") => Some(142),
+        (true, "mld2-listener-report") => Some(143),
+        _ => None,
     })
 }
 
@@ -485,12 +456,10 @@ fn element(e: &Elem, v: &Val) -> Result<bool, String> {
             Some(x) => Ok(x == *f),
             None => Err(format!("tcp flag {s:?}")),
         },
-        (Elem::Name(s), Val::Icmp(v6, t)) => {
-            match if *v6 { icmpv6_type(s) } else { icmp_type(s) } {
-                Some(x) => Ok(x == *t),
-                None => Err(format!("ICMP{} type {s:?}", if *v6 { "v6" } else { "" })),
-            }
-        }
+        (Elem::Name(s), Val::Icmp(v6, t)) => match icmp_type(s, *v6) {
+            Some(x) => Ok(x == *t),
+            None => Err(format!("ICMP{} type {s:?}", if *v6 { "v6" } else { "" })),
+        },
         (Elem::Num(n), Val::Icmp(_, t) | Val::IcmpCode(_, t)) => Ok(*n == u64::from(*t)),
         (Elem::NumRange(lo, hi), Val::IcmpCode(_, c)) => Ok((*lo..=*hi).contains(&u64::from(*c))),
         (Elem::Name(s), Val::IcmpCode(v6, c)) => match icmp_code(s, *v6) {
