@@ -16,6 +16,21 @@ use crate::util::{fwgen, ok};
 
 pub(crate) const SITE: &str = "tests/fixtures/sites/live-icap.yaml";
 
+/// An `nft -j list ruleset` dump whose one chain accepts everything on input.
+pub(crate) const ACCEPT_ALL_NFT: &str = r#"{"nftables": [{"metainfo": {"json_schema_version": 1}},
+        {"table": {"family": "inet", "name": "t", "handle": 1}},
+        {"chain": {"family": "inet", "table": "t", "name": "in", "handle": 1, "type": "filter", "hook": "input", "prio": 0, "policy": "accept"}}]}"#;
+
+/// Each Cisco backend with the interfaces that bind its lists (the ASA's: the gateway's and
+/// the one traffic to it arrives on).
+pub(crate) const CISCO_BINDINGS: [(&str, &[&str]); 2] = [
+    ("cisco-ios", &["--interface", "GigabitEthernet0/1"]),
+    (
+        "cisco-asa",
+        &["--interface", "dmz", "--ingress-interface", "outside"],
+    ),
+];
+
 /// The lab's addresses: the gateway, the client side's two, and the outsider that stands for
 /// any address.
 const LAB: &[&str] = &[
@@ -538,11 +553,8 @@ fn audit_verdicts_equal_what_the_kernel_does() {
 fn over_broad_rules_and_other_formats() {
     let dir = tempfile::tempdir().unwrap();
     // A ruleset that accepts everything: every entry admitted, and everything over-broad.
-    let open = r#"{"nftables": [{"metainfo": {"json_schema_version": 1}},
-        {"table": {"family": "inet", "name": "t", "handle": 1}},
-        {"chain": {"family": "inet", "table": "t", "name": "in", "handle": 1, "type": "filter", "hook": "input", "prio": 0, "policy": "accept"}}]}"#;
     let path = dir.path().join("open.json");
-    std::fs::write(&path, open).unwrap();
+    std::fs::write(&path, ACCEPT_ALL_NFT).unwrap();
     let args = |extra: &[&str]| {
         let mut a = vec![
             "audit",
@@ -1174,13 +1186,7 @@ fn cisco_audits_agree_with_nftables_audits() {
         let mut a = base.to_vec();
         a.push(json_path.to_str().unwrap());
         let want = results(&a);
-        for (backend, bind) in [
-            ("cisco-ios", &["--interface", "GigabitEthernet0/1"][..]),
-            (
-                "cisco-asa",
-                &["--interface", "dmz", "--ingress-interface", "outside"][..],
-            ),
-        ] {
+        for (backend, bind) in CISCO_BINDINGS.iter().copied() {
             let mut g = vec!["generate", "--site", site, "-b", backend];
             g.extend(bind);
             let path = dir.path().join("acl.txt");

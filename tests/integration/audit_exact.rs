@@ -338,19 +338,23 @@ fn probe(lab: &Lab, ns: &str, probes: &[Value], timeout: &str) -> Vec<String> {
 /// Load `script` into the gateway, audit its dump, and make every connection; the
 /// mismatches.
 fn check(lab: &Lab, case: &Case) -> Result<usize, TestCaseError> {
-    let script = case.nft();
+    check_nft(lab, &case.nft())
+}
+
+/// Load an nft `script` into the gateway, audit its dump, and make every connection.
+fn check_nft(lab: &Lab, script: &str) -> Result<usize, TestCaseError> {
     let mut load = lab.exec(&lab.gw);
     load.args(["nft", "-f", "-"]);
-    let out = crate::util::output_with_input(load, &script);
+    let out = crate::util::output_with_input(load, script);
     prop_assert!(
         out.status.success(),
-        "the generator wrote a ruleset nft refuses: {}\n{script}",
+        "nft refuses the ruleset: {}\n{script}",
         String::from_utf8_lossy(&out.stderr)
     );
     let mut dump = lab.exec(&lab.gw);
     dump.args(["nft", "-j", "list", "ruleset"]);
     let dump = String::from_utf8(dump.output().unwrap().stdout).unwrap();
-    against_kernel(lab, &[dump], &script)
+    against_kernel(lab, &[dump], script)
 }
 
 /// Audit the dumps of what is loaded in the gateway, and make every connection.
@@ -723,6 +727,19 @@ fn check_iptables(lab: &Lab, (v4, v6): &(IptFamily, IptFamily)) -> Result<usize,
     n
 }
 
+/// The lab of the universe (the gateway, the peers, the outsider) with its listeners; `None`
+/// where the live tests cannot run (said by `ready`).
+fn universe_lab(tag: &str) -> Option<(Lab, (crate::live::Server, crate::live::Server))> {
+    if !ready() {
+        return None;
+    }
+    let lab = Lab::new(tag);
+    lab.add_outsider();
+    lab.add_client("198.18.0.9", "2001:db8:f::9");
+    let servers = listen(&lab);
+    Some((lab, servers))
+}
+
 /// Run `check` on `cases()` values of `strategy` in a lab of the universe, keeping failing
 /// seeds in `seeds`; every case must compare connections.
 fn generated<S: Strategy>(
@@ -731,13 +748,9 @@ fn generated<S: Strategy>(
     strategy: S,
     check: impl Fn(&Lab, &S::Value) -> Result<usize, TestCaseError>,
 ) {
-    if !ready() {
+    let Some((lab, _servers)) = universe_lab(tag) else {
         return;
-    }
-    let lab = Lab::new(tag);
-    lab.add_outsider();
-    lab.add_client("198.18.0.9", "2001:db8:f::9");
-    let _servers = listen(&lab);
+    };
     let config = Config {
         cases: cases(),
         failure_persistence: Some(Box::new(FileFailurePersistence::Direct(seeds))),
@@ -824,28 +837,13 @@ table inet t {
 /// The audit equals the kernel on [`ICMP_RULESETS`]: every ping of every part is made.
 #[test]
 fn audit_equals_the_kernel_on_icmp_rulesets() {
-    if !ready() {
+    let Some((lab, _servers)) = universe_lab("e") else {
         return;
-    }
-    let lab = Lab::new("e");
-    lab.add_outsider();
-    lab.add_client("198.18.0.9", "2001:db8:f::9");
-    let _servers = listen(&lab);
+    };
     let mut compared = 0;
     for body in ICMP_RULESETS {
         let script = format!("flush ruleset\n{body}\n");
-        let mut load = lab.exec(&lab.gw);
-        load.args(["nft", "-f", "-"]);
-        let out = crate::util::output_with_input(load, &script);
-        assert!(
-            out.status.success(),
-            "{}\n{script}",
-            String::from_utf8_lossy(&out.stderr)
-        );
-        let mut dump = lab.exec(&lab.gw);
-        dump.args(["nft", "-j", "list", "ruleset"]);
-        let dump = String::from_utf8(dump.output().unwrap().stdout).unwrap();
-        compared += against_kernel(&lab, &[dump], &script).unwrap_or_else(|e| panic!("{e}"));
+        compared += check_nft(&lab, &script).unwrap_or_else(|e| panic!("{e}"));
     }
     // Both pings (in and out), both families, in every ruleset; and the other entries'.
     assert!(compared > 4 * ICMP_RULESETS.len(), "{compared} compared");

@@ -5,7 +5,7 @@
 
 use serde_json::Value;
 
-use crate::live::{Lab, Probe, load_into, start_firewalld};
+use crate::live::{Lab, Probe, check, load_into, start_firewalld};
 use crate::tools::{LOADERS, check_firewalld_dir, check_with_real_tool, generate_into};
 use crate::util::{fwgen, have_tools, ok, rule_for};
 
@@ -250,16 +250,8 @@ fn the_windows_firewall_gets_one_rule_per_icmp_family() {
 #[test]
 fn an_icmp_type_without_a_name_is_refused_by_firewalld_and_written_as_a_number_elsewhere() {
     let dir = tempfile::tempdir().unwrap();
-    let site = dir.path().join("site.yaml");
-    std::fs::write(
-        &site,
-        read(std::path::Path::new(SITE)).replace(
-            "icmp_types: [echo-request]\n    directions: [in]",
-            "icmp_types: [echo-request, 42, \"v6:200\"]\n    directions: [in]",
-        ),
-    )
-    .unwrap();
-    let site = site.to_str().unwrap();
+    let site = site_with_types(dir.path(), "echo-request, 42, \"v6:200\"");
+    let site = site.as_str();
     let r = fwgen(&["generate", "--site", site, "-b", "firewalld"]);
     assert_eq!(r.code, 2, "{}", r.stderr);
     assert!(
@@ -344,35 +336,11 @@ fn ping_probes() -> (Vec<Probe>, Vec<Probe>) {
     )
 }
 
-/// Each probe's result against what it should be: the mismatches. A ping that should pass
-/// is tried three times (the first packet to a new IPv6 neighbour can be lost).
-fn wrong(lab: &Lab, ns: &str, probes: &[Probe], all_open: bool) -> Vec<String> {
-    let mut got = lab.probe(ns, probes);
-    for _ in 0..2 {
-        let again: Vec<usize> = (0..probes.len())
-            .filter(|&i| got[i] != "open" && (all_open || probes[i].open))
-            .collect();
-        if again.is_empty() {
-            break;
-        }
-        let retry: Vec<Probe> = again.iter().map(|&i| probes[i].clone()).collect();
-        for (i, g) in again.into_iter().zip(lab.probe(ns, &retry)) {
-            got[i] = g;
-        }
-    }
-    probes
-        .iter()
-        .zip(got)
-        .filter(|(p, g)| (g == "open") != (all_open || p.open))
-        .map(|(p, g)| format!("ping {} -> {}: {g} ({})", p.src, p.dst, p.why))
-        .collect()
-}
-
 fn live_pings(backend: &str, tag: &str) {
     let lab = Lab::new(tag);
     let (inbound, outbound) = ping_probes();
-    let mut bad = wrong(&lab, &lab.cli, &inbound, true);
-    bad.extend(wrong(&lab, &lab.gw, &outbound, true));
+    let mut bad = check(&lab, &lab.cli, &inbound, true);
+    bad.extend(check(&lab, &lab.gw, &outbound, true));
     assert!(
         bad.is_empty(),
         "pings fail without a firewall:\n{}",
@@ -398,8 +366,8 @@ fn live_pings(backend: &str, tag: &str) {
         load_into(&lab, &lab.gw, &files);
         None
     };
-    let mut bad = wrong(&lab, &lab.cli, &inbound, false);
-    bad.extend(wrong(&lab, &lab.gw, &outbound, false));
+    let mut bad = check(&lab, &lab.cli, &inbound, false);
+    bad.extend(check(&lab, &lab.gw, &outbound, false));
     assert!(bad.is_empty(), "{backend}:\n{}", bad.join("\n"));
 }
 
@@ -479,13 +447,7 @@ fn the_audit_reads_icmp_from_nft_iptables_and_cisco() {
     };
     let admitted = vec!["admitted".to_string(); 2];
     let blocked = vec!["blocked".to_string(); 2];
-    for (backend, extra) in [
-        ("cisco-ios", &["--interface", "Gi0/1"][..]),
-        (
-            "cisco-asa",
-            &["--interface", "dmz", "--ingress-interface", "outside"][..],
-        ),
-    ] {
+    for (backend, extra) in crate::audit::CISCO_BINDINGS {
         let mut args = vec!["generate", "--site", SITE, "-b", backend];
         args.extend(extra);
         let text = ok(&args);
@@ -508,22 +470,7 @@ fn the_audit_reads_icmp_from_nft_iptables_and_cisco() {
         "host",
     ]);
     for (name, script) in [("all", nft.clone()), ("none", without_pings(&nft))] {
-        let file = write(&format!("{name}.nft"), &script);
-        let f = file.to_str().unwrap();
-        let out = crate::util::in_throwaway_netns(&[
-            "sh",
-            "-c",
-            &format!("nft -f '{f}' && nft -j list ruleset"),
-        ]);
-        assert!(
-            out.status.success(),
-            "{}",
-            String::from_utf8_lossy(&out.stderr)
-        );
-        let dump = write(
-            &format!("{name}.json"),
-            &String::from_utf8_lossy(&out.stdout),
-        );
+        let dump = nft_dump(d, name, &script);
         let want = if name == "all" { &admitted } else { &blocked };
         assert_eq!(&ping_verdicts(&[dump], &host), want, "nftables {name}");
     }
@@ -580,22 +527,17 @@ fn the_audit_reads_icmp_from_nft_iptables_and_cisco() {
 #[test]
 fn icmp_types_of_no_family_of_the_peers_are_a_warning() {
     let dir = tempfile::tempdir().unwrap();
-    let site = dir.path().join("site.yaml");
-    std::fs::write(
-        &site,
-        read(std::path::Path::new(SITE))
-            .replacen(
-                "icmp_types: [echo-request]",
-                "icmp_types: [packet-too-big]",
-                1,
-            )
-            .replace(
+    let site = site_variant(
+        dir.path(),
+        &[
+            ("icmp_types: [echo-request]", "icmp_types: [packet-too-big]"),
+            (
                 "snmp-managers: [198.18.0.2, 2001:db8:f::2]",
                 "snmp-managers: [198.18.0.2]",
             ),
-    )
-    .unwrap();
-    let site = site.to_str().unwrap();
+        ],
+    );
+    let site = site.as_str();
     let warning = "entry `ping-from-snmp`: ICMP types packet-too-big exist in no address family of its peers (IPv4): it admits nothing";
     let r = fwgen(&["generate", "--site", site, "-b", "nftables"]);
     assert_eq!(r.code, 0, "{}", r.stderr);
@@ -664,19 +606,48 @@ fn host_reviews_show_the_host_baseline() {
     assert!(!perimeter.contains("Host baseline"));
 }
 
-/// A site file with the ping entry's types replaced by `types`, in `dir`.
-fn site_with_types(dir: &std::path::Path, types: &str) -> String {
+/// A site file in `dir`: the lab's, with the first of each `(from, to)` replaced.
+fn site_variant(dir: &std::path::Path, edits: &[(&str, &str)]) -> String {
     let site = dir.join("site.yaml");
-    std::fs::write(
-        &site,
-        read(std::path::Path::new(SITE)).replacen(
+    let text = edits
+        .iter()
+        .fold(read(std::path::Path::new(SITE)), |t, (from, to)| {
+            assert!(t.contains(from), "the site has no `{from}`");
+            t.replacen(from, to, 1)
+        });
+    std::fs::write(&site, text).unwrap();
+    site.to_str().unwrap().to_string()
+}
+
+/// The lab's site with the ping entry's types replaced by `types`, in `dir`.
+fn site_with_types(dir: &std::path::Path, types: &str) -> String {
+    site_variant(
+        dir,
+        &[(
             "icmp_types: [echo-request]",
             &format!("icmp_types: [{types}]"),
-            1,
-        ),
+        )],
     )
-    .unwrap();
-    site.to_str().unwrap().to_string()
+}
+
+/// `script` loaded into a throwaway network namespace and listed by `nft -j`: the dump's
+/// path (`dir/NAME.json`), for the audit.
+fn nft_dump(dir: &std::path::Path, name: &str, script: &str) -> std::path::PathBuf {
+    let file = dir.join(format!("{name}.nft"));
+    std::fs::write(&file, script).unwrap();
+    let out = crate::util::in_throwaway_netns(&[
+        "sh",
+        "-c",
+        &format!("nft -f '{}' && nft -j list ruleset", file.display()),
+    ]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let dump = dir.join(format!("{name}.json"));
+    std::fs::write(&dump, &out.stdout).unwrap();
+    dump
 }
 
 /// One code of a type (`5/1`: an ICMPv4 host redirect, which no baseline admits) in every
@@ -781,36 +752,20 @@ fn one_code_of_an_icmp_type_is_matched_where_the_syntax_can() {
         }
         // The audit reads the code back from nft (which prints it by name) and IOS: the
         // rulesets admit what the entries ask for.
-        let dump = dir.path().join("dump.json");
-        let out = crate::util::in_throwaway_netns(&[
-            "sh",
-            "-c",
-            &format!(
-                "nft -f {} && nft -j list ruleset",
-                nft_dir.path().join("ruleset.nft").display()
-            ),
-        ]);
-        std::fs::write(&dump, &out.stdout).unwrap();
+        let script = read(&nft_dir.path().join("ruleset.nft"));
+        let dump = nft_dump(dir.path(), "all", &script);
         let admitted = vec!["admitted".to_string(); 2];
         assert_eq!(
             ping_verdicts_of(site, std::slice::from_ref(&dump), &["--placement", "host"]),
             admitted
         );
         // Without the rules of the one code, the echo is admitted and the code is not.
-        let script = read(&nft_dir.path().join("ruleset.nft"));
         let cut: String = script
             .lines()
             .filter(|l| !l.contains(" code 1 accept"))
             .map(|l| format!("{l}\n"))
             .collect();
-        let cut_file = dir.path().join("cut.nft");
-        std::fs::write(&cut_file, cut).unwrap();
-        let out = crate::util::in_throwaway_netns(&[
-            "sh",
-            "-c",
-            &format!("nft -f {} && nft -j list ruleset", cut_file.display()),
-        ]);
-        std::fs::write(&dump, &out.stdout).unwrap();
+        let dump = nft_dump(dir.path(), "cut", &cut);
         let r = fwgen(&[
             "audit",
             "--site",
@@ -851,13 +806,7 @@ fn one_code_of_an_icmp_type_is_matched_where_the_syntax_can() {
 fn over_broad_finds_pings_no_entry_asks_for() {
     let dir = tempfile::tempdir().unwrap();
     let open = dir.path().join("open.json");
-    std::fs::write(
-        &open,
-        r#"{"nftables": [{"metainfo": {"json_schema_version": 1}},
-        {"table": {"family": "inet", "name": "t", "handle": 1}},
-        {"chain": {"family": "inet", "table": "t", "name": "in", "handle": 1, "type": "filter", "hook": "input", "prio": 0, "policy": "accept"}}]}"#,
-    )
-    .unwrap();
+    std::fs::write(&open, crate::audit::ACCEPT_ALL_NFT).unwrap();
     let audit = |path: &std::path::Path| {
         let r = fwgen(&[
             "audit",
@@ -893,26 +842,15 @@ fn over_broad_finds_pings_no_entry_asks_for() {
     if !have_tools(LOADERS) {
         return;
     }
-    let nft = dir.path().join("fwgen.nft");
-    std::fs::write(
-        &nft,
-        ok(&[
-            "generate",
-            "--site",
-            SITE,
-            "-b",
-            "nftables",
-            "--placement",
-            "host",
-        ]),
-    )
-    .unwrap();
-    let out = crate::util::in_throwaway_netns(&[
-        "sh",
-        "-c",
-        &format!("nft -f {} && nft -j list ruleset", nft.display()),
+    let script = ok(&[
+        "generate",
+        "--site",
+        SITE,
+        "-b",
+        "nftables",
+        "--placement",
+        "host",
     ]);
-    let dump = dir.path().join("fwgen.json");
-    std::fs::write(&dump, &out.stdout).unwrap();
+    let dump = nft_dump(dir.path(), "fwgen", &script);
     assert_eq!(audit(&dump), Vec::<String>::new());
 }

@@ -478,7 +478,7 @@ pub(crate) fn load_into(lab: &Lab, ns: &str, files: &[std::path::PathBuf]) {
 /// Probe from `ns` and list the wrong results. A probe that should pass but did not is tried
 /// again, twice (a loaded machine can lose the first packets to a new IPv6 neighbour); a probe
 /// that passed but should not have is never retried.
-fn check(lab: &Lab, ns: &str, probes: &[Probe], want_all_open: bool) -> Vec<String> {
+pub(crate) fn check(lab: &Lab, ns: &str, probes: &[Probe], want_all_open: bool) -> Vec<String> {
     let mut got = lab.probe(ns, probes);
     for _ in 0..2 {
         let retry: Vec<usize> = (0..probes.len())
