@@ -31,23 +31,58 @@ fn all_files(dir: &std::path::Path) -> Vec<(std::path::PathBuf, String)> {
     out
 }
 
+/// `fwgen generate --site SITE -b BACKEND --placement host`: the output.
+fn host_output(site: &str, backend: &str) -> String {
+    ok(&[
+        "generate",
+        "--site",
+        site,
+        "-b",
+        backend,
+        "--placement",
+        "host",
+    ])
+}
+
+/// The files `fwgen generate --site SITE -b BACKEND --placement PLACEMENT` writes into `dir`.
+fn generate_at(
+    dir: &std::path::Path,
+    site: &str,
+    backend: &str,
+    placement: &str,
+) -> Vec<std::path::PathBuf> {
+    generate_into(
+        dir,
+        &[
+            "generate",
+            "--site",
+            site,
+            "-b",
+            backend,
+            "--placement",
+            placement,
+        ],
+    )
+}
+
+/// `fwgen audit --site SITE --format json` of `rulesets` with `extra`: the report.
+fn audit_json(site: &str, rulesets: &[std::path::PathBuf], extra: &[&str]) -> Value {
+    let mut args = vec!["audit", "--site", site, "--format", "json"];
+    for r in rulesets {
+        args.extend(["--ruleset", r.to_str().unwrap()]);
+    }
+    args.extend(extra);
+    let r = fwgen(&args);
+    assert!(r.code == 0 || r.code == 1, "{args:?}: {}", r.stderr);
+    serde_json::from_str(&r.stdout).unwrap()
+}
+
 #[test]
 fn nftables_and_iptables_match_each_family_s_echo_request_and_load() {
     let tools = have_tools(LOADERS);
     for placement in ["host", "perimeter"] {
         let dir = tempfile::tempdir().unwrap();
-        let files = generate_into(
-            dir.path(),
-            &[
-                "generate",
-                "--site",
-                SITE,
-                "-b",
-                "nftables",
-                "--placement",
-                placement,
-            ],
-        );
+        let files = generate_at(dir.path(), SITE, "nftables", placement);
         let nft = read(&files[0]);
         for line in [
             "ip saddr @addr_1_v4 icmp type echo-request accept comment \"fwgen ping-from-snmp\"",
@@ -58,18 +93,7 @@ fn nftables_and_iptables_match_each_family_s_echo_request_and_load() {
             assert!(nft.contains(line), "{placement}: no `{line}` in\n{nft}");
         }
         let dir_ipt = tempfile::tempdir().unwrap();
-        let ipt = generate_into(
-            dir_ipt.path(),
-            &[
-                "generate",
-                "--site",
-                SITE,
-                "-b",
-                "iptables",
-                "--placement",
-                placement,
-            ],
-        );
+        let ipt = generate_at(dir_ipt.path(), SITE, "iptables", placement);
         let text: String = ipt.iter().map(|f| read(f)).collect();
         for want in [
             "-p icmp --icmp-type 8 -m comment --comment \"fwgen ping-from-snmp\" -j ACCEPT",
@@ -91,18 +115,7 @@ fn nftables_and_iptables_match_each_family_s_echo_request_and_load() {
 fn firewalld_writes_rich_rules_with_icmp_types_and_its_check_accepts_them() {
     for placement in ["host", "perimeter"] {
         let dir = tempfile::tempdir().unwrap();
-        generate_into(
-            dir.path(),
-            &[
-                "generate",
-                "--site",
-                SITE,
-                "-b",
-                "firewalld",
-                "--placement",
-                placement,
-            ],
-        );
+        generate_at(dir.path(), SITE, "firewalld", placement);
         let rich: Vec<String> = all_files(dir.path())
             .into_iter()
             .flat_map(|(_, t)| {
@@ -216,15 +229,7 @@ fn the_windows_firewall_gets_one_rule_per_icmp_family() {
     )
     .unwrap();
     let site = site.to_str().unwrap();
-    let ps = ok(&[
-        "generate",
-        "--site",
-        site,
-        "-b",
-        "windows",
-        "--placement",
-        "host",
-    ]);
+    let ps = host_output(site, "windows");
     for want in [
         "-Protocol 'ICMPv4' `\n    -IcmpType '5:1','8' `\n    -RemoteAddress 'Any' `",
         "-Protocol 'ICMPv6' `\n    -IcmpType '128' `\n    -RemoteAddress 'Any' `",
@@ -261,15 +266,7 @@ fn an_icmp_type_without_a_name_is_refused_by_firewalld_and_written_as_a_number_e
         "{}",
         r.stderr
     );
-    let nft = ok(&[
-        "generate",
-        "--site",
-        site,
-        "-b",
-        "nftables",
-        "--placement",
-        "host",
-    ]);
+    let nft = host_output(site, "nftables");
     assert!(nft.contains("icmp type { echo-request, 42 }"), "{nft}");
     assert!(nft.contains("icmpv6 type { echo-request, 200 }"), "{nft}");
 }
@@ -339,13 +336,7 @@ fn ping_probes() -> (Vec<Probe>, Vec<Probe>) {
 fn live_pings(backend: &str, tag: &str) {
     let lab = Lab::new(tag);
     let (inbound, outbound) = ping_probes();
-    let mut bad = check(&lab, &lab.cli, &inbound, true);
-    bad.extend(check(&lab, &lab.gw, &outbound, true));
-    assert!(
-        bad.is_empty(),
-        "pings fail without a firewall:\n{}",
-        bad.join("\n")
-    );
+    crate::live::assert_lab_works(&lab, &inbound, &outbound);
 
     let dir = tempfile::tempdir().unwrap();
     let files = generate_into(
@@ -399,14 +390,7 @@ fn ping_verdicts(rulesets: &[std::path::PathBuf], extra: &[&str]) -> Vec<String>
 
 /// The same for another site file.
 fn ping_verdicts_of(site: &str, rulesets: &[std::path::PathBuf], extra: &[&str]) -> Vec<String> {
-    let mut args = vec!["audit", "--site", site, "--format", "json"];
-    for r in rulesets {
-        args.extend(["--ruleset", r.to_str().unwrap()]);
-    }
-    args.extend(extra);
-    let r = fwgen(&args);
-    assert!(r.code == 0 || r.code == 1, "{args:?}: {}", r.stderr);
-    let v: Value = serde_json::from_str(&r.stdout).unwrap();
+    let v = audit_json(site, rulesets, extra);
     ["ping-from-snmp", "ping-dns"]
         .iter()
         .map(|id| {
@@ -460,33 +444,14 @@ fn the_audit_reads_icmp_from_nft_iptables_and_cisco() {
         return;
     }
     let host = ["--placement", "host"];
-    let nft = ok(&[
-        "generate",
-        "--site",
-        SITE,
-        "-b",
-        "nftables",
-        "--placement",
-        "host",
-    ]);
+    let nft = host_output(SITE, "nftables");
     for (name, script) in [("all", nft.clone()), ("none", without_pings(&nft))] {
         let dump = nft_dump(d, name, &script);
         let want = if name == "all" { &admitted } else { &blocked };
         assert_eq!(&ping_verdicts(&[dump], &host), want, "nftables {name}");
     }
     let ipt = tempfile::tempdir().unwrap();
-    generate_into(
-        ipt.path(),
-        &[
-            "generate",
-            "--site",
-            SITE,
-            "-b",
-            "iptables",
-            "--placement",
-            "host",
-        ],
-    );
+    generate_at(ipt.path(), SITE, "iptables", "host");
     for name in ["all", "none"] {
         for f in ["rules.v4", "rules.v6"] {
             let text = read(&ipt.path().join(f));
@@ -553,15 +518,7 @@ fn icmp_types_of_no_family_of_the_peers_are_a_warning() {
 /// do not (the baseline is the host's).
 #[test]
 fn host_reviews_show_the_host_baseline() {
-    let md = ok(&[
-        "generate",
-        "--site",
-        SITE,
-        "-b",
-        "markdown",
-        "--placement",
-        "host",
-    ]);
+    let md = host_output(SITE, "markdown");
     let section = md
         .split("## Host baseline\n")
         .nth(1)
@@ -578,15 +535,7 @@ fn host_reviews_show_the_host_baseline() {
         );
     }
     assert!(section.contains("nd-neighbor-solicit"), "{section}");
-    let html = ok(&[
-        "generate",
-        "--site",
-        SITE,
-        "-b",
-        "html",
-        "--placement",
-        "host",
-    ]);
+    let html = host_output(SITE, "html");
     assert!(html.contains("<h2>Host baseline</h2>"));
     let accept = ok(&[
         "generate",
@@ -658,15 +607,7 @@ fn one_code_of_an_icmp_type_is_matched_where_the_syntax_can() {
     let dir = tempfile::tempdir().unwrap();
     let site = site_with_types(dir.path(), "echo-request, 5/1");
     let site = site.as_str();
-    let nft = ok(&[
-        "generate",
-        "--site",
-        site,
-        "-b",
-        "nftables",
-        "--placement",
-        "host",
-    ]);
+    let nft = host_output(site, "nftables");
     for line in [
         "ip saddr @addr_1_v4 icmp type echo-request accept comment \"fwgen ping-from-snmp\"",
         "ip saddr @addr_1_v4 icmp type redirect icmp code 1 accept comment \"fwgen ping-from-snmp\"",
@@ -675,18 +616,7 @@ fn one_code_of_an_icmp_type_is_matched_where_the_syntax_can() {
         assert!(nft.contains(line), "no `{line}` in\n{nft}");
     }
     let ipt_dir = tempfile::tempdir().unwrap();
-    let ipt = generate_into(
-        ipt_dir.path(),
-        &[
-            "generate",
-            "--site",
-            site,
-            "-b",
-            "iptables",
-            "--placement",
-            "host",
-        ],
-    );
+    let ipt = generate_at(ipt_dir.path(), site, "iptables", "host");
     let text: String = ipt.iter().map(|f| read(f)).collect();
     assert!(
         text.contains("-p icmp --icmp-type 5/1 -m comment"),
@@ -694,18 +624,7 @@ fn one_code_of_an_icmp_type_is_matched_where_the_syntax_can() {
     );
     assert!(!text.contains("--icmpv6-type 5"), "{text}");
     let fw = tempfile::tempdir().unwrap();
-    generate_into(
-        fw.path(),
-        &[
-            "generate",
-            "--site",
-            site,
-            "-b",
-            "firewalld",
-            "--placement",
-            "host",
-        ],
-    );
+    generate_at(fw.path(), site, "firewalld", "host");
     let zones: String = all_files(fw.path()).into_iter().map(|(_, t)| t).collect();
     for name in ["host-redirect", "echo-request"] {
         assert!(
@@ -733,18 +652,7 @@ fn one_code_of_an_icmp_type_is_matched_where_the_syntax_can() {
             check_with_real_tool(f);
         }
         let nft_dir = tempfile::tempdir().unwrap();
-        for f in generate_into(
-            nft_dir.path(),
-            &[
-                "generate",
-                "--site",
-                site,
-                "-b",
-                "nftables",
-                "--placement",
-                "host",
-            ],
-        ) {
+        for f in generate_at(nft_dir.path(), site, "nftables", "host") {
             check_with_real_tool(&f);
         }
         if have_tools(&["firewall-offline-cmd"]) {
@@ -808,19 +716,7 @@ fn over_broad_finds_pings_no_entry_asks_for() {
     let open = dir.path().join("open.json");
     std::fs::write(&open, crate::audit::ACCEPT_ALL_NFT).unwrap();
     let audit = |path: &std::path::Path| {
-        let r = fwgen(&[
-            "audit",
-            "--site",
-            SITE,
-            "--placement",
-            "host",
-            "--format",
-            "json",
-            "--ruleset",
-            path.to_str().unwrap(),
-        ]);
-        assert!(r.code == 0 || r.code == 1, "{}", r.stderr);
-        let v: Value = serde_json::from_str(&r.stdout).unwrap();
+        let v = audit_json(SITE, &[path.to_path_buf()], &["--placement", "host"]);
         v["over_broad"]
             .as_array()
             .unwrap()
@@ -842,15 +738,7 @@ fn over_broad_finds_pings_no_entry_asks_for() {
     if !have_tools(LOADERS) {
         return;
     }
-    let script = ok(&[
-        "generate",
-        "--site",
-        SITE,
-        "-b",
-        "nftables",
-        "--placement",
-        "host",
-    ]);
+    let script = host_output(SITE, "nftables");
     let dump = nft_dump(dir.path(), "fwgen", &script);
     assert_eq!(audit(&dump), Vec::<String>::new());
 }

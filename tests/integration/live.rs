@@ -478,6 +478,18 @@ pub(crate) fn load_into(lab: &Lab, ns: &str, files: &[std::path::PathBuf]) {
 /// Probe from `ns` and list the wrong results. A probe that should pass but did not is tried
 /// again, twice (a loaded machine can lose the first packets to a new IPv6 neighbour); a probe
 /// that passed but should not have is never retried.
+/// The control of a live test: with no ruleset every probe, inbound from the client side and
+/// outbound from the gateway, passes; so a closed probe later is the firewall's doing.
+pub(crate) fn assert_lab_works(lab: &Lab, inbound: &[Probe], outbound: &[Probe]) {
+    let mut bad = check(lab, &lab.cli, inbound, true);
+    bad.extend(check(lab, &lab.gw, outbound, true));
+    assert!(
+        bad.is_empty(),
+        "the lab does not work without a firewall:\n{}",
+        bad.join("\n")
+    );
+}
+
 pub(crate) fn check(lab: &Lab, ns: &str, probes: &[Probe], want_all_open: bool) -> Vec<String> {
     let mut got = lab.probe(ns, probes);
     for _ in 0..2 {
@@ -706,13 +718,7 @@ fn probe_lab(
     let (inbound, outbound) = expectations_at(addrs);
 
     // Control: with no ruleset every probe passes, so a closed probe later is the firewall's doing.
-    let mut bad = check(lab, &lab.cli, &inbound, true);
-    bad.extend(check(lab, &lab.gw, &outbound, true));
-    assert!(
-        bad.is_empty(),
-        "the lab does not work without a firewall:\n{}",
-        bad.join("\n")
-    );
+    assert_lab_works(lab, &inbound, &outbound);
 
     let dir = tempfile::tempdir().unwrap();
     let mut args = vec!["generate", "--site", site, "-b", backend];
@@ -846,13 +852,7 @@ fn live_narrow(backend: &str, tag: &str) {
             p(peer, gw, "tcp", 443, true, "web-ui from admin-clients"),
         ]);
     }
-    let mut bad = check(&lab, &lab.cli, &inbound, true);
-    bad.extend(check(&lab, &lab.gw, &outbound, true));
-    assert!(
-        bad.is_empty(),
-        "the lab does not work without a firewall:\n{}",
-        bad.join("\n")
-    );
+    assert_lab_works(&lab, &inbound, &outbound);
     let dir = tempfile::tempdir().unwrap();
     let files = generate_into(
         dir.path(),
