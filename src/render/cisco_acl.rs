@@ -27,12 +27,13 @@ use std::fmt::Write;
 
 use ipnet::IpNet;
 
-use crate::model::{Direction, PortRange, PortSet, Protocol, Service};
+use crate::model::{PortRange, PortSet, Protocol, Service};
 use crate::ruleset::Ruleset;
 
 use super::comment::header_lines;
 use super::intern::Interner;
-use super::{Family, RemoteMatch, RenderOptions, remote_in};
+use super::perimeter::{self, NetNames, Replies, Side, ephemeral};
+use super::{Family, RenderOptions};
 use crate::text::sanitize;
 
 mod asa;
@@ -138,15 +139,6 @@ fn remark(text: &str) -> String {
     t.trim_start_matches(['!', ' ']).to_string()
 }
 
-/// One side of an ACE.
-#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord)]
-enum Side {
-    Any,
-    Nets(Vec<IpNet>),
-    /// ASA: the FQDN objects of these host groups (the ASA resolves them).
-    Fqdn(Vec<String>),
-}
-
 /// An ACE before it is printed: permit `protocol` from `src` (port `sport`) to `dst` (port
 /// `dport`); `reply` marks IOS return traffic (TCP `established`).
 #[derive(Clone, Debug)]
@@ -175,12 +167,6 @@ fn wildcard(net: &IpNet) -> String {
     }
 }
 
-/// The ports a host's replies go to: its ephemeral ports, never its services below 1024
-/// (Linux uses 32768-60999 unless told otherwise; Windows 49152-65535).
-fn ephemeral() -> PortRange {
-    PortRange::from_bounds(1024, 65535)
-}
-
 fn port_spec(p: PortRange) -> String {
     if p.is_single() {
         format!("eq {}", p.lo())
@@ -194,34 +180,15 @@ fn port_spec(p: PortRange) -> String {
 /// Names for object groups, given out in order of first use.
 #[derive(Default)]
 struct Groups {
-    nets: Interner<Vec<IpNet>>,
+    nets: NetNames,
     svcs: Interner<(Protocol, PortSet)>,
     /// ASA: object groups of FQDN objects (name, host group ids), in order of first use.
     fqdn: Vec<(String, Vec<String>)>,
 }
 
 impl Groups {
-    /// The object group for `nets`: `FWGEN-GW` for the gateway, else named after the peers
-    /// it holds (`FWGEN-DNS-SERVERS`), numbered when a name is taken (`FWGEN-NET-1` for
-    /// addresses of no role or host group).
     fn net(&mut self, nets: &[IpNet], gateway: bool, label: Option<&str>) -> String {
-        self.nets
-            .name(&nets.to_vec(), |given| {
-                let base = match (gateway, label) {
-                    (true, _) => "FWGEN-GW".to_string(),
-                    (false, Some(l)) => format!("FWGEN-{l}"),
-                    (false, None) => "FWGEN-NET".to_string(),
-                };
-                let taken = |n: &str| given.iter().any(|(g, _)| g == n);
-                if !taken(&base) && (gateway || label.is_some()) {
-                    return base;
-                }
-                (1..)
-                    .map(|i| format!("{base}-{i}"))
-                    .find(|n| !taken(n))
-                    .unwrap_or(base)
-            })
-            .to_string()
+        self.nets.name(nets, gateway, label)
     }
 
     fn svc(&mut self, protocol: Protocol, ports: &PortSet) -> String {
@@ -240,40 +207,32 @@ fn plan(
     toward_gateway: bool,
     dialect: Dialect,
 ) -> Vec<(Vec<String>, Vec<Ace>)> {
-    let gateway = Side::Nets(family.filter(&rules.gateway));
     let descriptions: BTreeMap<&str, &str> = rules
         .selected
         .iter()
         .map(|e| (e.id.as_str(), e.description.as_str()))
         .collect();
-    let mut out = Vec::new();
-    for rule in &rules.rules {
-        let label = peer_label(rule);
-        let Some(remote) = remote_in(rule, family) else {
-            continue;
-        };
-        let remote = match remote {
-            RemoteMatch::Any => Side::Any,
-            RemoteMatch::Nets(n) => Side::Nets(n),
-            RemoteMatch::Names(g) => Side::Fqdn(g),
-        };
-        // Connections this list must let start, and (IOS) replies it must let back.
-        let forward = (rule.direction == Direction::In) == toward_gateway;
-        // The ASA lets replies back by itself, but ICMP's only with `inspect icmp`: its
-        // replies get entries of their own, as on IOS.
-        let icmp = matches!(rule.service, Service::Icmp(_));
-        if !forward && dialect == Dialect::Asa && !icmp {
-            continue;
-        }
-        let (from, to) = if toward_gateway {
-            (remote, gateway.clone())
-        } else {
-            (gateway.clone(), remote)
-        };
-        let aces = aces(rule, (from, to), (forward, family), dialect, label);
-        out.push((remarks(rule, &descriptions, forward), aces));
-    }
-    out
+    let replies = match dialect {
+        Dialect::Ios => Replies::All,
+        Dialect::Asa => Replies::IcmpOnly,
+    };
+    // Object-group names stop at 64 characters: `FWGEN-`, the label, a `-N` if taken, and
+    // the generation's `-1a2b3c4d`.
+    let label_max = generation::BASE_MAX - 6 - 3;
+    perimeter::plan(rules, Some(family), toward_gateway, replies, label_max)
+        .into_iter()
+        .map(|f| {
+            let remarks = remarks(f.rule, &descriptions, f.forward);
+            let aces = aces(
+                f.rule,
+                (f.from, f.to),
+                (f.forward, family),
+                dialect,
+                f.label,
+            );
+            (remarks, aces)
+        })
+        .collect()
 }
 
 /// The ACEs of one rule from `from` to `to`: the connections it lets start (`forward`), or
@@ -336,33 +295,6 @@ fn aces(
         .iter()
         .map(|&p| ace(None, Some(p), false, None))
         .collect()
-}
-
-/// The remote side's roles and host groups, as an object group's name takes them:
-/// `DNS-SERVERS`, `ADMIN-CLIENTS_DNS-SERVERS`; `None` when there is none.
-fn peer_label(rule: &crate::ruleset::Rule) -> Option<String> {
-    let ids: Vec<String> = rule
-        .peers
-        .roles
-        .iter()
-        .chain(rule.peers.groups.iter())
-        .map(|id| id.to_ascii_uppercase())
-        .collect();
-    match ids.as_slice() {
-        [] => None,
-        [one] => Some(one.clone()),
-        [first, rest @ ..] => {
-            let all = ids.join("_");
-            Some(if all.len() <= 40 {
-                all
-            } else {
-                format!("{first}-AND-{}-MORE", rest.len())
-            })
-        }
-    }
-    // Object-group names stop at 64 characters: `FWGEN-`, the label, a `-N` if taken, and
-    // the generation's `-1a2b3c4d`.
-    .filter(|l| l.len() + 6 + 3 <= generation::BASE_MAX)
 }
 
 /// One remark per catalogue entry of a rule, each within the remark limit:

@@ -15,6 +15,7 @@ mod intern;
 mod iptables;
 mod json;
 pub(crate) mod nftables;
+mod perimeter;
 mod report;
 mod windows;
 
