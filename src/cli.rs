@@ -440,13 +440,24 @@ pub(crate) struct GenerateArgs {
     /// the file at -o, if fwgen wrote it]
     #[arg(long, value_name = "FILE")]
     pub previous: Option<PathBuf>,
+    /// aerleon: a target in the policy's headers (repeatable or comma-separated) [default:
+    /// every target that fits the placement and can express the ruleset]
+    #[arg(long, value_enum, value_delimiter = ',', value_name = "TARGET")]
+    pub aerleon_target: Vec<crate::render::AerleonTarget>,
+    /// aerleon: the zone-based firewalls' (PAN-OS, SRX, FortiGate) zone of the gateway
+    /// [default: inside]
+    #[arg(long, value_name = "ZONE")]
+    pub zone_inside: Option<String>,
+    /// aerleon: the zone-based firewalls' zone the gateway's peers are in [default: outside]
+    #[arg(long, value_name = "ZONE")]
+    pub zone_outside: Option<String>,
     /// Write to FILE (atomically) instead of standard output; for iptables and firewalld, the
     /// directory to write into (created if missing)
     #[arg(long, short = 'o', value_name = "FILE")]
     pub output: Option<PathBuf>,
     /// Write into the directory DIR, created if missing (iptables: rules.v4 and rules.v6;
-    /// firewalld: zones/, policies/, services/, ipsets/; nftables: ruleset.nft; json:
-    /// ruleset.json)
+    /// firewalld: zones/, policies/, services/, ipsets/; aerleon: policies/pol/ and def/;
+    /// nftables: ruleset.nft; json: ruleset.json)
     #[arg(long, value_name = "DIR", conflicts_with = "output")]
     pub output_dir: Option<PathBuf>,
     /// How host groups whose document gives no address are reached: fixed addresses only

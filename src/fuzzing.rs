@@ -184,6 +184,7 @@ pub fn pipeline(data: &[u8]) {
     let opts = RenderOptions {
         windows: crate::render::WindowsOptions::default(),
         cisco: crate::render::CiscoOptions::default(),
+        aerleon: crate::render::AerleonOptions::default(),
         placement: if options & 8 != 0 {
             Placement::Host
         } else {

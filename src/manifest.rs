@@ -28,6 +28,9 @@
 //!     interface: dmz               # Cisco: bind the lists there and remove the previous generation
 //!     ingress_interfaces: [outside, inside]  # cisco-asa: where traffic to the gateway arrives
 //!     previous: applied/acl.txt    # Cisco: the file applied last (default: the output file)
+//!     aerleon_targets: [paloalto, srx]  # aerleon: the targets (default: every one that fits)
+//!     zone_inside: dmz             # aerleon: the gateway's zone (default: inside)
+//!     zone_outside: untrust        # aerleon: its peers' zone (default: outside)
 //! ```
 //!
 //! Paths are relative to the manifest's directory.
@@ -102,6 +105,12 @@ struct RawTarget {
     ingress_interfaces: Vec<String>,
     #[serde(default)]
     previous: Option<PathBuf>,
+    #[serde(default)]
+    aerleon_targets: Vec<String>,
+    #[serde(default)]
+    zone_inside: Option<String>,
+    #[serde(default)]
+    zone_outside: Option<String>,
 }
 
 /// One target, with paths resolved against the manifest's directory.
@@ -134,6 +143,8 @@ pub(crate) struct Target {
     pub cisco: crate::render::CiscoOptions,
     /// The file a Cisco target's previous generation is read from, instead of its output.
     pub previous: Option<PathBuf>,
+    /// Targets and zones of an Aerleon policy.
+    pub aerleon: crate::render::AerleonOptions,
 }
 
 /// One path or a list of them.
@@ -314,30 +325,9 @@ fn target(
         .iter()
         .map(|p| enum_value(p, "windows_profile", &t.name, display, line, errors))
         .collect();
+    let aerleon = aerleon_options(&t, display, line, errors);
     if !allow_outside {
-        let paths = t
-            .site
-            .iter()
-            .map(|p| ("site", p))
-            .chain(t.ip_ranges.iter().map(|p| ("ip_ranges", p)))
-            .chain(t.lock.iter().map(|p| ("lock", p)))
-            .chain(t.dnsmasq.iter().map(|p| ("dnsmasq", p)))
-            .chain(t.previous.iter().map(|p| ("previous", p)))
-            .chain([("output", &t.output)]);
-        for (key, p) in paths {
-            if let Err(why) = crate::paths::inside(base, p) {
-                errors.push(Diagnostic {
-                    path: display.to_string(),
-                    line,
-                    column: None,
-                    kind: Problem::Invalid(format!(
-                        "target `{}`: {key} `{}` {why}; paths stay inside the manifest's directory unless `fwgen build --allow-outside`",
-                        t.name,
-                        p.display()
-                    )),
-                });
-            }
-        }
+        check_inside(&t, base, display, line, errors);
     }
     if let (Some(backend), Some(placement), Some(policy), Some(names)) =
         (backend, placement, policy, names)
@@ -373,9 +363,61 @@ fn target(
                 previous: None,
             },
             previous: t.previous.map(|p| base.join(p)),
+            aerleon,
         });
     }
     None
+}
+
+/// Errors for a target's paths that leave the manifest's directory.
+fn check_inside(
+    t: &RawTarget,
+    base: &Path,
+    display: &str,
+    line: usize,
+    errors: &mut Vec<Diagnostic>,
+) {
+    let paths = t
+        .site
+        .iter()
+        .map(|p| ("site", p))
+        .chain(t.ip_ranges.iter().map(|p| ("ip_ranges", p)))
+        .chain(t.lock.iter().map(|p| ("lock", p)))
+        .chain(t.dnsmasq.iter().map(|p| ("dnsmasq", p)))
+        .chain(t.previous.iter().map(|p| ("previous", p)))
+        .chain([("output", &t.output)]);
+    for (key, p) in paths {
+        if let Err(why) = crate::paths::inside(base, p) {
+            errors.push(Diagnostic {
+                path: display.to_string(),
+                line,
+                column: None,
+                kind: Problem::Invalid(format!(
+                    "target `{}`: {key} `{}` {why}; paths stay inside the manifest's directory unless `fwgen build --allow-outside`",
+                    t.name,
+                    p.display()
+                )),
+            });
+        }
+    }
+}
+
+/// A target's Aerleon targets and zones; unknown targets are errors.
+fn aerleon_options(
+    t: &RawTarget,
+    display: &str,
+    line: usize,
+    errors: &mut Vec<Diagnostic>,
+) -> crate::render::AerleonOptions {
+    crate::render::AerleonOptions {
+        targets: t
+            .aerleon_targets
+            .iter()
+            .filter_map(|a| enum_value(a, "aerleon_targets", &t.name, display, line, errors))
+            .collect(),
+        zone_inside: t.zone_inside.clone(),
+        zone_outside: t.zone_outside.clone(),
+    }
 }
 
 /// Lines of `- name:` items, in order.

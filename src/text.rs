@@ -12,6 +12,26 @@ pub fn sanitize(text: &str, max_bytes: usize) -> String {
     flatten(text, max_bytes, &['"', '\'', '`', '\\'])
 }
 
+/// A comment of an Aerleon policy, which Aerleon copies into thirty syntaxes, several of
+/// which it does not escape (Junos and SRX `/* */` blocks, where braces and `*/` end the
+/// comment or the configuration): ASCII letters, digits, spaces and `.,:()_+=@&%-#!?` only,
+/// `'` dropped (`Gateway's` reads `Gateways`, as `sanitize` writes it), every other character
+/// a space; one line of at most `max_bytes` bytes.
+pub fn aerleon_comment(text: &str, max_bytes: usize) -> String {
+    let safe: String = text
+        .chars()
+        .filter(|c| *c != '\'')
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || " .,:()_+=@&%-#!?".contains(c) {
+                c
+            } else {
+                ' '
+            }
+        })
+        .collect();
+    flatten(&safe, max_bytes, &[])
+}
+
 /// One line of printable text: whitespace becomes single spaces, control characters and
 /// `drop` go, and the result is cut on a character boundary to at most `max_bytes` bytes.
 /// For formats that escape quotes themselves (XML), `drop` is empty.

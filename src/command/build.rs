@@ -38,6 +38,7 @@ fn job(t: &Target) -> Job {
             policy: t.policy,
             windows: t.windows.clone(),
             cisco: t.cisco.clone(),
+            aerleon: t.aerleon.clone(),
         },
         previous: t.previous.clone(),
         destination: Destination::Output(t.output.clone()),

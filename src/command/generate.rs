@@ -43,6 +43,11 @@ fn job(args: GenerateArgs) -> Job {
                 ingress: args.ingress_interface,
                 previous: None,
             },
+            aerleon: crate::render::AerleonOptions {
+                targets: args.aerleon_target,
+                zone_inside: args.zone_inside,
+                zone_outside: args.zone_outside,
+            },
         },
         previous: args.previous,
         destination,

@@ -5,6 +5,7 @@
 //! What they share is here and in [`comment`]: placement, address families, the header and
 //! comment sanitising, so that every backend behaves the same way.
 
+mod aerleon;
 mod baseline;
 mod cisco_acl;
 pub(crate) use cisco_acl::icmp_keyword_type;
@@ -19,6 +20,7 @@ mod perimeter;
 mod report;
 mod windows;
 
+pub use aerleon::{AerleonOptions, AerleonTarget};
 pub use cisco_acl::{CiscoOptions, Previous};
 pub use windows::{Profile, WindowsOptions};
 
@@ -49,6 +51,9 @@ pub enum Backend {
     /// A PowerShell script for the Windows Firewall of a Windows host (the Exchange Server;
     /// host placement only)
     Windows,
+    /// An Aerleon policy and definitions (a directory): PAN-OS, SRX, FortiGate, Junos, ASA,
+    /// Arista, NX-OS in front of the gateway; nftables, iptables, Windows Firewall on it
+    Aerleon,
 }
 
 /// Where the firewall that loads the ruleset sits.
@@ -112,6 +117,8 @@ pub struct RenderOptions {
     pub windows: WindowsOptions,
     /// Interfaces and the previous generation of the Cisco access lists.
     pub cisco: CiscoOptions,
+    /// Targets and zones of the Aerleon policy.
+    pub aerleon: AerleonOptions,
 }
 
 /// What a backend produced: one text, or several named files (`rules.v4`, `rules.v6`).
@@ -289,6 +296,7 @@ impl Backend {
             Self::Markdown => &report::MARKDOWN,
             Self::Html => &report::HTML,
             Self::Windows => &windows::DESCRIPTION,
+            Self::Aerleon => &aerleon::DESCRIPTION,
         }
     }
 
@@ -339,6 +347,9 @@ impl Backend {
         }
         if opts.placement == Placement::Host && !d.host_platforms.contains(&m.platform) {
             return Err(wrong_platform(d, rules));
+        }
+        if self == Self::Aerleon {
+            aerleon::targets(rules, opts).map_err(RenderError::Invalid)?;
         }
         // A host ruleset that admits no administration can lock the administrator out.
         let lockout = d.kind == Kind::Firewall
@@ -396,6 +407,12 @@ impl Backend {
         for i in c.interface.iter().chain(&c.ingress) {
             cisco_acl::check_interface(i).map_err(RenderError::Invalid)?;
         }
+        if opts.aerleon != AerleonOptions::default() && self != Self::Aerleon {
+            return refuse(
+                "Aerleon targets or zones (--aerleon-target, --zone-inside, --zone-outside are for -b aerleon)",
+            );
+        }
+        aerleon::check_options(&opts.aerleon).map_err(RenderError::Invalid)?;
         Ok(())
     }
 

@@ -31,6 +31,8 @@ pub(super) enum Replies {
     /// A stateful firewall that lets replies back by itself, but ICMP's only with ICMP
     /// inspection (the ASA).
     IcmpOnly,
+    /// A stateful firewall (zone-based firewalls).
+    None,
 }
 
 /// One rule as one list sees it.
@@ -81,6 +83,7 @@ pub(super) fn plan(
         let reply_needed = match replies {
             Replies::All => true,
             Replies::IcmpOnly => icmp,
+            Replies::None => false,
         };
         if !forward && !reply_needed {
             continue;
@@ -109,7 +112,7 @@ pub(super) fn ephemeral() -> PortRange {
 
 /// The remote side's roles and host groups, as a group's name takes them: `DNS-SERVERS`,
 /// `ADMIN-CLIENTS_DNS-SERVERS`; `None` when there is none, or when it is longer than `max`.
-fn peer_label(rule: &Rule, max: usize) -> Option<String> {
+pub(super) fn peer_label(rule: &Rule, max: usize) -> Option<String> {
     let ids: Vec<String> = rule
         .peers
         .roles

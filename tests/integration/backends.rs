@@ -72,6 +72,7 @@ firewall_backend!(iptables, "iptables");
 firewall_backend!(firewalld, "firewalld");
 firewall_backend!(cisco_ios, "cisco-ios");
 firewall_backend!(cisco_asa, "cisco-asa");
+firewall_backend!(aerleon, "aerleon");
 
 mod json {
     use insta::assert_snapshot;
@@ -273,7 +274,7 @@ mod windows {
                 &["-b", "windows", "--placement", "host"],
                 "windows writes a Windows host firewall, but component `gateway` (The Exchange \
                  Gateway appliance (DMZ firewall table)) runs Linux: for its own firewall use \
-                 -b iptables or -b nftables or -b firewalld",
+                 -b iptables or -b nftables or -b firewalld or -b aerleon",
             ),
             (
                 &[
@@ -286,7 +287,8 @@ mod windows {
                 ],
                 "nftables writes a Linux host firewall, but component `exchange-server` (The \
                  Exchange Server running the SXG interceptor (Windows Firewall table)) runs \
-                 Windows: for its own firewall use -b windows, or --placement perimeter",
+                 Windows: for its own firewall use -b windows or -b aerleon, or --placement \
+                 perimeter",
             ),
             (
                 &[

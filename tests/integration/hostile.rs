@@ -50,6 +50,8 @@ pub fn rules_only(text: &str) -> String {
         !l.trim_start().starts_with('#')
             && !l.starts_with('!')
             && !l.contains(" remark ")
+            // An Aerleon policy's comments (YAML, quoted).
+            && !l.trim_start().starts_with("comment: \"")
             // The Windows Firewall script's texts (checked by the PowerShell grammar).
             && !l.starts_with("    -DisplayName '")
             && !l.starts_with("    -Description '")

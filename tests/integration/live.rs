@@ -459,7 +459,7 @@ fn expectations_at(
 pub(crate) fn load_into(lab: &Lab, ns: &str, files: &[std::path::PathBuf]) {
     for f in files {
         let tool = match f.file_name().and_then(|n| n.to_str()) {
-            Some("ruleset.nft") => vec!["nft", "-f"],
+            Some("ruleset.nft" | "fwgen.nft") => vec!["nft", "-f"],
             Some("ipsets") => vec!["ipset", "restore", "-file"],
             Some("rules.v4") => vec!["iptables-restore"],
             Some("rules.v6") => vec!["ip6tables-restore"],
@@ -678,7 +678,7 @@ pub(crate) fn start_firewalld(lab: &Lab, ns: &str, config: &Path, default_zone: 
     );
 }
 
-fn live(backend: &str, tag: &str) {
+pub(crate) fn live(backend: &str, tag: &str) {
     let lab = Lab::new(tag);
     probe_lab(
         &lab,
@@ -725,7 +725,25 @@ fn probe_lab(
     if lab.fw.is_none() {
         args.extend(["--placement", "host"]);
     }
-    let files = generate_into(dir.path(), &args);
+    // Aerleon's export goes through its aclgen: nftables in front of the gateway, iptables
+    // on it (its nftables cannot admit IPv6 neighbour discovery there).
+    let aerleon = backend == "aerleon";
+    if aerleon {
+        let target = if lab.fw.is_some() {
+            "nftables"
+        } else {
+            "iptables"
+        };
+        args.extend(["--aerleon-target", target]);
+    }
+    let mut files = generate_into(dir.path(), &args);
+    if aerleon {
+        let Some(aclgen) = crate::aerleon::aclgen() else {
+            return;
+        };
+        crate::aerleon::run_aclgen(&aclgen, dir.path());
+        files = crate::aerleon::loadable(&dir.path().join("out"));
+    }
     let at = lab.fw.as_deref().unwrap_or(&lab.gw);
     let _daemon = if backend == "firewalld" {
         let zone = if lab.fw.is_some() { "public" } else { "fwgen" };
@@ -1236,7 +1254,7 @@ fn live_reload_of_iptables_and_ipsets_is_never_open() {
 /// are admitted or dropped by its forward path (replies included, by connection tracking).
 ///
 /// See: issue "Safe to run as root and in CI", weak points.
-fn live_perimeter(backend: &str, tag: &str) {
+pub(crate) fn live_perimeter(backend: &str, tag: &str) {
     let lab = Lab::perimeter(tag);
     probe_lab(
         &lab,

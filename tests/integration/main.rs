@@ -4,7 +4,8 @@
 //!   `iptables-restore`, firewalld's offline check), `powershell` (the Windows Firewall script
 //!   through PowerShell's grammar) and `eval` (rule evaluators): helpers.
 //! - `backends`: one module per backend with its snapshots (in `snapshots/BACKEND/`).
-//! - One file per concern, named after it: `generate` (selection, determinism, output), `cisco` (ACL parsing with cisco-acl and the evaluator comparison), `report`
+//! - One file per concern, named after it: `aerleon` (the export through Aerleon's aclgen:
+//!   every target, structural checks, the exact audit of its nftables and iptables), `generate` (selection, determinism, output), `cisco` (ACL parsing with cisco-acl and the evaluator comparison), `report`
 //!   (reviews, Chromium), `live` (packets through namespaces), `names` (ip-ranges, lock files,
 //!   DNS-filled sets with a real dnsmasq), `least_privilege`, `outputs` and `hardening`
 //!   (files, devices, signals, hostile sizes), `hostile` (hostile text), `errors`
@@ -17,6 +18,7 @@
 //!   capabilities read from `Backend::description()` (never from its name).
 //! - Unit tests of one module's internals stay in that module (`#[cfg(test)]`).
 
+mod aerleon;
 mod apply;
 mod audit;
 mod audit_exact;

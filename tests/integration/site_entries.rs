@@ -143,18 +143,7 @@ fn every_backend_renders_and_marks_site_entries() {
                 d.name,
             ],
         );
-        let all: String = files
-            .iter()
-            .filter(|p| p.is_file())
-            .map(|p| std::fs::read_to_string(p).unwrap())
-            .chain(
-                files
-                    .iter()
-                    .filter(|p| p.is_dir())
-                    .flat_map(|p| std::fs::read_dir(p).unwrap())
-                    .map(|e| std::fs::read_to_string(e.unwrap().path()).unwrap()),
-            )
-            .collect();
+        let all: String = files.iter().map(|p| read_all(p)).collect();
         assert!(
             all.contains(port),
             "{}: no port {port} in {files:?}",
@@ -288,4 +277,18 @@ fn a_site_entry_to_any_address_is_refused_by_strict_and_says_so() {
         "{}",
         r.stdout
     );
+}
+
+/// A file's text, or a directory's files' texts (firewalld's `zones/`, Aerleon's `policies/pol/`).
+fn read_all(p: &std::path::Path) -> String {
+    if p.is_dir() {
+        let mut paths: Vec<_> = std::fs::read_dir(p)
+            .unwrap()
+            .map(|e| e.unwrap().path())
+            .collect();
+        paths.sort();
+        paths.iter().map(|p| read_all(p)).collect()
+    } else {
+        std::fs::read_to_string(p).unwrap()
+    }
 }

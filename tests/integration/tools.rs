@@ -87,6 +87,23 @@ pub fn check_with_real_tools(dir: &Path) {
             Some("windows-firewall.ps1") => {
                 crate::powershell::check_file(&p);
             }
+            // An Aerleon export (firewalld has a `policies/` too, of its own): Aerleon's own
+            // aclgen writes every target from it.
+            Some("policies") if p.join("pol").is_dir() => {
+                if let Some(aclgen) = crate::aerleon::aclgen() {
+                    let dir = p.parent().unwrap();
+                    let copy = tempfile::tempdir().unwrap();
+                    for sub in ["policies/pol", "def"] {
+                        std::fs::create_dir_all(copy.path().join(sub)).unwrap();
+                        for f in std::fs::read_dir(dir.join(sub)).unwrap() {
+                            let f = f.unwrap().path();
+                            std::fs::copy(&f, copy.path().join(sub).join(f.file_name().unwrap()))
+                                .unwrap();
+                        }
+                    }
+                    crate::aerleon::run_aclgen(&aclgen, copy.path());
+                }
+            }
             _ => {}
         }
     }
