@@ -48,6 +48,10 @@ def write_fwgen(d, n, m):
         f.write("catalogue: cat.yaml\ntargets:\n")
         for backend, out in [("iptables", "ipt"), ("nftables", "r.nft"), ("cisco-ios", "ios.acl"), ("cisco-asa", "asa.acl")]:
             f.write("  - {name: %s, product: synth, gateway: [192.0.2.1], backend: %s, output: out/%s}\n" % (backend, backend, out))
+    # The Aerleon export of the same selection, for aclgen to generate from.
+    with open(os.path.join(d, "export.yaml"), "w") as f:
+        f.write("catalogue: cat.yaml\ntargets:\n")
+        f.write("  - {name: aerleon, product: synth, gateway: [192.0.2.1], backend: aerleon, aerleon_targets: [nftables, iptables, ciscoasa], output: exp}\n")
 
 
 def write_aerleon(d, n, m):
@@ -131,6 +135,8 @@ def main():
         write_aerleon(ae, n, m)
         fw_cmd = [fwgen, "build", "fwgen.yaml"]
         ae_cmd = [aclgen, "--base_directory=policies", "--definitions_directory=def", "--output_directory=out"]
+        # fwgen's export, then Aerleon's generation from it.
+        ex_cmd = ["sh", "-c", "'%s' build export.yaml && '%s' --base_directory=exp/policies --definitions_directory=exp/def --output_directory=out" % (fwgen, aclgen)]
         fw_t, fw_m, ae_t, ae_m = [], [], [], []
         # The memory run comes first and also warms the page cache for the timed runs.
         for _ in range(1 if shutil.which("hyperfine") else runs):
@@ -140,9 +146,17 @@ def main():
             t, k = timed(ae_cmd, ae)
             ae_t.append(t)
             ae_m.append(k)
+        # In a directory of its own: each timed run removes `out`.
+        ex = os.path.join(base, "export")
+        os.makedirs(ex)
+        for f in ("cat.yaml", "export.yaml"):
+            shutil.copy(os.path.join(fw, f), ex)
+        ex_t, ex_m = timed(ex_cmd, ex)
+        ex_rules = count(os.path.join(ex, "out", "fwgen.nft"), r"ct state new accept")
         fw_w, ae_w = wall(fw_cmd, fw, runs), wall(ae_cmd, ae, runs)
         if fw_w is not None:
             fw_t, ae_t = [fw_w], [ae_w]
+            ex_t = wall(ex_cmd, ex, runs)
         fo, ao = os.path.join(fw, "out"), os.path.join(ae, "out")
         rules = {
             "iptables": (count(fo + "/ipt", r"^-A FWGEN-OUT .*--comment.*-j ACCEPT"), count(os.path.join(ao, "synth"), r"^-A F_.*-j ACCEPT")),
@@ -151,14 +165,21 @@ def main():
             "cisco-asa": (count(fo + "/asa.acl", r"extended permit"), count(os.path.join(ao, "synth.asa"), r"extended permit")),
         }
         loads = (nft_load(fo + "/r.nft"), nft_load(os.path.join(ao, "synth.nft")))
-        rows.append((name, statistics.median(fw_t), max(fw_m), statistics.median(ae_t), max(ae_m), rules, loads))
+        rows.append((name, statistics.median(fw_t), max(fw_m), statistics.median(ae_t), max(ae_m), rules, loads, (ex_t, ex_m, ex_rules)))
         shutil.rmtree(base)
     print("| workload (terms x addresses) | fwgen s | fwgen MB | Aerleon s | Aerleon MB | speed-up | memory ratio | rules iptables (fwgen/Aerleon) | nftables | IOS | ASA | nft -f s (fwgen/Aerleon) |")
     print("|---|---|---|---|---|---|---|---|---|---|---|---|")
-    for name, ft, fm, at, am, rules, loads in rows:
+    for name, ft, fm, at, am, rules, loads, _ in rows:
         r = lambda k: "%d / %d" % rules[k]
         print("| %s | %.3f | %.1f | %.2f | %.1f | %.0fx | %.3f | %s | %s | %s | %s | %.3f / %.3f |" % (
             name, ft, fm / 1024, at, am / 1024, at / ft, fm / am, r("iptables"), r("nftables"), r("cisco-ios"), r("cisco-asa"), loads[0], loads[1]))
+    print()
+    print("The export: `fwgen build` of an Aerleon target (nftables, iptables, ASA), then aclgen on it, against Aerleon alone on its own policy.")
+    print()
+    print("| workload | export + aclgen s | Aerleon alone s | time ratio | export + aclgen MB | Aerleon alone MB | nftables rules from the export |")
+    print("|---|---|---|---|---|---|---|")
+    for name, ft, fm, at, am, rules, loads, (et, em, er) in rows:
+        print("| %s | %.2f | %.2f | %.2f | %.1f | %.1f | %d |" % (name, et, at, et / at, em / 1024, am / 1024, er))
 
 
 if __name__ == "__main__":

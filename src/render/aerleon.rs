@@ -26,6 +26,7 @@
 
 mod icmp;
 mod policy;
+mod yaml;
 
 use crate::model::{Platform, Service};
 use crate::ruleset::Ruleset;

@@ -57,7 +57,7 @@ fn every_fwgen_and_load_command_in_the_readme_runs() {
         std::env::var("PATH").unwrap_or_default()
     );
     let tools = crate::util::have_tools(crate::tools::LOADERS);
-    let (mut ran, mut loads) = (0, 0);
+    let (mut ran, mut loads, mut aclgens) = (0, 0, 0);
     for cmd in commands() {
         let fwgen_line = cmd.starts_with("fwgen ")
             || (cmd.starts_with("cd examples/") && cmd.contains(" && fwgen "));
@@ -109,6 +109,25 @@ fn every_fwgen_and_load_command_in_the_readme_runs() {
                 String::from_utf8_lossy(&out.stderr)
             );
             out
+        } else if let Some(rest) = cmd.strip_prefix("aclgen ") {
+            // Aerleon's generator on the export the line before wrote.
+            let Some(aclgen) = crate::aerleon::aclgen() else {
+                continue;
+            };
+            aclgens += 1;
+            let out = Command::new(aclgen)
+                .args(rest.split_whitespace())
+                .current_dir(work.path())
+                .output()
+                .unwrap();
+            let stderr = String::from_utf8_lossy(&out.stderr);
+            assert!(
+                !stderr.contains("with errors"),
+                "README command `{cmd}`: {stderr}"
+            );
+            let files = std::fs::read_dir(work.path().join("aerleon-out")).map_or(0, |d| d.count());
+            assert!(files >= 8, "README command `{cmd}` wrote {files} files");
+            out
         } else if cmd.starts_with("nft ") || cmd.starts_with("ipset restore ") {
             loads += 1;
             if !tools {
@@ -145,6 +164,9 @@ fn every_fwgen_and_load_command_in_the_readme_runs() {
     }
     assert_eq!(scripts, 2, "the README's two Windows Firewall scripts");
     assert_eq!(loads, 3, "the README's three load commands");
+    if crate::aerleon::aclgen().is_some() {
+        assert_eq!(aclgens, 1, "the README's aclgen command");
+    }
 }
 
 #[test]

@@ -1,10 +1,7 @@
-//! The Aerleon policy and definitions: filters of terms, networks and services, written as
-//! YAML with every text from a catalogue or site file double-quoted (`text::yaml_quoted`).
+//! The Aerleon policy's content: which filters each kind of target gets, their terms from
+//! the perimeter plan or the host's rules, and the networks and services they name.
 
 use std::collections::BTreeMap;
-use std::fmt::Write;
-
-use ipnet::IpNet;
 
 use crate::model::{PortSet, Protocol, Service, icmp_reply};
 use crate::ruleset::{Rule, Ruleset};
@@ -14,8 +11,9 @@ use super::super::intern::Interner;
 use super::super::perimeter::{self, Flow, NetNames, Replies, Side, ephemeral};
 use super::super::{Family, Output, Placement, Policy, RenderOptions, Rendered};
 use super::icmp::{BASELINE_V4, BASELINE_V6, icmp_name};
+use super::yaml::{Addr, Filter, Term, definitions, policy_text};
 use super::{AerleonTarget, Group};
-use crate::text::{aerleon_comment, sanitize, yaml_quoted};
+use crate::text::{aerleon_comment, sanitize};
 
 /// The longest line of a term's comment fwgen writes (the ASA's remark; Aerleon cuts longer
 /// ones there).
@@ -23,41 +21,6 @@ pub(super) const COMMENT_MAX: usize = 100;
 
 /// nft's longest comment, in bytes.
 const NFT_COMMENT_MAX: usize = 128;
-
-/// An address match of a term.
-#[derive(Clone, Debug)]
-enum Addr {
-    /// A network of the definitions.
-    Net(String),
-    /// FQDN networks (the SRX resolves them).
-    Fqdn(Vec<String>),
-}
-
-/// One term before it is written.
-#[derive(Clone, Debug, Default)]
-struct Term {
-    name: String,
-    comment: Vec<String>,
-    src: Option<Addr>,
-    dst: Option<Addr>,
-    sport: Option<String>,
-    dport: Option<String>,
-    protocol: Option<&'static str>,
-    icmp_types: Vec<&'static str>,
-    icmp_code: Option<u8>,
-    options: Vec<&'static str>,
-    source_interface: Option<&'static str>,
-    destination_interface: Option<&'static str>,
-    accept: bool,
-    logging: bool,
-}
-
-/// One filter: its header's targets and options, and its terms.
-struct Filter {
-    comment: String,
-    targets: Vec<(&'static str, String)>,
-    terms: Vec<Term>,
-}
 
 /// The networks and services the terms name.
 #[derive(Default)]
@@ -157,7 +120,10 @@ pub(super) fn render(rules: &Ruleset, opts: &RenderOptions) -> Rendered {
     let mut files = vec![
         (
             "def/fwgen.yaml".to_string(),
-            format!("{header}{}", definitions(&defs)),
+            format!(
+                "{header}{}",
+                definitions(&defs.nets, &defs.fqdn, &defs.services)
+            ),
         ),
         (
             "policies/pol/fwgen.yaml".to_string(),
@@ -669,106 +635,44 @@ fn comment(rules: &Ruleset, rule: &Rule, forward: bool) -> Vec<String> {
     out
 }
 
-/// The policy file's text.
-fn policy_text(filters: &[Filter]) -> String {
-    let mut s = String::from("filters:\n");
-    for f in filters {
-        s.push_str("  - header:\n");
-        let _ = writeln!(s, "      comment: {}", yaml_quoted(&f.comment));
-        s.push_str("      targets:\n");
-        for (k, v) in &f.targets {
-            let _ = writeln!(s, "        {k}: {v}");
-        }
-        s.push_str("    terms:\n");
-        for t in &f.terms {
-            term_text(&mut s, t);
-        }
-    }
-    s
-}
+#[cfg(test)]
+mod tests {
+    use super::*;
 
-fn term_text(s: &mut String, t: &Term) {
-    let _ = writeln!(s, "      - name: {}", t.name);
-    if !t.comment.is_empty() {
-        let _ = writeln!(s, "        comment: {}", yaml_quoted(&t.comment.join("\n")));
+    fn names(given: &[&str], max: usize) -> Vec<String> {
+        let mut terms: Vec<Term> = given
+            .iter()
+            .map(|n| Term {
+                name: n.to_string(),
+                ..Term::default()
+            })
+            .collect();
+        name_terms(&mut terms, max, &mut Vec::new());
+        terms.into_iter().map(|t| t.name).collect()
     }
-    for (key, addr) in [("source", &t.src), ("destination", &t.dst)] {
-        match addr {
-            None => {}
-            Some(Addr::Net(n)) => {
-                let _ = writeln!(s, "        {key}-address: {n}");
-            }
-            Some(Addr::Fqdn(names)) => {
-                let _ = writeln!(s, "        {key}-fqdn: {}", names.join(" "));
-            }
-        }
-    }
-    if let Some(i) = t.source_interface {
-        let _ = writeln!(s, "        source-interface: {i}");
-    }
-    if let Some(i) = t.destination_interface {
-        let _ = writeln!(s, "        destination-interface: {i}");
-    }
-    if let Some(p) = &t.sport {
-        let _ = writeln!(s, "        source-port: {p}");
-    }
-    if let Some(p) = &t.dport {
-        let _ = writeln!(s, "        destination-port: {p}");
-    }
-    if let Some(p) = t.protocol {
-        let _ = writeln!(s, "        protocol: {p}");
-    }
-    if !t.icmp_types.is_empty() {
-        let _ = writeln!(s, "        icmp-type: [{}]", t.icmp_types.join(", "));
-    }
-    if let Some(c) = t.icmp_code {
-        let _ = writeln!(s, "        icmp-code: [{c}]");
-    }
-    if !t.options.is_empty() {
-        let _ = writeln!(s, "        option: [{}]", t.options.join(", "));
-    }
-    let _ = writeln!(
-        s,
-        "        action: {}",
-        if t.accept { "accept" } else { "deny" }
-    );
-    if t.logging {
-        s.push_str("        logging: true\n");
-    }
-}
 
-/// The definitions file's text.
-fn definitions(defs: &Defs) -> String {
-    let mut s = String::from("networks:\n");
-    for (name, nets) in defs.nets.iter() {
-        let _ = writeln!(s, "  {name}:\n    values:");
-        for n in nets {
-            let n = match n {
-                IpNet::V4(v) => IpNet::V4(v.trunc()),
-                IpNet::V6(v) => IpNet::V6(v.trunc()),
-            };
-            let _ = writeln!(s, "      - address: {n}");
-        }
+    #[test]
+    fn names_are_short_unique_and_of_aerleons_characters() {
+        let long = "a-very-long-entry-id-of-forty-characters_and-another-one";
+        let got = names(&["smtp", "smtp", "smtp", long, long, "web ui/é"], 24);
+        assert_eq!(got[..3], ["smtp", "smtp-2", "smtp-3"]);
+        assert!(got.iter().all(|n| n.len() <= 24), "{got:?}");
+        assert_ne!(got[3], got[4]);
+        assert!(got[3].starts_with("a-very-long-entry-i"), "{got:?}");
+        assert_eq!(got[5], "web-ui--");
+        let mut unique = got.clone();
+        unique.sort();
+        unique.dedup();
+        assert_eq!(unique.len(), got.len());
     }
-    for (name, hosts) in &defs.fqdn {
-        let _ = writeln!(s, "  {name}:\n    values:");
-        for h in hosts {
-            let _ = writeln!(s, "      - fqdn: {}", yaml_quoted(h));
-        }
+
+    #[test]
+    fn icmp_names_are_aerleons_and_codes_only_where_it_takes_them() {
+        assert_eq!(icmp_name(8, None, false), Some("echo-request"));
+        assert_eq!(icmp_name(128, None, true), Some("echo-request"));
+        assert_eq!(icmp_name(135, None, true), Some("neighbor-solicit"));
+        assert_eq!(icmp_name(5, Some(1), false), Some("redirect"));
+        assert_eq!(icmp_name(8, Some(0), false), None);
+        assert_eq!(icmp_name(7, None, false), None);
     }
-    if defs.nets.iter().len() == 0 && defs.fqdn.is_empty() {
-        s = "networks: {}\n".to_string();
-    }
-    if defs.services.is_empty() {
-        s.push_str("services: {}\n");
-        return s;
-    }
-    s.push_str("services:\n");
-    for (name, (protocol, ports)) in defs.services.iter() {
-        let _ = writeln!(s, "  {name}:");
-        for p in ports.ranges() {
-            let _ = writeln!(s, "    - port: {p}\n      protocol: {protocol}");
-        }
-    }
-    s
 }
