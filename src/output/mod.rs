@@ -352,12 +352,6 @@ fn clean_up_on_signals() {
     });
 }
 
-fn track(path: &Path) {
-    if let Ok(mut t) = TEMPORARY.lock() {
-        t.push(path.to_path_buf());
-    }
-}
-
 fn untrack(path: &Path) {
     if let Ok(mut t) = TEMPORARY.lock() {
         t.retain(|p| p != path);
@@ -453,11 +447,19 @@ fn stage(path: &Path, target: &Path, contents: &[u8]) -> Result<Staged, OutputEr
     // A random name, created with O_EXCL: a stale `.fwgen-*` file, or a symlink planted with
     // such a name, is never opened or followed.
     clean_up_on_signals();
-    let mut tmp = tempfile::Builder::new()
-        .prefix(".fwgen-")
-        .tempfile_in(dir)
-        .map_err(|e| err(e.to_string()))?;
-    track(tmp.path());
+    // Created and tracked under the lock: a signal's clean-up waits for both, so a file that
+    // exists is always one it removes.
+    let mut tmp = {
+        let mut tracked = TEMPORARY
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        let tmp = tempfile::Builder::new()
+            .prefix(".fwgen-")
+            .tempfile_in(dir)
+            .map_err(|e| err(e.to_string()))?;
+        tracked.push(tmp.path().to_path_buf());
+        tmp
+    };
     tmp.write_all(contents).map_err(|e| err(e.to_string()))?;
     // The temporary file is private (0600); give the result the replaced file's permission
     // bits, or the usual 0644 for a new file, and never set-user-id, set-group-id or sticky
@@ -497,11 +499,13 @@ pub fn create_dirs(dir: &Path) -> Result<(), OutputError> {
 /// remembered, so that [`remove_created_dirs`] can take it away again if the run fails.
 pub fn create_dir(dir: &Path, what: &str) -> Result<(), OutputError> {
     clean_up_on_signals();
+    // Created and remembered under the lock, as temporary files are (see `stage`).
+    let mut created = CREATED
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner);
     match std::fs::create_dir(dir) {
         Ok(()) => {
-            if let Ok(mut c) = CREATED.lock() {
-                c.push(dir.to_path_buf());
-            }
+            created.push(dir.to_path_buf());
             Ok(())
         }
         Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists && dir.is_dir() => Ok(()),
