@@ -79,6 +79,7 @@ pub enum AerleonTarget {
     /// Palo Alto PAN-OS security rules (perimeter; zones)
     Paloalto,
     /// Juniper SRX security policies (perimeter; zones; follows host names)
+    #[value(alias = "junipersrx")]
     Srx,
     /// FortiGate firewall policies (perimeter; zones)
     Fortigate,
@@ -96,7 +97,7 @@ pub enum AerleonTarget {
     /// iptables fragments, one file a family (perimeter: FORWARD; host: Linux)
     Iptables,
     /// Windows Firewall `netsh advfirewall` commands (host, Windows)
-    #[value(name = "windows_advfirewall")]
+    #[value(name = "windows_advfirewall", alias = "windows-advfirewall")]
     WindowsAdvfirewall,
 }
 

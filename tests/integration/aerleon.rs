@@ -507,3 +507,50 @@ fn live_traffic_through_aerleons_iptables_on_the_gateway() {
         crate::live::live("aerleon", "aeipt");
     }
 }
+
+/// A manifest target takes the Aerleon targets and zones; an unknown target is an error
+/// with a did-you-mean.
+#[test]
+fn manifests_name_aerleon_targets_and_zones() {
+    let dir = tempfile::tempdir().unwrap();
+    let root = env!("CARGO_MANIFEST_DIR");
+    std::fs::copy(format!("{root}/{SITE}"), dir.path().join("site.yaml")).unwrap();
+    let manifest = dir.path().join("fwgen.yaml");
+    std::fs::write(
+        &manifest,
+        "targets:\n  - name: edge\n    site: site.yaml\n    backend: aerleon\n    \
+         aerleon_targets: [paloalto, junipersrx]\n    zone_inside: dmz\n    \
+         zone_outside: untrust\n    output: out/edge\n",
+    )
+    .unwrap();
+    let r = fwgen(&["build", manifest.to_str().unwrap()]);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    let policy =
+        std::fs::read_to_string(dir.path().join("out/edge/policies/pol/fwgen.yaml")).unwrap();
+    assert!(
+        policy.contains("paloalto: from-zone untrust to-zone dmz mixed"),
+        "{policy}"
+    );
+    assert!(
+        policy.contains("srx: from-zone dmz to-zone untrust mixed"),
+        "{policy}"
+    );
+    assert!(
+        !policy.contains("fortigate:") && !policy.contains("juniper:"),
+        "{policy}"
+    );
+
+    std::fs::write(
+        &manifest,
+        "targets:\n  - name: edge\n    site: site.yaml\n    backend: aerleon\n    \
+         aerleon_targets: [paloato]\n    output: out/edge\n",
+    )
+    .unwrap();
+    let r = fwgen(&["build", manifest.to_str().unwrap()]);
+    assert_eq!(r.code, 2, "{}", r.stderr);
+    assert!(
+        r.stderr.contains("paloato") && r.stderr.contains("paloalto"),
+        "{}",
+        r.stderr
+    );
+}
