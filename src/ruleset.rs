@@ -395,8 +395,9 @@ impl Ruleset {
         let mut n = 0;
         for r in self.any_rules() {
             n += 1;
-            let mut kinds: Vec<&str> = r.any.iter().map(AnyReason::kind).collect();
-            kinds.dedup();
+            // Each kind once a rule (a rule of two unbound roles is one rule of that kind).
+            let kinds: std::collections::BTreeSet<&str> =
+                r.any.iter().map(AnyReason::kind).collect();
             for k in kinds {
                 *by_kind.entry(k).or_default() += 1;
             }
@@ -406,8 +407,14 @@ impl Ruleset {
             return format!("no rule of {total} admits any address");
         }
         let kinds: Vec<String> = by_kind.iter().map(|(k, c)| format!("{k}: {c}")).collect();
+        // Counts by reason add up to more than the rules when a rule has two kinds of reason.
+        let overlap = if by_kind.values().sum::<usize>() > n {
+            "; a rule can have more than one"
+        } else {
+            ""
+        };
         format!(
-            "{n} of {total} rules admit any address ({})",
+            "{n} of {total} rules admit any address ({}{overlap})",
             kinds.join(", ")
         )
     }

@@ -385,8 +385,14 @@ impl Site {
             }
             known
         };
-        site.roles
-            .retain(|k, _| drop("role", k, roles.contains(&k.as_str())));
+        let own = self.own_roles(pv);
+        site.roles.retain(|k, _| {
+            drop(
+                "role",
+                k,
+                roles.contains(&k.as_str()) || own.contains(&k.as_str()),
+            )
+        });
         site.hosts
             .retain(|k, _| drop("host", k, groups.contains(k.as_str())));
         site.names
@@ -400,7 +406,8 @@ impl Site {
         // Its own entries, each checked alone: one that refers to what `pv` lacks is left out.
         site.entries.retain(|e| {
             let alone = std::slice::from_ref(e);
-            match crate::catalogue::site_entries(self.name(), &self.text, pv, alone) {
+            let own = self.own_roles(pv);
+            match crate::catalogue::site_entries(self.name(), &self.text, pv, alone, &own) {
                 Ok(_) => true,
                 Err(errors) => {
                     for d in errors {
@@ -427,7 +434,19 @@ impl Site {
         if self.entries.is_empty() {
             return Ok(Vec::new());
         }
-        crate::catalogue::site_entries(self.name(), &self.text, pv, &self.entries)
+        let own = self.own_roles(pv);
+        crate::catalogue::site_entries(self.name(), &self.text, pv, &self.entries, &own)
+    }
+
+    /// The roles of `roles:` that `pv`'s catalogue lacks and one of the site's own entries
+    /// names as its peer: the site's own roles.
+    fn own_roles(&self, pv: &ProductVersion) -> Vec<&str> {
+        self.roles
+            .keys()
+            .map(String::as_str)
+            .filter(|r| !pv.roles.iter().any(|c| c.id == *r))
+            .filter(|r| self.entries.iter().any(|e| e.peer_role() == Some(*r)))
+            .collect()
     }
 
     /// The site's own entries for `pv` (see [`Site::local_entries`]), or everything the site
@@ -438,17 +457,27 @@ impl Site {
             Err(errors) => (Vec::new(), errors),
         };
         let Known { roles, groups } = Known::of(pv);
+        let own = self.own_roles(pv);
         for role in self.roles.keys() {
-            if !roles.contains(&role.as_str()) {
-                errors.push(self.error(
-                    self.line("roles", role),
-                    Problem::Unknown {
-                        referrer: "site roles".into(),
-                        what: "role",
-                        id: role.clone(),
-                        hint: hint(role, roles.iter().copied()),
-                    },
-                ));
+            if !roles.contains(&role.as_str()) && !own.contains(&role.as_str()) {
+                errors.push(
+                    self.error(
+                        self.line("roles", role),
+                        Problem::Unknown {
+                            referrer: "site roles".into(),
+                            what: "role",
+                            id: role.clone(),
+                            // A typo of a role an own entry names is the likelier one.
+                            hint: hint(
+                                role,
+                                self.entries
+                                    .iter()
+                                    .filter_map(|e| e.peer_role())
+                                    .chain(roles.iter().copied()),
+                            ),
+                        },
+                    ),
+                );
             }
         }
         for (section, what, keys, verb) in [

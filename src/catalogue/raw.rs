@@ -229,6 +229,16 @@ pub(crate) struct Entry {
     pub source: Option<Source>,
 }
 
+impl Entry {
+    /// The role its peer names, if it names one.
+    pub(crate) fn peer_role(&self) -> Option<&str> {
+        match &self.peer {
+            Peer::Role(r) => Some(r.0.as_str()),
+            Peer::Any | Peer::Group(_) => None,
+        }
+    }
+}
+
 /// A version label written as a string. A bare `5.10` is refused: YAML reads it as the
 /// number 5.1, and the label would silently change.
 #[derive(Debug)]

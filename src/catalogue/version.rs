@@ -16,9 +16,12 @@ pub(crate) fn site_entries(
     text: &str,
     pv: &ProductVersion,
     raw: &[raw::Entry],
+    own_roles: &[&str],
 ) -> Result<Vec<Entry>, Vec<Diagnostic>> {
     let mut errors = Vec::new();
-    let ids = Ids::of(pv);
+    let mut ids = Ids::of(pv);
+    // The site's own roles (its `roles:` that the catalogue lacks) serve its own entries.
+    ids.roles.extend(own_roles.iter().map(|r| r.to_string()));
     let mut ctx = Ctx {
         path,
         pos: std::cell::OnceCell::new(),

@@ -89,6 +89,8 @@ pub(super) fn run(
     let mut planned = Vec::new();
     let mut obsolete = Vec::new();
     let mut warnings = Vec::new();
+    // Which target each planned file is of (its manifest line and name).
+    let mut owners: Vec<(usize, &str)> = Vec::new();
     for ((t, job, _), result) in jobs.iter().zip(rendered) {
         let Some(result) = result else { continue };
         let result = result.map_err(Error::from).and_then(|done| {
@@ -101,6 +103,7 @@ pub(super) fn run(
         });
         match result {
             Ok(plan) => {
+                owners.extend(plan.files.iter().map(|_| (t.line, t.name.as_str())));
                 planned.extend(plan.files);
                 obsolete.extend(plan.obsolete);
             }
@@ -108,6 +111,26 @@ pub(super) fn run(
         }
     }
     if !errors.is_empty() {
+        // `--check` still says which of the other targets are out of date: a CI log shows
+        // every problem of the run, not only the first kind.
+        if mode == Mode::Check {
+            let applied = apply(&planned, &[], Mode::Check)?;
+            for (path, _) in &applied.stale {
+                if let Some(&(line, name)) = planned
+                    .iter()
+                    .position(|p| &p.path == path)
+                    .and_then(|i| owners.get(i))
+                {
+                    errors.push((
+                        line,
+                        format!(
+                            "target `{name}`: {} is out of date (regenerating would change it)",
+                            path.display()
+                        ),
+                    ));
+                }
+            }
+        }
         return Err(manifest_errors(manifest_path, errors));
     }
     let applied = apply(&planned, &obsolete, mode)?;

@@ -68,6 +68,22 @@ pub(super) fn run(cat: &Catalogue, args: &FeaturesArgs) -> Result<Report, Error>
             if features.is_empty() {
                 out.push_str("  no feature: every entry of this component is always required\n");
             }
+            // The entries no feature turns off: in every ruleset of this product version.
+            let always: Vec<&str> = pv
+                .entries
+                .iter()
+                .filter(|e| e.feature.is_none())
+                .filter(|e| component.is_none_or(|c| e.component == c))
+                .map(|e| e.id.as_str())
+                .collect();
+            if !features.is_empty() && !always.is_empty() {
+                let _ = writeln!(
+                    out,
+                    "  {:<22} {:<3}  entries of no feature",
+                    "(always)", "on"
+                );
+                let _ = writeln!(out, "  {:<22}      entries: {}", "", always.join(", "));
+            }
             for f in &features {
                 let implies = if f.implies.is_empty() {
                     String::new()

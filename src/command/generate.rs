@@ -90,7 +90,15 @@ pub(crate) fn run(source: &CatalogueSource, args: GenerateArgs) -> Result<Report
     let applied = apply(&plan.files, &plan.obsolete, mode)?;
     let n = rules.rules.len();
     for p in &applied.written {
-        report.notes.push(if job.dnsmasq.as_ref() == Some(p) {
+        let owned_list = p
+            .file_name()
+            .is_some_and(|f| f == crate::output::OWNED_LIST);
+        report.notes.push(if owned_list {
+            format!(
+                "wrote {} (the list of files fwgen wrote there)",
+                p.display()
+            )
+        } else if job.dnsmasq.as_ref() == Some(p) {
             format!("wrote {}", p.display())
         } else {
             format!("wrote {} ({n} rules)", p.display())

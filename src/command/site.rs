@@ -141,13 +141,16 @@ fn roles(out: &mut String, pv: &ProductVersion, by_peer: &BTreeMap<&str, Vec<&Se
     if used.is_empty() {
         let _ = writeln!(
             out,
-            "# No internal role: the selection's peers are all external.\nroles: {{}}\n"
+            "# No internal role: the selection's peers are all external. A role of your own\n\
+             # (`monitoring: [ADDR]`) may be added for the site's own `entries:` that name it.\nroles: {{}}\n"
         );
         return;
     }
     let _ = writeln!(
         out,
-        "# Internal roles: who these servers and clients are at your site.\nroles:"
+        "# Internal roles: who these servers and clients are at your site. A role of your\n\
+         # own (`monitoring: [ADDR]`) may be added here for the site's own `entries:` that\n\
+         # name it as their peer (`peer: {{role: monitoring}}`); one no entry names is an error.\nroles:"
     );
     for (r, entries) in used {
         let _ = writeln!(out, "  # {}", text(&r.description));

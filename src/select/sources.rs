@@ -269,12 +269,21 @@ impl Builder<'_> {
                 }
             }
         }
-        let nets = aggregate(hosts.iter().filter_map(|h| lock.nets(h)).flatten());
+        let all: BTreeSet<IpNet> = hosts
+            .iter()
+            .filter_map(|h| lock.nets(h))
+            .flatten()
+            .collect();
+        let nets = aggregate(all.iter().copied());
         let names: Vec<&str> = hosts.iter().map(|h| h.as_str()).collect();
+        // Addresses as the lock file lists them; prefixes as the rules match them.
+        let plural =
+            |n: usize, one: &str, many: &str| format!("{n} {}", if n == 1 { one } else { many });
         self.notes.push(format!(
-            "addresses: host group `{}`: {} addresses of {} from the lock file {}",
+            "addresses: host group `{}`: {} in {} of {} from the lock file {}",
             group.id,
-            nets.len(),
+            plural(all.len(), "address", "addresses"),
+            plural(nets.len(), "prefix", "prefixes"),
             names.join(", "),
             lock.path
         ));

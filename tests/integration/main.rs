@@ -7,7 +7,7 @@
 //! - One file per concern, named after it: `aerleon` (the export through Aerleon's aclgen:
 //!   every target, structural checks, the exact audit of its nftables and iptables), `generate` (selection, determinism, output), `cisco` (ACL parsing with cisco-acl and the evaluator comparison), `report`
 //!   (reviews, Chromium), `live` (packets through namespaces), `names` (ip-ranges, lock files,
-//!   DNS-filled sets with a real dnsmasq), `least_privilege`, `outputs` and `hardening`
+//!   DNS-filled sets with a real dnsmasq), `least_privilege`, `messages` (what a run says is true), `outputs` and `hardening`
 //!   (files, devices, signals, hostile sizes), `hostile` (hostile text), `errors`
 //!   (diagnostics snapshots), `pipeline` (manifests and `build`), `properties` (proptest),
 //!   `readme` and `examples` (documentation stays true), `cli`, `coverage`,
@@ -39,6 +39,7 @@ mod icmp;
 mod layers;
 mod least_privilege;
 mod live;
+mod messages;
 mod names;
 mod outputs;
 mod own_products;

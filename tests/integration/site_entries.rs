@@ -292,3 +292,66 @@ fn read_all(p: &std::path::Path) -> String {
         std::fs::read_to_string(p).unwrap()
     }
 }
+
+/// A site's own role: defined under `roles:` for its own entries, bound like the catalogue's;
+/// one that no entry names is a typo, said with a did-you-mean.
+///
+/// See: issue "A new user's first hour", item 5.
+#[test]
+fn a_site_defines_roles_of_its_own_for_its_own_entries() {
+    let dir = tempfile::tempdir().unwrap();
+    let site = dir.path().join("site.yaml");
+    let text = "product: icap-gateway\ngateway: [192.0.2.40]\nroles:\n  \
+                admin-clients: [198.51.100.0/28]\n  monitoring: [198.51.100.70]\nentries:\n  \
+                - id: checks\n    description: Checks from the monitoring server\n    \
+                protocols: [tcp]\n    ports: [9443]\n    directions: [in]\n    \
+                peer: {role: monitoring}\n";
+    std::fs::write(&site, text).unwrap();
+    let s = site.to_str().unwrap();
+    let r = fwgen(&["generate", "--site", s, "-b", "json"]);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    let j: serde_json::Value = serde_json::from_str(&r.stdout).unwrap();
+    let rule = crate::util::rule_for(&j, "checks");
+    assert_eq!(
+        rule["remote"],
+        serde_json::json!(["198.51.100.70/32"]),
+        "{rule}"
+    );
+    assert_eq!(
+        rule["peers"]["roles"],
+        serde_json::json!(["monitoring"]),
+        "{rule}"
+    );
+    let review = fwgen(&["generate", "--site", s, "-b", "markdown"]);
+    assert!(
+        review.stdout.contains("role monitoring"),
+        "{}",
+        review.stdout
+    );
+
+    // A misspelt own role: the entry's role is unknown, and the site's is a typo of it.
+    std::fs::write(&site, text.replace("monitoring: [", "monitorin: [")).unwrap();
+    let r = fwgen(&["generate", "--site", s, "-b", "json"]);
+    assert_eq!(r.code, 2, "{}", r.stderr);
+    assert!(
+        r.stderr
+            .contains("unknown role `monitorin`; did you mean `monitoring`?"),
+        "{}",
+        r.stderr
+    );
+    assert!(
+        r.stderr
+            .contains("entry `checks`: unknown role `monitoring`"),
+        "{}",
+        r.stderr
+    );
+    // A role no entry names, of no catalogue: an error, not a silent binding.
+    std::fs::write(
+        &site,
+        "product: icap-gateway\nroles:\n  admin-clients: [198.51.100.0/28]\n  spare: [198.51.100.9]\n",
+    )
+    .unwrap();
+    let r = fwgen(&["generate", "--site", s, "-b", "json"]);
+    assert_eq!(r.code, 2, "{}", r.stderr);
+    assert!(r.stderr.contains("unknown role `spare`"), "{}", r.stderr);
+}
