@@ -128,6 +128,8 @@ fn shipped(c: &mut Criterion) {
                             version: Some(v.version.to_string()),
                             component: Some(comp.id.clone()),
                             all_features: true,
+                            // No site binds their roles: measured as they are.
+                            allow_unbound: true,
                             ..Request::default()
                         };
                         let rules = select(&cat, &site, &req).expect("selects");
@@ -263,6 +265,7 @@ fn ip_ranges(c: &mut Criterion) {
     let req = Request {
         product: Some("email-gateway".into()),
         version: Some("5.3".into()),
+        allow_unbound: true,
         ..Request::default()
     };
     let base = "gateway: [192.0.2.1, 2001:db8::1]\n";

@@ -181,6 +181,8 @@ pub(crate) struct DiffArgs {
 pub(crate) struct AuditArgs {
     #[command(flatten)]
     pub selection: Selection,
+    #[command(flatten)]
+    pub unbound: Unbound,
     /// The gateway's own address (repeatable; adds to the site file's)
     #[arg(long, value_name = "ADDR")]
     pub gateway: Vec<crate::model::Address>,
@@ -236,6 +238,8 @@ pub(crate) enum ApplyBackend {
 pub(crate) struct ApplyArgs {
     #[command(flatten)]
     pub selection: Selection,
+    #[command(flatten)]
+    pub unbound: Unbound,
     /// The gateway's own address (repeatable; adds to the site file's `gateway:`)
     #[arg(long, value_name = "ADDR")]
     pub gateway: Vec<crate::model::Address>,
@@ -315,6 +319,10 @@ pub(crate) struct BuildArgs {
     /// from a pull request must not read or write elsewhere on the CI machine
     #[arg(long)]
     pub allow_outside: bool,
+    /// Every target as if it said `allow_unbound: true`: unbound roles and host groups make
+    /// their rules admit any address (a warning) instead of failing the target
+    #[arg(long)]
+    pub allow_unbound: bool,
 }
 
 /// Output format of the listing commands.
@@ -361,6 +369,16 @@ pub(crate) struct ValidateArgs {
     pub site: Option<PathBuf>,
 }
 
+/// `--allow-unbound`: the flag of every command that makes a ruleset (generate, audit, apply).
+#[derive(Clone, Copy, Debug, Default, ClapArgs)]
+pub(crate) struct Unbound {
+    /// Let a role or host group that the site leaves unbound make its rules admit any address
+    /// (a warning); without it, such a selection is an error naming each peer and how to
+    /// bind it. Rules the document itself opens to any address (SMTP) need no flag
+    #[arg(long)]
+    pub allow_unbound: bool,
+}
+
 /// What to select: the flags `generate` and `resolve` share, each named, documented and
 /// checked once.
 #[derive(Clone, Debug, ClapArgs)]
@@ -404,6 +422,8 @@ impl Selection {
 pub(crate) struct GenerateArgs {
     #[command(flatten)]
     pub selection: Selection,
+    #[command(flatten)]
+    pub unbound: Unbound,
     /// The own address of the host whose firewall this is: the gateway's, or with --component
     /// that component's (repeatable; adds to the site file's `gateway:` or `components:`)
     #[arg(long, value_name = "ADDR")]

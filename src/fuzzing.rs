@@ -141,6 +141,7 @@ pub fn site(data: &[u8]) {
             &site,
             &Request {
                 strict: false,
+                allow_unbound: true,
                 ..Request::default()
             },
         );
@@ -175,6 +176,7 @@ pub fn pipeline(data: &[u8]) {
         all_features: options & 1 != 0,
         no_default_features: options & 2 != 0,
         strict: options & 4 != 0,
+        allow_unbound: options & 64 == 0,
         gateway: "192.0.2.1/32".parse().into_iter().collect(),
         ..Request::default()
     };

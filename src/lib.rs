@@ -15,6 +15,8 @@
 //! let req = fwgen::select::Request {
 //!     product: Some("icap-gateway".into()),
 //!     features: vec!["snmp".into()],
+//!     // No site file binds its roles: let their rules admit any address.
+//!     allow_unbound: true,
 //!     ..Default::default()
 //! };
 //! let rules = fwgen::select::select(&cat, &fwgen::site::Site::default(), &req).unwrap();

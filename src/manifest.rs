@@ -18,6 +18,7 @@
 //!     log_drops: false
 //!     policy: drop                 # or accept, for a staged roll-out
 //!     strict: false
+//!     allow_unbound: false         # true: unbound roles and host groups admit any address (a warning)
 //!     output: out/mail-dmz.nft     # a file, or a directory for iptables and firewalld
 //!     names: addresses             # or fqdn: the firewall follows host names
 //!     ip_ranges: ip-ranges.json    # optional; instead of the site file's
@@ -86,6 +87,8 @@ struct RawTarget {
     policy: Option<String>,
     #[serde(default)]
     strict: bool,
+    #[serde(default)]
+    allow_unbound: bool,
     output: PathBuf,
     #[serde(default)]
     names: Option<String>,
@@ -132,6 +135,8 @@ pub(crate) struct Target {
     pub log_drops: bool,
     pub policy: Policy,
     pub strict: bool,
+    /// Unbound peers' rules admit any address (a warning) instead of failing the target.
+    pub allow_unbound: bool,
     pub output: PathBuf,
     pub names: crate::names::NameMode,
     pub ip_ranges: Option<PathBuf>,
@@ -348,6 +353,7 @@ fn target(
             log_drops: t.log_drops,
             policy,
             strict: t.strict,
+            allow_unbound: t.allow_unbound,
             output: base.join(t.output),
             names,
             ip_ranges: t.ip_ranges.map(|p| base.join(p)),

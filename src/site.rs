@@ -104,7 +104,13 @@ pub struct Site {
     pub components: BTreeMap<String, Vec<IpNet>>,
     pub features: Vec<String>,
     pub default_features: Option<bool>,
+    /// Roles with addresses. A role written with an empty list (`site init`'s placeholder)
+    /// is not bound here: it is left out, and only named in `placeholder_roles`.
     pub roles: BTreeMap<String, Vec<IpNet>>,
+    /// Roles written with an empty list: declared (an own role stays known), not bound.
+    pub placeholder_roles: BTreeSet<String>,
+    /// Host groups and host names with addresses; an empty list binds nothing, so the
+    /// other ways (`names:`, the lock file, the ip-ranges file) stay open for them.
     pub hosts: BTreeMap<String, Vec<IpNet>>,
     pub ports: BTreeMap<String, PortSet>,
     /// Host group id or host name -> how the group is bound (`names:`).
@@ -267,12 +273,30 @@ impl Site {
             components: raw
                 .components
                 .into_iter()
+                .filter(|(_, v)| !v.is_empty())
                 .map(|(k, v)| (k, nets(v)))
                 .collect(),
             features: raw.features,
             default_features: raw.default_features,
-            roles: raw.roles.into_iter().map(|(k, v)| (k, nets(v))).collect(),
-            hosts: raw.hosts.into_iter().map(|(k, v)| (k, nets(v))).collect(),
+            placeholder_roles: raw
+                .roles
+                .iter()
+                .filter(|(_, v)| v.is_empty())
+                .map(|(k, _)| k.clone())
+                .collect(),
+            // An empty list is a placeholder left unfilled: not bound here.
+            roles: raw
+                .roles
+                .into_iter()
+                .filter(|(_, v)| !v.is_empty())
+                .map(|(k, v)| (k, nets(v)))
+                .collect(),
+            hosts: raw
+                .hosts
+                .into_iter()
+                .filter(|(_, v)| !v.is_empty())
+                .map(|(k, v)| (k, nets(v)))
+                .collect(),
             ports: raw
                 .ports
                 .into_iter()
@@ -443,6 +467,7 @@ impl Site {
     fn own_roles(&self, pv: &ProductVersion) -> Vec<&str> {
         self.roles
             .keys()
+            .chain(&self.placeholder_roles)
             .map(String::as_str)
             .filter(|r| !pv.roles.iter().any(|c| c.id == *r))
             .filter(|r| self.entries.iter().any(|e| e.peer_role() == Some(*r)))

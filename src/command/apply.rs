@@ -31,6 +31,7 @@ fn job(args: &ApplyArgs, render_as: crate::render::Backend) -> crate::job::Job {
         request: Selection {
             gateway: args.gateway.iter().map(|a| a.net()).collect(),
             strict: args.strict,
+            allow_unbound: args.unbound.allow_unbound,
             ..request
         },
         site,

@@ -14,6 +14,7 @@ pub(super) fn run(cat: &Catalogue, args: AuditArgs) -> Result<Report, Error> {
     let job = crate::job::Job {
         request: Request {
             gateway: args.gateway.iter().map(|a| a.net()).collect(),
+            allow_unbound: args.unbound.allow_unbound,
             ..request
         },
         site,

@@ -26,6 +26,7 @@ fn job(t: &Target) -> Job {
             no_default_features: t.no_default_features,
             gateway: t.gateway.iter().map(|a| a.net()).collect(),
             strict: t.strict,
+            allow_unbound: t.allow_unbound,
             names: t.names,
         },
         site: t.site.clone(),
@@ -50,10 +51,10 @@ fn job(t: &Target) -> Job {
 pub(super) fn run(
     manifest_path: &Path,
     catalogue: &super::CatalogueSource<'_>,
-    check: bool,
-    allow_outside: bool,
+    args: &crate::cli::BuildArgs,
 ) -> Result<Report, Error> {
-    let manifest = Manifest::load(manifest_path, allow_outside)?;
+    let check = args.check;
+    let manifest = Manifest::load(manifest_path, args.allow_outside)?;
     let cat = catalogue
         .clone()
         .with(&manifest.catalogue, manifest.builtin_catalogue)
@@ -66,7 +67,8 @@ pub(super) fn run(
     let mut runner = Runner::new(&cat);
     let mut jobs = Vec::new();
     for t in &manifest.targets {
-        let job = job(t);
+        let mut job = job(t);
+        job.request.allow_unbound |= args.allow_unbound;
         match runner.select(&job) {
             Ok(index) => jobs.push((t, job, index)),
             Err(e) => errors.extend(target_errors(t, e)),

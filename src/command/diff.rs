@@ -86,6 +86,8 @@ fn bound(
             component: args.component.clone(),
             features: args.features.clone(),
             no_default_features: args.no_default_features,
+            // A comparison of what the versions need, not a ruleset to load.
+            allow_unbound: true,
             ..Request::default()
         };
         // The site file is written for one of the two versions: what the other does not
@@ -128,6 +130,7 @@ fn versions(
                 component: args.component.clone(),
                 features: args.features.clone(),
                 no_default_features: args.no_default_features,
+                allow_unbound: true,
                 ..Request::default()
             };
             let (rules, pv) = super::selected(cat, &Site::default(), &req)?;

@@ -28,6 +28,7 @@ pub(super) fn run(cat: &Catalogue, args: &FeaturesArgs) -> Result<Report, Error>
         product: Some(args.product.clone()),
         version: args.version.clone(),
         component: args.component.clone(),
+        allow_unbound: true,
         ..Request::default()
     };
     let (_, pv) = super::selected(cat, &Site::default(), &req)?;

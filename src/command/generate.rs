@@ -23,6 +23,7 @@ fn job(args: GenerateArgs) -> Job {
         request: Request {
             gateway: args.gateway.iter().map(|a| a.net()).collect(),
             strict: args.strict,
+            allow_unbound: args.unbound.allow_unbound,
             names: args.names.unwrap_or_default(),
             ..request
         },

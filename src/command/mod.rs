@@ -61,7 +61,7 @@ pub(crate) fn execute(args: Args) -> Result<Report, Error> {
             a.site.as_deref(),
         ),
         Command::Generate(a) => generate::run(&source, a),
-        Command::Build(a) => build::run(&a.manifest, &source, a.check, a.allow_outside),
+        Command::Build(a) => build::run(&a.manifest, &source, &a),
         Command::Diff(a) => diff::run(&source, &a),
         Command::Resolve(a) => resolve::run(&source.load()?, a),
         Command::Audit(a) => audit::run(&source.load()?, a),

@@ -20,6 +20,8 @@ pub(super) fn init(cat: &Catalogue, args: &SiteInitArgs) -> Result<Report, Error
         features: args.features.features.clone(),
         all_features: args.features.all_features,
         no_default_features: args.features.no_default_features,
+        // The template lists what is still to bind.
+        allow_unbound: true,
         ..Request::default()
     };
     let (rules, pv) = super::selected(cat, &Site::default(), &req)?;
@@ -69,8 +71,9 @@ fn site_file(pv: &ProductVersion, rules: &Ruleset, args: &SiteInitArgs) -> Strin
         "# Site file for {} {} ({}), component {}.\n\
          # Written by `fwgen site init`: replace every `[]` with the addresses (IPv4/IPv6\n\
          # addresses or prefixes) of your site, then check it with\n\
-         # `fwgen generate --site FILE --strict -b json`. An empty list leaves the peer\n\
-         # unbound: its rules admit any address, with a warning (an error with --strict).",
+         # `fwgen generate --site FILE --strict -b json`. An empty list binds nothing: the\n\
+         # peer is not bound here (a lock file, an ip-ranges file or `names:` may bind it),\n\
+         # and a ruleset with an unbound peer is an error unless --allow-unbound.",
         text(&m.title),
         m.version,
         m.product,

@@ -35,6 +35,8 @@ pub(super) fn run(
             let req = crate::select::Request {
                 product: Some(id.clone()),
                 version: site.version.clone(),
+                // Validation checks the file, not that it binds every peer.
+                allow_unbound: true,
                 ..Default::default()
             };
             crate::select::select(&cat, &site, &req)?;

@@ -30,6 +30,9 @@ pub struct Request {
     pub gateway: Vec<IpNet>,
     /// Turn every warning into an error.
     pub strict: bool,
+    /// Let a rule admit any address because a role or host group is unbound (a warning);
+    /// without it, an error (`--allow-unbound`).
+    pub allow_unbound: bool,
     /// How host groups without fixed addresses are reached (`--names`).
     pub names: NameMode,
 }
@@ -83,6 +86,29 @@ pub enum SelectError {
         at: Box<Origin>,
         warnings: Vec<String>,
     },
+    /// Peers left unbound, whose rules would admit any address.
+    #[error("{}", unbound_message(.at, .peers))]
+    Unbound { at: Box<Origin>, peers: Vec<String> },
+}
+
+/// Each unbound peer on a line of its own, then how to allow them instead.
+fn unbound_message(at: &Origin, peers: &[String]) -> String {
+    let mut lines: Vec<String> = peers.to_vec();
+    let allow = match at {
+        Origin::Key(k) => format!("set `{}: true` in the target", k.replace('-', "_")),
+        other => format!("pass {other}"),
+    };
+    lines.push(format!(
+        "rules would admit any address because {} unbound: bind {} as said above, or \
+         {allow} to let them admit any address (a warning then)",
+        if peers.len() == 1 {
+            "a peer is"
+        } else {
+            "peers are"
+        },
+        if peers.len() == 1 { "it" } else { "each" },
+    ));
+    lines.join("\nerror: ")
 }
 
 impl SelectError {
@@ -94,7 +120,8 @@ impl SelectError {
             | SelectError::UnknownVersion { at, .. }
             | SelectError::UnknownComponent { at, .. }
             | SelectError::UnknownFeature { at, .. }
-            | SelectError::Strict { at, .. } => as_key(at),
+            | SelectError::Strict { at, .. }
+            | SelectError::Unbound { at, .. } => as_key(at),
             SelectError::NoProduct { .. } | SelectError::Site(_) => {}
         }
         self
@@ -107,6 +134,10 @@ impl SelectError {
             SelectError::Strict { at, warnings } => {
                 warnings.iter().map(|w| format!("{at}: {w}")).collect()
             }
+            SelectError::Unbound { at, peers } => unbound_message(at, peers)
+                .split("\nerror: ")
+                .map(String::from)
+                .collect(),
             other => vec![other.to_string()],
         }
     }
@@ -134,6 +165,14 @@ pub fn select(cat: &Catalogue, site: &Site, req: &Request) -> Result<Ruleset, Se
     let sources = Sources::new(pv, site, req, &chosen)?;
     let (selected, candidates) = bind_entries(pv, site, &sources, &chosen, &mut unbound);
 
+    // Strict about unbound peers unless told: a rule must not admit any address because a
+    // role or host group was left unbound (an unfilled template).
+    if !req.allow_unbound && (!unbound.roles.is_empty() || !unbound.groups.is_empty()) {
+        return Err(SelectError::Unbound {
+            at: Box::new(Origin::Flag("allow-unbound")),
+            peers: unbound_peers(pv, &unbound),
+        });
+    }
     let mut warnings = sources.warnings.clone();
     warnings.extend(unbound_warnings(pv, site, &unbound));
     warnings.extend(site_entry_warnings(site, &unbound));
@@ -341,6 +380,14 @@ fn icmp_warning(e: &Selected) -> Option<String> {
 /// The warnings about rules that admit any address because of the site: unbound roles and
 /// host groups, groups bound by some host names only, bindings to a whole address family.
 fn unbound_warnings(pv: &ProductVersion, site: &Site, unbound: &Unbound<'_>) -> Vec<String> {
+    let mut warnings = unbound_peers(pv, unbound);
+    warnings.extend(site_warnings(pv, site, unbound));
+    warnings
+}
+
+/// Roles and host groups without an address, each with how to bind it: their rules would
+/// admit any address.
+fn unbound_peers(pv: &ProductVersion, unbound: &Unbound<'_>) -> Vec<String> {
     let mut warnings = Vec::new();
     for (role, entries) in &unbound.roles {
         warnings.push(format!(
@@ -374,6 +421,13 @@ fn unbound_warnings(pv: &ProductVersion, site: &Site, unbound: &Unbound<'_>) -> 
             entry_list(entries)
         ));
     }
+    warnings
+}
+
+/// What the site file binds that admits too much or too little: groups bound by some host
+/// names only, bindings to a whole address family.
+fn site_warnings(pv: &ProductVersion, site: &Site, unbound: &Unbound<'_>) -> Vec<String> {
+    let mut warnings = Vec::new();
     for (group, (bound, left)) in &unbound.partial {
         let list = |v: &Vec<&String>| {
             v.iter()

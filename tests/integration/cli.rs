@@ -182,6 +182,7 @@ fn a_closed_pipe_is_not_an_error() {
     let mut child = Command::new(env!("CARGO_BIN_EXE_fwgen"))
         .args([
             "generate",
+            "--allow-unbound",
             "-p",
             "email-gateway",
             "--all-features",

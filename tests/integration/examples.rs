@@ -43,7 +43,8 @@ fn every_example_site_validates_and_generates_for_every_backend() {
             )
         })
         .collect();
-    for l in &listed {
+    // A lock file beside a site is exercised with it (and by the CI examples' test).
+    for l in listed.iter().filter(|l| !l.ends_with(".lock")) {
         assert!(
             SITES.contains(&l.as_str()),
             "{l} is not exercised by this test"
@@ -111,10 +112,67 @@ fn dual_stack_site_yields_ipv6_rules() {
     );
 }
 
-/// The CI workflow runs `fwgen build --check`: in a copy of the examples with freshly built
-/// outputs (as a repository would commit them), every fwgen command in it succeeds.
+/// The fwgen commands of a CI example, in order: GitHub's steps' `run`, GitLab's `script`.
+fn ci_commands(file: &str) -> Vec<String> {
+    let text = std::fs::read_to_string(file).unwrap();
+    let doc: serde_yaml::Value = serde_yaml::from_str(&text).unwrap();
+    let lines: Vec<String> = match doc.get("jobs") {
+        Some(jobs) => jobs["check"]["steps"]
+            .as_sequence()
+            .unwrap()
+            .iter()
+            .filter_map(|s| s["run"].as_str().map(String::from))
+            .collect(),
+        None => doc["firewall-rulesets"]["script"]
+            .as_sequence()
+            .unwrap()
+            .iter()
+            .filter_map(|s| s.as_str().map(String::from))
+            .collect(),
+    };
+    lines
+        .into_iter()
+        .filter(|r| r.starts_with("fwgen "))
+        .collect()
+}
+
+/// The CI examples (GitHub Actions, GitLab CI) run `fwgen resolve --check` and `fwgen build
+/// --check` on a copy of the example estate with its outputs built, as a repository commits
+/// them: with the DNS answers of the lock file both pass; with an answer moved, the resolve
+/// step fails (exit 1) with the difference; with a stale output, the build step does. Both
+/// files validate against the published schemas (`check-jsonschema`, offline).
 #[test]
-fn ci_workflow_example_passes_on_up_to_date_outputs() {
+fn ci_examples_check_the_lock_file_and_the_rulesets() {
+    let github = ci_commands("examples/ci/github-actions.yml");
+    let gitlab = ci_commands("examples/ci/gitlab-ci.yml");
+    assert_eq!(
+        github, gitlab,
+        "the two CI examples run the same fwgen commands"
+    );
+    assert!(
+        github
+            .iter()
+            .any(|c| c.starts_with("fwgen resolve ") && c.ends_with(" --check"))
+    );
+    assert!(github.iter().any(|c| c.starts_with("fwgen build --check ")));
+    for (file, schema) in [
+        ("examples/ci/github-actions.yml", "vendor.github-workflows"),
+        ("examples/ci/gitlab-ci.yml", "vendor.gitlab-ci"),
+    ] {
+        if let Some(tool) = check_jsonschema() {
+            let r = std::process::Command::new(tool)
+                .args(["--builtin-schema", schema, file])
+                .output()
+                .unwrap();
+            assert!(
+                r.status.success(),
+                "{file} against {schema}: {}{}",
+                String::from_utf8_lossy(&r.stdout),
+                String::from_utf8_lossy(&r.stderr)
+            );
+        }
+    }
+
     let dir = tempfile::tempdir().unwrap();
     std::fs::create_dir(dir.path().join("sites")).unwrap();
     for e in std::fs::read_dir("examples/sites").unwrap() {
@@ -123,20 +181,73 @@ fn ci_workflow_example_passes_on_up_to_date_outputs() {
     }
     std::fs::copy("examples/fwgen.yaml", dir.path().join("fwgen.yaml")).unwrap();
     assert_eq!(fwgen_in(dir.path(), &["build", "fwgen.yaml"]).code, 0);
-    let workflow = std::fs::read_to_string("examples/ci/github-actions.yml").unwrap();
-    let doc: serde_yaml::Value = serde_yaml::from_str(&workflow).unwrap();
-    let steps = doc["jobs"]["check"]["steps"].as_sequence().unwrap();
-    let runs: Vec<&str> = steps
-        .iter()
-        .filter_map(|s| s["run"].as_str())
-        .filter(|r| r.starts_with("fwgen "))
-        .collect();
-    assert_eq!(runs, ["fwgen build --check fwgen.yaml"]);
-    for run in runs {
-        let args: Vec<&str> = run.split_whitespace().skip(1).collect();
-        let r = fwgen_in(dir.path(), &args);
-        assert_eq!(r.code, 0, "`{run}`: {}", r.stderr);
+    if crate::names::dnsmasq().is_none() {
+        return;
     }
+    // The gateway's resolver, answering what the lock file records.
+    let mut dns = crate::names::Dns::new("ci");
+    let mut records = vec![
+        ("services1.clearswift.net", "203.0.113.31"),
+        ("services2.clearswift.net", "203.0.113.32"),
+        ("time.clearswift.net", "203.0.113.123"),
+    ];
+    dns.serve(&records);
+    let run = |dns: &crate::names::Dns, cmd: &str| {
+        let mut args: Vec<&str> = cmd.split_whitespace().skip(1).collect();
+        if args[0] == "resolve" {
+            // On the CI machine, its own resolver; here, the test's.
+            args.extend(["--dns-server", "198.18.9.1"]);
+        }
+        dns.fwgen_in(dir.path(), &args)
+    };
+    for cmd in &github {
+        let r = run(&dns, cmd);
+        assert_eq!(r.code, 0, "`{cmd}`: {}", r.stderr);
+    }
+    // An answer moves: the resolve step fails, with the difference in the log.
+    records[2].1 = "203.0.113.124";
+    dns.serve(&records);
+    let resolve = github
+        .iter()
+        .find(|c| c.starts_with("fwgen resolve"))
+        .unwrap();
+    let r = run(&dns, resolve);
+    assert_eq!(r.code, 1, "{}", r.stderr);
+    assert!(r.stderr.contains("203.0.113.124"), "{}", r.stderr);
+    // A committed output edited by hand: the build step fails, with the difference.
+    std::fs::write(
+        dir.path().join("out/icap-dmz.nft"),
+        "# Generated by fwgen\nold\n",
+    )
+    .unwrap();
+    let build = github
+        .iter()
+        .find(|c| c.starts_with("fwgen build"))
+        .unwrap();
+    let r = run(&dns, build);
+    assert_eq!(r.code, 1, "{}", r.stderr);
+    assert!(r.stderr.contains("-old"), "{}", r.stderr);
+}
+
+/// `check-jsonschema` (PyPI), which `.ci/run` installs into `target/check-jsonschema-venv`.
+fn check_jsonschema() -> Option<std::path::PathBuf> {
+    let candidates = [
+        std::env::var("FWGEN_CHECK_JSONSCHEMA")
+            .ok()
+            .map(std::path::PathBuf::from),
+        Some(std::path::PathBuf::from(concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/target/check-jsonschema-venv/bin/check-jsonschema"
+        ))),
+    ];
+    let found = candidates.into_iter().flatten().find(|p| p.is_file());
+    if found.is_none() {
+        crate::util::missing(
+            "check-jsonschema (.ci/run installs it into target/check-jsonschema-venv; or set \
+             FWGEN_CHECK_JSONSCHEMA)",
+        );
+    }
+    found
 }
 
 /// Every backend: reviews first, then firewall syntaxes.

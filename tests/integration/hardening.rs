@@ -10,7 +10,10 @@ use crate::util::{fwgen, ok};
 /// Run fwgen under `ulimit -v` (address space, KiB) and a wall-clock bound.
 fn bounded(args: &[&str], kib: u64, secs: u64) -> (i32, String, Duration) {
     let bin = env!("CARGO_BIN_EXE_fwgen");
-    let quoted: Vec<String> = args.iter().map(|a| format!("'{a}'")).collect();
+    let quoted: Vec<String> = crate::util::allowing_unbound(args)
+        .iter()
+        .map(|a| format!("'{a}'"))
+        .collect();
     let script = format!(
         "ulimit -v {kib}; exec timeout {secs} {bin} {}",
         quoted.join(" ")
@@ -264,7 +267,7 @@ fn non_utf8_paths_bom_and_crlf_are_handled() {
     std::fs::write(&site, "\u{feff}product: icap-gateway\r\nfeatures: [snmp]\r\nroles:\r\n  dns-servers: [192.0.2.53]\r\n").unwrap();
     let out = dir.path().join(OsStr::from_bytes(b"out-\xfe.json"));
     let st = Command::new(env!("CARGO_BIN_EXE_fwgen"))
-        .arg("generate")
+        .args(["generate", "--allow-unbound"])
         .arg("--site")
         .arg(&site)
         .args(["-b", "json", "-o"])
@@ -335,6 +338,7 @@ fn an_interrupted_write_leaves_the_old_file_intact() {
         let mut child = Command::new(env!("CARGO_BIN_EXE_fwgen"))
             .args([
                 "generate",
+                "--allow-unbound",
                 "--site",
                 site_s,
                 "-b",
@@ -625,6 +629,7 @@ fn a_signal_while_staging_leaves_no_temporary_file() {
         let mut child = Command::new(env!("CARGO_BIN_EXE_fwgen"))
             .args([
                 "generate",
+                "--allow-unbound",
                 "--site",
                 site.to_str().unwrap(),
                 "-b",

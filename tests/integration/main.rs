@@ -13,7 +13,8 @@
 //!   `readme` and `examples` (documentation stays true), `cli`, `coverage`,
 //!   `fuzz_regressions`, `icmp` (a site's pings in every backend, live), `audit` (fwgen audit against real packets), `audit_exact` (the audit equals the kernel on generated rulesets), `audit_hostile` (what an
 //!   audited box chooses: names, comments, table flags), `cisco_updates` (Cisco generations
-//!   pasted over each other), `layers` (ARCHITECTURE.md's table is the import graph).
+//!   pasted over each other), `layers` (ARCHITECTURE.md's table is the import graph), `unbound` (unbound peers are errors
+//!   by default; the rest of the suite runs with `--allow-unbound`, see `util::fwgen_in`).
 //! - A new backend: its module in `backends`, its real-tool check in `tools`, its
 //!   capabilities read from `Backend::description()` (never from its name).
 //! - Unit tests of one module's internals stay in that module (`#[cfg(test)]`).
@@ -51,4 +52,5 @@ mod report;
 mod site_entries;
 mod site_init;
 mod tools;
+mod unbound;
 mod util;

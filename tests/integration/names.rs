@@ -436,10 +436,17 @@ impl Dns {
 
     /// `fwgen ARGS` inside the namespace.
     pub fn fwgen(&self, args: &[&str]) -> crate::util::Run {
+        self.fwgen_in(Path::new(env!("CARGO_MANIFEST_DIR")), args)
+    }
+
+    /// `fwgen ARGS` inside the namespace, in `dir` (as `util::fwgen_in`: unbound peers
+    /// allowed, see there).
+    pub fn fwgen_in(&self, dir: &Path, args: &[&str]) -> crate::util::Run {
         let out = Command::new("ip")
             .args(["netns", "exec", &self.ns])
             .arg(env!("CARGO_BIN_EXE_fwgen"))
-            .args(args)
+            .args(crate::util::allowing_unbound(args))
+            .current_dir(dir)
             .output()
             .unwrap();
         crate::util::Run {

@@ -11,7 +11,15 @@ use std::time::{Duration, Instant};
 
 use crate::util::{is_root, missing};
 
-const ARGS: [&str; 5] = ["generate", "-p", "icap-gateway", "-b", "json"];
+/// A product's whole selection, no site file: its peers stay unbound (allowed here).
+const ARGS: [&str; 6] = [
+    "generate",
+    "--allow-unbound",
+    "-p",
+    "icap-gateway",
+    "-b",
+    "json",
+];
 
 /// `fwgen generate … -o PATH EXTRA…`, failing (not hanging) if it takes over 20 s: a FIFO or
 /// a pipe that fwgen reads instead of writing blocks for ever.
@@ -39,7 +47,7 @@ fn generate_to(path: &Path, extra: &[&str]) -> crate::util::Run {
 /// Run fwgen with `stdout` as its standard output; give up (and fail) after 20 s.
 fn run_with_stdout(args: &[&str], stdout: Stdio) -> (i32, String) {
     let mut child = Command::new(env!("CARGO_BIN_EXE_fwgen"))
-        .args(args)
+        .args(crate::util::allowing_unbound(args))
         .current_dir(env!("CARGO_MANIFEST_DIR"))
         .env("NO_COLOR", "1")
         .stdout(stdout)
@@ -352,7 +360,7 @@ fn concurrent_builds_succeed_and_a_failed_one_leaves_no_directories() {
         .unwrap();
         let spawn = || {
             Command::new(env!("CARGO_BIN_EXE_fwgen"))
-                .arg("build")
+                .args(["build", "--allow-unbound"])
                 .current_dir(dir.path())
                 .stderr(Stdio::piped())
                 .spawn()
@@ -416,7 +424,7 @@ as_user ln -s "$D/home/own.nft" "$D/home/own-link.nft"
 ln -s "$D/etc/root.nft" "$D/tmp/root-link.nft"
 set +e
 for out in tmp/rules.nft tmp/etcdir/new.nft home/shadow.nft home/own-link.nft tmp/root-link.nft; do
-  "$FWGEN" generate --site "$SITE" -b nftables -o "$D/$out" 2>"$D/err"
+  "$FWGEN" generate --allow-unbound --site "$SITE" -b nftables -o "$D/$out" 2>"$D/err"
   echo "RESULT $out $? $(head -c 300 "$D/err" | tr '\n' ' ')"
 done
 echo "SHADOW $(cat "$D/etc/shadow")"

@@ -17,7 +17,38 @@ pub fn fwgen(args: &[&str]) -> Run {
 }
 
 /// Run `fwgen` with `args` in `dir`.
+///
+/// The commands that make a ruleset (`generate`, `build`, `audit`, `apply`) refuse unbound
+/// roles and host groups by default. The suite's fixtures leave peers unbound on purpose (a
+/// product's whole selection without a site file, sites that bind a few peers), so its runs
+/// say `--allow-unbound`; the tests of that default run [`fwgen_default`].
 pub fn fwgen_in(dir: &Path, args: &[&str]) -> Run {
+    fwgen_with(dir, &allowing_unbound(args))
+}
+
+/// `args` with `--allow-unbound` after the subcommand, if it makes a ruleset.
+pub fn allowing_unbound<'a>(args: &[&'a str]) -> Vec<&'a str> {
+    let mut all = args.to_vec();
+    // The subcommand: the first word, or the first after the global options
+    // (`--catalogue PATH`, `--no-builtin-catalogue`); not `man generate`'s argument.
+    if let Some(i) = all
+        .iter()
+        .position(|a| matches!(*a, "generate" | "build" | "audit" | "apply"))
+        && (i == 0 || all[0].starts_with("--"))
+        && !all.contains(&"--allow-unbound")
+    {
+        all.insert(i + 1, "--allow-unbound");
+    }
+    all
+}
+
+/// Run `fwgen` with `args` exactly as given, in the crate directory: for the tests of what
+/// a user gets by default.
+pub fn fwgen_default(args: &[&str]) -> Run {
+    fwgen_with(Path::new(env!("CARGO_MANIFEST_DIR")), args)
+}
+
+fn fwgen_with(dir: &Path, args: &[&str]) -> Run {
     let out = Command::new(env!("CARGO_BIN_EXE_fwgen"))
         .args(args)
         .current_dir(dir)
