@@ -271,6 +271,9 @@ pub struct Meta {
     pub catalogue_file: String,
     /// Vendor document of that file.
     pub document: String,
+    /// The document's title, issue and date as printed (for reviews).
+    #[serde(skip)]
+    pub document_title: String,
     /// SHA-256 of the catalogue file the rules come from.
     pub catalogue_digest: String,
     /// SHA-256 of what the site file says (its meaning, not its bytes), if one was used.

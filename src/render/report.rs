@@ -251,6 +251,16 @@ fn summary(rules: &Ruleset, opts: &RenderOptions) -> Vec<(&'static str, String)>
                 m.title, m.version, m.component, m.component_description
             ),
         ),
+        ("Document", format!("{} ({})", m.document_title, m.document)),
+        (
+            "Addresses from",
+            if m.names.is_empty() {
+                "the site file (no lock file, no ip-ranges file, no names the firewall follows)"
+                    .to_string()
+            } else {
+                m.names.join("; ")
+            },
+        ),
         (
             "Features",
             if m.features.is_empty() {
@@ -640,7 +650,7 @@ const MONO: &str = "'DejaVu Sans Mono',Menlo,Consolas,'Liberation Mono','Courier
 
 const STYLE: &str = "body{font-family:sans-serif;margin:24px;color:#1f2328;max-width:1200px}table{border-collapse:collapse;margin:8px 0 20px}\
 th,td{border:1px solid #d0d7de;padding:4px 8px;font-size:13px;text-align:left;vertical-align:top;overflow-wrap:break-word}th{background:#f6f8fa}\
-table.rules td:nth-child(1),table.rules td:nth-child(3),table.rules td:nth-child(4),table.rules td:nth-child(5),table.rules td:nth-child(7){overflow-wrap:anywhere}\
+table.rules td:nth-child(1),table.rules td:nth-child(3),table.rules td:nth-child(4),table.rules td:nth-child(7){overflow-wrap:anywhere}.addr{white-space:nowrap}\
 table.rules td:nth-child(1){min-width:5em}table.rules td:nth-child(4){min-width:6em}table.rules td:nth-child(5),table.rules td:nth-child(7){min-width:7em}\
 table.rules td:nth-child(6){min-width:5em}table.rules td:nth-child(3){min-width:3em}table.rules td:nth-child(2){white-space:nowrap}\
 code{font-family:monospace}svg#flows{width:100%;max-width:1100px;height:auto;display:block}\
@@ -733,6 +743,21 @@ pub(super) fn html_page(rules: &Ruleset, opts: &RenderOptions) -> String {
 
 /// One entry's table row: a row open to any address, a port the site changed and a site
 /// addition are marked.
+/// An addresses cell with each address in a span that never breaks (`198.51.100.161/32` is
+/// never split over two lines); lines break only between addresses.
+fn address_spans(cell: &str) -> String {
+    cell.split(", ")
+        .map(|a| {
+            if a.parse::<ipnet::IpNet>().is_ok() {
+                format!("<span class=\"addr\">{}</span>", html(a))
+            } else {
+                html(a)
+            }
+        })
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
 fn html_row(e: &Selected) -> String {
     let [id, rest @ ..] = cells(e);
     let cells: Vec<String> = rest
@@ -742,6 +767,8 @@ fn html_row(e: &Selected) -> String {
             let column = i + 1;
             if column == ADDRESSES && e.any.is_some() {
                 format!("<td class=\"any\"><strong>{}</strong></td>", html(c))
+            } else if column == ADDRESSES {
+                format!("<td>{}</td>", address_spans(c))
             } else if (column == PORTS && e.vendor_ports.is_some())
                 || (column == COLUMNS.len() - 1 && e.site_addition)
             {

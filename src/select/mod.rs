@@ -165,14 +165,7 @@ pub fn select(cat: &Catalogue, site: &Site, req: &Request) -> Result<Ruleset, Se
     let sources = Sources::new(pv, site, req, &chosen)?;
     let (selected, candidates) = bind_entries(pv, site, &sources, &chosen, &mut unbound);
 
-    // Strict about unbound peers unless told: a rule must not admit any address because a
-    // role or host group was left unbound (an unfilled template).
-    if !req.allow_unbound && (!unbound.roles.is_empty() || !unbound.groups.is_empty()) {
-        return Err(SelectError::Unbound {
-            at: Box::new(Origin::Flag("allow-unbound")),
-            peers: unbound_peers(pv, &unbound),
-        });
-    }
+    refuse_unbound(req, pv, &unbound)?;
     let mut warnings = sources.warnings.clone();
     warnings.extend(unbound_warnings(pv, site, &unbound));
     warnings.extend(site_entry_warnings(site, &unbound));
@@ -217,6 +210,7 @@ pub fn select(cat: &Catalogue, site: &Site, req: &Request) -> Result<Ruleset, Se
             features: shown_features,
             catalogue_file: pv.path.clone(),
             document: pv.document.file.clone(),
+            document_title: pv.document.title.clone(),
             catalogue_digest: pv.digest.clone(),
             site_digest: site.path.as_ref().map(|_| site.digest.clone()),
             names: sources.notes,
@@ -383,6 +377,22 @@ fn unbound_warnings(pv: &ProductVersion, site: &Site, unbound: &Unbound<'_>) -> 
     let mut warnings = unbound_peers(pv, unbound);
     warnings.extend(site_warnings(pv, site, unbound));
     warnings
+}
+
+/// Strict about unbound peers unless told: a rule must not admit any address because a role
+/// or host group was left unbound (an unfilled template).
+fn refuse_unbound(
+    req: &Request,
+    pv: &ProductVersion,
+    unbound: &Unbound<'_>,
+) -> Result<(), SelectError> {
+    if req.allow_unbound || (unbound.roles.is_empty() && unbound.groups.is_empty()) {
+        return Ok(());
+    }
+    Err(SelectError::Unbound {
+        at: Box::new(Origin::Flag("allow-unbound")),
+        peers: unbound_peers(pv, unbound),
+    })
 }
 
 /// Roles and host groups without an address, each with how to bind it: their rules would

@@ -573,3 +573,77 @@ fn review_prints_to_a_pdf_that_renders() {
     );
     assert!(with_host[0].1 > 2_000, "{with_host:?}");
 }
+
+/// Issue "A new user's first hour", item 7: an address in the review's table is never split
+/// over two lines (`198.51.100.1` over `61/32`); the summary names the document by its title
+/// and file, and where the addresses came from. Chromium lays the page out at 400 and 900
+/// pixels and counts the lines of every address.
+#[test]
+fn review_addresses_are_never_split_and_the_summary_names_the_document() {
+    let md = ok(&[
+        "generate",
+        "--site",
+        "examples/sites/small-icap.yaml",
+        "-b",
+        "markdown",
+    ]);
+    assert!(
+        md.contains("| Document | Clearswift SECURE ICAP Gateway v4.8, Ports and Protocols"),
+        "{md}"
+    );
+    assert!(
+        md.contains("| Addresses from | lock: small-icap.lock"),
+        "{md}"
+    );
+    let Some(browser) = chromium() else { return };
+    let dir = tempfile::tempdir().unwrap();
+    let page = dir.path().join("review.html");
+    ok(&[
+        "generate",
+        "--site",
+        "examples/site.yaml",
+        "-b",
+        "html",
+        "-o",
+        page.to_str().unwrap(),
+    ]);
+    let html = std::fs::read_to_string(&page).unwrap();
+    let measure = r#"<script>
+(function () {
+  const spans = [...document.querySelectorAll('span.addr')];
+  const split = spans.filter((s) => s.getClientRects().length !== 1).map((s) => s.textContent);
+  const pre = document.createElement('pre');
+  pre.id = 'measured';
+  pre.textContent = JSON.stringify({split: split, addresses: spans.length});
+  document.body.appendChild(pre);
+})();
+</script>"#;
+    let measured = dir.path().join("measure.html");
+    std::fs::write(
+        &measured,
+        html.replace("</body>", &format!("{measure}</body>")),
+    )
+    .unwrap();
+    for width in [400, 900] {
+        let profile = dir.path().join(format!("p{width}"));
+        let dom = headless(&browser, &profile)
+            .args([
+                &format!("--window-size={width},3000"),
+                "--virtual-time-budget=3000",
+                "--dump-dom",
+                &format!("file://{}", measured.display()),
+            ])
+            .output()
+            .unwrap();
+        let dom = String::from_utf8_lossy(&dom.stdout);
+        let json = dom
+            .split("<pre id=\"measured\">")
+            .nth(1)
+            .and_then(|r| r.split("</pre>").next())
+            .unwrap_or_else(|| panic!("no measurement at {width}px"));
+        let v: serde_json::Value =
+            serde_json::from_str(&json.replace("&quot;", "\"").replace("&amp;", "&")).unwrap();
+        assert!(v["addresses"].as_u64().unwrap() > 10, "{v}");
+        assert_eq!(v["split"], serde_json::json!([]), "at {width}px: {v}");
+    }
+}
