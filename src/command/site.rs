@@ -192,7 +192,7 @@ fn hosts(out: &mut String, pv: &ProductVersion, by_peer: &BTreeMap<&str, Vec<&Se
         out,
         "# External hosts the document gives no address for. Bind each group by its id (or by\n\
          # host name), or say how under `names:` (a lock file from `fwgen resolve`, the AWS\n\
-         # ranges, or names the firewall follows): see README, \"Hosts without fixed addresses\".\nhosts:"
+         # ranges, or names the firewall follows): see the user guide, docs/src/names.md.\nhosts:"
     );
     for (g, entries) in open {
         let names = if g.hosts.is_empty() {
