@@ -187,6 +187,7 @@ pub fn pipeline(data: &[u8]) {
         windows: crate::render::WindowsOptions::default(),
         cisco: crate::render::CiscoOptions::default(),
         aerleon: crate::render::AerleonOptions::default(),
+        output_name: None,
         placement: if options & 8 != 0 {
             Placement::Host
         } else {

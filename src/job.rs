@@ -113,6 +113,11 @@ pub(crate) struct Done {
 /// Render `rules` as `job` asks.
 pub(crate) fn render(job: &Job, rules: &Ruleset) -> Result<Done, RenderError> {
     let mut options = job.options.clone();
+    options.output_name = match &job.destination {
+        Destination::Output(p) => p.file_name().map(|f| f.to_string_lossy().into_owned()),
+        Destination::Directory(_) => Some(job.backend.file_name().to_string()),
+        Destination::Stdout => None,
+    };
     if let Some(parse) = job.backend.description().previous {
         options.cisco.previous = previous(job, parse)?;
     }

@@ -40,6 +40,8 @@ fn job(t: &Target) -> Job {
             windows: t.windows.clone(),
             cisco: t.cisco.clone(),
             aerleon: t.aerleon.clone(),
+            // Set from the destination when rendering.
+            output_name: None,
         },
         previous: t.previous.clone(),
         destination: Destination::Output(t.output.clone()),

@@ -49,6 +49,8 @@ fn job(args: GenerateArgs) -> Job {
                 zone_inside: args.zone_inside,
                 zone_outside: args.zone_outside,
             },
+            // Set from the destination when rendering.
+            output_name: None,
         },
         previous: args.previous,
         destination,

@@ -119,6 +119,9 @@ pub struct RenderOptions {
     pub cisco: CiscoOptions,
     /// Targets and zones of the Aerleon policy.
     pub aerleon: AerleonOptions,
+    /// The name of the file the output goes to, for outputs that name themselves (the
+    /// Windows script's run line); `None` for standard output.
+    pub output_name: Option<String>,
 }
 
 /// What a backend produced: one text, or several named files (`rules.v4`, `rules.v6`).

@@ -141,23 +141,85 @@ pub(super) fn group(rules: &Ruleset) -> String {
     format!("fwgen {} {}", rules.meta.product, rules.meta.component)
 }
 
+/// Stands for the generation in the rules' text until their digest names it.
+const GENERATION: &str = "@GENERATION@";
+
+/// The script: this generation's rules created first, in a group named by their content, and
+/// only then the earlier generations' rules removed, so that a creation that fails (the
+/// script stops on the first error) leaves the rules in force that were in force.
 fn render(rules: &Ruleset, opts: &RenderOptions) -> String {
     let w = &opts.windows;
-    let group = group(rules);
-    let mut s = header(rules, opts, &group);
+    let prefix = group(rules);
     let store = w
         .policy_store
         .as_ref()
         .map(|p| format!(" -PolicyStore {}", literal(p, DESCRIPTION_MAX)))
         .unwrap_or_default();
+    let common = Common {
+        group: literal(&format!("{prefix} {GENERATION}"), DESCRIPTION_MAX),
+        profiles: list(w.profile_list().iter().map(|p| p.as_str().to_string())),
+        store: store.clone(),
+    };
+    let descriptions = descriptions(rules);
+    let mut body = String::new();
+    for (i, rule) in rules.rules.iter().enumerate() {
+        let name = format!(
+            "fwgen-{}-{}-{GENERATION}-{}",
+            rules.meta.product,
+            rules.meta.component,
+            i + 1
+        );
+        new_rule(&mut body, rules, rule, &name, &common, &descriptions);
+    }
+    // The generation: 8 hex digits of the SHA-256 of what the rules match and do, so the same
+    // rules give the same group and names, and other rules another (their titles and
+    // descriptions, text from the catalogue and the site, do not count).
+    use sha2::Digest;
+    let matching: String = body
+        .lines()
+        .filter(|l| {
+            !l.starts_with('#')
+                && !l.trim_start().starts_with("-DisplayName '")
+                && !l.trim_start().starts_with("-Description '")
+        })
+        .collect::<Vec<_>>()
+        .join("\n");
+    let digest = crate::text::hex(&sha2::Sha256::digest(matching.as_bytes()));
+    let generation = digest.get(..8).unwrap_or_default();
+    let body = body.replace(GENERATION, generation);
+    let current = format!("{prefix} {generation}");
+    let mut s = header(rules, opts, (&prefix, &current));
+    s.push_str("$ErrorActionPreference = 'Stop'\n\n");
+    s.push_str("# 1. What an interrupted run of this very script left of its generation.\n");
     let _ = writeln!(
         s,
-        "Remove-NetFirewallRule -Group {}{store} -ErrorAction 'SilentlyContinue'",
-        literal(&group, DESCRIPTION_MAX)
+        "Remove-NetFirewallRule -Group {}{store} -ErrorAction 'SilentlyContinue' -WhatIf:$DryRun",
+        literal(&current, DESCRIPTION_MAX)
     );
-    // Where each entry comes from, in ASCII: the document's own words where they are ASCII,
-    // else its file, line and (transcribed) direction cell.
-    let descriptions: BTreeMap<&str, (&str, String)> = rules
+    s.push_str("\n# 2. This generation's rules.\n");
+    s.push_str(&body);
+    s.push_str(
+        "\n# 3. The earlier generations' rules (and those of fwgen's scripts before generations),\n\
+         # once every rule above exists.\n",
+    );
+    s.push_str(&removal(&prefix, &current, &store));
+    s
+}
+
+/// The last statement: every rule of the product and component's groups but this
+/// generation's, removed.
+pub(super) fn removal(prefix: &str, current: &str, store: &str) -> String {
+    let all = list([prefix.to_string(), format!("{prefix} *")]);
+    format!(
+        "Get-NetFirewallRule -Group {all}{store} -ErrorAction 'SilentlyContinue' | Where-Object {{ $_.Group -ne {} }} | Remove-NetFirewallRule -WhatIf:$DryRun\n",
+        literal(current, DESCRIPTION_MAX)
+    )
+}
+
+/// Where each entry comes from, in ASCII: the document's own words where they are ASCII,
+/// else its file, line and (transcribed) direction cell.
+fn descriptions(rules: &Ruleset) -> BTreeMap<&str, (&str, String)> {
+    rules
         .selected
         .iter()
         .map(|e| {
@@ -177,22 +239,7 @@ fn render(rules: &Ruleset, opts: &RenderOptions) -> String {
             };
             (e.id.as_str(), (e.description.as_str(), source))
         })
-        .collect();
-    let common = Common {
-        group: literal(&group, DESCRIPTION_MAX),
-        profiles: list(w.profile_list().iter().map(|p| p.as_str().to_string())),
-        store,
-    };
-    for (i, rule) in rules.rules.iter().enumerate() {
-        let name = format!(
-            "fwgen-{}-{}-{}",
-            rules.meta.product,
-            rules.meta.component,
-            i + 1
-        );
-        new_rule(&mut s, rules, rule, &name, &common, &descriptions);
-    }
-    s
+        .collect()
 }
 
 /// The arguments every rule shares, as literals.
@@ -205,7 +252,7 @@ struct Common {
 
 /// The header: what was generated from what (as every backend says it), then how to run
 /// the script, what it changes and what it leaves alone.
-fn header(rules: &Ruleset, opts: &RenderOptions, group: &str) -> String {
+fn header(rules: &Ruleset, opts: &RenderOptions, (prefix, current): (&str, &str)) -> String {
     let w = &opts.windows;
     let mut s = String::new();
     for l in header_lines(rules, opts) {
@@ -216,6 +263,12 @@ fn header(rules: &Ruleset, opts: &RenderOptions, group: &str) -> String {
         |p| format!("the policy store {p}"),
     );
     let profiles: Vec<&str> = w.profile_list().iter().map(|p| p.as_str()).collect();
+    // The file as written (`-o`), or its usual name.
+    let file = ascii(&flatten(
+        opts.output_name.as_deref().unwrap_or(DESCRIPTION.file_name),
+        200,
+        &['\'', '"', '`'],
+    ));
     // fwgen's own words, one sentence to a line; the group and store are ASCII (ids, and a
     // store checked before rendering), and go through `ascii` all the same.
     for l in [
@@ -225,17 +278,19 @@ fn header(rules: &Ruleset, opts: &RenderOptions, group: &str) -> String {
              or 7, module NetSecurity):",
             rules.meta.host()
         ),
-        "  powershell.exe -NoProfile -ExecutionPolicy Bypass -File windows-firewall.ps1"
-            .to_string(),
+        format!("  powershell.exe -NoProfile -ExecutionPolicy Bypass -File {file}"),
         format!(
-            "What it changes: it removes every rule of the group '{group}' from {store} (the rules \
-             an earlier run created), then creates the {} rules below, for the profiles {}.",
+            "  powershell.exe -NoProfile -ExecutionPolicy Bypass -File {file} -DryRun   (lists \
+             what it would change, by PowerShell's -WhatIf, and changes nothing)"
+        ),
+        format!(
+            "What it changes: it creates the {} rules of the group '{current}' (this generation, \
+             named after the rules' digest) in {store}, for the profiles {}; then it removes the \
+             rules of the earlier generations (the groups '{prefix}' and '{prefix} *'). It stops \
+             at the first error: a rule that cannot be created leaves the earlier rules in force.",
             rules.rules.len(),
             profiles.join(", ")
         ),
-        "Between the removal and the last rule, inbound connections that only these rules admit \
-         are refused."
-            .to_string(),
         "What it leaves alone: every other rule (Windows' own, other software's, yours), each \
          profile's default actions and whether the firewall is on."
             .to_string(),
@@ -254,7 +309,9 @@ fn header(rules: &Ruleset, opts: &RenderOptions, group: &str) -> String {
             let _ = writeln!(s, "# {l}");
         }
     }
-    s.push_str("#Requires -RunAsAdministrator\n#Requires -Modules NetSecurity\n\n");
+    s.push_str(
+        "param([switch]$DryRun)\n#Requires -RunAsAdministrator\n#Requires -Modules NetSecurity\n\n",
+    );
     s
 }
 
@@ -391,7 +448,7 @@ fn one_rule(
         "    -Description {} `",
         literal(&description(rule, descriptions), DESCRIPTION_MAX)
     );
-    s.push_str("    -ErrorAction 'Stop'\n");
+    s.push_str("    -ErrorAction 'Stop' -WhatIf:$DryRun\n");
 }
 
 /// `fwgen exchange-server: in tcp 23953 (sxg-interceptors)`.

@@ -142,6 +142,54 @@ mod windows {
 
     const SITE: &str = "examples/sites/exchange-server.yaml";
 
+    /// Issue "A new user's first hour", item 8: the script creates the new generation's
+    /// rules first, in a group named after their content, and removes the earlier
+    /// generations only after the last of them; it has a dry run; its header names the file
+    /// it was written to.
+    #[test]
+    fn a_new_generation_is_created_before_the_old_one_goes() {
+        let dir = tempfile::tempdir().unwrap();
+        let script = |name: &str, extra: &[&str]| {
+            let path = dir.path().join(name);
+            let mut args = vec![
+                "generate",
+                "--site",
+                SITE,
+                "--placement",
+                "host",
+                "-b",
+                "windows",
+                "-o",
+                path.to_str().unwrap(),
+            ];
+            args.extend(extra);
+            ok(&args);
+            std::fs::read_to_string(path).unwrap()
+        };
+        let a = script("exchange-rules.ps1", &[]);
+        let parsed = check(&a).unwrap();
+        assert!(parsed.current.starts_with(&format!("{} ", parsed.removes)));
+        assert!(
+            a.contains("-ExecutionPolicy Bypass -File exchange-rules.ps1 -DryRun"),
+            "{a}"
+        );
+        // Created first, removed last: every New-NetFirewallRule comes before the removal
+        // of the earlier generations, which spares this one.
+        let last_new = a.rfind("New-NetFirewallRule").unwrap();
+        let removal = a.find("Get-NetFirewallRule").unwrap();
+        assert!(last_new < removal);
+        assert!(
+            a.find("$ErrorActionPreference = 'Stop'").unwrap()
+                < a.find("New-NetFirewallRule").unwrap()
+        );
+        // The same rules, the same generation; other rules, another.
+        let again = check(&script("again.ps1", &[])).unwrap();
+        assert_eq!(again.current, parsed.current);
+        let other = check(&script("other.ps1", &["--windows-profile", "domain"])).unwrap();
+        assert_ne!(other.current, parsed.current);
+        assert_eq!(other.removes, parsed.removes);
+    }
+
     #[test]
     fn snapshots() {
         let d = super::digest();

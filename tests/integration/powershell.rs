@@ -1,9 +1,12 @@
 //! The Windows Firewall script, checked with PowerShell's real grammar (`tree-sitter` with
 //! `tree-sitter-powershell`; PowerShell itself cannot be installed here): the script parses
-//! without an error or a missing node, holds only `Remove-NetFirewallRule` then
+//! without an error or a missing node; holds `param([switch]$DryRun)`, the stop on errors,
+//! one `Remove-NetFirewallRule` of this generation's leftovers, then only
 //! `New-NetFirewallRule` commands, with only their allowed parameters, each given once, and
-//! only single-quoted literal arguments: no variable, sub-expression, script block,
-//! expandable string, bareword or pipe can reach PowerShell, whatever text fwgen was given.
+//! only single-quoted literal arguments (and `-WhatIf:$DryRun`), then the removal of the
+//! earlier generations exactly as fwgen writes it: no other variable, sub-expression, script
+//! block, expandable string, bareword or pipe can reach PowerShell, whatever text fwgen was
+//! given.
 //! Values are then checked (enums, ports, addresses) and returned for comparison with the
 //! ruleset they came from.
 
@@ -35,8 +38,12 @@ pub struct WinRule {
 /// What a script does.
 #[derive(Debug)]
 pub struct Script {
-    /// The group `Remove-NetFirewallRule` empties first.
+    /// The groups of the product and component whose earlier generations it removes last
+    /// (`fwgen P C` and `fwgen P C *`).
     pub removes: String,
+    /// This generation's group, where every rule goes (emptied first of an interrupted
+    /// run's leftovers).
+    pub current: String,
     pub policy_store: Option<String>,
     pub rules: Vec<WinRule>,
 }
@@ -57,8 +64,9 @@ const NEW_PARAMS: &[&str] = &[
     "Description",
     "PolicyStore",
     "ErrorAction",
+    "WhatIf",
 ];
-const REMOVE_PARAMS: &[&str] = &["Group", "PolicyStore", "ErrorAction"];
+const REMOVE_PARAMS: &[&str] = &["Group", "PolicyStore", "ErrorAction", "WhatIf"];
 
 /// A command: its name and each parameter's literal values (unquoted).
 struct Command {
@@ -80,23 +88,68 @@ pub fn check(text: &str) -> Result<Script, String> {
     if root.has_error() {
         return Err(format!("syntax error: {}", first_error(root, text)));
     }
-    let mut commands = Vec::new();
+    let mut statements = Vec::new();
+    let mut param = false;
     for child in children(root) {
         match child.kind() {
             "comment" => {}
-            "statement_list" => {
-                for st in children(child)
+            // The one parameter: `-DryRun`, a switch.
+            "param_block" if !param && &text[child.byte_range()] == PARAM => param = true,
+            "statement_list" => statements.extend(
+                children(child)
                     .into_iter()
-                    .filter(|c| c.kind() != "comment")
-                {
-                    commands.push(command(st, text)?);
-                }
-            }
+                    .filter(|c| c.kind() != "comment"),
+            ),
             other => return Err(at(child, text, &format!("unexpected {other}"))),
         }
     }
-    script(commands)
+    if !param {
+        return Err(format!("no `{PARAM}`"));
+    }
+    // `$ErrorActionPreference = 'Stop'` first, the removal of the earlier generations last,
+    // each exactly as fwgen writes it (fwgen's own words: no text from its inputs); the
+    // commands between, checked one by one.
+    let (first, rest) = statements.split_first().ok_or("an empty script")?;
+    if &text[first.byte_range()] != STOP {
+        return Err(at(
+            *first,
+            text,
+            "the first statement is not the stop on errors",
+        ));
+    }
+    let (last, middle) = rest
+        .split_last()
+        .ok_or("no removal of earlier generations")?;
+    let commands = middle
+        .iter()
+        .map(|st| command(*st, text))
+        .collect::<Result<Vec<_>, _>>()?;
+    let script = script(commands)?;
+    let store = script
+        .policy_store
+        .as_ref()
+        .map(|p| format!(" -PolicyStore '{}'", p.replace('\'', "''")))
+        .unwrap_or_default();
+    let q = |g: &str| g.replace('\'', "''");
+    let want = format!(
+        "Get-NetFirewallRule -Group '{p}','{p} *'{store} -ErrorAction 'SilentlyContinue' | \
+         Where-Object {{ $_.Group -ne '{c}' }} | Remove-NetFirewallRule -WhatIf:$DryRun",
+        p = q(&script.removes),
+        c = q(&script.current)
+    );
+    if text[last.byte_range()].trim_end() != want {
+        return Err(at(
+            *last,
+            text,
+            &format!("the last statement is not `{want}`"),
+        ));
+    }
+    Ok(script)
 }
+
+/// The script's parameter block, and its first statement.
+const PARAM: &str = "param([switch]$DryRun)";
+const STOP: &str = "$ErrorActionPreference = 'Stop'";
 
 /// [`check`] a generated file; panics with the problem and the file.
 #[track_caller]
@@ -165,6 +218,8 @@ fn command(st: Node, text: &str) -> Result<Command, String> {
         let t = &text[e.byte_range()];
         match e.kind() {
             // Spaces, and a backtick right before a line break (a line continuation).
+            // The colon of `-WhatIf:$DryRun`.
+            "command_argument_sep" if t == ":" && pending.as_deref() == Some("WhatIf") => {}
             "command_argument_sep" => {
                 let plain = t.chars().all(|c| matches!(c, ' ' | '`' | '\n'))
                     && t.match_indices('`')
@@ -177,6 +232,8 @@ fn command(st: Node, text: &str) -> Result<Command, String> {
                 if let Some(p) = pending {
                     return Err(at(e, text, &format!("-{p} has no argument")));
                 }
+                // `-WhatIf:$DryRun`: the one parameter bound with a colon, the one variable.
+                let t = t.strip_suffix(':').filter(|p| *p == "-WhatIf").unwrap_or(t);
                 let p = t.strip_prefix('-').unwrap_or(t).to_string();
                 if !allowed.contains(&p.as_str()) {
                     return Err(at(e, text, "a parameter that is not allowed"));
@@ -190,7 +247,15 @@ fn command(st: Node, text: &str) -> Result<Command, String> {
                 let Some(p) = pending.take() else {
                     return Err(at(e, text, "an argument without a parameter"));
                 };
-                params.insert(p, literals(e, text)?);
+                let values = if p == "WhatIf" {
+                    if t != "$DryRun" {
+                        return Err(at(e, text, "-WhatIf: takes $DryRun only"));
+                    }
+                    vec![t.to_string()]
+                } else {
+                    literals(e, text)?
+                };
+                params.insert(p, values);
             }
             other => return Err(at(e, text, &format!("a {other} argument"))),
         }
@@ -236,20 +301,28 @@ fn script(commands: Vec<Command>) -> Result<Script, String> {
             other => Err(format!("{}: -{p} is {other:?}", c.name)),
         }
     };
-    let removes = one(&remove, "Group")?;
+    let current = one(&remove, "Group")?;
     let policy_store = remove.params.get("PolicyStore").map(|v| v.join(","));
     if one(&remove, "ErrorAction")? != "SilentlyContinue" {
         return Err("Remove-NetFirewallRule stops when the group is empty".into());
     }
+    // `fwgen P C GENERATION`: the generation is 8 hex digits.
+    let removes = match current.rsplit_once(' ') {
+        Some((p, g)) if g.len() == 8 && g.chars().all(|c| c.is_ascii_hexdigit()) => p.to_string(),
+        _ => return Err(format!("group {current} is not named after a generation")),
+    };
     let mut rules = Vec::new();
     let mut names = std::collections::BTreeSet::new();
     for c in it {
         if c.name != "New-NetFirewallRule" {
             return Err(format!("{} after the first command", c.name));
         }
+        if c.params.get("WhatIf").map(Vec::as_slice) != Some(&["$DryRun".to_string()][..]) {
+            return Err(format!("{}: no -WhatIf:$DryRun", c.name));
+        }
         let rule = new_rule(&c, &one)?;
-        if rule.group != removes {
-            return Err(format!("rule {} is not in group {removes}", rule.name));
+        if rule.group != current {
+            return Err(format!("rule {} is not in group {current}", rule.name));
         }
         if rule.policy_store != policy_store {
             return Err(format!("rule {} goes to another store", rule.name));
@@ -259,8 +332,12 @@ fn script(commands: Vec<Command>) -> Result<Script, String> {
         }
         rules.push(rule);
     }
+    if remove.params.get("WhatIf").map(Vec::as_slice) != Some(&["$DryRun".to_string()][..]) {
+        return Err("Remove-NetFirewallRule: no -WhatIf:$DryRun".into());
+    }
     Ok(Script {
         removes,
+        current,
         policy_store,
         rules,
     })
@@ -446,11 +523,14 @@ pub fn script_rules(s: &Script) -> Vec<RuleShape> {
 
 #[test]
 fn the_checker_refuses_what_powershell_would_run_as_code() {
-    let good = "Remove-NetFirewallRule -Group 'g' -ErrorAction 'SilentlyContinue'\n\
-        New-NetFirewallRule -Name 'n' -DisplayName 'd' -Group 'g' -Direction 'Inbound' `\n    \
+    let good = "param([switch]$DryRun)\n$ErrorActionPreference = 'Stop'\n\
+        Remove-NetFirewallRule -Group 'g 0123abcd' -ErrorAction 'SilentlyContinue' -WhatIf:$DryRun\n\
+        New-NetFirewallRule -Name 'n' -DisplayName 'd' -Group 'g 0123abcd' -Direction 'Inbound' `\n    \
         -Protocol 'TCP' -LocalPort '1-2','3' -RemoteAddress '192.0.2.0/24','2001:db8::1' \
         -Action 'Allow' -Profile 'Domain','Private' -Enabled 'True' -Description 'it''s $x' \
-        -ErrorAction 'Stop'\n";
+        -ErrorAction 'Stop' -WhatIf:$DryRun\n\
+        Get-NetFirewallRule -Group 'g','g *' -ErrorAction 'SilentlyContinue' | \
+        Where-Object { $_.Group -ne 'g 0123abcd' } | Remove-NetFirewallRule -WhatIf:$DryRun\n";
     let s = check(good).unwrap_or_else(|e| panic!("{e}"));
     assert_eq!(s.rules[0].ports, [(1, 2), (3, 3)]);
     assert_eq!(s.rules[0].description, "it's $x");
@@ -486,6 +566,21 @@ fn the_checker_refuses_what_powershell_would_run_as_code() {
         ("-Action 'Allow'", "-Action 'Block'"),
         ("-Direction 'Inbound'", "-Direction 'Both'"),
         ("-Enabled 'True'", "-Enabled 'False'"),
+        // The dry run is a switch, and every command honours it.
+        ("-ErrorAction 'Stop' -WhatIf:$DryRun", "-ErrorAction 'Stop'"),
+        (
+            "-ErrorAction 'Stop' -WhatIf:$DryRun",
+            "-ErrorAction 'Stop' -WhatIf:$x",
+        ),
+        ("param([switch]$DryRun)", "param([switch]$DryRun, $Extra)"),
+        // The earlier generations go last, and never this one.
+        ("-ne 'g 0123abcd'", "-ne 'g 01234567'"),
+        ("Where-Object { $_.Group", "Where-Object { & $_.Group"),
+        (
+            "$ErrorActionPreference = 'Stop'",
+            "$ErrorActionPreference = 'Continue'",
+        ),
+        ("-Group 'g 0123abcd' -Direction", "-Group 'g' -Direction"),
     ] {
         let text = good.replacen(bad, why, 1);
         assert_ne!(text, good, "{why}: the case changes nothing");
