@@ -60,6 +60,27 @@ fn chromium() -> Option<std::path::PathBuf> {
     found
 }
 
+/// Lay `page` out in headless Chromium `width` pixels wide and read what the measuring
+/// script it carries left in `<pre id="measured">`, as JSON.
+fn measured_at(browser: &Path, profile: &Path, page: &Path, width: u32) -> serde_json::Value {
+    let dom = headless(browser, profile)
+        .args([
+            &format!("--window-size={width},3000"),
+            "--virtual-time-budget=3000",
+            "--dump-dom",
+            &format!("file://{}", page.display()),
+        ])
+        .output()
+        .unwrap();
+    let dom = String::from_utf8_lossy(&dom.stdout);
+    let json = dom
+        .split("<pre id=\"measured\">")
+        .nth(1)
+        .and_then(|r| r.split("</pre>").next())
+        .unwrap_or_else(|| panic!("no measurement at {width}px in {}", page.display()));
+    serde_json::from_str(&json.replace("&quot;", "\"").replace("&amp;", "&")).unwrap()
+}
+
 fn headless(browser: &Path, profile: &Path) -> Command {
     let mut c = Command::new(browser);
     c.args([
@@ -401,23 +422,7 @@ fn review_labels_never_overflow_their_boxes_at_700_and_1400_pixels() {
         .unwrap();
         for width in [700, 1400] {
             let profile = dir.path().join(format!("p{width}"));
-            let dom = headless(&browser, &profile)
-                .args([
-                    &format!("--window-size={width},3000"),
-                    "--virtual-time-budget=3000",
-                    "--dump-dom",
-                    &format!("file://{}", measured.display()),
-                ])
-                .output()
-                .unwrap();
-            let dom = String::from_utf8_lossy(&dom.stdout);
-            let json = dom
-                .split("<pre id=\"measured\">")
-                .nth(1)
-                .and_then(|r| r.split("</pre>").next())
-                .unwrap_or_else(|| panic!("no measurement at {width}px in {}", page.display()));
-            let v: serde_json::Value =
-                serde_json::from_str(&json.replace("&quot;", "\"").replace("&amp;", "&")).unwrap();
+            let v = measured_at(&browser, &profile, &measured, width);
             assert_eq!(
                 v["problems"],
                 serde_json::json!([]),
@@ -626,23 +631,7 @@ fn review_addresses_are_never_split_and_the_summary_names_the_document() {
     .unwrap();
     for width in [400, 900] {
         let profile = dir.path().join(format!("p{width}"));
-        let dom = headless(&browser, &profile)
-            .args([
-                &format!("--window-size={width},3000"),
-                "--virtual-time-budget=3000",
-                "--dump-dom",
-                &format!("file://{}", measured.display()),
-            ])
-            .output()
-            .unwrap();
-        let dom = String::from_utf8_lossy(&dom.stdout);
-        let json = dom
-            .split("<pre id=\"measured\">")
-            .nth(1)
-            .and_then(|r| r.split("</pre>").next())
-            .unwrap_or_else(|| panic!("no measurement at {width}px"));
-        let v: serde_json::Value =
-            serde_json::from_str(&json.replace("&quot;", "\"").replace("&amp;", "&")).unwrap();
+        let v = measured_at(&browser, &profile, &measured, width);
         assert!(v["addresses"].as_u64().unwrap() > 10, "{v}");
         assert_eq!(v["split"], serde_json::json!([]), "at {width}px: {v}");
     }
