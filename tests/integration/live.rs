@@ -24,7 +24,14 @@ pub(crate) struct Lab {
     pub(crate) cli: String,
     /// A firewall between the two (perimeter placement), if any.
     fw: Option<String>,
+    /// The next source port of a probe: each probe of a lab's life has its own, so that no
+    /// probe matches a connection-tracking entry an earlier one left (an entry of a UDP
+    /// exchange outlives the ruleset it was admitted by).
+    ports: std::sync::atomic::AtomicU16,
 }
+
+/// The source ports of a lab's probes: above every port a lab's servers listen on.
+const FIRST_PROBE_PORT: u16 = 40_000;
 
 fn run(cmd: &[&str]) {
     let out = Command::new(cmd[0])
@@ -58,6 +65,7 @@ impl Lab {
             gw: format!("fwgen-gw-{id}"),
             cli: format!("fwgen-cli-{id}"),
             fw: None,
+            ports: FIRST_PROBE_PORT.into(),
         };
         let (vg, vc) = (format!("fwg{id}"), format!("fwc{id}"));
         run(&["ip", "netns", "add", &lab.gw]);
@@ -120,6 +128,7 @@ impl Lab {
             gw: format!("fwgen-gw-{id}"),
             cli: format!("fwgen-cli-{id}"),
             fw: Some(format!("fwgen-fw-{id}")),
+            ports: FIRST_PROBE_PORT.into(),
         };
         let fw = lab.fw.clone().unwrap_or_default();
         for ns in [&lab.gw, &lab.cli, &fw] {
@@ -323,9 +332,19 @@ impl Lab {
 
     /// Run `probes` from `ns`; `"open"` or `"closed"` each.
     pub(crate) fn probe(&self, ns: &str, probes: &[Probe]) -> Vec<String> {
+        use std::sync::atomic::Ordering;
         let json: Vec<serde_json::Value> = probes
             .iter()
-            .map(|p| serde_json::json!({"src": p.src, "dst": p.dst, "proto": p.proto, "port": p.port}))
+            .map(|p| {
+                // 25,000 probes a lab before a port comes round again.
+                let sport = self
+                    .ports
+                    .fetch_update(Ordering::Relaxed, Ordering::Relaxed, |n| {
+                        Some(if n >= 64_999 { FIRST_PROBE_PORT } else { n + 1 })
+                    })
+                    .unwrap_or(FIRST_PROBE_PORT);
+                serde_json::json!({"src": p.src, "dst": p.dst, "proto": p.proto, "port": p.port, "sport": sport})
+            })
             .collect();
         let mut cmd = self.exec(ns);
         cmd.args(["python3", PROBE, "probe"]);
