@@ -10,7 +10,7 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 
 use crate::tools::matrix;
-use crate::util::{fwgen, have_tools, in_throwaway_netns, missing};
+use crate::util::{fwgen, have_tools, in_throwaway_netns};
 
 const CHECK: &str = concat!(
     env!("CARGO_MANIFEST_DIR"),
@@ -20,21 +20,11 @@ const SITE: &str = "examples/site.yaml";
 
 /// Aerleon's `aclgen`: `FWGEN_ACLGEN`, else the virtual environment `.ci/run` installs.
 pub(crate) fn aclgen() -> Option<PathBuf> {
-    let candidates = [
-        std::env::var("FWGEN_ACLGEN").ok().map(PathBuf::from),
-        Some(PathBuf::from(concat!(
-            env!("CARGO_MANIFEST_DIR"),
-            "/target/aerleon-venv/bin/aclgen"
-        ))),
-    ];
-    let found = candidates.into_iter().flatten().find(|p| p.is_file());
-    if found.is_none() {
-        missing(
-            "Aerleon's aclgen (.ci/run installs aerleon==1.18.0 into target/aerleon-venv; or set \
-             FWGEN_ACLGEN)",
-        );
-    }
-    found
+    crate::util::installed_tool(
+        "FWGEN_ACLGEN",
+        "aerleon-venv/bin/aclgen",
+        "Aerleon's aclgen (aerleon==1.18.0)",
+    )
 }
 
 /// Run `aclgen` on the export in `dir` (`policies/`, `def/`), writing into `dir/out`; the

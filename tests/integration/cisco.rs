@@ -12,7 +12,7 @@ use serde_json::Value;
 
 use crate::eval::{Addr, Packet, eval_iptables, parse_iptables};
 use crate::tools::targets;
-use crate::util::{fwgen, missing, ok};
+use crate::util::{fwgen, ok};
 
 // ---------------------------------------------------------------------------------------
 // A small ACL model and evaluator, for both dialects.
@@ -434,22 +434,11 @@ pub fn without_generations(text: &str) -> String {
 }
 
 fn cisco_python() -> Option<PathBuf> {
-    let candidates = [
-        std::env::var("FWGEN_CISCO_ACL_PYTHON")
-            .ok()
-            .map(PathBuf::from),
-        Some(PathBuf::from(concat!(
-            env!("CARGO_MANIFEST_DIR"),
-            "/target/cisco-acl-venv/bin/python"
-        ))),
-    ];
-    let found = candidates.into_iter().flatten().find(|p| p.is_file());
-    if found.is_none() {
-        missing(
-            "the cisco-acl Python package (.ci/run installs it into target/cisco-acl-venv; or set FWGEN_CISCO_ACL_PYTHON)",
-        );
-    }
-    found
+    crate::util::installed_tool(
+        "FWGEN_CISCO_ACL_PYTHON",
+        "cisco-acl-venv/bin/python",
+        "the cisco-acl Python package",
+    )
 }
 
 fn cisco_acl_errors(python: &PathBuf, lines: &[String]) -> Vec<String> {

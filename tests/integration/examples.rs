@@ -229,25 +229,13 @@ fn ci_examples_check_the_lock_file_and_the_rulesets() {
     assert!(r.stderr.contains("-old"), "{}", r.stderr);
 }
 
-/// `check-jsonschema` (PyPI), which `.ci/run` installs into `target/check-jsonschema-venv`.
+/// `check-jsonschema` (PyPI).
 fn check_jsonschema() -> Option<std::path::PathBuf> {
-    let candidates = [
-        std::env::var("FWGEN_CHECK_JSONSCHEMA")
-            .ok()
-            .map(std::path::PathBuf::from),
-        Some(std::path::PathBuf::from(concat!(
-            env!("CARGO_MANIFEST_DIR"),
-            "/target/check-jsonschema-venv/bin/check-jsonschema"
-        ))),
-    ];
-    let found = candidates.into_iter().flatten().find(|p| p.is_file());
-    if found.is_none() {
-        crate::util::missing(
-            "check-jsonschema (.ci/run installs it into target/check-jsonschema-venv; or set \
-             FWGEN_CHECK_JSONSCHEMA)",
-        );
-    }
-    found
+    crate::util::installed_tool(
+        "FWGEN_CHECK_JSONSCHEMA",
+        "check-jsonschema-venv/bin/check-jsonschema",
+        "check-jsonschema",
+    )
 }
 
 /// Every backend: reviews first, then firewall syntaxes.

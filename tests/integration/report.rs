@@ -602,16 +602,7 @@ fn review_addresses_are_never_split_and_the_summary_names_the_document() {
     );
     let Some(browser) = chromium() else { return };
     let dir = tempfile::tempdir().unwrap();
-    let page = dir.path().join("review.html");
-    ok(&[
-        "generate",
-        "--site",
-        "examples/site.yaml",
-        "-b",
-        "html",
-        "-o",
-        page.to_str().unwrap(),
-    ]);
+    let page = example_review(dir.path());
     let html = std::fs::read_to_string(&page).unwrap();
     let measure = r#"<script>
 (function () {

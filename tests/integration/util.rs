@@ -173,6 +173,27 @@ pub fn find_tool(tool: &str) -> Option<PathBuf> {
 
 /// True when every tool is installed; otherwise skips loudly (or fails under
 /// `FWGEN_REQUIRE_VALIDATORS=1`) and returns false.
+/// A tool that `.ci/run` installs under `target/` (a Python virtual environment, a `cargo
+/// install` root): the file the environment variable `var` names, else `target/IN_TARGET`;
+/// a loud skip (a failure under `FWGEN_REQUIRE_VALIDATORS=1`) naming `what` when neither is.
+pub fn installed_tool(var: &str, in_target: &str, what: &str) -> Option<PathBuf> {
+    let candidates = [
+        std::env::var(var).ok().map(PathBuf::from),
+        Some(
+            Path::new(env!("CARGO_MANIFEST_DIR"))
+                .join("target")
+                .join(in_target),
+        ),
+    ];
+    let found = candidates.into_iter().flatten().find(|p| p.is_file());
+    if found.is_none() {
+        missing(&format!(
+            "{what} (.ci/run installs it into target/{in_target}; or set {var})"
+        ));
+    }
+    found
+}
+
 pub fn have_tools(tools: &[&str]) -> bool {
     let missing_tools: Vec<&str> = tools
         .iter()
