@@ -120,10 +120,8 @@ pub(super) fn run(
         if mode == Mode::Check {
             let applied = apply(&planned, &[], Mode::Check)?;
             for (path, _) in &applied.stale {
-                if let Some(&(line, name)) = planned
-                    .iter()
-                    .position(|p| &p.path == path)
-                    .and_then(|i| owners.get(i))
+                if let Some((_, &(line, name))) =
+                    planned.iter().zip(&owners).find(|(p, _)| &p.path == path)
                 {
                     errors.push((
                         line,

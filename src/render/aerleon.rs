@@ -51,6 +51,8 @@ pub(super) const DESCRIPTION: super::Description = super::Description {
     forwarder: None,
     render: policy::render,
     previous: None,
+    // Which targets can write the ruleset: an error for one asked for that cannot.
+    check: Some(|rules, opts| targets(rules, opts).map(|_| ())),
 };
 
 /// Options of `--backend aerleon`.
@@ -198,12 +200,7 @@ impl AerleonTarget {
                     .to_string(),
             );
         }
-        if self == Self::Ciscoasa
-            && rules
-                .gateway
-                .iter()
-                .any(|n| matches!(n, ipnet::IpNet::V6(_)))
-        {
+        if self == Self::Ciscoasa && has_v6(&rules.gateway) {
             return Some(
                 "IPv6 (the gateway has an IPv6 address): Aerleon 1.18's ASA generator writes \
                  IPv4 entries only (fwgen's own -b cisco-asa writes both)"
@@ -226,11 +223,12 @@ impl AerleonTarget {
 /// Whether a host ruleset must admit IPv6: the host has an IPv6 address, or its addresses are
 /// not known.
 fn ipv6_in_play(rules: &Ruleset) -> bool {
-    rules.gateway.is_empty()
-        || rules
-            .gateway
-            .iter()
-            .any(|n| matches!(n, ipnet::IpNet::V6(_)))
+    rules.gateway.is_empty() || has_v6(&rules.gateway)
+}
+
+/// Whether `nets` hold an IPv6 prefix.
+fn has_v6(nets: &[ipnet::IpNet]) -> bool {
+    nets.iter().any(|n| matches!(n, ipnet::IpNet::V6(_)))
 }
 
 /// The targets to write, and warnings for those fwgen left out; an error for a target asked

@@ -112,6 +112,7 @@ pub(super) const IOS: super::Description = super::Description {
     render: render_ios,
     icmp: super::IcmpSyntax::Numbers,
     previous: Some(previous_ios),
+    check: None,
 };
 
 pub(super) const ASA: super::Description = super::Description {

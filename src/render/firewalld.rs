@@ -36,6 +36,7 @@ use crate::text::{flatten, sanitize, xml_escape};
 
 pub(super) const DESCRIPTION: super::Description = super::Description {
     previous: None,
+    check: None,
     name: "firewalld",
     kind: super::Kind::Firewall,
     shape: super::Shape::Directory,

@@ -41,6 +41,7 @@ pub(super) const COMMENT_MAX: usize = 255;
 
 pub(super) const DESCRIPTION: super::Description = super::Description {
     previous: None,
+    check: None,
     name: "iptables",
     kind: super::Kind::Firewall,
     shape: super::Shape::Directory,

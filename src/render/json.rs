@@ -30,6 +30,7 @@ pub(super) const DESCRIPTION: Description = Description {
     forwarder: None,
     render: |rules, _| Rendered::file(render(rules)),
     previous: None,
+    check: None,
 };
 
 #[derive(Serialize)]

@@ -266,6 +266,9 @@ pub struct Description {
     /// For configurations applied over the one before (Cisco): read what an earlier file
     /// defined, so that the new one removes it.
     pub previous: Option<ReadPrevious>,
+    /// What else it cannot express of this ruleset with these options (the Aerleon targets
+    /// asked for), checked before rendering with the generic checks.
+    pub check: Option<Check>,
 }
 
 impl Description {
@@ -276,6 +279,9 @@ impl Description {
             && (placement == Placement::Perimeter || self.host_platforms.contains(&platform))
     }
 }
+
+/// A backend's own check of a ruleset and options: why it cannot render them, if it cannot.
+pub type Check = fn(&Ruleset, &RenderOptions) -> Result<(), String>;
 
 /// Reads what an earlier file of a backend defined (its previous generation).
 pub type ReadPrevious = fn(&str) -> Result<Previous, String>;
@@ -351,8 +357,8 @@ impl Backend {
         if opts.placement == Placement::Host && !d.host_platforms.contains(&m.platform) {
             return Err(wrong_platform(d, rules));
         }
-        if self == Self::Aerleon {
-            aerleon::targets(rules, opts).map_err(RenderError::Invalid)?;
+        if let Some(check) = d.check {
+            check(rules, opts).map_err(RenderError::Invalid)?;
         }
         // A host ruleset that admits no administration can lock the administrator out.
         let lockout = d.kind == Kind::Firewall
@@ -525,10 +531,16 @@ pub enum RemoteMatch {
 
 /// How `rule` applies in `family`; `None` when it has addresses, but none of this family.
 pub fn remote_in(rule: &Rule, family: Family) -> Option<RemoteMatch> {
+    remote_match(rule, Some(family))
+}
+
+/// How `rule` applies in one family, or (`None`) in both at once, for syntaxes whose rules
+/// take both; `None` when it has addresses, but none of the family.
+pub(crate) fn remote_match(rule: &Rule, family: Option<Family>) -> Option<RemoteMatch> {
     match &rule.remote {
         Remote::Any => Some(RemoteMatch::Any),
         Remote::Addresses(a) => {
-            let nets = family.filter(a);
+            let nets = family.map_or_else(|| a.clone(), |f| f.filter(a));
             (!nets.is_empty()).then_some(RemoteMatch::Nets(nets))
         }
         Remote::Names(groups) => Some(RemoteMatch::Names(groups.iter().cloned().collect())),

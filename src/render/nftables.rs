@@ -68,6 +68,7 @@ pub(crate) const DESCRIPTION: super::Description = super::Description {
     }),
     render: |rules, opts| super::Rendered::file(render(rules, opts)),
     previous: None,
+    check: None,
 };
 
 /// Names for the named sets, given out in order of first use.

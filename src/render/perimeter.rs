@@ -12,7 +12,7 @@ use crate::model::{Direction, PortRange, Service};
 use crate::ruleset::{Rule, Ruleset};
 
 use super::intern::Interner;
-use super::{Family, RemoteMatch, remote_in};
+use super::{Family, RemoteMatch, remote_match};
 
 /// One side of a flow.
 #[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord)]
@@ -62,21 +62,8 @@ pub(super) fn plan(
     });
     let mut out = Vec::new();
     for rule in &rules.rules {
-        let remote = match family {
-            Some(f) => remote_in(rule, f),
-            None => Some(match &rule.remote {
-                crate::ruleset::Remote::Any => RemoteMatch::Any,
-                crate::ruleset::Remote::Addresses(a) => RemoteMatch::Nets(a.clone()),
-                crate::ruleset::Remote::Names(g) => RemoteMatch::Names(g.iter().cloned().collect()),
-            }),
-        };
-        let Some(remote) = remote else {
+        let Some(remote) = remote_side(rule, family) else {
             continue;
-        };
-        let remote = match remote {
-            RemoteMatch::Any => Side::Any,
-            RemoteMatch::Nets(n) => Side::Nets(n),
-            RemoteMatch::Names(g) => Side::Fqdn(g),
         };
         let forward = (rule.direction == Direction::In) == toward_gateway;
         let icmp = matches!(rule.service, Service::Icmp(_));
@@ -102,6 +89,16 @@ pub(super) fn plan(
         });
     }
     out
+}
+
+/// The remote side of `rule` in one family, or in both (`None`); `None` when it has
+/// addresses, but none of the family.
+pub(super) fn remote_side(rule: &Rule, family: Option<Family>) -> Option<Side> {
+    Some(match remote_match(rule, family)? {
+        RemoteMatch::Any => Side::Any,
+        RemoteMatch::Nets(n) => Side::Nets(n),
+        RemoteMatch::Names(g) => Side::Fqdn(g),
+    })
 }
 
 /// The ports a host's replies go to: its ephemeral ports, never its services below 1024

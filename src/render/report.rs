@@ -45,6 +45,7 @@ pub(super) const MARKDOWN: super::Description = super::Description {
     forwarder: None,
     render: |rules, opts| super::Rendered::file(markdown(rules, opts)),
     previous: None,
+    check: None,
 };
 
 pub(super) const HTML: super::Description = super::Description {

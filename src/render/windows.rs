@@ -54,6 +54,7 @@ pub(super) const DESCRIPTION: super::Description = super::Description {
     forwarder: None,
     render: |rules, opts| super::Rendered::file(render(rules, opts)),
     previous: None,
+    check: None,
 };
 
 /// A Windows Firewall profile (`-Profile`).
@@ -208,7 +209,7 @@ fn render(rules: &Ruleset, opts: &RenderOptions) -> String {
 
 /// The last statement: every rule of the product and component's groups but this
 /// generation's, removed.
-pub(super) fn removal(prefix: &str, current: &str, store: &str) -> String {
+fn removal(prefix: &str, current: &str, store: &str) -> String {
     let all = list([prefix.to_string(), format!("{prefix} *")]);
     format!(
         "Get-NetFirewallRule -Group {all}{store} -ErrorAction 'SilentlyContinue' | Where-Object {{ $_.Group -ne {} }} | Remove-NetFirewallRule -WhatIf:$DryRun\n",

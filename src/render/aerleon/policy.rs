@@ -19,6 +19,9 @@ use crate::text::{aerleon_comment, sanitize};
 /// ones there).
 pub(super) const COMMENT_MAX: usize = 100;
 
+/// The longest peer label in a network's name (`FWGEN-` and it, within Aerleon's tokens).
+const LABEL_MAX: usize = 40;
+
 /// nft's longest comment, in bytes.
 const NFT_COMMENT_MAX: usize = 128;
 
@@ -84,7 +87,7 @@ impl Defs {
 
 /// The policy, the definitions and what was left out.
 pub(super) fn render(rules: &Ruleset, opts: &RenderOptions) -> Rendered {
-    // Checked before rendering (`Backend::render`): an error cannot reach here.
+    // Checked before rendering (`Description::check`): an error cannot reach here.
     let (targets, warnings) = super::targets(rules, opts).unwrap_or_default();
     let mut defs = Defs::default();
     let mut filters = Vec::new();
@@ -301,7 +304,7 @@ fn perimeter_terms(
     if group == Group::Iptables {
         terms.push(established(if toward { "to" } else { "from" }));
     }
-    for flow in perimeter::plan(rules, None, toward, replies, 40) {
+    for flow in perimeter::plan(rules, None, toward, replies, LABEL_MAX) {
         let label = flow.label.as_deref();
         let src = defs.side(&flow.from, rules, !toward, label.filter(|_| toward));
         let dst = defs.side(&flow.to, rules, toward, label.filter(|_| !toward));
@@ -351,10 +354,9 @@ fn host_terms(
         crate::model::Direction::Out
     };
     for rule in rules.rules.iter().filter(|r| r.direction == direction) {
-        let remote = match &rule.remote {
-            crate::ruleset::Remote::Any => Side::Any,
-            crate::ruleset::Remote::Addresses(a) => Side::Nets(a.clone()),
-            crate::ruleset::Remote::Names(g) => Side::Fqdn(g.iter().cloned().collect()),
+        // A rule bound to no address at all admits nothing (as in the perimeter plan).
+        let Some(remote) = perimeter::remote_side(rule, None) else {
+            continue;
         };
         let flow = Flow {
             rule,
@@ -363,7 +365,7 @@ fn host_terms(
             forward: true,
             label: None,
         };
-        let label = label_of(rule);
+        let label = perimeter::peer_label(rule, LABEL_MAX);
         let addr = defs.side(
             if inbound { &flow.from } else { &flow.to },
             rules,
@@ -383,11 +385,6 @@ fn host_terms(
         });
     }
     terms
-}
-
-/// The remote side's label as the perimeter plan gives it.
-fn label_of(rule: &Rule) -> Option<String> {
-    perimeter::peer_label(rule, 40)
 }
 
 /// Replies and related traffic (iptables; nftables' generator accepts them itself).
