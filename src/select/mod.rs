@@ -87,12 +87,12 @@ pub enum SelectError {
         warnings: Vec<String>,
     },
     /// Peers left unbound, whose rules would admit any address.
-    #[error("{}", unbound_message(.at, .peers))]
+    #[error("{}", unbound_lines(.at, .peers).join("\nerror: "))]
     Unbound { at: Box<Origin>, peers: Vec<String> },
 }
 
 /// Each unbound peer on a line of its own, then how to allow them instead.
-fn unbound_message(at: &Origin, peers: &[String]) -> String {
+fn unbound_lines(at: &Origin, peers: &[String]) -> Vec<String> {
     let mut lines: Vec<String> = peers.to_vec();
     let allow = match at {
         Origin::Key(k) => format!("set `{}: true` in the target", k.replace('-', "_")),
@@ -108,7 +108,7 @@ fn unbound_message(at: &Origin, peers: &[String]) -> String {
         },
         if peers.len() == 1 { "it" } else { "each" },
     ));
-    lines.join("\nerror: ")
+    lines
 }
 
 impl SelectError {
@@ -134,10 +134,7 @@ impl SelectError {
             SelectError::Strict { at, warnings } => {
                 warnings.iter().map(|w| format!("{at}: {w}")).collect()
             }
-            SelectError::Unbound { at, peers } => unbound_message(at, peers)
-                .split("\nerror: ")
-                .map(String::from)
-                .collect(),
+            SelectError::Unbound { at, peers } => unbound_lines(at, peers),
             other => vec![other.to_string()],
         }
     }
