@@ -12,19 +12,15 @@ use crate::util::fwgen_default as fwgen;
 
 #[test]
 fn a_selection_with_unbound_peers_is_an_error_naming_each() {
+    // The ICAP Gateway without a site file: every role and two host groups unbound.
+    let icap = |extra: &[&str]| {
+        let mut args = vec!["generate", "-p", "icap-gateway", "--gateway", "192.0.2.1"];
+        args.extend(extra);
+        fwgen(&args)
+    };
     let dir = tempfile::tempdir().unwrap();
     let out = dir.path().join("rules.nft");
-    let r = fwgen(&[
-        "generate",
-        "-p",
-        "icap-gateway",
-        "--gateway",
-        "192.0.2.1",
-        "-b",
-        "nftables",
-        "-o",
-        out.to_str().unwrap(),
-    ]);
+    let r = icap(&["-b", "nftables", "-o", out.to_str().unwrap()]);
     assert_eq!(r.code, 2, "{}", r.stderr);
     for peer in [
         "role `admin-clients`",
@@ -43,16 +39,7 @@ fn a_selection_with_unbound_peers_is_an_error_naming_each() {
     assert!(r.stdout.is_empty());
 
     // Said out loud, it is a warning and the rules admit any address, marked.
-    let r = fwgen(&[
-        "generate",
-        "-p",
-        "icap-gateway",
-        "--gateway",
-        "192.0.2.1",
-        "-b",
-        "nftables",
-        "--allow-unbound",
-    ]);
+    let r = icap(&["-b", "nftables", "--allow-unbound"]);
     assert_eq!(r.code, 0, "{}", r.stderr);
     assert!(
         r.stderr.contains("warning: role `admin-clients`"),
@@ -61,15 +48,7 @@ fn a_selection_with_unbound_peers_is_an_error_naming_each() {
     );
     assert!(r.stdout.contains("unbound role"), "{}", r.stdout);
     // --strict still refuses it.
-    let r = fwgen(&[
-        "generate",
-        "-p",
-        "icap-gateway",
-        "-b",
-        "json",
-        "--allow-unbound",
-        "--strict",
-    ]);
+    let r = icap(&["-b", "json", "--allow-unbound", "--strict"]);
     assert_eq!(r.code, 2, "{}", r.stderr);
 }
 
