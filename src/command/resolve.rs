@@ -153,7 +153,7 @@ fn write(
             // (the administrator's, then CI's) with the same answers is up to date.
             let mut text = text;
             if check
-                && let Ok(old) = std::fs::read_to_string(path)
+                && let Some(old) = crate::output::existing_text(path)
                 && answers(&old).is_some()
                 && answers(&old) == answers(&text)
             {

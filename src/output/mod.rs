@@ -197,6 +197,25 @@ fn destination(path: &Path) -> Result<Destination, OutputError> {
     final_target(path).map(Destination::File).map_err(err)
 }
 
+/// The text of the regular file at `path` (through links), at most `MAX_COMPARE` bytes, for
+/// a command that compares with it before `apply`; `None` for anything else: missing, a
+/// FIFO or device (opened without waiting, never read), a directory, text not UTF-8.
+pub fn existing_text(path: &Path) -> Option<String> {
+    use std::io::Read;
+    use std::os::unix::fs::OpenOptionsExt;
+    let file = std::fs::OpenOptions::new()
+        .read(true)
+        .custom_flags(rustix::fs::OFlags::NONBLOCK.bits() as i32)
+        .open(path)
+        .ok()?;
+    if !file.metadata().ok()?.is_file() {
+        return None;
+    }
+    let mut bytes = Vec::new();
+    file.take(MAX_COMPARE).read_to_end(&mut bytes).ok()?;
+    String::from_utf8(bytes).ok()
+}
+
 /// The bytes of an existing regular file, at most `MAX_COMPARE` of them (a longer file is
 /// different from anything fwgen writes anyway); `None` when it does not exist.
 fn read_existing(path: &Path) -> Result<Option<Vec<u8>>, OutputError> {

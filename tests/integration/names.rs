@@ -1294,3 +1294,51 @@ fn every_answer_resolve_writes_is_read_back_and_odd_ones_are_named() {
         strict.stderr
     );
 }
+
+/// `resolve --check` reads the lock file it compares only when it is a regular file: a FIFO
+/// (or a device) at `-o` is an error at once, never a read that waits for a writer.
+#[test]
+fn resolve_check_never_reads_a_fifo_at_its_output() {
+    if dnsmasq().is_none() || !have_tools(&["ip", "python3", "mkfifo", "timeout"]) {
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let site = dir.path().join("site.yaml");
+    std::fs::write(
+        &site,
+        "product: icap-gateway\nversion: \"4.8\"\ngateway: [192.0.2.30]\n",
+    )
+    .unwrap();
+    let fifo = dir.path().join("fwgen.lock");
+    assert!(
+        Command::new("mkfifo")
+            .arg(&fifo)
+            .status()
+            .unwrap()
+            .success()
+    );
+    let mut dns = Dns::new("fifo");
+    dns.serve(&[
+        ("time.clearswift.net", "203.0.113.123"),
+        ("services1.clearswift.net", "203.0.113.31"),
+        ("services2.clearswift.net", "203.0.113.32"),
+    ]);
+    let out = Command::new("ip")
+        .args(["netns", "exec", &dns.ns, "timeout", "20"])
+        .arg(env!("CARGO_BIN_EXE_fwgen"))
+        .args([
+            "resolve",
+            "--site",
+            site.to_str().unwrap(),
+            "--dns-server",
+            "198.18.9.1",
+        ])
+        .arg("-o")
+        .arg(&fifo)
+        .arg("--check")
+        .output()
+        .unwrap();
+    let code = out.status.code().unwrap_or(-1);
+    assert_ne!(code, 124, "resolve --check waited on the FIFO");
+    assert_eq!(code, 2, "{}", String::from_utf8_lossy(&out.stderr));
+}
