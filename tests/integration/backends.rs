@@ -188,6 +188,16 @@ mod windows {
         let other = check(&script("other.ps1", &["--windows-profile", "domain"])).unwrap();
         assert_ne!(other.current, parsed.current);
         assert_eq!(other.removes, parsed.removes);
+        // The file name reaches the header's comments only, as text: a hostile one (quotes,
+        // `$(…)`, a line break, a block-comment end) changes no command.
+        let hostile = script("x'; $(Remove-Item c:) \n#> Stop-Computer \u{2028}.ps1", &[]);
+        let h = check(&hostile).unwrap_or_else(|e| panic!("{e}\n{hostile}"));
+        assert_eq!(h.rules, parsed.rules);
+        assert_eq!(h.current, parsed.current);
+        assert!(
+            !hostile.lines().any(|l| l.starts_with("Stop-Computer")),
+            "{hostile}"
+        );
     }
 
     #[test]
