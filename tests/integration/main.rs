@@ -32,6 +32,7 @@ mod coverage;
 mod errors;
 mod eval;
 mod examples;
+mod fleet;
 mod fuzz_regressions;
 mod generate;
 mod hardening;

@@ -165,6 +165,16 @@ fn every_fwgen_and_load_command_in_the_readme_runs() {
                 .env("PATH", &path)
                 .output()
                 .unwrap()
+        } else if cmd.starts_with("ansible-playbook ") || cmd.starts_with("ansible-lint ") {
+            // The fleet lab runs these very lines, in a copy of ansible/ (tests/integration/fleet.rs).
+            let lab = std::fs::read_to_string(root.join("ansible/lab.sh")).unwrap();
+            assert!(
+                lab.contains(&format!("\"{cmd}")),
+                "`{cmd}` is in the guide but ansible/lab.sh does not run it"
+            );
+            continue;
+        } else if cmd == "ansible/lab.sh" {
+            continue; // run by tests/integration/fleet.rs
         } else if cmd.starts_with("cargo ") || cmd.starts_with("bench/") || cmd.starts_with("fuzz/")
         {
             continue; // run by .ci/run, checked by the next test
