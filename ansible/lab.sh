@@ -36,6 +36,9 @@ if [ ! -x "$venv/bin/ansible-playbook" ] || [ ! -x "$venv/bin/ansible-lint" ]; t
   "$venv/bin/pip" install --quiet ansible-core==2.18.19 ansible-lint==26.10.1
 fi
 
+# The gateways' Python for Ansible's modules: Debian's, else the one on PATH.
+py=/usr/bin/python3
+[ -x "$py" ] || py=$(command -v python3)
 lab=$(mktemp -d /tmp/fwgen-lab.XXXXXX)
 tag=fl$$
 ctl=$tag-ctl
@@ -153,6 +156,7 @@ rm -f "$lab/ansible/lab.sh"
   echo "    ansible_user: root"
   echo "    ansible_ssh_private_key_file: $lab/key"
   echo "    ansible_ssh_common_args: -o StrictHostKeyChecking=no -o UserKnownHostsFile=/dev/null"
+  echo "    ansible_python_interpreter: $py"
   echo "  hosts:"
   i=0
   for gw in "${gws[@]}"; do
@@ -162,6 +166,8 @@ rm -f "$lab/ansible/lab.sh"
     echo "      fwgen_remote_dir: $lab/$gw/fwgen"
     echo "      fwgen_state_dir: $lab/$gw/state"
   done
+  # gw3 has fwgen installed already: the role checks its version and copies none.
+  echo "      fwgen_host_binary: $fwgen"
 } > "$lab/ansible/inventory.yml"
 mkdir -p "$lab/home"
 run() { # the controller's shell: ansible from the venv, fwgen on PATH
@@ -210,6 +216,8 @@ for gw in "${gws[@]}"; do
     || { cat "$lab/rollout.log"; fail "$gw: no proof reported"; }
   grep -q "table inet fwgen" <<<"$(listing "$gw")" || fail "$gw has no fwgen table"
 done
+[ -x "$lab/gw1/fwgen/bin/fwgen" ] || fail "the controller's fwgen was not copied to gw1"
+[ ! -e "$lab/gw3/fwgen/bin/fwgen" ] || fail "fwgen was copied to gw3, which has its own"
 for i in 1 2 3; do
   gw=198.18.1.$i
   expect_probe open "$ctl" 198.18.1.100 "$gw" 22 "gw$i admin SSH"
@@ -245,7 +253,7 @@ grep -q 'the live audit failed' "$lab/broken.log" || { cat "$lab/broken.log"; fa
 [ "$(listing gw2)" = "${before[gw2]}" ] || fail "gw2 was not rolled back byte-equal"
 [ -z "$(recap "$lab/broken.log" gw3)" ] || { cat "$lab/broken.log"; fail "the rollout reached gw3"; }
 [ "$(listing gw3)" = "${before[gw3]}" ] || fail "gw3's ruleset changed"
-grep -o '"msg": "fwgen apply failed: [^"]*' "$lab/broken.log" | head -1 | sed 's/^/   gw2: /'
+grep -o '"msg": "fwgen apply: the live audit failed[^"]*' "$lab/broken.log" | head -1 | sed 's/^/   gw2: /'
 echo "   gw1 changed; gw2 failed its live audit and was restored byte-equal; gw3 untouched"
 expect_probe open "$ctl" 198.18.1.100 198.18.1.3 443 "gw3 still serves"
 

@@ -323,11 +323,28 @@ fn expected(findings: &Value) -> Result<Vec<(Value, bool, String)>, String> {
     Ok(out)
 }
 
-/// Probe from `ns` with short timeouts (the namespaces answer in microseconds).
+/// Probe from `ns` with short timeouts (the namespaces answer in microseconds), each from a
+/// source port of the lab's own: the kernel's ephemeral port could be one an earlier case's
+/// probe used, whose connection-tracking entry (UDP: 30 s) then admits it as established.
 fn probe(lab: &Lab, ns: &str, probes: &[Value], timeout: &str) -> Vec<String> {
     if probes.is_empty() {
         return Vec::new();
     }
+    let probes: Vec<Value> = probes
+        .iter()
+        .map(|p| {
+            let mut p = p.clone();
+            if let Some(o) = p.as_object_mut()
+                && matches!(o.get("proto").and_then(Value::as_str), Some("tcp" | "udp"))
+            {
+                // Within Linux's ephemeral ports (32768-60999), which every probed part
+                // covers (`from_linux_ports`): the lab's 40000-64999, one to one.
+                let sport = 32_768 + u32::from(lab.next_sport()) % 28_232;
+                o.insert("sport".into(), sport.into());
+            }
+            p
+        })
+        .collect();
     let mut cmd = lab.exec(ns);
     cmd.env("FWGEN_PROBE_TIMEOUT", timeout)
         .env("FWGEN_PROBE_TRIES", "1")

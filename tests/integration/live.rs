@@ -330,19 +330,24 @@ impl Lab {
         String::from_utf8_lossy(&out.stdout).trim().to_string()
     }
 
+    /// A source port of the lab's own for the next probe: no connection-tracking entry of an
+    /// earlier probe (an earlier ruleset's) can answer for it. 25,000 probes a lab before a
+    /// port comes round again.
+    pub(crate) fn next_sport(&self) -> u16 {
+        use std::sync::atomic::Ordering;
+        self.ports
+            .fetch_update(Ordering::Relaxed, Ordering::Relaxed, |n| {
+                Some(if n >= 64_999 { FIRST_PROBE_PORT } else { n + 1 })
+            })
+            .unwrap_or(FIRST_PROBE_PORT)
+    }
+
     /// Run `probes` from `ns`; `"open"` or `"closed"` each.
     pub(crate) fn probe(&self, ns: &str, probes: &[Probe]) -> Vec<String> {
-        use std::sync::atomic::Ordering;
         let json: Vec<serde_json::Value> = probes
             .iter()
             .map(|p| {
-                // 25,000 probes a lab before a port comes round again.
-                let sport = self
-                    .ports
-                    .fetch_update(Ordering::Relaxed, Ordering::Relaxed, |n| {
-                        Some(if n >= 64_999 { FIRST_PROBE_PORT } else { n + 1 })
-                    })
-                    .unwrap_or(FIRST_PROBE_PORT);
+                let sport = self.next_sport();
                 serde_json::json!({"src": p.src, "dst": p.dst, "proto": p.proto, "port": p.port, "sport": sport})
             })
             .collect();

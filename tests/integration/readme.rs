@@ -279,8 +279,8 @@ fn the_benchmark_script_of_the_readme_runs_what_exists() {
         }
     }
     assert_eq!(
-        called, 6,
-        "start-up, batch build, Aerleon, audit, apply, criterion"
+        called, 7,
+        "start-up, batch build, fleet, Aerleon, audit, apply, criterion"
     );
 }
 

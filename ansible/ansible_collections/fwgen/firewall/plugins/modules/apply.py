@@ -246,7 +246,8 @@ def main():
     result.update(audit=out, summary=summary(err, out), stdout=out, stderr=err, rc=rc)
     if rc != 0:
         result["changed"] = False
-        module.fail_json(msg="fwgen apply failed: " + err.strip(), **result)
+        said = [l for l in err.splitlines() if l.startswith("fwgen apply")]
+        module.fail_json(msg=said[-1] if said else "fwgen apply failed: " + err.strip(), **result)
     result["changed"] = True
     module.exit_json(**result)
 
