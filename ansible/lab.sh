@@ -23,6 +23,15 @@ fail() { echo "lab: FAILED: $*" >&2; exit 1; }
 step() { echo "== lab: $*"; }
 
 [ "$(id -u)" = 0 ] || fail "run as root (network namespaces, sshd, nft)"
+# Debian's packages the lab needs, installed when missing (as .ci/run does).
+if ! [ -x /usr/sbin/sshd ] || ! command -v ssh >/dev/null || ! command -v nft >/dev/null \
+  || ! command -v ip >/dev/null; then
+  if command -v apt-get >/dev/null; then
+    echo "== lab: installing openssh-server, openssh-client, nftables, iproute2 (apt-get)"
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends \
+      openssh-server openssh-client nftables iproute2 >/dev/null
+  fi
+fi
 for tool in ip nft python3 /usr/sbin/sshd ssh ssh-keygen; do
   command -v "$tool" >/dev/null || fail "$tool is not installed (apt-get install iproute2 nftables openssh-server)"
 done
