@@ -184,12 +184,15 @@ def split(stdout):
     return head + "\n", audit
 
 
-def summary(err, audit):
-    """fwgen's one-line summary: its last `fwgen apply` note, else the audit's first line."""
+def fwgen_says(err):
+    """fwgen's own one-line account of the run: its last `fwgen apply` line, or None."""
     lines = [l for l in err.splitlines() if l.startswith("fwgen apply")]
-    if lines:
-        return lines[-1]
-    return audit.splitlines()[0] if audit else ""
+    return lines[-1] if lines else None
+
+
+def summary(err, audit):
+    """fwgen's one-line summary, else the audit's first line."""
+    return fwgen_says(err) or (audit.splitlines()[0] if audit else "")
 
 
 def main():
@@ -246,8 +249,7 @@ def main():
     result.update(audit=out, summary=summary(err, out), stdout=out, stderr=err, rc=rc)
     if rc != 0:
         result["changed"] = False
-        said = [l for l in err.splitlines() if l.startswith("fwgen apply")]
-        module.fail_json(msg=said[-1] if said else "fwgen apply failed: " + err.strip(), **result)
+        module.fail_json(msg=fwgen_says(err) or "fwgen apply failed: " + err.strip(), **result)
     result["changed"] = True
     module.exit_json(**result)
 
