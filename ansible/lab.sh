@@ -19,7 +19,13 @@ set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 root=$(dirname "$here")
 
-fail() { echo "lab: FAILED: $*" >&2; exit 1; }
+# The log of the step that runs now (run sets it): shown with any failure after it.
+log=
+fail() {
+  if [ -n "$log" ] && [ -s "$log" ]; then cat "$log" >&2; fi
+  echo "lab: FAILED: $*" >&2
+  exit 1
+}
 step() { echo "== lab: $*"; }
 
 [ "$(id -u)" = 0 ] || fail "run as root (network namespaces, sshd, nft)"
@@ -175,28 +181,29 @@ rm -f "$lab/ansible/lab.sh"
     echo "      fwgen_remote_dir: $lab/$gw/fwgen"
     echo "      fwgen_state_dir: $lab/$gw/state"
   done
-  # gw3 has fwgen installed already: the role checks its version and copies none.
+  # gw3 has fwgen installed already: the role copies none (the module checks what it renders).
   echo "      fwgen_host_binary: $fwgen"
 } > "$lab/ansible/inventory.yml"
 mkdir -p "$lab/home"
-run() { # the controller's shell: ansible from the venv, fwgen on PATH
+run() { # NAME COMMAND: in the controller's shell (ansible from the venv, fwgen on PATH), into $lab/NAME.log
+  log=$lab/$1.log
   (cd "$lab/ansible" && ip netns exec "$ctl" env PATH="$venv/bin:$(dirname "$fwgen"):$PATH" \
     HOME="$lab/home" ANSIBLE_HOME="$lab/home/.ansible" ANSIBLE_NOCOLOR=1 ANSIBLE_FORCE_COLOR=0 \
-    ANSIBLE_LOCAL_TEMP="$lab/home/tmp" timeout 600 sh -c "$1")
+    ANSIBLE_LOCAL_TEMP="$lab/home/tmp" timeout 600 sh -c "$2") >"$log" 2>&1
 }
 recap() { # LOG HOST -> the host's recap line
   grep -E "^$2 +:" "$1" || true
 }
 
 step "lint: ansible-lint and --syntax-check"
-run "ansible-lint --offline --profile production rollout.yml ansible_collections/fwgen/firewall" >"$lab/lint.log" 2>&1 \
-  || { cat "$lab/lint.log"; fail "ansible-lint"; }
-! grep -q 'ERROR' "$lab/lint.log" || { cat "$lab/lint.log"; fail "ansible-lint reported an error"; }
-tail -1 "$lab/lint.log"
-run "ansible-doc fwgen.firewall.apply" >"$lab/doc.log" 2>&1 && ! grep -q 'ERROR' "$lab/doc.log" \
-  || { cat "$lab/doc.log"; fail "ansible-doc fwgen.firewall.apply"; }
-run "ansible-playbook -i inventory.yml rollout.yml --syntax-check" >"$lab/syntax.log" 2>&1 \
-  || { cat "$lab/syntax.log"; fail "--syntax-check"; }
+run lint "ansible-lint --offline --profile production rollout.yml ansible_collections/fwgen/firewall" \
+  || fail "ansible-lint"
+! grep -q 'ERROR' "$log" || fail "ansible-lint reported an error"
+tail -1 "$log"
+run doc "ansible-doc fwgen.firewall.apply" && ! grep -q 'ERROR' "$log" \
+  || fail "ansible-doc fwgen.firewall.apply"
+run syntax "ansible-playbook -i inventory.yml rollout.yml --syntax-check" \
+  || fail "--syntax-check"
 
 step "before: nothing filters, every listener answers"
 for i in 1 2 3; do
@@ -206,23 +213,23 @@ done
 step "check mode: every gateway would change, and nothing does"
 declare -A before
 for gw in "${gws[@]}"; do before[$gw]=$(listing "$gw"); done
-run "ansible-playbook -i inventory.yml rollout.yml --check --diff" >"$lab/check.log" 2>&1 \
-  || { cat "$lab/check.log"; fail "the check-mode run failed"; }
-grep -q '^+table inet fwgen {' "$lab/check.log" || { cat "$lab/check.log"; fail "--diff showed no diff"; }
+run check "ansible-playbook -i inventory.yml rollout.yml --check --diff" \
+  || fail "the check-mode run failed"
+grep -q '^+table inet fwgen {' "$log" || fail "--diff showed no diff"
 for gw in "${gws[@]}"; do
-  grep -q "$gw: changed: " "$lab/check.log" || { cat "$lab/check.log"; fail "$gw not reported changed in check mode"; }
+  grep -q "$gw: changed: " "$log" || fail "$gw not reported changed in check mode"
   [ "$(listing "$gw")" = "${before[$gw]}" ] || fail "check mode changed $gw"
   [ ! -e "$lab/$gw/fwgen" ] || fail "check mode left files on $gw"
 done
 echo "   all three reported changed; listings unchanged"
 
 step "rollout"
-run "ansible-playbook -i inventory.yml rollout.yml" >"$lab/rollout.log" 2>&1 \
-  || { cat "$lab/rollout.log"; fail "the rollout failed"; }
+run rollout "ansible-playbook -i inventory.yml rollout.yml" \
+  || fail "the rollout failed"
 for gw in "${gws[@]}"; do
-  recap "$lab/rollout.log" "$gw" | grep -q 'changed=[1-9].*failed=0' || { cat "$lab/rollout.log"; fail "$gw: not changed"; }
-  grep -q "$gw: changed: fwgen apply: nftables applied and proven live" "$lab/rollout.log" \
-    || { cat "$lab/rollout.log"; fail "$gw: no proof reported"; }
+  recap "$log" "$gw" | grep -q 'changed=[1-9].*failed=0' || fail "$gw: not changed"
+  grep -q "$gw: changed: fwgen apply: nftables applied and proven live" "$log" \
+    || fail "$gw: no proof reported"
   grep -q "table inet fwgen" <<<"$(listing "$gw")" || fail "$gw has no fwgen table"
 done
 [ -x "$lab/gw1/fwgen/bin/fwgen" ] || fail "the controller's fwgen was not copied to gw1"
@@ -240,10 +247,10 @@ done
 
 step "again, unchanged input: nothing changes"
 for gw in "${gws[@]}"; do before[$gw]=$(listing "$gw"); done
-run "ansible-playbook -i inventory.yml rollout.yml" >"$lab/again.log" 2>&1 \
-  || { cat "$lab/again.log"; fail "the second run failed"; }
+run again "ansible-playbook -i inventory.yml rollout.yml" \
+  || fail "the second run failed"
 for gw in "${gws[@]}"; do
-  recap "$lab/again.log" "$gw" | grep -q 'changed=0 .*failed=0' || { cat "$lab/again.log"; fail "$gw changed on the second run"; }
+  recap "$log" "$gw" | grep -q 'changed=0 .*failed=0' || fail "$gw changed on the second run"
   [ "$(listing "$gw")" = "${before[$gw]}" ] || fail "$gw's ruleset changed on the second run"
 done
 echo "   changed=0 on all three"
@@ -252,17 +259,17 @@ step "a broken gateway: gw2 drops 443 in a table of its own; the input changes (
 printf 'table inet other {\n chain input {\n  type filter hook input priority -10; policy accept;\n  tcp dport 443 drop\n }\n}\n' \
   | ip netns exec "$tag-gw2" nft -f -
 for gw in "${gws[@]}"; do before[$gw]=$(listing "$gw"); done
-if run "ansible-playbook -i inventory.yml rollout.yml -e '{\"fwgen_features\": [\"snmp\"]}'" >"$lab/broken.log" 2>&1; then
-  cat "$lab/broken.log"; fail "the rollout passed a gateway whose live audit fails"
+if run broken "ansible-playbook -i inventory.yml rollout.yml -e '{\"fwgen_features\": [\"snmp\"]}'"; then
+  fail "the rollout passed a gateway whose live audit fails"
 fi
-recap "$lab/broken.log" gw1 | grep -q 'changed=[1-9].*failed=0' || { cat "$lab/broken.log"; fail "gw1 not changed"; }
+recap "$log" gw1 | grep -q 'changed=[1-9].*failed=0' || fail "gw1 not changed"
 grep -q "fwgen snmp" <<<"$(listing gw1)" || fail "gw1 does not have the new ruleset"
-recap "$lab/broken.log" gw2 | grep -q 'failed=1' || { cat "$lab/broken.log"; fail "gw2 not failed"; }
-grep -q 'the live audit failed' "$lab/broken.log" || { cat "$lab/broken.log"; fail "gw2's failure is not the live audit"; }
+recap "$log" gw2 | grep -q 'failed=1' || fail "gw2 not failed"
+grep -q 'the live audit failed' "$log" || fail "gw2's failure is not the live audit"
 [ "$(listing gw2)" = "${before[gw2]}" ] || fail "gw2 was not rolled back byte-equal"
-[ -z "$(recap "$lab/broken.log" gw3)" ] || { cat "$lab/broken.log"; fail "the rollout reached gw3"; }
+[ -z "$(recap "$log" gw3)" ] || fail "the rollout reached gw3"
 [ "$(listing gw3)" = "${before[gw3]}" ] || fail "gw3's ruleset changed"
-grep -o '"msg": "fwgen apply: the live audit failed[^"]*' "$lab/broken.log" | head -1 | sed 's/^/   gw2: /'
+grep -o '"msg": "fwgen apply: the live audit failed[^"]*' "$log" | head -1 | sed 's/^/   gw2: /'
 echo "   gw1 changed; gw2 failed its live audit and was restored byte-equal; gw3 untouched"
 expect_probe open "$ctl" 198.18.1.100 198.18.1.3 443 "gw3 still serves"
 
