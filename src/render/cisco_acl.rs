@@ -510,10 +510,13 @@ fn ftp_entries(rules: &Ruleset) -> Vec<String> {
 /// The file around a configuration written with base names: the header, the generation's
 /// names, how the lists are bound, then (with an interface) the switch-over and the removal
 /// of the previous generation.
-fn finish(rules: &Ruleset, opts: &RenderOptions, dialect: Dialect, config: &str) -> String {
-    let base_defined = generation::defined(config);
-    let id = generation::generation(config);
-    let config = generation::rename(config, &base_defined, &id);
+fn finish(rules: &Ruleset, opts: &RenderOptions, dialect: Dialect, config: String) -> String {
+    let base_defined = generation::defined(&config);
+    let id = generation::generation(&config);
+    let renamed = generation::rename(&config, &base_defined, &id);
+    // Shadowing would keep the base-named copy alive to the end.
+    drop(config);
+    let config = renamed;
     let now = generation::defined(&config);
     let succession = generation::Succession::new(opts.cisco.previous.as_ref(), &id, &now);
     let list = |slot: &str| {
@@ -521,7 +524,8 @@ fn finish(rules: &Ruleset, opts: &RenderOptions, dialect: Dialect, config: &str)
             .find(|d| generation::base(&d.name) == slot && d.kind != generation::Kind::NetGroup)
             .map(|d| d.name.clone())
     };
-    let mut out = String::new();
+    // The configuration and a few kilobytes around it: one allocation, not a doubling series.
+    let mut out = String::with_capacity(config.len() + 16 * 1024);
     for l in header_lines(rules, opts) {
         let _ = writeln!(out, "! {}", remark(&l));
     }

@@ -63,7 +63,9 @@ pub(super) fn render_asa(rules: &Ruleset, opts: &RenderOptions) -> crate::render
         }
     }
     out.push_str(&body);
-    crate::render::Rendered::file(finish(rules, opts, Dialect::Asa, &out))
+    // The copies of a large configuration add up: each is dropped as soon as it is copied.
+    drop(body);
+    crate::render::Rendered::file(finish(rules, opts, Dialect::Asa, out))
 }
 
 /// How to bind the ASA's lists, and why: an ASA admits a connection by the inbound list of

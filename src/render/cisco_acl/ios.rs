@@ -50,8 +50,10 @@ pub(super) fn render_ios(rules: &Ruleset, opts: &RenderOptions) -> crate::render
         out.push_str("!\n");
     }
     out.push_str(&body);
+    // The copies of a large configuration add up: each is dropped as soon as it is copied.
+    drop(body);
     crate::render::Rendered {
-        output: crate::render::Output::Single(finish(rules, opts, Dialect::Ios, &out)),
+        output: crate::render::Output::Single(finish(rules, opts, Dialect::Ios, out)),
         warnings,
     }
 }
