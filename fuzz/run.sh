@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # Fuzz every target for SECONDS each (default 60) with libFuzzer (cargo fuzz), seeded from the
-# shipped catalogue, the example sites and the test fixtures. Not part of `cargo test`.
-# Crashes land in fuzz/artifacts/TARGET/; copy each into fuzz/regressions/TARGET/ after the
-# fix, where `cargo test` replays it (tests/integration/fuzz_regressions.rs).
+# shipped catalogue, the example sites and the test fixtures, as many targets at a time as
+# there are cores. Not part of `cargo test`. Crashes land in fuzz/artifacts/TARGET/ and make
+# the run fail; copy each into fuzz/regressions/TARGET/ after the fix, where `cargo test`
+# replays it (tests/integration/fuzz_regressions.rs).
 #   fuzz/run.sh [SECONDS]
 #   fuzz/run.sh build      (only build every target, as the runs will: CI does it early)
 # FWGEN_FUZZ_SANITIZER (default `address`) is cargo fuzz's `--sanitizer`: `none` builds in
@@ -52,20 +53,53 @@ seed() {
   cp fuzz/regressions/"$t"/* "$dir/" 2>/dev/null || true
 }
 
-printf '%-10s %12s %8s %s\n' target executions crashes "seconds"
-for t in catalogue site pipeline split names audit; do
+# The targets run side by side, as many at a time as there are cores (FWGEN_FUZZ_JOBS
+# overrides it): each gets a core, and six targets take a third of the time on two cores.
+jobs=${FWGEN_FUZZ_JOBS:-$(nproc)}
+logs=$(mktemp -d)
+trap 'rm -rf "$logs"' EXIT
+targets=(catalogue site pipeline split names audit)
+# The crash inputs a target's artifacts directory holds.
+crashes() {
+  if [ -d "fuzz/artifacts/$1" ]; then find "fuzz/artifacts/$1" -type f | wc -l; else echo 0; fi
+}
+fuzz_one() {
+  local t=$1 dict=()
+  if [ -f "fuzz/$t.dict" ]; then dict=(-dict="fuzz/$t.dict"); fi
+  crashes "$t" >"$logs/$t.before"
+  cargo fuzz run "$profile" -s "$sanitizer" "$t" "fuzz/corpus/$t" -- -max_total_time="$secs" -rss_limit_mb=2048 -max_len=65536 "${dict[@]}" >"$logs/$t" 2>&1 || true
+}
+for t in "${targets[@]}"; do
   seed "$t"
-  log=$(mktemp)
-  dict=()
-  [ -f "fuzz/$t.dict" ] && dict=(-dict="fuzz/$t.dict")
-  set +e
-  cargo fuzz run "$profile" -s "$sanitizer" "$t" "fuzz/corpus/$t" -- -max_total_time="$secs" -rss_limit_mb=2048 -max_len=65536 "${dict[@]}" >"$log" 2>&1
-  set -e
-  runs=$(grep -o 'Done [0-9]* runs' "$log" | awk '{print $2}')
-  crashes=$(ls "fuzz/artifacts/$t" 2>/dev/null | wc -l)
+done
+running=0
+for t in "${targets[@]}"; do
+  fuzz_one "$t" &
+  running=$((running + 1))
+  if [ "$running" -ge "$jobs" ]; then
+    wait -n || true
+    running=$((running - 1))
+  fi
+done
+wait
+
+# A crash this run found fails it (CI too): its input is in fuzz/artifacts/TARGET/.
+found=0
+printf '%-10s %12s %8s %s\n' target executions crashes "seconds"
+for t in "${targets[@]}"; do
+  runs=$(sed -n 's/.*Done \([0-9]*\) runs.*/\1/p' "$logs/$t")
+  crashes=$(crashes "$t")
   printf '%-10s %12s %8s %s\n' "$t" "${runs:-?}" "$crashes" "$secs"
   if [ "$crashes" != 0 ]; then
-    grep -m5 -E 'panicked|ERROR' "$log" || true
+    grep -m5 -E 'panicked|ERROR' "$logs/$t" || true
   fi
-  rm -f "$log"
+  if [ "$crashes" -gt "$(cat "$logs/$t.before")" ]; then
+    found=1
+  fi
+  if [ -z "$runs" ] && [ "$crashes" = 0 ]; then
+    echo "fuzz/run.sh: target $t did not run:" >&2
+    tail -5 "$logs/$t" >&2
+    found=1
+  fi
 done
+exit "$found"
