@@ -53,12 +53,20 @@ impl SourceFile {
     }
 
     /// To be read for `only` (see [`build`]).
-    fn wanted(&self, only: Option<(&str, Option<&str>)>) -> bool {
-        let Some((product, version)) = only else {
-            return true;
-        };
-        self.json
-            .is_some_and(|b| b.product == product && version.is_none_or(|v| v == b.version))
+    fn wanted(&self, only: Only<'_>) -> bool {
+        match only {
+            Only::All => true,
+            Only::Version(product, version) => self
+                .json
+                .is_some_and(|b| b.product == product && version.is_none_or(|v| v == b.version)),
+            // A built-in file whose product build.rs could not tell is read all the same.
+            Only::Products(products) => {
+                !self.builtin
+                    || self
+                        .json
+                        .is_none_or(|b| b.product.is_empty() || products.contains(b.product))
+            }
+        }
     }
 
     /// How messages about another file name this one.
@@ -76,7 +84,7 @@ impl SourceFile {
 
 /// Load the catalogue shipped inside the binary.
 pub fn load_embedded() -> Result<Catalogue, Diagnostics> {
-    build(embedded_files(), None)
+    build(&embedded_files(), Only::All)
 }
 
 /// The catalogue shipped inside the binary with only `product`'s files read, or only the one
@@ -90,9 +98,13 @@ pub fn load_embedded_product(
     version: Option<&str>,
 ) -> Option<Result<Catalogue, Diagnostics>> {
     let files = embedded_files();
-    let described = files.iter().any(|f| f.wanted(Some((product, None))));
-    let version = version.filter(|v| files.iter().any(|f| f.wanted(Some((product, Some(v))))));
-    (described && !product.is_empty()).then(|| build(files, Some((product, version))))
+    let described = files.iter().any(|f| f.wanted(Only::Version(product, None)));
+    let version = version.filter(|v| {
+        files
+            .iter()
+            .any(|f| f.wanted(Only::Version(product, Some(v))))
+    });
+    (described && !product.is_empty()).then(|| build(&files, Only::Version(product, version)))
 }
 
 fn embedded_files() -> Vec<SourceFile> {
@@ -112,6 +124,21 @@ fn embedded_files() -> Vec<SourceFile> {
 /// `*.yaml` files or one file each) as one catalogue: a product version defined twice is an
 /// error naming both places. The same path given twice is read once.
 pub fn load_all(builtin: bool, paths: &[&Path]) -> Result<Catalogue, Diagnostics> {
+    load_all_for(builtin, paths, None)
+}
+
+/// [`load_all`] for a run about `products` only (when given): the built-in files of other
+/// products are not read (a build for one product reads a fifth of the built-in catalogue),
+/// and the digest is the whole catalogue's. Whenever that could change the answer, all is
+/// read, so that the catalogue and every message are [`load_all`]'s: when a product wanted
+/// is missing (the unknown-product message lists every product), when a file given defines
+/// a product the built-in files left out describe (a version defined twice, a title that
+/// differs), and when anything is wrong.
+pub fn load_all_for(
+    builtin: bool,
+    paths: &[&Path],
+    products: Option<&BTreeSet<String>>,
+) -> Result<Catalogue, Diagnostics> {
     let mut files = if builtin {
         embedded_files()
     } else {
@@ -125,7 +152,20 @@ pub fn load_all(builtin: bool, paths: &[&Path]) -> Result<Catalogue, Diagnostics
             read_files(path, &mut files, &mut errors);
         }
     }
-    finish(build(files, None), errors)
+    if let Some(products) = products.filter(|_| errors.is_empty()) {
+        let left_out: BTreeSet<&str> = files
+            .iter()
+            .filter(|f| !f.wanted(Only::Products(products)))
+            .filter_map(|f| f.json.map(|b| b.product))
+            .collect();
+        if let Ok(cat) = build(&files, Only::Products(products))
+            && products.iter().all(|p| cat.products.contains_key(p))
+            && cat.products.keys().all(|p| !left_out.contains(p.as_str()))
+        {
+            return Ok(cat);
+        }
+    }
+    finish(build(&files, Only::All), errors)
 }
 
 /// Names of the shipped catalogue files (for tests and `products`).
@@ -141,14 +181,14 @@ pub fn embedded_texts() -> impl Iterator<Item = (&'static str, &'static str)> {
 /// Load a catalogue from the text of one file named `name` (for tests, fuzzing and tools).
 pub fn load_text(name: &str, text: &str) -> Result<Catalogue, Diagnostics> {
     build(
-        vec![SourceFile {
+        &[SourceFile {
             display: name.to_string(),
             builtin: false,
             name: name.to_string(),
             text: text.to_string().into(),
             json: None,
         }],
-        None,
+        Only::All,
     )
 }
 
@@ -219,17 +259,23 @@ fn read_raw(f: &SourceFile) -> Result<raw::File, Diagnostics> {
     json.map_or_else(|| parse_file(&f.display, &f.text), Ok)
 }
 
-/// The catalogue of `files`, or with `only`, of the built-in files that describe that product
-/// (and version, if given): the others count in the digest but are not read.
-fn build(
-    files: Vec<SourceFile>,
-    only: Option<(&str, Option<&str>)>,
-) -> Result<Catalogue, Diagnostics> {
+/// Which of its files [`build`] reads; the others count in the digest all the same.
+#[derive(Clone, Copy)]
+enum Only<'a> {
+    All,
+    /// The built-in files that describe this product (and version, if given) only.
+    Version(&'a str, Option<&'a str>),
+    /// Every file but the built-in ones that describe other products.
+    Products(&'a BTreeSet<String>),
+}
+
+/// The catalogue of the files `only` says, under the digest of all of them.
+fn build(files: &[SourceFile], only: Only<'_>) -> Result<Catalogue, Diagnostics> {
     let mut errors = Vec::new();
     let mut hasher = Sha256::new();
     // (path for messages about this file, how other files' messages name it, the version)
     let mut versions: Vec<(String, String, ProductVersion)> = Vec::new();
-    for f in &files {
+    for f in files {
         let file_digest = f.digest();
         // The catalogue's digest covers every file's name and digest.
         for part in [f.name.as_bytes(), file_digest.as_bytes()] {
@@ -348,7 +394,7 @@ mod tests {
                 SourceFile { json: None, ..f }
             })
             .collect();
-        assert_eq!(from_json, build(files, None).unwrap());
+        assert_eq!(from_json, build(&files, super::Only::All).unwrap());
     }
 
     /// A run for one product (version) reads only its files, and gets exactly what the whole
@@ -376,6 +422,52 @@ mod tests {
         }
         assert!(super::load_embedded_product("no-such-product", None).is_none());
         assert!(super::load_embedded_product("", None).is_none());
+    }
+
+    /// A build for some products reads only their built-in files, and gets what the whole
+    /// catalogue has of them (and of the files given) under its digest; wherever leaving
+    /// files out could change the answer (a product missing, a file given that defines a
+    /// product left out), the answer is the whole load's, messages included.
+    #[test]
+    fn a_build_for_some_products_is_the_whole_loads_part() {
+        use std::collections::BTreeSet;
+        use std::path::Path;
+        let set = |ids: &[&str]| ids.iter().map(|s| s.to_string()).collect::<BTreeSet<_>>();
+        let fixture =
+            Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/catalogue/minimal.yaml");
+        let whole = super::load_all(true, &[&fixture]).unwrap();
+        assert!(whole.products.len() > 2);
+        for id in whole.products.keys() {
+            let part = super::load_all_for(true, &[&fixture], Some(&set(&[id]))).unwrap();
+            assert_eq!(part.digest, whole.digest);
+            // The file given is always read.
+            let mut want: Vec<&String> = vec![id];
+            want.extend(
+                whole
+                    .products
+                    .keys()
+                    .filter(|p| *p == "test-gateway" && *p != id),
+            );
+            want.sort();
+            assert_eq!(part.products.keys().collect::<Vec<_>>(), want, "{id}");
+            assert_eq!(part.products[id], whole.products[id]);
+        }
+        // A product no file has: the whole catalogue, whose message lists every product.
+        let unknown = super::load_all_for(true, &[&fixture], Some(&set(&["no-such"]))).unwrap();
+        assert_eq!(unknown, whole);
+        // A file given that defines a product whose built-in files were left out: the whole
+        // load's error (a version defined twice), not a catalogue without the other file.
+        let dir = tempfile::tempdir().unwrap();
+        let copy = dir.path().join("copy.yaml");
+        std::fs::copy(
+            Path::new(env!("CARGO_MANIFEST_DIR")).join("data/icap-gateway-4.8.yaml"),
+            &copy,
+        )
+        .unwrap();
+        let full = super::load_all(true, &[&copy]).unwrap_err();
+        assert!(format!("{full}").contains("icap-gateway"), "{full}");
+        let part = super::load_all_for(true, &[&copy], Some(&set(&["email-gateway"]))).unwrap_err();
+        assert_eq!(format!("{part}"), format!("{full}"));
     }
 
     #[test]

@@ -57,10 +57,14 @@ pub(super) fn run(
 ) -> Result<Report, Error> {
     let check = args.check;
     let manifest = Manifest::load(manifest_path, args.allow_outside)?;
+    // When every target names its product, the built-in files of the others are not read
+    // (a target's product wins over its site file's).
+    let products: Option<std::collections::BTreeSet<String>> =
+        manifest.targets.iter().map(|t| t.product.clone()).collect();
     let cat = catalogue
         .clone()
         .with(&manifest.catalogue, manifest.builtin_catalogue)
-        .load()?;
+        .load_products(products.as_ref())?;
     let mode = if check { Mode::Check } else { Mode::Write };
     let mut errors: Vec<(usize, String)> = Vec::new();
 

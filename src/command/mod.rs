@@ -145,12 +145,25 @@ impl<'a> CatalogueSource<'a> {
 
     /// Read it: every file of every source checked together, every problem reported.
     pub(crate) fn load(&self) -> Result<Catalogue, Error> {
+        self.load_products(None)
+    }
+
+    /// [`Self::load`] for a run about these products only, when given: of the built-in
+    /// catalogue, only their files are read (see [`catalogue::load_all_for`]).
+    pub(crate) fn load_products(
+        &self,
+        products: Option<&std::collections::BTreeSet<String>>,
+    ) -> Result<Catalogue, Error> {
         if !self.builtin && self.paths.is_empty() {
             return Err(Error::Usage(
                 "--no-builtin-catalogue leaves no catalogue: add one with --catalogue PATH".into(),
             ));
         }
-        Ok(catalogue::load_all(self.builtin, &self.paths)?)
+        Ok(catalogue::load_all_for(
+            self.builtin,
+            &self.paths,
+            products,
+        )?)
     }
 
     /// Read it for a run about one product (version) only: of the built-in catalogue on its
