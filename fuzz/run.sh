@@ -60,13 +60,13 @@ logs=$(mktemp -d)
 trap 'rm -rf "$logs"' EXIT
 targets=(catalogue site pipeline split names audit)
 # The crash inputs a target's artifacts directory holds.
-crashes() {
+crash_count() {
   if [ -d "fuzz/artifacts/$1" ]; then find "fuzz/artifacts/$1" -type f | wc -l; else echo 0; fi
 }
 fuzz_one() {
   local t=$1 dict=()
   if [ -f "fuzz/$t.dict" ]; then dict=(-dict="fuzz/$t.dict"); fi
-  crashes "$t" >"$logs/$t.before"
+  crash_count "$t" >"$logs/$t.before"
   cargo fuzz run "$profile" -s "$sanitizer" "$t" "fuzz/corpus/$t" -- -max_total_time="$secs" -rss_limit_mb=2048 -max_len=65536 "${dict[@]}" >"$logs/$t" 2>&1 || true
 }
 for t in "${targets[@]}"; do
@@ -88,7 +88,7 @@ found=0
 printf '%-10s %12s %8s %s\n' target executions crashes "seconds"
 for t in "${targets[@]}"; do
   runs=$(sed -n 's/.*Done \([0-9]*\) runs.*/\1/p' "$logs/$t")
-  crashes=$(crashes "$t")
+  crashes=$(crash_count "$t")
   printf '%-10s %12s %8s %s\n' "$t" "${runs:-?}" "$crashes" "$secs"
   if [ "$crashes" != 0 ]; then
     grep -m5 -E 'panicked|ERROR' "$logs/$t" || true
