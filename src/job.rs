@@ -99,6 +99,13 @@ impl<'c> Runner<'c> {
     pub(crate) fn ruleset(&self, index: usize) -> Option<&Ruleset> {
         self.selections.get(index).map(|(_, r)| r)
     }
+
+    /// The rulesets made, by index, without the catalogue they were selected from: a command
+    /// drops the catalogue before rendering, since on a large catalogue it is most of the
+    /// memory a run holds, and no backend reads it.
+    pub(crate) fn into_rulesets(self) -> Vec<Ruleset> {
+        self.selections.into_iter().map(|(_, r)| r).collect()
+    }
 }
 
 /// A job's rendered output, its forwarder configuration, and its warnings; pure, so jobs

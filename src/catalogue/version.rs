@@ -273,11 +273,15 @@ impl Ctx<'_> {
                 );
             }
         }
-        let host_groups: Vec<HostGroup> = std::mem::take(&mut raw.host_groups)
+        // `collect` builds these in the raw lists' buffers (grown by doubling as pieces were
+        // appended, and of larger items): shrunk, they hold only the model, which lives
+        // until every selection is made.
+        let mut host_groups: Vec<HostGroup> = std::mem::take(&mut raw.host_groups)
             .into_iter()
             .map(|g| self.host_group(g))
             .collect();
-        let entries: Vec<Entry> = std::mem::take(&mut raw.entries)
+        host_groups.shrink_to_fit();
+        let mut entries: Vec<Entry> = std::mem::take(&mut raw.entries)
             .into_iter()
             .map(|e| {
                 if e.source.is_none() {
@@ -293,6 +297,7 @@ impl Ctx<'_> {
                 self.entry(e, &ids)
             })
             .collect();
+        entries.shrink_to_fit();
         let pv = assemble(raw, name, host_groups, entries);
         // Everything declared must be used: a feature that enables nothing is a mistake.
         // After a broken reference these checks would only repeat it, so they wait for a fix.

@@ -67,30 +67,20 @@ pub(super) fn run(
         .load_products(products.as_ref())?;
     let mode = if check { Mode::Check } else { Mode::Write };
     let mut errors: Vec<(usize, String)> = Vec::new();
-
-    // Selections, each made once: targets that differ only in backend, placement or output
-    // (the usual manifest: one product, several firewalls) share one ruleset.
-    let mut runner = Runner::new(&cat);
-    let mut jobs = Vec::new();
-    for t in &manifest.targets {
-        let mut job = job(t);
-        job.request.allow_unbound |= args.allow_unbound;
-        match runner.select(&job) {
-            Ok(index) => jobs.push((t, job, index)),
-            Err(e) => errors.extend(target_errors(t, e)),
-        }
-    }
+    // The rulesets own what they need: the catalogue goes before rendering, which holds
+    // every target's text at once.
+    let (jobs, rulesets) = select(&manifest, cat, args.allow_unbound, &mut errors);
 
     // Rendering, in parallel when there is enough of it: every target is independent.
     // Results stay in manifest order.
     let work: usize = jobs
         .iter()
-        .filter_map(|(_, _, i)| runner.ruleset(*i))
+        .filter_map(|(_, _, i)| rulesets.get(*i))
         .map(|r| r.rules.len() + r.selected.len())
         .sum();
     let rendered = crate::par::map(&jobs, work > 2_000, |(_, job, index)| {
-        runner
-            .ruleset(*index)
+        rulesets
+            .get(*index)
             .map(|rules| crate::job::render(job, rules))
     });
 
@@ -147,6 +137,29 @@ pub(super) fn run(
         planned.len(),
         check,
     ))
+}
+
+/// Each target's job and the index of its ruleset among those returned; a target whose
+/// selection fails adds its errors instead. Selections are made once each: targets that differ
+/// only in backend, placement or output (the usual manifest: one product, several firewalls)
+/// share one ruleset. The catalogue is dropped on return.
+fn select<'m>(
+    manifest: &'m Manifest,
+    cat: crate::model::Catalogue,
+    allow_unbound: bool,
+    errors: &mut Vec<(usize, String)>,
+) -> (Vec<(&'m Target, Job, usize)>, Vec<crate::ruleset::Ruleset>) {
+    let mut runner = Runner::new(&cat);
+    let mut jobs = Vec::new();
+    for t in &manifest.targets {
+        let mut job = job(t);
+        job.request.allow_unbound |= allow_unbound;
+        match runner.select(&job) {
+            Ok(index) => jobs.push((t, job, index)),
+            Err(e) => errors.extend(target_errors(t, e)),
+        }
+    }
+    (jobs, runner.into_rulesets())
 }
 
 /// What a build says: the files written, removed and out of date, and a summary line.

@@ -81,10 +81,12 @@ pub(crate) fn run(source: &CatalogueSource, args: GenerateArgs) -> Result<Report
         runner.add_site(path, site);
     }
     let index = runner.select(&job)?;
-    let Some(rules) = runner.ruleset(index) else {
+    // The ruleset owns what it needs: the catalogue goes before rendering.
+    let Some(rules) = runner.into_rulesets().into_iter().nth(index) else {
         return Ok(Report::default());
     };
-    let done = crate::job::render(&job, rules)?;
+    drop(cat);
+    let done = crate::job::render(&job, &rules)?;
     let mut report = Report {
         warnings: done.warnings.clone(),
         ..Report::default()
