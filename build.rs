@@ -11,6 +11,7 @@ use std::path::Path;
 
 fn main() {
     println!("cargo::rerun-if-changed=data");
+    symbol_order();
     let mut names: Vec<String> = std::fs::read_dir("data")
         .expect("the data/ directory")
         .filter_map(|e| e.ok())
@@ -53,4 +54,31 @@ fn main() {
     out.push_str("];\n");
     let dest = Path::new(&std::env::var("OUT_DIR").expect("OUT_DIR")).join("catalogue_json.rs");
     std::fs::write(dest, out).expect("write the generated catalogue");
+}
+
+/// Release builds for x86_64 Linux lay out first, together, the functions that common commands
+/// run (`link/symbol-order.txt`, written by `bench/order.sh`): a run then maps only the part
+/// of the binary it uses. Only where rustc links with its own LLD (the default for this
+/// target): another linker may not know the flag, so a configured linker turns this off.
+/// Layout only: a stale or missing list changes where code lies, never what it does.
+fn symbol_order() {
+    let var = |k: &str| std::env::var(k).unwrap_or_default();
+    println!("cargo::rerun-if-changed=link/symbol-order.txt");
+    let flags = var("CARGO_ENCODED_RUSTFLAGS");
+    let own_linker = std::env::var_os("RUSTC_LINKER").is_some()
+        || flags.contains("linker")
+        || flags.contains("link-self-contained");
+    let list = Path::new(&var("CARGO_MANIFEST_DIR")).join("link/symbol-order.txt");
+    let Some(path) = list.to_str().filter(|p| !p.contains(',')) else {
+        return;
+    };
+    if var("PROFILE") == "release"
+        && var("TARGET") == "x86_64-unknown-linux-gnu"
+        && !own_linker
+        && list.is_file()
+    {
+        println!("cargo::rustc-link-arg-bins=-Wl,--symbol-ordering-file={path}");
+        // Functions the list names that this build no longer has are skipped, quietly.
+        println!("cargo::rustc-link-arg-bins=-Wl,--no-warn-symbol-ordering");
+    }
 }
