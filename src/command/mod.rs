@@ -167,21 +167,26 @@ impl<'a> CatalogueSource<'a> {
     }
 
     /// Read it for a run about one product (version) only: of the built-in catalogue on its
-    /// own, only that product's files (see [`catalogue::load_embedded_product`]); otherwise
-    /// all of it.
+    /// own, only that version's file (see [`catalogue::load_embedded_product`]); with files
+    /// given too, every one of them and the product's built-in files (see
+    /// [`Self::load_products`]); all of it when no product is named.
     pub(crate) fn load_for(
         &self,
         product: Option<&str>,
         version: Option<&str>,
     ) -> Result<Catalogue, Error> {
-        let only_builtin = self.builtin && self.paths.is_empty();
-        match product.filter(|_| only_builtin) {
-            Some(p) => match catalogue::load_embedded_product(p, version) {
+        let Some(product) = product else {
+            return self.load();
+        };
+        if self.builtin && self.paths.is_empty() {
+            return match catalogue::load_embedded_product(product, version) {
                 Some(cat) => Ok(cat?),
                 None => self.load(),
-            },
-            None => self.load(),
+            };
         }
+        self.load_products(Some(&std::collections::BTreeSet::from([
+            product.to_string()
+        ])))
     }
 }
 
