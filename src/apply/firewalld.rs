@@ -80,24 +80,63 @@ fn ours(name: &str) -> bool {
 
 /// Write `files` into `config`, removing the `fwgen*.xml` files not among them.
 pub(super) fn write(config: &Path, files: &Files) -> Result<(), ApplyError> {
+    let left = write_removing(config, files, |_| true)?;
+    remove(config, &left)
+}
+
+/// Make `files` firewalld's configuration, on disk and in the daemon. firewalld watches its
+/// directories: five seconds after a service file goes, it drops the service from every zone
+/// and policy it holds in memory and writes those out, over the files fwgen wrote, unless a
+/// reload came first (on a loaded machine it may not). So the zones and policies go first
+/// with the new files, a reload leaves no reference to the old services and sets in the
+/// daemon, and only then are those removed (and read again).
+pub(super) fn replace(config: &Path, files: &Files) -> Result<(), ApplyError> {
+    let referenced = write_removing(config, files, |name| {
+        name.starts_with("zones/") || name.starts_with("policies/")
+    })?;
+    reload()?;
+    if !referenced.is_empty() {
+        remove(config, &referenced)?;
+        reload()?;
+    }
+    Ok(())
+}
+
+/// Write `files` into `config`, removing the `fwgen*.xml` files not among them that `now`
+/// selects (by name, `DIR/FILE`); the names of the others.
+fn write_removing(
+    config: &Path,
+    files: &Files,
+    now: impl Fn(&str) -> bool,
+) -> Result<Vec<String>, ApplyError> {
     if let Some((name, _)) = files.iter().find(|(n, _)| !ours(n)) {
         return Err(ApplyError::state(
             &config.join(name),
             "is not a file fwgen writes in firewalld's configuration: not written",
         ));
     }
-    for (name, _) in snapshot(config)? {
-        if name != "firewalld.conf" && !files.iter().any(|f| f.0 == name) {
-            let p = config.join(&name);
-            std::fs::remove_file(&p).map_err(|e| ApplyError::state(&p, e))?;
-        }
-    }
+    let stale: Vec<String> = snapshot(config)?
+        .into_iter()
+        .map(|(name, _)| name)
+        .filter(|name| name != "firewalld.conf" && !files.iter().any(|f| &f.0 == name))
+        .collect();
+    let (gone, left): (Vec<String>, Vec<String>) = stale.into_iter().partition(|n| now(n));
+    remove(config, &gone)?;
     for (name, text) in files {
         let p = config.join(name);
         let dir = p.parent().unwrap_or(config);
         std::fs::create_dir_all(dir).map_err(|e| ApplyError::state(dir, e))?;
         let file = p.file_name().and_then(|f| f.to_str()).unwrap_or_default();
         super::state::write_in(dir, file, text)?;
+    }
+    Ok(left)
+}
+
+/// Remove these files of the configuration (names from [`snapshot`]).
+fn remove(config: &Path, names: &[String]) -> Result<(), ApplyError> {
+    for name in names {
+        let p = config.join(name);
+        std::fs::remove_file(&p).map_err(|e| ApplyError::state(&p, e))?;
     }
     Ok(())
 }
@@ -133,7 +172,7 @@ pub(super) fn check(config: &Path, new: &Files, scratch: &Path) -> Result<(), Ap
 }
 
 /// Make the files live: the daemon reads its configuration again.
-pub(super) fn reload() -> Result<(), ApplyError> {
+fn reload() -> Result<(), ApplyError> {
     run("firewall-cmd", &["--reload"], None).map(|_| ())
 }
 

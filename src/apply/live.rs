@@ -222,8 +222,7 @@ impl Backend {
                 }
             }
             Backend::Firewalld(config) => {
-                super::firewalld::write(config, &super::firewalld::after(before, new))?;
-                super::firewalld::reload()?;
+                super::firewalld::replace(config, &super::firewalld::after(before, new))?;
             }
         }
         Ok(())
@@ -276,8 +275,7 @@ impl Backend {
                 )?;
             }
             Backend::Firewalld(config) => {
-                super::firewalld::write(config, snapshot)?;
-                super::firewalld::reload()?;
+                super::firewalld::replace(config, snapshot)?;
             }
         }
         Ok(())
