@@ -15,7 +15,7 @@ use std::fmt;
 use ipnet::IpNet;
 use serde::{Deserialize, Serialize};
 
-pub use address::{Address, aggregate};
+pub use address::{Address, Shown, aggregate};
 pub use port::{Port, PortRange, PortSet};
 pub use service::{
     Icmp, IcmpType, IcmpTypes, Protocol, Service, icmp_name, icmp_number, icmp_of_word, icmp_reply,

@@ -27,7 +27,7 @@ use std::fmt::Write;
 
 use ipnet::IpNet;
 
-use crate::model::{PortRange, PortSet, Protocol, Service};
+use crate::model::{PortRange, PortSet, Protocol, Service, Shown};
 use crate::ruleset::Ruleset;
 
 use super::comment::header_lines;
@@ -162,7 +162,7 @@ fn wildcard(net: &IpNet) -> String {
     match net {
         IpNet::V4(v) => {
             let bits = u32::MAX.checked_shr(u32::from(v.prefix_len())).unwrap_or(0);
-            std::net::Ipv4Addr::from(bits).to_string()
+            Shown(std::net::Ipv4Addr::from(bits)).to_string()
         }
         IpNet::V6(_) => String::new(),
     }
@@ -344,9 +344,13 @@ fn side(
             let host = matches!(n, IpNet::V4(v) if v.prefix_len() == 32)
                 || matches!(n, IpNet::V6(v) if v.prefix_len() == 128);
             match (host, n, dialect) {
-                (true, _, _) => format!("host {}", n.addr()),
-                (false, IpNet::V4(v), Dialect::Ios) => format!("{} {}", v.network(), wildcard(&n)),
-                (false, IpNet::V4(v), Dialect::Asa) => format!("{} {}", v.network(), v.netmask()),
+                (true, _, _) => format!("host {}", Shown(n.addr())),
+                (false, IpNet::V4(v), Dialect::Ios) => {
+                    format!("{} {}", Shown(v.network()), wildcard(&n))
+                }
+                (false, IpNet::V4(v), Dialect::Asa) => {
+                    format!("{} {}", Shown(v.network()), Shown(v.netmask()))
+                }
                 (false, IpNet::V6(_), _) => n.to_string(),
             }
         }

@@ -27,7 +27,7 @@ use std::fmt::Write;
 
 use ipnet::IpNet;
 
-use crate::model::Direction;
+use crate::model::{Direction, Shown};
 use crate::ruleset::{Rule, Ruleset};
 
 use super::comment::{header_lines, log_prefix};
@@ -520,7 +520,7 @@ fn ipset(name: &str, family: &str, nets: &[IpNet]) -> String {
     let _ = writeln!(s, "  <short>{}</short>", xml_escape(name));
     let _ = writeln!(s, "  <option name=\"family\" value=\"{family}\"/>");
     for n in nets {
-        let _ = writeln!(s, "  <entry>{n}</entry>");
+        let _ = writeln!(s, "  <entry>{}</entry>", Shown(*n));
     }
     s.push_str("</ipset>\n");
     s

@@ -27,7 +27,7 @@ use std::fmt::Write;
 
 use ipnet::IpNet;
 
-use crate::model::{Direction, PortRange, PortSet, Service};
+use crate::model::{Direction, PortRange, PortSet, Service, Shown};
 use crate::ruleset::{Rule, Ruleset};
 
 use super::comment::{header_lines, log_prefix, rule_comment};
@@ -150,10 +150,11 @@ fn set_name(family: Family, nets: &[IpNet]) -> String {
     let mut h = Sha256::new();
     h.update(family.suffix());
     h.update(format!(" maxelem {:?}\n", maxelem(nets.len())));
+    let mut text = String::with_capacity(nets.len() * 19);
     for n in nets {
-        h.update(n.to_string());
-        h.update("\n");
+        let _ = writeln!(text, "{}", Shown(*n));
     }
+    h.update(text);
     let hex = crate::text::hex(&h.finalize());
     format!(
         "fwgen-{}-{}",
@@ -243,7 +244,7 @@ impl Sets {
             let _ = writeln!(out, "create {name}-new {create} -exist");
             let _ = writeln!(out, "flush {name}-new");
             for n in nets {
-                let _ = writeln!(out, "add {name}-new {n}");
+                let _ = writeln!(out, "add {name}-new {}", Shown(*n));
             }
             let _ = writeln!(out, "swap {name}-new {name}");
             let _ = writeln!(out, "destroy {name}-new");

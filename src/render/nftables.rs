@@ -24,7 +24,7 @@ use std::fmt::Write;
 
 use ipnet::IpNet;
 
-use crate::model::{Direction, PortSet, Service, icmp_name};
+use crate::model::{Direction, PortSet, Service, Shown, icmp_name};
 use crate::ruleset::{Rule, Ruleset};
 
 use super::comment::{header_lines, log_prefix, rule_comment};
@@ -177,9 +177,9 @@ fn set_decl(out: &mut String, name: &str, ty: &str, items: impl IntoIterator<Ite
 
 fn net(n: &IpNet) -> String {
     match n {
-        IpNet::V4(v) if v.prefix_len() == 32 => v.addr().to_string(),
+        IpNet::V4(v) if v.prefix_len() == 32 => Shown(v.addr()).to_string(),
         IpNet::V6(v) if v.prefix_len() == 128 => v.addr().to_string(),
-        n => n.to_string(),
+        n => Shown(*n).to_string(),
     }
 }
 

@@ -42,13 +42,18 @@ pub(super) fn render_asa(rules: &Ruleset, opts: &RenderOptions) -> crate::render
         for n in nets {
             match n {
                 IpNet::V4(v) if v.prefix_len() == 32 => {
-                    let _ = writeln!(out, " network-object host {}", v.addr());
+                    let _ = writeln!(out, " network-object host {}", Shown(v.addr()));
                 }
                 IpNet::V6(v) if v.prefix_len() == 128 => {
                     let _ = writeln!(out, " network-object host {}", v.addr());
                 }
                 IpNet::V4(v) => {
-                    let _ = writeln!(out, " network-object {} {}", v.network(), v.netmask());
+                    let _ = writeln!(
+                        out,
+                        " network-object {} {}",
+                        Shown(v.network()),
+                        Shown(v.netmask())
+                    );
                 }
                 IpNet::V6(_) => {
                     let _ = writeln!(out, " network-object {n}");

@@ -129,7 +129,13 @@ fn is_generation(g: &str) -> bool {
 
 /// The object a configuration line defines, if it starts a definition.
 fn definition(line: &str) -> Option<Defined> {
-    let t: Vec<&str> = line.split(' ').collect();
+    // Definitions start in the first column with one of these words: most lines of a big
+    // configuration (` network-object …`) are not, and only the first four words matter.
+    const STARTS: [&str; 5] = ["ip ", "ipv6 ", "access-list ", "object-group ", "object "];
+    if !STARTS.iter().any(|s| line.starts_with(s)) {
+        return None;
+    }
+    let t: Vec<&str> = line.splitn(5, ' ').collect();
     let (kind, name) = match t.as_slice() {
         ["ip", "access-list", "extended", n, ..] => (Kind::IosList, n),
         ["ipv6", "access-list", n, ..] => (Kind::IosList6, n),

@@ -38,10 +38,10 @@ pub(super) fn render_ios(rules: &Ruleset, opts: &RenderOptions) -> crate::render
         for n in nets {
             match n {
                 IpNet::V4(v) if v.prefix_len() == 32 => {
-                    let _ = writeln!(out, " host {}", v.addr());
+                    let _ = writeln!(out, " host {}", Shown(v.addr()));
                 }
                 IpNet::V4(v) => {
-                    let _ = writeln!(out, " {} {}", v.network(), v.netmask());
+                    let _ = writeln!(out, " {} {}", Shown(v.network()), Shown(v.netmask()));
                 }
                 // IOS object groups are built from IPv4 ACEs only: IPv6 ACEs list prefixes.
                 IpNet::V6(_) => {}
