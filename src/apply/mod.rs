@@ -429,6 +429,9 @@ pub(crate) fn status(path: &Path) -> Result<Outcome, ApplyError> {
                     "; restored at {} ({left} s) unless confirmed",
                     state::clock(s.deadline)
                 ));
+                if left == 0 {
+                    out.push_str(" (the deadline has passed)");
+                }
             }
             if let Some(n) = &s.note {
                 out.push_str(&format!("; {n}"));
@@ -478,7 +481,32 @@ pub(crate) fn guard(path: &Path) -> Result<(), ApplyError> {
             "not confirmed by {}: rolled back by the guard",
             state::clock(st.deadline)
         );
-        restore(&dir, &mut st, &why)?;
+        // A tool can fail for a moment on a loaded machine (a reload that times out): three
+        // tries, and when none restores, the state says so (the guard has no terminal), and
+        // what to run.
+        let mut failed = None;
+        for attempt in 0..GUARD_TRIES {
+            if attempt > 0 {
+                std::thread::sleep(std::time::Duration::from_secs(2));
+            }
+            match restore(&dir, &mut st, &why) {
+                Ok(_) => return Ok(()),
+                Err(e) => failed = Some(e),
+            }
+        }
+        if let Some(e) = failed {
+            st.note = Some(format!(
+                "the guard could not roll back at {} ({GUARD_TRIES} tries): {}; what was \
+                 applied is still live: run fwgen apply --rollback",
+                state::clock(state::now()),
+                crate::text::flatten(&e.to_string(), 1000, &[])
+            ));
+            dir.save(&st)?;
+            return Err(e);
+        }
     }
     Ok(())
 }
+
+/// How often the guard tries to restore the snapshot before it gives up and says so.
+const GUARD_TRIES: usize = 3;

@@ -91,6 +91,22 @@ fn reach(lab: &Lab) -> (bool, bool) {
     (got[0] == "open", got[1] == "open")
 }
 
+/// `--status` once it says `needle`, within `secs`; the last status it said, if never.
+fn status_saying(lab: &Lab, state: &Path, needle: &str, secs: u64) -> String {
+    let end = std::time::Instant::now() + std::time::Duration::from_secs(secs);
+    loop {
+        let status = apply(lab, state, &["--status"], None).1;
+        if status.contains(needle) {
+            return status;
+        }
+        assert!(
+            std::time::Instant::now() < end,
+            "`{needle}` not in the status within {secs} s; it says: {status}"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(200));
+    }
+}
+
 fn wait_for(what: &str, secs: u64, mut f: impl FnMut() -> bool) {
     let end = std::time::Instant::now() + std::time::Duration::from_secs(secs);
     while !f() {
@@ -144,6 +160,51 @@ fn nftables_unconfirmed_is_restored_byte_equal() {
 #[test]
 fn iptables_unconfirmed_is_restored_byte_equal() {
     unconfirmed_is_restored("iptables", "ai");
+}
+
+/// A guard that cannot restore (here `nft` refuses every load once the apply is done) tries
+/// three times, then says so in `--status`, with what to run; `--rollback` then restores.
+/// Before, it gave up silently: the status said "unconfirmed" forever.
+#[test]
+fn a_guard_that_cannot_roll_back_says_so() {
+    let Some((lab, _server, state)) = lab("gx") else {
+        return;
+    };
+    let before = listing(&lab, "nftables");
+    let shim = tempfile::tempdir().unwrap();
+    let broken = shim.path().join("broken");
+    let real = crate::util::find_tool("nft").expect("nft");
+    let nft = shim.path().join("nft");
+    std::fs::write(
+        &nft,
+        format!(
+            "#!/bin/sh\nif [ -e {} ] && [ \"$1\" = -f ]; then echo 'refused (test)' >&2; exit 1; fi\n\
+             exec {} \"$@\"\n",
+            broken.display(),
+            real.display()
+        ),
+    )
+    .unwrap();
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::set_permissions(&nft, std::fs::Permissions::from_mode(0o755)).unwrap();
+    let path = format!(
+        "{}:{}",
+        shim.path().display(),
+        std::env::var("PATH").unwrap_or_default()
+    );
+    let args = ["--site", SITE, "-b", "nftables", "--confirm-within", "4"];
+    let (code, out, err) = apply_env(&lab, state.path(), &args, None, &[("PATH", &path)]);
+    assert_eq!(code, 0, "{out}{err}");
+    std::fs::write(&broken, "").unwrap();
+    let status = status_saying(&lab, state.path(), "could not roll back", 40);
+    assert!(status.starts_with("unconfirmed:"), "{status}");
+    assert!(status.contains("refused (test)"), "{status}");
+    assert!(status.contains("fwgen apply --rollback"), "{status}");
+    assert_ne!(listing(&lab, "nftables"), before, "still what was applied");
+    std::fs::remove_file(&broken).unwrap();
+    let (code, _, err) = apply(&lab, state.path(), &["--rollback"], None);
+    assert_eq!(code, 0, "{err}");
+    assert_eq!(listing(&lab, "nftables"), before);
 }
 
 /// Confirmed, it stays past the deadline; `--rollback` then restores it; a second
@@ -519,11 +580,7 @@ fn firewalld_applied_and_restored(tag: &str, slow_reloads: Option<u32>) {
     }
     fwgens(&files(config.path()), "after the apply");
     assert_eq!(reach(&lab), (true, false), "live: the admin only");
-    wait_for("the guard's rollback", 60, || {
-        apply(&lab, state.path(), &["--status"], None)
-            .1
-            .contains("rolled back by the guard")
-    });
+    status_saying(&lab, state.path(), "rolled back by the guard", 60);
     if slow_reloads.is_some() {
         std::thread::sleep(std::time::Duration::from_secs(7));
     }
