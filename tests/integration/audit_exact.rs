@@ -363,16 +363,22 @@ fn check(lab: &Lab, case: &Case) -> Result<usize, TestCaseError> {
     check_nft(lab, &case.nft())
 }
 
-/// Load an nft `script` into the gateway, audit its dump, and make every connection.
-fn check_nft(lab: &Lab, script: &str) -> Result<usize, TestCaseError> {
+/// Load an nft `script` into the gateway: what nft said, if it refused.
+fn load_nft(lab: &Lab, script: &str) -> Result<(), String> {
     let mut load = lab.exec(&lab.gw);
     load.args(["nft", "-f", "-"]);
     let out = crate::util::output_with_input(load, script);
-    prop_assert!(
-        out.status.success(),
-        "nft refuses the ruleset: {}\n{script}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    match out.status.success() {
+        true => Ok(()),
+        false => Err(String::from_utf8_lossy(&out.stderr).into_owned()),
+    }
+}
+
+/// Load an nft `script` into the gateway, audit its dump, and make every connection.
+fn check_nft(lab: &Lab, script: &str) -> Result<usize, TestCaseError> {
+    if let Err(e) = load_nft(lab, script) {
+        prop_assert!(false, "nft refuses the ruleset: {e}\n{script}");
+    }
     let mut dump = lab.exec(&lab.gw);
     dump.args(["nft", "-j", "list", "ruleset"]);
     let dump = String::from_utf8(dump.output().unwrap().stdout).unwrap();
@@ -882,16 +888,7 @@ fn an_echo_request_with_a_used_identifier_is_established_to_the_kernel() {
         return;
     }
     let lab = Lab::new("ie");
-    let load = |script: &str| {
-        let mut nft = lab.exec(&lab.gw);
-        nft.args(["nft", "-f", "-"]);
-        let out = crate::util::output_with_input(nft, script);
-        assert!(
-            out.status.success(),
-            "{}",
-            String::from_utf8_lossy(&out.stderr)
-        );
-    };
+    let load = |script: &str| load_nft(&lab, script).unwrap_or_else(|e| panic!("{e}"));
     let ping = |ident: u16| -> String {
         let p = serde_json::json!({"src": "198.18.0.2", "dst": "198.18.0.1", "proto": "icmp",
                                    "port": 0, "ident": ident});
