@@ -56,14 +56,13 @@ impl SourceFile {
     fn wanted(&self, only: Only<'_>) -> bool {
         match only {
             Only::All => true,
-            Only::Version(product, version) => self
-                .json
-                .is_some_and(|b| b.product == product && version.is_none_or(|v| v == b.version)),
-            // Only build.rs's record says a file describes another product: every file given
-            // has none, and a built-in file whose product it could not tell is read too.
-            Only::Products(products) => self
-                .json
-                .is_none_or(|b| b.product.is_empty() || products.contains(b.product)),
+            // Only build.rs's record says a file describes another product (or version): every
+            // file given has none, and a built-in file whose product it could not tell is
+            // read too.
+            Only::Part(products, version) => self.json.is_none_or(|b| {
+                b.product.is_empty()
+                    || products.contains(b.product) && version.is_none_or(|v| v == b.version)
+            }),
         }
     }
 
@@ -85,26 +84,6 @@ pub fn load_embedded() -> Result<Catalogue, Diagnostics> {
     build(&embedded_files(), Only::All)
 }
 
-/// The catalogue shipped inside the binary with only `product`'s files read, or only the one
-/// of `version` when a file has it (a run for one product version reads a fifth of the
-/// catalogue, not all of it); its digest is the whole catalogue's. `None` when no built-in
-/// file describes `product`: then only the whole catalogue can say what is wrong (an unknown
-/// product, with the ids it has). Without the file of `version`, all of the product's are
-/// read, for the error that lists its versions.
-pub fn load_embedded_product(
-    product: &str,
-    version: Option<&str>,
-) -> Option<Result<Catalogue, Diagnostics>> {
-    let files = embedded_files();
-    let described = files.iter().any(|f| f.wanted(Only::Version(product, None)));
-    let version = version.filter(|v| {
-        files
-            .iter()
-            .any(|f| f.wanted(Only::Version(product, Some(v))))
-    });
-    (described && !product.is_empty()).then(|| build(&files, Only::Version(product, version)))
-}
-
 fn embedded_files() -> Vec<SourceFile> {
     embedded::FILES
         .iter()
@@ -122,20 +101,22 @@ fn embedded_files() -> Vec<SourceFile> {
 /// `*.yaml` files or one file each) as one catalogue: a product version defined twice is an
 /// error naming both places. The same path given twice is read once.
 pub fn load_all(builtin: bool, paths: &[&Path]) -> Result<Catalogue, Diagnostics> {
-    load_all_for(builtin, paths, None)
+    load_all_for(builtin, paths, None, None)
 }
 
-/// [`load_all`] for a run about `products` only (when given): the built-in files of other
-/// products are not read (a build for one product reads a fifth of the built-in catalogue),
-/// and the digest is the whole catalogue's. Whenever that could change the answer, all is
-/// read, so that the catalogue and every message are [`load_all`]'s: when a product wanted
-/// is missing (the unknown-product message lists every product), when a file given defines
-/// a product the built-in files left out describe (a version defined twice, a title that
-/// differs), and when anything is wrong.
+/// [`load_all`] for a run about `products` only (when given), and about one `version` of
+/// them: the built-in files of other products are not read (a run for one product reads a
+/// fifth of the built-in catalogue), nor, when no file is given and a built-in file has
+/// `version`, those of the products' other versions; the digest is the whole catalogue's.
+/// Whenever that could change the answer, all is read, so that the catalogue and every
+/// message are [`load_all`]'s: when a product wanted is missing (the unknown-product message
+/// lists every product), when a file given defines a product the built-in files left out
+/// describe (a version defined twice, a title that differs), and when anything is wrong.
 pub fn load_all_for(
     builtin: bool,
     paths: &[&Path],
     products: Option<&BTreeSet<String>>,
+    version: Option<&str>,
 ) -> Result<Catalogue, Diagnostics> {
     let mut files = if builtin {
         embedded_files()
@@ -151,12 +132,24 @@ pub fn load_all_for(
         }
     }
     if let Some(products) = products.filter(|_| errors.is_empty()) {
+        // One version only when nothing but built-in files can define it (they agree with
+        // each other) and one of them has it; otherwise all of the products' files, for the
+        // message that lists their versions.
+        let version = version.filter(|v| {
+            files.iter().all(|f| f.builtin)
+                && files.iter().any(|f| {
+                    f.json
+                        .is_some_and(|b| products.contains(b.product) && b.version == *v)
+                })
+        });
+        let only = Only::Part(products, version);
         let left_out: BTreeSet<&str> = files
             .iter()
-            .filter(|f| !f.wanted(Only::Products(products)))
+            .filter(|f| !f.wanted(only))
             .filter_map(|f| f.json.map(|b| b.product))
+            .filter(|p| !products.contains(*p))
             .collect();
-        if let Ok(cat) = build(&files, Only::Products(products))
+        if let Ok(cat) = build(&files, only)
             && products.iter().all(|p| cat.products.contains_key(p))
             && cat.products.keys().all(|p| !left_out.contains(p.as_str()))
         {
@@ -261,10 +254,9 @@ fn read_raw(f: &SourceFile) -> Result<raw::File, Diagnostics> {
 #[derive(Clone, Copy)]
 enum Only<'a> {
     All,
-    /// The built-in files that describe this product (and version, if given) only.
-    Version(&'a str, Option<&'a str>),
-    /// Every file but the built-in ones that describe other products.
-    Products(&'a BTreeSet<String>),
+    /// Every file but the built-in ones that describe other products or, when a version is
+    /// given, other versions.
+    Part(&'a BTreeSet<String>, Option<&'a str>),
 }
 
 /// The catalogue of the files `only` says, under the digest of all of them.
@@ -397,29 +389,31 @@ mod tests {
 
     /// A run for one product (version) reads only its files, and gets exactly what the whole
     /// catalogue has of it, under the whole catalogue's digest; an unknown version reads all
-    /// of the product's files, an unknown product nothing.
+    /// of the product's files, an unknown product the whole catalogue.
     #[test]
     fn one_products_catalogue_is_the_whole_ones_part() {
         let whole = load_embedded().unwrap();
         assert!(whole.products.len() > 1);
+        let part = |id: &str, version: Option<&str>| {
+            let ids = std::collections::BTreeSet::from([id.to_string()]);
+            super::load_all_for(true, &[], Some(&ids), version).unwrap()
+        };
         for (id, product) in &whole.products {
             for version in [None, Some("no-such-version")] {
-                let part = super::load_embedded_product(id, version).unwrap().unwrap();
+                let part = part(id, version);
                 assert_eq!(part.digest, whole.digest);
                 assert_eq!(part.products.keys().collect::<Vec<_>>(), [id]);
                 assert_eq!(&part.products[id], product);
             }
             for (v, pv) in &product.versions {
-                let part = super::load_embedded_product(id, Some(v.as_str()))
-                    .unwrap()
-                    .unwrap();
+                let part = part(id, Some(v.as_str()));
                 assert_eq!(part.digest, whole.digest);
                 let got: Vec<_> = part.products[id].versions.values().collect();
                 assert_eq!(got, [pv]);
             }
         }
-        assert!(super::load_embedded_product("no-such-product", None).is_none());
-        assert!(super::load_embedded_product("", None).is_none());
+        assert_eq!(part("no-such-product", None), whole);
+        assert_eq!(part("", None), whole);
     }
 
     /// A build for some products reads only their built-in files, and gets what the whole
@@ -436,7 +430,7 @@ mod tests {
         let whole = super::load_all(true, &[&fixture]).unwrap();
         assert!(whole.products.len() > 2);
         for id in whole.products.keys() {
-            let part = super::load_all_for(true, &[&fixture], Some(&set(&[id]))).unwrap();
+            let part = super::load_all_for(true, &[&fixture], Some(&set(&[id])), None).unwrap();
             assert_eq!(part.digest, whole.digest);
             // The file given (product `test-gateway`) is always read.
             let want = BTreeSet::from([id.as_str(), "test-gateway"]);
@@ -445,7 +439,8 @@ mod tests {
             assert_eq!(part.products[id], whole.products[id]);
         }
         // A product no file has: the whole catalogue, whose message lists every product.
-        let unknown = super::load_all_for(true, &[&fixture], Some(&set(&["no-such"]))).unwrap();
+        let unknown =
+            super::load_all_for(true, &[&fixture], Some(&set(&["no-such"])), None).unwrap();
         assert_eq!(unknown, whole);
         // A file given that defines a product whose built-in files were left out: the whole
         // load's error (a version defined twice), not a catalogue without the other file.
@@ -458,7 +453,20 @@ mod tests {
         .unwrap();
         let full = super::load_all(true, &[&copy]).unwrap_err();
         assert!(format!("{full}").contains("icap-gateway"), "{full}");
-        let part = super::load_all_for(true, &[&copy], Some(&set(&["email-gateway"]))).unwrap_err();
+        let part =
+            super::load_all_for(true, &[&copy], Some(&set(&["email-gateway"])), None).unwrap_err();
+        assert_eq!(format!("{part}"), format!("{full}"));
+        // A file given that defines another version of the product wanted: that version's
+        // built-in file is read too, for the duplicate.
+        let copy = dir.path().join("copy-5.3.yaml");
+        std::fs::copy(
+            Path::new(env!("CARGO_MANIFEST_DIR")).join("data/email-gateway-5.3.yaml"),
+            &copy,
+        )
+        .unwrap();
+        let full = super::load_all(true, &[&copy]).unwrap_err();
+        let part = super::load_all_for(true, &[&copy], Some(&set(&["email-gateway"])), Some("4.9"))
+            .unwrap_err();
         assert_eq!(format!("{part}"), format!("{full}"));
     }
 

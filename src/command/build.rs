@@ -64,7 +64,7 @@ pub(super) fn run(
     let cat = catalogue
         .clone()
         .with(&manifest.catalogue, manifest.builtin_catalogue)
-        .load_products(products.as_ref())?;
+        .load_part(products.as_ref(), None)?;
     let mode = if check { Mode::Check } else { Mode::Write };
     let mut errors: Vec<(usize, String)> = Vec::new();
     // The rulesets own what they need: the catalogue goes before rendering, which holds

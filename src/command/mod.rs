@@ -145,14 +145,16 @@ impl<'a> CatalogueSource<'a> {
 
     /// Read it: every file of every source checked together, every problem reported.
     pub(crate) fn load(&self) -> Result<Catalogue, Error> {
-        self.load_products(None)
+        self.load_part(None, None)
     }
 
-    /// [`Self::load`] for a run about these products only, when given: of the built-in
-    /// catalogue, only their files are read (see [`catalogue::load_all_for`]).
-    pub(crate) fn load_products(
+    /// [`Self::load`] for a run about these products (and this version of them) only, when
+    /// given: of the built-in catalogue, only their files are read (see
+    /// [`catalogue::load_all_for`]).
+    pub(crate) fn load_part(
         &self,
         products: Option<&std::collections::BTreeSet<String>>,
+        version: Option<&str>,
     ) -> Result<Catalogue, Error> {
         if !self.builtin && self.paths.is_empty() {
             return Err(Error::Usage(
@@ -163,30 +165,18 @@ impl<'a> CatalogueSource<'a> {
             self.builtin,
             &self.paths,
             products,
+            version,
         )?)
     }
 
-    /// Read it for a run about one product (version) only: of the built-in catalogue on its
-    /// own, only that version's file (see [`catalogue::load_embedded_product`]); with files
-    /// given too, every one of them and the product's built-in files (see
-    /// [`Self::load_products`]); all of it when no product is named.
+    /// [`Self::load_part`] for a run about one product (version), when it names one.
     pub(crate) fn load_for(
         &self,
         product: Option<&str>,
         version: Option<&str>,
     ) -> Result<Catalogue, Error> {
-        let Some(product) = product else {
-            return self.load();
-        };
-        if self.builtin && self.paths.is_empty() {
-            return match catalogue::load_embedded_product(product, version) {
-                Some(cat) => Ok(cat?),
-                None => self.load(),
-            };
-        }
-        self.load_products(Some(&std::collections::BTreeSet::from([
-            product.to_string()
-        ])))
+        let products = product.map(|p| std::collections::BTreeSet::from([p.to_string()]));
+        self.load_part(products.as_ref(), version)
     }
 }
 
