@@ -80,8 +80,7 @@ fn ours(name: &str) -> bool {
 
 /// Write `files` into `config`, removing the `fwgen*.xml` files not among them.
 pub(super) fn write(config: &Path, files: &Files) -> Result<(), ApplyError> {
-    let left = write_removing(config, files, |_| true)?;
-    remove(config, &left)
+    write_removing(config, files, |_| true).map(|_| ())
 }
 
 /// Make `files` firewalld's configuration, on disk and in the daemon. firewalld watches its

@@ -484,25 +484,20 @@ pub(crate) fn guard(path: &Path) -> Result<(), ApplyError> {
         // A tool can fail for a moment on a loaded machine (a reload that times out): three
         // tries, and when none restores, the state says so (the guard has no terminal), and
         // what to run.
-        let mut failed = None;
-        for attempt in 0..GUARD_TRIES {
-            if attempt > 0 {
-                std::thread::sleep(std::time::Duration::from_secs(2));
+        let mut tries = 1;
+        while let Err(e) = restore(&dir, &mut st, &why) {
+            if tries == GUARD_TRIES {
+                st.note = Some(format!(
+                    "the guard could not roll back at {} ({GUARD_TRIES} tries): {}; what was \
+                     applied is still live: run fwgen apply --rollback",
+                    state::clock(state::now()),
+                    crate::text::flatten(&e.to_string(), 1000, &[])
+                ));
+                dir.save(&st)?;
+                return Err(e);
             }
-            match restore(&dir, &mut st, &why) {
-                Ok(_) => return Ok(()),
-                Err(e) => failed = Some(e),
-            }
-        }
-        if let Some(e) = failed {
-            st.note = Some(format!(
-                "the guard could not roll back at {} ({GUARD_TRIES} tries): {}; what was \
-                 applied is still live: run fwgen apply --rollback",
-                state::clock(state::now()),
-                crate::text::flatten(&e.to_string(), 1000, &[])
-            ));
-            dir.save(&st)?;
-            return Err(e);
+            tries += 1;
+            std::thread::sleep(std::time::Duration::from_secs(2));
         }
     }
     Ok(())
