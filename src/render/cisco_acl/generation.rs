@@ -129,25 +129,24 @@ fn is_generation(g: &str) -> bool {
 
 /// The object a configuration line defines, if it starts a definition.
 fn definition(line: &str) -> Option<Defined> {
-    // Definitions start in the first column with one of these words: most lines of a big
-    // configuration (` network-object …`) are not, and only the first four words matter.
-    const STARTS: [&str; 5] = ["ip ", "ipv6 ", "access-list ", "object-group ", "object "];
-    if !STARTS.iter().any(|s| line.starts_with(s)) {
+    // Definitions start in the first column, and their first four words decide: most lines
+    // of a big configuration (` network-object …`, remarks) are passed over unsplit.
+    if line.starts_with([' ', '!']) {
         return None;
     }
-    let t: Vec<&str> = line.splitn(5, ' ').collect();
-    let (kind, name) = match t.as_slice() {
-        ["ip", "access-list", "extended", n, ..] => (Kind::IosList, n),
-        ["ipv6", "access-list", n, ..] => (Kind::IosList6, n),
-        ["access-list", n, ..] => (Kind::AsaList, n),
-        ["object-group", "network", n, ..] => (Kind::NetGroup, n),
-        ["object-group", "service", n, ..] => (Kind::SvcGroup, n),
-        ["object", "network", n, ..] => (Kind::Object, n),
+    let mut w = line.splitn(5, ' ');
+    let (kind, name) = match (w.next(), w.next(), w.next(), w.next()) {
+        (Some("ip"), Some("access-list"), Some("extended"), Some(n)) => (Kind::IosList, n),
+        (Some("ipv6"), Some("access-list"), Some(n), _) => (Kind::IosList6, n),
+        (Some("access-list"), Some(n), _, _) => (Kind::AsaList, n),
+        (Some("object-group"), Some("network"), Some(n), _) => (Kind::NetGroup, n),
+        (Some("object-group"), Some("service"), Some(n), _) => (Kind::SvcGroup, n),
+        (Some("object"), Some("network"), Some(n), _) => (Kind::Object, n),
         _ => return None,
     };
     Some(Defined {
         kind,
-        name: (*name).to_string(),
+        name: name.to_string(),
     })
 }
 
