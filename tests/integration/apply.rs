@@ -91,31 +91,46 @@ fn reach(lab: &Lab) -> (bool, bool) {
     (got[0] == "open", got[1] == "open")
 }
 
-/// `--status` once it says `needle`, within `secs`; the last status it said, if never.
+/// `--status` once it says `needle`, within `secs` (else a failure showing the last status).
 fn status_saying(lab: &Lab, state: &Path, needle: &str, secs: u64) -> String {
-    let end = std::time::Instant::now() + std::time::Duration::from_secs(secs);
-    loop {
-        let status = apply(lab, state, &["--status"], None).1;
-        if status.contains(needle) {
-            return status;
-        }
-        assert!(
-            std::time::Instant::now() < end,
-            "`{needle}` not in the status within {secs} s; it says: {status}"
+    let mut status = String::new();
+    let said = poll(secs, || {
+        status = apply(lab, state, &["--status"], None).1;
+        status.contains(needle)
+    });
+    if !said {
+        // Whether the guard still runs, and for how long (when it neither restored nor said
+        // why it could not).
+        let ps = Command::new("ps")
+            .args(["-eo", "pid,etime,stat,args"])
+            .output()
+            .map(|o| String::from_utf8_lossy(&o.stdout).into_owned())
+            .unwrap_or_default();
+        let guards: Vec<&str> = ps
+            .lines()
+            .filter(|l| l.contains("--guard") || l.contains("firewall-cmd"))
+            .collect();
+        panic!(
+            "`{needle}` not in the status within {secs} s; it says: {status}\nguards: {guards:#?}"
         );
-        std::thread::sleep(std::time::Duration::from_millis(200));
     }
+    status
 }
 
-fn wait_for(what: &str, secs: u64, mut f: impl FnMut() -> bool) {
+fn wait_for(what: &str, secs: u64, f: impl FnMut() -> bool) {
+    assert!(poll(secs, f), "{what}: not within {secs} s");
+}
+
+/// Whether `f` holds within `secs`, asked every 200 ms.
+fn poll(secs: u64, mut f: impl FnMut() -> bool) -> bool {
     let end = std::time::Instant::now() + std::time::Duration::from_secs(secs);
     while !f() {
-        assert!(
-            std::time::Instant::now() < end,
-            "{what}: not within {secs} s"
-        );
+        if std::time::Instant::now() >= end {
+            return false;
+        }
         std::thread::sleep(std::time::Duration::from_millis(200));
     }
+    true
 }
 
 fn lab(tag: &str) -> Option<(Lab, crate::live::Server, tempfile::TempDir)> {
@@ -580,7 +595,7 @@ fn firewalld_applied_and_restored(tag: &str, slow_reloads: Option<u32>) {
     }
     fwgens(&files(config.path()), "after the apply");
     assert_eq!(reach(&lab), (true, false), "live: the admin only");
-    status_saying(&lab, state.path(), "rolled back by the guard", 60);
+    status_saying(&lab, state.path(), "rolled back by the guard", 180);
     if slow_reloads.is_some() {
         std::thread::sleep(std::time::Duration::from_secs(7));
     }
