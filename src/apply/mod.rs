@@ -255,7 +255,7 @@ fn go_live(
         note: None,
     };
     dir.save(&st)?;
-    start_guard(&req.program, &dir.path)?;
+    start_guard(&req.program, dir)?;
     if let Err(e) = req.backend.load(&req.new, before) {
         let restored = restore(dir, &mut st, &format!("loading failed: {e}"))?;
         return Err(ApplyError::Restored {
@@ -289,6 +289,11 @@ fn go_live(
         dir.save(&st)?;
         notes.push("confirmed (--auto-confirm)".into());
     } else {
+        // The window to confirm counts from now, when the ruleset is proven live (as a
+        // router's commit-confirmed does), not from the start of an apply that may have
+        // been slow; the guard reads the deadline again before it acts.
+        st.deadline = state::now() + req.confirm_within;
+        dir.save(&st)?;
         notes.push(format!(
             "not confirmed yet: `fwgen apply --confirm --state-dir {}` keeps it; unconfirmed, \
              what was live before is restored at {}",
@@ -316,17 +321,18 @@ fn digest(files: &Files) -> String {
 }
 
 /// Start the guard in a session of its own (it outlives this process, its terminal and a
-/// dropped SSH session), deaf to SIGHUP (`nohup`), with nothing of ours open.
-fn start_guard(program: &Path, dir: &Path) -> Result<(), ApplyError> {
+/// dropped SSH session), deaf to SIGHUP (`nohup`), with nothing of ours open; what it says
+/// (an error it stops at, a panic) goes to the state directory's `guard.log`.
+fn start_guard(program: &Path, dir: &Dir) -> Result<(), ApplyError> {
     use std::process::{Command, Stdio};
     Command::new("setsid")
         .arg("nohup")
         .arg(program)
         .args(["apply", "--guard", "--state-dir"])
-        .arg(dir)
+        .arg(&dir.path)
         .stdin(Stdio::null())
         .stdout(Stdio::null())
-        .stderr(Stdio::null())
+        .stderr(dir.guard_log()?)
         .spawn()
         .map(|_| ())
         .map_err(|e| ApplyError::Tool {
@@ -436,6 +442,9 @@ pub(crate) fn status(path: &Path) -> Result<Outcome, ApplyError> {
             if let Some(n) = &s.note {
                 out.push_str(&format!("; {n}"));
             }
+            if let Some(said) = state::guard_said(path) {
+                out.push_str(&format!("; the guard said: {said}"));
+            }
             format!("{out}\nsha256 of what was applied: {}\n", s.digest)
         }
     };
@@ -445,60 +454,81 @@ pub(crate) fn status(path: &Path) -> Result<Outcome, ApplyError> {
     })
 }
 
-/// The guard: wait for the deadline of the apply recorded now; unless it was confirmed or
-/// rolled back by then, restore its snapshot.
+/// The guard: wait for the deadline of the apply recorded now (an apply that proves its
+/// ruleset live moves it: the window counts from then); unless it was confirmed or rolled
+/// back by then, restore its snapshot. What it prints goes to `guard.log` in the state
+/// directory, which `--status` shows.
 pub(crate) fn guard(path: &Path) -> Result<(), ApplyError> {
     let Some(mine) = state::load(path)? else {
         return Ok(());
     };
     loop {
-        let Some(now) = state::load(path)? else {
-            return Ok(());
-        };
-        if now.id != mine.id || now.status != Status::Unconfirmed {
+        if !due(path, &mine.id)? {
             return Ok(());
         }
+        // Wait for an apply, confirm or rollback in progress to finish.
+        let dir = loop {
+            match Dir::lock(path) {
+                Ok(d) => break d,
+                Err(ApplyError::Busy { .. }) => {
+                    std::thread::sleep(std::time::Duration::from_millis(200));
+                }
+                Err(e) => return Err(e),
+            }
+        };
+        let Some(mut st) = state::load(path)? else {
+            return Ok(());
+        };
+        if st.id != mine.id || st.status != Status::Unconfirmed {
+            return Ok(());
+        }
+        if state::now() < st.deadline {
+            // The apply moved the deadline while this guard waited for its lock.
+            continue;
+        }
+        return guard_restore(&dir, &mut st);
+    }
+}
+
+/// Wait until the deadline of apply `id`; false when it is no longer the unconfirmed apply
+/// of the state.
+fn due(path: &Path, id: &str) -> Result<bool, ApplyError> {
+    loop {
+        let Some(now) = state::load(path)? else {
+            return Ok(false);
+        };
+        if now.id != id || now.status != Status::Unconfirmed {
+            return Ok(false);
+        }
         if state::now() >= now.deadline {
-            break;
+            return Ok(true);
         }
         std::thread::sleep(std::time::Duration::from_millis(200));
     }
-    // Wait for an apply, confirm or rollback in progress to finish.
-    let dir = loop {
-        match Dir::lock(path) {
-            Ok(d) => break d,
-            Err(ApplyError::Busy { .. }) => {
-                std::thread::sleep(std::time::Duration::from_millis(200));
-            }
-            Err(e) => return Err(e),
+}
+
+/// The guard's restore. A tool can fail for a moment on a loaded machine (a reload that
+/// times out): three tries, and when none restores, the state says so (the guard has no
+/// terminal), and what to run.
+fn guard_restore(dir: &Dir, st: &mut State) -> Result<(), ApplyError> {
+    let why = format!(
+        "not confirmed by {}: rolled back by the guard",
+        state::clock(st.deadline)
+    );
+    let mut tries = 1;
+    while let Err(e) = restore(dir, st, &why) {
+        if tries == GUARD_TRIES {
+            st.note = Some(format!(
+                "the guard could not roll back at {} ({GUARD_TRIES} tries): {}; what was \
+                 applied is still live: run fwgen apply --rollback",
+                state::clock(state::now()),
+                crate::text::flatten(&e.to_string(), 1000, &[])
+            ));
+            dir.save(st)?;
+            return Err(e);
         }
-    };
-    let Some(mut st) = state::load(path)? else {
-        return Ok(());
-    };
-    if st.id == mine.id && st.status == Status::Unconfirmed {
-        let why = format!(
-            "not confirmed by {}: rolled back by the guard",
-            state::clock(st.deadline)
-        );
-        // A tool can fail for a moment on a loaded machine (a reload that times out): three
-        // tries, and when none restores, the state says so (the guard has no terminal), and
-        // what to run.
-        let mut tries = 1;
-        while let Err(e) = restore(&dir, &mut st, &why) {
-            if tries == GUARD_TRIES {
-                st.note = Some(format!(
-                    "the guard could not roll back at {} ({GUARD_TRIES} tries): {}; what was \
-                     applied is still live: run fwgen apply --rollback",
-                    state::clock(state::now()),
-                    crate::text::flatten(&e.to_string(), 1000, &[])
-                ));
-                dir.save(&st)?;
-                return Err(e);
-            }
-            tries += 1;
-            std::thread::sleep(std::time::Duration::from_secs(2));
-        }
+        tries += 1;
+        std::thread::sleep(std::time::Duration::from_secs(2));
     }
     Ok(())
 }

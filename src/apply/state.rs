@@ -129,6 +129,20 @@ impl Dir {
         self.write("state.json", &format!("{text}\n"))
     }
 
+    /// A new, empty `guard.log` for the guard's standard error (mode 0600, never through a
+    /// link).
+    pub(super) fn guard_log(&self) -> Result<File, ApplyError> {
+        let path = self.path.join(GUARD_LOG);
+        std::fs::OpenOptions::new()
+            .create(true)
+            .truncate(true)
+            .write(true)
+            .mode(0o600)
+            .custom_flags(rustix::fs::OFlags::NOFOLLOW.bits() as i32)
+            .open(&path)
+            .map_err(|e| ApplyError::state(&path, format!("cannot open it: {e}")))
+    }
+
     /// Keep the snapshot's files.
     pub(super) fn keep(&self, snapshot: &Files) -> Result<Vec<String>, ApplyError> {
         let dir = self.path.join("snapshot");
@@ -185,6 +199,30 @@ fn read(path: &Path) -> Result<String, ApplyError> {
         .read_to_string(&mut text)
         .map_err(|e| ApplyError::state(path, e))?;
     Ok(text)
+}
+
+/// Where the guard's standard error goes.
+const GUARD_LOG: &str = "guard.log";
+
+/// What the last guard printed (an error it stopped at, a panic), as one line of at most
+/// 1,000 bytes with its end kept; none when it printed nothing.
+pub(super) fn guard_said(dir: &Path) -> Option<String> {
+    use std::io::{Read, Seek, SeekFrom};
+    let mut f = std::fs::OpenOptions::new()
+        .read(true)
+        .custom_flags(rustix::fs::OFlags::NOFOLLOW.bits() as i32)
+        .open(dir.join(GUARD_LOG))
+        .ok()?;
+    let len = f.metadata().ok()?.len();
+    f.seek(SeekFrom::Start(len.saturating_sub(4096))).ok()?;
+    let mut bytes = Vec::new();
+    f.take(4096).read_to_end(&mut bytes).ok()?;
+    let text = String::from_utf8_lossy(&bytes);
+    let said = crate::text::flatten(text.trim(), 4096, &[]);
+    let tail = said.len().saturating_sub(1000);
+    let start = (tail..=said.len()).find(|&i| said.is_char_boundary(i))?;
+    let said = said.get(start..)?.trim();
+    (!said.is_empty()).then(|| said.to_string())
 }
 
 /// What was applied last, if anything (read without the lock: for the guard and `--status`).

@@ -133,6 +133,24 @@ fn poll(secs: u64, mut f: impl FnMut() -> bool) -> bool {
     true
 }
 
+/// A `PATH` whose `tool` runs `script` (sh) first, then the real tool with its arguments:
+/// the directory that holds it (keep it while the shim is used) and the value.
+fn shim(tool: &str, script: &str) -> (tempfile::TempDir, String) {
+    use std::os::unix::fs::PermissionsExt;
+    let dir = tempfile::tempdir().unwrap();
+    let real = crate::util::find_tool(tool).expect(tool);
+    let file = dir.path().join(tool);
+    let text = format!("#!/bin/sh\n{script}\nexec {} \"$@\"\n", real.display());
+    std::fs::write(&file, text).unwrap();
+    std::fs::set_permissions(&file, std::fs::Permissions::from_mode(0o755)).unwrap();
+    let path = format!(
+        "{}:{}",
+        dir.path().display(),
+        std::env::var("PATH").unwrap_or_default()
+    );
+    (dir, path)
+}
+
 fn lab(tag: &str) -> Option<(Lab, crate::live::Server, tempfile::TempDir)> {
     if !ready() || !crate::util::have_tools(&["unshare", "setsid"]) {
         return None;
@@ -186,26 +204,14 @@ fn a_guard_that_cannot_roll_back_says_so() {
         return;
     };
     let before = listing(&lab, "nftables");
-    let shim = tempfile::tempdir().unwrap();
-    let broken = shim.path().join("broken");
-    let real = crate::util::find_tool("nft").expect("nft");
-    let nft = shim.path().join("nft");
-    std::fs::write(
-        &nft,
-        format!(
-            "#!/bin/sh\nif [ -e {} ] && [ \"$1\" = -f ]; then echo 'refused (test)' >&2; exit 1; fi\n\
-             exec {} \"$@\"\n",
-            broken.display(),
-            real.display()
+    let flag = tempfile::tempdir().unwrap();
+    let broken = flag.path().join("broken");
+    let (_shim, path) = shim(
+        "nft",
+        &format!(
+            "if [ -e {} ] && [ \"$1\" = -f ]; then echo 'refused (test)' >&2; exit 1; fi",
+            broken.display()
         ),
-    )
-    .unwrap();
-    use std::os::unix::fs::PermissionsExt;
-    std::fs::set_permissions(&nft, std::fs::Permissions::from_mode(0o755)).unwrap();
-    let path = format!(
-        "{}:{}",
-        shim.path().display(),
-        std::env::var("PATH").unwrap_or_default()
     );
     let args = ["--site", SITE, "-b", "nftables", "--confirm-within", "4"];
     let (code, out, err) = apply_env(&lab, state.path(), &args, None, &[("PATH", &path)]);
@@ -217,6 +223,64 @@ fn a_guard_that_cannot_roll_back_says_so() {
     assert!(status.contains("fwgen apply --rollback"), "{status}");
     assert_ne!(listing(&lab, "nftables"), before, "still what was applied");
     std::fs::remove_file(&broken).unwrap();
+    let (code, _, err) = apply(&lab, state.path(), &["--rollback"], None);
+    assert_eq!(code, 0, "{err}");
+    assert_eq!(listing(&lab, "nftables"), before);
+}
+
+/// The window to confirm counts from when the ruleset is proven live, not from the start of
+/// the apply: here every `nft list` takes 6 s (a loaded machine), so the apply's load and
+/// dump of the live ruleset take longer than `--confirm-within 4`, and the ruleset is still there, unconfirmed, to be confirmed
+/// after the apply returns. Before, the guard rolled it back as soon as the apply let go of
+/// the lock.
+#[test]
+fn the_window_to_confirm_starts_when_the_ruleset_is_proven() {
+    let Some((lab, _server, state)) = lab("dl") else {
+        return;
+    };
+    let before = listing(&lab, "nftables");
+    let (_shim, path) = shim("nft", "case \"$*\" in *list*) sleep 6;; esac");
+    let args = ["--site", SITE, "-b", "nftables", "--confirm-within", "4"];
+    let started = std::time::Instant::now();
+    let (code, out, err) = apply_env(&lab, state.path(), &args, None, &[("PATH", &path)]);
+    assert_eq!(code, 0, "{out}{err}");
+    assert!(
+        started.elapsed() > std::time::Duration::from_secs(12),
+        "the snapshot and the dump each took 6 s"
+    );
+    let (_, status, _) = apply(&lab, state.path(), &["--status"], None);
+    assert!(
+        status.starts_with("unconfirmed:") && !status.contains("the deadline has passed"),
+        "{status}"
+    );
+    let (code, _, err) = apply(&lab, state.path(), &["--confirm"], None);
+    assert_eq!(code, 0, "{err}");
+    let applied = listing(&lab, "nftables");
+    assert_ne!(applied, before);
+    std::thread::sleep(std::time::Duration::from_secs(7));
+    assert_eq!(listing(&lab, "nftables"), applied, "confirmed: it stays");
+    assert_eq!(reach(&lab), (true, false));
+}
+
+/// A guard that stops at an error before it can restore (here the state directory became
+/// writable by another user, so it refuses to take the lock) says why in `--status`: its
+/// standard error goes to the state directory's `guard.log`. Before, it went nowhere and the
+/// status said "unconfirmed" forever.
+#[test]
+fn a_guard_that_stops_says_why() {
+    use std::os::unix::fs::PermissionsExt;
+    let Some((lab, _server, state)) = lab("gy") else {
+        return;
+    };
+    let before = listing(&lab, "nftables");
+    let (code, out, err) = new_ruleset(&lab, state.path(), "nftables", &["--confirm-within", "3"]);
+    assert_eq!(code, 0, "{out}{err}");
+    let mode = |m| std::fs::set_permissions(state.path(), std::fs::Permissions::from_mode(m));
+    mode(0o777).unwrap();
+    let status = status_saying(&lab, state.path(), "the guard said", 30);
+    mode(0o700).unwrap();
+    assert!(status.starts_with("unconfirmed:"), "{status}");
+    assert!(status.contains("writable by another user"), "{status}");
     let (code, _, err) = apply(&lab, state.path(), &["--rollback"], None);
     assert_eq!(code, 0, "{err}");
     assert_eq!(listing(&lab, "nftables"), before);
@@ -551,22 +615,18 @@ fn firewalld_applied_and_restored(tag: &str, slow_reloads: Option<u32>) {
     };
     // A `firewall-cmd` that waits first, ahead of the real one in PATH (fwgen's and the
     // guard's).
-    let slow = tempfile::tempdir().unwrap();
-    let mut path = std::env::var("PATH").unwrap_or_default();
-    if let Some(secs) = slow_reloads {
-        let real = crate::util::find_tool("firewall-cmd").expect("firewall-cmd");
-        let wrapper = slow.path().join("firewall-cmd");
-        std::fs::write(
-            &wrapper,
-            format!("#!/bin/sh\nsleep {secs}\nexec {} \"$@\"\n", real.display()),
-        )
-        .unwrap();
-        use std::os::unix::fs::PermissionsExt;
-        std::fs::set_permissions(&wrapper, std::fs::Permissions::from_mode(0o755)).unwrap();
-        path = format!("{}:{path}", slow.path().display());
-    }
+    let (_slow, path) = match slow_reloads {
+        Some(secs) => {
+            let (dir, path) = shim("firewall-cmd", &format!("sleep {secs}"));
+            (Some(dir), path)
+        }
+        None => (None, std::env::var("PATH").unwrap_or_default()),
+    };
     let before = files(config.path());
     let dir = config.path().to_str().unwrap();
+    // Long enough for the checks below before the guard acts (the window counts from the
+    // proof, when the apply returns).
+    let window = (8 + 2 * slow_reloads.unwrap_or(0)).to_string();
     let args = [
         "--site",
         SITE,
@@ -575,7 +635,7 @@ fn firewalld_applied_and_restored(tag: &str, slow_reloads: Option<u32>) {
         "--firewalld-config",
         dir,
         "--confirm-within",
-        "8",
+        &window,
     ];
     let (code, out, err) = apply_env(
         &lab,
