@@ -170,10 +170,45 @@ pub(super) fn check(config: &Path, new: &Files, scratch: &Path) -> Result<(), Ap
     Ok(())
 }
 
-/// Make the files live: the daemon reads its configuration again.
+/// Make the files live: the daemon reads its configuration again. D-Bus stops waiting for
+/// the reply after 25 s, and on a loaded machine a reload can take longer: firewall-cmd then
+/// fails ("Did not receive a reply") while firewalld goes on. So that failure waits, up to
+/// [`RELOAD_WAIT`], until the daemon answers again and says it runs; whether it runs what
+/// fwgen wrote, the live audit that follows proves (else the snapshot is restored).
 fn reload() -> Result<(), ApplyError> {
-    run("firewall-cmd", &["--reload"], None).map(|_| ())
+    let Err(e) = run("firewall-cmd", &["--reload"], None) else {
+        return Ok(());
+    };
+    if !e.to_string().contains("Did not receive a reply") {
+        return Err(e);
+    }
+    let end = std::time::Instant::now() + RELOAD_WAIT;
+    while std::time::Instant::now() < end {
+        // `running`, `failed` (with exit status 251), `not running`, or nothing when this
+        // reply is lost too.
+        let state = std::process::Command::new("firewall-cmd")
+            .arg("--state")
+            .stdin(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .output()
+            .map(|o| String::from_utf8_lossy(&o.stdout).trim().to_string())
+            .unwrap_or_default();
+        match state.as_str() {
+            "running" => return Ok(()),
+            "failed" => {
+                return Err(ApplyError::Tool {
+                    command: "firewall-cmd --reload".into(),
+                    why: format!("{e}; afterwards firewalld says its state is `failed`"),
+                });
+            }
+            _ => std::thread::sleep(std::time::Duration::from_secs(1)),
+        }
+    }
+    Err(e)
 }
+
+/// How long a reload whose reply D-Bus gave up on may go on.
+const RELOAD_WAIT: std::time::Duration = std::time::Duration::from_secs(180);
 
 #[cfg(test)]
 mod tests {

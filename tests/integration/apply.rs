@@ -133,14 +133,18 @@ fn poll(secs: u64, mut f: impl FnMut() -> bool) -> bool {
     true
 }
 
-/// A `PATH` whose `tool` runs `script` (sh) first, then the real tool with its arguments:
-/// the directory that holds it (keep it while the shim is used) and the value.
+/// A `PATH` whose `tool` runs `script` (sh; the real tool is `$REAL`) first, then the real
+/// tool with its arguments: the directory that holds it (keep it while the shim is used) and
+/// the value.
 fn shim(tool: &str, script: &str) -> (tempfile::TempDir, String) {
     use std::os::unix::fs::PermissionsExt;
     let dir = tempfile::tempdir().unwrap();
     let real = crate::util::find_tool(tool).expect(tool);
     let file = dir.path().join(tool);
-    let text = format!("#!/bin/sh\n{script}\nexec {} \"$@\"\n", real.display());
+    let text = format!(
+        "#!/bin/sh\nREAL='{}'\n{script}\nexec \"$REAL\" \"$@\"\n",
+        real.display()
+    );
     std::fs::write(&file, text).unwrap();
     std::fs::set_permissions(&file, std::fs::Permissions::from_mode(0o755)).unwrap();
     let path = format!(
@@ -554,7 +558,10 @@ fn firewalld_is_applied_proven_and_restored() {
 /// that follows fwgen's files (here every `firewall-cmd` waits 7 s first): five seconds after
 /// a service file goes, firewalld drops the service from the zones and policies it holds and
 /// writes those over fwgen's files. No file of the configuration may be firewalld's own
-/// rewrite (no fwgen header, a `.old` copy beside it) after the apply or the rollback.
+/// rewrite (no fwgen header, a `.old` copy beside it) after the apply or the rollback. And
+/// where a reload outlasts D-Bus's 25 s (here every reload's reply is lost after it is done,
+/// as firewall-cmd says it then): the apply and the guard wait until firewalld answers again,
+/// then the live audit proves what it runs. Before, the apply failed ("loading failed").
 #[test]
 fn firewalld_files_stay_fwgens_when_reloads_are_slow() {
     firewalld_applied_and_restored("v", Some(7));
@@ -617,7 +624,15 @@ fn firewalld_applied_and_restored(tag: &str, slow_reloads: Option<u32>) {
     // guard's).
     let (_slow, path) = match slow_reloads {
         Some(secs) => {
-            let (dir, path) = shim("firewall-cmd", &format!("sleep {secs}"));
+            let lost = "Error: Did not receive a reply. Possible causes include: the remote \
+                        application did not send a reply (test: the reload is done)";
+            let (dir, path) = shim(
+                "firewall-cmd",
+                &format!(
+                    "sleep {secs}\nif [ \"$1\" = --reload ]; then \"$REAL\" --reload >/dev/null \
+                     || exit 1; echo '{lost}' >&2; exit 1; fi"
+                ),
+            );
             (Some(dir), path)
         }
         None => (None, std::env::var("PATH").unwrap_or_default()),
