@@ -181,7 +181,7 @@ fn unconfirmed_is_restored(backend: &str, tag: &str) {
     assert_eq!(reach(&lab), (true, false), "live: the admin only");
     let (_, status, _) = apply(&lab, state.path(), &["--status"], None);
     assert!(status.starts_with("unconfirmed:"), "{status}");
-    wait_for("the guard's rollback", 15, || {
+    wait_for("the guard's rollback", 30, || {
         listing(&lab, backend) == before
     });
     assert_eq!(reach(&lab), (true, true), "restored: open again");
@@ -300,12 +300,13 @@ fn confirmed_stays_and_rollback_restores() {
             return;
         };
         let before = listing(&lab, backend);
-        let (code, out, err) = new_ruleset(&lab, state.path(), backend, &["--confirm-within", "2"]);
+        // Five seconds to confirm in, on a loaded machine; then past the deadline.
+        let (code, out, err) = new_ruleset(&lab, state.path(), backend, &["--confirm-within", "5"]);
         assert_eq!(code, 0, "{out}{err}");
         let (code, _, err) = apply(&lab, state.path(), &["--confirm"], None);
         assert_eq!(code, 0, "{err}");
         let applied = listing(&lab, backend);
-        std::thread::sleep(std::time::Duration::from_secs(3));
+        std::thread::sleep(std::time::Duration::from_secs(6));
         assert_eq!(
             listing(&lab, backend),
             applied,
@@ -351,7 +352,7 @@ fn the_guard_outlives_a_killed_apply() {
         .stderr(std::process::Stdio::null())
         .spawn()
         .unwrap();
-    wait_for("the ruleset loaded", 10, || {
+    wait_for("the ruleset loaded", 30, || {
         listing(&lab, "nftables") != before
     });
     let _ = Command::new("kill")
@@ -364,7 +365,7 @@ fn the_guard_outlives_a_killed_apply() {
         .status()
         .is_ok_and(|s| s.success());
     assert!(hup, "the guard is running");
-    wait_for("the guard's rollback", 10, || {
+    wait_for("the guard's rollback", 30, || {
         listing(&lab, "nftables") == before
     });
 }
