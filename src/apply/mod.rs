@@ -442,7 +442,11 @@ pub(crate) fn status(path: &Path) -> Result<Outcome, ApplyError> {
             if let Some(n) = &s.note {
                 out.push_str(&format!("; {n}"));
             }
-            if let Some(said) = state::guard_said(path) {
+            // While the guard should still act: once confirmed or rolled back, what it said
+            // no longer describes the system.
+            if s.status == Status::Unconfirmed
+                && let Some(said) = state::guard_said(path)
+            {
                 out.push_str(&format!("; the guard said: {said}"));
             }
             format!("{out}\nsha256 of what was applied: {}\n", s.digest)

@@ -288,6 +288,12 @@ fn a_guard_that_stops_says_why() {
     let (code, _, err) = apply(&lab, state.path(), &["--rollback"], None);
     assert_eq!(code, 0, "{err}");
     assert_eq!(listing(&lab, "nftables"), before);
+    // Rolled back, what the guard said is history.
+    let (_, status, _) = apply(&lab, state.path(), &["--status"], None);
+    assert!(
+        status.starts_with("rolled back:") && !status.contains("the guard said"),
+        "{status}"
+    );
 }
 
 /// Confirmed, it stays past the deadline; `--rollback` then restores it; a second
