@@ -236,3 +236,26 @@ pub(super) fn load(dir: &Path) -> Result<Option<State>, ApplyError> {
         .map(Some)
         .map_err(|e| ApplyError::state(&path, format!("not fwgen's state: {e}")))
 }
+
+#[cfg(test)]
+mod tests {
+    /// The end of a long log, as one line of at most 1,000 bytes, cut on a character, with
+    /// its escape sequences and line breaks gone; nothing for an empty or absent log.
+    #[test]
+    fn what_the_guard_said_is_the_end_of_its_log_on_one_line() {
+        let dir = tempfile::tempdir().unwrap();
+        assert_eq!(super::guard_said(dir.path()), None);
+        std::fs::write(dir.path().join(super::GUARD_LOG), "\n \n").unwrap();
+        assert_eq!(super::guard_said(dir.path()), None);
+        let log = format!(
+            "{}\x1b[31merror: é\nthe last line\n",
+            "ü".repeat(3000) // 6,000 bytes before the end
+        );
+        std::fs::write(dir.path().join(super::GUARD_LOG), log).unwrap();
+        let said = super::guard_said(dir.path()).unwrap();
+        assert!(said.len() <= 1000, "{}", said.len());
+        assert!(said.ends_with("[31merror: é the last line"), "{said}");
+        assert!(said.starts_with('ü'), "{said}");
+        assert!(!said.contains(['\x1b', '\n']), "{said}");
+    }
+}
