@@ -562,9 +562,9 @@ fn firewalld_is_applied_proven_and_restored() {
 }
 
 /// The same on a loaded machine, where firewalld's directory watcher acts before the reload
-/// that follows fwgen's files (here every `firewall-cmd` waits 7 s first): five seconds after
-/// a service file goes, firewalld drops the service from the zones and policies it holds and
-/// writes those over fwgen's files. No file of the configuration may be firewalld's own
+/// that follows fwgen's files (here every `firewall-cmd --reload` waits 7 s first): five
+/// seconds after a service file goes, firewalld drops the service from the zones and
+/// policies it holds and writes those over fwgen's files. No file of the configuration may be firewalld's own
 /// rewrite (no fwgen header, a `.old` copy beside it) after the apply or the rollback. And
 /// where a reload outlasts D-Bus's 25 s (here every reload's reply is lost after it is done,
 /// as firewall-cmd says it then): the apply and the guard wait until firewalld answers again,
@@ -627,8 +627,8 @@ fn firewalld_applied_and_restored(tag: &str, slow_reloads: Option<u32>) {
             );
         }
     };
-    // A `firewall-cmd` that waits first, ahead of the real one in PATH (fwgen's and the
-    // guard's).
+    // A `firewall-cmd --reload` that waits first, ahead of the real one in PATH (fwgen's and
+    // the guard's).
     let (_slow, path) = match slow_reloads {
         Some(secs) => {
             let lost = "Error: Did not receive a reply. Possible causes include: the remote \
@@ -636,7 +636,7 @@ fn firewalld_applied_and_restored(tag: &str, slow_reloads: Option<u32>) {
             let (dir, path) = shim(
                 "firewall-cmd",
                 &format!(
-                    "sleep {secs}\nif [ \"$1\" = --reload ]; then \"$REAL\" --reload >/dev/null \
+                    "if [ \"$1\" = --reload ]; then sleep {secs}; \"$REAL\" --reload >/dev/null \
                      || exit 1; echo '{lost}' >&2; exit 1; fi"
                 ),
             );
@@ -648,7 +648,7 @@ fn firewalld_applied_and_restored(tag: &str, slow_reloads: Option<u32>) {
     let dir = config.path().to_str().unwrap();
     // Long enough for the checks below before the guard acts (the window counts from the
     // proof, when the apply returns).
-    let window = (8 + 2 * slow_reloads.unwrap_or(0)).to_string();
+    let window = (8 + slow_reloads.unwrap_or(0)).to_string();
     let args = [
         "--site",
         SITE,
