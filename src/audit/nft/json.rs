@@ -218,10 +218,12 @@ pub(super) fn elem(e: &Value) -> Elem {
     if let Some(range) = e.get("range").and_then(Value::as_array) {
         return match range.as_slice() {
             [Value::Number(lo), Value::Number(hi)] => match (lo.as_u64(), hi.as_u64()) {
+                (Some(lo), Some(hi)) if lo > hi => Elem::Unknown(misprinted(lo, hi)),
                 (Some(lo), Some(hi)) => Elem::NumRange(lo, hi),
                 _ => Elem::Unknown(format!("range {e}")),
             },
             [Value::String(lo), Value::String(hi)] => match (lo.parse(), hi.parse()) {
+                (Ok(lo), Ok(hi)) if lo > hi => Elem::Unknown(misprinted(lo, hi)),
                 (Ok(lo), Ok(hi)) => Elem::AddrRange(lo, hi),
                 _ => Elem::Unknown(format!("range {e}")),
             },
@@ -234,5 +236,46 @@ pub(super) fn elem(e: &Value) -> Elem {
             .map_or_else(|| Elem::Unknown(format!("{e}")), Elem::Num),
         Value::String(s) => s.parse().map_or_else(|_| Elem::Name(s.clone()), Elem::Addr),
         other => Elem::Unknown(format!("{other}")),
+    }
+}
+
+/// Why a range whose start is above its end is not read: nft never makes one (it refuses
+/// `1024-1000`), but nft 1.0.6 lists two comparisons of different fields in one rule as
+/// one range of the second field: `tcp sport < 1024 tcp dport > 1000` as `tcp dport !=
+/// 1024-1000`. Such a listing does not say what the kernel holds.
+fn misprinted(lo: impl std::fmt::Display, hi: impl std::fmt::Display) -> String {
+    format!(
+        "range {lo}-{hi}, whose start is above its end: nft misprints two comparisons of \
+         different fields this way (`tcp sport < 1024 tcp dport > 1000` as `tcp dport != \
+         1024-1000`), so this listing does not say what the kernel holds"
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// nft never makes a range whose start is above its end; nft 1.0.6 lists two comparisons
+    /// of different fields as one: such a range is unreadable, never an empty or full set.
+    #[test]
+    fn a_range_whose_start_is_above_its_end_is_unreadable() {
+        let read = |v: Value| elem(&v);
+        assert!(matches!(
+            read(serde_json::json!({"range": [1000, 2000]})),
+            Elem::NumRange(1000, 2000)
+        ));
+        assert!(matches!(
+            read(serde_json::json!({"range": [1024, 1024]})),
+            Elem::NumRange(1024, 1024)
+        ));
+        for inverted in [
+            serde_json::json!({"range": [1024, 1000]}),
+            serde_json::json!({"range": ["10.0.0.9", "10.0.0.1"]}),
+        ] {
+            match read(inverted) {
+                Elem::Unknown(why) => assert!(why.contains("misprints"), "{why}"),
+                other => panic!("{other:?}"),
+            }
+        }
     }
 }
