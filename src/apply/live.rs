@@ -284,11 +284,18 @@ impl Backend {
     /// What the audit reads: (name, text) of each dump of the live ruleset.
     pub(crate) fn dump(&self) -> Result<Vec<(String, String)>, ApplyError> {
         Ok(match self {
-            // firewalld: its own rules, as its nftables backend made them.
-            Backend::Nftables | Backend::Firewalld(_) => vec![(
-                "nft -j list ruleset".into(),
-                run("nft", &["-j", "list", "ruleset"], None)?,
-            )],
+            // firewalld: its own rules, as its nftables backend made them. With the bytecode,
+            // which shows the rules nft lists wrongly (audit::nft::netlink).
+            Backend::Nftables | Backend::Firewalld(_) => vec![
+                (
+                    "nft -j list ruleset".into(),
+                    run("nft", &["-j", "list", "ruleset"], None)?,
+                ),
+                (
+                    "nft --debug=netlink list ruleset".into(),
+                    run("nft", &["--debug=netlink", "list", "ruleset"], None)?,
+                ),
+            ],
             Backend::Iptables => vec![
                 ("iptables-save".into(), run("iptables-save", &[], None)?),
                 ("ip6tables-save".into(), run("ip6tables-save", &[], None)?),
@@ -345,7 +352,7 @@ impl Backend {
         } else {
             format!(
                 "set -e; nft -f '{}'; nft -f '{}'; nft list ruleset; echo '{sep}'; \
-                 nft -j list ruleset",
+                 nft -j list ruleset; echo '{sep}'; nft --debug=netlink list ruleset",
                 at("before-ruleset.nft"),
                 at("ruleset.nft")
             )
@@ -357,7 +364,7 @@ impl Backend {
         let names: &[&str] = if iptables {
             &["iptables-save", "ip6tables-save", "ipset save"]
         } else {
-            &["nft -j list ruleset"]
+            &["nft -j list ruleset", "nft --debug=netlink list ruleset"]
         };
         let dump = names
             .iter()

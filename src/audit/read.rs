@@ -19,8 +19,8 @@ pub enum ReadError {
     #[error("--ruleset {path}: {why}")]
     File { path: String, why: String },
     #[error(
-        "--ruleset {path}: not `nft -j list ruleset`, iptables-save, ipset save or Cisco \
-         configuration output"
+        "--ruleset {path}: not `nft -j list ruleset`, `nft --debug=netlink list ruleset`, \
+         iptables-save, ipset save or Cisco configuration output"
     )]
     Unrecognised { path: String },
     #[error("a Cisco configuration is audited on its own: give one --ruleset")]
@@ -33,6 +33,11 @@ pub enum ReadError {
     CiscoNeedsInterface { path: String },
     #[error("ipset save output alone: give the iptables-save output too")]
     IpsetAlone,
+    #[error(
+        "`nft --debug=netlink list ruleset` output alone: it checks `nft -j list ruleset` \
+         output, give that too"
+    )]
+    NetlinkAlone,
     #[error("nftables JSON and iptables-save are two firewalls: audit one at a time")]
     Mixed,
     /// Recognised, but malformed: where and why.
@@ -48,6 +53,7 @@ pub fn read(
     interfaces: &Interfaces,
 ) -> Result<(Ruleset, Syntax), ReadError> {
     let mut json = Vec::new();
+    let mut netlink = Vec::new();
     let mut saves = Vec::new();
     let mut ipsets = Vec::new();
     for (path, text) in files {
@@ -68,17 +74,30 @@ pub fn read(
         }
         if text.trim_start().starts_with('{') {
             json.push(text.as_str());
+        } else if nft::netlink::is_netlink(text) {
+            netlink.push(text.as_str());
         } else if iptables::is_save(text) {
             saves.push(text.as_str());
-        } else if iptables::is_ipset(text) || text.trim().is_empty() {
-            // `ipset save` with no set prints nothing.
+        } else if iptables::is_ipset(text) {
             ipsets.push(text.as_str());
+        } else if text.trim().is_empty() {
+            // `ipset save` with no set prints nothing, and so does `nft --debug=netlink list
+            // ruleset` of an empty ruleset: read with what else is given.
         } else {
             return Err(ReadError::Unrecognised { path: path.clone() });
         }
     }
+    if json.is_empty() && !netlink.is_empty() {
+        return Err(ReadError::NetlinkAlone);
+    }
+    let misprinted = netlink
+        .iter()
+        .flat_map(|t| nft::netlink::misprinted(t))
+        .collect();
     let parsed = match (json.is_empty(), saves.is_empty()) {
-        (false, true) if ipsets.is_empty() => nft::parse(&json).map(|r| (r, Syntax::Nft)),
+        (false, true) if ipsets.is_empty() => {
+            nft::parse_checked(&json, misprinted).map(|r| (r, Syntax::Nft))
+        }
         (true, false) => iptables::parse(&saves, &ipsets).map(|r| (r, Syntax::Iptables)),
         (true, true) => return Err(ReadError::IpsetAlone),
         _ => return Err(ReadError::Mixed),
@@ -120,6 +139,15 @@ mod tests {
             Err(ReadError::Unrecognised { path }) if path == "f0"
         ));
         assert!(matches!(read_texts(&[nft, save]), Err(ReadError::Mixed)));
+        // The bytecode listing checks the JSON; alone it is not a ruleset to audit. Empty (an
+        // empty ruleset's), it is read with the JSON.
+        let netlink = "inet t u 2\n  [ immediate reg 0 drop ]\n";
+        assert!(matches!(read_texts(&[nft, netlink]), Ok(Syntax::Nft)));
+        assert!(matches!(read_texts(&[nft, ""]), Ok(Syntax::Nft)));
+        assert!(matches!(
+            read_texts(&[netlink]),
+            Err(ReadError::NetlinkAlone)
+        ));
         assert!(matches!(
             read_texts(&["create s hash:ip family inet\n"]),
             Err(ReadError::IpsetAlone)

@@ -10,6 +10,7 @@
 //! becomes a named `Unknown` expression.
 
 mod json;
+pub(crate) mod netlink;
 
 use json::{compare, elem, implied, left, tcp_flags};
 
@@ -31,7 +32,19 @@ fn text(o: &Value, k: &str) -> Option<String> {
 /// Read `nft -j list ruleset` output (several dumps are read as one ruleset). Sets come
 /// before the rules that use them, and chains before their rules, as nft prints them.
 pub fn parse(texts: &[&str]) -> Result<Ruleset, ParseError> {
-    let mut reader = Reader::default();
+    parse_checked(texts, std::collections::BTreeSet::new())
+}
+
+/// [`parse`], where the rules `misprinted` (found in `nft --debug=netlink list ruleset`, see
+/// [`netlink`]) are listed wrongly: their matches are unreadable.
+pub fn parse_checked(
+    texts: &[&str],
+    misprinted: std::collections::BTreeSet<netlink::RuleKey>,
+) -> Result<Ruleset, ParseError> {
+    let mut reader = Reader {
+        misprinted,
+        ..Reader::default()
+    };
     reader.parse(texts)?;
     reader.r.finish();
     Ok(reader.r)
@@ -43,6 +56,7 @@ pub fn parse(texts: &[&str]) -> Result<Ruleset, ParseError> {
 struct Reader {
     r: Ruleset,
     maps: BTreeMap<(Family, String, String), Vec<Value>>,
+    misprinted: std::collections::BTreeSet<netlink::RuleKey>,
 }
 
 impl Reader {
@@ -188,6 +202,10 @@ impl Reader {
         ) else {
             return Err(format!("a rule without family, table or name: {rule}"));
         };
+        let handle = rule.get("handle").and_then(Value::as_i64).unwrap_or(0);
+        let misprinted =
+            self.misprinted
+                .contains(&(family.clone(), table.clone(), chain.clone(), handle));
         let family = Family::named(&family);
         let mut expr = Vec::new();
         for e in rule
@@ -199,7 +217,19 @@ impl Reader {
             expr.extend(implied(e));
             expr.push(self.expr(&family, &table, e));
         }
-        let handle = rule.get("handle").and_then(Value::as_i64).unwrap_or(0);
+        if misprinted {
+            // What its matches really are, the listing does not say: the rule may match any
+            // packet, and decides what it would as unknown.
+            expr.retain(|e| !matches!(e, Expr::Match { .. }));
+            expr.insert(
+                0,
+                Expr::Unknown(
+                    "a rule nft misprints: its bytecode (nft --debug=netlink) makes two \
+                     comparisons where the listing shows one range (nft 1.0.6 merges them)"
+                        .into(),
+                ),
+            );
+        }
         self.r.add_rule(
             (&family, &table, &chain),
             handle,

@@ -1,0 +1,170 @@
+//! `nft --debug=netlink list ruleset`: the bytecode the kernel holds, rule by rule, read only
+//! to find the rules whose JSON listing nft gets wrong.
+//!
+//! nft 1.0.6 merges two adjacent comparisons into one range when their payloads have the
+//! same base and length, without checking that they are the same field: `tcp sport >= 1000
+//! tcp dport <= 2000` is listed `tcp dport 1000-2000`, `tcp sport < 1000 tcp dport > 2000`
+//! `tcp dport != 1000-2000` (and a `<` followed by a `>` is never a range: a packet cannot
+//! be both). In the bytecode a real range is one load compared twice; the misprint is two
+//! loads, each compared once. The JSON reader makes such a rule `unknown`.
+
+use std::collections::BTreeSet;
+
+/// A rule by family, table, chain and handle.
+pub(crate) type RuleKey = (String, String, String, i64);
+
+/// Whether `text` is `nft --debug=netlink list ruleset` output: a rule's or set's header
+/// line, then its bytecode (`  [ ... ]`) or elements (`\telement ...`).
+pub(crate) fn is_netlink(text: &str) -> bool {
+    let mut lines = text.lines().skip_while(|l| l.trim().is_empty());
+    let (Some(head), Some(next)) = (lines.next(), lines.next()) else {
+        return false;
+    };
+    !head.starts_with([' ', '\t', '{'])
+        && !head.starts_with("table ")
+        && (next.starts_with("  [ ") || next.starts_with("\telement "))
+}
+
+/// The rules whose listing merges two comparisons of different fields.
+pub(crate) fn misprinted(text: &str) -> BTreeSet<RuleKey> {
+    let mut out = BTreeSet::new();
+    let mut rule: Option<RuleKey> = None;
+    let mut code: Vec<&str> = Vec::new();
+    let mut end = |rule: &mut Option<RuleKey>, code: &mut Vec<&str>| {
+        if let Some(key) = rule.take()
+            && merged(code)
+        {
+            out.insert(key);
+        }
+        code.clear();
+    };
+    for line in text.lines() {
+        if let Some(op) = line.strip_prefix("  [ ") {
+            code.push(op.trim_end().trim_end_matches(']').trim_end());
+        } else if !line.starts_with([' ', '\t']) {
+            end(&mut rule, &mut code);
+            rule = header(line);
+        }
+    }
+    end(&mut rule, &mut code);
+    out
+}
+
+/// `FAMILY TABLE CHAIN HANDLE [POSITION]`; sets (`@name`) and anything else are not rules.
+fn header(line: &str) -> Option<RuleKey> {
+    let words: Vec<&str> = line.split_whitespace().collect();
+    match words.as_slice() {
+        [family, table, chain, handle] | [family, table, chain, handle, _] => {
+            if chain.starts_with('@') {
+                return None;
+            }
+            Some((
+                (*family).to_string(),
+                (*table).to_string(),
+                (*chain).to_string(),
+                handle.parse().ok()?,
+            ))
+        }
+        _ => None,
+    }
+}
+
+/// Whether the bytecode has a load, a comparison, a second load of the same base and
+/// length, and a comparison, that nft lists as one range: `gte` then `lte` at another
+/// offset, or `lt` then `gt` at any.
+fn merged(code: &[&str]) -> bool {
+    code.windows(4).any(|w| {
+        let [l1, c1, l2, c2] = w else { return false };
+        let (Some((field1, reg1)), Some((field2, reg2))) = (load(l1), load(l2)) else {
+            return false;
+        };
+        let (Some((op1, r1)), Some((op2, r2))) = (cmp(c1), cmp(c2)) else {
+            return false;
+        };
+        if reg1 != r1 || reg2 != r2 || field1.0 != field2.0 {
+            return false;
+        }
+        match (op1, op2) {
+            ("gte", "lte") => field1.1 != field2.1,
+            ("lt", "gt") => true,
+            _ => false,
+        }
+    })
+}
+
+/// `payload load 2b @ transport header + 0 => reg 1`: ((length and base, offset), register).
+fn load(op: &str) -> Option<((&str, &str), &str)> {
+    let rest = op.strip_prefix("payload load ")?;
+    let (what, reg) = rest.split_once(" => reg ")?;
+    let (base, offset) = what.rsplit_once(" + ")?;
+    Some(((base, offset), reg.trim()))
+}
+
+/// `cmp gte reg 1 0x0000e803`: (operation, register).
+fn cmp(op: &str) -> Option<(&str, &str)> {
+    let mut words = op.strip_prefix("cmp ")?.split_whitespace();
+    let operation = words.next()?;
+    let (Some("reg"), Some(reg)) = (words.next(), words.next()) else {
+        return None;
+    };
+    Some((operation, reg))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// What nft 1.0.6 printed on this machine for four rules (`tcp sport >= 1000 tcp dport
+    /// <= 2000`, `tcp dport 1000-2000`, `tcp sport < 1024 th dport > 1000`, `tcp sport >
+    /// 1000 tcp dport < 2000`) and a set.
+    const LISTING: &str = "inet t @s
+\telement 00000050  : 0 [end]
+inet t u 2
+  [ meta load l4proto => reg 1 ]
+  [ cmp eq reg 1 0x00000006 ]
+  [ payload load 2b @ transport header + 0 => reg 1 ]
+  [ cmp gte reg 1 0x0000e803 ]
+  [ payload load 2b @ transport header + 2 => reg 1 ]
+  [ cmp lte reg 1 0x0000d007 ]
+  [ immediate reg 0 drop ]
+
+inet t u 3 2
+  [ meta load l4proto => reg 1 ]
+  [ cmp eq reg 1 0x00000006 ]
+  [ payload load 2b @ transport header + 2 => reg 1 ]
+  [ cmp gte reg 1 0x0000e803 ]
+  [ cmp lte reg 1 0x0000d007 ]
+  [ immediate reg 0 drop ]
+
+inet t u 4 3
+  [ meta load l4proto => reg 1 ]
+  [ cmp eq reg 1 0x00000006 ]
+  [ payload load 2b @ transport header + 0 => reg 1 ]
+  [ cmp lt reg 1 0x00000004 ]
+  [ payload load 2b @ transport header + 2 => reg 1 ]
+  [ cmp gt reg 1 0x0000e803 ]
+  [ immediate reg 0 drop ]
+  userdata = { \\x00\\x0bfwgen smtp\\x00 }
+
+inet t u 5 4
+  [ meta load l4proto => reg 1 ]
+  [ cmp eq reg 1 0x00000006 ]
+  [ payload load 2b @ transport header + 0 => reg 1 ]
+  [ cmp gt reg 1 0x0000e803 ]
+  [ payload load 2b @ transport header + 2 => reg 1 ]
+  [ cmp lt reg 1 0x0000d007 ]
+  [ immediate reg 0 drop ]
+
+table inet t {
+}
+";
+
+    #[test]
+    fn the_rules_nft_lists_as_one_range_are_found() {
+        assert!(is_netlink(LISTING));
+        assert!(!is_netlink("table inet t {\n}\n"));
+        assert!(!is_netlink("{\"nftables\": []}"));
+        let key = |h| ("inet".to_string(), "t".to_string(), "u".to_string(), h);
+        assert_eq!(misprinted(LISTING), BTreeSet::from([key(2), key(4)]));
+    }
+}
