@@ -79,7 +79,8 @@ pub fn audit(data: &[u8]) {
         return;
     };
     // The same bytes as an nftables dump, an iptables-save, an ipset save and a Cisco
-    // configuration (bound to interfaces it may name).
+    // configuration (bound to interfaces it may name); as nft's bytecode listing, whose
+    // misprinted rules mark those of the dump.
     let cisco = crate::audit::Interfaces {
         gateway: "dmz".into(),
         ingress: vec!["outside".into()],
@@ -89,7 +90,7 @@ pub fn audit(data: &[u8]) {
         .filter_map(|a| a.parse().ok())
         .collect();
     let parsed = [
-        crate::audit::nft::parse(&[text]),
+        crate::audit::nft::parse_checked(&[text], crate::audit::nft::netlink::misprinted(text)),
         crate::audit::iptables::parse(&[text], &[]),
         crate::audit::iptables::parse(&[], &[text]),
         crate::audit::cisco::parse(text, &gateway, &cisco),
