@@ -599,7 +599,7 @@ fn over_broad_rules_and_other_formats() {
     assert_eq!(r.code, 2);
     assert!(
         r.stderr
-            .contains("not `nft -j list ruleset`, iptables-save, ipset save or Cisco"),
+            .contains("not `nft -j list ruleset`, `nft --debug=netlink list ruleset`, iptables-save, ipset save or Cisco"),
         "{}",
         r.stderr
     );
