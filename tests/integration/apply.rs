@@ -233,8 +233,8 @@ fn a_guard_that_cannot_roll_back_says_so() {
 }
 
 /// The window to confirm counts from when the ruleset is proven live, not from the start of
-/// the apply: here every `nft list` takes 6 s (a loaded machine), so the apply's load and
-/// dump of the live ruleset take longer than `--confirm-within 4`, and the ruleset is still there, unconfirmed, to be confirmed
+/// the apply: here every `nft --debug=netlink list` takes 6 s (a loaded machine), so the
+/// apply's load and dump of the live ruleset take longer than `--confirm-within 4`, and the ruleset is still there, unconfirmed, to be confirmed
 /// after the apply returns. Before, the guard rolled it back as soon as the apply let go of
 /// the lock.
 #[test]
@@ -243,14 +243,14 @@ fn the_window_to_confirm_starts_when_the_ruleset_is_proven() {
         return;
     };
     let before = listing(&lab, "nftables");
-    let (_shim, path) = shim("nft", "case \"$*\" in *list*) sleep 6;; esac");
+    let (_shim, path) = shim("nft", "case \"$*\" in *debug=netlink*) sleep 6;; esac");
     let args = ["--site", SITE, "-b", "nftables", "--confirm-within", "4"];
     let started = std::time::Instant::now();
     let (code, out, err) = apply_env(&lab, state.path(), &args, None, &[("PATH", &path)]);
     assert_eq!(code, 0, "{out}{err}");
     assert!(
         started.elapsed() > std::time::Duration::from_secs(12),
-        "the snapshot and the dump each took 6 s"
+        "the ruleset as it would be live and the dump each took 6 s"
     );
     let (_, status, _) = apply(&lab, state.path(), &["--status"], None);
     assert!(
