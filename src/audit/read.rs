@@ -34,8 +34,9 @@ pub enum ReadError {
     #[error("ipset save output alone: give the iptables-save output too")]
     IpsetAlone,
     #[error(
-        "`nft --debug=netlink list ruleset` output alone: it checks `nft -j list ruleset` \
-         output, give that too"
+        "`nft --debug=netlink list ruleset` or `nft list ruleset` output alone: the audit \
+         reads `nft -j list ruleset` output (the bytecode listing only checks it): give \
+         that too"
     )]
     NetlinkAlone,
     #[error("nftables JSON and iptables-save are two firewalls: audit one at a time")]
@@ -144,6 +145,10 @@ mod tests {
         let netlink = "inet t u 2\n  [ immediate reg 0 drop ]\n";
         assert!(matches!(read_texts(&[nft, netlink]), Ok(Syntax::Nft)));
         assert!(matches!(read_texts(&[nft, ""]), Ok(Syntax::Nft)));
+        // Of a ruleset with chains and no rules, it is only the plain listing.
+        let bare = "table inet t {\n\tchain c {\n\t}\n}\n";
+        assert!(matches!(read_texts(&[nft, bare]), Ok(Syntax::Nft)));
+        assert!(matches!(read_texts(&[bare]), Err(ReadError::NetlinkAlone)));
         assert!(matches!(
             read_texts(&[netlink]),
             Err(ReadError::NetlinkAlone)

@@ -14,14 +14,21 @@ use std::collections::BTreeSet;
 pub(crate) type RuleKey = (String, String, String, i64);
 
 /// Whether `text` is `nft --debug=netlink list ruleset` output: a rule's or set's header
-/// line, then its bytecode (`  [ ... ]`) or elements (`\telement ...`).
+/// line, then its bytecode (`  [ ... ]`) or elements (`\telement ...`); or, for a ruleset
+/// without rules or sets, only the listing it ends with (`table inet t {`), which has no
+/// bytecode to check.
 pub(crate) fn is_netlink(text: &str) -> bool {
     let mut lines = text.lines().skip_while(|l| l.trim().is_empty());
-    let (Some(head), Some(next)) = (lines.next(), lines.next()) else {
+    let Some(head) = lines.next() else {
+        return false;
+    };
+    if head.starts_with("table ") && head.trim_end().ends_with('{') {
+        return true;
+    }
+    let Some(next) = lines.next() else {
         return false;
     };
     !head.starts_with([' ', '\t', '{'])
-        && !head.starts_with("table ")
         && (next.starts_with("  [ ") || next.starts_with("\telement "))
 }
 
@@ -162,7 +169,9 @@ table inet t {
     #[test]
     fn the_rules_nft_lists_as_one_range_are_found() {
         assert!(is_netlink(LISTING));
-        assert!(!is_netlink("table inet t {\n}\n"));
+        // A ruleset without rules or sets: only the listing, nothing misprinted.
+        assert!(is_netlink("table inet t {\n}\n"));
+        assert!(misprinted("table inet t {\n}\n").is_empty());
         assert!(!is_netlink("{\"nftables\": []}"));
         let key = |h| ("inet".to_string(), "t".to_string(), "u".to_string(), h);
         assert_eq!(misprinted(LISTING), BTreeSet::from([key(2), key(4)]));
