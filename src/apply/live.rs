@@ -20,6 +20,10 @@ pub(crate) enum Backend {
 /// The largest output of a tool read (a listing of a 100,000-rule ruleset is about 10 MB).
 const MAX_OUTPUT: usize = 256 * 1024 * 1024;
 
+/// What the audit reads of a live nftables ruleset (firewalld's too), each a command line:
+/// the listing, and the bytecode that shows the rules nft lists wrongly (audit::nft::netlink).
+const NFT_DUMPS: &[&str] = &["nft -j list ruleset", "nft --debug=netlink list ruleset"];
+
 /// Run `program args` with `input` on standard input; its standard output, or an error
 /// naming the command and what it printed.
 pub(crate) fn run(program: &str, args: &[&str], input: Option<&str>) -> Result<String, ApplyError> {
@@ -284,18 +288,14 @@ impl Backend {
     /// What the audit reads: (name, text) of each dump of the live ruleset.
     pub(crate) fn dump(&self) -> Result<Vec<(String, String)>, ApplyError> {
         Ok(match self {
-            // firewalld: its own rules, as its nftables backend made them. With the bytecode,
-            // which shows the rules nft lists wrongly (audit::nft::netlink).
-            Backend::Nftables | Backend::Firewalld(_) => vec![
-                (
-                    "nft -j list ruleset".into(),
-                    run("nft", &["-j", "list", "ruleset"], None)?,
-                ),
-                (
-                    "nft --debug=netlink list ruleset".into(),
-                    run("nft", &["--debug=netlink", "list", "ruleset"], None)?,
-                ),
-            ],
+            // firewalld: its own rules, as its nftables backend made them.
+            Backend::Nftables | Backend::Firewalld(_) => NFT_DUMPS
+                .iter()
+                .map(|line| {
+                    let args: Vec<&str> = line.split_whitespace().skip(1).collect();
+                    Ok(((*line).to_string(), run("nft", &args, None)?))
+                })
+                .collect::<Result<_, ApplyError>>()?,
             Backend::Iptables => vec![
                 ("iptables-save".into(), run("iptables-save", &[], None)?),
                 ("ip6tables-save".into(), run("ip6tables-save", &[], None)?),
@@ -351,10 +351,10 @@ impl Backend {
             )
         } else {
             format!(
-                "set -e; nft -f '{}'; nft -f '{}'; nft list ruleset; echo '{sep}'; \
-                 nft -j list ruleset; echo '{sep}'; nft --debug=netlink list ruleset",
+                "set -e; nft -f '{}'; nft -f '{}'; nft list ruleset; echo '{sep}'; {}",
                 at("before-ruleset.nft"),
-                at("ruleset.nft")
+                at("ruleset.nft"),
+                NFT_DUMPS.join(&format!("; echo '{sep}'; "))
             )
         };
         let out = run("unshare", &["--net", "sh", "-c", &script], None)?;
@@ -364,7 +364,7 @@ impl Backend {
         let names: &[&str] = if iptables {
             &["iptables-save", "ip6tables-save", "ipset save"]
         } else {
-            &["nft -j list ruleset", "nft --debug=netlink list ruleset"]
+            NFT_DUMPS
         };
         let dump = names
             .iter()
