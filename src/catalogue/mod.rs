@@ -164,6 +164,15 @@ pub fn embedded_file_names() -> impl Iterator<Item = &'static str> {
     embedded::FILES.iter().map(|(n, _)| *n)
 }
 
+/// The SHA-256 of every shipped catalogue file, in name order, as build.rs recorded it; `None`
+/// if build.rs could not read a file (its YAML is then read, and reported on, at run time).
+pub fn embedded_digests() -> Option<Vec<String>> {
+    embedded::FILES
+        .iter()
+        .map(|(name, _)| embedded::built(name).map(|b| b.digest.to_string()))
+        .collect()
+}
+
 /// The shipped catalogue files: (name, text).
 pub fn embedded_texts() -> impl Iterator<Item = (&'static str, &'static str)> {
     embedded::FILES.iter().copied()

@@ -54,7 +54,16 @@ impl Report {
 pub(crate) fn execute(args: Args) -> Result<Report, Error> {
     let source = CatalogueSource::flags(&args.catalogue, args.no_builtin_catalogue);
     match args.command {
-        Command::Products(a) => products::run(&source.load()?, a.format, a.component.as_deref()),
+        Command::Products(a) => {
+            let built_in = (source.builtin && source.paths.is_empty())
+                .then(products::built_in)
+                .flatten();
+            let listed = match built_in {
+                Some(listed) => listed,
+                None => products::listing(&source.load()?),
+            };
+            products::run(&listed, a.format, a.component.as_deref())
+        }
         Command::Features(a) => features::run(&source.load()?, &a),
         Command::Validate(a) => validate::run(
             &a.path.as_deref().map_or(source, CatalogueSource::only),

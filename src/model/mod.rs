@@ -204,7 +204,7 @@ impl AddressSource {
 }
 
 /// Where in a vendor document a catalogue item comes from.
-#[derive(Clone, Debug, Default, PartialEq, Eq, PartialOrd, Ord, Serialize)]
+#[derive(Clone, Debug, Default, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
 pub struct Source {
     /// Section or table heading, as the document words it.
     pub section: String,
@@ -292,7 +292,7 @@ pub struct Feature {
 }
 
 /// A separately firewalled host of a product (the gateway; the Exchange Server).
-#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Component {
     pub id: String,
     pub description: String,
