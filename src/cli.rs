@@ -43,25 +43,25 @@ pub(crate) struct Args {
 #[derive(Debug, Subcommand)]
 pub(crate) enum Command {
     /// List products, their versions, components and source documents
-    Products(ProductsArgs),
+    Products(Deferred<ProductsArgs>),
     /// List a product version's features: id, default state, and the entries each enables
-    Features(FeaturesArgs),
+    Features(Deferred<FeaturesArgs>),
     /// Check a catalogue (and a site file) and report every problem
-    Validate(ValidateArgs),
+    Validate(Deferred<ValidateArgs>),
     /// Select a product's connections and render them as a ruleset
-    Generate(GenerateArgs),
+    Generate(Deferred<GenerateArgs>),
     /// Build every target of a manifest (fwgen.yaml) in one run
-    Build(BuildArgs),
+    Build(Deferred<BuildArgs>),
     /// Look up the addresses of the host names a selection needs and write a lock file
-    Resolve(ResolveArgs),
+    Resolve(Deferred<ResolveArgs>),
     /// Connections added, removed and changed between two product versions or two catalogues
-    Diff(DiffArgs),
+    Diff(Deferred<DiffArgs>),
     /// Check an existing firewall's ruleset (nftables, iptables, Cisco) against a selection: is
     /// every required connection admitted, and what is admitted beyond it
-    Audit(AuditArgs),
+    Audit(Deferred<AuditArgs>),
     /// Load a ruleset into this host's firewall, prove it live with the exact audit, and roll
     /// it back by itself unless confirmed in time
-    Apply(ApplyArgs),
+    Apply(Deferred<ApplyArgs>),
     /// Site files: `fwgen site init` prints one to fill in
     #[command(subcommand)]
     Site(SiteCommand),
@@ -75,6 +75,56 @@ pub(crate) enum Command {
         /// A subcommand, e.g. generate
         subcommand: Option<String>,
     },
+}
+
+/// A subcommand's arguments, defined only when that subcommand is parsed (or printed: help,
+/// man pages, completions), not on every run: clap's `Command::defer`. Defining every
+/// subcommand's arguments was a fifth of the instructions of `fwgen products`.
+#[derive(Debug)]
+pub(crate) struct Deferred<T>(pub T);
+
+impl<T: clap::FromArgMatches> clap::FromArgMatches for Deferred<T> {
+    fn from_arg_matches(matches: &clap::ArgMatches) -> Result<Self, clap::Error> {
+        T::from_arg_matches(matches).map(Self)
+    }
+
+    fn update_from_arg_matches(&mut self, matches: &clap::ArgMatches) -> Result<(), clap::Error> {
+        self.0.update_from_arg_matches(matches)
+    }
+}
+
+impl<T: ClapArgs> ClapArgs for Deferred<T> {
+    fn augment_args(cmd: clap::Command) -> clap::Command {
+        cmd.defer(define::<T, false>)
+    }
+
+    fn augment_args_for_update(cmd: clap::Command) -> clap::Command {
+        cmd.defer(define::<T, true>)
+    }
+
+    fn group_id() -> Option<clap::Id> {
+        T::group_id()
+    }
+}
+
+/// `T`'s arguments defined on the subcommand `cmd`, which keeps its description: the
+/// variant's doc comment, which clap sets after the arguments when they are not deferred, and
+/// which so wins over a description the arguments' struct brings.
+fn define<T: ClapArgs, const UPDATE: bool>(cmd: clap::Command) -> clap::Command {
+    let (about, long_about) = (cmd.get_about().cloned(), cmd.get_long_about().cloned());
+    let cmd = if UPDATE {
+        T::augment_args_for_update(cmd)
+    } else {
+        T::augment_args(cmd)
+    };
+    let cmd = match about {
+        Some(about) => cmd.about(about),
+        None => cmd,
+    };
+    match long_about {
+        Some(long_about) => cmd.long_about(long_about),
+        None => cmd,
+    }
 }
 
 #[derive(Debug, Subcommand)]

@@ -54,7 +54,7 @@ impl Report {
 pub(crate) fn execute(args: Args) -> Result<Report, Error> {
     let source = CatalogueSource::flags(&args.catalogue, args.no_builtin_catalogue);
     match args.command {
-        Command::Products(a) => {
+        Command::Products(crate::cli::Deferred(a)) => {
             let built_in = (source.builtin && source.paths.is_empty())
                 .then(products::built_in)
                 .flatten();
@@ -64,17 +64,17 @@ pub(crate) fn execute(args: Args) -> Result<Report, Error> {
             };
             products::run(&listed, a.format, a.component.as_deref())
         }
-        Command::Features(a) => features::run(&source.load()?, &a),
-        Command::Validate(a) => validate::run(
+        Command::Features(crate::cli::Deferred(a)) => features::run(&source.load()?, &a),
+        Command::Validate(crate::cli::Deferred(a)) => validate::run(
             &a.path.as_deref().map_or(source, CatalogueSource::only),
             a.site.as_deref(),
         ),
-        Command::Generate(a) => generate::run(&source, a),
-        Command::Build(a) => build::run(&a.manifest, &source, &a),
-        Command::Diff(a) => diff::run(&source, &a),
-        Command::Resolve(a) => resolve::run(&source.load()?, a),
-        Command::Audit(a) => audit::run(&source.load()?, a),
-        Command::Apply(a) => apply::run(&source, a),
+        Command::Generate(crate::cli::Deferred(a)) => generate::run(&source, a),
+        Command::Build(crate::cli::Deferred(a)) => build::run(&a.manifest, &source, &a),
+        Command::Diff(crate::cli::Deferred(a)) => diff::run(&source, &a),
+        Command::Resolve(crate::cli::Deferred(a)) => resolve::run(&source.load()?, a),
+        Command::Audit(crate::cli::Deferred(a)) => audit::run(&source.load()?, a),
+        Command::Apply(crate::cli::Deferred(a)) => apply::run(&source, a),
         Command::Site(crate::cli::SiteCommand::Init(a)) => site::init(&source.load()?, &a),
         Command::Completions { shell } => Ok(Report {
             stdout: completions(shell, &source.load()?),
@@ -218,7 +218,10 @@ pub(crate) fn completions(shell: clap_complete::Shell, cat: &Catalogue) -> Strin
     for (_, set) in &mut ids {
         set.retain(plain);
     }
-    let cmd = with_values(Args::command(), &ids);
+    // Every subcommand defined (they are deferred), so that their flags can take the values.
+    let mut cmd = Args::command();
+    cmd.build();
+    let cmd = with_values(cmd, &ids);
     let mut out = Vec::new();
     clap_complete::generate(shell, &mut cmd.clone(), "fwgen", &mut out);
     String::from_utf8_lossy(&out).into_owned()
