@@ -175,7 +175,12 @@ pub fn yaml_quoted(text: &str) -> String {
 
 /// Lower-case hex of a digest.
 pub fn hex(bytes: &[u8]) -> String {
-    bytes.iter().map(|b| format!("{b:02x}")).collect()
+    let mut out = String::with_capacity(bytes.len() * 2);
+    for b in bytes {
+        out.extend(char::from_digit(u32::from(b >> 4), 16));
+        out.extend(char::from_digit(u32::from(b & 15), 16));
+    }
+    out
 }
 
 /// True when `bytes` start like a file fwgen generated: every output names fwgen in its
@@ -202,6 +207,12 @@ pub fn ascii(text: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn hex_is_two_lower_case_digits_a_byte() {
+        assert_eq!(hex(&[0x00, 0x0f, 0xa5, 0xff, 0x10]), "000fa5ff10");
+        assert_eq!(hex(&[]), "");
+    }
 
     #[test]
     fn terminal_lines_keep_lines_and_drop_escapes() {
