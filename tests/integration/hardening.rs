@@ -334,21 +334,7 @@ fn an_interrupted_write_leaves_the_old_file_intact() {
         (2_000, "-INT"),
         (3_000, "-TERM"),
     ] {
-        std::fs::write(&out, b"OLD\n").unwrap();
-        let mut child = Command::new(env!("CARGO_BIN_EXE_fwgen"))
-            .args([
-                "generate",
-                "--allow-unbound",
-                "--site",
-                site_s,
-                "-b",
-                "nftables",
-                "-o",
-                out.to_str().unwrap(),
-            ])
-            .stderr(Stdio::null())
-            .spawn()
-            .unwrap();
+        let mut child = generate_over_old(&site, &out);
         std::thread::sleep(Duration::from_millis(delay_ms));
         let _ = Command::new("kill")
             .args([signal, &child.id().to_string()])
@@ -603,6 +589,19 @@ fn ipv4_mapped_ipv6_addresses_are_refused() {
     );
 }
 
+/// `out` holds `OLD` again, and fwgen starts writing the nftables ruleset of `site` over it.
+fn generate_over_old(site: &std::path::Path, out: &std::path::Path) -> std::process::Child {
+    std::fs::write(out, b"OLD\n").unwrap();
+    Command::new(env!("CARGO_BIN_EXE_fwgen"))
+        .args(["generate", "--allow-unbound", "--site"])
+        .arg(site)
+        .args(["-b", "nftables", "-o"])
+        .arg(out)
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap()
+}
+
 /// A signal while the output is being staged: the run's temporary file is removed and the old
 /// file stays. The test waits until the temporary file exists (polling the directory) and
 /// signals at once (no `kill` process to start); a run that still finishes first, on a loaded
@@ -633,21 +632,7 @@ fn a_signal_while_staging_leaves_no_temporary_file() {
     ] {
         let mut landed = false;
         for _ in 0..TRIES {
-            std::fs::write(&out, b"OLD\n").unwrap();
-            let mut child = Command::new(env!("CARGO_BIN_EXE_fwgen"))
-                .args([
-                    "generate",
-                    "--allow-unbound",
-                    "--site",
-                    site.to_str().unwrap(),
-                    "-b",
-                    "nftables",
-                    "-o",
-                ])
-                .arg(&out)
-                .stderr(Stdio::null())
-                .spawn()
-                .unwrap();
+            let mut child = generate_over_old(&site, &out);
             let start = Instant::now();
             let mut seen = false;
             while start.elapsed() < Duration::from_secs(60) {
