@@ -560,12 +560,45 @@ fn mismatches(probes: &[Probe], got: &[String], want_all_open: bool) -> Vec<Stri
 pub(crate) struct Firewalld {
     children: Vec<Child>,
     dir: tempfile::TempDir,
-    /// One daemon at a time in the whole test run: firewalld is slow Python, and two of them
-    /// beside three other tests on two cores made a `--reload` miss D-Bus's 25 s reply timeout.
-    _one_at_a_time: std::sync::MutexGuard<'static, ()>,
+    /// Its place among the daemons running at once (released after the daemon stops).
+    _slot: Slot,
 }
 
-static FIREWALLD: std::sync::Mutex<()> = std::sync::Mutex::new(());
+/// At most two daemons at a time in the whole test run. firewalld is slow Python: two of them
+/// beside three other tests on two cores once made a `--reload` miss D-Bus's 25 s reply
+/// timeout, so they ran one at a time, and the seven tests that start one became the longest
+/// chain of the run (its last test ended last but one). A reload whose reply is lost is now
+/// waited out (`Firewalld::cmd` here, `apply::firewalld::reload` in fwgen), so two run side
+/// by side.
+const FIREWALLD_AT_ONCE: usize = 2;
+
+static FIREWALLD: (std::sync::Mutex<usize>, std::sync::Condvar) =
+    (std::sync::Mutex::new(0), std::sync::Condvar::new());
+
+/// One of the [`FIREWALLD_AT_ONCE`] places, held until dropped.
+struct Slot;
+
+impl Slot {
+    fn take() -> Slot {
+        let (running, freed) = &FIREWALLD;
+        // A test that failed while holding the lock poisons nothing that matters here.
+        let mut n = running.lock().unwrap_or_else(|e| e.into_inner());
+        while *n >= FIREWALLD_AT_ONCE {
+            n = freed.wait(n).unwrap_or_else(|e| e.into_inner());
+        }
+        *n += 1;
+        Slot
+    }
+}
+
+impl Drop for Slot {
+    fn drop(&mut self) {
+        let (running, freed) = &FIREWALLD;
+        let mut n = running.lock().unwrap_or_else(|e| e.into_inner());
+        *n = n.saturating_sub(1);
+        freed.notify_one();
+    }
+}
 
 impl Firewalld {
     /// The address of the daemon's private system bus (`DBUS_SYSTEM_BUS_ADDRESS`).
@@ -616,8 +649,7 @@ impl Drop for Firewalld {
 /// `default_zone` for every interface (host placement: `fwgen`; perimeter: a stock zone, with
 /// fwgen's zone and policies around the gateway's addresses).
 pub(crate) fn start_firewalld(lab: &Lab, ns: &str, config: &Path, default_zone: &str) -> Firewalld {
-    // A test that failed while holding it poisons nothing that matters here.
-    let one_at_a_time = FIREWALLD.lock().unwrap_or_else(|e| e.into_inner());
+    let slot = Slot::take();
     let dir = tempfile::tempdir().unwrap();
     let conf = std::fs::read_to_string("/etc/firewalld/firewalld.conf")
         .expect("firewalld.conf is installed");
@@ -650,7 +682,7 @@ pub(crate) fn start_firewalld(lab: &Lab, ns: &str, config: &Path, default_zone: 
     let mut fw = Firewalld {
         children: vec![dbus],
         dir,
-        _one_at_a_time: one_at_a_time,
+        _slot: slot,
     };
     for _ in 0..50 {
         if bus.exists() {

@@ -17,9 +17,14 @@
 //!   by default; the rest of the suite runs with `--allow-unbound`, see `util::fwgen_in`).
 //! - A new backend: its module in `backends`, its real-tool check in `tools`, its
 //!   capabilities read from `Backend::description()` (never from its name).
+//! - `ansible`: the fleet lab (the Ansible collection rolling out to gateways over SSH). It is
+//!   the longest test (two to three minutes, mostly waiting on Ansible and SSH), and libtest
+//!   starts tests in name order: named `fleet`, it started a third of the way in and ended
+//!   last, 30 s or more after every other test.
 //! - Unit tests of one module's internals stay in that module (`#[cfg(test)]`).
 
 mod aerleon;
+mod ansible;
 mod apply;
 mod audit;
 mod audit_exact;
@@ -32,7 +37,6 @@ mod coverage;
 mod errors;
 mod eval;
 mod examples;
-mod fleet;
 mod fuzz_regressions;
 mod generate;
 mod hardening;

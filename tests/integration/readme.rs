@@ -166,7 +166,7 @@ fn every_fwgen_and_load_command_in_the_readme_runs() {
                 .output()
                 .unwrap()
         } else if cmd.starts_with("ansible-playbook ") || cmd.starts_with("ansible-lint ") {
-            // The fleet lab runs these very lines, in a copy of ansible/ (tests/integration/fleet.rs).
+            // The fleet lab runs these very lines, in a copy of ansible/ (tests/integration/ansible.rs).
             let lab = std::fs::read_to_string(root.join("ansible/lab.sh")).unwrap();
             assert!(
                 lab.contains(&format!("\"{cmd}")),
@@ -174,7 +174,7 @@ fn every_fwgen_and_load_command_in_the_readme_runs() {
             );
             continue;
         } else if cmd == "ansible/lab.sh" {
-            continue; // run by tests/integration/fleet.rs
+            continue; // run by tests/integration/ansible.rs
         } else if cmd.starts_with("cargo ") || cmd.starts_with("bench/") || cmd.starts_with("fuzz/")
         {
             continue; // run by .ci/run, checked by the next test
