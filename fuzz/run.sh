@@ -31,9 +31,20 @@ esac
 if [ "$secs" = build ]; then
   exec cargo fuzz build "$profile" -s "$sanitizer"
 fi
+# FWGEN_FUZZ_CORPUS (default `committed`) is where each target's corpus is: `committed` grows
+# fuzz/corpus/TARGET; `seeds` starts from the seeds below alone, in a temporary directory.
+# libFuzzer replays its whole corpus before its time limit starts counting: from CI's debug
+# build that took 44 s for the catalogue's 691 committed inputs, so CI's five seconds a target
+# use the seeds (the crashes found, fuzz/regressions/, are seeds too, and `cargo test` replays
+# them anyway).
+case ${FWGEN_FUZZ_CORPUS:-committed} in
+  committed) corpus=fuzz/corpus ;;
+  seeds) corpus=$(mktemp -d) ;;
+  *) echo "fuzz/run.sh: FWGEN_FUZZ_CORPUS is committed or seeds, not '$FWGEN_FUZZ_CORPUS'" >&2; exit 2 ;;
+esac
 
 seed() {
-  local t=$1 dir=fuzz/corpus/$1
+  local t=$1 dir=$corpus/$1
   mkdir -p "$dir"
   case $t in
     catalogue) cp data/*.yaml tests/fixtures/catalogue/*.yaml tests/fixtures/invalid/*.yaml "$dir/" ;;
@@ -57,7 +68,7 @@ seed() {
 # overrides it): each gets a core, and six targets take a third of the time on two cores.
 jobs=${FWGEN_FUZZ_JOBS:-$(nproc)}
 logs=$(mktemp -d)
-trap 'rm -rf "$logs"' EXIT
+trap 'rm -rf "$logs"; [ "$corpus" = fuzz/corpus ] || rm -rf "$corpus"' EXIT
 targets=(catalogue site pipeline split names audit)
 # The crash inputs a target's artifacts directory holds.
 crash_count() {
@@ -67,7 +78,7 @@ fuzz_one() {
   local t=$1 dict=()
   if [ -f "fuzz/$t.dict" ]; then dict=(-dict="fuzz/$t.dict"); fi
   crash_count "$t" >"$logs/$t.before"
-  cargo fuzz run "$profile" -s "$sanitizer" "$t" "fuzz/corpus/$t" -- -max_total_time="$secs" -rss_limit_mb=2048 -max_len=65536 "${dict[@]}" >"$logs/$t" 2>&1 || true
+  cargo fuzz run "$profile" -s "$sanitizer" "$t" "$corpus/$t" -- -max_total_time="$secs" -rss_limit_mb=2048 -max_len=65536 "${dict[@]}" >"$logs/$t" 2>&1 || true
 }
 for t in "${targets[@]}"; do
   seed "$t"
