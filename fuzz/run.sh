@@ -37,9 +37,12 @@ fi
 # build that took 44 s for the catalogue's 691 committed inputs, so CI's five seconds a target
 # use the seeds (the crashes found, fuzz/regressions/, are seeds too, and `cargo test` replays
 # them anyway).
+# The run's temporary directory: each target's log, and with `seeds` the corpora.
+work=$(mktemp -d)
+trap 'rm -rf "$work"' EXIT
 case ${FWGEN_FUZZ_CORPUS:-committed} in
   committed) corpus=fuzz/corpus ;;
-  seeds) corpus=$(mktemp -d) ;;
+  seeds) corpus=$work/corpus ;;
   *) echo "fuzz/run.sh: FWGEN_FUZZ_CORPUS is committed or seeds, not '$FWGEN_FUZZ_CORPUS'" >&2; exit 2 ;;
 esac
 
@@ -67,8 +70,6 @@ seed() {
 # The targets run side by side, as many at a time as there are cores (FWGEN_FUZZ_JOBS
 # overrides it): each gets a core, and six targets take a third of the time on two cores.
 jobs=${FWGEN_FUZZ_JOBS:-$(nproc)}
-logs=$(mktemp -d)
-trap 'rm -rf "$logs"; [ "$corpus" = fuzz/corpus ] || rm -rf "$corpus"' EXIT
 targets=(catalogue site pipeline split names audit)
 # The crash inputs a target's artifacts directory holds.
 crash_count() {
@@ -77,8 +78,8 @@ crash_count() {
 fuzz_one() {
   local t=$1 dict=()
   if [ -f "fuzz/$t.dict" ]; then dict=(-dict="fuzz/$t.dict"); fi
-  crash_count "$t" >"$logs/$t.before"
-  cargo fuzz run "$profile" -s "$sanitizer" "$t" "$corpus/$t" -- -max_total_time="$secs" -rss_limit_mb=2048 -max_len=65536 "${dict[@]}" >"$logs/$t" 2>&1 || true
+  crash_count "$t" >"$work/$t.before"
+  cargo fuzz run "$profile" -s "$sanitizer" "$t" "$corpus/$t" -- -max_total_time="$secs" -rss_limit_mb=2048 -max_len=65536 "${dict[@]}" >"$work/$t" 2>&1 || true
 }
 for t in "${targets[@]}"; do
   seed "$t"
@@ -98,18 +99,18 @@ wait
 found=0
 printf '%-10s %12s %8s %s\n' target executions crashes "seconds"
 for t in "${targets[@]}"; do
-  runs=$(sed -n 's/.*Done \([0-9]*\) runs.*/\1/p' "$logs/$t")
+  runs=$(sed -n 's/.*Done \([0-9]*\) runs.*/\1/p' "$work/$t")
   crashes=$(crash_count "$t")
   printf '%-10s %12s %8s %s\n' "$t" "${runs:-?}" "$crashes" "$secs"
   if [ "$crashes" != 0 ]; then
-    grep -m5 -E 'panicked|ERROR' "$logs/$t" || true
+    grep -m5 -E 'panicked|ERROR' "$work/$t" || true
   fi
-  if [ "$crashes" -gt "$(cat "$logs/$t.before")" ]; then
+  if [ "$crashes" -gt "$(cat "$work/$t.before")" ]; then
     found=1
   fi
   if [ -z "$runs" ] && [ "$crashes" = 0 ]; then
     echo "fuzz/run.sh: target $t did not run:" >&2
-    tail -5 "$logs/$t" >&2
+    tail -5 "$work/$t" >&2
     found=1
   fi
 done
