@@ -55,14 +55,7 @@ pub(crate) fn execute(args: Args) -> Result<Report, Error> {
     let source = CatalogueSource::flags(&args.catalogue, args.no_builtin_catalogue);
     match args.command {
         Command::Products(crate::cli::Deferred(a)) => {
-            let built_in = (source.builtin && source.paths.is_empty())
-                .then(products::built_in)
-                .flatten();
-            let listed = match built_in {
-                Some(listed) => listed,
-                None => products::listing(&source.load()?),
-            };
-            products::run(&listed, a.format, a.component.as_deref())
+            products::run(&source, a.format, a.component.as_deref())
         }
         Command::Features(crate::cli::Deferred(a)) => features::run(&source.load()?, &a),
         Command::Validate(crate::cli::Deferred(a)) => validate::run(

@@ -16,7 +16,7 @@ use super::Report;
 /// a loaded catalogue or from the built-in catalogue's listing made beforehand
 /// (`products.json`, see [`built_in`]).
 #[derive(Debug, PartialEq, Serialize, Deserialize)]
-pub(crate) struct Listed {
+struct Listed {
     id: String,
     title: String,
     /// Newest first.
@@ -39,7 +39,7 @@ struct ListedVersion {
 /// The built-in catalogue's listing, as the test that keeps it current wrote it, with the
 /// SHA-256 of every built-in file it was made from, in name order.
 #[derive(Debug, PartialEq, Serialize, Deserialize)]
-pub(crate) struct Summary {
+struct Summary {
     digests: Vec<String>,
     products: Vec<Listed>,
 }
@@ -49,7 +49,7 @@ pub(crate) struct Summary {
 /// times the work of the rest of the run; the test `the_built_in_listing_is_current` checks
 /// the catalogue and this listing). `None` when the files differ (a build from changed data
 /// before the test ran): the catalogue is read instead, so the listing is never stale.
-pub(super) fn built_in() -> Option<Vec<Listed>> {
+fn built_in() -> Option<Vec<Listed>> {
     made_from(
         include_str!("products.json"),
         &crate::catalogue::embedded_digests()?,
@@ -63,7 +63,7 @@ fn made_from(json: &str, digests: &[String]) -> Option<Vec<Listed>> {
 }
 
 /// What `products` lists of `cat`.
-pub(super) fn listing(cat: &Catalogue) -> Vec<Listed> {
+fn listing(cat: &Catalogue) -> Vec<Listed> {
     cat.products
         .values()
         .map(|p| {
@@ -120,12 +120,25 @@ struct VersionOut<'a> {
     entries: usize,
 }
 
-/// With `component`, only the product versions that have it, and their entries of it.
+/// The products of `source`: of the built-in catalogue alone, its listing made beforehand
+/// when it is current ([`built_in`]); otherwise the catalogue, read.
 pub(super) fn run(
-    listed: &[Listed],
+    source: &super::CatalogueSource<'_>,
     format: Format,
     component: Option<&str>,
 ) -> Result<Report, Error> {
+    let built_in = (source.builtin && source.paths.is_empty())
+        .then(built_in)
+        .flatten();
+    let listed = match built_in {
+        Some(listed) => listed,
+        None => listing(&source.load()?),
+    };
+    list(&listed, format, component)
+}
+
+/// With `component`, only the product versions that have it, and their entries of it.
+fn list(listed: &[Listed], format: Format, component: Option<&str>) -> Result<Report, Error> {
     if let Some(c) = component {
         let all: std::collections::BTreeSet<&str> = listed
             .iter()
