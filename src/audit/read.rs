@@ -91,10 +91,13 @@ pub fn read(
     if json.is_empty() && !netlink.is_empty() {
         return Err(ReadError::NetlinkAlone);
     }
-    let misprinted = netlink
-        .iter()
-        .flat_map(|t| nft::netlink::misprinted(t))
-        .collect();
+    // No bytecode listing, no check of the JSON listing's ranges (its notes say so).
+    let misprinted = (!netlink.is_empty()).then(|| {
+        netlink
+            .iter()
+            .flat_map(|t| nft::netlink::misprinted(t))
+            .collect()
+    });
     let parsed = match (json.is_empty(), saves.is_empty()) {
         (false, true) if ipsets.is_empty() => {
             nft::parse_checked(&json, misprinted).map(|r| (r, Syntax::Nft))

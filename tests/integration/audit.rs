@@ -1250,3 +1250,37 @@ fn audit_takes_ip_ranges_files_as_generate_does() {
     let with = dsts(&["--ip-ranges", "tests/fixtures/names/ip-ranges.json"]);
     assert!(!with.contains("0.0.0.0/1") && with.len() > 2, "{with:?}");
 }
+
+/// nft 1.0.6 lists `tcp sport >= 1000 tcp dport <= 2000 drop` as `tcp dport 1000-2000 drop`
+/// (the fixtures are what it printed for that rule and a real range). Given the JSON listing
+/// alone, nothing tells the two apart: the audit takes the ranges as printed and its report
+/// says so, naming the first such rule and the listing that checks them. Given the bytecode
+/// too, the note is gone and the misprinted rule is unreadable where it decides.
+#[test]
+fn ranges_read_without_the_bytecode_are_said_to_be_unchecked() {
+    let json = "tests/fixtures/audit/misprint.json";
+    let bytecode = "tests/fixtures/audit/misprint.bytecode";
+    let audit = |files: &[&str]| {
+        let mut args = vec!["audit", "--site", SITE, "--placement", "host"];
+        for f in files {
+            args.extend(["--ruleset", *f]);
+        }
+        let r = fwgen(&args);
+        assert!(r.code == 0 || r.code == 1, "{args:?}: {}", r.stderr);
+        r.stdout
+    };
+    let alone = audit(&[json]);
+    let note = "note: 2 rules of the JSON listing compare a header field with a range (the \
+                first: inet t output, handle 2), which nft 1.0.6 also prints for two \
+                comparisons of different fields";
+    assert!(alone.contains(note), "{alone}");
+    assert!(
+        alone.contains("Give `nft --debug=netlink list ruleset` output as another --ruleset"),
+        "{alone}"
+    );
+    assert!(!alone.contains("unknown  "), "{alone}");
+    let checked = audit(&[json, bytecode]);
+    assert!(!checked.contains("compare a header field"), "{checked}");
+    assert!(checked.contains("unknown  "), "{checked}");
+    assert!(checked.contains("nft misprints"), "{checked}");
+}

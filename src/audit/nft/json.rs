@@ -239,6 +239,17 @@ pub(super) fn elem(e: &Value) -> Elem {
     }
 }
 
+/// Whether `e` is a match of a header field (`payload`) against one range, as nft 1.0.6 also
+/// lists two comparisons of different fields of the same length (`tcp sport >= 1000 tcp dport
+/// <= 2000` as `tcp dport 1000-2000`): only the bytecode tells them apart.
+pub(super) fn payload_range(e: &Value) -> bool {
+    let Some(m) = e.get("match") else {
+        return false;
+    };
+    m.get("left").is_some_and(|l| l.get("payload").is_some())
+        && m.get("right").is_some_and(|r| r.get("range").is_some())
+}
+
 /// Why a range whose start is above its end is not read: nft never makes one (it refuses
 /// `1024-1000`), but nft 1.0.6 lists two comparisons of different fields in one rule as
 /// one range of the second field: `tcp sport < 1024 tcp dport > 1000` as `tcp dport !=

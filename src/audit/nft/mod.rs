@@ -31,21 +31,37 @@ fn text(o: &Value, k: &str) -> Option<String> {
 
 /// Read `nft -j list ruleset` output (several dumps are read as one ruleset). Sets come
 /// before the rules that use them, and chains before their rules, as nft prints them.
+/// Without the bytecode listing, the ranges of the listing are taken as printed, and the
+/// ruleset's notes say how many rules have one.
 pub fn parse(texts: &[&str]) -> Result<Ruleset, ParseError> {
-    parse_checked(texts, std::collections::BTreeSet::new())
+    parse_checked(texts, None)
 }
 
 /// [`parse`], where the rules `misprinted` (found in `nft --debug=netlink list ruleset`, see
-/// [`netlink`]) are listed wrongly: their matches are unreadable.
+/// [`netlink`]) are listed wrongly: their matches are unreadable. `None`: no bytecode
+/// listing was given, and nothing tells a real range from a misprinted one.
 pub fn parse_checked(
     texts: &[&str],
-    misprinted: std::collections::BTreeSet<netlink::RuleKey>,
+    misprinted: Option<std::collections::BTreeSet<netlink::RuleKey>>,
 ) -> Result<Ruleset, ParseError> {
     let mut reader = Reader {
-        misprinted,
+        checked: misprinted.is_some(),
+        misprinted: misprinted.unwrap_or_default(),
         ..Reader::default()
     };
     reader.parse(texts)?;
+    if let Some(first) = reader.unchecked.first() {
+        let n = reader.unchecked.len();
+        reader.r.notes.push(format!(
+            "{n} rule{s} of the JSON listing compare{z} a header field with a range (the first: \
+             {first}), which nft 1.0.6 also prints for two comparisons of different fields \
+             (`tcp sport >= 1000 tcp dport <= 2000` is listed `tcp dport 1000-2000`): taken as \
+             printed. Give `nft --debug=netlink list ruleset` output as another --ruleset and \
+             the audit tells them apart",
+            s = if n == 1 { "" } else { "s" },
+            z = if n == 1 { "s" } else { "" },
+        ));
+    }
     reader.r.finish();
     Ok(reader.r)
 }
@@ -57,6 +73,11 @@ struct Reader {
     r: Ruleset,
     maps: BTreeMap<(Family, String, String), Vec<Value>>,
     misprinted: std::collections::BTreeSet<netlink::RuleKey>,
+    /// Whether a bytecode listing was given (then `misprinted` is what it found).
+    checked: bool,
+    /// Without one: the rules (`family table chain, handle N`) whose listing has a range on a
+    /// header field, which may be a misprint.
+    unchecked: Vec<String>,
 }
 
 impl Reader {
@@ -206,6 +227,17 @@ impl Reader {
         let misprinted =
             self.misprinted
                 .contains(&(family.clone(), table.clone(), chain.clone(), handle));
+        let ranges = || {
+            rule.get("expr")
+                .and_then(Value::as_array)
+                .into_iter()
+                .flatten()
+                .any(json::payload_range)
+        };
+        if !self.checked && ranges() {
+            self.unchecked
+                .push(format!("{family} {table} {chain}, handle {handle}"));
+        }
         let family = Family::named(&family);
         let mut expr = Vec::new();
         for e in rule
