@@ -50,16 +50,15 @@ pub fn parse_checked(
         ..Reader::default()
     };
     reader.parse(texts)?;
-    if let Some(first) = reader.unchecked.first() {
-        let n = reader.unchecked.len();
+    if let (n, Some(first)) = &reader.unchecked {
         reader.r.notes.push(format!(
             "{n} rule{s} of the JSON listing compare{z} a header field with a range (the first: \
              {first}), which nft 1.0.6 also prints for two comparisons of different fields \
              (`tcp sport >= 1000 tcp dport <= 2000` is listed `tcp dport 1000-2000`): taken as \
              printed. Give `nft --debug=netlink list ruleset` output as another --ruleset and \
              the audit tells them apart",
-            s = if n == 1 { "" } else { "s" },
-            z = if n == 1 { "s" } else { "" },
+            s = if *n == 1 { "" } else { "s" },
+            z = if *n == 1 { "s" } else { "" },
         ));
     }
     reader.r.finish();
@@ -75,9 +74,9 @@ struct Reader {
     misprinted: std::collections::BTreeSet<netlink::RuleKey>,
     /// Whether a bytecode listing was given (then `misprinted` is what it found).
     checked: bool,
-    /// Without one: the rules (`family table chain, handle N`) whose listing has a range on a
-    /// header field, which may be a misprint.
-    unchecked: Vec<String>,
+    /// Without one: how many rules have a range on a header field in their listing (which
+    /// may be a misprint), and the first (`family table chain, handle N`).
+    unchecked: (usize, Option<String>),
 }
 
 impl Reader {
@@ -235,8 +234,10 @@ impl Reader {
                 .any(json::payload_range)
         };
         if !self.checked && ranges() {
+            self.unchecked.0 += 1;
             self.unchecked
-                .push(format!("{family} {table} {chain}, handle {handle}"));
+                .1
+                .get_or_insert_with(|| format!("{family} {table} {chain}, handle {handle}"));
         }
         let family = Family::named(&family);
         let mut expr = Vec::new();
