@@ -131,8 +131,10 @@ fn hooks(placement: Placement, d: Direction) -> (Hook, Hook) {
 }
 
 /// The interfaces a connection's first packet arrives on and leaves by (the reply's are the
-/// other way round): host placement: the gateway's interface; perimeter: the one facing the
-/// gateway and the (first) ingress interface. `None` where not named.
+/// other way round): host placement: the gateway's interface, and none on the other side
+/// (the kernel's empty name: a packet the host sends arrives on no interface, one it
+/// receives leaves by none); perimeter: the one facing the gateway and the (first) ingress
+/// interface. `None` where not named.
 fn interfaces(
     placement: Placement,
     d: Direction,
@@ -140,9 +142,10 @@ fn interfaces(
 ) -> (Option<String>, Option<String>) {
     let gw = (!at.gateway.is_empty()).then(|| at.gateway.clone());
     let other = at.ingress.first().cloned();
+    let none = Some(String::new());
     match (placement, d) {
-        (Placement::Host, Direction::In) => (gw, None),
-        (Placement::Host, Direction::Out) => (None, gw),
+        (Placement::Host, Direction::In) => (gw, none),
+        (Placement::Host, Direction::Out) => (none, gw),
         (Placement::Perimeter, Direction::In) => (other, gw),
         (Placement::Perimeter, Direction::Out) => (gw, other),
     }

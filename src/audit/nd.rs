@@ -41,8 +41,17 @@ pub(super) fn neighbour_discovery(
             l4: L4::Icmpv6(m.kind, 0),
             state: State::Untracked,
             flags: 0,
-            iif: if input { iif.clone() } else { None },
-            oif: if input { None } else { oif.clone() },
+            // The host's own messages arrive on no interface, those it receives leave by none.
+            iif: if input {
+                iif.clone()
+            } else {
+                Some(String::new())
+            },
+            oif: if input {
+                Some(String::new())
+            } else {
+                oif.clone()
+            },
             local: !input,
             own: Addrs::from_iter([space::num(need.gateway)..=space::num(need.gateway)]),
         };

@@ -2,9 +2,9 @@
 //! nftables rulesets (and iptables + ipset ones) over a tiny universe (the lab's gateway,
 //! peers in two prefixes per family, the outsider; a few ports; TCP, UDP and ICMP echo
 //! (pings of the site's own entries); both directions) from the constructs hand-written firewalls use: named and anonymous sets,
-//! prefixes, ranges, negation, `<` and `>`, jump/goto/return, drops before accepts, a second
-//! table on another hook, state matches on one side only, TCP flags, and neighbour discovery
-//! admitted or not. Each is loaded into the lab's gateway namespace, audited from what
+//! prefixes, ranges, negation, `<` and `>`, jump/goto/return, verdict maps, concatenations
+//! of an address and a port, interface names, drops before accepts, a second table on another
+//! hook, state matches on one side only, TCP flags, and neighbour discovery admitted or not. Each is loaded into the lab's gateway namespace, audited from what
 //! `nft -j list ruleset` (or `iptables-save` and `ipset save`) prints, and every connection of
 //! every part the audit reports that the lab can make is made with real packets (TCP counts
 //! when data passes both ways after the handshake; UDP when two datagrams are echoed; ICMP
@@ -133,16 +133,38 @@ fn matching() -> impl Strategy<Value = String> {
         "meta pkttype host",
         "fib daddr type local",
         "fib daddr type unicast",
+        "ip protocol tcp",
+        "ip protocol udp",
+        "meta l4proto { tcp, udp }",
+        "ct state invalid",
+        "ct state { new, established }",
+        // The gateway's side of the lab (`IFACE`, replaced when loaded) and another.
+        "iifname \"IFACE\"",
+        "oifname \"IFACE\"",
+        "iifname != \"IFACE\"",
+        "iifname \"lo\"",
+        "oifname { \"lo\", \"IFACE\" }",
+        // Concatenations: an address and a port together.
+        "ip saddr . tcp dport { 198.18.0.2 . 443, 198.18.0.9 . 1344, 203.0.113.77 . 80 }",
+        "ip daddr . th dport { 198.18.0.2 . 53, 198.18.0.8/30 . 161 }",
+        "ip6 saddr . udp dport { 2001:db8:f::2 . 161, 2001:db8:f::9 . 53 }",
     ])
     .prop_map(String::from);
-    prop_oneof![3 => addr4, 3 => addr6, 4 => port, 2 => other]
+    prop_oneof![3 => addr4, 3 => addr6, 4 => port, 3 => other]
 }
 
 /// One rule: up to three matches and a verdict (`user`: a rule of the user chain, which
 /// may return but not jump).
 fn rule(user: bool) -> impl Strategy<Value = String> {
     let verdicts: Vec<&str> = if user {
-        vec!["accept", "drop", "return", "counter drop", "accept"]
+        vec![
+            "accept",
+            "drop",
+            "return",
+            "counter drop",
+            "accept",
+            "tcp dport vmap { 443 : accept, 1344 : drop, 80 : return }",
+        ]
     } else {
         vec![
             "accept",
@@ -151,19 +173,30 @@ fn rule(user: bool) -> impl Strategy<Value = String> {
             "goto u",
             "counter accept",
             "reject",
+            // Verdict maps: the verdict of the element the packet's value is in, if any.
+            "tcp dport vmap { 443 : accept, 1344 : drop, 80-200 : jump u }",
+            "th dport vmap { 53 : accept, 161 : drop, 1000-2000 : goto u }",
+            "ip saddr vmap { 198.18.0.2 : accept, 198.18.0.8/29 : drop }",
+            "ip6 daddr vmap { 2001:db8:f::2 : drop, 2001:db8:f::8/125 : accept }",
+            "meta l4proto vmap { udp : drop, tcp : jump u }",
         ]
     };
     (
-        prop::collection::vec(matching(), 0..=3)
-            .prop_filter("one family and one transport per rule", |m| consistent(m)),
+        prop::collection::vec(matching(), 0..=3),
         prop::sample::select(verdicts),
     )
+        .prop_filter("one family and one transport per rule", |(m, v)| {
+            consistent(&[m.as_slice(), &[(*v).to_string()]].concat())
+        })
         .prop_map(|(m, v)| format!("{} {v}", m.join(" ")).trim().to_string())
 }
 
 /// Whether nft accepts these matches in one rule: one family (`ip` or `ip6`; ICMP is IPv4's,
 /// ICMPv6 IPv6's), one transport (`tcp`, `udp`, `icmp`, `icmpv6`; `th` with any).
 fn consistent(m: &[String]) -> bool {
+    // `meta l4proto { tcp, udp }` and `meta l4proto vmap` name both: only `th` goes with them.
+    let both = |x: &String| x.starts_with("meta l4proto {") || x.starts_with("meta l4proto vmap");
+    let (either, m): (Vec<&String>, Vec<&String>) = m.iter().partition(|x| both(x));
     let has = |p: &str| {
         m.iter()
             .any(|x| x.starts_with(p) || x.contains(&format!(" {p}")))
@@ -172,10 +205,10 @@ fn consistent(m: &[String]) -> bool {
     let icmpv6 = has("icmpv6 ") || has("meta l4proto ipv6-icmp");
     let v4 = has("ip ") || icmp;
     let v6 = has("ip6 ") || has("meta nfproto ipv6") || icmpv6;
-    let tcp = has("tcp ") || has("meta l4proto tcp");
-    let udp = has("udp ") || has("meta l4proto udp");
+    let tcp = has("tcp ") || has("meta l4proto tcp") || has("ip protocol tcp");
+    let udp = has("udp ") || has("meta l4proto udp") || has("ip protocol udp");
     let transports = [tcp, udp, icmp, icmpv6].iter().filter(|&&t| t).count();
-    !(v4 && v6) && transports <= 1
+    !(v4 && v6) && transports <= 1 && (either.is_empty() || transports == 0)
 }
 
 /// A base chain's policy and rules, and whether neighbour discovery is admitted first.
@@ -366,7 +399,7 @@ fn probe(lab: &Lab, ns: &str, probes: &[Value], timeout: &str) -> Vec<String> {
 /// Load `script` into the gateway, audit its dump, and make every connection; the
 /// mismatches.
 fn check(lab: &Lab, case: &Case) -> Result<usize, TestCaseError> {
-    check_nft(lab, &case.nft())
+    check_nft(lab, &case.nft().replace("IFACE", &lab.gw_dev()))
 }
 
 /// Load an nft `script` into the gateway: what nft said, if it refused.
@@ -887,6 +920,56 @@ fn audit_equals_the_kernel_on_icmp_rulesets() {
     }
     // Both pings (in and out), both families, in every ruleset; and the other entries'.
     assert!(compared > 4 * ICMP_RULESETS.len(), "{compared} compared");
+}
+
+/// Interface matches where the packets have no interface on that side: the host's own
+/// packets arrive on none (output and postrouting), those it receives leave by none (input
+/// and prerouting). The kernel compares an empty name (index 0): a name, a wildcard or an
+/// index never matches, `!=` always does. `IFACE` is the gateway's side of the lab.
+const NO_INTERFACE_RULESETS: &[&str] = &[
+    "table inet t {
+  chain input { type filter hook input priority 0; policy accept;
+    oifname \"IFACE\" drop
+    oifname \"fwg*\" drop
+  }
+  chain output { type filter hook output priority 0; policy accept;
+    iifname \"IFACE\" drop
+    iif \"IFACE\" drop
+    iifname { \"lo\", \"IFACE\" } drop
+  }
+}",
+    "table inet t {
+  chain input { type filter hook input priority 0; policy accept;
+    oifname != \"IFACE\" tcp dport 1344 drop
+  }
+  chain output { type filter hook output priority 0; policy accept;
+    iifname != \"IFACE\" udp dport 53 drop
+  }
+}",
+    "table inet early {
+  chain pre { type filter hook prerouting priority -150; policy accept;
+    oifname \"IFACE\" drop
+    oifname != \"IFACE\" udp dport 161 drop
+  }
+  chain post { type filter hook postrouting priority 0; policy accept;
+    iifname \"IFACE\" drop
+    iifname != \"IFACE\" tcp dport 80 drop
+  }
+}",
+];
+
+/// The audit equals the kernel on [`NO_INTERFACE_RULESETS`], and decides every part.
+#[test]
+fn interfaces_a_packet_has_none_of_are_empty_names() {
+    let Some((lab, _servers)) = universe_lab("ni") else {
+        return;
+    };
+    let mut compared = 0;
+    for body in NO_INTERFACE_RULESETS {
+        let script = format!("flush ruleset\n{body}\n").replace("IFACE", &lab.gw_dev());
+        compared += check_nft(&lab, &script).unwrap_or_else(|e| panic!("{e}"));
+    }
+    assert!(compared > 20, "{compared} compared");
 }
 
 /// nft 1.0.6 lists `tcp sport >= 1000 tcp dport <= 2000 drop` as `tcp dport 1000-2000

@@ -23,6 +23,21 @@ pub struct Piece {
 /// would otherwise take exponential time.
 pub(super) const WORK: usize = 2_000_000;
 
+/// The packets as a chain at `point` sees them. IPv6 hands the postrouting hook the packets
+/// the host sends with an input interface, the one they leave by (`ip6_output` passes the
+/// packet's device, already that one); IPv4 with none (checked against the kernel:
+/// `audit_exact::interfaces_a_packet_has_none_of_are_empty_names`).
+fn seen_at<'c>(point: &Point, ctx: &'c Context) -> std::borrow::Cow<'c, Context> {
+    if *point == Point::Postrouting && ctx.local && ctx.v6 {
+        std::borrow::Cow::Owned(Context {
+            iif: ctx.oif.clone(),
+            ..ctx.clone()
+        })
+    } else {
+        std::borrow::Cow::Borrowed(ctx)
+    }
+}
+
 impl Ruleset {
     /// What the base chains on `hook`'s path do with the packets of `space`: every one must
     /// accept (in order; a drop in any ends it).
@@ -218,9 +233,10 @@ impl Ruleset {
                 }
             }
             let here = || Some((c.family.to_string(), c.table.clone(), c.name.clone()));
+            let seen = seen_at(&base.hook, ctx);
             let mut next = Vec::new();
             for (s, accepted_by, last) in live {
-                for (sub, flow) in self.run(ci, ctx, s, 0, work) {
+                for (sub, flow) in self.run(ci, &seen, s, 0, work) {
                     match flow {
                         // The first rule that accepts says most (later chains may only let it
                         // pass).

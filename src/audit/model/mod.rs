@@ -220,9 +220,9 @@ pub struct Context {
     /// TCP flags (for TCP).
     pub flags: u8,
     /// The interface the packets arrive on, if known (never `lo`: they come from another
-    /// host).
+    /// host). Empty: none, as the kernel names it (the packets the host sends).
     pub iif: Option<String>,
-    /// The interface they leave by, if known.
+    /// The interface they leave by, if known. Empty: none (the packets the host receives).
     pub oif: Option<String>,
     /// Sent by this host (the output hook): the kernel marks every such packet as addressed
     /// to one host (`meta pkttype host`), multicast included.
