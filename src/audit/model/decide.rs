@@ -233,10 +233,9 @@ impl Ruleset {
                 }
             }
             let here = || Some((c.family.to_string(), c.table.clone(), c.name.clone()));
-            let seen = seen_at(&base.hook, ctx);
             let mut next = Vec::new();
             for (s, accepted_by, last) in live {
-                for (sub, flow) in self.run(ci, &seen, s, 0, work) {
+                for (sub, flow) in self.run(ci, &seen_at(&base.hook, ctx), s, 0, work) {
                     match flow {
                         // The first rule that accepts says most (later chains may only let it
                         // pass).
