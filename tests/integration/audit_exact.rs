@@ -646,8 +646,29 @@ fn ipt_matching(v6: bool) -> impl Strategy<Value = String> {
         "-m state --state ESTABLISHED".into(),
         "-m conntrack ! --ctstate ESTABLISHED".into(),
         "-m pkttype --pkt-type host".into(),
+        // The gateway's side of the lab (`IFACE`, replaced when loaded), loopback and a
+        // wildcard; `-i` and `-o` trade places where the chain allows only the other.
+        "-i IFACE".into(),
+        "! -i IFACE".into(),
+        "-i lo".into(),
+        "-o fwg+".into(),
+        "! -o IFACE".into(),
     ];
     prop::sample::select(options)
+}
+
+/// `rule` as `chain` allows it: `-i` in the chains of what arrives (INPUT, PREROUTING), `-o`
+/// in those of what leaves (OUTPUT); user chains take both.
+fn ipt_side(chain: &str, rule: &str) -> String {
+    let (from, to) = match chain {
+        "INPUT" | "PREROUTING" => ("-o", "-i"),
+        "OUTPUT" => ("-i", "-o"),
+        _ => return rule.to_string(),
+    };
+    rule.split(' ')
+        .map(|w| if w == from { to } else { w })
+        .collect::<Vec<_>>()
+        .join(" ")
 }
 
 /// An iptables rule of `chain` (`user`: may return, not jump).
@@ -669,6 +690,9 @@ fn ipt_rule(v6: bool, user: bool) -> impl Strategy<Value = String> {
                         o[..2].to_string()
                     } else if o.starts_with("-m set") {
                         o.to_string()
+                    } else if o.starts_with("-i ") || o.starts_with("-o ") {
+                        // One interface a rule: `ipt_side` may make `-o` an `-i`.
+                        "interface".to_string()
                     } else {
                         o.split(' ').take(2).collect::<Vec<_>>().join(" ")
                     }
@@ -725,7 +749,7 @@ impl IptFamily {
             let r = r
                 .replace("-j RETURN", "-j ACCEPT")
                 .replace("-j REJECT", "-j DROP");
-            s.push_str(&format!("-A PREROUTING {r}\n"));
+            s.push_str(&format!("-A PREROUTING {}\n", ipt_side("PREROUTING", &r)));
         }
         s.push_str("COMMIT\n*filter\n");
         s.push_str(&format!(
@@ -742,7 +766,7 @@ impl IptFamily {
                 }
             }
             for r in rules {
-                s.push_str(&format!("-A {name} {r}\n"));
+                s.push_str(&format!("-A {name} {}\n", ipt_side(name, r)));
             }
         }
         for r in &self.user {
@@ -769,7 +793,11 @@ add ap6 2001:db8:f::9,udp:161
 ";
 
 fn check_iptables(lab: &Lab, (v4, v6): &(IptFamily, IptFamily)) -> Result<usize, TestCaseError> {
-    let (s4, s6) = (v4.save(false), v6.save(true));
+    let dev = lab.gw_dev();
+    let (s4, s6) = (
+        v4.save(false).replace("IFACE", &dev),
+        v6.save(true).replace("IFACE", &dev),
+    );
     let script = format!("# ipset\n{IPSETS}# iptables\n{s4}# ip6tables\n{s6}");
     let sh = |cmd: &str, input: &str| {
         let mut c = lab.exec(&lab.gw);
