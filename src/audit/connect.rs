@@ -333,8 +333,9 @@ pub(super) fn connection(
         going.extend(run);
     }
     if need.v6() && placement == Placement::Host {
-        going =
-            super::nd::neighbour_discovery(fw, need, (iif.clone(), oif.clone()), going, &mut done);
+        // The gateway's interface, named or not.
+        let gateway = (!at.gateway.is_empty()).then(|| at.gateway.clone());
+        going = super::nd::neighbour_discovery(fw, need, gateway, going, &mut done);
     }
     if let Some(l4) = back_l4 {
         replies_too(

@@ -19,7 +19,7 @@ pub(super) const ND: &str = "IPv6 neighbour discovery: ";
 pub(super) fn neighbour_discovery(
     fw: &dyn Firewall,
     need: &Need,
-    (iif, oif): (Option<String>, Option<String>),
+    gateway: Option<String>,
     going: Vec<Going>,
     done: &mut Vec<Done>,
 ) -> Vec<Going> {
@@ -41,16 +41,17 @@ pub(super) fn neighbour_discovery(
             l4: L4::Icmpv6(m.kind, 0),
             state: State::Untracked,
             flags: 0,
-            // The host's own messages arrive on no interface, those it receives leave by none.
+            // Whichever way the connection goes, the peer's messages arrive on the gateway's
+            // interface (and leave by none), the gateway's own leave by it (arriving on none).
             iif: if input {
-                iif.clone()
+                gateway.clone()
             } else {
                 Some(String::new())
             },
             oif: if input {
                 Some(String::new())
             } else {
-                oif.clone()
+                gateway.clone()
             },
             local: !input,
             own: Addrs::from_iter([space::num(need.gateway)..=space::num(need.gateway)]),

@@ -953,7 +953,9 @@ fn audit_equals_the_kernel_on_icmp_rulesets() {
 /// Interface matches where the packets have no interface on that side: the host's own
 /// packets arrive on none (output and postrouting), those it receives leave by none (input
 /// and prerouting). The kernel compares an empty name (index 0): a name, a wildcard or an
-/// index never matches, `!=` always does. `IFACE` is the gateway's side of the lab.
+/// index never matches, `!=` always does. Neighbour discovery arrives on and leaves by the
+/// gateway's interface whichever way the connection goes. `IFACE` is the gateway's side of
+/// the lab.
 const NO_INTERFACE_RULESETS: &[&str] = &[
     "table inet t {
   chain input { type filter hook input priority 0; policy accept;
@@ -982,6 +984,16 @@ const NO_INTERFACE_RULESETS: &[&str] = &[
   chain post { type filter hook postrouting priority 0; policy accept;
     iifname \"IFACE\" drop
     iifname != \"IFACE\" tcp dport 80 drop
+  }
+}",
+    // Everything arriving on the gateway's side passes, the rest is dropped: the peers'
+    // neighbour advertisements too arrive there, also for the gateway's own connections.
+    "table inet early {
+  chain pre { type filter hook prerouting priority -150; policy drop;
+    iifname \"IFACE\" accept
+  }
+  chain out { type filter hook output priority 0; policy drop;
+    oifname \"IFACE\" accept
   }
 }",
 ];
