@@ -996,6 +996,12 @@ const NO_INTERFACE_RULESETS: &[&str] = &[
     oifname \"IFACE\" accept
   }
 }",
+    // The gateway's own solicitations, in postrouting: IPv6 gives them an input interface.
+    "table inet late {
+  chain post { type filter hook postrouting priority 0; policy accept;
+    icmpv6 type nd-neighbor-solicit iifname \"IFACE\" drop
+  }
+}",
 ];
 
 /// The audit equals the kernel on [`NO_INTERFACE_RULESETS`], and decides every part.
