@@ -938,16 +938,23 @@ table inet t {
 /// The audit equals the kernel on [`ICMP_RULESETS`]: every ping of every part is made.
 #[test]
 fn audit_equals_the_kernel_on_icmp_rulesets() {
-    let Some((lab, _servers)) = universe_lab("e") else {
+    let Some(compared) = written_rulesets("e", ICMP_RULESETS) else {
         return;
     };
-    let mut compared = 0;
-    for body in ICMP_RULESETS {
-        let script = format!("flush ruleset\n{body}\n");
-        compared += check_nft(&lab, &script).unwrap_or_else(|e| panic!("{e}"));
-    }
     // Both pings (in and out), both families, in every ruleset; and the other entries'.
     assert!(compared > 4 * ICMP_RULESETS.len(), "{compared} compared");
+}
+
+/// Each of `bodies` (`IFACE`: the gateway's side of the lab) loaded into a lab of its own
+/// `tag`, audited, and every connection made: how many were compared (`None`: no lab here).
+fn written_rulesets(tag: &str, bodies: &[&str]) -> Option<usize> {
+    let (lab, _servers) = universe_lab(tag)?;
+    let mut compared = 0;
+    for body in bodies {
+        let script = format!("flush ruleset\n{body}\n").replace("IFACE", &lab.gw_dev());
+        compared += check_nft(&lab, &script).unwrap_or_else(|e| panic!("{e}"));
+    }
+    Some(compared)
 }
 
 /// Interface matches where the packets have no interface on that side: the host's own
@@ -1007,14 +1014,9 @@ const NO_INTERFACE_RULESETS: &[&str] = &[
 /// The audit equals the kernel on [`NO_INTERFACE_RULESETS`], and decides every part.
 #[test]
 fn interfaces_a_packet_has_none_of_are_empty_names() {
-    let Some((lab, _servers)) = universe_lab("ni") else {
+    let Some(compared) = written_rulesets("ni", NO_INTERFACE_RULESETS) else {
         return;
     };
-    let mut compared = 0;
-    for body in NO_INTERFACE_RULESETS {
-        let script = format!("flush ruleset\n{body}\n").replace("IFACE", &lab.gw_dev());
-        compared += check_nft(&lab, &script).unwrap_or_else(|e| panic!("{e}"));
-    }
     assert!(compared > 20, "{compared} compared");
 }
 
