@@ -2,9 +2,10 @@
 //! nftables rulesets (and iptables + ipset ones) over a tiny universe (the lab's gateway,
 //! peers in two prefixes per family, the outsider; a few ports; TCP, UDP and ICMP echo
 //! (pings of the site's own entries); both directions) from the constructs hand-written firewalls use: named and anonymous sets,
-//! prefixes, ranges, negation, `<` and `>`, jump/goto/return, verdict maps, concatenations
-//! of an address and a port, interface names, drops before accepts, a second table on another
-//! hook, state matches on one side only, TCP flags, and neighbour discovery admitted or not. Each is loaded into the lab's gateway namespace, audited from what
+//! prefixes, ranges, negation, `<` and `>`, jump/goto/return, verdict maps and
+//! concatenations (anonymous and named), interface names, rejects of each kind, drops before
+//! accepts, a second table on another hook, state matches on one side only, TCP flags, and
+//! neighbour discovery admitted or not. Each is loaded into the lab's gateway namespace, audited from what
 //! `nft -j list ruleset` (or `iptables-save` and `ipset save`) prints, and every connection of
 //! every part the audit reports that the lab can make is made with real packets (TCP counts
 //! when data passes both ways after the handshake; UDP when two datagrams are echoed; ICMP
@@ -138,6 +139,15 @@ fn matching() -> impl Strategy<Value = String> {
         "meta l4proto { tcp, udp }",
         "ct state invalid",
         "ct state { new, established }",
+        "ct state != new",
+        "ct state untracked",
+        "meta l4proto != tcp",
+        "ip6 nexthdr tcp",
+        "ip6 nexthdr udp",
+        "tcp flags & (syn | ack) != syn",
+        // Named concatenations (the table's `c4` and `c6`).
+        "ip saddr . th dport @c4",
+        "ip6 daddr . th dport @c6",
         // The gateway's side of the lab (`IFACE`, replaced when loaded) and another.
         "iifname \"IFACE\"",
         "oifname \"IFACE\"",
@@ -179,6 +189,12 @@ fn rule(user: bool) -> impl Strategy<Value = String> {
             "ip saddr vmap { 198.18.0.2 : accept, 198.18.0.8/29 : drop }",
             "ip6 daddr vmap { 2001:db8:f::2 : drop, 2001:db8:f::8/125 : accept }",
             "meta l4proto vmap { udp : drop, tcp : jump u }",
+            // The table's named verdict map, and rejects of each kind.
+            "th dport vmap @vm",
+            "reject with tcp reset",
+            "reject with icmpx admin-prohibited",
+            "reject with icmp host-prohibited",
+            "reject with icmpv6 admin-prohibited",
         ]
     };
     (
@@ -195,7 +211,11 @@ fn rule(user: bool) -> impl Strategy<Value = String> {
 /// ICMPv6 IPv6's), one transport (`tcp`, `udp`, `icmp`, `icmpv6`; `th` with any).
 fn consistent(m: &[String]) -> bool {
     // `meta l4proto { tcp, udp }` and `meta l4proto vmap` name both: only `th` goes with them.
-    let both = |x: &String| x.starts_with("meta l4proto {") || x.starts_with("meta l4proto vmap");
+    let both = |x: &String| {
+        ["meta l4proto {", "meta l4proto vmap", "meta l4proto !="]
+            .iter()
+            .any(|p| x.starts_with(p))
+    };
     let (either, m): (Vec<&String>, Vec<&String>) = m.iter().partition(|x| both(x));
     let has = |p: &str| {
         m.iter()
@@ -205,8 +225,10 @@ fn consistent(m: &[String]) -> bool {
     let icmpv6 = has("icmpv6 ") || has("meta l4proto ipv6-icmp");
     let v4 = has("ip ") || icmp;
     let v6 = has("ip6 ") || has("meta nfproto ipv6") || icmpv6;
-    let tcp = has("tcp ") || has("meta l4proto tcp") || has("ip protocol tcp");
-    let udp = has("udp ") || has("meta l4proto udp") || has("ip protocol udp");
+    let tcp =
+        has("tcp ") || has("meta l4proto tcp") || has("ip protocol tcp") || has("nexthdr tcp");
+    let udp =
+        has("udp ") || has("meta l4proto udp") || has("ip protocol udp") || has("nexthdr udp");
     let transports = [tcp, udp, icmp, icmpv6].iter().filter(|&&t| t).count();
     !(v4 && v6) && transports <= 1 && (either.is_empty() || transports == 0)
 }
@@ -283,7 +305,7 @@ impl Case {
             s
         };
         let mut s = format!(
-            "flush ruleset\ntable inet t {{\n    set a4 {{ type ipv4_addr; flags interval; auto-merge; elements = {{ {} }} }}\n    set a6 {{ type ipv6_addr; flags interval; auto-merge; elements = {{ {} }} }}\n    set p {{ type inet_service; flags interval; auto-merge; elements = {{ {} }} }}\n",
+            "flush ruleset\ntable inet t {{\n    set a4 {{ type ipv4_addr; flags interval; auto-merge; elements = {{ {} }} }}\n    set a6 {{ type ipv6_addr; flags interval; auto-merge; elements = {{ {} }} }}\n    set p {{ type inet_service; flags interval; auto-merge; elements = {{ {} }} }}\n    set c4 {{ type ipv4_addr . inet_service; elements = {{ 198.18.0.2 . 443, 198.18.0.9 . 161, 203.0.113.77 . 53 }} }}\n    set c6 {{ type ipv6_addr . inet_service; elements = {{ 2001:db8:f::2 . 1344, 2001:db8:f::9 . 123 }} }}\n    map vm {{ type inet_service : verdict; elements = {{ 443 : accept, 161 : drop, 53 : accept }} }}\n",
             self.a4, self.a6, self.p
         );
         s.push_str(&base("input", &self.input));
@@ -294,7 +316,7 @@ impl Case {
         }
         s.push_str("    }\n}\n");
         if let Some(pre) = &self.pre {
-            s.push_str("table inet early {\n    set a4 { type ipv4_addr; flags interval; auto-merge; elements = { 198.18.0.9 } }\n    set a6 { type ipv6_addr; flags interval; auto-merge; elements = { 2001:db8:f::9 } }\n    set p { type inet_service; elements = { 161 } }\n    chain prerouting {\n        type filter hook prerouting priority -150; policy accept;\n");
+            s.push_str("table inet early {\n    set a4 { type ipv4_addr; flags interval; auto-merge; elements = { 198.18.0.9 } }\n    set a6 { type ipv6_addr; flags interval; auto-merge; elements = { 2001:db8:f::9 } }\n    set p { type inet_service; elements = { 161 } }\n    set c4 { type ipv4_addr . inet_service; elements = { 198.18.0.9 . 161 } }\n    set c6 { type ipv6_addr . inet_service; elements = { 2001:db8:f::9 . 53 } }\n    chain prerouting {\n        type filter hook prerouting priority -150; policy accept;\n");
             for r in pre {
                 let r = r.replace("return", "accept");
                 s.push_str(&format!("        {r}\n"));
@@ -648,6 +670,12 @@ fn ipt_matching(v6: bool) -> impl Strategy<Value = String> {
         "-m pkttype --pkt-type host".into(),
         // The gateway's side of the lab (`IFACE`, replaced when loaded), loopback and a
         // wildcard; `-i` and `-o` trade places where the chain allows only the other.
+        "-p tcp -m multiport --sports 80,443".into(),
+        "-p udp -m multiport ! --dports 53,161".into(),
+        "-p tcp -m tcp ! --syn".into(),
+        "-m state --state INVALID".into(),
+        "-m conntrack --ctstate UNTRACKED".into(),
+        "-m comment --comment \"a note\"".into(),
         "-i IFACE".into(),
         "! -i IFACE".into(),
         "-i lo".into(),
@@ -673,10 +701,15 @@ fn ipt_side(chain: &str, rule: &str) -> String {
 
 /// An iptables rule of `chain` (`user`: may return, not jump).
 fn ipt_rule(v6: bool, user: bool) -> impl Strategy<Value = String> {
-    let targets: Vec<&str> = if user {
-        vec!["ACCEPT", "DROP", "RETURN", "REJECT"]
+    let reject = if v6 {
+        "REJECT --reject-with icmp6-adm-prohibited"
     } else {
-        vec!["ACCEPT", "DROP", "u", "REJECT", "ACCEPT"]
+        "REJECT --reject-with icmp-host-prohibited"
+    };
+    let targets: Vec<&str> = if user {
+        vec!["ACCEPT", "DROP", "RETURN", "REJECT", reject]
+    } else {
+        vec!["ACCEPT", "DROP", "u", "REJECT", "ACCEPT", reject, "GOTO"]
     };
     (
         prop::collection::vec(ipt_matching(v6), 0..=3).prop_filter(
@@ -704,7 +737,13 @@ fn ipt_rule(v6: bool, user: bool) -> impl Strategy<Value = String> {
         ),
         prop::sample::select(targets),
     )
-        .prop_map(|(m, t)| format!("{} -j {t}", m.join(" ")).trim().to_string())
+        .prop_map(|(m, t)| {
+            let target = match t {
+                "GOTO" => "-g u".to_string(),
+                t => format!("-j {t}"),
+            };
+            format!("{} {target}", m.join(" ")).trim().to_string()
+        })
 }
 
 /// One family's tables for iptables-restore: policies, neighbour discovery (IPv6), rules,
@@ -745,10 +784,11 @@ impl IptFamily {
         let mut s = String::from("*mangle\n:PREROUTING ACCEPT [0:0]\n");
         for r in &self.mangle {
             // RETURN in a built-in chain falls to its policy: accept.
-            // REJECT is for the filter table only.
-            let r = r
-                .replace("-j RETURN", "-j ACCEPT")
-                .replace("-j REJECT", "-j DROP");
+            // REJECT (and its --reject-with) is for the filter table only.
+            let r = match r.split_once("-j REJECT") {
+                Some((matches, _)) => format!("{matches}-j DROP"),
+                None => r.replace("-j RETURN", "-j ACCEPT"),
+            };
             s.push_str(&format!("-A PREROUTING {}\n", ipt_side("PREROUTING", &r)));
         }
         s.push_str("COMMIT\n*filter\n");
