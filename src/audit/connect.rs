@@ -135,7 +135,7 @@ fn hooks(placement: Placement, d: Direction) -> (Hook, Hook) {
 /// (the kernel's empty name: a packet the host sends arrives on no interface, one it
 /// receives leaves by none); perimeter: the one facing the gateway and the (first) ingress
 /// interface. `None` where not named.
-fn interfaces(
+pub(super) fn interfaces(
     placement: Placement,
     d: Direction,
     at: &Interfaces,
@@ -333,9 +333,7 @@ pub(super) fn connection(
         going.extend(run);
     }
     if need.v6() && placement == Placement::Host {
-        // The gateway's interface, named or not.
-        let gateway = (!at.gateway.is_empty()).then(|| at.gateway.clone());
-        going = super::nd::neighbour_discovery(fw, need, gateway, going, &mut done);
+        going = super::nd::neighbour_discovery(fw, need, at, going, &mut done);
     }
     if let Some(l4) = back_l4 {
         replies_too(

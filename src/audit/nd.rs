@@ -4,7 +4,7 @@
 use super::connect::{Done, Going, Need};
 use super::model::{Context, Decision, Hook, L4, State};
 use super::space::{self, Addrs, Cube, Ports, Space};
-use super::{Firewall, Verdict};
+use super::{Firewall, Interfaces, Placement, Verdict};
 use crate::model::Direction;
 
 /// What marks a part blocked by neighbour discovery (`--fix` admits it, not the connection).
@@ -19,7 +19,7 @@ pub(super) const ND: &str = "IPv6 neighbour discovery: ";
 pub(super) fn neighbour_discovery(
     fw: &dyn Firewall,
     need: &Need,
-    gateway: Option<String>,
+    at: &Interfaces,
     going: Vec<Going>,
     done: &mut Vec<Done>,
 ) -> Vec<Going> {
@@ -36,23 +36,17 @@ pub(super) fn neighbour_discovery(
     let mut going = going;
     for m in messages(need, remote) {
         let input = m.hook == Hook::Input;
+        // Whichever way the connection goes, the peer's messages arrive as an inbound
+        // connection's packets do, and the gateway's own leave as an outbound one's.
+        let way = if input { Direction::In } else { Direction::Out };
+        let (iif, oif) = super::connect::interfaces(Placement::Host, way, at);
         let ctx = Context {
             v6: true,
             l4: L4::Icmpv6(m.kind, 0),
             state: State::Untracked,
             flags: 0,
-            // Whichever way the connection goes, the peer's messages arrive on the gateway's
-            // interface (and leave by none), the gateway's own leave by it (arriving on none).
-            iif: if input {
-                gateway.clone()
-            } else {
-                Some(String::new())
-            },
-            oif: if input {
-                Some(String::new())
-            } else {
-                gateway.clone()
-            },
+            iif,
+            oif,
             local: !input,
             own: Addrs::from_iter([space::num(need.gateway)..=space::num(need.gateway)]),
         };

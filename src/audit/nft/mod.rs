@@ -45,8 +45,7 @@ pub fn parse_checked(
     misprinted: Option<std::collections::BTreeSet<netlink::RuleKey>>,
 ) -> Result<Ruleset, ParseError> {
     let mut reader = Reader {
-        checked: misprinted.is_some(),
-        misprinted: misprinted.unwrap_or_default(),
+        misprinted,
         ..Reader::default()
     };
     reader.parse(texts)?;
@@ -71,9 +70,8 @@ pub fn parse_checked(
 struct Reader {
     r: Ruleset,
     maps: BTreeMap<(Family, String, String), Vec<Value>>,
-    misprinted: std::collections::BTreeSet<netlink::RuleKey>,
-    /// Whether a bytecode listing was given (then `misprinted` is what it found).
-    checked: bool,
+    /// What the bytecode listing found, if one was given.
+    misprinted: Option<std::collections::BTreeSet<netlink::RuleKey>>,
     /// Without one: how many rules have a range on a header field in their listing (which
     /// may be a misprint), and the first (`family table chain, handle N`).
     unchecked: (usize, Option<String>),
@@ -223,9 +221,10 @@ impl Reader {
             return Err(format!("a rule without family, table or name: {rule}"));
         };
         let handle = rule.get("handle").and_then(Value::as_i64).unwrap_or(0);
-        let misprinted =
-            self.misprinted
-                .contains(&(family.clone(), table.clone(), chain.clone(), handle));
+        let misprinted = self
+            .misprinted
+            .as_ref()
+            .is_some_and(|m| m.contains(&(family.clone(), table.clone(), chain.clone(), handle)));
         let ranges = || {
             rule.get("expr")
                 .and_then(Value::as_array)
@@ -233,7 +232,7 @@ impl Reader {
                 .flatten()
                 .any(json::payload_range)
         };
-        if !self.checked && ranges() {
+        if self.misprinted.is_none() && ranges() {
             self.unchecked.0 += 1;
             self.unchecked
                 .1
