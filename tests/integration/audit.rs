@@ -339,7 +339,7 @@ fn compare(lab: &Lab, findings: &Value) -> (Vec<String>, usize) {
         let json: Vec<Value> = probes.iter().map(|p| p.1.clone()).collect();
         let mut cmd = lab.exec(ns);
         cmd.args(["python3", crate::live::PROBE, "probe"]);
-        let mut got: Vec<String> = crate::util::pipe_json(cmd, &json);
+        let mut got: Vec<String> = crate::util::pipe_json(cmd, &lab.own_sources(&json));
         // A probe that should pass and did not is tried again (a new IPv6 neighbour).
         for _ in 0..2 {
             let retry: Vec<usize> = (0..probes.len())
@@ -348,7 +348,8 @@ fn compare(lab: &Lab, findings: &Value) -> (Vec<String>, usize) {
             if retry.is_empty() {
                 break;
             }
-            let again: Vec<Value> = retry.iter().map(|&i| json[i].clone()).collect();
+            let again =
+                lab.own_sources(&retry.iter().map(|&i| json[i].clone()).collect::<Vec<_>>());
             let mut cmd = lab.exec(ns);
             cmd.args(["python3", crate::live::PROBE, "probe"]);
             let res: Vec<String> = crate::util::pipe_json(cmd, &again);

@@ -385,32 +385,12 @@ fn expected(findings: &Value) -> Result<Vec<(Value, bool, String)>, String> {
 }
 
 /// Probe from `ns` with short timeouts (the namespaces answer in microseconds), each from a
-/// source port (TCP, UDP) or with an echo identifier (ICMP) of the lab's own: the kernel's
-/// ephemeral port or a random identifier could be one an earlier case's probe used, whose
-/// connection-tracking entry (UDP and ICMP: 30 s) then admits it as established.
+/// source of the lab's own ([`Lab::own_sources`]).
 fn probe(lab: &Lab, ns: &str, probes: &[Value], timeout: &str) -> Vec<String> {
     if probes.is_empty() {
         return Vec::new();
     }
-    let probes: Vec<Value> = probes
-        .iter()
-        .map(|p| {
-            let mut p = p.clone();
-            if let Some(o) = p.as_object_mut()
-                && matches!(o.get("proto").and_then(Value::as_str), Some("tcp" | "udp"))
-            {
-                // Within Linux's ephemeral ports (32768-60999), which every probed part
-                // covers (`from_linux_ports`): the lab's 40000-64999, one to one.
-                let sport = 32_768 + u32::from(lab.next_sport()) % 28_232;
-                o.insert("sport".into(), sport.into());
-            } else if let Some(o) = p.as_object_mut()
-                && o.get("proto").and_then(Value::as_str) == Some("icmp")
-            {
-                o.insert("ident".into(), lab.next_sport().into());
-            }
-            p
-        })
-        .collect();
+    let probes = lab.own_sources(probes);
     let mut cmd = lab.exec(ns);
     cmd.env("FWGEN_PROBE_TIMEOUT", timeout)
         .env("FWGEN_PROBE_TRIES", "1")
@@ -1097,21 +1077,25 @@ table inet t {
     against_kernel(&lab, &[json, netlink], script).unwrap_or_else(|e| panic!("{e}"));
 }
 
-/// Why [`probe`] gives every echo request an identifier of the lab's own: connection tracking
-/// outlives a ruleset, so a ping whose identifier an admitted ping used moments before is
-/// "established" to the kernel under a ruleset that admits no new ping (the generated test
-/// once saw a ping "open" through an unconditional drop). A fresh identifier is a new
-/// exchange.
+/// Why [`probe`] gives every probe a source of the lab's own ([`Lab::own_sources`]):
+/// connection tracking outlives a ruleset, so a ping whose identifier an admitted ping used
+/// moments before, or a UDP datagram from the port of an admitted exchange, is "established"
+/// to the kernel under a ruleset that admits no new one (the generated test once saw a ping
+/// "open" through an unconditional drop, and the iptables-save test a UDP one). A fresh
+/// identifier or port is a new exchange.
 #[test]
-fn an_echo_request_with_a_used_identifier_is_established_to_the_kernel() {
+fn a_probe_from_a_used_source_is_established_to_the_kernel() {
     if !ready() {
         return;
     }
     let lab = Lab::new("ie");
+    let _server = lab.serve(&lab.gw, "22", "161", "198.18.0.1");
     let load = |script: &str| load_nft(&lab, script).unwrap_or_else(|e| panic!("{e}"));
-    let ping = |ident: u16| -> String {
-        let p = serde_json::json!({"src": "198.18.0.2", "dst": "198.18.0.1", "proto": "icmp",
-                                   "port": 0, "ident": ident});
+    let send = |proto: &str, source: u16| -> String {
+        let mut p = serde_json::json!({"src": "198.18.0.2", "dst": "198.18.0.1", "proto": proto,
+                                       "port": if proto == "udp" { 161 } else { 0 }});
+        let key = if proto == "udp" { "sport" } else { "ident" };
+        p[key] = source.into();
         let mut cmd = lab.exec(&lab.cli);
         cmd.env("FWGEN_PROBE_TIMEOUT", "1")
             .env("FWGEN_PROBE_TRIES", "1")
@@ -1125,21 +1109,23 @@ fn an_echo_request_with_a_used_identifier_is_established_to_the_kernel() {
              priority 0; policy {policy};\n    {rule}\n  }}\n}}\n"
         )
     };
-    // A `ct` rule in both: the kernel tracks connections in a namespace only while a rule
-    // asks about them.
-    load(&input("accept", "ct state established accept"));
-    assert_eq!(ping(40_001), "open", "admitted: the ping is answered");
-    load(&input("drop", "ct state established accept"));
-    assert_eq!(
-        ping(40_001),
-        "open",
-        "the same identifier: an established exchange"
-    );
-    assert_eq!(
-        ping(40_002),
-        "closed",
-        "a new identifier: a new ping, dropped"
-    );
+    for proto in ["icmp", "udp"] {
+        // A `ct` rule in both: the kernel tracks connections in a namespace only while a rule
+        // asks about them.
+        load(&input("accept", "ct state established accept"));
+        assert_eq!(send(proto, 40_001), "open", "{proto}: admitted, answered");
+        load(&input("drop", "ct state established accept"));
+        assert_eq!(
+            send(proto, 40_001),
+            "open",
+            "{proto}: the same source: an established exchange"
+        );
+        assert_eq!(
+            send(proto, 40_002),
+            "closed",
+            "{proto}: a new source: a new exchange, dropped"
+        );
+    }
 }
 
 #[test]

@@ -342,6 +342,35 @@ impl Lab {
             .unwrap_or(FIRST_PROBE_PORT)
     }
 
+    /// `probes` (the probe helper's JSON), each from a source port (TCP, UDP) or with an echo
+    /// identifier (ICMP) of the lab's own: the kernel's ephemeral port or the helper's random
+    /// identifier could be one an earlier probe used, whose connection-tracking entry (UDP and
+    /// ICMP: 30 s, a UDP exchange that had replies 120 s) then admits the probe as established
+    /// under a ruleset that admits no new connection.
+    pub(crate) fn own_sources(&self, probes: &[serde_json::Value]) -> Vec<serde_json::Value> {
+        probes
+            .iter()
+            .map(|p| {
+                let mut p = p.clone();
+                let proto = p.get("proto").and_then(serde_json::Value::as_str);
+                let field = match proto {
+                    // Within Linux's ephemeral ports (32768-60999), which every probed part
+                    // of an audit covers (`from_linux_ports`): the lab's 40000-64999, one to
+                    // one.
+                    Some("tcp" | "udp") => {
+                        Some(("sport", 32_768 + u32::from(self.next_sport()) % 28_232))
+                    }
+                    Some("icmp") => Some(("ident", u32::from(self.next_sport()))),
+                    _ => None,
+                };
+                if let (Some(o), Some((key, value))) = (p.as_object_mut(), field) {
+                    o.insert(key.into(), value.into());
+                }
+                p
+            })
+            .collect()
+    }
+
     /// Run `probes` from `ns`; `"open"` or `"closed"` each.
     pub(crate) fn probe(&self, ns: &str, probes: &[Probe]) -> Vec<String> {
         let json: Vec<serde_json::Value> = probes
