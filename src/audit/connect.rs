@@ -332,8 +332,8 @@ pub(super) fn connection(
         }
         going.extend(run);
     }
-    if need.v6() && placement == Placement::Host {
-        going = super::nd::neighbour_discovery(fw, need, at, going, &mut done);
+    if need.v6() {
+        going = super::nd::neighbour_discovery(fw, need, (placement, at), going, &mut done);
     }
     if let Some(l4) = back_l4 {
         replies_too(

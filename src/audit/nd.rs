@@ -10,16 +10,21 @@ use crate::model::Direction;
 /// What marks a part blocked by neighbour discovery (`--fix` admits it, not the connection).
 pub(super) const ND: &str = "IPv6 neighbour discovery: ";
 
-/// IPv6 connections need neighbour discovery with the peer (an on-link peer; for one behind
-/// a router, the router's addresses stand in its place): an inbound connection the peer's
-/// solicitation to the gateway's solicited-node address and the gateway's advertisement
-/// back; an outbound one the gateway's solicitation and the peer's advertisement. (What the
-/// first exchange needs: each side learns the other's link address from it.) Connections
-/// whose exchange is dropped are blocked; where a construct decides it, unknown.
+/// IPv6 connections need neighbour discovery on every link they cross (for a peer behind a
+/// router, the router's addresses stand in its place). Host placement: an inbound
+/// connection the peer's solicitation to the gateway's solicited-node address and the
+/// gateway's advertisement back; an outbound one the gateway's solicitation and the peer's
+/// advertisement. Perimeter placement: the firewall routes, so it is a host on both links,
+/// and these exchanges are its own (its input and output hooks, with prerouting and
+/// postrouting): the side that sends first solicits the firewall, the firewall solicits the
+/// other side; its own addresses are not known to the audit. (What the first exchange
+/// needs: each side learns the other's link address from it.) Connections whose exchange is
+/// dropped are blocked; where a construct decides it, or the firewall's own address would,
+/// unknown.
 pub(super) fn neighbour_discovery(
     fw: &dyn Firewall,
     need: &Need,
-    at: &Interfaces,
+    (placement, at): (Placement, &Interfaces),
     going: Vec<Going>,
     done: &mut Vec<Done>,
 ) -> Vec<Going> {
@@ -34,12 +39,30 @@ pub(super) fn neighbour_discovery(
         return going;
     }
     let mut going = going;
-    for m in messages(need, remote) {
+    let messages = match placement {
+        Placement::Host => Vec::from(messages(need, remote)),
+        Placement::Perimeter => perimeter_messages(need, &remote),
+    };
+    for m in messages {
         let input = m.hook == Hook::Input;
-        // Whichever way the connection goes, the peer's messages arrive as an inbound
-        // connection's packets do, and the gateway's own leave as an outbound one's.
+        // Whichever way the connection goes, the messages the host on the link (the gateway,
+        // or the firewall) receives arrive as an inbound connection's packets do, and those
+        // it sends leave as an outbound one's, on the link's interface.
         let way = if input { Direction::In } else { Direction::Out };
-        let (iif, oif) = super::connect::interfaces(Placement::Host, way, at);
+        let link = match m.link {
+            Link::Gateway => at.clone(),
+            Link::Peers => Interfaces {
+                gateway: at.ingress.first().cloned().unwrap_or_default(),
+                ingress: Vec::new(),
+            },
+        };
+        let (iif, oif) = super::connect::interfaces(Placement::Host, way, &link);
+        let own = match placement {
+            Placement::Host => {
+                Addrs::from_iter([space::num(need.gateway)..=space::num(need.gateway)])
+            }
+            Placement::Perimeter => firewall(),
+        };
         let ctx = Context {
             v6: true,
             l4: L4::Icmpv6(m.kind, 0),
@@ -48,7 +71,7 @@ pub(super) fn neighbour_discovery(
             iif,
             oif,
             local: !input,
-            own: Addrs::from_iter([space::num(need.gateway)..=space::num(need.gateway)]),
+            own,
         };
         let zero = Ports::from_iter([0..=0]);
         let message = Space {
@@ -58,14 +81,15 @@ pub(super) fn neighbour_discovery(
             dport: zero,
         };
         for piece in fw.decide(m.hook, &ctx, message) {
-            going = stop(need, &m, piece, going, done);
+            going = stop((need, placement), &m, piece, going, done);
         }
     }
     going
 }
 
 /// One message of neighbour discovery: what it is called, where it is filtered, its ICMPv6
-/// type and addresses, and which side names the peer (`None`: neither, a multicast group).
+/// type and addresses, which side names the peer (`None`: neither, the gateway with the
+/// firewall or a multicast group), and the link it is sent on.
 struct Message {
     what: &'static str,
     hook: Hook,
@@ -73,6 +97,118 @@ struct Message {
     src: Addrs,
     dst: Addrs,
     peer_is_src: Option<bool>,
+    link: Link,
+}
+
+/// The link a message is sent on: the gateway's (host placement: every message), or, in
+/// perimeter placement, the one between the firewall and the peers (its first ingress
+/// interface).
+#[derive(Clone, Copy)]
+enum Link {
+    Gateway,
+    Peers,
+}
+
+/// The firewall's own unicast addresses, which the audit is not given: any but multicast
+/// (ff00::/8).
+fn firewall() -> Addrs {
+    Addrs::from_iter([0..=0xfeff_ffff_ffff_ffff_ffff_ffff_ffff_ffff])
+}
+
+/// Solicited-node multicast addresses (ff02::1:ff00:0/104): those of `n` (its last 24 bits),
+/// or of every address.
+fn solicited(n: Option<u128>) -> Addrs {
+    let base = 0xff02_0000_0000_0000_0000_0001_ff00_0000;
+    match n {
+        Some(n) => Addrs::from_iter([base | (n & 0xff_ffff)..=base | (n & 0xff_ffff)]),
+        None => Addrs::from_iter([base..=base | 0xff_ffff]),
+    }
+}
+
+/// The firewall's messages in perimeter placement, with the peers `remote`: the side that
+/// sends first (the peers inbound, the gateway outbound) solicits the firewall and hears
+/// its advertisement; the firewall solicits the other side and hears its advertisement.
+fn perimeter_messages(need: &Need, remote: &Addrs) -> Vec<Message> {
+    let g = space::num(need.gateway);
+    let gateway = Addrs::from_iter([g..=g]);
+    let inbound = need.direction == Direction::In;
+    let (first, first_link, then, then_link) = if inbound {
+        (remote.clone(), Link::Peers, gateway.clone(), Link::Gateway)
+    } else {
+        (gateway.clone(), Link::Gateway, remote.clone(), Link::Peers)
+    };
+    // The peer's side names the peers; the gateway's side names neither (every connection
+    // of this gateway address needs it).
+    let peer = |link: Link, is_src: bool| match link {
+        Link::Peers => Some(is_src),
+        Link::Gateway => None,
+    };
+    let then_solicited = if inbound {
+        solicited(Some(g))
+    } else {
+        solicited(None)
+    };
+    let (what_first, what_then) = if inbound {
+        (
+            [
+                "the peer's solicitations of the firewall",
+                "the firewall's advertisements to the peer",
+            ],
+            [
+                "the firewall's solicitations of the gateway",
+                "the gateway's advertisements to the firewall",
+            ],
+        )
+    } else {
+        (
+            [
+                "the gateway's solicitations of the firewall",
+                "the firewall's advertisements to the gateway",
+            ],
+            [
+                "the firewall's solicitations of the peer",
+                "the peer's advertisements to the firewall",
+            ],
+        )
+    };
+    vec![
+        Message {
+            what: what_first[0],
+            hook: Hook::Input,
+            kind: 135,
+            src: first.clone(),
+            dst: solicited(None),
+            peer_is_src: peer(first_link, true),
+            link: first_link,
+        },
+        Message {
+            what: what_first[1],
+            hook: Hook::Output,
+            kind: 136,
+            src: firewall(),
+            dst: first,
+            peer_is_src: peer(first_link, false),
+            link: first_link,
+        },
+        Message {
+            what: what_then[0],
+            hook: Hook::Output,
+            kind: 135,
+            src: firewall(),
+            dst: then_solicited,
+            peer_is_src: None,
+            link: then_link,
+        },
+        Message {
+            what: what_then[1],
+            hook: Hook::Input,
+            kind: 136,
+            src: then,
+            dst: firewall(),
+            peer_is_src: peer(then_link, true),
+            link: then_link,
+        },
+    ]
 }
 
 /// The messages a connection's first exchange needs, with the peers `remote`.
@@ -89,6 +225,7 @@ fn messages(need: &Need, remote: Addrs) -> [Message; 2] {
                 // ff02::1:ffXX:XXXX, the gateway's solicited-node address.
                 dst: one(0xff02_0000_0000_0000_0000_0001_ff00_0000 | (g & 0xff_ffff)),
                 peer_is_src: Some(true),
+                link: Link::Gateway,
             },
             Message {
                 what: "the gateway's advertisements",
@@ -97,6 +234,7 @@ fn messages(need: &Need, remote: Addrs) -> [Message; 2] {
                 src: one(g),
                 dst: remote,
                 peer_is_src: Some(false),
+                link: Link::Gateway,
             },
         ],
         Direction::Out => [
@@ -108,6 +246,7 @@ fn messages(need: &Need, remote: Addrs) -> [Message; 2] {
                 dst: Addrs::from_iter([0xff02_0000_0000_0000_0000_0001_ff00_0000
                     ..=0xff02_0000_0000_0000_0000_0001_ffff_ffff]),
                 peer_is_src: None,
+                link: Link::Gateway,
             },
             Message {
                 what: "the peer's advertisements",
@@ -116,16 +255,18 @@ fn messages(need: &Need, remote: Addrs) -> [Message; 2] {
                 src: remote,
                 dst: one(g),
                 peer_is_src: Some(true),
+                link: Link::Gateway,
             },
         ],
     }
 }
 
 /// The connections a piece of a message's decision stops (blocked where it drops the
-/// message; unknown where a construct decides it, or where it is cut on the gateway's side
-/// or a multicast group, which the audit cannot tie to peers).
+/// message; unknown where a construct decides it, or where it is cut on an address the audit
+/// cannot tie to peers: the gateway's side, a multicast group, or in perimeter placement the
+/// firewall's own addresses).
 fn stop(
-    need: &Need,
+    (need, placement): (&Need, Placement),
     m: &Message,
     piece: super::model::Piece,
     going: Vec<Going>,
@@ -157,7 +298,13 @@ fn stop(
             ..Cube::default()
         },
     };
-    let how = if verdict == Verdict::Blocked {
+    let how = if !whole && placement == Placement::Perimeter {
+        "depend on the firewall's own address, which the audit is not given, or on a \
+         multicast group"
+    } else if !whole {
+        "are cut on the gateway's side or a multicast group, which the audit cannot tie to \
+         peers"
+    } else if verdict == Verdict::Blocked {
         "are dropped"
     } else {
         "are decided by what the audit cannot model"

@@ -23,7 +23,7 @@ pub(crate) struct Lab {
     pub(crate) gw: String,
     pub(crate) cli: String,
     /// A firewall between the two (perimeter placement), if any.
-    fw: Option<String>,
+    pub(crate) fw: Option<String>,
     /// The next source port of a probe: each probe of a lab's life has its own, so that no
     /// probe matches a connection-tracking entry an earlier one left (an entry of a UDP
     /// exchange outlives the ruleset it was admitted by).
@@ -107,6 +107,77 @@ impl Lab {
             ),
             ("198.18.1.1/24", "2001:db8:1::1/64"),
         )
+    }
+
+    /// The generated audit test's universe behind a firewall (perimeter placement): the peers
+    /// (198.18.0.2, .3 and .9; 2001:db8:f::2, ::3 and ::9) and the outsider (203.0.113.77,
+    /// 2001:db8:ffff::77) in the client namespace, on the firewall's segment 198.18.0.0/24
+    /// (2001:db8:f::/64, the firewall .254 and ::fe); the gateway 198.18.2.2 (2001:db8:2::2)
+    /// on the other.
+    pub(crate) fn perimeter_universe(tag: &str) -> Lab {
+        let lab = Lab::routed(
+            tag,
+            (
+                &["198.18.0.2/24", "198.18.0.3/24", "198.18.0.9/24"],
+                &["2001:db8:f::2/64", "2001:db8:f::3/64", "2001:db8:f::9/64"],
+            ),
+            ("198.18.0.254/24", "2001:db8:f::fe/64"),
+        );
+        let (ingress, _) = lab.fw_devs();
+        let id = lab.gw.trim_start_matches("fwgen-gw-");
+        let (cli, fw) = (lab.cli.as_str(), lab.fw.as_deref().unwrap_or_default());
+        let pc = format!("pc{id}");
+        run(&[
+            "ip",
+            "-n",
+            cli,
+            "addr",
+            "add",
+            "203.0.113.77/32",
+            "dev",
+            &pc,
+        ]);
+        run(&[
+            "ip",
+            "-n",
+            cli,
+            "-6",
+            "addr",
+            "add",
+            "2001:db8:ffff::77/128",
+            "dev",
+            &pc,
+            "nodad",
+        ]);
+        run(&[
+            "ip",
+            "-n",
+            fw,
+            "route",
+            "add",
+            "203.0.113.77/32",
+            "dev",
+            &ingress,
+        ]);
+        run(&[
+            "ip",
+            "-n",
+            fw,
+            "-6",
+            "route",
+            "add",
+            "2001:db8:ffff::77/128",
+            "dev",
+            &ingress,
+        ]);
+        lab
+    }
+
+    /// The firewall's interfaces (routed labs): the one facing the client side, the one
+    /// facing the gateway.
+    pub(crate) fn fw_devs(&self) -> (String, String) {
+        let id = self.gw.trim_start_matches("fwgen-gw-");
+        (format!("fc{id}"), format!("fg{id}"))
     }
 
     /// Two gateways of one cluster on two segments of the firewall: `cli` is gateway A

@@ -23,12 +23,20 @@ pub struct Piece {
 /// would otherwise take exponential time.
 pub(super) const WORK: usize = 2_000_000;
 
-/// The packets as a chain at `point` sees them. IPv6 hands the postrouting hook the packets
-/// the host sends with an input interface, the one they leave by (`ip6_output` passes the
-/// packet's device, already that one); IPv4 with none (checked against the kernel:
-/// `audit_exact::interfaces_a_packet_has_none_of_are_empty_names`).
+/// The packets as a chain at `point` sees them. Before routing (ingress, prerouting) a packet
+/// has no output interface yet: the kernel's empty name, also for one the firewall forwards.
+/// IPv6 hands the postrouting hook the packets the host sends with an input interface, the
+/// one they leave by (`ip6_output` passes the packet's device, already that one); IPv4 with
+/// none (checked against the kernel:
+/// `audit_exact::interfaces_a_packet_has_none_of_are_empty_names`, and
+/// `audit_equals_the_kernel_on_generated_perimeter_rulesets` for forwarded packets).
 fn seen_at<'c>(point: &Point, ctx: &'c Context) -> std::borrow::Cow<'c, Context> {
-    if *point == Point::Postrouting && ctx.local && ctx.v6 {
+    if matches!(point, Point::Ingress | Point::Prerouting) && ctx.oif.as_deref() != Some("") {
+        std::borrow::Cow::Owned(Context {
+            oif: Some(String::new()),
+            ..ctx.clone()
+        })
+    } else if *point == Point::Postrouting && ctx.local && ctx.v6 {
         std::borrow::Cow::Owned(Context {
             iif: ctx.oif.clone(),
             ..ctx.clone()
