@@ -824,12 +824,15 @@ fn ipt_rule(v6: bool, user: bool) -> impl Strategy<Value = String> {
         })
 }
 
+/// A built-in chain: (policy drop, neighbour discovery admitted first (IPv6), rules).
+type IptChain = (bool, bool, Vec<String>);
+
 /// One family's tables for iptables-restore: policies, neighbour discovery (IPv6), rules,
 /// and a mangle PREROUTING chain that may drop.
 #[derive(Debug, Clone)]
 struct IptFamily {
-    input: (bool, bool, Vec<String>),
-    output: (bool, bool, Vec<String>),
+    input: IptChain,
+    output: IptChain,
     user: Vec<String>,
     mangle: Vec<String>,
 }
@@ -857,7 +860,20 @@ fn ipt_family(v6: bool) -> impl Strategy<Value = IptFamily> {
 }
 
 impl IptFamily {
+    /// The tables on the gateway: `input` and `output` its INPUT and OUTPUT chains.
     fn save(&self, v6: bool) -> String {
+        self.save_as(v6, [("INPUT", &self.input), ("OUTPUT", &self.output)])
+    }
+
+    /// The tables on a firewall between the peers and the gateway: `input` becomes its
+    /// FORWARD chain and `output` its own INPUT chain (its neighbour discovery passes it).
+    fn save_forward(&self, v6: bool) -> String {
+        self.save_as(v6, [("FORWARD", &self.input), ("INPUT", &self.output)])
+    }
+
+    /// The tables with `input`'s and `output`'s policy and rules in these built-in chains
+    /// (the third accepts).
+    fn save_as(&self, v6: bool, chains: [(&str, &IptChain); 2]) -> String {
         let policy = |drop: bool| if drop { "DROP" } else { "ACCEPT" };
         let mut s = String::from("*mangle\n:PREROUTING ACCEPT [0:0]\n");
         for r in &self.mangle {
@@ -870,12 +886,12 @@ impl IptFamily {
             s.push_str(&format!("-A PREROUTING {}\n", ipt_side("PREROUTING", &r)));
         }
         s.push_str("COMMIT\n*filter\n");
-        s.push_str(&format!(
-            ":INPUT {}\n:FORWARD ACCEPT\n:OUTPUT {}\n:u - [0:0]\n",
-            policy(self.input.0),
-            policy(self.output.0)
-        ));
-        for (name, (_, nd, rules)) in [("INPUT", &self.input), ("OUTPUT", &self.output)] {
+        for builtin in ["INPUT", "FORWARD", "OUTPUT"] {
+            let drop = chains.iter().any(|(name, c)| *name == builtin && c.0);
+            s.push_str(&format!(":{builtin} {}\n", policy(drop)));
+        }
+        s.push_str(":u - [0:0]\n");
+        for (name, (_, nd, rules)) in chains {
             if *nd && v6 {
                 for t in [135, 136] {
                     s.push_str(&format!(
@@ -912,13 +928,20 @@ add ap6 2001:db8:f::9,udp:161
 
 fn check_iptables(lab: &Lab, (v4, v6): &(IptFamily, IptFamily)) -> Result<usize, TestCaseError> {
     let dev = lab.gw_dev();
-    let (s4, s6) = (
+    check_ipt(
+        lab,
         v4.save(false).replace("IFACE", &dev),
         v6.save(true).replace("IFACE", &dev),
-    );
+    )
+}
+
+/// Load the generated ipsets and these iptables and ip6tables tables where the lab's ruleset
+/// runs, audit what the tools save, and make every connection.
+fn check_ipt(lab: &Lab, s4: String, s6: String) -> Result<usize, TestCaseError> {
     let script = format!("# ipset\n{IPSETS}# iptables\n{s4}# ip6tables\n{s6}");
+    let ns = At::of(lab).ns;
     let sh = |cmd: &str, input: &str| {
-        let mut c = lab.exec(&lab.gw);
+        let mut c = lab.exec(&ns);
         c.args(["sh", "-c", cmd]);
         crate::util::output_with_input(c, input)
     };
@@ -1293,6 +1316,27 @@ fn a_firewalls_own_neighbour_discovery_and_prerouting_are_its_own() {
     assert!(
         compared > 20 * FIREWALL_RULESETS.len(),
         "{compared} compared"
+    );
+}
+
+/// The same on a firewall between the peers and the gateway (perimeter placement): the
+/// generated rules in its FORWARD chain and its own INPUT chain, the mangle PREROUTING
+/// chain, and `IFACE` the interface facing the gateway or the one facing the peers.
+#[test]
+fn audit_equals_the_kernel_on_generated_perimeter_iptables_rulesets() {
+    generated(
+        ("yp", true),
+        "tests/proptest-regressions/audit_exact_perimeter_iptables.txt",
+        (ipt_family(false), ipt_family(true), any::<bool>()),
+        |lab, (v4, v6, egress)| {
+            let (ingress, toward_gateway) = lab.fw_devs();
+            let iface = if *egress { toward_gateway } else { ingress };
+            check_ipt(
+                lab,
+                v4.save_forward(false).replace("IFACE", &iface),
+                v6.save_forward(true).replace("IFACE", &iface),
+            )
+        },
     );
 }
 
