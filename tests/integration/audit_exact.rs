@@ -1381,3 +1381,40 @@ fn audit_equals_the_kernel_on_generated_nftables_rulesets() {
         check,
     );
 }
+
+/// Why [`Lab::forget_neighbours`] ends the connections earlier probes left: a lab's peers
+/// share one interface, so each IPv6 peer is probed in a group of its own after the caches
+/// are emptied; but a connection of an earlier group that still retransmits (here the
+/// gateway's FIN, which its output chain drops) needs neighbour discovery again, and the
+/// gateway's solicitation teaches the client side its link address. A peer whose own
+/// exchange the ruleset blocks (the gateway's advertisements to ::2 are dropped) then
+/// connects. The generated test once failed that way.
+#[test]
+fn no_probe_leaves_a_connection_that_teaches_the_next_its_neighbours() {
+    let Some((lab, _servers)) = universe_lab("lq", false) else {
+        return;
+    };
+    load_nft(
+        &lab,
+        "flush ruleset
+table inet t {
+  chain output { type filter hook output priority 0; policy accept;
+    ip6 daddr 2001:db8:f::3 tcp flags fin drop
+    ip6 daddr 2001:db8:f::2 icmpv6 type nd-neighbor-advert drop
+  }
+}",
+    )
+    .unwrap_or_else(|e| panic!("{e}"));
+    let one = |ns: &str, src: &str, dst: &str, port: u16| {
+        let p = serde_json::json!({"src": src, "dst": dst, "proto": "tcp", "port": port});
+        probe(&lab, ns, &[p], "2").concat()
+    };
+    lab.forget_neighbours();
+    assert_eq!(one(&lab.gw, "2001:db8:f::1", "2001:db8:f::3", 80), "open");
+    lab.forget_neighbours();
+    assert_eq!(
+        one(&lab.cli, "2001:db8:f::2", "2001:db8:f::1", 443),
+        "closed",
+        "the client side learnt the gateway's link address from a connection of the last probe"
+    );
+}

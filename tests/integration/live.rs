@@ -288,12 +288,26 @@ impl Lab {
     }
 
     /// Empty every namespace's neighbour cache: a ruleset that drops neighbour discovery
-    /// must not be helped by addresses learnt under the ruleset before it.
+    /// must not be helped by addresses learnt before. First end the TCP connections earlier
+    /// probes left (listeners stay): one that still retransmits would need neighbour
+    /// discovery again, and its solicitation would teach the other side this host's link
+    /// address (`no_probe_leaves_a_connection_that_teaches_the_next_its_neighbours`).
     pub(crate) fn forget_neighbours(&self) {
         for ns in [Some(&self.gw), Some(&self.cli), self.fw.as_ref()]
             .into_iter()
             .flatten()
         {
+            run(&[
+                "ip",
+                "netns",
+                "exec",
+                ns,
+                "ss",
+                "-K",
+                "-tn",
+                "state",
+                "connected",
+            ]);
             run(&["ip", "-n", ns, "neigh", "flush", "all"]);
         }
     }
