@@ -222,8 +222,7 @@ fn messages(need: &Need, remote: Addrs) -> [Message; 2] {
                 hook: Hook::Input,
                 kind: 135,
                 src: remote.clone(),
-                // ff02::1:ffXX:XXXX, the gateway's solicited-node address.
-                dst: one(0xff02_0000_0000_0000_0000_0001_ff00_0000 | (g & 0xff_ffff)),
+                dst: solicited(Some(g)),
                 peer_is_src: Some(true),
                 link: Link::Gateway,
             },
@@ -243,8 +242,7 @@ fn messages(need: &Need, remote: Addrs) -> [Message; 2] {
                 hook: Hook::Output,
                 kind: 135,
                 src: one(g),
-                dst: Addrs::from_iter([0xff02_0000_0000_0000_0000_0001_ff00_0000
-                    ..=0xff02_0000_0000_0000_0000_0001_ffff_ffff]),
+                dst: solicited(None),
                 peer_is_src: None,
                 link: Link::Gateway,
             },
