@@ -132,22 +132,31 @@ fn hooks(placement: Placement, d: Direction) -> (Hook, Hook) {
 
 /// The interfaces a connection's first packet arrives on and leaves by (the reply's are the
 /// other way round): host placement: the gateway's interface, and none on the other side
-/// (the kernel's empty name: a packet the host sends arrives on no interface, one it
-/// receives leaves by none); perimeter: the one facing the gateway and the (first) ingress
-/// interface. `None` where not named.
-pub(super) fn interfaces(
+/// ([`on_host`]); perimeter: the one facing the gateway and the (first) ingress interface.
+/// `None` where not named.
+fn interfaces(
     placement: Placement,
     d: Direction,
     at: &Interfaces,
 ) -> (Option<String>, Option<String>) {
-    let gw = (!at.gateway.is_empty()).then(|| at.gateway.clone());
-    let other = at.ingress.first().cloned();
-    let none = Some(String::new());
+    let named = |i: &str| (!i.is_empty()).then(|| i.to_string());
     match (placement, d) {
-        (Placement::Host, Direction::In) => (gw, none),
-        (Placement::Host, Direction::Out) => (none, gw),
-        (Placement::Perimeter, Direction::In) => (other, gw),
-        (Placement::Perimeter, Direction::Out) => (gw, other),
+        (Placement::Host, d) => on_host(d, &at.gateway),
+        (Placement::Perimeter, Direction::In) => (at.ingress.first().cloned(), named(&at.gateway)),
+        (Placement::Perimeter, Direction::Out) => (named(&at.gateway), at.ingress.first().cloned()),
+    }
+}
+
+/// The interfaces of what a host receives (`In`) or sends (`Out`) on its interface `iface`
+/// (`""`: not named), and none on the other side: the kernel's empty name (a packet the host
+/// sends arrives on no interface, one it receives leaves by none). The gateway in host
+/// placement; a firewall's own neighbour discovery on one of its links.
+pub(super) fn on_host(d: Direction, iface: &str) -> (Option<String>, Option<String>) {
+    let named = (!iface.is_empty()).then(|| iface.to_string());
+    let none = Some(String::new());
+    match d {
+        Direction::In => (named, none),
+        Direction::Out => (none, named),
     }
 }
 

@@ -39,30 +39,23 @@ pub(super) fn neighbour_discovery(
         return going;
     }
     let mut going = going;
-    let messages = match placement {
-        Placement::Host => Vec::from(messages(need, remote)),
-        Placement::Perimeter => perimeter_messages(need, &remote),
+    let (messages, own) = match placement {
+        Placement::Host => (
+            Vec::from(messages(need, remote)),
+            Addrs::from_iter([space::num(need.gateway)..=space::num(need.gateway)]),
+        ),
+        Placement::Perimeter => (perimeter_messages(need, &remote), firewall()),
     };
     for m in messages {
         let input = m.hook == Hook::Input;
-        // Whichever way the connection goes, the messages the host on the link (the gateway,
-        // or the firewall) receives arrive as an inbound connection's packets do, and those
-        // it sends leave as an outbound one's, on the link's interface.
+        // Whichever way the connection goes, the host on the link (the gateway, or the
+        // firewall) receives and sends these messages on the link's interface.
         let way = if input { Direction::In } else { Direction::Out };
-        let link = match m.link {
-            Link::Gateway => at.clone(),
-            Link::Peers => Interfaces {
-                gateway: at.ingress.first().cloned().unwrap_or_default(),
-                ingress: Vec::new(),
-            },
+        let iface = match m.link {
+            Link::Gateway => at.gateway.as_str(),
+            Link::Peers => at.ingress.first().map_or("", String::as_str),
         };
-        let (iif, oif) = super::connect::interfaces(Placement::Host, way, &link);
-        let own = match placement {
-            Placement::Host => {
-                Addrs::from_iter([space::num(need.gateway)..=space::num(need.gateway)])
-            }
-            Placement::Perimeter => firewall(),
-        };
+        let (iif, oif) = super::connect::on_host(way, iface);
         let ctx = Context {
             v6: true,
             l4: L4::Icmpv6(m.kind, 0),
@@ -71,7 +64,7 @@ pub(super) fn neighbour_discovery(
             iif,
             oif,
             local: !input,
-            own,
+            own: own.clone(),
         };
         let zero = Ports::from_iter([0..=0]);
         let message = Space {
