@@ -123,53 +123,7 @@ impl Lab {
             ),
             ("198.18.0.254/24", "2001:db8:f::fe/64"),
         );
-        let (ingress, _) = lab.fw_devs();
-        let id = lab.gw.trim_start_matches("fwgen-gw-");
-        let (cli, fw) = (lab.cli.as_str(), lab.fw.as_deref().unwrap_or_default());
-        let pc = format!("pc{id}");
-        run(&[
-            "ip",
-            "-n",
-            cli,
-            "addr",
-            "add",
-            "203.0.113.77/32",
-            "dev",
-            &pc,
-        ]);
-        run(&[
-            "ip",
-            "-n",
-            cli,
-            "-6",
-            "addr",
-            "add",
-            "2001:db8:ffff::77/128",
-            "dev",
-            &pc,
-            "nodad",
-        ]);
-        run(&[
-            "ip",
-            "-n",
-            fw,
-            "route",
-            "add",
-            "203.0.113.77/32",
-            "dev",
-            &ingress,
-        ]);
-        run(&[
-            "ip",
-            "-n",
-            fw,
-            "-6",
-            "route",
-            "add",
-            "2001:db8:ffff::77/128",
-            "dev",
-            &ingress,
-        ]);
+        lab.add_outsider();
         lab
     }
 
@@ -313,53 +267,34 @@ impl Lab {
     }
 
     /// Give the client side the outside addresses (203.0.113.77, 2001:db8:ffff::77) that
-    /// `fwgen audit` probes `any` with, routed from the gateway (two-namespace labs only).
+    /// `fwgen audit` probes `any` with, routed to it from its neighbour: the gateway, or in a
+    /// routed lab the firewall.
     pub(crate) fn add_outsider(&self) {
         let id = self.gw.trim_start_matches("fwgen-gw-");
-        let (vg, vc) = (format!("fwg{id}"), format!("fwc{id}"));
-        run(&[
-            "ip",
-            "-n",
-            &self.cli,
-            "addr",
-            "add",
-            "203.0.113.77/32",
-            "dev",
-            &vc,
-        ]);
-        run(&[
-            "ip",
-            "-n",
-            &self.cli,
-            "-6",
-            "addr",
-            "add",
-            "2001:db8:ffff::77/128",
-            "dev",
-            &vc,
-            "nodad",
-        ]);
-        run(&[
-            "ip",
-            "-n",
-            &self.gw,
-            "route",
-            "add",
-            "203.0.113.77/32",
-            "dev",
-            &vg,
-        ]);
-        run(&[
-            "ip",
-            "-n",
-            &self.gw,
-            "-6",
-            "route",
-            "add",
-            "2001:db8:ffff::77/128",
-            "dev",
-            &vg,
-        ]);
+        let (cli_dev, (router, router_dev)) = match &self.fw {
+            None => (format!("fwc{id}"), (&self.gw, self.gw_dev())),
+            Some(fw) => (format!("pc{id}"), (fw, self.fw_devs().0)),
+        };
+        for (v6, addr) in [(false, "203.0.113.77/32"), (true, "2001:db8:ffff::77/128")] {
+            let family = if v6 { "-6" } else { "-4" };
+            let mut add = vec!["ip", "-n", &self.cli, family, "addr", "add", addr];
+            add.extend(["dev", &cli_dev]);
+            if v6 {
+                add.push("nodad");
+            }
+            run(&add);
+            run(&[
+                "ip",
+                "-n",
+                router,
+                family,
+                "route",
+                "add",
+                addr,
+                "dev",
+                &router_dev,
+            ]);
+        }
     }
 
     /// The gateway's end of the veth pair (two-namespace labs).
