@@ -8,7 +8,7 @@ use crate::diagnostic::{Diagnostic, Diagnostics, Problem};
 use crate::error::Error;
 use crate::job::{Destination, Job, Runner};
 use crate::manifest::{Manifest, Target};
-use crate::output::{Mode, apply};
+use crate::output::{Mode, Prepared};
 use crate::render::RenderOptions;
 use crate::select::Request;
 
@@ -67,76 +67,122 @@ pub(super) fn run(
         .load_part(products.as_ref(), None)?;
     let mode = if check { Mode::Check } else { Mode::Write };
     let mut errors: Vec<(usize, String)> = Vec::new();
-    // The rulesets own what they need: the catalogue goes before rendering, which holds
-    // every target's text at once.
+    // The rulesets own what they need: the catalogue goes before rendering.
     let (jobs, rulesets) = select(&manifest, cat, args.allow_unbound, &mut errors);
 
-    // Rendering, in parallel when there is enough of it: every target is independent.
-    // Results stay in manifest order.
+    // Rendering, in parallel when there is enough of it: every target is independent. Each
+    // target's files are staged as soon as it is rendered, so a run holds one target's text
+    // per thread, not every target's. Results stay in manifest order.
     let work: usize = jobs
         .iter()
         .filter_map(|(_, _, i)| rulesets.get(*i))
         .map(|r| r.rules.len() + r.selected.len())
         .sum();
-    let rendered = crate::par::map(&jobs, work > 2_000, |(_, job, index)| {
-        rulesets
-            .get(*index)
-            .map(|rules| crate::job::render(job, rules))
+    let produced = crate::par::map(&jobs, work > 2_000, |(_, job, index)| {
+        rulesets.get(*index).map(|rules| produce(job, rules, mode))
     });
 
-    let mut planned = Vec::new();
-    let mut obsolete = Vec::new();
-    let mut warnings = Vec::new();
-    // Which target each planned file is of (its manifest line and name).
-    let mut owners: Vec<(usize, &str)> = Vec::new();
-    for ((t, job, _), result) in jobs.iter().zip(rendered) {
-        let Some(result) = result else { continue };
-        let result = result.map_err(Error::from).and_then(|done| {
-            warnings.extend(
-                done.warnings
-                    .iter()
-                    .map(|w| format!("target `{}`: {w}", t.name)),
-            );
-            crate::job::plan(job, done, mode)
-        });
-        match result {
-            Ok(plan) => {
-                owners.extend(plan.files.iter().map(|_| (t.line, t.name.as_str())));
-                planned.extend(plan.files);
-                obsolete.extend(plan.obsolete);
-            }
-            Err(e) => errors.extend(target_errors(t, e)),
+    let mut all = Gathered {
+        errors,
+        ..Gathered::default()
+    };
+    for ((t, _, _), result) in jobs.iter().zip(produced) {
+        if let Some(result) = result {
+            all.add(t, result, mode);
         }
     }
-    if !errors.is_empty() {
-        // `--check` still says which of the other targets are out of date: a CI log shows
-        // every problem of the run, not only the first kind.
+    if !all.errors.is_empty() {
         if mode == Mode::Check {
-            let applied = apply(&planned, &[], Mode::Check)?;
-            for (path, _) in &applied.stale {
-                if let Some((_, &(line, name))) =
-                    planned.iter().zip(&owners).find(|(p, _)| &p.path == path)
-                {
-                    errors.push((
-                        line,
-                        format!(
-                            "target `{name}`: {} is out of date (regenerating would change it)",
-                            path.display()
-                        ),
-                    ));
-                }
+            if let Some(e) = all.output_error {
+                return Err(e.into());
             }
+            all.errors.extend(all.stale);
         }
-        return Err(manifest_errors(manifest_path, errors));
+        return Err(manifest_errors(manifest_path, all.errors));
     }
-    let applied = apply(&planned, &obsolete, mode)?;
+    if let Some(e) = all.output_error {
+        return Err(e.into());
+    }
+    let applied = all.prepared.finish(&all.obsolete, mode)?;
     Ok(report(
-        warnings,
+        all.warnings,
         &applied,
         manifest.targets.len(),
-        planned.len(),
+        all.files,
         check,
     ))
+}
+
+/// What is left of a target once its files are staged: its warnings, then how many files it
+/// writes, the files of an earlier run it no longer writes, and its staged files (or why they
+/// could not be staged); or the target's error.
+type Produced = (Vec<String>, Result<Staging, Error>);
+
+/// Every target's staged files, and what the run reports, in manifest order.
+#[derive(Default)]
+struct Gathered {
+    prepared: Prepared,
+    files: usize,
+    obsolete: Vec<std::path::PathBuf>,
+    warnings: Vec<String>,
+    /// The targets' errors, by manifest line.
+    errors: Vec<(usize, String)>,
+    /// `--check`: the files out of date, by target, reported beside the other targets'
+    /// errors when some fail, so that a CI log shows every problem of the run.
+    stale: Vec<(usize, String)>,
+    /// The first staging failure (a full disk, a read-only directory): reported as `apply`
+    /// reports it, after the targets' own errors.
+    output_error: Option<crate::output::OutputError>,
+}
+
+impl Gathered {
+    fn add(&mut self, t: &Target, (warnings, result): Produced, mode: Mode) {
+        self.warnings
+            .extend(warnings.iter().map(|w| format!("target `{}`: {w}", t.name)));
+        let staging = match result {
+            Ok(staging) => staging,
+            Err(e) => return self.errors.extend(target_errors(t, e)),
+        };
+        self.files += staging.files;
+        self.obsolete.extend(staging.obsolete);
+        match staging.prepared {
+            Ok(prepared) => {
+                if mode == Mode::Check {
+                    self.stale.extend(prepared.stale().iter().map(|(path, _)| {
+                        let path = path.display();
+                        let name = &t.name;
+                        let why = "is out of date (regenerating would change it)";
+                        (t.line, format!("target `{name}`: {path} {why}"))
+                    }));
+                }
+                self.prepared.append(prepared);
+            }
+            Err(e) => {
+                self.output_error.get_or_insert(e);
+            }
+        }
+    }
+}
+
+struct Staging {
+    files: usize,
+    obsolete: Vec<std::path::PathBuf>,
+    prepared: Result<Prepared, crate::output::OutputError>,
+}
+
+/// Render a target, plan its files and stage them (compare them, in check mode).
+fn produce(job: &Job, rules: &crate::ruleset::Ruleset, mode: Mode) -> Produced {
+    let done = match crate::job::render(job, rules) {
+        Ok(done) => done,
+        Err(e) => return (Vec::new(), Err(e.into())),
+    };
+    let warnings = done.warnings.clone();
+    let staging = crate::job::plan(job, done, mode).map(|plan| Staging {
+        files: plan.files.len(),
+        prepared: Prepared::new(&plan.files, mode),
+        obsolete: plan.obsolete,
+    });
+    (warnings, staging)
 }
 
 /// Each target's job and the index of its ruleset among those returned; a target whose

@@ -258,89 +258,142 @@ pub fn apply(
     obsolete: &[PathBuf],
     mode: Mode,
 ) -> Result<Applied, OutputError> {
-    let mut applied = apply_files(planned, mode)?;
-    for path in obsolete {
-        match mode {
-            Mode::Check => applied.stale.push((
-                path.clone(),
-                format!(
-                    "{} is no longer generated: a write would remove it\n",
-                    path.display()
-                ),
-            )),
-            Mode::Write => {
-                std::fs::remove_file(path).map_err(|e| OutputError {
-                    path: path.clone(),
-                    reason: format!("cannot remove a file this run no longer writes: {e}"),
-                })?;
-                applied.removed.push(path.clone());
-            }
-        }
-    }
-    Ok(applied)
+    Prepared::new(planned, mode)?.finish(obsolete, mode)
 }
 
-fn apply_files(planned: &[Planned], mode: Mode) -> Result<Applied, OutputError> {
-    let mut applied = Applied::default();
-    let mut changed = Vec::new();
-    let mut streams = Vec::new();
-    for p in planned {
-        let target = match destination(&p.path)? {
-            Destination::Stream(target) => {
-                if mode == Mode::Check {
-                    return Err(OutputError {
-                        path: p.path.clone(),
-                        reason: "--check compares with a regular file; this is a device or a FIFO"
-                            .into(),
-                    });
+/// Planned files compared with what is on disk and, in write mode, staged beside their
+/// destinations: what [`apply`] does before it puts anything in place. The text is in the
+/// temporary files by then, not here, so `fwgen build` holds one target's rendering at a time
+/// on each thread instead of every target's until the end. [`Prepared::finish`] puts the
+/// files of every plan appended in place together; dropped instead, it removes its
+/// temporary files, and nothing is written.
+#[derive(Default)]
+pub struct Prepared {
+    /// Unchanged files and, in check mode, out-of-date ones, so far.
+    applied: Applied,
+    /// The changed files, staged, each with its path as planned.
+    staged: Vec<(PathBuf, Staged)>,
+    /// Devices and FIFOs (path as planned, the device, the text), written through after the
+    /// commit.
+    streams: Vec<(PathBuf, PathBuf, String)>,
+}
+
+impl Prepared {
+    /// Compare `planned` with the files on disk and, in write mode, stage the changed ones.
+    pub fn new(planned: &[Planned], mode: Mode) -> Result<Self, OutputError> {
+        let mut prepared = Prepared::default();
+        let mut changed = Vec::new();
+        for p in planned {
+            let target = match destination(&p.path)? {
+                Destination::Stream(target) => {
+                    if mode == Mode::Check {
+                        return Err(OutputError {
+                            path: p.path.clone(),
+                            reason:
+                                "--check compares with a regular file; this is a device or a FIFO"
+                                    .into(),
+                        });
+                    }
+                    prepared
+                        .streams
+                        .push((p.path.clone(), target, p.contents.clone()));
+                    continue;
                 }
-                streams.push((p, target));
+                Destination::File(target) => target,
+            };
+            let old = read_existing(&target)?;
+            if old.as_deref() == Some(p.contents.as_bytes()) {
+                prepared.applied.unchanged.push(p.path.clone());
                 continue;
             }
-            Destination::File(target) => target,
-        };
-        let old = read_existing(&target)?;
-        if old.as_deref() == Some(p.contents.as_bytes()) {
-            applied.unchanged.push(p.path.clone());
-            continue;
-        }
-        match mode {
-            Mode::Check => {
-                let diff = match &old {
-                    // Never print what fwgen did not write: the path may name any file.
-                    Some(bytes) if !written_by_fwgen(bytes) => format!(
-                        "{} exists and is not an fwgen file; its content is not shown\n",
-                        p.path.display()
-                    ),
-                    old => unified_diff(
-                        &p.path,
-                        &old.as_deref()
-                            .map(String::from_utf8_lossy)
-                            .unwrap_or_default(),
-                        &p.contents,
-                    ),
-                };
-                applied.stale.push((p.path.clone(), diff));
+            match mode {
+                Mode::Check => {
+                    let diff = stale_diff(&p.path, old.as_deref(), &p.contents);
+                    prepared.applied.stale.push((p.path.clone(), diff));
+                }
+                Mode::Write => changed.push((p, target)),
             }
-            Mode::Write => changed.push((p, target)),
         }
+        for (p, target) in changed {
+            let staged = stage(&p.path, &target, p.contents.as_bytes())?;
+            prepared.staged.push((p.path.clone(), staged));
+        }
+        Ok(prepared)
     }
-    let staged = changed
-        .iter()
-        .map(|(p, target)| stage(&p.path, target, p.contents.as_bytes()))
-        .collect::<Result<Vec<_>, _>>()?;
-    commit(staged)?;
-    applied
-        .written
-        .extend(changed.iter().map(|(p, _)| p.path.clone()));
-    for (p, target) in streams {
-        write_through(&target, p.contents.as_bytes()).map_err(|e| OutputError {
-            path: p.path.clone(),
-            reason: e.to_string(),
-        })?;
-        applied.written.push(p.path.clone());
+
+    /// Another plan's files, after this one's: results keep the plans' order.
+    pub fn append(&mut self, other: Prepared) {
+        let Prepared {
+            applied,
+            staged,
+            streams,
+        } = other;
+        self.applied.unchanged.extend(applied.unchanged);
+        self.applied.stale.extend(applied.stale);
+        self.staged.extend(staged);
+        self.streams.extend(streams);
     }
-    Ok(applied)
+
+    /// Check mode: the files found out of date so far, each with its diff.
+    pub fn stale(&self) -> &[(PathBuf, String)] {
+        &self.applied.stale
+    }
+
+    /// Put every staged file in place (flushed together, then renamed), write the devices and
+    /// FIFOs, then remove the `obsolete` files (an earlier run's, see [`no_longer_written`])
+    /// or, in check mode, report them as out of date.
+    pub fn finish(self, obsolete: &[PathBuf], mode: Mode) -> Result<Applied, OutputError> {
+        let Prepared {
+            mut applied,
+            staged,
+            streams,
+        } = self;
+        let (paths, staged): (Vec<PathBuf>, Vec<Staged>) = staged.into_iter().unzip();
+        commit(staged)?;
+        applied.written.extend(paths);
+        for (path, target, contents) in streams {
+            write_through(&target, contents.as_bytes()).map_err(|e| OutputError {
+                path: path.clone(),
+                reason: e.to_string(),
+            })?;
+            applied.written.push(path);
+        }
+        for path in obsolete {
+            match mode {
+                Mode::Check => applied.stale.push((
+                    path.clone(),
+                    format!(
+                        "{} is no longer generated: a write would remove it\n",
+                        path.display()
+                    ),
+                )),
+                Mode::Write => {
+                    std::fs::remove_file(path).map_err(|e| OutputError {
+                        path: path.clone(),
+                        reason: format!("cannot remove a file this run no longer writes: {e}"),
+                    })?;
+                    applied.removed.push(path.clone());
+                }
+            }
+        }
+        Ok(applied)
+    }
+}
+
+/// The diff check mode shows for a file out of date: never the text of a file fwgen did not
+/// write, since the path may name any file.
+fn stale_diff(path: &Path, old: Option<&[u8]>, new: &str) -> String {
+    match old {
+        Some(bytes) if !written_by_fwgen(bytes) => format!(
+            "{} exists and is not an fwgen file; its content is not shown\n",
+            path.display()
+        ),
+        old => unified_diff(
+            path,
+            &old.map(String::from_utf8_lossy).unwrap_or_default(),
+            new,
+        ),
+    }
 }
 
 /// Write to a device or FIFO as it is: open for writing (no create, no truncation of
