@@ -47,13 +47,15 @@ pub(crate) enum Destination {
 }
 
 /// What makes two jobs share a selection.
-type Key = (Option<PathBuf>, Request, Option<PathBuf>, Option<PathBuf>);
+/// What makes two jobs' selections the same: their site, request and name files.
+pub(crate) type Key = (Option<PathBuf>, Request, Option<PathBuf>, Option<PathBuf>);
 
 /// Selections made for jobs, each once; site files read once each.
 pub(crate) struct Runner<'c> {
     cat: &'c Catalogue,
     sites: BTreeMap<PathBuf, Result<Site, Diagnostics>>,
-    selections: Vec<(Key, Ruleset)>,
+    /// Each selection made, by index; `None` once released.
+    selections: Vec<(Key, Option<Ruleset>)>,
 }
 
 impl<'c> Runner<'c> {
@@ -70,15 +72,25 @@ impl<'c> Runner<'c> {
         self.sites.insert(path.to_path_buf(), Ok(site));
     }
 
-    /// The index of `job`'s ruleset (see [`Runner::ruleset`]), selected the first time.
-    pub(crate) fn select(&mut self, job: &Job) -> Result<usize, Error> {
-        let key: Key = (
+    /// The key of `job`'s selection: jobs with equal keys share one ruleset.
+    pub(crate) fn key(job: &Job) -> Key {
+        (
             job.site.clone(),
             job.request.clone(),
             job.ip_ranges.clone(),
             job.lock.clone(),
-        );
-        if let Some(i) = self.selections.iter().position(|(k, _)| *k == key) {
+        )
+    }
+
+    /// The index of `job`'s ruleset (see [`Runner::ruleset`]), selected the first time (and
+    /// again after it was released).
+    pub(crate) fn select(&mut self, job: &Job) -> Result<usize, Error> {
+        let key = Self::key(job);
+        if let Some(i) = self
+            .selections
+            .iter()
+            .position(|(k, r)| r.is_some() && *k == key)
+        {
             return Ok(i);
         }
         let mut site = match &job.site {
@@ -91,19 +103,26 @@ impl<'c> Runner<'c> {
         };
         site.use_files(job.ip_ranges.as_deref(), job.lock.as_deref())?;
         let rules = select(self.cat, &site, &job.request)?;
-        self.selections.push((key, rules));
+        self.selections.push((key, Some(rules)));
         Ok(self.selections.len() - 1)
     }
 
-    /// A ruleset [`Runner::select`] made.
+    /// A ruleset [`Runner::select`] made (`None` once released).
     pub(crate) fn ruleset(&self, index: usize) -> Option<&Ruleset> {
-        self.selections.get(index).map(|(_, r)| r)
+        self.selections.get(index).and_then(|(_, r)| r.as_ref())
     }
 
-    /// The rulesets made, by index, without the catalogue they were selected from: a command
-    /// drops the catalogue before rendering, since on a large catalogue it is most of the
-    /// memory a run holds, and no backend reads it.
-    pub(crate) fn into_rulesets(self) -> Vec<Ruleset> {
+    /// Drop a ruleset no job needs any more; indices stay as they were.
+    pub(crate) fn release(&mut self, index: usize) {
+        if let Some((_, r)) = self.selections.get_mut(index) {
+            *r = None;
+        }
+    }
+
+    /// The rulesets made, by index (`None` where released), without the catalogue they were
+    /// selected from: a command drops the catalogue before rendering, since on a large
+    /// catalogue it is most of the memory a run holds, and no backend reads it.
+    pub(crate) fn into_rulesets(self) -> Vec<Option<Ruleset>> {
         self.selections.into_iter().map(|(_, r)| r).collect()
     }
 }

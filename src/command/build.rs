@@ -66,31 +66,17 @@ pub(super) fn run(
         .with(&manifest.catalogue, manifest.builtin_catalogue)
         .load_part(products.as_ref(), None)?;
     let mode = if check { Mode::Check } else { Mode::Write };
-    let mut errors: Vec<(usize, String)> = Vec::new();
-    // The rulesets own what they need: the catalogue goes before rendering.
-    let (jobs, rulesets) = select(&manifest, cat, args.allow_unbound, &mut errors);
-
-    // Rendering, in parallel when there is enough of it: every target is independent. Each
-    // target's files are staged as soon as it is rendered, so a run holds one target's text
-    // per thread, not every target's. Results stay in manifest order.
-    let work: usize = jobs
+    let jobs: Vec<(&Target, Job)> = manifest
+        .targets
         .iter()
-        .filter_map(|(_, _, i)| rulesets.get(*i))
-        .map(|r| r.rules.len() + r.selected.len())
-        .sum();
-    let produced = crate::par::map(&jobs, work > 2_000, |(_, job, index)| {
-        rulesets.get(*index).map(|rules| produce(job, rules, mode))
-    });
-
-    let mut all = Gathered {
-        errors,
-        ..Gathered::default()
-    };
-    for ((t, _, _), result) in jobs.iter().zip(produced) {
-        if let Some(result) = result {
-            all.add(t, result, mode);
-        }
-    }
+        .map(|t| {
+            let mut job = job(t);
+            job.request.allow_unbound |= args.allow_unbound;
+            (t, job)
+        })
+        .collect();
+    let mut all = Gathered::default();
+    produce_all(&jobs, cat, mode, &mut all);
     if !all.errors.is_empty() {
         if mode == Mode::Check {
             if let Some(e) = all.output_error {
@@ -136,6 +122,19 @@ struct Gathered {
 }
 
 impl Gathered {
+    fn add_batch(
+        &mut self,
+        chosen: &[Chosen<'_, '_>],
+        produced: Vec<Option<Produced>>,
+        mode: Mode,
+    ) {
+        for (c, result) in chosen.iter().zip(produced) {
+            if let Some(result) = result {
+                self.add(c.target, result, mode);
+            }
+        }
+    }
+
     fn add(&mut self, t: &Target, (warnings, result): Produced, mode: Mode) {
         self.warnings
             .extend(warnings.iter().map(|w| format!("target `{}`: {w}", t.name)));
@@ -185,27 +184,99 @@ fn produce(job: &Job, rules: &crate::ruleset::Ruleset, mode: Mode) -> Produced {
     (warnings, staging)
 }
 
-/// Each target's job and the index of its ruleset among those returned; a target whose
-/// selection fails adds its errors instead. Selections are made once each: targets that differ
-/// only in backend, placement or output (the usual manifest: one product, several firewalls)
-/// share one ruleset. The catalogue is dropped on return.
-fn select<'m>(
-    manifest: &'m Manifest,
+/// Targets selected, then rendered, at a time. A fleet's manifest (a target for each gateway,
+/// each a selection of its own) holds this many rulesets at once, not every target's; a
+/// manifest this short is selected whole before anything is rendered.
+const BATCH: usize = 64;
+
+/// Select, render and stage every target into `all`, [`BATCH`] targets at a time, in
+/// manifest order. Selections are made once each: targets that differ only in backend,
+/// placement or output (the usual manifest: one product, several firewalls) share one
+/// ruleset, dropped once the last of them is rendered. The catalogue goes before the last
+/// batch is rendered (for most manifests the only one): on a big catalogue it is most of a
+/// run's memory, and no backend reads it.
+fn produce_all(
+    jobs: &[(&Target, Job)],
     cat: crate::model::Catalogue,
-    allow_unbound: bool,
-    errors: &mut Vec<(usize, String)>,
-) -> (Vec<(&'m Target, Job, usize)>, Vec<crate::ruleset::Ruleset>) {
+    mode: Mode,
+    all: &mut Gathered,
+) {
+    let keys: Vec<crate::job::Key> = jobs.iter().map(|(_, j)| Runner::key(j)).collect();
+    // Whether each target is the last to use its selection.
+    let last: Vec<bool> = keys
+        .iter()
+        .enumerate()
+        .map(|(i, k)| !keys.iter().skip(i + 1).any(|later| later == k))
+        .collect();
+    let batches: Vec<_> = jobs.chunks(BATCH).zip(last.chunks(BATCH)).collect();
+    let Some((&(final_batch, final_last), earlier)) = batches.split_last() else {
+        return;
+    };
     let mut runner = Runner::new(&cat);
-    let mut jobs = Vec::new();
-    for t in &manifest.targets {
-        let mut job = job(t);
-        job.request.allow_unbound |= allow_unbound;
-        match runner.select(&job) {
-            Ok(index) => jobs.push((t, job, index)),
-            Err(e) => errors.extend(target_errors(t, e)),
+    for &(batch, last) in earlier {
+        let chosen = select_batch(&mut runner, batch, last, &mut all.errors);
+        let produced = render_batch(&chosen, |i| runner.ruleset(i), mode);
+        all.add_batch(&chosen, produced, mode);
+        for c in chosen.iter().filter(|c| c.last) {
+            runner.release(c.ruleset);
         }
     }
-    (jobs, runner.into_rulesets())
+    let chosen = select_batch(&mut runner, final_batch, final_last, &mut all.errors);
+    let rulesets = runner.into_rulesets();
+    drop(cat);
+    let produced = render_batch(&chosen, |i| rulesets.get(i).and_then(Option::as_ref), mode);
+    all.add_batch(&chosen, produced, mode);
+}
+
+/// A target whose selection is made.
+struct Chosen<'j, 'm> {
+    target: &'m Target,
+    job: &'j Job,
+    /// Its ruleset's index in the [`Runner`].
+    ruleset: usize,
+    /// No later target uses the ruleset.
+    last: bool,
+}
+
+/// Each target's selection; a target whose selection fails adds its errors instead.
+fn select_batch<'j, 'm>(
+    runner: &mut Runner<'_>,
+    batch: &'j [(&'m Target, Job)],
+    last: &[bool],
+    errors: &mut Vec<(usize, String)>,
+) -> Vec<Chosen<'j, 'm>> {
+    let mut chosen = Vec::new();
+    for ((target, job), &last) in batch.iter().zip(last) {
+        match runner.select(job) {
+            Ok(ruleset) => chosen.push(Chosen {
+                target,
+                job,
+                ruleset,
+                last,
+            }),
+            Err(e) => errors.extend(target_errors(target, e)),
+        }
+    }
+    chosen
+}
+
+/// Render and stage the chosen targets, in parallel when there is enough of it (every
+/// target is independent; starting threads costs more than a few small targets save);
+/// results in the targets' order.
+fn render_batch<'r>(
+    chosen: &[Chosen<'_, '_>],
+    ruleset: impl Fn(usize) -> Option<&'r crate::ruleset::Ruleset> + Sync,
+    mode: Mode,
+) -> Vec<Option<Produced>> {
+    let work: usize = chosen
+        .iter()
+        .filter_map(|c| ruleset(c.ruleset))
+        .map(|r| r.rules.len() + r.selected.len())
+        .sum();
+    // Each target is also files staged: a batch of many small targets pays off too.
+    crate::par::map(chosen, work > 2_000 || chosen.len() > 16, |c| {
+        ruleset(c.ruleset).map(|rules| produce(c.job, rules, mode))
+    })
 }
 
 /// What a build says: the files written, removed and out of date, and a summary line.

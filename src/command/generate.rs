@@ -82,7 +82,7 @@ pub(crate) fn run(source: &CatalogueSource, args: GenerateArgs) -> Result<Report
     }
     let index = runner.select(&job)?;
     // The ruleset owns what it needs: the catalogue goes before rendering.
-    let Some(rules) = runner.into_rulesets().into_iter().nth(index) else {
+    let Some(rules) = runner.into_rulesets().into_iter().nth(index).flatten() else {
         return Ok(Report::default());
     };
     drop(cat);
