@@ -127,12 +127,13 @@ pub fn fix(a: &Audit, rules: &Ruleset, placement: Placement, syntax: Syntax) -> 
     let mut s = String::new();
     let _ = writeln!(
         s,
-        "{comment} fwgen audit --fix: {} {} ({}, {} placement): {} rules that admit what the audit found missing.",
+        "{comment} fwgen audit --fix: {} {} ({}, {} placement): {count} {} that {} what the audit found missing.",
         a.product,
         crate::text::flatten(&a.version, 200, &[]),
         a.component,
         a.placement,
-        count
+        if count == 1 { "rule" } else { "rules" },
+        if count == 1 { "admits" } else { "admit" },
     );
     let _ = writeln!(
         s,
