@@ -1418,3 +1418,73 @@ table inet t {
         "the client side learnt the gateway's link address from a connection of the last probe"
     );
 }
+
+/// `--fix` on a firewall in front of the gateway, proven against the kernel. Three rulesets
+/// that block part of what the gateway needs, each fwgen's own perimeter ruleset for the lab
+/// with one thing wrong: the firewall's own input chain drops its neighbour discovery (so no
+/// IPv6 passes it), the ruleset was generated without the site's default features, or it
+/// drops the gateway's replies. For each, the commands `--fix` prints load after it, the
+/// audit then finds nothing missing, and every connection the lab can make through the
+/// firewall is what the audit says.
+#[test]
+fn perimeter_fix_commands_admit_in_the_kernel_what_was_missing() {
+    let Some((lab, _servers)) = universe_lab("fx", true) else {
+        return;
+    };
+    let at = At::of(&lab);
+    let generated = |extra: &[&str]| {
+        let mut args = vec!["generate", "--site", PERIMETER_SITE, "--placement"];
+        args.extend(["perimeter", "--allow-unbound", "-b", "nftables"]);
+        args.extend(extra);
+        crate::util::ok(&args)
+    };
+    let own = generated(&[]);
+    let reply = "\t\tct state established,related accept\n";
+    let out_chain = own
+        .find("chain gateway_out {")
+        .expect("a gateway_out chain");
+    let at_reply = out_chain + own[out_chain..].find(reply).expect("a reply rule");
+    let broken = [
+        format!(
+            "{own}\ntable inet host {{\n  chain input {{ type filter hook input priority 0; policy drop;\n    ct state established,related accept\n  }}\n}}\n"
+        ),
+        generated(&["--no-default-features"]),
+        format!("{}{}", &own[..at_reply], &own[at_reply + reply.len()..]),
+    ];
+    // The audit of what is loaded in the firewall: its exit code, its output (the commands,
+    // with `--fix`) and what it says on standard error.
+    let audit = |script: &str, extra: &[&str]| -> (i32, String, String) {
+        load_nft(&lab, script).unwrap_or_else(|e| panic!("nft refuses it: {e}\n{script}"));
+        let dump = lab
+            .exec(&at.ns)
+            .args(["nft", "-j", "list", "ruleset"])
+            .output()
+            .unwrap();
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("dump.json");
+        std::fs::write(&path, dump.stdout).unwrap();
+        let mut args = vec!["audit", "--site", at.site];
+        args.extend(at.placement.iter().map(String::as_str));
+        args.extend(["--ruleset", path.to_str().unwrap()]);
+        args.extend(extra);
+        let r = fwgen(&args);
+        (r.code, r.stdout, r.stderr)
+    };
+    let mut compared = 0;
+    for (i, script) in broken.iter().enumerate() {
+        let (code, commands, said) = audit(script, &["--fix"]);
+        assert_eq!(code, 1, "ruleset {i}: findings expected:\n{said}{commands}");
+        assert!(commands.contains(" rule "), "ruleset {i}: {commands}");
+        let fixed = format!("{script}\n{commands}");
+        let (code, report, said) = audit(&fixed, &[]);
+        assert_eq!(
+            code, 0,
+            "ruleset {i} after the fix:\n{report}{said}\n{commands}"
+        );
+        match check_nft(&lab, &fixed) {
+            Ok(n) => compared += n,
+            Err(e) => panic!("ruleset {i} after the fix: {e}"),
+        }
+    }
+    assert!(compared > 60, "{compared} connections compared");
+}
