@@ -4,7 +4,7 @@
 //! [`render`] turns a job and its ruleset into text, and [`plan`] into the files to write or
 //! check. Writing them is `output::apply`'s.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 use std::path::{Path, PathBuf};
 
 use crate::diagnostic::Diagnostics;
@@ -56,6 +56,8 @@ pub(crate) struct Runner<'c> {
     sites: BTreeMap<PathBuf, Result<Site, Diagnostics>>,
     /// Each selection made, by index; `None` once released.
     selections: Vec<(Key, Option<Ruleset>)>,
+    /// The index of each selection not released, by key: a fleet's manifest has thousands.
+    made: HashMap<Key, usize>,
 }
 
 impl<'c> Runner<'c> {
@@ -64,6 +66,7 @@ impl<'c> Runner<'c> {
             cat,
             sites: BTreeMap::new(),
             selections: Vec::new(),
+            made: HashMap::new(),
         }
     }
 
@@ -86,11 +89,7 @@ impl<'c> Runner<'c> {
     /// again after it was released).
     pub(crate) fn select(&mut self, job: &Job) -> Result<usize, Error> {
         let key = Self::key(job);
-        if let Some(i) = self
-            .selections
-            .iter()
-            .position(|(k, r)| r.is_some() && *k == key)
-        {
+        if let Some(&i) = self.made.get(&key) {
             return Ok(i);
         }
         let mut site = match &job.site {
@@ -103,8 +102,10 @@ impl<'c> Runner<'c> {
         };
         site.use_files(job.ip_ranges.as_deref(), job.lock.as_deref())?;
         let rules = select(self.cat, &site, &job.request)?;
+        let index = self.selections.len();
+        self.made.insert(key.clone(), index);
         self.selections.push((key, Some(rules)));
-        Ok(self.selections.len() - 1)
+        Ok(index)
     }
 
     /// A ruleset [`Runner::select`] made (`None` once released).
@@ -114,8 +115,9 @@ impl<'c> Runner<'c> {
 
     /// Drop a ruleset no job needs any more; indices stay as they were.
     pub(crate) fn release(&mut self, index: usize) {
-        if let Some((_, r)) = self.selections.get_mut(index) {
+        if let Some((key, r)) = self.selections.get_mut(index) {
             *r = None;
+            self.made.remove(key);
         }
     }
 

@@ -202,12 +202,11 @@ fn produce_all(
     all: &mut Gathered,
 ) {
     let keys: Vec<crate::job::Key> = jobs.iter().map(|(_, j)| Runner::key(j)).collect();
-    // Whether each target is the last to use its selection.
-    let last: Vec<bool> = keys
-        .iter()
-        .enumerate()
-        .map(|(i, k)| !keys.iter().skip(i + 1).any(|later| later == k))
-        .collect();
+    // Whether each target is the last to use its selection: the first of its key seen from
+    // the end.
+    let mut seen = std::collections::HashSet::new();
+    let mut last: Vec<bool> = keys.iter().rev().map(|k| seen.insert(k)).collect();
+    last.reverse();
     let batches: Vec<_> = jobs.chunks(BATCH).zip(last.chunks(BATCH)).collect();
     let Some((&(final_batch, final_last), earlier)) = batches.split_last() else {
         return;

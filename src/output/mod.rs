@@ -405,8 +405,10 @@ fn write_through(path: &Path, contents: &[u8]) -> std::io::Result<()> {
 }
 
 /// Temporary files that exist right now: removed by [`remove_temporary_files`] when a signal
-/// ends the run, so that an interrupt leaves no `.fwgen-*` file behind.
-static TEMPORARY: std::sync::Mutex<Vec<PathBuf>> = std::sync::Mutex::new(Vec::new());
+/// ends the run, so that an interrupt leaves no `.fwgen-*` file behind. A set: a fleet's
+/// build stages thousands, each removed from it when renamed into place.
+static TEMPORARY: std::sync::Mutex<std::collections::BTreeSet<PathBuf>> =
+    std::sync::Mutex::new(std::collections::BTreeSet::new());
 
 /// Before this run's first temporary file or directory: on SIGINT, SIGTERM or SIGHUP, remove
 /// them, then exit as a shell reports a signal (128 + 2). Installed here, on first use, not at
@@ -426,7 +428,7 @@ fn clean_up_on_signals() {
 
 fn untrack(path: &Path) {
     if let Ok(mut t) = TEMPORARY.lock() {
-        t.retain(|p| p != path);
+        t.remove(path);
     }
 }
 
@@ -529,7 +531,7 @@ fn stage(path: &Path, target: &Path, contents: &[u8]) -> Result<Staged, OutputEr
             .prefix(".fwgen-")
             .tempfile_in(dir)
             .map_err(|e| err(e.to_string()))?;
-        tracked.push(tmp.path().to_path_buf());
+        tracked.insert(tmp.path().to_path_buf());
         tmp
     };
     tmp.write_all(contents).map_err(|e| err(e.to_string()))?;

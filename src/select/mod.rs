@@ -17,7 +17,7 @@ use crate::suggest::hint;
 use sources::{Source, Sources};
 
 /// What the user asked for on the command line; `None`/empty = take it from the site file.
-#[derive(Clone, Debug, Default, PartialEq, Eq)]
+#[derive(Clone, Debug, Default, PartialEq, Eq, Hash)]
 pub struct Request {
     pub product: Option<String>,
     pub version: Option<String>,
