@@ -66,17 +66,13 @@ pub(super) fn run(
         .with(&manifest.catalogue, manifest.builtin_catalogue)
         .load_part(products.as_ref(), None)?;
     let mode = if check { Mode::Check } else { Mode::Write };
-    let jobs: Vec<(&Target, Job)> = manifest
-        .targets
-        .iter()
-        .map(|t| {
-            let mut job = job(t);
-            job.request.allow_unbound |= args.allow_unbound;
-            (t, job)
-        })
-        .collect();
+    let job = |t: &Target| {
+        let mut job = job(t);
+        job.request.allow_unbound |= args.allow_unbound;
+        job
+    };
     let mut all = Gathered::default();
-    produce_all(&jobs, cat, mode, &mut all);
+    produce_all(&manifest.targets, job, cat, mode, &mut all);
     if !all.errors.is_empty() {
         if mode == Mode::Check {
             if let Some(e) = all.output_error {
@@ -196,31 +192,35 @@ const BATCH: usize = 64;
 /// batch is rendered (for most manifests the only one): on a big catalogue it is most of a
 /// run's memory, and no backend reads it.
 fn produce_all(
-    jobs: &[(&Target, Job)],
+    targets: &[Target],
+    job: impl Fn(&Target) -> Job,
     cat: crate::model::Catalogue,
     mode: Mode,
     all: &mut Gathered,
 ) {
-    let keys: Vec<crate::job::Key> = jobs.iter().map(|(_, j)| Runner::key(j)).collect();
+    // A job is a few kilobytes (its render options): made a batch at a time, keys for all.
+    let keys: Vec<crate::job::Key> = targets.iter().map(|t| Runner::key(&job(t))).collect();
     // Whether each target is the last to use its selection: the first of its key seen from
     // the end.
     let mut seen = std::collections::HashSet::new();
     let mut last: Vec<bool> = keys.iter().rev().map(|k| seen.insert(k)).collect();
     last.reverse();
-    let batches: Vec<_> = jobs.chunks(BATCH).zip(last.chunks(BATCH)).collect();
+    let batches: Vec<_> = targets.chunks(BATCH).zip(last.chunks(BATCH)).collect();
     let Some((&(final_batch, final_last), earlier)) = batches.split_last() else {
         return;
     };
     let mut runner = Runner::new(&cat);
     for &(batch, last) in earlier {
-        let chosen = select_batch(&mut runner, batch, last, &mut all.errors);
+        let jobs: Vec<_> = batch.iter().map(|t| (t, job(t))).collect();
+        let chosen = select_batch(&mut runner, &jobs, last, &mut all.errors);
         let produced = render_batch(&chosen, |i| runner.ruleset(i), mode);
         all.add_batch(&chosen, produced, mode);
         for c in chosen.iter().filter(|c| c.last) {
             runner.release(c.ruleset);
         }
     }
-    let chosen = select_batch(&mut runner, final_batch, final_last, &mut all.errors);
+    let jobs: Vec<_> = final_batch.iter().map(|t| (t, job(t))).collect();
+    let chosen = select_batch(&mut runner, &jobs, final_last, &mut all.errors);
     let rulesets = runner.into_rulesets();
     drop(cat);
     let produced = render_batch(&chosen, |i| rulesets.get(i).and_then(Option::as_ref), mode);
