@@ -105,6 +105,11 @@ fn slot_of(left: &Left, ctx: &Context) -> Option<Slot> {
             L4::Icmp(t, code) if !*f => Slot::Fixed(icmp_field(false, (t, code), *kind)),
             _ => return None,
         },
+        Left::IcmpChecksum { v6: f } => match ctx.l4 {
+            L4::Icmpv6(..) if *f => Slot::Fixed(Val::Checksum),
+            L4::Icmp(..) if !*f => Slot::Fixed(Val::Checksum),
+            _ => return None,
+        },
         // Neighbour discovery is sent with hop limit 255 (RFC 4861); a connection's packets
         // (echo included) with whatever the host chooses (0 here stands for "not known").
         Left::HopLimit => Slot::Fixed(Val::Number(match ctx.l4 {
@@ -183,16 +188,17 @@ pub(super) fn cubes(
 /// checksum: the chance of the other is at most 1 in 1,000.
 const CHECKSUM_SURE: u32 = 64;
 
-/// `th dport` of an ICMPv6 message reads its checksum, which changes with the packet (and
-/// with link-layer addresses the audit does not know): a match on a few values matches none,
-/// on all but a few every one; anything between is not known.
+/// `th dport` of an ICMP or ICMPv6 message (listed as `icmp checksum` after `meta l4proto
+/// icmp`) reads its checksum, which changes with the packet (and with link-layer addresses the
+/// audit does not know): a match on a few values matches none, on all but a few every one;
+/// anything between is not known.
 fn checksum(elems: &[Elem]) -> Result<Vec<Cube>, String> {
     let mut held = Ports::new();
     for e in elems {
         let (lo, hi) = match e {
             Elem::Num(n) => (*n, *n),
             Elem::NumRange(a, b) => (*a, *b),
-            other => return Err(format!("`th dport` of ICMPv6 compared with {other:?}")),
+            other => return Err(format!("an ICMP checksum compared with {other:?}")),
         };
         // `> 1000` reads as 1001 up to the largest number.
         if let (Ok(lo), hi) = (u16::try_from(lo), u16::try_from(hi).unwrap_or(u16::MAX))
@@ -208,8 +214,9 @@ fn checksum(elems: &[Elem]) -> Result<Vec<Cube>, String> {
         Ok(vec![Cube::default()])
     } else {
         Err(format!(
-            "`th dport` of ICMPv6 neighbour discovery reads its checksum, which the audit cannot \
-             know: this match holds {values} of its 65536 values"
+            "the match reads an ICMP message's checksum (`th dport`, `icmp checksum`), which \
+             changes with every packet and which the audit cannot know: it holds {values} of \
+             its 65536 values"
         ))
     }
 }

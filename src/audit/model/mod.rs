@@ -329,10 +329,14 @@ pub(crate) enum Left {
     /// leaves through the interface the packet came in on (the audit takes it that it does:
     /// its peers are where the host's routes say).
     FibReverse,
-    /// An ICMP (`v6`: ICMPv6) header's type (`true`) or another of its fields.
+    /// An ICMP (`v6`: ICMPv6) header's type (`true`) or code (`false`).
     Icmp {
         v6: bool,
         kind: bool,
+    },
+    /// An ICMP (`v6`: ICMPv6) header's checksum, which changes with every packet.
+    IcmpChecksum {
+        v6: bool,
     },
     /// `tcp flags & MASK` (MASK all ones: the flags).
     TcpFlags(u8),

@@ -57,9 +57,13 @@ pub(super) fn left(v: &Value) -> Result<Left, String> {
             ("tcp" | "udp", "dport") => Left::Dport(transport(proto)),
             ("th", "sport") => Left::Sport(None),
             ("th", "dport") => Left::Dport(None),
-            ("icmp" | "icmpv6", field) => Left::Icmp {
+            ("icmp" | "icmpv6", "type" | "code") => Left::Icmp {
                 v6: proto == "icmpv6",
-                kind: field == "type",
+                kind: name == "type",
+            },
+            // nft lists `th dport` after `meta l4proto icmp` this way: the same two bytes.
+            ("icmp" | "icmpv6", "checksum") => Left::IcmpChecksum {
+                v6: proto == "icmpv6",
             },
             ("tcp", "flags") => Left::TcpFlags(0xff),
             _ => return Err(format!("payload `{proto} {name}`")),
