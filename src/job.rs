@@ -46,8 +46,7 @@ pub(crate) enum Destination {
     Directory(PathBuf),
 }
 
-/// What makes two jobs share a selection.
-/// What makes two jobs' selections the same: their site, request and name files.
+/// What makes two jobs share a selection: their site, request and name files.
 pub(crate) type Key = (Option<PathBuf>, Request, Option<PathBuf>, Option<PathBuf>);
 
 /// Selections made for jobs, each once; site files read once each.

@@ -105,9 +105,8 @@ fn slot_of(left: &Left, ctx: &Context) -> Option<Slot> {
             L4::Icmp(t, code) if !*f => Slot::Fixed(icmp_field(false, (t, code), *kind)),
             _ => return None,
         },
-        Left::IcmpChecksum { v6: f } => match ctx.l4 {
-            L4::Icmpv6(..) if *f => Slot::Fixed(Val::Checksum),
-            L4::Icmp(..) if !*f => Slot::Fixed(Val::Checksum),
+        Left::IcmpChecksum { v6: f } => match (ctx.l4, *f) {
+            (L4::Icmpv6(..), true) | (L4::Icmp(..), false) => Slot::Fixed(Val::Checksum),
             _ => return None,
         },
         // Neighbour discovery is sent with hop limit 255 (RFC 4861); a connection's packets
