@@ -518,7 +518,12 @@ fn check_nft(lab: &Lab, script: &str) -> Result<usize, TestCaseError> {
     if let Err(e) = load_nft(lab, script) {
         prop_assert!(false, "nft refuses the ruleset: {e}\n{script}");
     }
-    // The listing, and the bytecode that shows the rules nft lists wrongly.
+    against_kernel(lab, &nft_dumps(lab), script)
+}
+
+/// What is loaded where the lab's ruleset runs: the listing, and the bytecode that shows the
+/// rules nft lists wrongly.
+fn nft_dumps(lab: &Lab) -> [String; 2] {
     let dump = |args: &[&str]| {
         let out = lab
             .exec(&At::of(lab).ns)
@@ -528,28 +533,32 @@ fn check_nft(lab: &Lab, script: &str) -> Result<usize, TestCaseError> {
             .unwrap();
         String::from_utf8(out.stdout).unwrap()
     };
-    let dumps = [
+    [
         dump(&["-j", "list", "ruleset"]),
         dump(&["--debug=netlink", "list", "ruleset"]),
-    ];
-    against_kernel(lab, &dumps, script)
+    ]
 }
 
-/// Audit the dumps of what is loaded where the lab's ruleset runs, and make every
-/// connection.
-fn against_kernel(lab: &Lab, dumps: &[String], script: &str) -> Result<usize, TestCaseError> {
+/// `fwgen audit` of `dumps` as the lab's placement and site say, with `extra` arguments.
+fn audit_dumps(at: &At, dumps: &[String], extra: &[&str]) -> crate::util::Run {
     let dir = tempfile::tempdir().unwrap();
-    let at = At::of(lab);
     let mut args = vec!["audit".to_string(), "--site".into(), at.site.into()];
     args.extend(at.placement.iter().cloned());
-    args.extend(["--format".into(), "json".into()]);
+    args.extend(extra.iter().map(|a| a.to_string()));
     for (i, d) in dumps.iter().enumerate() {
         let path = dir.path().join(format!("dump-{i}"));
         std::fs::write(&path, d).unwrap();
         args.extend(["--ruleset".to_string(), path.to_str().unwrap().to_string()]);
     }
     let args: Vec<&str> = args.iter().map(String::as_str).collect();
-    let r = fwgen(&args);
+    fwgen(&args)
+}
+
+/// Audit the dumps of what is loaded where the lab's ruleset runs, and make every
+/// connection.
+fn against_kernel(lab: &Lab, dumps: &[String], script: &str) -> Result<usize, TestCaseError> {
+    let at = At::of(lab);
+    let r = audit_dumps(&at, dumps, &["--format", "json"]);
     prop_assert!(r.code == 0 || r.code == 1, "{}", r.stderr);
     let findings: Value = serde_json::from_str(&r.stdout).unwrap();
     let want =
@@ -1468,19 +1477,7 @@ fn perimeter_fix_commands_admit_in_the_kernel_what_was_missing() {
     // with `--fix`) and what it says on standard error.
     let audit = |script: &str, extra: &[&str]| -> (i32, String, String) {
         load_nft(&lab, script).unwrap_or_else(|e| panic!("nft refuses it: {e}\n{script}"));
-        let dump = lab
-            .exec(&at.ns)
-            .args(["nft", "-j", "list", "ruleset"])
-            .output()
-            .unwrap();
-        let dir = tempfile::tempdir().unwrap();
-        let path = dir.path().join("dump.json");
-        std::fs::write(&path, dump.stdout).unwrap();
-        let mut args = vec!["audit", "--site", at.site];
-        args.extend(at.placement.iter().map(String::as_str));
-        args.extend(["--ruleset", path.to_str().unwrap()]);
-        args.extend(extra);
-        let r = fwgen(&args);
+        let r = audit_dumps(&at, &nft_dumps(&lab), extra);
         (r.code, r.stdout, r.stderr)
     };
     let mut compared = 0;
