@@ -12,7 +12,7 @@
 #      reaches gw3 (its ruleset untouched).
 # Runs as root (namespaces, sshd, nft). Cleans up after itself, on failure too.
 #   ansible/lab.sh
-# FWGEN: the fwgen binary (default target/release/fwgen, built if missing);
+# FWGEN: the fwgen binary (default target/x86_64-unknown-linux-gnu/release/fwgen, built if missing);
 # FWGEN_ANSIBLE_VENV: a virtual environment with ansible-core and ansible-lint (default
 # target/ansible-venv, installed from PyPI if missing).
 set -euo pipefail
@@ -41,7 +41,7 @@ fi
 for tool in ip nft python3 /usr/sbin/sshd ssh ssh-keygen; do
   command -v "$tool" >/dev/null || fail "$tool is not installed (apt-get install iproute2 nftables openssh-server)"
 done
-fwgen=${FWGEN:-$root/target/release/fwgen}
+fwgen=${FWGEN:-$root/target/x86_64-unknown-linux-gnu/release/fwgen}
 if [ ! -x "$fwgen" ]; then
   (cd "$root" && cargo build --release --quiet)
 fi

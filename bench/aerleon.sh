@@ -12,4 +12,4 @@ if [ ! -x "$venv/bin/aclgen" ]; then
   python3 -m venv "$venv"
   "$venv/bin/pip" install --quiet aerleon==1.18.0
 fi
-python3 bench/compare.py "$PWD/target/release/fwgen" "$PWD/$venv/bin/aclgen" "${1:-3}"
+python3 bench/compare.py "$PWD/target/x86_64-unknown-linux-gnu/release/fwgen" "$PWD/$venv/bin/aclgen" "${1:-3}"

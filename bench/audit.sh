@@ -11,7 +11,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 rules=${1:-100000}
 cargo build --release --quiet
-bin=$PWD/target/release/fwgen
+bin=$PWD/target/x86_64-unknown-linux-gnu/release/fwgen
 dir=$(mktemp -d)
 trap 'rm -rf "$dir"' EXIT
 python3 - "$rules" "$dir/big.json" <<'PY'

@@ -7,7 +7,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 n=${1:-500}
 cargo build --release --quiet
-bin=$PWD/target/release/fwgen
+bin=$PWD/target/x86_64-unknown-linux-gnu/release/fwgen
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 cp -r examples/sites "$work/"

@@ -6,7 +6,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 cargo build --release --quiet
-bin=target/release/fwgen
+bin=target/x86_64-unknown-linux-gnu/release/fwgen
 hyperfine -N --warmup 20 --runs 300 /bin/true "$bin products" \
   "$bin generate --site examples/site.yaml -b json"
 for cmd in /bin/true "$bin products" "$bin generate --site examples/site.yaml -b json"; do
