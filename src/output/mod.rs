@@ -243,6 +243,54 @@ fn read_existing(path: &Path) -> Result<Option<Vec<u8>>, OutputError> {
 /// Files longer than this are not read to compare them with new output.
 const MAX_COMPARE: u64 = 256 * 1024 * 1024;
 
+/// What is at a planned file's place, against its new contents.
+#[derive(Debug, PartialEq, Eq)]
+enum OnDisk {
+    Missing,
+    Same,
+    Different,
+}
+
+/// The existing file at `path` against `new`, read a piece at a time and only as far as the
+/// first difference: a target's files are compared on every run (most runs find them
+/// unchanged), and reading each whole held it twice in memory, 2.5 MB more at the peak of a
+/// build of 2.5 MB of rules.
+fn compare_existing(path: &Path, new: &[u8]) -> Result<OnDisk, OutputError> {
+    use std::io::Read;
+    let err = |e: std::io::Error| OutputError {
+        path: path.to_path_buf(),
+        reason: e.to_string(),
+    };
+    let mut file = match std::fs::File::open(path) {
+        Ok(f) => f,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(OnDisk::Missing),
+        Err(e) => return Err(err(e)),
+    };
+    if file.metadata().map_err(err)?.len() != new.len() as u64 {
+        return Ok(OnDisk::Different);
+    }
+    let mut buf = vec![0; 64 * 1024];
+    let mut rest = new;
+    loop {
+        let n = file.read(&mut buf).map_err(err)?;
+        let (Some(read), Some(expected)) = (buf.get(..n), rest.get(..n)) else {
+            // Longer than it said (it grew as we read): not what we would write.
+            return Ok(OnDisk::Different);
+        };
+        if n == 0 {
+            return Ok(if rest.is_empty() {
+                OnDisk::Same
+            } else {
+                OnDisk::Different
+            });
+        }
+        if read != expected {
+            return Ok(OnDisk::Different);
+        }
+        rest = rest.get(n..).unwrap_or_default();
+    }
+}
+
 /// Write (or check) every planned file. In write mode, missing parent directories below an
 /// existing one are created; files whose content is unchanged are left alone.
 ///
@@ -301,13 +349,13 @@ impl Prepared {
                 }
                 Destination::File(target) => target,
             };
-            let old = read_existing(&target)?;
-            if old.as_deref() == Some(p.contents.as_bytes()) {
+            if compare_existing(&target, p.contents.as_bytes())? == OnDisk::Same {
                 prepared.applied.unchanged.push(p.path.clone());
                 continue;
             }
             match mode {
                 Mode::Check => {
+                    let old = read_existing(&target)?;
                     let diff = stale_diff(&p.path, old.as_deref(), &p.contents);
                     prepared.applied.stale.push((p.path.clone(), diff));
                 }
@@ -606,6 +654,30 @@ pub fn remove_created_dirs() {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn compares_a_piece_at_a_time_to_the_last_byte() {
+        let dir = tempfile::tempdir().unwrap();
+        let f = dir.path().join("a");
+        // Longer than one piece, so that a difference in the second piece counts.
+        let new: Vec<u8> = (0..200_000u32).map(|i| (i % 251) as u8).collect();
+        assert_eq!(compare_existing(&f, &new).unwrap(), OnDisk::Missing);
+        std::fs::write(&f, &new).unwrap();
+        assert_eq!(compare_existing(&f, &new).unwrap(), OnDisk::Same);
+        let mut last = new.clone();
+        if let Some(b) = last.last_mut() {
+            *b ^= 1;
+        }
+        assert_eq!(compare_existing(&f, &last).unwrap(), OnDisk::Different);
+        let shorter = new.get(..new.len() - 1).unwrap();
+        assert_eq!(compare_existing(&f, shorter).unwrap(), OnDisk::Different);
+        let mut longer = new.clone();
+        longer.push(0);
+        assert_eq!(compare_existing(&f, &longer).unwrap(), OnDisk::Different);
+        assert_eq!(compare_existing(&f, b"").unwrap(), OnDisk::Different);
+        std::fs::write(&f, "").unwrap();
+        assert_eq!(compare_existing(&f, b"").unwrap(), OnDisk::Same);
+    }
 
     #[test]
     fn check_mode_writes_nothing_and_diffs() {
