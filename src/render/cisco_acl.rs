@@ -185,11 +185,22 @@ struct Groups {
     svcs: Interner<(Protocol, PortSet)>,
     /// ASA: object groups of FQDN objects (name, host group ids), in order of first use.
     fqdn: Vec<(String, Vec<String>)>,
+    /// The host group ids of those in `fqdn`: a rule's lookup is not a scan of the list.
+    fqdn_seen: std::collections::HashSet<Vec<String>>,
 }
 
 impl Groups {
     fn net(&mut self, nets: &[IpNet], gateway: bool, label: Option<&str>) -> String {
         self.nets.name(nets, gateway, label)
+    }
+
+    /// The object group of FQDN objects for these host groups, defined at its first use.
+    fn fqdn(&mut self, names: &[String]) -> String {
+        let name = fqdn_group_name(names);
+        if self.fqdn_seen.insert(names.to_vec()) {
+            self.fqdn.push((name.clone(), names.to_vec()));
+        }
+        name
     }
 
     fn svc(&mut self, protocol: Protocol, ports: &PortSet) -> String {
@@ -355,13 +366,7 @@ fn side(
             }
         }
         Side::Nets(nets) => format!("object-group {}", groups.net(nets, gateway, label)),
-        Side::Fqdn(names) => {
-            let name = fqdn_group_name(names);
-            if !groups.fqdn.contains(&(name.clone(), names.clone())) {
-                groups.fqdn.push((name.clone(), names.clone()));
-            }
-            format!("object-group {name}")
-        }
+        Side::Fqdn(names) => format!("object-group {}", groups.fqdn(names)),
     }
 }
 
