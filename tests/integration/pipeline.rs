@@ -741,20 +741,15 @@ fn a_build_holds_one_targets_text_at_a_time() {
 }
 
 /// A build compares each file with the one on disk (most runs find them unchanged) a piece
-/// at a time: the second run of a build of one 6 MB file takes no more memory than the first,
-/// which had nothing to compare with. Reading the old file whole held it beside the new text.
+/// at a time: the second run of a build of one 10 MB file takes no more memory than the
+/// first, which had nothing to compare with. Reading the old file whole held it beside the
+/// new text.
 #[test]
 fn a_build_compares_its_files_without_reading_them_whole() {
     let Some(time) = gnu_time() else {
         return;
     };
-    let dir = tempfile::tempdir().unwrap();
-    write_synth_catalogue(dir.path(), 20, 10_000);
-    std::fs::write(
-        dir.path().join("fwgen.yaml"),
-        "catalogue: cat.yaml\ntargets:\n  - {name: t, product: synth, gateway: [192.0.2.1], backend: iptables, output: out}\n",
-    )
-    .unwrap();
+    let dir = big_one_target_build("iptables", "out");
     let first = peak_kib(&time, dir.path(), &["build"]);
     let size = std::fs::metadata(dir.path().join("out/ipsets"))
         .unwrap()
@@ -780,19 +775,28 @@ fn a_parse_on_several_threads_gives_back_what_it_freed() {
         crate::util::missing("taskset not installed (apt-get install util-linux)");
         return;
     }
-    let dir = tempfile::tempdir().unwrap();
-    write_synth_catalogue(dir.path(), 20, 10_000);
-    std::fs::write(
-        dir.path().join("fwgen.yaml"),
-        "catalogue: cat.yaml\ntargets:\n  - {name: t, product: synth, gateway: [192.0.2.1], backend: nftables, output: r.nft}\n",
-    )
-    .unwrap();
+    let dir = big_one_target_build("nftables", "r.nft");
     let all = peak_kib(&time, dir.path(), &["build"]);
     let one = peak_kib_through(&time, dir.path(), &["taskset", "-c", "0"], &["build"]);
     assert!(
         all < one + 2048,
         "peak memory {all} KiB on every core, {one} KiB on one"
     );
+}
+
+/// A directory with the catalogue of 200,000 addresses (20 host groups of 10,000) and a
+/// manifest of one target of `backend` writing to `output`.
+fn big_one_target_build(backend: &str, output: &str) -> tempfile::TempDir {
+    let dir = tempfile::tempdir().unwrap();
+    write_synth_catalogue(dir.path(), 20, 10_000);
+    std::fs::write(
+        dir.path().join("fwgen.yaml"),
+        format!(
+            "catalogue: cat.yaml\ntargets:\n  - {{name: t, product: synth, gateway: [192.0.2.1], backend: {backend}, output: {output}}}\n"
+        ),
+    )
+    .unwrap();
+    dir
 }
 
 /// `cat.yaml` in `dir`: a product of `groups` host groups of `addresses` IPv4 addresses
