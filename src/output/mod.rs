@@ -220,24 +220,30 @@ pub fn existing_text(path: &Path) -> Option<String> {
 /// different from anything fwgen writes anyway); `None` when it does not exist.
 fn read_existing(path: &Path) -> Result<Option<Vec<u8>>, OutputError> {
     use std::io::Read;
-    let file = match std::fs::File::open(path) {
-        Ok(f) => f,
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
-        Err(e) => {
-            return Err(OutputError {
-                path: path.to_path_buf(),
-                reason: e.to_string(),
-            });
-        }
+    let Some(file) = open_existing(path)? else {
+        return Ok(None);
     };
     let mut bytes = Vec::new();
     file.take(MAX_COMPARE)
         .read_to_end(&mut bytes)
-        .map_err(|e| OutputError {
-            path: path.to_path_buf(),
-            reason: e.to_string(),
-        })?;
+        .map_err(|e| io_error(path, e))?;
     Ok(Some(bytes))
+}
+
+/// The existing file at `path`, opened to read; `None` when there is none.
+fn open_existing(path: &Path) -> Result<Option<std::fs::File>, OutputError> {
+    match std::fs::File::open(path) {
+        Ok(f) => Ok(Some(f)),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
+        Err(e) => Err(io_error(path, e)),
+    }
+}
+
+fn io_error(path: &Path, e: std::io::Error) -> OutputError {
+    OutputError {
+        path: path.to_path_buf(),
+        reason: e.to_string(),
+    }
 }
 
 /// Files longer than this are not read to compare them with new output.
@@ -257,14 +263,9 @@ enum OnDisk {
 /// build of 2.5 MB of rules.
 fn compare_existing(path: &Path, new: &[u8]) -> Result<OnDisk, OutputError> {
     use std::io::Read;
-    let err = |e: std::io::Error| OutputError {
-        path: path.to_path_buf(),
-        reason: e.to_string(),
-    };
-    let mut file = match std::fs::File::open(path) {
-        Ok(f) => f,
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(OnDisk::Missing),
-        Err(e) => return Err(err(e)),
+    let err = |e| io_error(path, e);
+    let Some(mut file) = open_existing(path)? else {
+        return Ok(OnDisk::Missing);
     };
     if file.metadata().map_err(err)?.len() != new.len() as u64 {
         return Ok(OnDisk::Different);
@@ -400,10 +401,7 @@ impl Prepared {
         commit(staged)?;
         applied.written.extend(paths);
         for (path, target, contents) in streams {
-            write_through(&target, contents.as_bytes()).map_err(|e| OutputError {
-                path: path.clone(),
-                reason: e.to_string(),
-            })?;
+            write_through(&target, contents.as_bytes()).map_err(|e| io_error(&path, e))?;
             applied.written.push(path);
         }
         for path in obsolete {
@@ -517,16 +515,12 @@ impl Drop for Staged {
 /// never empty or torn (the directories are not flushed: a rename may be undone by a crash,
 /// which leaves the old file).
 fn commit(staged: Vec<Staged>) -> Result<(), OutputError> {
-    let err = |path: &Path, e: std::io::Error| OutputError {
-        path: path.to_path_buf(),
-        reason: e.to_string(),
-    };
     // Parallel flushes pay off for many files; for a few, starting threads costs more.
     for result in crate::par::map(&staged, staged.len() > 8, |s| {
         let Some(tmp) = &s.tmp else { return Ok(()) };
         std::fs::File::open(tmp)
             .and_then(|f| f.sync_data())
-            .map_err(|e| err(&s.path, e))
+            .map_err(|e| io_error(&s.path, e))
     }) {
         result?;
     }
@@ -541,7 +535,7 @@ fn commit(staged: Vec<Staged>) -> Result<(), OutputError> {
             Ok(()) => untrack(&name),
             Err(e) => {
                 s.tmp = Some(e.path);
-                return Err(err(&s.path, e.error));
+                return Err(io_error(&s.path, e.error));
             }
         }
     }
