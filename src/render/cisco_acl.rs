@@ -184,9 +184,7 @@ struct Groups {
     nets: NetNames,
     svcs: Interner<(Protocol, PortSet)>,
     /// ASA: object groups of FQDN objects (name, host group ids), in order of first use.
-    fqdn: Vec<(String, Vec<String>)>,
-    /// The host group ids of those in `fqdn`: a rule's lookup is not a scan of the list.
-    fqdn_seen: std::collections::HashSet<Vec<String>>,
+    fqdn: Interner<Vec<String>>,
 }
 
 impl Groups {
@@ -196,11 +194,9 @@ impl Groups {
 
     /// The object group of FQDN objects for these host groups, defined at its first use.
     fn fqdn(&mut self, names: &[String]) -> String {
-        let name = fqdn_group_name(names);
-        if self.fqdn_seen.insert(names.to_vec()) {
-            self.fqdn.push((name.clone(), names.to_vec()));
-        }
-        name
+        self.fqdn
+            .name(&names.to_vec(), |_| fqdn_group_name(names))
+            .to_string()
     }
 
     fn svc(&mut self, protocol: Protocol, ports: &PortSet) -> String {

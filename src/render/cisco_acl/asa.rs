@@ -184,7 +184,7 @@ pub(super) fn fqdn_objects(out: &mut String, rules: &Ruleset, groups: &Groups) {
         .filter(|f| !f.filter(&rules.gateway).is_empty())
         .collect();
     let mut defined = std::collections::BTreeSet::new();
-    for (_, ids) in &groups.fqdn {
+    for (_, ids) in groups.fqdn.iter() {
         for h in ids.iter().flat_map(|g| hosts_of(g)) {
             for f in families.iter().copied() {
                 let name = fqdn_object_name(&h, f);
@@ -199,7 +199,7 @@ pub(super) fn fqdn_objects(out: &mut String, rules: &Ruleset, groups: &Groups) {
             }
         }
     }
-    for (name, ids) in &groups.fqdn {
+    for (name, ids) in groups.fqdn.iter() {
         let _ = writeln!(out, "object-group network {name}");
         let _ = writeln!(
             out,
