@@ -31,6 +31,8 @@
 // No function longer than 80 lines (clippy.toml): a long one is doing several jobs.
 #![warn(clippy::too_many_lines)]
 #![warn(unreachable_pub)]
+// The C library calls fwgen makes itself live in `sys`, behind safe functions; nowhere else.
+#![deny(unsafe_code)]
 #![cfg_attr(
     not(test),
     deny(
@@ -67,5 +69,6 @@ mod ruleset;
 pub mod select;
 pub mod site;
 mod suggest;
+mod sys;
 pub mod text;
 mod yaml;

@@ -354,21 +354,12 @@ fn build(files: &[SourceFile], only: Only<'_>) -> Result<Catalogue, Diagnostics>
         return Err(Diagnostics(errors));
     }
     let digest = hex(&hasher.finalize());
-    give_back_freed_memory();
+    // A big file is parsed on several threads, each in a malloc arena of its own: what a
+    // thread's parse freed stays in its arena, where the main thread's selection cannot reuse
+    // it, and is counted in the peak (7 of 13 MB in the parsing thread's arena for 20,000
+    // entries; 59 to 62 MB peak before, 56 to 57 after; docs/src/performance.md).
+    crate::sys::give_back_freed_memory();
     Ok(Catalogue { products, digest })
-}
-
-/// The memory the parse freed, given back to the system. A big file is parsed on several
-/// threads, each in a malloc arena of its own; what a thread's parse freed stays in its arena,
-/// where the main thread's selection cannot reuse it, and is counted in the peak: 7 of 13 MB
-/// in the parsing thread's arena for 20,000 entries. `malloc_trim` returns every free page of
-/// every arena (59 to 62 MB peak before, 56 to 57 after; docs/src/performance.md).
-fn give_back_freed_memory() {
-    #[cfg(all(target_os = "linux", target_env = "gnu"))]
-    // SAFETY: malloc_trim has no preconditions: it only releases free pages of the heap.
-    unsafe {
-        libc::malloc_trim(0);
-    }
 }
 
 /// The ids a product version declares, for checking references to them.
