@@ -13,3 +13,22 @@ pub(crate) fn give_back_freed_memory() {
         libc::malloc_trim(0);
     }
 }
+
+/// Start writing `file`'s data to disk, without waiting: the flushes that follow (one
+/// `fdatasync` per file, which waits) then find the writes under way or done, and a build's
+/// files go to the disk together rather than one after another (small build: 2.8 to 2.4 ms,
+/// docs/src/performance.md).
+pub(crate) fn start_writeback(file: &std::fs::File) {
+    #[cfg(target_os = "linux")]
+    {
+        use std::os::fd::AsRawFd;
+        // SAFETY: the descriptor is open for as long as `file` is borrowed, and
+        // sync_file_range only starts writeback of its pages; an error (a pipe, a file
+        // system without it) changes nothing, and the flush that follows still waits.
+        unsafe {
+            libc::sync_file_range(file.as_raw_fd(), 0, 0, libc::SYNC_FILE_RANGE_WRITE);
+        }
+    }
+    #[cfg(not(target_os = "linux"))]
+    let _ = file;
+}

@@ -577,6 +577,7 @@ fn stage(path: &Path, target: &Path, contents: &[u8]) -> Result<Staged, OutputEr
         tmp
     };
     tmp.write_all(contents).map_err(|e| err(e.to_string()))?;
+    crate::sys::start_writeback(tmp.as_file());
     // The temporary file is private (0600); give the result the replaced file's permission
     // bits, or the usual 0644 for a new file, and never set-user-id, set-group-id or sticky
     // bits, whatever the replaced file (or a symlink's target) had.
