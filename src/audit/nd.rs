@@ -16,9 +16,9 @@ pub(super) const ND: &str = "IPv6 neighbour discovery: ";
 /// gateway's advertisement back; an outbound one the gateway's solicitation and the peer's
 /// advertisement. Perimeter placement: the firewall routes, so it is a host on both links,
 /// and these exchanges are its own (its input and output hooks, with prerouting and
-/// postrouting): the side that sends first solicits the firewall, the firewall solicits the
-/// other side; its own addresses are not known to the audit. (What the first exchange
-/// needs: each side learns the other's link address from it.) Connections whose exchange is
+/// postrouting): both sides solicit the firewall, the firewall solicits the side that
+/// answers (see [`perimeter_messages`]); its own addresses are not known to the audit. (What
+/// the first exchange needs: each side learns the other's link address from it.) Connections whose exchange is
 /// dropped are blocked; where a construct decides it, or the firewall's own address would,
 /// unknown.
 pub(super) fn neighbour_discovery(
@@ -118,9 +118,12 @@ fn solicited(n: Option<u128>) -> Addrs {
     }
 }
 
-/// The firewall's messages in perimeter placement, with the peers `remote`: the side that
-/// sends first (the peers inbound, the gateway outbound) solicits the firewall and hears
-/// its advertisement; the firewall solicits the other side and hears its advertisement.
+/// The firewall's messages in perimeter placement, with the peers `remote`. Each side
+/// solicits the firewall and hears its advertisement: the side that sends first, to reach
+/// it at all; the other side for its replies, because the firewall's own solicitation of a
+/// routed packet's next hop comes from its link-local address (the packet's source is not
+/// its own), which teaches a side whose route names the firewall's global address nothing.
+/// And the firewall solicits the side that answers and hears its advertisement.
 fn perimeter_messages(need: &Need, remote: &Addrs) -> Vec<Message> {
     let g = space::num(need.gateway);
     let gateway = Addrs::from_iter([g..=g]);
@@ -141,50 +144,47 @@ fn perimeter_messages(need: &Need, remote: &Addrs) -> Vec<Message> {
     } else {
         solicited(None)
     };
-    let (what_first, what_then) = if inbound {
+    // One side's solicitations of the firewall and the firewall's advertisements back.
+    let asks = |what: [&'static str; 2], addrs: &Addrs, link: Link| {
+        [
+            Message {
+                what: what[0],
+                hook: Hook::Input,
+                kind: 135,
+                src: addrs.clone(),
+                dst: solicited(None),
+                peer_is_src: peer(link, true),
+                link,
+            },
+            Message {
+                what: what[1],
+                hook: Hook::Output,
+                kind: 136,
+                src: firewall(),
+                dst: addrs.clone(),
+                peer_is_src: peer(link, false),
+                link,
+            },
+        ]
+    };
+    let [first_asks, first_hears] = asks(said(inbound, true), &first, first_link);
+    let [then_asks, then_hears] = asks(said(!inbound, false), &then, then_link);
+    let (what_solicits, what_answers) = if inbound {
         (
-            [
-                "the peer's solicitations of the firewall",
-                "the firewall's advertisements to the peer",
-            ],
-            [
-                "the firewall's solicitations of the gateway",
-                "the gateway's advertisements to the firewall",
-            ],
+            "the firewall's solicitations of the gateway",
+            "the gateway's advertisements to the firewall",
         )
     } else {
         (
-            [
-                "the gateway's solicitations of the firewall",
-                "the firewall's advertisements to the gateway",
-            ],
-            [
-                "the firewall's solicitations of the peer",
-                "the peer's advertisements to the firewall",
-            ],
+            "the firewall's solicitations of the peer",
+            "the peer's advertisements to the firewall",
         )
     };
     vec![
+        first_asks,
+        first_hears,
         Message {
-            what: what_first[0],
-            hook: Hook::Input,
-            kind: 135,
-            src: first.clone(),
-            dst: solicited(None),
-            peer_is_src: peer(first_link, true),
-            link: first_link,
-        },
-        Message {
-            what: what_first[1],
-            hook: Hook::Output,
-            kind: 136,
-            src: firewall(),
-            dst: first,
-            peer_is_src: peer(first_link, false),
-            link: first_link,
-        },
-        Message {
-            what: what_then[0],
+            what: what_solicits,
             hook: Hook::Output,
             kind: 135,
             src: firewall(),
@@ -193,7 +193,7 @@ fn perimeter_messages(need: &Need, remote: &Addrs) -> Vec<Message> {
             link: then_link,
         },
         Message {
-            what: what_then[1],
+            what: what_answers,
             hook: Hook::Input,
             kind: 136,
             src: then,
@@ -201,7 +201,32 @@ fn perimeter_messages(need: &Need, remote: &Addrs) -> Vec<Message> {
             peer_is_src: peer(then_link, true),
             link: then_link,
         },
+        then_asks,
+        then_hears,
     ]
+}
+
+/// What a side's solicitations of the firewall and the firewall's advertisements back are
+/// called: the peer's side or the gateway's, the one that sends first or the one that replies.
+fn said(peer: bool, first: bool) -> [&'static str; 2] {
+    match (peer, first) {
+        (true, true) => [
+            "the peer's solicitations of the firewall",
+            "the firewall's advertisements to the peer",
+        ],
+        (true, false) => [
+            "the peer's solicitations of the firewall for its replies",
+            "the firewall's advertisements to the peer for its replies",
+        ],
+        (false, true) => [
+            "the gateway's solicitations of the firewall",
+            "the firewall's advertisements to the gateway",
+        ],
+        (false, false) => [
+            "the gateway's solicitations of the firewall for its replies",
+            "the firewall's advertisements to the gateway for its replies",
+        ],
+    }
 }
 
 /// The messages a connection's first exchange needs, with the peers `remote`.

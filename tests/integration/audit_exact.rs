@@ -566,28 +566,33 @@ fn against_kernel(lab: &Lab, dumps: &[String], script: &str) -> Result<usize, Te
     let mut bad = Vec::new();
     // Inbound first, then outbound, each after the neighbour caches are emptied: what one
     // exchange taught the other side must not help the next. The client namespace holds
-    // several peers' addresses, but a host resolves the gateway once, from whichever of its
-    // addresses asks first; so inbound IPv6 is probed one peer address at a time, as if each
-    // were its own host (which the audit assumes).
+    // several peers' addresses, but a host resolves its neighbour once, from whichever of its
+    // addresses asks first: inbound, the gateway (or the firewall) for its connections;
+    // outbound behind a firewall, the firewall for its replies. So IPv6 is probed one peer
+    // address at a time, as if each were its own host (which the audit assumes).
     let src = |p: &Value| p["src"].as_str().unwrap_or("").to_string();
+    let dst = |p: &Value| p["dst"].as_str().unwrap_or("").to_string();
+    let peer = |p: &Value, inbound: bool| if inbound { src(p) } else { dst(p) };
     let mut groups: Vec<(bool, Option<String>)> = vec![(true, None), (false, None)];
-    let mut v6_sources: Vec<String> = want
-        .iter()
-        .map(|w| src(&w.0))
-        .filter(|a| a.contains(':') && !at.gateway.contains(&a.as_str()))
-        .collect();
-    v6_sources.sort();
-    v6_sources.dedup();
-    groups.extend(v6_sources.into_iter().map(|a| (true, Some(a))));
+    for inbound in [true, false] {
+        let mut v6_peers: Vec<String> = want
+            .iter()
+            .filter(|w| at.gateway.contains(&src(&w.0).as_str()) != inbound)
+            .map(|w| peer(&w.0, inbound))
+            .filter(|a| a.contains(':'))
+            .collect();
+        v6_peers.sort();
+        v6_peers.dedup();
+        groups.extend(v6_peers.into_iter().map(|a| (inbound, Some(a))));
+    }
     for (inbound, only) in groups {
         lab.forget_neighbours();
         let these: Vec<&(Value, bool, String)> = want
             .iter()
             .filter(|(p, _, _)| at.gateway.contains(&src(p).as_str()) != inbound)
-            .filter(|(p, _, _)| match (&only, inbound) {
-                (Some(a), _) => src(p) == *a,
-                (None, true) => !src(p).contains(':'),
-                (None, false) => true,
+            .filter(|(p, _, _)| match &only {
+                Some(a) => peer(p, inbound) == *a,
+                None => !peer(p, inbound).contains(':'),
             })
             .collect();
         let ns = if inbound { &lab.cli } else { &lab.gw };
@@ -1438,6 +1443,60 @@ table inet t {
         one(&lab.cli, "2001:db8:f::2", "2001:db8:f::1", 443),
         "closed",
         "the client side learnt the gateway's link address from a connection of the last probe"
+    );
+}
+
+/// A firewall's own solicitation of a routed packet's next hop comes from its link-local
+/// address (the packet's source is not its own), so a peer whose route names the firewall's
+/// global address learns nothing from it: the peer's replies need the peer's own
+/// solicitation of the firewall and the firewall's advertisement back. Here the firewall's
+/// output chain drops its advertisements to 2001:db8:f::3 only: outbound connections to ::3
+/// are blocked, in the kernel and in the audit (which admitted them while it took the
+/// firewall's solicitation to teach the peer), and those to ::2 and ::9 open. A generated
+/// case whose rule decided those advertisements by their checksum (which changes with the
+/// lab's random link addresses) failed in CI from run to run.
+#[test]
+fn a_peer_behind_a_firewall_solicits_it_for_its_replies() {
+    let Some((lab, _servers)) = universe_lab("nr", true) else {
+        return;
+    };
+    let script = "flush ruleset
+table inet t {
+  chain output { type filter hook output priority 0; policy accept;
+    ip6 daddr 2001:db8:f::3 icmpv6 type nd-neighbor-advert drop
+  }
+}";
+    let compared = check_nft(&lab, script).unwrap_or_else(|e| panic!("{e}"));
+    assert!(compared > 0);
+    let at = At::of(&lab);
+    let r = audit_dumps(&at, &nft_dumps(&lab), &["--format", "json"]);
+    let findings: Value = serde_json::from_str(&r.stdout).unwrap();
+    let outbound_to = |peer: &str, result: &str| {
+        findings["findings"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .flat_map(|f| f["parts"].as_array().into_iter().flatten())
+            .filter(|p| p["direction"] == "out" && p["result"] == result)
+            .filter(|p| {
+                crate::audit::lab_connections(p, &at.addresses())
+                    .iter()
+                    .any(|c| c.1 == peer)
+            })
+            .count()
+    };
+    assert!(
+        outbound_to("2001:db8:f::3", "blocked") > 0,
+        "outbound to ::3 blocked: {}",
+        r.stdout
+    );
+    assert_eq!(outbound_to("2001:db8:f::3", "admitted"), 0, "{}", r.stdout);
+    assert!(outbound_to("2001:db8:f::2", "admitted") > 0, "{}", r.stdout);
+    assert!(
+        r.stdout
+            .contains("the firewall's advertisements to the peer for its replies"),
+        "{}",
+        r.stdout
     );
 }
 
