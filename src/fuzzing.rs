@@ -90,10 +90,7 @@ pub fn audit(data: &[u8]) {
         .filter_map(|a| a.parse().ok())
         .collect();
     let parsed = [
-        crate::audit::nft::parse_checked(
-            &[text],
-            Some(crate::audit::nft::netlink::misprinted(text)),
-        ),
+        crate::audit::nft::parse_checked(&[text], Some(crate::audit::nft::netlink::read(text))),
         crate::audit::iptables::parse(&[text], &[]),
         crate::audit::iptables::parse(&[], &[text]),
         crate::audit::cisco::parse(text, &gateway, &cisco),

@@ -92,15 +92,16 @@ pub fn read(
         return Err(ReadError::NetlinkAlone);
     }
     // No bytecode listing, no check of the JSON listing's ranges (its notes say so).
-    let misprinted = (!netlink.is_empty()).then(|| {
-        netlink
-            .iter()
-            .flat_map(|t| nft::netlink::misprinted(t))
-            .collect()
+    let bytecode = (!netlink.is_empty()).then(|| {
+        let mut all = nft::netlink::Bytecode::default();
+        for t in &netlink {
+            all.append(nft::netlink::read(t));
+        }
+        all
     });
     let parsed = match (json.is_empty(), saves.is_empty()) {
         (false, true) if ipsets.is_empty() => {
-            nft::parse_checked(&json, misprinted).map(|r| (r, Syntax::Nft))
+            nft::parse_checked(&json, bytecode).map(|r| (r, Syntax::Nft))
         }
         (true, false) => iptables::parse(&saves, &ipsets).map(|r| (r, Syntax::Iptables)),
         (true, true) => return Err(ReadError::IpsetAlone),

@@ -25,6 +25,37 @@ pub(super) fn implied(e: &Value) -> Option<Expr> {
     })
 }
 
+/// A comparison of the family that a rule's bytecode makes (see `netlink`), as a match:
+/// (equal, `NFPROTO_*` number); `None` for a family other than IPv4 and IPv6.
+pub(super) fn family_match((equal, nfproto): (bool, u8)) -> Option<Expr> {
+    let name = match nfproto {
+        2 => "ipv4",
+        10 => "ipv6",
+        _ => return None,
+    };
+    Some(Expr::Match {
+        negate: !equal,
+        left: Left::Nfproto,
+        right: Right::Elems(vec![Elem::Name(name.into())]),
+    })
+}
+
+/// Whether a rule's listing rejects with a TCP reset and names no family (no `meta nfproto`,
+/// no IPv4, IPv6 or ICMP header field), which nft 1.0.6 may have left out of it.
+pub(super) fn reset_without_family<'v>(mut expr: impl Iterator<Item = &'v Value> + Clone) -> bool {
+    let reset = expr
+        .clone()
+        .any(|e| e.pointer("/reject/type").and_then(Value::as_str) == Some("tcp reset"));
+    reset
+        && !expr.any(|e| {
+            let left = e.pointer("/match/left");
+            let key = |path| left.and_then(|l| l.pointer(path)).and_then(Value::as_str);
+            key("/meta/key") == Some("nfproto")
+                || key("/payload/protocol")
+                    .is_some_and(|p| matches!(p, "ip" | "ip6" | "icmp" | "icmpv6"))
+        })
+}
+
 /// Read a match's left side once.
 pub(super) fn left(v: &Value) -> Result<Left, String> {
     // `tcp flags & (syn | ack)`.

@@ -37,18 +37,30 @@ pub fn parse(texts: &[&str]) -> Result<Ruleset, ParseError> {
     parse_checked(texts, None)
 }
 
-/// [`parse`], where the rules `misprinted` (found in `nft --debug=netlink list ruleset`, see
-/// [`netlink`]) are listed wrongly: their matches are unreadable. `None`: no bytecode
-/// listing was given, and nothing tells a real range from a misprinted one.
-pub fn parse_checked(
+/// [`parse`], with what the bytecode listing (`nft --debug=netlink list ruleset`, see
+/// [`netlink`]) says the JSON listing gets wrong: the rules whose ranges are misprinted
+/// (their matches are unreadable), and the comparisons of the family it leaves out. `None`:
+/// no bytecode listing was given, and nothing tells a real range from a misprinted one.
+pub(crate) fn parse_checked(
     texts: &[&str],
-    misprinted: Option<std::collections::BTreeSet<netlink::RuleKey>>,
+    bytecode: Option<netlink::Bytecode>,
 ) -> Result<Ruleset, ParseError> {
     let mut reader = Reader {
-        misprinted,
+        bytecode,
         ..Reader::default()
     };
     reader.parse(texts)?;
+    if let (n, Some(first)) = &reader.unchecked_resets {
+        reader.r.notes.push(format!(
+            "{n} rule{s} of the JSON listing reject{z} with a TCP reset in a table of both families \
+             (the first: {first}), where nft 1.0.6 leaves out a `meta nfproto` the rule has \
+             (`meta nfproto ipv6 reject with tcp reset` is listed `meta l4proto tcp reject with \
+             tcp reset`): taken as printed, for both families. Give `nft --debug=netlink list \
+             ruleset` output as another --ruleset and the audit reads the family from it",
+            s = if *n == 1 { "" } else { "s" },
+            z = if *n == 1 { "s" } else { "" },
+        ));
+    }
     if let (n, Some(first)) = &reader.unchecked {
         reader.r.notes.push(format!(
             "{n} rule{s} of the JSON listing compare{z} a header field with a range (the first: \
@@ -71,10 +83,13 @@ struct Reader {
     r: Ruleset,
     maps: BTreeMap<(Family, String, String), Vec<Value>>,
     /// What the bytecode listing found, if one was given.
-    misprinted: Option<std::collections::BTreeSet<netlink::RuleKey>>,
+    bytecode: Option<netlink::Bytecode>,
     /// Without one: how many rules have a range on a header field in their listing (which
     /// may be a misprint), and the first (`family table chain, handle N`).
     unchecked: (usize, Option<String>),
+    /// Without one: how many rules of an `inet` table reject with a TCP reset with no
+    /// family in their listing (which may have left it out), and the first.
+    unchecked_resets: (usize, Option<String>),
 }
 
 impl Reader {
@@ -212,6 +227,23 @@ impl Reader {
         }
     }
 
+    /// Without the bytecode listing: count the rules whose listing may be misprinted (a
+    /// range on a header field; a TCP reset in an `inet` table with no family), for the notes.
+    fn count_unchecked(&mut self, rule: &Value, key: &netlink::RuleKey) {
+        let expr = rule.get("expr").and_then(Value::as_array);
+        let all = || expr.into_iter().flatten();
+        let (family, table, chain, handle) = key;
+        let name = || format!("{family} {table} {chain}, handle {handle}");
+        if all().any(json::payload_range) {
+            self.unchecked.0 += 1;
+            self.unchecked.1.get_or_insert_with(name);
+        }
+        if family == "inet" && json::reset_without_family(all()) {
+            self.unchecked_resets.0 += 1;
+            self.unchecked_resets.1.get_or_insert_with(name);
+        }
+    }
+
     fn rule(&mut self, rule: &Value) -> Result<(), ParseError> {
         let (Some(family), Some(table), Some(chain)) = (
             text(rule, "family"),
@@ -221,22 +253,13 @@ impl Reader {
             return Err(format!("a rule without family, table or name: {rule}"));
         };
         let handle = rule.get("handle").and_then(Value::as_i64).unwrap_or(0);
+        let key = (family.clone(), table.clone(), chain.clone(), handle);
         let misprinted = self
-            .misprinted
+            .bytecode
             .as_ref()
-            .is_some_and(|m| m.contains(&(family.clone(), table.clone(), chain.clone(), handle)));
-        let ranges = || {
-            rule.get("expr")
-                .and_then(Value::as_array)
-                .into_iter()
-                .flatten()
-                .any(json::payload_range)
-        };
-        if self.misprinted.is_none() && ranges() {
-            self.unchecked.0 += 1;
-            self.unchecked
-                .1
-                .get_or_insert_with(|| format!("{family} {table} {chain}, handle {handle}"));
+            .is_some_and(|b| b.merged.contains(&key));
+        if self.bytecode.is_none() {
+            self.count_unchecked(rule, &key);
         }
         let family = Family::named(&family);
         let mut expr = Vec::new();
@@ -261,6 +284,11 @@ impl Reader {
                         .into(),
                 ),
             );
+        }
+        // The comparisons of the family the bytecode makes, which the listing may leave out
+        // (see `netlink`): each must hold for the rule to act, wherever it stands.
+        if let Some(families) = self.bytecode.as_ref().and_then(|b| b.families.get(&key)) {
+            expr.splice(0..0, families.iter().filter_map(|&f| json::family_match(f)));
         }
         self.r.add_rule(
             (&family, &table, &chain),

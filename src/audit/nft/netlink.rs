@@ -1,14 +1,18 @@
 //! `nft --debug=netlink list ruleset`: the bytecode the kernel holds, rule by rule, read only
-//! to find the rules whose JSON listing nft gets wrong.
+//! for what the JSON listing of nft 1.0.6 gets wrong.
 //!
-//! nft 1.0.6 merges two adjacent comparisons into one range when their payloads have the
-//! same base and length, without checking that they are the same field: `tcp sport >= 1000
-//! tcp dport <= 2000` is listed `tcp dport 1000-2000`, `tcp sport < 1000 tcp dport > 2000`
-//! `tcp dport != 1000-2000` (and a `<` followed by a `>` is never a range: a packet cannot
-//! be both). In the bytecode a real range is one load compared twice; the misprint is two
-//! loads, each compared once. The JSON reader makes such a rule `unknown`.
+//! - It merges two adjacent comparisons into one range when their payloads have the same
+//!   base and length, without checking that they are the same field: `tcp sport >= 1000 tcp
+//!   dport <= 2000` is listed `tcp dport 1000-2000`, `tcp sport < 1000 tcp dport > 2000` `tcp
+//!   dport != 1000-2000` (and a `<` followed by a `>` is never a range: a packet cannot be
+//!   both). In the bytecode a real range is one load compared twice; the misprint is two
+//!   loads, each compared once. The JSON reader makes such a rule `unknown`.
+//! - It leaves a rule's own `meta nfproto` out when `reject with tcp reset` follows it:
+//!   `meta nfproto ipv6 reject with tcp reset` is listed `meta l4proto tcp reject with tcp
+//!   reset`, which would reject IPv4 too. Every comparison of the family is one the rule
+//!   needs (a rule's comparisons all hold for it to act), so the JSON reader adds them back.
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 
 /// A rule by family, table, chain and handle.
 pub(crate) type RuleKey = (String, String, String, i64);
@@ -32,16 +36,40 @@ pub(crate) fn is_netlink(text: &str) -> bool {
         && (next.starts_with("  [ ") || next.starts_with("\telement "))
 }
 
-/// The rules whose listing merges two comparisons of different fields.
-pub(crate) fn misprinted(text: &str) -> BTreeSet<RuleKey> {
-    let mut out = BTreeSet::new();
+/// What the bytecode says that the JSON listing may not.
+#[derive(Debug, Default, PartialEq, Eq)]
+pub(crate) struct Bytecode {
+    /// The rules whose listing merges two comparisons of different fields into one range.
+    pub(crate) merged: BTreeSet<RuleKey>,
+    /// Each rule's comparisons of the packet's family (`meta load nfproto`, then `cmp eq` or
+    /// `cmp neq`): (equal, `NFPROTO_*` number: 2 IPv4, 10 IPv6).
+    pub(crate) families: BTreeMap<RuleKey, Vec<(bool, u8)>>,
+}
+
+impl Bytecode {
+    /// The bytecode of several listings, as one.
+    pub(crate) fn append(&mut self, mut other: Bytecode) {
+        self.merged.append(&mut other.merged);
+        for (key, mut f) in other.families {
+            self.families.entry(key).or_default().append(&mut f);
+        }
+    }
+}
+
+/// Read the bytecode listing, rule by rule.
+pub(crate) fn read(text: &str) -> Bytecode {
+    let mut out = Bytecode::default();
     let mut rule: Option<RuleKey> = None;
     let mut code: Vec<&str> = Vec::new();
     let mut end = |rule: &mut Option<RuleKey>, code: &mut Vec<&str>| {
-        if let Some(key) = rule.take()
-            && merged(code)
-        {
-            out.insert(key);
+        if let Some(key) = rule.take() {
+            let families = families(code);
+            if !families.is_empty() {
+                out.families.insert(key.clone(), families);
+            }
+            if merged(code) {
+                out.merged.insert(key);
+            }
         }
         code.clear();
     };
@@ -55,6 +83,29 @@ pub(crate) fn misprinted(text: &str) -> BTreeSet<RuleKey> {
     }
     end(&mut rule, &mut code);
     out
+}
+
+/// The comparisons of the family a rule's bytecode makes: `meta load nfproto => reg N`,
+/// then `cmp eq reg N 0x0000000a` (or `neq`).
+fn families(code: &[&str]) -> Vec<(bool, u8)> {
+    code.windows(2)
+        .filter_map(|w| {
+            let [l, c] = w else { return None };
+            let reg = l.strip_prefix("meta load nfproto => reg ")?.trim();
+            let mut words = c.strip_prefix("cmp ")?.split_whitespace();
+            let equal = match words.next()? {
+                "eq" => true,
+                "neq" => false,
+                _ => return None,
+            };
+            if (words.next(), words.next()) != (Some("reg"), Some(reg)) {
+                return None;
+            }
+            let value = u32::from_str_radix(words.next()?.strip_prefix("0x")?, 16).ok()?;
+            // One byte, printed as a 32-bit word of this (little-endian) machine.
+            Some((equal, u8::try_from(value).ok()?))
+        })
+        .collect()
 }
 
 /// `FAMILY TABLE CHAIN HANDLE [POSITION]`; sets (`@name`) and anything else are not rules.
@@ -171,9 +222,48 @@ table inet t {
         assert!(is_netlink(LISTING));
         // A ruleset without rules or sets: only the listing, nothing misprinted.
         assert!(is_netlink("table inet t {\n}\n"));
-        assert!(misprinted("table inet t {\n}\n").is_empty());
+        assert_eq!(read("table inet t {\n}\n"), Bytecode::default());
         assert!(!is_netlink("{\"nftables\": []}"));
         let key = |h| ("inet".to_string(), "t".to_string(), "u".to_string(), h);
-        assert_eq!(misprinted(LISTING), BTreeSet::from([key(2), key(4)]));
+        assert_eq!(read(LISTING).merged, BTreeSet::from([key(2), key(4)]));
+        assert!(read(LISTING).families.is_empty());
+    }
+
+    /// What nft 1.0.6 printed for `meta nfproto ipv6 reject with tcp reset` (listed `meta
+    /// l4proto tcp reject with tcp reset`), `meta nfproto != ipv4 counter drop` and `ip saddr
+    /// 10.0.0.1 drop` (whose family comparison its listing implies).
+    #[test]
+    fn a_rules_comparisons_of_the_family_are_found() {
+        let listing = "inet t input 2
+  [ meta load l4proto => reg 1 ]
+  [ cmp eq reg 1 0x00000006 ]
+  [ meta load nfproto => reg 1 ]
+  [ cmp eq reg 1 0x0000000a ]
+  [ reject type 1 code 0 ]
+
+inet t input 3 2
+  [ meta load nfproto => reg 1 ]
+  [ cmp neq reg 1 0x00000002 ]
+  [ counter pkts 0 bytes 0 ]
+  [ immediate reg 0 drop ]
+
+inet t input 4 3
+  [ meta load nfproto => reg 1 ]
+  [ cmp eq reg 1 0x00000002 ]
+  [ payload load 4b @ network header + 12 => reg 1 ]
+  [ cmp eq reg 1 0x0100000a ]
+  [ immediate reg 0 drop ]
+";
+        let key = |h| ("inet".to_string(), "t".to_string(), "input".to_string(), h);
+        let got = read(listing);
+        assert_eq!(
+            got.families,
+            BTreeMap::from([
+                (key(2), vec![(true, 10)]),
+                (key(3), vec![(false, 2)]),
+                (key(4), vec![(true, 2)]),
+            ])
+        );
+        assert!(got.merged.is_empty());
     }
 }
