@@ -22,7 +22,7 @@ cargo build --release --quiet
 if [ "${1:-}" = --check ]; then
   total=$(grep -c . "$list")
   # The addresses of the listed functions the binary has, in the list's order.
-  addresses=$(nm --defined-only "$bin" | awk '$2 ~ /^[tTwW]$/ { print $1, $3 }' |
+  addresses=$(nm --defined-only "$bin" | awk '$2 ~ /^[tTwWi]$/ { print $1, $3 }' |
     awk 'NR == FNR { at[$2] = $1; next } ($0 in at) { print at[$0] }' - "$list")
   found=$(grep -c . <<< "$addresses")
   # Consecutive pairs of Rust functions in ascending order (fixed-width hex compares as text):
@@ -47,6 +47,7 @@ fi
 
 command -v valgrind > /dev/null || { echo "link/order.sh needs valgrind" >&2; exit 1; }
 work=$(mktemp -d)
+here=$PWD
 trap 'rm -rf "$work"' EXIT
 cp -r examples "$work/examples"
 # bench/compare.py's workloads: the small one, and one big enough (2,000 terms of 10
@@ -58,11 +59,13 @@ site="$work/examples/site.yaml"
 # The commands, most common first: each one's functions follow those of the ones before. A
 # build first, each twice (the second run finds its files unchanged, as repeated runs do): a
 # small build then maps only its own code, not every function before the last it needs.
+# Each command runs in $work/synth, where the builds name their manifest as users and the
+# benchmarks do: relative to the directory they run in (which calls getcwd and more).
 commands=(
-  "build $work/synth/fwgen.yaml"
-  "build $work/synth/fwgen.yaml"
-  "build $work/synth-big/fwgen.yaml"
-  "build $work/synth-big/fwgen.yaml"
+  "build fwgen.yaml"
+  "build fwgen.yaml"
+  "build ../synth-big/fwgen.yaml"
+  "build ../synth-big/fwgen.yaml"
   "generate --site $site -b json"
   "products"
   "generate --site $site -b nftables"
@@ -86,8 +89,8 @@ for c in "${commands[@]}"; do
   i=$((i + 1))
   # shellcheck disable=SC2086 # each command is words
   rc=0
-  valgrind --tool=callgrind --demangle=no --callgrind-out-file="$work/cg.$i" \
-    "$bin" $c > /dev/null 2> "$work/err.$i" || rc=$?
+  (cd "$work/synth" && valgrind --tool=callgrind --demangle=no --callgrind-out-file="$work/cg.$i" \
+    "$here/$bin" $c > /dev/null 2> "$work/err.$i") || rc=$?
   # An audit exits 1 when the ruleset misses something: still a run to learn from.
   if [ $rc -ne 0 ] && ! { [ $rc -eq 1 ] && [[ $c == audit* ]]; }; then
     echo "failed ($rc): fwgen $c" >&2
@@ -97,10 +100,23 @@ for c in "${commands[@]}"; do
   # Functions in the order callgrind first names them, then only those the binary defines.
   grep -oE '^c?fn=\([0-9]+\) .+' "$work/cg.$i" | sed -E 's/^c?fn=\([0-9]+\) //' >> "$work/order"
 done
-# Only the functions the binary defines (mangled names), each once, first place kept. First
-# the C start-up and exit code every run calls, which callgrind names by address only.
+# Only the functions the binary defines (mangled names), each once, first place kept: code
+# (t, T, w, W) and the C library's IFUNC resolvers (i: memcpy, strlen…, which the start-up
+# code of a static binary calls, all of them, before main). First the C start-up and exit
+# code every run calls, which callgrind names by address only.
 start=(_start deregister_tm_clones register_tm_clones __do_global_dtors_aux frame_dummy)
-defined=$(nm --defined-only "$bin" | awk '$2 ~ /^[tTwW]$/ { print $3 }')
-printf '%s\n' "${start[@]}" | cat - "$work/order" > "$work/named"
+defined=$(nm --defined-only "$bin" | awk '$2 ~ /^[tTwWi]$/ { print $3 }')
+# Then the code the CPU picks at run time that callgrind never runs, since valgrind's CPU has
+# neither AVX-512 nor the SHA extensions and it gives no vDSO: every variant of each C
+# string function it ran (`__memmove_evex_unaligned_erms` beside
+# `__memmove_avx_unaligned_erms`), SHA-256's SHA-NI compression, and the start-up code
+# that reads the vDSO. Left unlisted, they lie at the end of the code, and each one a run
+# calls maps a window of it of its own (small build: 2.6 MB peak, 0.5 MB of it there).
+levels='sse2|ssse3|sse4_1|sse4_2|avx|avx2|evex|evex512|avx512'
+# (strcmp's too, which the C library's start-up code calls and callgrind names otherwise.)
+families=$({ grep -oE "^__[a-z0-9]+_($levels)" "$work/order" | sed -E "s/_($levels)\$/_/"; echo __strcmp_; } | sort -u)
+variants=$(for f in $families; do grep -E "^${f}($levels)" <<< "$defined" || true; done)
+native=$(grep -E '7x86_sha8compress|^_dl_new_object$|^_dl_add_to_namespace_list$|^_dl_setup_hash$|^setup_vdso' <<< "$defined" || true)
+printf '%s\n' "${start[@]}" $variants $native | cat - "$work/order" > "$work/named"
 awk 'NR == FNR { keep[$0] = 1; next } ($0 in keep) && !seen[$0]++' - "$work/named" <<< "$defined" > "$list"
 echo "wrote $list: $(wc -l < "$list") functions of the $(wc -l <<< "$defined") in $bin"
