@@ -1252,6 +1252,19 @@ fn audit_takes_ip_ranges_files_as_generate_does() {
     assert!(!with.contains("0.0.0.0/1") && with.len() > 2, "{with:?}");
 }
 
+/// `fwgen audit` of `SITE` in host placement, with these `--ruleset` files and `extra`
+/// arguments: what it prints (it must exit 0 or 1).
+fn audit_host(files: &[&str], extra: &[&str]) -> String {
+    let mut args = vec!["audit", "--site", SITE, "--placement", "host"];
+    args.extend(extra);
+    for f in files {
+        args.extend(["--ruleset", *f]);
+    }
+    let r = fwgen(&args);
+    assert!(r.code == 0 || r.code == 1, "{args:?}: {}", r.stderr);
+    r.stdout
+}
+
 /// nft 1.0.6 lists `tcp sport >= 1000 tcp dport <= 2000 drop` as `tcp dport 1000-2000 drop`
 /// (the fixtures are what it printed for that rule and a real range). Given the JSON listing
 /// alone, nothing tells the two apart: the audit takes the ranges as printed and its report
@@ -1261,15 +1274,7 @@ fn audit_takes_ip_ranges_files_as_generate_does() {
 fn ranges_read_without_the_bytecode_are_said_to_be_unchecked() {
     let json = "tests/fixtures/audit/misprint.json";
     let bytecode = "tests/fixtures/audit/misprint.bytecode";
-    let audit = |files: &[&str]| {
-        let mut args = vec!["audit", "--site", SITE, "--placement", "host"];
-        for f in files {
-            args.extend(["--ruleset", *f]);
-        }
-        let r = fwgen(&args);
-        assert!(r.code == 0 || r.code == 1, "{args:?}: {}", r.stderr);
-        r.stdout
-    };
+    let audit = |files: &[&str]| audit_host(files, &[]);
     let alone = audit(&[json]);
     let note = "note: 2 rules of the JSON listing compare a header field with a range (the \
                 first: inet t output, handle 2), which nft 1.0.6 also prints for two \
@@ -1296,14 +1301,8 @@ fn a_tcp_reset_for_one_family_is_read_from_the_bytecode() {
     let json = "tests/fixtures/audit/reset-family.json";
     let bytecode = "tests/fixtures/audit/reset-family.bytecode";
     let audit = |files: &[&str]| {
-        let mut args = vec!["audit", "--site", SITE, "--placement", "host"];
-        args.extend(["--allow-unbound", "--format", "json"]);
-        for f in files {
-            args.extend(["--ruleset", *f]);
-        }
-        let r = fwgen(&args);
-        assert!(r.code == 0 || r.code == 1, "{args:?}: {}", r.stderr);
-        serde_json::from_str::<Value>(&r.stdout).unwrap_or_else(|e| panic!("{e}: {}", r.stdout))
+        let out = audit_host(files, &["--allow-unbound", "--format", "json"]);
+        serde_json::from_str::<Value>(&out).unwrap_or_else(|e| panic!("{e}: {out}"))
     };
     // Each TCP entry's result, and whether a part it does not admit is IPv4.
     let results = |v: &Value| -> Vec<(String, String, bool)> {
