@@ -286,9 +286,20 @@ impl Reader {
             );
         }
         // The comparisons of the family the bytecode makes, which the listing may leave out
-        // (see `netlink`): each must hold for the rule to act, wherever it stands.
+        // (see `netlink`): each must hold for the rule's verdict. Where in the rule each
+        // stands the bytecode says, but not which listed expression that is; so they go
+        // before its last statement (its verdict), never earlier: a statement before it then
+        // acts on packets of both families, which can only make the audit more careful (an
+        // `unknown` from `notrack` for both), never less.
         if let Some(families) = self.bytecode.as_ref().and_then(|b| b.families.get(&key)) {
-            expr.splice(0..0, families.iter().filter_map(|&f| json::family_match(f)));
+            let at = expr
+                .iter()
+                .rposition(|e| !matches!(e, Expr::Match { .. }))
+                .unwrap_or(expr.len());
+            expr.splice(
+                at..at,
+                families.iter().filter_map(|&f| json::family_match(f)),
+            );
         }
         self.r.add_rule(
             (&family, &table, &chain),
