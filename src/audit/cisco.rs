@@ -247,11 +247,7 @@ fn base_chain(
 /// Matches the family of a list (IOS keeps IPv6 in its own lists; an ASA list holds both,
 /// each ACE's addresses decide).
 fn family_match(v6: bool) -> Vec<Expr> {
-    vec![Expr::Match {
-        negate: false,
-        left: Left::Nfproto,
-        right: Right::Elems(vec![Elem::Name(if v6 { "ipv6" } else { "ipv4" }.into())]),
-    }]
+    vec![Expr::family(v6, false)]
 }
 
 /// The block a sub-command (an indented line) belongs to.

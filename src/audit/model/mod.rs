@@ -293,6 +293,19 @@ pub(crate) enum Expr {
     Unknown(String),
 }
 
+impl Expr {
+    /// A match of the packet's family (`meta nfproto ipv6`, or `ipv4`), or with `negate` of
+    /// the other: what a family's list means (Cisco), and what nft's listing leaves out
+    /// (`reject with icmpv6`, the family of a rule the bytecode shows).
+    pub(crate) fn family(v6: bool, negate: bool) -> Expr {
+        Expr::Match {
+            negate,
+            left: Left::Nfproto,
+            right: Right::Elems(vec![Elem::Name(if v6 { "ipv6" } else { "ipv4" }.into())]),
+        }
+    }
+}
+
 /// A verdict in a verdict map.
 #[derive(Clone, Debug)]
 pub(crate) enum Verdict {

@@ -11,33 +11,16 @@ use crate::model::Protocol;
 /// icmpv6 …` only for IPv6 (`meta nfproto ipv6` elided), `with icmp …` only for IPv4,
 /// `with tcp reset` only for TCP.
 pub(super) fn implied(e: &Value) -> Option<Expr> {
-    let kind = e.get("reject")?.get("type").and_then(Value::as_str)?;
-    let (left, value) = match kind {
-        "icmpv6" => (Left::Nfproto, "ipv6"),
-        "icmp" => (Left::Nfproto, "ipv4"),
-        "tcp reset" => (Left::L4 { v6: None }, "tcp"),
-        _ => return None,
-    };
-    Some(Expr::Match {
-        negate: false,
-        left,
-        right: Right::Elems(vec![Elem::Name(value.into())]),
-    })
-}
-
-/// A comparison of the family that a rule's bytecode makes (see `netlink`), as a match:
-/// (equal, `NFPROTO_*` number); `None` for a family other than IPv4 and IPv6.
-pub(super) fn family_match((equal, nfproto): (bool, u8)) -> Option<Expr> {
-    let name = match nfproto {
-        2 => "ipv4",
-        10 => "ipv6",
-        _ => return None,
-    };
-    Some(Expr::Match {
-        negate: !equal,
-        left: Left::Nfproto,
-        right: Right::Elems(vec![Elem::Name(name.into())]),
-    })
+    match e.get("reject")?.get("type").and_then(Value::as_str)? {
+        "icmpv6" => Some(Expr::family(true, false)),
+        "icmp" => Some(Expr::family(false, false)),
+        "tcp reset" => Some(Expr::Match {
+            negate: false,
+            left: Left::L4 { v6: None },
+            right: Right::Elems(vec![Elem::Name("tcp".into())]),
+        }),
+        _ => None,
+    }
 }
 
 /// Whether a rule's listing rejects with a TCP reset and names no family (no `meta nfproto`,

@@ -298,7 +298,7 @@ impl Reader {
                 .unwrap_or(expr.len());
             expr.splice(
                 at..at,
-                families.iter().filter_map(|&f| json::family_match(f)),
+                families.iter().map(|&(equal, v6)| Expr::family(v6, !equal)),
             );
         }
         self.r.add_rule(

@@ -42,8 +42,8 @@ pub(crate) struct Bytecode {
     /// The rules whose listing merges two comparisons of different fields into one range.
     pub(crate) merged: BTreeSet<RuleKey>,
     /// Each rule's comparisons of the packet's family (`meta load nfproto`, then `cmp eq` or
-    /// `cmp neq`): (equal, `NFPROTO_*` number: 2 IPv4, 10 IPv6).
-    pub(crate) families: BTreeMap<RuleKey, Vec<(bool, u8)>>,
+    /// `cmp neq`) with IPv4 or IPv6: (equal, IPv6).
+    pub(crate) families: BTreeMap<RuleKey, Vec<(bool, bool)>>,
 }
 
 impl Bytecode {
@@ -86,24 +86,25 @@ pub(crate) fn read(text: &str) -> Bytecode {
 }
 
 /// The comparisons of the family a rule's bytecode makes: `meta load nfproto => reg N`,
-/// then `cmp eq reg N 0x0000000a` (or `neq`).
-fn families(code: &[&str]) -> Vec<(bool, u8)> {
+/// then `cmp eq reg N 0x0000000a` (or `neq`), with `NFPROTO_IPV4` (2) or `NFPROTO_IPV6`
+/// (10), printed as a 32-bit word of this (little-endian) machine.
+fn families(code: &[&str]) -> Vec<(bool, bool)> {
     code.windows(2)
         .filter_map(|w| {
             let [l, c] = w else { return None };
             let reg = l.strip_prefix("meta load nfproto => reg ")?.trim();
-            let mut words = c.strip_prefix("cmp ")?.split_whitespace();
-            let equal = match words.next()? {
+            let (operation, r) = cmp(c)?;
+            let equal = match operation {
                 "eq" => true,
                 "neq" => false,
                 _ => return None,
             };
-            if (words.next(), words.next()) != (Some("reg"), Some(reg)) {
-                return None;
-            }
-            let value = u32::from_str_radix(words.next()?.strip_prefix("0x")?, 16).ok()?;
-            // One byte, printed as a 32-bit word of this (little-endian) machine.
-            Some((equal, u8::try_from(value).ok()?))
+            let v6 = match c.split_whitespace().last()? {
+                "0x00000002" => false,
+                "0x0000000a" => true,
+                _ => return None,
+            };
+            (r == reg).then_some((equal, v6))
         })
         .collect()
 }
@@ -259,9 +260,9 @@ inet t input 4 3
         assert_eq!(
             got.families,
             BTreeMap::from([
-                (key(2), vec![(true, 10)]),
-                (key(3), vec![(false, 2)]),
-                (key(4), vec![(true, 2)]),
+                (key(2), vec![(true, true)]),
+                (key(3), vec![(false, false)]),
+                (key(4), vec![(true, false)]),
             ])
         );
         assert!(got.merged.is_empty());
