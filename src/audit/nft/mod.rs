@@ -50,28 +50,25 @@ pub(crate) fn parse_checked(
         ..Reader::default()
     };
     reader.parse(texts)?;
-    if let (n, Some(first)) = &reader.unchecked_resets {
-        reader.r.notes.push(format!(
-            "{n} rule{s} of the JSON listing reject{z} with a TCP reset in a table of both families \
-             (the first: {first}), where nft 1.0.6 leaves out a `meta nfproto` the rule has \
-             (`meta nfproto ipv6 reject with tcp reset` is listed `meta l4proto tcp reject with \
-             tcp reset`): taken as printed, for both families. Give `nft --debug=netlink list \
-             ruleset` output as another --ruleset and the audit reads the family from it",
-            s = if *n == 1 { "" } else { "s" },
-            z = if *n == 1 { "s" } else { "" },
-        ));
-    }
-    if let (n, Some(first)) = &reader.unchecked {
-        reader.r.notes.push(format!(
-            "{n} rule{s} of the JSON listing compare{z} a header field with a range (the first: \
-             {first}), which nft 1.0.6 also prints for two comparisons of different fields \
-             (`tcp sport >= 1000 tcp dport <= 2000` is listed `tcp dport 1000-2000`): taken as \
-             printed. Give `nft --debug=netlink list ruleset` output as another --ruleset and \
-             the audit tells them apart",
-            s = if *n == 1 { "" } else { "s" },
-            z = if *n == 1 { "s" } else { "" },
-        ));
-    }
+    let notes = [
+        reader.unchecked_resets.note(
+            "reject",
+            "with a TCP reset in a table of both families",
+            "where nft 1.0.6 leaves out a `meta nfproto` the rule has (`meta nfproto ipv6 reject \
+             with tcp reset` is listed `meta l4proto tcp reject with tcp reset`): taken as \
+             printed, for both families. Give `nft --debug=netlink list ruleset` output as \
+             another --ruleset and the audit reads the family from it",
+        ),
+        reader.unchecked.note(
+            "compare",
+            "a header field with a range",
+            "which nft 1.0.6 also prints for two comparisons of different fields (`tcp sport >= \
+             1000 tcp dport <= 2000` is listed `tcp dport 1000-2000`): taken as printed. Give \
+             `nft --debug=netlink list ruleset` output as another --ruleset and the audit tells \
+             them apart",
+        ),
+    ];
+    reader.r.notes.extend(notes.into_iter().flatten());
     reader.r.finish();
     Ok(reader.r)
 }
@@ -84,12 +81,36 @@ struct Reader {
     maps: BTreeMap<(Family, String, String), Vec<Value>>,
     /// What the bytecode listing found, if one was given.
     bytecode: Option<netlink::Bytecode>,
-    /// Without one: how many rules have a range on a header field in their listing (which
-    /// may be a misprint), and the first (`family table chain, handle N`).
-    unchecked: (usize, Option<String>),
-    /// Without one: how many rules of an `inet` table reject with a TCP reset with no
-    /// family in their listing (which may have left it out), and the first.
-    unchecked_resets: (usize, Option<String>),
+    /// Without one: the rules with a range on a header field in their listing (which may be
+    /// a misprint).
+    unchecked: Unchecked,
+    /// Without one: the rules of an `inet` table that reject with a TCP reset with no family
+    /// in their listing (which may have left it out).
+    unchecked_resets: Unchecked,
+}
+
+/// Rules whose listing may be misprinted, for a note: how many, and the first (`family
+/// table chain, handle N`).
+#[derive(Default)]
+struct Unchecked {
+    count: usize,
+    first: Option<String>,
+}
+
+impl Unchecked {
+    fn add(&mut self, name: impl FnOnce() -> String) {
+        self.count += 1;
+        self.first.get_or_insert_with(name);
+    }
+
+    /// `N rules of the JSON listing VERB WHAT (the first: …), REST`, if there are any.
+    fn note(&self, verb: &str, what: &str, rest: &str) -> Option<String> {
+        let (n, first) = (self.count, self.first.as_ref()?);
+        let (s, z) = if n == 1 { ("", "s") } else { ("s", "") };
+        Some(format!(
+            "{n} rule{s} of the JSON listing {verb}{z} {what} (the first: {first}), {rest}"
+        ))
+    }
 }
 
 impl Reader {
@@ -235,12 +256,10 @@ impl Reader {
         let (family, table, chain, handle) = key;
         let name = || format!("{family} {table} {chain}, handle {handle}");
         if all().any(json::payload_range) {
-            self.unchecked.0 += 1;
-            self.unchecked.1.get_or_insert_with(name);
+            self.unchecked.add(name);
         }
         if family == "inet" && json::reset_without_family(all()) {
-            self.unchecked_resets.0 += 1;
-            self.unchecked_resets.1.get_or_insert_with(name);
+            self.unchecked_resets.add(name);
         }
     }
 
