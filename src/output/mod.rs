@@ -15,6 +15,9 @@ use similar::TextDiff;
 use crate::text::written_by_fwgen;
 
 mod links;
+mod unfinished;
+
+pub use unfinished::remove_created_dirs;
 
 /// Why an output file could not be written.
 #[derive(Debug, thiserror::Error)]
@@ -399,6 +402,7 @@ impl Prepared {
         } = self;
         let (paths, staged): (Vec<PathBuf>, Vec<Staged>) = staged.into_iter().unzip();
         commit(staged)?;
+        unfinished::keep_dirs();
         applied.written.extend(paths);
         for (path, target, contents) in streams {
             write_through(&target, contents.as_bytes()).map_err(|e| io_error(&path, e))?;
@@ -450,48 +454,6 @@ fn write_through(path: &Path, contents: &[u8]) -> std::io::Result<()> {
     f.flush()
 }
 
-/// Temporary files that exist right now: removed by [`remove_temporary_files`] when a signal
-/// ends the run, so that an interrupt leaves no `.fwgen-*` file behind. A set: a fleet's
-/// build stages thousands, each removed from it when renamed into place.
-static TEMPORARY: std::sync::Mutex<std::collections::BTreeSet<PathBuf>> =
-    std::sync::Mutex::new(std::collections::BTreeSet::new());
-
-/// Before this run's first temporary file or directory: on SIGINT, SIGTERM or SIGHUP, remove
-/// them, then exit as a shell reports a signal (128 + 2). Installed here, on first use, not at
-/// start: the handler runs on a thread of its own, which a run that writes nothing (`fwgen
-/// products`, output to standard output, the guard of `fwgen apply`, which must outlive the
-/// hang-up of the session that started it) never pays for.
-fn clean_up_on_signals() {
-    static ONCE: std::sync::Once = std::sync::Once::new();
-    ONCE.call_once(|| {
-        let _ = ctrlc::set_handler(|| {
-            remove_temporary_files();
-            remove_created_dirs();
-            std::process::exit(130);
-        });
-    });
-}
-
-fn untrack(path: &Path) {
-    if let Ok(mut t) = TEMPORARY.lock() {
-        t.remove(path);
-    }
-}
-
-/// Remove every temporary file of this run (called on SIGINT, SIGTERM or SIGHUP, before the
-/// process exits). Holding the lock keeps a rename from racing with the removal: a file is
-/// either renamed into place or removed, never left as `.fwgen-*`.
-pub fn remove_temporary_files() {
-    let guard = TEMPORARY.lock();
-    if let Ok(t) = &guard {
-        for p in t.iter() {
-            let _ = std::fs::remove_file(p);
-        }
-    }
-    // Keep the lock: the process exits next, and no rename may start after the removal.
-    std::mem::forget(guard);
-}
-
 /// A file written to a temporary name beside its destination, not yet flushed or renamed.
 /// It is closed (a build may stage thousands of files: firewalld has one per service) and
 /// removed again if it is dropped before the rename.
@@ -503,9 +465,9 @@ struct Staged {
 
 impl Drop for Staged {
     fn drop(&mut self) {
-        // Not renamed: the TempPath removes the file; forget it here too.
-        if let Some(tmp) = &self.tmp {
-            untrack(tmp);
+        // Not renamed: removed.
+        if let Some(tmp) = self.tmp.take() {
+            let _ = unfinished::finish_file(tmp, None);
         }
     }
 }
@@ -515,6 +477,8 @@ impl Drop for Staged {
 /// never empty or torn (the directories are not flushed: a rename may be undone by a crash,
 /// which leaves the old file).
 fn commit(staged: Vec<Staged>) -> Result<(), OutputError> {
+    // An interrupted run puts nothing in place.
+    unfinished::checkpoint();
     // Parallel flushes pay off for many files; for a few, starting threads costs more.
     for result in crate::par::map(&staged, staged.len() > 8, |s| {
         let Some(tmp) = &s.tmp else { return Ok(()) };
@@ -524,15 +488,11 @@ fn commit(staged: Vec<Staged>) -> Result<(), OutputError> {
     }) {
         result?;
     }
+    unfinished::checkpoint();
     for mut s in staged {
         let Some(tmp) = s.tmp.take() else { continue };
-        let name = tmp.to_path_buf();
-        // Under the lock a signal's clean-up waits until the rename is done (or has not begun).
-        let held = TEMPORARY.lock();
-        let renamed = tmp.persist(&s.path);
-        drop(held);
-        match renamed {
-            Ok(()) => untrack(&name),
+        match unfinished::finish_file(tmp, Some(&s.path)) {
+            Ok(()) => {}
             Err(e) => {
                 s.tmp = Some(e.path);
                 return Err(io_error(&s.path, e.error));
@@ -562,22 +522,21 @@ fn stage(path: &Path, target: &Path, contents: &[u8]) -> Result<Staged, OutputEr
     }
     // A random name, created with O_EXCL: a stale `.fwgen-*` file, or a symlink planted with
     // such a name, is never opened or followed.
-    clean_up_on_signals();
-    // Created and tracked under the lock: a signal's clean-up waits for both, so a file that
-    // exists is always one it removes.
-    let mut tmp = {
-        let mut tracked = TEMPORARY
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner);
-        let tmp = tempfile::Builder::new()
+    let (mut file, staged) = unfinished::new_file(|| {
+        let (file, tmp) = tempfile::Builder::new()
             .prefix(".fwgen-")
-            .tempfile_in(dir)
-            .map_err(|e| err(e.to_string()))?;
-        tracked.insert(tmp.path().to_path_buf());
-        tmp
-    };
-    tmp.write_all(contents).map_err(|e| err(e.to_string()))?;
-    crate::sys::start_writeback(tmp.as_file());
+            .tempfile_in(dir)?
+            .into_parts();
+        let name = tmp.to_path_buf();
+        let staged = Staged {
+            tmp: Some(tmp),
+            path: target.to_path_buf(),
+        };
+        Ok(((file, staged), name))
+    })
+    .map_err(|e| err(e.to_string()))?;
+    file.write_all(contents).map_err(|e| err(e.to_string()))?;
+    crate::sys::start_writeback(&file);
     // The temporary file is private (0600); give the result the replaced file's permission
     // bits, or the usual 0644 for a new file, and never set-user-id, set-group-id or sticky
     // bits, whatever the replaced file (or a symlink's target) had.
@@ -585,13 +544,10 @@ fn stage(path: &Path, target: &Path, contents: &[u8]) -> Result<Staged, OutputEr
     {
         use std::os::unix::fs::PermissionsExt;
         let mode = std::fs::metadata(target).map_or(0o644, |m| m.permissions().mode() & 0o777);
-        std::fs::set_permissions(tmp.path(), std::fs::Permissions::from_mode(mode))
+        file.set_permissions(std::fs::Permissions::from_mode(mode))
             .map_err(|e| err(e.to_string()))?;
     }
-    Ok(Staged {
-        tmp: Some(tmp.into_temp_path()),
-        path: target.to_path_buf(),
-    })
+    Ok(staged)
 }
 
 /// Create `dir` and its missing parents.
@@ -613,36 +569,15 @@ pub fn create_dirs(dir: &Path) -> Result<(), OutputError> {
 
 /// Create one directory (its parent must exist). Another run creating it at the same moment
 /// is no error (two `fwgen build` runs on one manifest). A directory this run created is
-/// remembered, so that [`remove_created_dirs`] can take it away again if the run fails.
+/// removed again if the run fails ([`remove_created_dirs`]) or is interrupted.
 pub fn create_dir(dir: &Path, what: &str) -> Result<(), OutputError> {
-    clean_up_on_signals();
-    // Created and remembered under the lock, as temporary files are (see `stage`).
-    let mut created = CREATED
-        .lock()
-        .unwrap_or_else(std::sync::PoisonError::into_inner);
-    match std::fs::create_dir(dir) {
-        Ok(()) => {
-            created.push(dir.to_path_buf());
-            Ok(())
-        }
+    match unfinished::new_dir(dir) {
+        Ok(()) => Ok(()),
         Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists && dir.is_dir() => Ok(()),
         Err(e) => Err(OutputError {
             path: dir.to_path_buf(),
             reason: format!("{what}: {e}"),
         }),
-    }
-}
-
-/// Directories this run created, in order.
-static CREATED: std::sync::Mutex<Vec<PathBuf>> = std::sync::Mutex::new(Vec::new());
-
-/// After a failed run: remove the directories it created that are still empty, deepest
-/// first, so a failure leaves no trace (a directory that holds anything stays).
-pub fn remove_created_dirs() {
-    if let Ok(mut c) = CREATED.lock() {
-        while let Some(d) = c.pop() {
-            let _ = std::fs::remove_dir(d);
-        }
     }
 }
 

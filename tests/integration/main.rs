@@ -8,7 +8,7 @@
 //!   every target, structural checks, the exact audit of its nftables and iptables), `generate` (selection, determinism, output), `cisco` (ACL parsing with cisco-acl and the evaluator comparison), `report`
 //!   (reviews, Chromium), `live` (packets through namespaces), `names` (ip-ranges, lock files,
 //!   DNS-filled sets with a real dnsmasq), `least_privilege`, `messages` (what a run says is true), `outputs` and `hardening`
-//!   (files, devices, signals, hostile sizes), `hostile` (hostile text), `errors`
+//!   (files, devices, hostile sizes), `signals` (what an interrupted run leaves behind), `hostile` (hostile text), `errors`
 //!   (diagnostics snapshots), `pipeline` (manifests and `build`), `properties` (proptest),
 //!   `readme` and `examples` (documentation stays true), `cli`, `coverage`,
 //!   `fuzz_regressions`, `icmp` (a site's pings in every backend, live), `audit` (fwgen audit against real packets), `audit_exact` (the audit equals the kernel on generated rulesets), `audit_hostile` (what an
@@ -54,6 +54,7 @@ mod powershell;
 mod properties;
 mod readme;
 mod report;
+mod signals;
 mod site_entries;
 mod site_init;
 mod tools;
