@@ -291,11 +291,17 @@ pub fn run() -> ExitCode {
     // anstream writes colour only to a terminal, and never with NO_COLOR set.
     match execute(args) {
         Ok(report) => {
+            // One write: a build's notes are a line per file.
+            let mut text = String::new();
             for w in &report.warnings {
-                anstream::eprintln!("{WARNING}warning:{WARNING:#} {w}");
+                text.push_str(&format!("{WARNING}warning:{WARNING:#} {w}\n"));
             }
             for n in &report.notes {
-                anstream::eprintln!("{n}");
+                text.push_str(n);
+                text.push('\n');
+            }
+            if !text.is_empty() {
+                let _ = anstream::stderr().write_all(text.as_bytes());
             }
             // A closed pipe (`fwgen … | head`) is not an error worth reporting; any other
             // write error (a full disk behind `> file`) is: the output is incomplete.

@@ -35,7 +35,10 @@ pub(crate) fn read_text_within(p: &Path, limit: u64) -> Result<String, Problem> 
     }
     // A device or a FIFO has no length (`/dev/zero`, `<(cat big)`): read at most one byte past
     // the limit, whatever it is.
-    let mut bytes = Vec::new();
+    // Room for a regular file's length and the byte that would be one too many: read in one
+    // call, not in ever larger pieces.
+    let room = usize::try_from(meta.len().min(limit)).map_or(0, |n| n.saturating_add(1));
+    let mut bytes = Vec::with_capacity(room);
     std::fs::File::open(p)
         .and_then(|f| f.take(limit + 1).read_to_end(&mut bytes))
         .map_err(Problem::read)?;
