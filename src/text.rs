@@ -36,6 +36,33 @@ pub fn aerleon_comment(text: &str, max_bytes: usize) -> String {
 /// `drop` go, and the result is cut on a character boundary to at most `max_bytes` bytes.
 /// For formats that escape quotes themselves (XML), `drop` is empty.
 pub fn flatten(text: &str, max_bytes: usize, drop: &[char]) -> String {
+    if already_flat(text, max_bytes, drop) {
+        return text.to_string();
+    }
+    flatten_chars(text, max_bytes, drop)
+}
+
+/// Whether [`flatten`] would give `text` back as it is: printable ASCII, no space first, last
+/// or after another, none of `drop`, short enough. Most text is (every header line a build
+/// writes): one look at each byte instead of a character's every test (a small build spent
+/// 0.14 M of its 4.3 M instructions flattening header lines).
+fn already_flat(text: &str, max_bytes: usize, drop: &[char]) -> bool {
+    let b = text.as_bytes();
+    if b.len() > max_bytes || b.first() == Some(&b' ') || b.last() == Some(&b' ') {
+        return false;
+    }
+    let mut prev = 0u8;
+    b.iter().all(|&c| {
+        let plain = (b' '..=b'~').contains(&c)
+            && !(c == b' ' && prev == b' ')
+            && !drop.contains(&char::from(c));
+        prev = c;
+        plain
+    })
+}
+
+/// [`flatten`], a character at a time.
+fn flatten_chars(text: &str, max_bytes: usize, drop: &[char]) -> String {
     let mut out = String::with_capacity(text.len().min(max_bytes));
     for c in text.chars() {
         let c = match c {
@@ -207,6 +234,31 @@ pub fn ascii(text: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// The shortcut gives what the character-by-character path gives, on text made of the
+    /// characters that matter (spaces, tabs, controls, quotes, invisible and wide ones).
+    #[test]
+    fn flat_text_is_returned_as_the_long_way_would() {
+        use proptest::prelude::*;
+        let chars = proptest::sample::select(vec![
+            'a', 'Z', '0', ' ', ' ', '\t', '\n', '\r', '\u{7f}', '\u{1}', '"', '\'', '~', 'é',
+            '\u{202e}', '\u{200b}', '\u{a0}', '中',
+        ]);
+        let text =
+            proptest::collection::vec(chars, 0..24).prop_map(|v| v.into_iter().collect::<String>());
+        let drops = proptest::sample::select(vec![vec![], vec!['"'], vec!['"', '\'']]);
+        let mut runner = proptest::test_runner::TestRunner::default();
+        runner
+            .run(&(text, 0usize..30, drops), |(text, max, drop)| {
+                prop_assert_eq!(flatten(&text, max, &drop), flatten_chars(&text, max, &drop));
+                Ok(())
+            })
+            .unwrap();
+        assert!(already_flat("a b ~", 5, &[]));
+        for not in ["a  b", " a", "a ", "a\tb", "é", "ab\"", "abcdef"] {
+            assert!(!already_flat(not, 5, &['"']), "{not:?}");
+        }
+    }
 
     #[test]
     fn hex_is_two_lower_case_digits_a_byte() {
