@@ -105,7 +105,7 @@ fn generate_over_old(site: &std::path::Path, out: &std::path::Path) -> std::proc
 /// See: issue "Safe to run as root and in CI", item 3.
 #[test]
 fn a_signal_while_staging_leaves_no_temporary_file() {
-    use rustix::process::{Pid, Signal, kill_process};
+    use rustix::process::Signal;
     let dir = tempfile::tempdir().unwrap();
     let (site, _) = million_site(dir.path());
     let out_dir = dir.path().join("out");
@@ -128,22 +128,7 @@ fn a_signal_while_staging_leaves_no_temporary_file() {
         let mut landed = false;
         for _ in 0..TRIES {
             let mut child = generate_over_old(&site, &out);
-            let start = Instant::now();
-            let mut seen = false;
-            while start.elapsed() < Duration::from_secs(60) {
-                if !temporaries().is_empty() {
-                    seen = true;
-                    break;
-                }
-                if child.try_wait().unwrap().is_some() {
-                    break;
-                }
-                std::thread::sleep(Duration::from_micros(200));
-            }
-            if seen {
-                // The child has not been waited for, so its id is still its own.
-                let _ = kill_process(Pid::from_child(&child), signal);
-            }
+            let seen = signal_when(&mut child, || !temporaries().is_empty(), signal);
             let status = child.wait().unwrap();
             assert_eq!(
                 temporaries(),
@@ -180,6 +165,29 @@ fn manifest_into_new_dir(dir: &std::path::Path, site: &std::path::Path, fifo: Op
         ));
     }
     std::fs::write(dir.join("fwgen.yaml"), m).unwrap();
+}
+
+/// Wait (up to a minute) until `ready` holds, then send `signal` at once: whether it was sent
+/// (a run that ends first is not signalled).
+fn signal_when(
+    child: &mut std::process::Child,
+    ready: impl Fn() -> bool,
+    signal: rustix::process::Signal,
+) -> bool {
+    use rustix::process::{Pid, kill_process};
+    let start = Instant::now();
+    while start.elapsed() < Duration::from_secs(60) {
+        if ready() {
+            // The child has not been waited for, so its id is still its own.
+            let _ = kill_process(Pid::from_child(child), signal);
+            return true;
+        }
+        if child.try_wait().unwrap().is_some() {
+            return false;
+        }
+        std::thread::sleep(Duration::from_micros(200));
+    }
+    false
 }
 
 fn build_in(dir: &std::path::Path) -> std::process::Child {
@@ -252,7 +260,7 @@ fn a_signal_after_the_files_are_in_place_ends_the_run_at_once() {
 /// loaded machine, is tried again.
 #[test]
 fn a_signal_while_staging_removes_the_directories_the_run_made() {
-    use rustix::process::{Pid, Signal, kill_process};
+    use rustix::process::Signal;
     let dir = tempfile::tempdir().unwrap();
     let (site, _) = million_site(dir.path());
     manifest_into_new_dir(dir.path(), &site, None);
@@ -268,21 +276,7 @@ fn a_signal_while_staging_removes_the_directories_the_run_made() {
     for _ in 0..TRIES {
         let _ = std::fs::remove_dir_all(dir.path().join("out"));
         let mut child = build_in(dir.path());
-        let start = Instant::now();
-        let mut seen = false;
-        while start.elapsed() < Duration::from_secs(60) {
-            if staged() {
-                seen = true;
-                break;
-            }
-            if child.try_wait().unwrap().is_some() {
-                break;
-            }
-            std::thread::sleep(Duration::from_micros(200));
-        }
-        if seen {
-            let _ = kill_process(Pid::from_child(&child), Signal::INT);
-        }
+        let seen = signal_when(&mut child, staged, Signal::INT);
         let code = exit_within(&mut child, 60).expect("the interrupted build never ended");
         if seen && code == Some(130) {
             assert!(
