@@ -28,6 +28,14 @@ static UNFINISHED: Mutex<Unfinished> = Mutex::new(Unfinished {
     dirs: Vec::new(),
 });
 
+static FLAGS: OnceLock<Option<Flags>> = OnceLock::new();
+
+/// The handlers' flags, if [`register`]ed: a run that has made nothing registers nothing,
+/// even on its way out through [`remove_created_dirs`].
+fn flags() -> Option<&'static Flags> {
+    FLAGS.get().and_then(Option::as_ref)
+}
+
 /// What the signal handler reads and sets.
 struct Flags {
     /// Nothing unfinished: a signal ends the run at once. False from just before a file or
@@ -41,8 +49,7 @@ struct Flags {
 /// writes nothing (`fwgen products`, output to standard output, the guard of `fwgen apply`,
 /// which must outlive the hang-up of the session that started it) keeps the default actions.
 /// `None` if they could not be registered: a signal then ends the run as it would anyway.
-fn flags() -> Option<&'static Flags> {
-    static FLAGS: OnceLock<Option<Flags>> = OnceLock::new();
+fn register() -> Option<&'static Flags> {
     FLAGS
         .get_or_init(|| {
             let flags = Flags {
@@ -82,9 +89,10 @@ impl Unfinished {
     }
 }
 
-/// After a change: if a signal came meanwhile, remove what is unfinished and exit (130).
-/// Under the lock, which is never released: no file is made or renamed after the removal.
-fn exit_if_signalled() {
+/// A step where nothing is half made: if a signal came, remove what is unfinished and exit
+/// (130). Under the lock, which is never released: no file is made or renamed after the
+/// removal.
+pub(super) fn checkpoint() {
     if !flags().is_some_and(|f| f.signalled.load(Ordering::SeqCst)) {
         return;
     }
@@ -97,45 +105,46 @@ fn exit_if_signalled() {
     std::process::exit(130);
 }
 
-/// A step where nothing is half made: if a signal came, remove what is unfinished and exit.
-pub(super) fn checkpoint() {
-    exit_if_signalled();
+/// Change what is unfinished with `f` under the lock, tell the handler, then act on a signal
+/// that came meanwhile.
+fn change<R>(f: impl FnOnce(&mut Unfinished) -> R) -> R {
+    let result = {
+        let mut u = lock();
+        let result = f(&mut u);
+        u.publish();
+        result
+    };
+    checkpoint();
+    result
 }
 
 /// Make a file or directory with `make`, which returns the path it made: tracked from just
 /// before it exists, so that a signal meanwhile finds it unfinished and removes it.
 fn made<T>(dir: bool, make: impl FnOnce() -> std::io::Result<(T, PathBuf)>) -> std::io::Result<T> {
-    let result = {
-        let mut u = lock();
-        if let Some(f) = flags() {
+    change(|u| {
+        if let Some(f) = register() {
             f.clean.store(false, Ordering::SeqCst);
         }
-        let result = make().map(|(made, path)| {
+        make().map(|(made, path)| {
             if dir {
                 u.dirs.push(path);
             } else {
                 u.files.insert(path);
             }
             made
-        });
-        u.publish();
-        result
-    };
-    exit_if_signalled();
-    result
+        })
+    })
 }
 
 /// A new temporary file, by `make` (which returns it with its path).
 pub(super) fn new_file<T>(
     make: impl FnOnce() -> std::io::Result<(T, PathBuf)>,
 ) -> std::io::Result<T> {
-    flags();
     made(false, make)
 }
 
 /// A new directory (an error if anything of that name exists).
 pub(super) fn new_dir(dir: &Path) -> std::io::Result<()> {
-    flags();
     made(true, || {
         std::fs::create_dir(dir).map(|()| ((), dir.to_path_buf()))
     })
@@ -146,8 +155,7 @@ pub(super) fn finish_file(
     tmp: tempfile::TempPath,
     path: Option<&Path>,
 ) -> Result<(), tempfile::PathPersistError> {
-    let result = {
-        let mut u = lock();
+    change(|u| {
         let name = tmp.to_path_buf();
         let result = match path {
             Some(path) => tmp.persist(path),
@@ -158,34 +166,21 @@ pub(super) fn finish_file(
         };
         if result.is_ok() {
             u.files.remove(&name);
-            u.publish();
         }
         result
-    };
-    exit_if_signalled();
-    result
+    })
 }
 
 /// Every file is in place: the directories this run created hold them, and are no longer its
 /// to remove.
 pub(super) fn keep_dirs() {
-    {
-        let mut u = lock();
-        u.dirs.clear();
-        u.publish();
-    }
-    exit_if_signalled();
+    change(|u| u.dirs.clear());
 }
 
 /// After a failed run: remove the directories it created that are still empty, deepest
 /// first, so that a failure leaves no trace (a directory that holds anything stays).
 pub fn remove_created_dirs() {
-    {
-        let mut u = lock();
-        remove_dirs(&mut u);
-        u.publish();
-    }
-    exit_if_signalled();
+    change(remove_dirs);
 }
 
 fn remove_dirs(u: &mut Unfinished) {
