@@ -358,12 +358,23 @@ fn build(files: &[SourceFile], only: Only<'_>) -> Result<Catalogue, Diagnostics>
         return Err(Diagnostics(errors));
     }
     let digest = hex(&hasher.finalize());
-    // A big file is parsed on several threads, each in a malloc arena of its own: what a
-    // thread's parse freed stays in its arena, where the main thread's selection cannot reuse
-    // it, and is counted in the peak (7 of 13 MB in the parsing thread's arena for 20,000
-    // entries; 59 to 62 MB peak before, 56 to 57 after; docs/src/performance.md).
-    crate::sys::give_back_freed_memory();
+    give_back_parsing_memory(files, only);
     Ok(Catalogue { products, digest })
+}
+
+/// A big file is parsed on several threads, each in a malloc arena of its own: what a
+/// thread's parse freed stays in its arena, where the main thread's selection cannot reuse
+/// it, and is counted in the peak (7 of 13 MB in the parsing thread's arena for 20,000
+/// entries; 59 to 62 MB peak before, 56 to 57 after; docs/src/performance.md). A parse on
+/// this thread freed into the arena the rest of the run allocates from: giving that back
+/// would only have the next allocations fault the same pages in again.
+fn give_back_parsing_memory(files: &[SourceFile], only: Only<'_>) {
+    if files
+        .iter()
+        .any(|f| f.wanted(only) && f.text.len() >= split::MIN_BYTES)
+    {
+        crate::sys::give_back_freed_memory();
+    }
 }
 
 /// The ids a product version declares, for checking references to them.
