@@ -12,6 +12,7 @@ use std::collections::VecDeque;
 use std::ffi::OsString;
 use std::os::unix::fs::MetadataExt;
 use std::path::{Component, Path, PathBuf};
+use std::sync::OnceLock;
 
 /// Why a path could not be resolved.
 #[derive(Debug, PartialEq, Eq)]
@@ -46,13 +47,22 @@ fn euid() -> u32 {
     rustix::process::geteuid().as_raw()
 }
 
+/// The working directory, asked once: fwgen never changes it, and a build resolves every
+/// file it writes against it.
+fn current_dir() -> Result<PathBuf, LinkError> {
+    static CWD: OnceLock<Result<PathBuf, String>> = OnceLock::new();
+    CWD.get_or_init(|| std::env::current_dir().map_err(|e| e.to_string()))
+        .clone()
+        .map_err(LinkError::Other)
+}
+
 /// Where `path` leads, every link followed (relative ones against their own directory), as
 /// an absolute path that may not exist yet; or why a link on the way must not be followed.
 pub(super) fn resolve(path: &Path) -> Result<PathBuf, LinkError> {
     let mut done = if path.is_absolute() {
         PathBuf::from("/")
     } else {
-        std::env::current_dir().map_err(|e| LinkError::Other(e.to_string()))?
+        current_dir()?
     };
     let mut todo: VecDeque<Step> = steps(path).collect();
     // Links followed: (the link, its owner).

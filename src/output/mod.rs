@@ -9,6 +9,7 @@
 
 use std::io::Write;
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicUsize, Ordering};
 
 use similar::TextDiff;
 
@@ -257,7 +258,20 @@ const MAX_COMPARE: u64 = 256 * 1024 * 1024;
 enum OnDisk {
     Missing,
     Same,
-    Different,
+    /// Another file, with these permission bits.
+    Different(u32),
+}
+
+impl OnDisk {
+    /// The permission bits a new file at this place gets: the replaced file's, or the usual
+    /// 0644; never set-user-id, set-group-id or sticky bits, whatever the replaced file (or
+    /// a symlink's target) had.
+    fn mode(&self) -> u32 {
+        match self {
+            OnDisk::Different(mode) => mode & 0o777,
+            OnDisk::Missing | OnDisk::Same => 0o644,
+        }
+    }
 }
 
 /// The existing file at `path` against `new`, read a piece at a time and only as far as the
@@ -267,11 +281,14 @@ enum OnDisk {
 fn compare_existing(path: &Path, new: &[u8]) -> Result<OnDisk, OutputError> {
     use std::io::Read;
     let err = |e| io_error(path, e);
+    use std::os::unix::fs::PermissionsExt;
     let Some(mut file) = open_existing(path)? else {
         return Ok(OnDisk::Missing);
     };
-    if file.metadata().map_err(err)?.len() != new.len() as u64 {
-        return Ok(OnDisk::Different);
+    let meta = file.metadata().map_err(err)?;
+    let different = OnDisk::Different(meta.permissions().mode());
+    if meta.len() != new.len() as u64 {
+        return Ok(different);
     }
     let mut buf = vec![0; 64 * 1024];
     let mut rest = new;
@@ -279,17 +296,17 @@ fn compare_existing(path: &Path, new: &[u8]) -> Result<OnDisk, OutputError> {
         let n = file.read(&mut buf).map_err(err)?;
         let (Some(read), Some(expected)) = (buf.get(..n), rest.get(..n)) else {
             // Longer than it said (it grew as we read): not what we would write.
-            return Ok(OnDisk::Different);
+            return Ok(different);
         };
         if n == 0 {
             return Ok(if rest.is_empty() {
                 OnDisk::Same
             } else {
-                OnDisk::Different
+                different
             });
         }
         if read != expected {
-            return Ok(OnDisk::Different);
+            return Ok(different);
         }
         rest = rest.get(n..).unwrap_or_default();
     }
@@ -353,7 +370,8 @@ impl Prepared {
                 }
                 Destination::File(target) => target,
             };
-            if compare_existing(&target, p.contents.as_bytes())? == OnDisk::Same {
+            let on_disk = compare_existing(&target, p.contents.as_bytes())?;
+            if on_disk == OnDisk::Same {
                 prepared.applied.unchanged.push(p.path.clone());
                 continue;
             }
@@ -363,11 +381,11 @@ impl Prepared {
                     let diff = stale_diff(&p.path, old.as_deref(), &p.contents);
                     prepared.applied.stale.push((p.path.clone(), diff));
                 }
-                Mode::Write => changed.push((p, target)),
+                Mode::Write => changed.push((p, target, on_disk.mode())),
             }
         }
-        for (p, target) in changed {
-            let staged = stage(&p.path, &target, p.contents.as_bytes())?;
+        for (p, target, mode) in changed {
+            let staged = stage(&p.path, &target, p.contents.as_bytes(), mode)?;
             prepared.staged.push((p.path.clone(), staged));
         }
         Ok(prepared)
@@ -454,13 +472,42 @@ fn write_through(path: &Path, contents: &[u8]) -> std::io::Result<()> {
     f.flush()
 }
 
-/// A file written to a temporary name beside its destination, not yet flushed or renamed.
-/// It is closed (a build may stage thousands of files: firewalld has one per service) and
+/// A file written to a temporary name beside its destination, not yet flushed or renamed;
 /// removed again if it is dropped before the rename.
 struct Staged {
     /// `None` once renamed into place.
     tmp: Option<tempfile::TempPath>,
+    /// The file, still open for its flush, unless too many are ([`KeptOpen`]).
+    open: Option<KeptOpen>,
     path: PathBuf,
+}
+
+/// Staged files kept open until their flush, at most this many at a time. A build of a few
+/// files then flushes each without opening it again (an `openat` and a `close` a file); one
+/// of thousands (firewalld has a file per service) closes the rest, far below the usual limit
+/// of 1,024 open files.
+const KEEP_OPEN: usize = 64;
+
+static KEPT_OPEN: AtomicUsize = AtomicUsize::new(0);
+
+/// A staged file kept open, counted in [`KEPT_OPEN`] until it is closed.
+struct KeptOpen(std::fs::File);
+
+impl KeptOpen {
+    fn new(file: std::fs::File) -> Option<KeptOpen> {
+        if KEPT_OPEN.fetch_add(1, Ordering::SeqCst) < KEEP_OPEN {
+            Some(KeptOpen(file))
+        } else {
+            KEPT_OPEN.fetch_sub(1, Ordering::SeqCst);
+            None
+        }
+    }
+}
+
+impl Drop for KeptOpen {
+    fn drop(&mut self) {
+        KEPT_OPEN.fetch_sub(1, Ordering::SeqCst);
+    }
 }
 
 impl Drop for Staged {
@@ -482,15 +529,18 @@ fn commit(staged: Vec<Staged>) -> Result<(), OutputError> {
     // Parallel flushes pay off for many files; for a few, starting threads costs more.
     for result in crate::par::map(&staged, staged.len() > 8, |s| {
         let Some(tmp) = &s.tmp else { return Ok(()) };
-        std::fs::File::open(tmp)
-            .and_then(|f| f.sync_data())
-            .map_err(|e| io_error(&s.path, e))
+        match &s.open {
+            Some(KeptOpen(file)) => file.sync_data(),
+            None => std::fs::File::open(tmp).and_then(|f| f.sync_data()),
+        }
+        .map_err(|e| io_error(&s.path, e))
     }) {
         result?;
     }
     unfinished::checkpoint();
     for mut s in staged {
         let Some(tmp) = s.tmp.take() else { continue };
+        s.open = None;
         match unfinished::finish_file(tmp, Some(&s.path)) {
             Ok(()) => {}
             Err(e) => {
@@ -510,19 +560,18 @@ fn parent_dir(path: &Path) -> &Path {
 }
 
 /// Write `contents` to a private temporary file beside `target` (the regular file `path`
-/// leads to), with the mode `target` will have. `path` names the file in errors.
-fn stage(path: &Path, target: &Path, contents: &[u8]) -> Result<Staged, OutputError> {
+/// leads to), then give it `mode`, the permission bits `target` will have ([`OnDisk::mode`]).
+/// `path` names the file in errors.
+fn stage(path: &Path, target: &Path, contents: &[u8], mode: u32) -> Result<Staged, OutputError> {
+    use std::os::unix::fs::PermissionsExt;
     let err = |reason: String| OutputError {
         path: path.to_path_buf(),
         reason,
     };
     let dir = parent_dir(target);
-    if !dir.is_dir() {
-        return Err(err(format!("directory `{}` does not exist", dir.display())));
-    }
     // A random name, created with O_EXCL: a stale `.fwgen-*` file, or a symlink planted with
     // such a name, is never opened or followed.
-    let (mut file, staged) = unfinished::new_file(|| {
+    let (mut file, mut staged) = unfinished::new_file(|| {
         let (file, tmp) = tempfile::Builder::new()
             .prefix(".fwgen-")
             .tempfile_in(dir)?
@@ -530,23 +579,23 @@ fn stage(path: &Path, target: &Path, contents: &[u8]) -> Result<Staged, OutputEr
         let name = tmp.to_path_buf();
         let staged = Staged {
             tmp: Some(tmp),
+            open: None,
             path: target.to_path_buf(),
         };
         Ok(((file, staged), name))
     })
-    .map_err(|e| err(e.to_string()))?;
+    .map_err(|e| {
+        err(if dir.is_dir() {
+            e.to_string()
+        } else {
+            format!("directory `{}` does not exist", dir.display())
+        })
+    })?;
     file.write_all(contents).map_err(|e| err(e.to_string()))?;
     crate::sys::start_writeback(&file);
-    // The temporary file is private (0600); give the result the replaced file's permission
-    // bits, or the usual 0644 for a new file, and never set-user-id, set-group-id or sticky
-    // bits, whatever the replaced file (or a symlink's target) had.
-    #[cfg(unix)]
-    {
-        use std::os::unix::fs::PermissionsExt;
-        let mode = std::fs::metadata(target).map_or(0o644, |m| m.permissions().mode() & 0o777);
-        file.set_permissions(std::fs::Permissions::from_mode(mode))
-            .map_err(|e| err(e.to_string()))?;
-    }
+    file.set_permissions(std::fs::Permissions::from_mode(mode))
+        .map_err(|e| err(e.to_string()))?;
+    staged.open = KeptOpen::new(file);
     Ok(staged)
 }
 
@@ -598,15 +647,54 @@ mod tests {
         if let Some(b) = last.last_mut() {
             *b ^= 1;
         }
-        assert_eq!(compare_existing(&f, &last).unwrap(), OnDisk::Different);
+        assert!(matches!(
+            compare_existing(&f, &last).unwrap(),
+            OnDisk::Different(_)
+        ));
         let shorter = new.get(..new.len() - 1).unwrap();
-        assert_eq!(compare_existing(&f, shorter).unwrap(), OnDisk::Different);
+        assert!(matches!(
+            compare_existing(&f, shorter).unwrap(),
+            OnDisk::Different(_)
+        ));
         let mut longer = new.clone();
         longer.push(0);
-        assert_eq!(compare_existing(&f, &longer).unwrap(), OnDisk::Different);
-        assert_eq!(compare_existing(&f, b"").unwrap(), OnDisk::Different);
+        assert!(matches!(
+            compare_existing(&f, &longer).unwrap(),
+            OnDisk::Different(_)
+        ));
+        assert!(matches!(
+            compare_existing(&f, b"").unwrap(),
+            OnDisk::Different(_)
+        ));
         std::fs::write(&f, "").unwrap();
         assert_eq!(compare_existing(&f, b"").unwrap(), OnDisk::Same);
+    }
+
+    /// Past [`KEEP_OPEN`] staged files, the rest are closed and opened again for their
+    /// flush: every file is written all the same, and no temporary file is left.
+    #[test]
+    fn more_files_than_are_kept_open_are_all_written() {
+        let dir = tempfile::tempdir().unwrap();
+        let plan: Vec<Planned> = (0..KEEP_OPEN * 2 + 3)
+            .map(|i| Planned {
+                path: dir.path().join(format!("f{i}")),
+                contents: format!("file {i}\n"),
+            })
+            .collect();
+        let prepared = Prepared::new(&plan, Mode::Write).unwrap();
+        let open = prepared.staged.iter().filter(|(_, s)| s.open.is_some());
+        assert!(open.count() <= KEEP_OPEN);
+        let a = prepared.finish(&[], Mode::Write).unwrap();
+        assert_eq!(a.written.len(), plan.len());
+        for p in &plan {
+            assert_eq!(std::fs::read_to_string(&p.path).unwrap(), p.contents);
+        }
+        let left: Vec<_> = std::fs::read_dir(dir.path())
+            .unwrap()
+            .map(|e| e.unwrap().file_name())
+            .filter(|n| n.to_string_lossy().starts_with(".fwgen-"))
+            .collect();
+        assert!(left.is_empty(), "{left:?}");
     }
 
     #[test]

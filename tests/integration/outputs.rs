@@ -122,6 +122,33 @@ fn a_replaced_file_never_keeps_set_id_bits() {
 }
 
 #[test]
+fn a_new_file_is_0644_and_a_replaced_one_keeps_its_permission_bits_whatever_the_umask() {
+    let dir = tempfile::tempdir().unwrap();
+    let new = dir.path().join("new.json");
+    let old = dir.path().join("old.json");
+    std::fs::write(&old, "old\n").unwrap();
+    std::fs::set_permissions(&old, std::fs::Permissions::from_mode(0o640)).unwrap();
+    for (path, expect) in [(&new, 0o644), (&old, 0o640)] {
+        // Under umask 077, which would make a file created with 0644 0600.
+        let mut args = ARGS.to_vec();
+        args.extend(["-o", path.to_str().unwrap()]);
+        let status = Command::new("sh")
+            .arg("-c")
+            .arg("umask 077 && exec \"$@\"")
+            .arg("sh")
+            .arg(env!("CARGO_BIN_EXE_fwgen"))
+            .args(&args)
+            .current_dir(env!("CARGO_MANIFEST_DIR"))
+            .stderr(Stdio::null())
+            .status()
+            .unwrap();
+        assert!(status.success());
+        let mode = std::fs::metadata(path).unwrap().permissions().mode() & 0o7777;
+        assert_eq!(mode, expect, "{}: {mode:o}", path.display());
+    }
+}
+
+#[test]
 fn a_fifo_is_written_through_and_never_replaced() {
     let dir = tempfile::tempdir().unwrap();
     let fifo = dir.path().join("out.fifo");
