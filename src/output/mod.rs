@@ -280,8 +280,8 @@ impl OnDisk {
 /// build of 2.5 MB of rules.
 fn compare_existing(path: &Path, new: &[u8]) -> Result<OnDisk, OutputError> {
     use std::io::Read;
-    let err = |e| io_error(path, e);
     use std::os::unix::fs::PermissionsExt;
+    let err = |e| io_error(path, e);
     let Some(mut file) = open_existing(path)? else {
         return Ok(OnDisk::Missing);
     };
