@@ -117,6 +117,23 @@ def spawned(cmd, cwd, runs):
     return statistics.median(secs)
 
 
+def file_system(path):
+    """The file system under `path`: its type and, for ext4, whether it has a journal.
+    Without one, creating a file reads past the inodes of its block group deleted in the
+    last minute or more, so the small workload's figure depends on what ran before it
+    (docs/src/performance.md)."""
+    out = subprocess.run(["findmnt", "-no", "SOURCE,FSTYPE", "-T", path], capture_output=True, text=True)
+    if out.returncode != 0 or " " not in out.stdout.strip():
+        return "a file system findmnt does not name"
+    source, fstype = out.stdout.strip().rsplit(" ", 1)
+    if fstype != "ext4":
+        return fstype
+    device = os.path.basename(source)
+    journals = os.listdir("/proc/fs/jbd2") if os.path.isdir("/proc/fs/jbd2") else []
+    journal = any(j.startswith(device + "-") for j in journals)
+    return "ext4 %s a journal" % ("with" if journal else "without")
+
+
 def count(path, pattern):
     """Lines matching `pattern` in a file, or in every file below a directory."""
     files = [path] if os.path.isfile(path) else [os.path.join(r, n) for r, _, ns in os.walk(path) for n in ns]
@@ -178,6 +195,8 @@ def main():
         r = lambda k: "%d / %d" % rules[k]
         print("| %s | %.3f | %.1f | %.2f | %.1f | %.0fx | %.3f | %s | %s | %s | %s | %.3f / %.3f |" % (
             name, ft, fm / 1024, at, am / 1024, at / ft, fm / am, r("iptables"), r("nftables"), r("cisco-ios"), r("cisco-asa"), loads[0], loads[1]))
+    print()
+    print("Both tools wrote under %s (%s)." % (tempfile.gettempdir(), file_system(tempfile.gettempdir())))
     print()
     print("The export: `fwgen build` of an Aerleon target (nftables, iptables, ASA), then aclgen on it, against Aerleon alone on its own policy.")
     print()
