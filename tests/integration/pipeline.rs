@@ -352,11 +352,7 @@ fn a_build_that_cannot_write_one_file_changes_none() {
     assert!(r.stderr.contains("/sys/fwgen-test.json"), "{}", r.stderr);
     assert!(!ok_file.exists(), "a file was written before the failure");
     assert_eq!(std::fs::read_to_string(&old).unwrap(), "old\n");
-    let leftovers: Vec<_> = std::fs::read_dir(dir.path())
-        .unwrap()
-        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
-        .filter(|n| n.starts_with(".fwgen-"))
-        .collect();
+    let leftovers = crate::util::temporary_files(dir.path());
     assert!(leftovers.is_empty(), "temporary files left: {leftovers:?}");
     // The control: without the unwritable target, both files are written.
     let text = std::fs::read_to_string(&manifest).unwrap();

@@ -6,7 +6,7 @@ use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 use crate::hardening::million_site;
-use crate::util::fwgen;
+use crate::util::{fwgen, temporary_files};
 
 /// SIGINT at any moment of a write leaves the old file whole (or the new one whole), never a
 /// part of either.
@@ -36,10 +36,9 @@ fn an_interrupted_write_leaves_the_old_file_intact() {
     std::fs::write(dir.path().join(".fwgen-stale"), b"STALE\n").unwrap();
     std::os::unix::fs::symlink(&victim, dir.path().join(".fwgen-link")).unwrap();
     let leftovers = || -> Vec<String> {
-        std::fs::read_dir(dir.path())
-            .unwrap()
-            .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
-            .filter(|n| n.starts_with(".fwgen-") && n != ".fwgen-stale" && n != ".fwgen-link")
+        temporary_files(dir.path())
+            .into_iter()
+            .filter(|n| n != ".fwgen-stale" && n != ".fwgen-link")
             .collect()
     };
     for (delay_ms, signal) in [
@@ -111,14 +110,7 @@ fn a_signal_while_staging_leaves_no_temporary_file() {
     let out_dir = dir.path().join("out");
     std::fs::create_dir(&out_dir).unwrap();
     let out = out_dir.join("rules.nft");
-    let temporaries = || -> Vec<String> {
-        std::fs::read_dir(&out_dir)
-            .unwrap()
-            .filter_map(|e| e.ok())
-            .map(|e| e.file_name().to_string_lossy().into_owned())
-            .filter(|n| n.starts_with(".fwgen-"))
-            .collect()
-    };
+    let temporaries = || temporary_files(&out_dir);
     const TRIES: usize = 5;
     for (name, signal) in [
         ("INT", Signal::INT),
@@ -265,12 +257,7 @@ fn a_signal_while_staging_removes_the_directories_the_run_made() {
     let (site, _) = million_site(dir.path());
     manifest_into_new_dir(dir.path(), &site, None);
     let new = dir.path().join("out/new");
-    let staged = || {
-        std::fs::read_dir(&new).is_ok_and(|d| {
-            d.filter_map(Result::ok)
-                .any(|e| e.file_name().to_string_lossy().starts_with(".fwgen-"))
-        })
-    };
+    let staged = || !temporary_files(&new).is_empty();
     const TRIES: usize = 5;
     let mut landed = false;
     for _ in 0..TRIES {

@@ -11,6 +11,18 @@ pub struct Run {
     pub stderr: String,
 }
 
+/// The names of fwgen's temporary files (`.fwgen-*`) in `dir`; none if it cannot be read.
+pub fn temporary_files(dir: &Path) -> Vec<String> {
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return Vec::new();
+    };
+    entries
+        .filter_map(Result::ok)
+        .map(|e| e.file_name().to_string_lossy().into_owned())
+        .filter(|n| n.starts_with(".fwgen-"))
+        .collect()
+}
+
 /// Run `fwgen` with `args` in the crate directory, with no colour and no inherited catalogue.
 pub fn fwgen(args: &[&str]) -> Run {
     fwgen_in(Path::new(env!("CARGO_MANIFEST_DIR")), args)
