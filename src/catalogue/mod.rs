@@ -127,9 +127,10 @@ pub fn load_all_for(
     let mut seen = BTreeSet::new();
     for path in paths {
         // The same file named twice (by two paths) is read once.
-        let key = match paths.len() {
-            1 => path.to_path_buf(),
-            _ => std::fs::canonicalize(path).unwrap_or_else(|_| path.to_path_buf()),
+        let key = if paths.len() == 1 {
+            path.to_path_buf()
+        } else {
+            std::fs::canonicalize(path).unwrap_or_else(|_| path.to_path_buf())
         };
         if seen.insert(key) {
             read_files(path, &mut files, &mut errors);

@@ -292,13 +292,13 @@ pub fn run() -> ExitCode {
     match execute(args) {
         Ok(report) => {
             // One write: a build's notes are a line per file.
+            use std::fmt::Write as _;
             let mut text = String::new();
             for w in &report.warnings {
-                text.push_str(&format!("{WARNING}warning:{WARNING:#} {w}\n"));
+                let _ = writeln!(text, "{WARNING}warning:{WARNING:#} {w}");
             }
             for n in &report.notes {
-                text.push_str(n);
-                text.push('\n');
+                let _ = writeln!(text, "{n}");
             }
             if !text.is_empty() {
                 let _ = anstream::stderr().write_all(text.as_bytes());

@@ -540,7 +540,6 @@ fn commit(staged: Vec<Staged>) -> Result<(), OutputError> {
     unfinished::checkpoint();
     for mut s in staged {
         let Some(tmp) = s.tmp.take() else { continue };
-        s.open = None;
         match unfinished::finish_file(tmp, Some(&s.path)) {
             Ok(()) => {}
             Err(e) => {
