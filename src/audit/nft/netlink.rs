@@ -17,23 +17,34 @@ use std::collections::{BTreeMap, BTreeSet};
 /// A rule by family, table, chain and handle.
 pub(crate) type RuleKey = (String, String, String, i64);
 
-/// Whether `text` is `nft --debug=netlink list ruleset` output: a rule's or set's header
-/// line, then its bytecode (`  [ ... ]`) or elements (`\telement ...`); or, for a ruleset
-/// without rules or sets, only the listing it ends with (`table inet t {`), which has no
-/// bytecode to check.
+/// Whether `text` is `nft --debug=netlink list ruleset` output: header lines of sets and rules
+/// (`inet t @seen`, `inet t __set0`, `inet t input 4`), a set's elements (`\telement ...`),
+/// up to the first rule's bytecode (`  [ ... ]`); or, for a ruleset without rules, only the
+/// listing it ends with (`table inet t {`), which has no bytecode to check. A named set
+/// without elements (a dynamic one, filled by the rules) has a header line alone.
 pub(crate) fn is_netlink(text: &str) -> bool {
-    let mut lines = text.lines().skip_while(|l| l.trim().is_empty());
-    let Some(head) = lines.next() else {
-        return false;
-    };
-    if head.starts_with("table ") && head.trim_end().ends_with('{') {
-        return true;
+    const FAMILIES: &[&str] = &["ip", "ip6", "inet", "arp", "bridge", "netdev"];
+    let mut after_header = false;
+    for line in text.lines().filter(|l| !l.trim().is_empty()) {
+        if line.starts_with("table ") && line.trim_end().ends_with('{') {
+            return true;
+        }
+        if line.starts_with("  [ ") {
+            return after_header;
+        }
+        if line.starts_with("\telement ") && after_header {
+            continue;
+        }
+        let words: Vec<&str> = line.split(' ').collect();
+        let header = matches!(words.first(), Some(f) if FAMILIES.contains(f))
+            && (3..=5).contains(&words.len())
+            && words.iter().all(|w| !w.is_empty());
+        if !header {
+            return false;
+        }
+        after_header = true;
     }
-    let Some(next) = lines.next() else {
-        return false;
-    };
-    !head.starts_with([' ', '\t', '{'])
-        && (next.starts_with("  [ ") || next.starts_with("\telement "))
+    false
 }
 
 /// What the bytecode says that the JSON listing may not.
@@ -225,6 +236,14 @@ table inet t {
         assert!(is_netlink("table inet t {\n}\n"));
         assert_eq!(read("table inet t {\n}\n"), Bytecode::default());
         assert!(!is_netlink("{\"nftables\": []}"));
+        // Dynamic sets (no elements) come first, each a header line alone.
+        assert!(is_netlink(&format!("inet t @seen\ninet t @m1\n{LISTING}")));
+        assert!(is_netlink("inet t @seen\n\ntable inet t {\n}\n"));
+        assert!(!is_netlink("inet t @seen\n"));
+        assert!(!is_netlink(
+            "ip access-list extended ACL\n permit tcp any any\n"
+        ));
+        assert!(!is_netlink("*filter\n:INPUT ACCEPT [0:0]\n"));
         let key = |h| ("inet".to_string(), "t".to_string(), "u".to_string(), h);
         assert_eq!(read(LISTING).merged, BTreeSet::from([key(2), key(4)]));
         assert!(read(LISTING).families.is_empty());
