@@ -408,6 +408,10 @@ impl Ruleset {
                     return out;
                 }
                 Expr::Nop => {}
+                Expr::Exceeded => {
+                    out.extend(cur.into_iter().map(|s| (s, Step::NoMatch)));
+                    return settle(whole, out);
+                }
                 Expr::Vmap(key, pairs) => {
                     self.vmap_step(key, pairs, ctx, cur, &mut out);
                     return out;

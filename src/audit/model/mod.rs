@@ -280,8 +280,13 @@ pub(crate) enum Expr {
     Return,
     /// Jump (false) or goto (true).
     Jump(String, bool),
-    /// A statement that does not decide (`counter`, `log`, …).
+    /// A statement that does not decide (`counter`, `log`, …), or a rate limit, quota or
+    /// connection count taken as never reached (`limit rate 10/second` holds for every packet).
     Nop,
+    /// A rate limit, quota or connection count that holds only once it is reached (`limit
+    /// rate over 10/second`, `quota over`, `ct count over`): taken as never reached, it holds
+    /// for no packet, and the rule goes on to the next.
+    Exceeded,
     /// A verdict map: the verdict of the first element that holds the key's value (no
     /// element: the rule goes on to the next).
     Vmap(Left, Vec<(Elem, Verdict)>),
@@ -294,6 +299,18 @@ pub(crate) enum Expr {
 }
 
 impl Expr {
+    /// A match every packet that has the header field `left` reads passes, and no other: what
+    /// a set statement's key implies (`add @s { ip saddr }` loads `ip saddr` only from IPv4
+    /// packets; nft's listing leaves that dependency out).
+    pub(crate) fn has(left: Left) -> Expr {
+        // Not one of no values: every value the packet can have.
+        Expr::Match {
+            negate: true,
+            left,
+            right: Right::Elems(Vec::new()),
+        }
+    }
+
     /// A match of the packet's family (`meta nfproto ipv6`, or `ipv4`), or with `negate` of
     /// the other: what a family's list means (Cisco), and what nft's listing leaves out
     /// (`reject with icmpv6`, the family of a rule the bytecode shows).

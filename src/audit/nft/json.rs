@@ -11,6 +11,9 @@ use crate::model::Protocol;
 /// icmpv6 …` only for IPv6 (`meta nfproto ipv6` elided), `with icmp …` only for IPv4,
 /// `with tcp reset` only for TCP.
 pub(super) fn implied(e: &Value) -> Option<Expr> {
+    if let Some((_, key)) = set_key(e) {
+        return left(key).ok().map(Expr::has);
+    }
     match e.get("reject")?.get("type").and_then(Value::as_str)? {
         "icmpv6" => Some(Expr::family(true, false)),
         "icmp" => Some(Expr::family(false, false)),
@@ -21,6 +24,63 @@ pub(super) fn implied(e: &Value) -> Option<Expr> {
         }),
         _ => None,
     }
+}
+
+/// A set statement's kind (`set`: `add @s { ip saddr }`, `update @s { … }`; or `meter`) and
+/// its key. nft loads the key only from packets that have the headers it reads (it puts the
+/// dependency in the rule; its listing leaves it out): the rule goes on for no other.
+fn set_key(e: &Value) -> Option<(&str, &Value)> {
+    let (kind, body) = e.as_object()?.iter().next()?;
+    let key = match kind.as_str() {
+        "set" => body.get("elem")?,
+        "meter" => body.get("key")?,
+        _ => return None,
+    };
+    // An element with a timeout or a comment: `{"elem": {"val": KEY, "timeout": 10}}`.
+    Some((kind, key.pointer("/elem/val").unwrap_or(key)))
+}
+
+/// A rate limit, quota or connection count (`limit`, `quota`, `ct count`), taken as never
+/// reached: one that holds below it (`limit rate 10/second`) holds for every packet, one that
+/// holds past it (`limit rate over 10/second`, `inv` in the listing) for none. `None`: not
+/// one of these.
+pub(super) fn stateful(kind: &str, body: &Value) -> Option<Expr> {
+    matches!(kind, "limit" | "quota" | "ct count").then(|| {
+        if body.get("inv").and_then(Value::as_bool) == Some(true) {
+            Expr::Exceeded
+        } else {
+            Expr::Nop
+        }
+    })
+}
+
+/// A set statement ([`set_key`]), its key's headers aside ([`implied`]): a per-element rate
+/// limit, quota or connection count as [`stateful`], a counter as nothing; a set is taken
+/// never to be full (an element that does not fit ends the rule). A key or a statement the
+/// audit does not read makes the rule unknown.
+pub(super) fn set_statement(e: &Value) -> Option<Expr> {
+    let (kind, key) = set_key(e)?;
+    if let Err(what) = left(key) {
+        return Some(Expr::Unknown(format!("a {kind} statement's key: {what}")));
+    }
+    let stmts = match e.pointer(&format!("/{kind}/stmt")) {
+        Some(Value::Array(all)) => all.iter().collect(),
+        Some(one) => vec![one],
+        None => Vec::new(),
+    };
+    let mut out = Expr::Nop;
+    for s in stmts {
+        let Some((k, body)) = s.as_object().and_then(|o| o.iter().next()) else {
+            return Some(Expr::Unknown(format!("a {kind} statement's {s}")));
+        };
+        match stateful(k, body) {
+            Some(Expr::Exceeded) => out = Expr::Exceeded,
+            Some(_) => {}
+            None if k == "counter" => {}
+            None => return Some(Expr::Unknown(format!("`{k}` in a {kind} statement"))),
+        }
+    }
+    Some(out)
 }
 
 /// Whether a rule's listing rejects with a TCP reset and names no family (no `meta nfproto`,

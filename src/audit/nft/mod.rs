@@ -6,13 +6,14 @@
 //! and verdict maps, and rules: `match` with `==`, `!=`, `in` and `<`, `>`, `<=`, `>=`, on
 //! `ip`/`ip6` addresses, `tcp`/`udp`/`th` ports, `meta l4proto`/`nfproto`/`pkttype`, `ct
 //! state`, `tcp flags`, interfaces, `icmpv6`, `ip6 hoplimit`, `fib daddr type`; verdicts and
-//! jumps; statements that do not decide (`counter`, `log`, `limit`, …). What it does not know
-//! becomes a named `Unknown` expression.
+//! jumps; statements that do not decide (`counter`, `log`, …); rate limits, quotas and
+//! connection counts, taken as never reached, and set statements, whose key a packet must
+//! have. What it does not know becomes a named `Unknown` expression.
 
 mod json;
 pub(crate) mod netlink;
 
-use json::{compare, elem, implied, left, tcp_flags};
+use json::{compare, elem, implied, left, set_statement, stateful, tcp_flags};
 
 use std::collections::BTreeMap;
 
@@ -59,6 +60,14 @@ pub(crate) fn parse_checked(
              printed, for both families. Give `nft --debug=netlink list ruleset` output as \
              another --ruleset and the audit reads the family from it",
         ),
+        reader.stateful.note(
+            "hold",
+            "a rate limit, quota, connection count or set statement",
+            "each taken as never reached, and no set as full: `limit rate 10/second` holds for \
+             every packet and `limit rate over 10/second` for none, and so for `quota`, `ct \
+             count` and a meter's or set's own limit. What a flood, a used-up quota or a full \
+             set would change is not audited",
+        ),
         reader.unchecked.note(
             "compare",
             "a header field with a range",
@@ -87,6 +96,9 @@ struct Reader {
     /// Without one: the rules of an `inet` table that reject with a TCP reset with no family
     /// in their listing (which may have left it out).
     unchecked_resets: Unchecked,
+    /// The rules with a rate limit, quota, connection count or set statement, each taken as
+    /// never reached (see [`stateful`]).
+    stateful: Unchecked,
 }
 
 /// Rules whose listing may be misprinted, for a note: how many, and the first (`family
@@ -263,6 +275,26 @@ impl Reader {
         }
     }
 
+    /// Count a rule with a rate limit, quota, connection count or set statement, for the
+    /// notes: the audit takes each as never reached.
+    fn count_stateful(&mut self, rule: &Value, (family, table, chain, handle): &netlink::RuleKey) {
+        let stateful = |e: &Value| {
+            e.as_object()
+                .and_then(|o| o.keys().next())
+                .is_some_and(|k| {
+                    matches!(k.as_str(), "limit" | "quota" | "ct count" | "meter" | "set")
+                })
+        };
+        if rule
+            .get("expr")
+            .and_then(Value::as_array)
+            .is_some_and(|all| all.iter().any(stateful))
+        {
+            self.stateful
+                .add(|| format!("{family} {table} {chain}, handle {handle}"));
+        }
+    }
+
     fn rule(&mut self, rule: &Value) -> Result<(), ParseError> {
         let (Some(family), Some(table), Some(chain)) = (
             text(rule, "family"),
@@ -280,6 +312,7 @@ impl Reader {
         if self.bytecode.is_none() {
             self.count_unchecked(rule, &key);
         }
+        self.count_stateful(rule, &key);
         let family = Family::named(&family);
         let mut expr = Vec::new();
         for e in rule
@@ -345,8 +378,10 @@ impl Reader {
                     .unwrap_or_default();
                 Expr::Jump(target.to_string(), kind == "goto")
             }
-            "counter" | "log" | "limit" | "ct helper" | "mangle" | "comment" | "continue"
-            | "quota" | "meter" | "set" | "ct count" => Expr::Nop,
+            "counter" | "log" | "ct helper" | "mangle" | "comment" | "continue" => Expr::Nop,
+            "limit" | "quota" | "ct count" => stateful(kind, body).unwrap_or(Expr::Nop),
+            "meter" | "set" => set_statement(e)
+                .unwrap_or_else(|| Expr::Unknown(format!("a {kind} statement without a key: {e}"))),
             "snat" | "masquerade" => Expr::Snat,
             "notrack" => Expr::Unknown(
                 "`notrack`: connection tracking skips these packets, so state matches see them \
