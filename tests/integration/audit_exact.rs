@@ -1236,6 +1236,19 @@ const STATEFUL_RULESETS: &[&str] = &[
     meter six { ip6 saddr . tcp dport limit rate 100000/second burst 100000 packets } tcp dport 1344 accept
   }
 }",
+    // Named limits and quotas, defined apart from the rules that use them.
+    "table inet t {
+  limit flood { rate over 100000/second burst 100000 packets }
+  limit fair { rate 100000/second burst 100000 packets }
+  quota month { over 1000 mbytes }
+  chain input { type filter hook input priority 0; policy drop;
+    ct state established,related accept
+    icmpv6 type { nd-neighbor-solicit, nd-neighbor-advert } accept
+    limit name \"flood\" drop
+    quota name \"month\" drop
+    tcp dport { 22, 1344 } limit name \"fair\" accept
+  }
+}",
 ];
 
 /// The audit equals the kernel on [`STATEFUL_RULESETS`], and decides every part, from the

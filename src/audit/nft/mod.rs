@@ -99,6 +99,9 @@ struct Reader {
     /// The rules with a rate limit, quota, connection count or set statement, each taken as
     /// never reached (see [`stateful`]).
     stateful: Unchecked,
+    /// Named limits and quotas (`limit lim { rate over 10/second }`), which a rule's `limit
+    /// name "lim"` refers to.
+    objects: BTreeMap<(Family, String, String), Value>,
 }
 
 /// Rules whose listing may be misprinted, for a note: how many, and the first (`family
@@ -194,6 +197,13 @@ impl Reader {
             };
             self.r
                 .add_chain((Family::named(&family), table, name), base, text(c, "dev"));
+        } else if let Some(obj) = item.get("limit").or_else(|| item.get("quota")) {
+            if let (Some(family), Some(table), Some(name)) =
+                (text(obj, "family"), text(obj, "table"), text(obj, "name"))
+            {
+                self.objects
+                    .insert((Family::named(&family), table, name), obj.clone());
+            }
         } else if let Some(map) = item
             .get("map")
             .filter(|m| m.get("map").and_then(Value::as_str) == Some("verdict"))
@@ -379,7 +389,19 @@ impl Reader {
                 Expr::Jump(target.to_string(), kind == "goto")
             }
             "counter" | "log" | "ct helper" | "mangle" | "comment" | "continue" => Expr::Nop,
-            "limit" | "quota" | "ct count" => stateful(kind, body).unwrap_or(Expr::Nop),
+            "limit" | "quota" | "ct count" => match body.as_str() {
+                // A named one: `limit name "lim"`.
+                Some(name) => self
+                    .objects
+                    .get(&(family.clone(), table.to_string(), name.to_string()))
+                    .and_then(|obj| stateful(kind, obj))
+                    .unwrap_or_else(|| {
+                        Expr::Unknown(format!(
+                            "{kind} `{name}`, which the listing does not define"
+                        ))
+                    }),
+                None => stateful(kind, body).unwrap_or(Expr::Nop),
+            },
             "meter" | "set" => set_statement(e)
                 .unwrap_or_else(|| Expr::Unknown(format!("a {kind} statement without a key: {e}"))),
             "snat" | "masquerade" => Expr::Snat,
