@@ -1273,6 +1273,64 @@ fn rate_limits_quotas_and_set_statements_are_never_reached() {
     assert!(failed.is_empty(), "{}", failed.join("\n"));
 }
 
+/// An `arp` table that drops address resolution blocks every IPv4 connection, which the
+/// audit does not model: each IPv4 part is unknown, naming the chain (it was `admitted`, and
+/// the kernel opens none of them), and IPv6 is decided as before.
+#[test]
+fn an_arp_table_that_may_drop_makes_ipv4_unknown() {
+    let Some((lab, _servers)) = universe_lab("ar", false) else {
+        return;
+    };
+    let script = "flush ruleset
+table arp a {
+  chain input { type filter hook input priority 0; policy drop; }
+}
+";
+    load_nft(&lab, script).unwrap_or_else(|e| panic!("{e}"));
+    let at = At::of(&lab);
+    let r = audit_dumps(&at, &nft_dumps(&lab)[..1], &["--format", "json"]);
+    let report: Value =
+        serde_json::from_str(&r.stdout).unwrap_or_else(|e| panic!("{e}: {}", r.stderr));
+    let (mut inbound, mut outbound) = (Vec::new(), Vec::new());
+    for f in report["findings"].as_array().unwrap() {
+        for p in f["parts"].as_array().unwrap() {
+            let v4 = p["dst"][0].as_str().is_some_and(|a| a.contains('.'));
+            let (result, why) = (&p["result"], p["decided_by"].as_str().unwrap_or(""));
+            if !v4 {
+                assert_ne!(result, "unknown", "{}: {p}", f["id"]);
+                continue;
+            }
+            assert_eq!(result, "unknown", "{}: {p}", f["id"]);
+            assert!(why.contains("chain arp a input"), "{}: {why}", f["id"]);
+            for (src, dst, port) in crate::audit::lab_connections(p, &at.addresses()) {
+                let probe = serde_json::json!({"src": src, "dst": dst, "proto": p["protocol"], "port": port});
+                if at.gateway.contains(&src.as_str()) {
+                    outbound.push(probe);
+                } else {
+                    inbound.push(probe);
+                }
+            }
+        }
+    }
+    assert!(
+        inbound.len() + outbound.len() > 5,
+        "{inbound:?} {outbound:?}"
+    );
+    let made = |timeout| -> Vec<String> {
+        lab.forget_neighbours();
+        [(&lab.cli, &inbound), (&lab.gw, &outbound)]
+            .into_iter()
+            .flat_map(|(ns, probes)| probe(&lab, ns, probes, timeout))
+            .collect()
+    };
+    let got = made("0.5");
+    assert!(got.iter().all(|g| g != "open"), "{got:?}");
+    // The same connections without the table: every one opens.
+    load_nft(&lab, "flush ruleset\n").unwrap_or_else(|e| panic!("{e}"));
+    let got = made("2");
+    assert!(got.iter().all(|g| g == "open"), "{got:?}");
+}
+
 /// nft 1.0.6 lists `tcp sport >= 1000 tcp dport <= 2000 drop` as `tcp dport 1000-2000
 /// drop`: read alone, that listing says the gateway's connections to ports 25, 80 and 443
 /// pass, and the kernel drops them (so the audit alone differs from the kernel). Given the

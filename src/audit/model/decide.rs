@@ -123,6 +123,34 @@ impl Ruleset {
         result
     }
 
+    /// A base chain of an `arp` table (IPv4's address resolution, which every IPv4
+    /// connection needs) or of a `bridge` table (frames crossing a bridge, before IP sees
+    /// them) that may drop: the audit models neither, so what it would decide is not known.
+    /// Also [`Ruleset::family_missing`]: why none of these packets is audited, if so.
+    fn not_audited(&self, ctx: &Context, absent: &Absent) -> Option<String> {
+        if let Some(missing) = self.family_missing(ctx) {
+            return Some(missing);
+        }
+        self.chains.iter().find_map(|c| {
+            let b = c.base.as_ref()?;
+            let what = match &c.family {
+                Family::Other(f) if f == "arp" && !ctx.v6 => {
+                    "address resolution (ARP), which every IPv4 connection needs"
+                }
+                Family::Other(f) if f == "bridge" => "the frames crossing a bridge",
+                _ => return None,
+            };
+            let passes = c.rules.is_empty() && b.policy == Policy::Accept;
+            let dormant = absent.tables.contains(&(c.family.clone(), c.table.clone()));
+            (!passes && !dormant).then(|| {
+                format!(
+                    "chain {} {} {} filters {what}: not audited",
+                    c.family, c.table, c.name
+                )
+            })
+        })
+    }
+
     /// For rulesets of one family per file: the packets' family was not given.
     fn family_missing(&self, ctx: &Context) -> Option<String> {
         let family = if ctx.v6 { Family::Ip6 } else { Family::Ip };
@@ -198,8 +226,8 @@ impl Ruleset {
         absent: &Absent,
         work: &mut usize,
     ) -> Vec<Piece> {
-        if let Some(missing) = self.family_missing(ctx) {
-            return vec![unknown(space, missing)];
+        if let Some(why) = self.not_audited(ctx, absent) {
+            return vec![unknown(space, why)];
         }
         let path = hook.path();
         let on_path = |c: &Chain| {
