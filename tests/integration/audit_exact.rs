@@ -1,17 +1,18 @@
 //! The audit equals the kernel on rulesets nobody wrote by hand: a property test draws small
 //! nftables rulesets (and iptables + ipset ones) over a tiny universe (the lab's gateway,
 //! peers in two prefixes per family, the outsider; a few ports; TCP, UDP and ICMP echo
-//! (pings of the site's own entries); both directions) from the constructs hand-written firewalls use: named and anonymous sets,
-//! prefixes, ranges, negation, `<` and `>`, jump/goto/return, verdict maps and
-//! concatenations (anonymous and named), interface names, rejects of each kind, drops before
-//! accepts, a second table on another hook, state matches on one side only, TCP flags, and
-//! neighbour discovery admitted or not. Each is loaded into the lab's gateway namespace, audited from what
-//! `nft -j list ruleset` (or `iptables-save` and `ipset save`) prints, and every connection of
-//! every part the audit reports that the lab can make is made with real packets (TCP counts
-//! when data passes both ways after the handshake; UDP when two datagrams are echoed; ICMP
-//! when two echo requests of one exchange are answered). The
-//! audit's result for each must be what the packets saw, and never unknown: the generator
-//! draws only what the audit models.
+//! (pings of the site's own entries); both directions) from the constructs hand-written
+//! firewalls use: named and anonymous sets, prefixes, ranges, negation, `<` and `>`,
+//! jump/goto/return, verdict maps and concatenations (anonymous and named), interface names,
+//! rejects of each kind, rate limits, quotas, connection counts and set statements, drops
+//! before accepts, a second table on another hook, state matches on one side only, TCP flags,
+//! and neighbour discovery admitted or not. Each is loaded into the lab's gateway namespace,
+//! audited from what `nft -j list ruleset` (or `iptables-save` and `ipset save`) prints, and
+//! every connection of every part the audit reports that the lab can make is made with real
+//! packets (TCP counts when data passes both ways after the handshake; UDP when two datagrams
+//! are echoed; ICMP when two echo requests of one exchange are answered). The audit's result
+//! for each must be what the packets saw, and never unknown: the generator draws only what
+//! the audit models.
 
 use proptest::prelude::*;
 use proptest::test_runner::{Config, FileFailurePersistence, TestRunner};
@@ -221,6 +222,15 @@ fn matching() -> impl Strategy<Value = String> {
         "ip saddr . tcp dport { 198.18.0.2 . 443, 198.18.0.9 . 1344, 203.0.113.77 . 80 }",
         "ip daddr . th dport { 198.18.0.2 . 53, 198.18.0.8/30 . 161 }",
         "ip6 saddr . udp dport { 2001:db8:f::2 . 161, 2001:db8:f::9 . 53 }",
+        // Rate limits, quotas and counts the lab's few connections never reach (the audit
+        // takes them as never reached), and set statements, whose key a packet must have
+        // (the tables' dynamic sets `d4` and `d6`).
+        "limit rate over 100000/second burst 100000 packets",
+        "limit rate 100000/second burst 100000 packets",
+        "quota over 1000 mbytes",
+        "ct count over 100000",
+        "update @d4 { ip saddr limit rate 100000/second burst 100000 packets }",
+        "add @d6 { ip6 daddr . th dport }",
     ])
     .prop_map(String::from);
     prop_oneof![3 => addr4, 3 => addr6, 4 => port, 3 => other]
@@ -396,7 +406,7 @@ impl Case {
             s
         };
         let mut s = format!(
-            "flush ruleset\ntable inet t {{\n    set a4 {{ type ipv4_addr; flags interval; auto-merge; elements = {{ {} }} }}\n    set a6 {{ type ipv6_addr; flags interval; auto-merge; elements = {{ {} }} }}\n    set p {{ type inet_service; flags interval; auto-merge; elements = {{ {} }} }}\n    set c4 {{ type ipv4_addr . inet_service; elements = {{ 198.18.0.2 . 443, 198.18.0.9 . 161, 203.0.113.77 . 53 }} }}\n    set c6 {{ type ipv6_addr . inet_service; elements = {{ 2001:db8:f::2 . 1344, 2001:db8:f::9 . 123 }} }}\n    map vm {{ type inet_service : verdict; elements = {{ 443 : accept, 161 : drop, 53 : accept }} }}\n",
+            "flush ruleset\ntable inet t {{\n    set a4 {{ type ipv4_addr; flags interval; auto-merge; elements = {{ {} }} }}\n    set a6 {{ type ipv6_addr; flags interval; auto-merge; elements = {{ {} }} }}\n    set p {{ type inet_service; flags interval; auto-merge; elements = {{ {} }} }}\n    set c4 {{ type ipv4_addr . inet_service; elements = {{ 198.18.0.2 . 443, 198.18.0.9 . 161, 203.0.113.77 . 53 }} }}\n    set c6 {{ type ipv6_addr . inet_service; elements = {{ 2001:db8:f::2 . 1344, 2001:db8:f::9 . 123 }} }}\n    map vm {{ type inet_service : verdict; elements = {{ 443 : accept, 161 : drop, 53 : accept }} }}\n    set d4 {{ type ipv4_addr; flags dynamic; }}\n    set d6 {{ type ipv6_addr . inet_service; flags dynamic; }}\n",
             self.a4, self.a6, self.p
         );
         for (at, chain) in chains {
@@ -408,7 +418,7 @@ impl Case {
         }
         s.push_str("    }\n}\n");
         if let Some(pre) = &self.pre {
-            s.push_str("table inet early {\n    set a4 { type ipv4_addr; flags interval; auto-merge; elements = { 198.18.0.9 } }\n    set a6 { type ipv6_addr; flags interval; auto-merge; elements = { 2001:db8:f::9 } }\n    set p { type inet_service; elements = { 161 } }\n    set c4 { type ipv4_addr . inet_service; elements = { 198.18.0.9 . 161 } }\n    set c6 { type ipv6_addr . inet_service; elements = { 2001:db8:f::9 . 53 } }\n    chain prerouting {\n        type filter hook prerouting priority -150; policy accept;\n");
+            s.push_str("table inet early {\n    set a4 { type ipv4_addr; flags interval; auto-merge; elements = { 198.18.0.9 } }\n    set a6 { type ipv6_addr; flags interval; auto-merge; elements = { 2001:db8:f::9 } }\n    set p { type inet_service; elements = { 161 } }\n    set c4 { type ipv4_addr . inet_service; elements = { 198.18.0.9 . 161 } }\n    set c6 { type ipv6_addr . inet_service; elements = { 2001:db8:f::9 . 53 } }\n    set d4 { type ipv4_addr; flags dynamic; }\n    set d6 { type ipv6_addr . inet_service; flags dynamic; }\n    chain prerouting {\n        type filter hook prerouting priority -150; policy accept;\n");
             for r in pre {
                 let r = r.replace("return", "accept");
                 s.push_str(&format!("        {r}\n"));
