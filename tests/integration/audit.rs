@@ -1265,6 +1265,29 @@ fn audit_host(files: &[&str], extra: &[&str]) -> String {
     r.stdout
 }
 
+/// A rule iptables-nft wrote with one of iptables' own matches (`-m conntrack`, the fixture
+/// is what nft printed): the listing names only the match, so the parts it decides are
+/// unknown, and the reason says to audit iptables-save output instead.
+#[test]
+fn an_iptables_nft_match_points_to_iptables_save() {
+    let r = fwgen(&[
+        "audit",
+        "--site",
+        "examples/site.yaml",
+        "--ruleset",
+        "tests/fixtures/audit/iptables-nft.json",
+    ]);
+    assert!(
+        r.stdout.contains(
+            "unknown   smtp                         rule ip filter FORWARD handle 2: iptables' \
+             match `conntrack` (a rule of iptables-nft, which nft's listing does not show): \
+             audit `iptables-save` and `ip6tables-save` output (with `ipset save`) instead"
+        ),
+        "{}",
+        r.stdout
+    );
+}
+
 /// nft 1.0.6 lists `tcp sport >= 1000 tcp dport <= 2000 drop` as `tcp dport 1000-2000 drop`
 /// (the fixtures are what it printed for that rule and a real range). Given the JSON listing
 /// alone, nothing tells the two apart: the audit takes the ranges as printed and its report

@@ -414,6 +414,17 @@ impl Reader {
                 "`{kind}` rewrites the destination: the connections it touches are not decided"
             )),
             "vmap" => self.vmap(family, table, body),
+            // iptables-nft's own matches and targets: the kernel runs iptables' code, and
+            // nft's listing shows only the name.
+            "xt" => Expr::Unknown(format!(
+                "iptables' {} `{}` (a rule of iptables-nft, which nft's listing does not \
+                 show): audit `iptables-save` and `ip6tables-save` output (with `ipset save`) \
+                 instead",
+                body.get("type")
+                    .and_then(Value::as_str)
+                    .unwrap_or("extension"),
+                body.get("name").and_then(Value::as_str).unwrap_or("?"),
+            )),
             other => Expr::Unknown(format!("`{other}`")),
         }
     }
