@@ -8,10 +8,11 @@
 //! multiport --dports`/`--sports`, `-m conntrack --ctstate`, `-m state --state`, `-m iprange
 //! --src-range`/`--dst-range`, `-m pkttype --pkt-type`, `-m set --match-set NAME src|dst`
 //! (hash:ip and hash:net sets) and `NAME src,dst` (hash:ip,port and hash:net,port), `-m
-//! comment`, `-m limit`, `-m icmp`/`icmp6`; targets ACCEPT, DROP, REJECT, RETURN, user chains
-//! (`-j`, `-g`), SNAT and MASQUERADE (which end a nat chain), and LOG, NFLOG, MARK, CONNMARK,
-//! TCPMSS, CT and the like, which do not decide. DNAT, REDIRECT, NOTRACK and anything else
-//! are `unknown`, named.
+//! comment`, `-m limit`, `-m hashlimit`, `-m connlimit` and `-m quota` (taken as never
+//! reached, as nftables' limits are), `-m icmp`/`icmp6`; targets ACCEPT, DROP, REJECT,
+//! RETURN, user chains (`-j`, `-g`), SNAT and MASQUERADE (which end a nat chain), and LOG,
+//! NFLOG, MARK, CONNMARK, TCPMSS, CT and the like, which do not decide. DNAT, REDIRECT,
+//! NOTRACK and anything else are `unknown`, named.
 
 use super::model::{
     Base, Elem, Expr, Family, Kind, Left, ParseError, Point, Policy, Right, Ruleset,
@@ -34,6 +35,9 @@ const MODULES: &[&str] = &[
     "set",
     "comment",
     "limit",
+    "hashlimit",
+    "connlimit",
+    "quota",
     "icmp",
     "icmp6",
     "iprange",
@@ -388,7 +392,6 @@ impl Reader<'_> {
                     self.push(Left::Icmp { v6, kind: false }, vec![code]);
                 }
             }
-            ("--limit" | "--limit-burst", _) => {}
             ("-j" | "--jump" | "-g" | "--goto", [target, ..]) => {
                 let goto = word == "-g" || word == "--goto";
                 let notrack = a.contains(&"--notrack");
@@ -459,7 +462,41 @@ impl Reader<'_> {
                         .push(Expr::Unknown(format!("--tcp-flags {mask} {comp}"))),
                 }
             }
+            _ => return self.stateful(word, a),
+        }
+        true
+    }
+
+    /// A rate limit, quota or connection count (`-m hashlimit`, `-m connlimit`, `-m quota`;
+    /// `-m limit` has no option that decides), taken as never reached, as nftables' are:
+    /// `--hashlimit-upto`, `--connlimit-upto` and `--quota` hold for every packet,
+    /// `--hashlimit-above`, `--connlimit-above` and `! --quota` for none. `false` when
+    /// `word` is none of their options.
+    fn stateful(&mut self, word: &str, a: &[&str]) -> bool {
+        let over = match (word, a) {
+            ("--hashlimit-above" | "--connlimit-above", [_]) => true,
+            ("--hashlimit-upto" | "--connlimit-upto" | "--quota", [_]) => false,
+            ("--connlimit-saddr" | "--connlimit-daddr", []) => return true,
+            (
+                "--limit"
+                | "--limit-burst"
+                | "--connlimit-mask"
+                | "--hashlimit-burst"
+                | "--hashlimit-mode"
+                | "--hashlimit-name"
+                | "--hashlimit-srcmask"
+                | "--hashlimit-dstmask"
+                | "--hashlimit-htable-size"
+                | "--hashlimit-htable-max"
+                | "--hashlimit-htable-expire"
+                | "--hashlimit-htable-gcinterval",
+                [_],
+            ) => return true,
             _ => return false,
+        };
+        // `!` turns one into the other (`! --connlimit-above 10` is `--connlimit-upto 10`).
+        if over != std::mem::take(&mut self.negate) {
+            self.out.push(Expr::Exceeded);
         }
         true
     }

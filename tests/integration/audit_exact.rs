@@ -780,8 +780,18 @@ fn ipt_matching(v6: bool) -> impl Strategy<Value = String> {
         "-m state --state INVALID".into(),
         "-m conntrack --ctstate UNTRACKED".into(),
         "-m comment --comment \"a note\"".into(),
-        // A rate the lab's few packets never reach: the audit takes it as holding.
+        // Rates, counts and quotas the lab's few packets never reach (the audit takes them
+        // as never reached): a limit that holds below its rate, and one past it.
         "-m limit --limit 10000/sec --limit-burst 10000".into(),
+        "-m hashlimit --hashlimit-above 10000/sec --hashlimit-burst 10000 --hashlimit-name ha"
+            .into(),
+        "-m hashlimit --hashlimit-upto 10000/sec --hashlimit-burst 10000 --hashlimit-mode srcip \
+         --hashlimit-name hu"
+            .into(),
+        "-m connlimit --connlimit-above 10000".into(),
+        "-m connlimit --connlimit-upto 10000".into(),
+        "-m quota --quota 1000000000".into(),
+        "-m quota ! --quota 1000000000".into(),
         "-i IFACE".into(),
         "! -i IFACE".into(),
         "-i lo".into(),
