@@ -63,6 +63,8 @@ pub fn parse(saves: &[&str], ipsets: &[&str]) -> Result<Ruleset, ParseError> {
         sets(&mut r, text)?;
     }
     let mut given = Vec::new();
+    // The rules with a rate limit, quota or connection count, for a note.
+    let mut stateful = Vec::new();
     for text in saves {
         let v6 = text.lines().any(|l| {
             (l.starts_with('#') && l.contains("ip6tables"))
@@ -85,10 +87,47 @@ pub fn parse(saves: &[&str], ipsets: &[&str]) -> Result<Ruleset, ParseError> {
         }
         given.push(family);
         save(&mut r, text, family)?;
+        stateful.extend(
+            text.lines()
+                .enumerate()
+                .filter(|(_, l)| l.starts_with("-A ") && holds_a_limit(l))
+                .map(|(i, _)| {
+                    format!(
+                        "{}, line {}",
+                        if v6 {
+                            "ip6tables-save"
+                        } else {
+                            "iptables-save"
+                        },
+                        i + 1
+                    )
+                }),
+        );
+    }
+    if let Some(first) = stateful.first() {
+        let n = stateful.len();
+        let (s, z) = if n == 1 { ("", "s") } else { ("s", "") };
+        r.notes.push(format!(
+            "{n} rule{s} hold{z} a rate limit, quota or connection count (the first: {first}), \
+             each taken as never reached: `-m limit`, `--hashlimit-upto`, `--connlimit-upto` \
+             and `--quota` hold for every packet, `--hashlimit-above`, `--connlimit-above` and \
+             `! --quota` for none. What a flood or a used-up quota would change is not audited"
+        ));
     }
     r.families = Some(given.iter().map(|f| Family::named(f)).collect());
     r.finish();
     Ok(r)
+}
+
+/// Whether a rule of iptables-save has a rate limit, quota or connection count.
+fn holds_a_limit(line: &str) -> bool {
+    line.split_whitespace()
+        .collect::<Vec<_>>()
+        .windows(2)
+        .any(|w| {
+            matches!(w, [m, module] if matches!(*m, "-m" | "--match")
+                && matches!(*module, "limit" | "hashlimit" | "connlimit" | "quota"))
+        })
 }
 
 /// `create NAME TYPE family inet|inet6 …` and `add NAME ELEMENT …` lines.

@@ -1265,6 +1265,41 @@ fn audit_host(files: &[&str], extra: &[&str]) -> String {
     r.stdout
 }
 
+/// Flood guards (the fixtures: `tcp flags syn limit rate over 100/second drop`, `ct count over`
+/// and `quota over`, before an accept of SMTP; iptables' `hashlimit`, `connlimit` and `quota`
+/// both ways): taken as never reached, they drop nothing, and a note says the audit assumed
+/// so, naming the first rule. That they drop nothing in the kernel either is the live test's
+/// (`audit_exact::rate_limits_quotas_and_set_statements_are_never_reached`).
+#[test]
+fn flood_guards_are_taken_as_never_reached_and_the_notes_say_so() {
+    let audit = |rulesets: &[&str]| {
+        let mut args = vec!["audit", "--site", "examples/site.yaml"];
+        for r in rulesets {
+            args.extend(["--ruleset", r]);
+        }
+        fwgen(&args).stdout
+    };
+    let nft = audit(&["tests/fixtures/audit/flood-guards.json"]);
+    assert!(
+        nft.contains(
+            "note: 3 rules of the JSON listing hold a rate limit, quota, connection count or set \
+             statement (the first: inet a forward_x, handle 3), each taken as never reached"
+        ),
+        "{nft}"
+    );
+    // SMTP in over IPv4 is accepted after the guards; the rest has no rule.
+    assert!(nft.contains("partial   smtp "), "{nft}");
+    let ipt = audit(&["tests/fixtures/audit/flood-guards-iptables-save.txt"]);
+    assert!(
+        ipt.contains(
+            "note: 6 rules hold a rate limit, quota or connection count (the first: \
+             iptables-save, line 5), each taken as never reached"
+        ),
+        "{ipt}"
+    );
+    assert!(!ipt.contains("-m hashlimit"), "{ipt}");
+}
+
 /// A rule iptables-nft wrote with one of iptables' own matches (`-m conntrack`, the fixture
 /// is what nft printed): the listing names only the match, so the parts it decides are
 /// unknown, and the reason says to audit iptables-save output instead.
