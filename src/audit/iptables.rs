@@ -8,8 +8,8 @@
 //! multiport --dports`/`--sports`, `-m conntrack --ctstate`, `-m state --state`, `-m iprange
 //! --src-range`/`--dst-range`, `-m pkttype --pkt-type`, `-m set --match-set NAME src|dst`
 //! (hash:ip and hash:net sets) and `NAME src,dst` (hash:ip,port and hash:net,port), `-m
-//! comment`, `-m limit`, `-m hashlimit`, `-m connlimit` and `-m quota` (taken as never
-//! reached, as nftables' limits are), `-m icmp`/`icmp6`; targets ACCEPT, DROP, REJECT,
+//! comment`, `-m limit`, `-m hashlimit`, `-m connlimit`, `-m quota` and `-m recent` (taken
+//! as never reached, as nftables' limits are), `-m icmp`/`icmp6`; targets ACCEPT, DROP, REJECT,
 //! RETURN, user chains (`-j`, `-g`), SNAT and MASQUERADE (which end a nat chain), and LOG,
 //! NFLOG, MARK, CONNMARK, TCPMSS, CT and the like, which do not decide. DNAT, REDIRECT,
 //! NOTRACK and anything else are `unknown`, named.
@@ -38,6 +38,7 @@ const MODULES: &[&str] = &[
     "hashlimit",
     "connlimit",
     "quota",
+    "recent",
     "icmp",
     "icmp6",
     "iprange",
@@ -109,9 +110,10 @@ pub fn parse(saves: &[&str], ipsets: &[&str]) -> Result<Ruleset, ParseError> {
         let (s, z) = if n == 1 { ("", "s") } else { ("s", "") };
         r.notes.push(format!(
             "{n} rule{s} hold{z} a rate limit, quota or connection count (the first: {first}), \
-             each taken as never reached: `-m limit`, `--hashlimit-upto`, `--connlimit-upto` \
-             and `--quota` hold for every packet, `--hashlimit-above`, `--connlimit-above` and \
-             `! --quota` for none. What a flood or a used-up quota would change is not audited"
+             each taken as never reached: `-m limit`, `--hashlimit-upto`, `--connlimit-upto`, \
+             `--quota` and `-m recent --set` hold for every packet, `--hashlimit-above`, \
+             `--connlimit-above`, `! --quota` and `-m recent --hitcount` for none. What a flood \
+             or a used-up quota would change is not audited"
         ));
     }
     r.families = Some(given.iter().map(|f| Family::named(f)).collect());
@@ -126,7 +128,7 @@ fn holds_a_limit(line: &str) -> bool {
         .windows(2)
         .any(|w| {
             matches!(w, [m, module] if matches!(*m, "-m" | "--match")
-                && matches!(*module, "limit" | "hashlimit" | "connlimit" | "quota"))
+                && matches!(*module, "limit" | "hashlimit" | "connlimit" | "quota" | "recent"))
         })
 }
 
@@ -354,12 +356,46 @@ fn rule(
             .take_while(|(w, quoted)| *quoted || !(w.starts_with('-') || w == "!"))
             .map(|(w, _)| w.as_str())
             .collect();
+        if matches!(word.as_str(), "-m" | "--match") && args == ["recent"] {
+            // The module's options, up to the next module or the target.
+            let options: Vec<&str> = t
+                .iter()
+                .skip(i + 2)
+                .map(|(w, _)| w.as_str())
+                .take_while(|w| !matches!(*w, "-m" | "--match" | "-j" | "--jump" | "-g" | "--goto"))
+                .collect();
+            reader.out.push(recent(&options));
+            i += 2 + options.len();
+            continue;
+        }
         if !reader.option(r, word, &args) {
             break;
         }
         i += 1 + args.len();
     }
     (reader.out, reader.comment)
+}
+
+/// `-m recent` and its options, taken as never reached, as the rate limits are: `--set`
+/// (which adds the source to the list) holds for every packet; `--rcheck` or `--update` with
+/// `--hitcount N` (the source seen N times within `--seconds`) for none, `!` the other way.
+/// Without `--hitcount`, whether the source is on the list depends on the packets before:
+/// unknown, as is `--remove`.
+fn recent(options: &[&str]) -> Expr {
+    let has = |o: &str| options.contains(&o);
+    let negated = options
+        .windows(2)
+        .any(|w| matches!(w, ["!", "--rcheck" | "--update"]));
+    if has("--set") && !has("!") {
+        Expr::Nop
+    } else if (has("--rcheck") || has("--update")) && has("--hitcount") {
+        if negated { Expr::Nop } else { Expr::Exceeded }
+    } else {
+        Expr::Unknown(format!(
+            "-m recent {}: whether the source is on the list depends on the packets before",
+            options.join(" ")
+        ))
+    }
 }
 
 /// What is read of one rule so far.

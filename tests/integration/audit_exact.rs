@@ -1295,6 +1295,40 @@ fn rate_limits_quotas_and_set_statements_are_never_reached() {
     assert!(failed.is_empty(), "{}", failed.join("\n"));
 }
 
+/// iptables' brute-force guards as hand-written rulesets have them: `-m recent --set`, then
+/// `--update` (or `--rcheck`) past a hit count to drop, and `-m hashlimit` past a rate. The
+/// lab's few connections reach neither, the audit takes them as never reached, and each
+/// connection is what the kernel does.
+const RECENT_V4: &str = "*filter
+:INPUT DROP [0:0]
+:FORWARD ACCEPT [0:0]
+:OUTPUT ACCEPT [0:0]
+-A INPUT -m conntrack --ctstate RELATED,ESTABLISHED -j ACCEPT
+-A INPUT -p tcp -m tcp --dport 22 -m conntrack --ctstate NEW -m recent --set --name ssh --rsource
+-A INPUT -p tcp -m tcp --dport 22 -m conntrack --ctstate NEW -m recent --update --seconds 60 --hitcount 20 --name ssh --rsource -j DROP
+-A INPUT -p tcp -m tcp --dport 22 -j ACCEPT
+-A INPUT -p tcp -m tcp --dport 1344 -m conntrack --ctstate NEW -m recent --rcheck --seconds 60 --hitcount 20 --name icap -j DROP
+-A INPUT -p tcp -m tcp --dport 1344 -m recent ! --rcheck --seconds 60 --hitcount 20 --name icap -j ACCEPT
+-A INPUT -p udp -m udp --dport 161 -m hashlimit --hashlimit-above 1000/sec --hashlimit-burst 1000 --hashlimit-name snmp -j DROP
+-A INPUT -p udp -m udp --dport 161 -j ACCEPT
+COMMIT
+";
+
+/// The audit equals the kernel on [`RECENT_V4`] (and its IPv6 twin), and decides every part.
+#[test]
+fn brute_force_guards_of_iptables_are_never_reached() {
+    let Some((lab, _servers)) = universe_lab("rc", false) else {
+        return;
+    };
+    // The same for IPv6, with neighbour discovery admitted.
+    let v6 = RECENT_V4.replace(
+        "-A INPUT -m conntrack",
+        "-A INPUT -p ipv6-icmp -j ACCEPT\n-A INPUT -m conntrack",
+    );
+    let compared = check_ipt(&lab, RECENT_V4.to_string(), v6).unwrap_or_else(|e| panic!("{e}"));
+    assert!(compared > 20, "{compared} compared");
+}
+
 /// An `arp` table that drops address resolution blocks every IPv4 connection, which the
 /// audit does not model: each IPv4 part is unknown, naming the chain (it was `admitted`, and
 /// the kernel opens none of them), and IPv6 is decided as before.
