@@ -6,7 +6,8 @@
 //! chains on the hooks and priorities iptables registers them at, and user chains; `-s`,
 //! `-d`, `-p`, `-i`/`-o`, `!`; `-m tcp`/`udp` `--dport`/`--sport`, `--syn`, `--tcp-flags`, `-m
 //! multiport --dports`/`--sports`, `-m conntrack --ctstate`, `-m state --state`, `-m iprange
-//! --src-range`/`--dst-range`, `-m pkttype --pkt-type`, `-m set --match-set NAME src|dst`
+//! --src-range`/`--dst-range`, `-m pkttype --pkt-type`, `-m addrtype --dst-type`, `-m hl`,
+//! `-m rt` (no connection audited has a routing header), `-m set --match-set NAME src|dst`
 //! (hash:ip and hash:net sets) and `NAME src,dst` (hash:ip,port and hash:net,port), `-m
 //! comment`, `-m limit`, `-m hashlimit`, `-m connlimit`, `-m quota` and `-m recent` (taken
 //! as never reached, as nftables' limits are), `-m icmp`/`icmp6`; targets ACCEPT, DROP, REJECT,
@@ -39,6 +40,9 @@ const MODULES: &[&str] = &[
     "connlimit",
     "quota",
     "recent",
+    "addrtype",
+    "hl",
+    "rt",
     "icmp",
     "icmp6",
     "iprange",
@@ -389,7 +393,7 @@ fn recent(options: &[&str]) -> Expr {
     if has("--set") && !has("!") {
         Expr::Nop
     } else if (has("--rcheck") || has("--update")) && has("--hitcount") {
-        if negated { Expr::Nop } else { Expr::Exceeded }
+        if negated { Expr::Nop } else { Expr::Never }
     } else {
         Expr::Unknown(format!(
             "-m recent {}: whether the source is on the list depends on the packets before",
@@ -436,6 +440,10 @@ impl Reader<'_> {
             ("-m" | "--match", [m]) if !MODULES.contains(m) => {
                 self.out.push(Expr::Unknown(format!("-m {m}")));
             }
+            // An IPv6 routing header, which no connection the audit decides carries: the
+            // match holds for none of them (`!` applies to its fields, the header is still
+            // needed).
+            ("-m" | "--match", ["rt"]) => self.out.push(Expr::Never),
             ("-m" | "--match", [_]) => {}
             ("--dport" | "--destination-port", [x]) => {
                 self.push(Left::Dport(self.proto), vec![port(x)])
@@ -516,6 +524,30 @@ impl Reader<'_> {
                 self.push(left, vec![address(x)]);
             }
             ("--pkt-type", [x]) => self.push(Left::Pkttype, vec![Elem::Name((*x).into())]),
+            // `-m addrtype`: nft's `fib daddr type`.
+            ("--dst-type", [x]) => self.push(
+                Left::FibDaddrType,
+                x.split(',')
+                    .map(|t| Elem::Name(t.to_ascii_lowercase()))
+                    .collect(),
+            ),
+            // `-m hl` (IPv6's hop limit): nft's `ip6 hoplimit`.
+            ("--hl-eq" | "--hl-lt" | "--hl-gt", [x]) => {
+                let elem = match (word, x.parse::<u64>()) {
+                    (_, Err(_)) => Elem::Unknown(format!("{word} {x}")),
+                    ("--hl-eq", Ok(n)) => Elem::Num(n),
+                    ("--hl-lt", Ok(0)) => Elem::NumRange(1, 0),
+                    ("--hl-lt", Ok(n)) => Elem::NumRange(0, n - 1),
+                    (_, Ok(n)) => Elem::NumRange(n.saturating_add(1), 255),
+                };
+                self.push(Left::HopLimit, vec![elem]);
+            }
+            // `-m rt`'s fields: the match holds for no packet whatever they are.
+            (
+                "--rt-type" | "--rt-segsleft" | "--rt-len" | "--rt-0-res" | "--rt-0-addrs"
+                | "--rt-0-not-strict",
+                _,
+            ) => self.negate = false,
             ("--syn", []) => {
                 use super::model::flags::{ACK, FIN, RST, SYN};
                 self.push(
@@ -571,7 +603,7 @@ impl Reader<'_> {
         };
         // `!` turns one into the other (`! --connlimit-above 10` is `--connlimit-upto 10`).
         if over != std::mem::take(&mut self.negate) {
-            self.out.push(Expr::Exceeded);
+            self.out.push(Expr::Never);
         }
         true
     }

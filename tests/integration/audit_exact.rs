@@ -792,6 +792,15 @@ fn ipt_matching(v6: bool) -> impl Strategy<Value = String> {
         "-m connlimit --connlimit-upto 10000".into(),
         "-m quota --quota 1000000000".into(),
         "-m quota ! --quota 1000000000".into(),
+        // Address types (nft's `fib daddr type`), and IPv6's routing header, which no
+        // connection of the lab carries.
+        "-m addrtype --dst-type LOCAL".into(),
+        "-m addrtype ! --dst-type UNICAST".into(),
+        if v6 {
+            "-m rt --rt-type 0".into()
+        } else {
+            "-m addrtype --dst-type BROADCAST,MULTICAST".into()
+        },
         "-i IFACE".into(),
         "! -i IFACE".into(),
         "-i lo".into(),
@@ -1326,6 +1335,26 @@ fn brute_force_guards_of_iptables_are_never_reached() {
         "-A INPUT -p ipv6-icmp -j ACCEPT\n-A INPUT -m conntrack",
     );
     let compared = check_ipt(&lab, RECENT_V4.to_string(), v6).unwrap_or_else(|e| panic!("{e}"));
+    assert!(compared > 20, "{compared} compared");
+}
+
+/// What ufw 0.36.2 writes for the lab (`ufw limit 22/tcp`, `ufw allow 1344/tcp`, SNMP from the
+/// managers, the web interface from the admin clients over IPv4; the fixtures are its
+/// iptables-save and ip6tables-save): the firewall of many gateways, with rate limits, a
+/// `recent` guard, address types, hop limits and routing headers. The audit decides every
+/// part, and each connection is what the kernel does.
+#[test]
+fn a_ufw_ruleset_is_audited_whole() {
+    let Some((lab, _servers)) = universe_lab("uf", false) else {
+        return;
+    };
+    let read = |f: &str| std::fs::read_to_string(f).unwrap_or_else(|e| panic!("{f}: {e}"));
+    let compared = check_ipt(
+        &lab,
+        read("tests/fixtures/audit/ufw-v4.txt"),
+        read("tests/fixtures/audit/ufw-v6.txt"),
+    )
+    .unwrap_or_else(|e| panic!("{e}"));
     assert!(compared > 20, "{compared} compared");
 }
 

@@ -436,7 +436,7 @@ impl Ruleset {
                     return out;
                 }
                 Expr::Nop => {}
-                Expr::Exceeded => {
+                Expr::Never => {
                     out.extend(cur.into_iter().map(|s| (s, Step::NoMatch)));
                     return settle(whole, out);
                 }

@@ -283,10 +283,11 @@ pub(crate) enum Expr {
     /// A statement that does not decide (`counter`, `log`, …), or a rate limit, quota or
     /// connection count taken as never reached (`limit rate 10/second` holds for every packet).
     Nop,
-    /// A rate limit, quota or connection count that holds only once it is reached (`limit
-    /// rate over 10/second`, `quota over`, `ct count over`): taken as never reached, it holds
-    /// for no packet, and the rule goes on to the next.
-    Exceeded,
+    /// A match that holds for no packet the audit decides, so the rule goes on to the next:
+    /// a rate limit, quota or connection count that holds only once it is reached (`limit
+    /// rate over 10/second`, `quota over`, `ct count over`), taken as never reached; or a
+    /// header those packets never carry (an IPv6 routing header, `-m rt`).
+    Never,
     /// A verdict map: the verdict of the first element that holds the key's value (no
     /// element: the rule goes on to the next).
     Vmap(Left, Vec<(Elem, Verdict)>),

@@ -47,7 +47,7 @@ fn set_key(e: &Value) -> Option<(&str, &Value)> {
 pub(super) fn stateful(kind: &str, body: &Value) -> Option<Expr> {
     matches!(kind, "limit" | "quota" | "ct count").then(|| {
         if body.get("inv").and_then(Value::as_bool) == Some(true) {
-            Expr::Exceeded
+            Expr::Never
         } else {
             Expr::Nop
         }
@@ -74,7 +74,7 @@ pub(super) fn set_statement(e: &Value) -> Option<Expr> {
             return Some(Expr::Unknown(format!("a {kind} statement's {s}")));
         };
         match stateful(k, body) {
-            Some(Expr::Exceeded) => out = Expr::Exceeded,
+            Some(Expr::Never) => out = Expr::Never,
             Some(_) => {}
             None if k == "counter" => {}
             None => return Some(Expr::Unknown(format!("`{k}` in a {kind} statement"))),
