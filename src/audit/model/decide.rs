@@ -36,6 +36,12 @@ fn seen_at<'c>(point: &Point, ctx: &'c Context) -> std::borrow::Cow<'c, Context>
             oif: Some(String::new()),
             ..ctx.clone()
         })
+    } else if *point == Point::Egress && ctx.iif.as_deref() != Some("") {
+        // The egress hook is a device's: the kernel hands it no input interface.
+        std::borrow::Cow::Owned(Context {
+            iif: Some(String::new()),
+            ..ctx.clone()
+        })
     } else if *point == Point::Postrouting && ctx.local && ctx.v6 {
         std::borrow::Cow::Owned(Context {
             iif: ctx.oif.clone(),
@@ -64,22 +70,22 @@ impl Ruleset {
                 )
             })
             .collect();
-        if hook.path().contains(&Point::Ingress) {
-            doubts.extend(self.chains.iter().enumerate().filter_map(|(i, c)| {
-                let b = c.base.as_ref()?;
-                let passes = c.rules.is_empty() && b.policy == Policy::Accept;
-                (b.hook == Point::Ingress && c.device.is_none() && !passes).then(|| {
-                    (
-                        Doubt::Chain(i),
-                        format!(
-                            "ingress chain {} {} {} sees these packets (nft's JSON does not \
-                             name its device)",
-                            c.family, c.table, c.name
-                        ),
-                    )
-                })
-            }));
-        }
+        // A device's chains (ingress, egress) on the path, whose device the dump leaves out.
+        doubts.extend(self.chains.iter().enumerate().filter_map(|(i, c)| {
+            let b = c.base.as_ref()?;
+            let passes = c.rules.is_empty() && b.policy == Policy::Accept;
+            let edge = matches!(b.hook, Point::Ingress | Point::Egress);
+            (edge && hook.path().contains(&b.hook) && c.device.is_none() && !passes).then(|| {
+                (
+                    Doubt::Chain(i),
+                    format!(
+                        "{} chain {} {} {} sees these packets (nft's JSON does not name its \
+                         device)",
+                        b.hook, c.family, c.table, c.name
+                    ),
+                )
+            })
+        }));
         let mut work = WORK;
         let base = Absent {
             tables: self.dormant.clone(),
@@ -176,16 +182,22 @@ impl Ruleset {
         };
         let at = format!("{} {} {}", c.family, c.table, c.name);
         let passes = c.rules.is_empty() && base.policy == Policy::Accept;
-        if base.hook == Point::Ingress {
+        let device = match base.hook {
+            Point::Ingress => Some((&ctx.iif, "arrive on")),
+            Point::Egress => Some((&ctx.oif, "leave by")),
+            _ => None,
+        };
+        if let Some((iface, way)) = device {
             if passes {
                 return Ok(false);
             }
-            match (&c.device, &ctx.iif) {
-                (Some(dev), Some(iif)) if dev != iif => return Ok(false),
+            match (&c.device, iface) {
+                (Some(dev), Some(iface)) if dev != iface => return Ok(false),
                 (Some(dev), None) => {
                     return Err(format!(
-                        "ingress chain {at} on device {dev}: name the interface the packets \
-                         arrive on with --interface"
+                        "{} chain {at} on device {dev}: name the interface the packets {way} \
+                         with --interface",
+                        base.hook
                     ));
                 }
                 // Its device named and met, or not named: [`Ruleset::decide`] also decides
@@ -668,7 +680,9 @@ fn family_applies(family: &Family, v6: bool, base: &Option<Base>) -> bool {
         Family::Inet => true,
         Family::Ip => !v6,
         Family::Ip6 => v6,
-        Family::Netdev => base.as_ref().is_some_and(|b| b.hook == Point::Ingress),
+        Family::Netdev => base
+            .as_ref()
+            .is_some_and(|b| matches!(b.hook, Point::Ingress | Point::Egress)),
         Family::Other(_) => false,
     }
 }

@@ -50,12 +50,13 @@ impl Hook {
     fn path(self) -> &'static [Point] {
         match self {
             Hook::Input => &[Point::Ingress, Point::Prerouting, Point::Input],
-            Hook::Output => &[Point::Output, Point::Postrouting],
+            Hook::Output => &[Point::Output, Point::Postrouting, Point::Egress],
             Hook::Forward => &[
                 Point::Ingress,
                 Point::Prerouting,
                 Point::Forward,
                 Point::Postrouting,
+                Point::Egress,
             ],
         }
     }
@@ -93,7 +94,7 @@ macro_rules! named {
 
 named!(
     /// A table's family: which packets its chains see (`inet` both IP families; `netdev`
-    /// only on its ingress hook; others no packet the audit decides).
+    /// only on its ingress and egress hooks; others no packet the audit decides).
     Family { Inet = "inet", Ip = "ip", Ip6 = "ip6", Netdev = "netdev" }
 );
 
@@ -106,6 +107,7 @@ named!(
         Forward = "forward",
         Output = "output",
         Postrouting = "postrouting",
+        Egress = "egress",
     }
 );
 
