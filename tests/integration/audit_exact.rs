@@ -772,8 +772,6 @@ fn ipt_matching(v6: bool) -> impl Strategy<Value = String> {
         "-m state --state ESTABLISHED".into(),
         "-m conntrack ! --ctstate ESTABLISHED".into(),
         "-m pkttype --pkt-type host".into(),
-        // The gateway's side of the lab (`IFACE`, replaced when loaded), loopback and a
-        // wildcard; `-i` and `-o` trade places where the chain allows only the other.
         "-p tcp -m multiport --sports 80,443".into(),
         "-p udp -m multiport ! --dports 53,161".into(),
         "-p tcp -m tcp ! --syn".into(),
@@ -801,6 +799,8 @@ fn ipt_matching(v6: bool) -> impl Strategy<Value = String> {
         } else {
             "-m addrtype --dst-type BROADCAST,MULTICAST".into()
         },
+        // The gateway's side of the lab (`IFACE`, replaced when loaded), loopback and a
+        // wildcard; `-i` and `-o` trade places where the chain allows only the other.
         "-i IFACE".into(),
         "! -i IFACE".into(),
         "-i lo".into(),
