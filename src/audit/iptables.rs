@@ -4,7 +4,7 @@
 //!
 //! Understood: the `raw`, `mangle`, `nat`, `filter` and `security` tables, their built-in
 //! chains on the hooks and priorities iptables registers them at, and user chains; `-s`,
-//! `-d`, `-p`, `-i`/`-o`, `!`; `-m tcp`/`udp` `--dport`/`--sport`, `--syn`, `--tcp-flags`, `-m
+//! `-d`, `-p`, `-i`/`-o`, `-f`, `!`; `-m tcp`/`udp` `--dport`/`--sport`, `--syn`, `--tcp-flags`, `-m
 //! multiport --dports`/`--sports`, `-m conntrack --ctstate`, `-m state --state`, `-m iprange
 //! --src-range`/`--dst-range`, `-m pkttype --pkt-type`, `-m addrtype --dst-type`, `-m hl`,
 //! `-m rt` (no connection audited has a routing header), `-m set --match-set NAME src|dst`
@@ -524,6 +524,12 @@ impl Reader<'_> {
                 self.push(left, vec![address(x)]);
             }
             ("--pkt-type", [x]) => self.push(Left::Pkttype, vec![Elem::Name((*x).into())]),
+            // `-f`: the second and later fragments of a packet. The connections audited are
+            // of whole packets: it holds for none of them (`! -f` for all).
+            ("-f" | "--fragment", []) => {
+                let whole = std::mem::take(&mut self.negate);
+                self.out.push(if whole { Expr::Nop } else { Expr::Never });
+            }
             // `-m addrtype`: nft's `fib daddr type`.
             ("--dst-type", [x]) => self.push(
                 Left::FibDaddrType,

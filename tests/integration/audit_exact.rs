@@ -799,6 +799,9 @@ fn ipt_matching(v6: bool) -> impl Strategy<Value = String> {
         } else {
             "-m addrtype --dst-type BROADCAST,MULTICAST".into()
         },
+        // Fragments (IPv4 only: ip6tables has no `-f`), which no connection of the lab sends.
+        if v6 { "-p udp" } else { "-f" }.into(),
+        if v6 { "-p tcp" } else { "! -f" }.into(),
         // The gateway's side of the lab (`IFACE`, replaced when loaded), loopback and a
         // wildcard; `-i` and `-o` trade places where the chain allows only the other.
         "-i IFACE".into(),
@@ -1281,6 +1284,28 @@ const STATEFUL_RULESETS: &[&str] = &[
   }
 }",
 ];
+
+/// Hardening rules against fragments, as guides give them: the lab's connections are of
+/// whole packets, which `ip frag-off & 0x1fff != 0` never matches and `& 0x3fff == 0` always
+/// does (for IPv4: the field implies it).
+const FRAGMENT_RULESETS: &[&str] = &["table inet t {
+  chain input { type filter hook input priority 0; policy drop;
+    ip frag-off & 0x1fff != 0 drop
+    ct state established,related accept
+    icmpv6 type { nd-neighbor-solicit, nd-neighbor-advert } accept
+    ip frag-off & 0x3fff == 0 tcp dport { 22, 1344 } accept
+    udp dport 161 accept
+  }
+}"];
+
+/// The audit equals the kernel on [`FRAGMENT_RULESETS`], and decides every part.
+#[test]
+fn fragment_rules_match_no_whole_packet() {
+    let Some(compared) = written_rulesets(("fr", false), FRAGMENT_RULESETS) else {
+        return;
+    };
+    assert!(compared > 20, "{compared} compared");
+}
 
 /// The audit equals the kernel on [`STATEFUL_RULESETS`], and decides every part, from the
 /// JSON listing alone (which leaves the keys' dependencies out) and with the bytecode.

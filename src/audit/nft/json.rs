@@ -26,6 +26,41 @@ pub(super) fn implied(e: &Value) -> Option<Expr> {
     }
 }
 
+/// `ip frag-off & MASK == VALUE` (or `!=`), as hardening guides drop fragments with: the
+/// connections audited are of whole packets, whose fragment offset and more-fragments bit
+/// are 0, so the match holds for every IPv4 packet (the field implies IPv4) or for none.
+/// The don't-fragment bit is the sending host's choice: a mask with it is unknown. `None`:
+/// not such a match.
+pub(super) fn fragment(body: &Value) -> Option<Expr> {
+    let [field, mask] = body.pointer("/left/&")?.as_array()?.as_slice() else {
+        return None;
+    };
+    let payload = |k: &str| {
+        field
+            .pointer(&format!("/payload/{k}"))
+            .and_then(Value::as_str)
+    };
+    if payload("protocol")? != "ip" || payload("field")? != "frag-off" {
+        return None;
+    }
+    let (mask, value) = (mask.as_u64()?, body.get("right")?.as_u64()?);
+    if mask & 0x4000 != 0 {
+        return Some(Expr::Unknown(
+            "`ip frag-off` with the don't-fragment bit, which the sending host chooses".into(),
+        ));
+    }
+    let holds = match body.get("op").and_then(Value::as_str).unwrap_or("==") {
+        "==" => value == 0,
+        "!=" => value != 0,
+        _ => return None,
+    };
+    Some(if holds {
+        Expr::family(false, false)
+    } else {
+        Expr::Never
+    })
+}
+
 /// A set statement's kind (`set`: `add @s { ip saddr }`, `update @s { … }`; or `meter`) and
 /// its key. nft loads the key only from packets that have the headers it reads (it puts the
 /// dependency in the rule; its listing leaves it out): the rule goes on for no other.
