@@ -7,8 +7,9 @@
 //! `-d`, `-p`, `-i`/`-o`, `-f`, `!`; `-m tcp`/`udp` `--dport`/`--sport`, `--syn`, `--tcp-flags`, `-m
 //! multiport --dports`/`--sports`, `-m conntrack --ctstate`, `-m state --state`, `-m iprange
 //! --src-range`/`--dst-range`, `-m pkttype --pkt-type`, `-m addrtype --dst-type`, `-m hl`,
-//! `-m rt` (no connection audited has a routing header), `-m set --match-set NAME src|dst`
-//! (hash:ip and hash:net sets) and `NAME src,dst` (hash:ip,port and hash:net,port), `-m
+//! `-m rt` (no connection audited has a routing header), `-m tcpmss` below the least MSS,
+//! `-m set --match-set NAME src|dst` (hash:ip and hash:net sets) and `NAME src,dst`
+//! (hash:ip,port and hash:net,port), `-m
 //! comment`, `-m limit`, `-m hashlimit`, `-m connlimit`, `-m quota` and `-m recent` (taken
 //! as never reached, as nftables' limits are), `-m icmp`/`icmp6`; targets ACCEPT, DROP, REJECT,
 //! RETURN, user chains (`-j`, `-g`), SNAT and MASQUERADE (which end a nat chain), and LOG,
@@ -16,7 +17,7 @@
 //! NOTRACK and anything else are `unknown`, named.
 
 use super::model::{
-    Base, Elem, Expr, Family, Kind, Left, ParseError, Point, Policy, Right, Ruleset,
+    Base, Elem, Expr, Family, Kind, LEAST_MSS, Left, ParseError, Point, Policy, Right, Ruleset,
 };
 use crate::model::Protocol;
 
@@ -43,6 +44,7 @@ const MODULES: &[&str] = &[
     "addrtype",
     "hl",
     "rt",
+    "tcpmss",
     "icmp",
     "icmp6",
     "iprange",
@@ -530,13 +532,35 @@ impl Reader<'_> {
                 let whole = std::mem::take(&mut self.negate);
                 self.out.push(if whole { Expr::Nop } else { Expr::Never });
             }
-            // `-m addrtype`: nft's `fib daddr type`.
-            ("--dst-type", [x]) => self.push(
+            // `-m tcpmss`: sizes all below the least a host announces match no SYN (and
+            // no other packet carries the option); any other is the peer's choice.
+            ("--mss", [x]) => {
+                let most = x.rsplit(':').next().and_then(|m| m.parse::<u64>().ok());
+                let negate = std::mem::take(&mut self.negate);
+                self.out.push(match most {
+                    Some(m) if m < LEAST_MSS && !negate => Expr::Never,
+                    _ => Expr::Unknown(format!("-m tcpmss --mss {x}: the peer's choice")),
+                });
+            }
+            // `-m addrtype`: for IPv4, nft's `fib daddr type` (any of the types).
+            ("--dst-type", [x]) if !self.v6 => self.push(
                 Left::FibDaddrType,
                 x.split(',')
                     .map(|t| Elem::Name(t.to_ascii_lowercase()))
                     .collect(),
             ),
+            // For IPv6 the kernel checks every type given, and UNICAST is any address but
+            // multicast and `::`, the host's own included (`fib daddr type unicast` excludes
+            // them): one type of UNICAST, MULTICAST and LOCAL is read, others are unknown.
+            ("--dst-type", [x]) => match x.to_ascii_lowercase().as_str() {
+                t @ ("multicast" | "local") => {
+                    self.push(Left::FibDaddrType, vec![Elem::Name(t.into())])
+                }
+                "unicast" => self.push(Left::FibDaddrType, vec![Elem::Name("any-unicast".into())]),
+                _ => self.out.push(Expr::Unknown(format!(
+                    "ip6tables' -m addrtype --dst-type {x}"
+                ))),
+            },
             // `-m hl` (IPv6's hop limit): nft's `ip6 hoplimit`.
             ("--hl-eq" | "--hl-lt" | "--hl-gt", [x]) => {
                 let elem = match (word, x.parse::<u64>()) {

@@ -799,6 +799,8 @@ fn ipt_matching(v6: bool) -> impl Strategy<Value = String> {
         } else {
             "-m addrtype --dst-type BROADCAST,MULTICAST".into()
         },
+        // A segment size no host announces.
+        "-p tcp -m tcpmss --mss 1:500".into(),
         // Fragments (IPv4 only: ip6tables has no `-f`), which no connection of the lab sends.
         if v6 { "-p udp" } else { "-f" }.into(),
         if v6 { "-p tcp" } else { "! -f" }.into(),
@@ -1285,12 +1287,15 @@ const STATEFUL_RULESETS: &[&str] = &[
 }",
 ];
 
-/// Hardening rules against fragments, as guides give them: the lab's connections are of
+/// Hardening rules as guides give them: against fragments (the lab's connections are of
 /// whole packets, which `ip frag-off & 0x1fff != 0` never matches and `& 0x3fff == 0` always
-/// does (for IPv4: the field implies it).
-const FRAGMENT_RULESETS: &[&str] = &["table inet t {
+/// does, for IPv4: the field implies it), and the 2019 "SACK panic" guard against SYNs that
+/// announce a tiny segment size (no host announces less than 536 bytes).
+const HARDENING_RULESETS: &[&str] = &["table inet t {
   chain input { type filter hook input priority 0; policy drop;
     ip frag-off & 0x1fff != 0 drop
+    tcp flags syn tcp option maxseg size 1-500 drop
+    tcp option maxseg size { 1-100, 200-535 } drop
     ct state established,related accept
     icmpv6 type { nd-neighbor-solicit, nd-neighbor-advert } accept
     ip frag-off & 0x3fff == 0 tcp dport { 22, 1344 } accept
@@ -1298,10 +1303,10 @@ const FRAGMENT_RULESETS: &[&str] = &["table inet t {
   }
 }"];
 
-/// The audit equals the kernel on [`FRAGMENT_RULESETS`], and decides every part.
+/// The audit equals the kernel on [`HARDENING_RULESETS`], and decides every part.
 #[test]
-fn fragment_rules_match_no_whole_packet() {
-    let Some(compared) = written_rulesets(("fr", false), FRAGMENT_RULESETS) else {
+fn fragment_and_segment_size_rules_match_no_connection() {
+    let Some(compared) = written_rulesets(("fr", false), HARDENING_RULESETS) else {
         return;
     };
     assert!(compared > 20, "{compared} compared");

@@ -364,6 +364,8 @@ fn fib_type(e: &Elem, ctx: &Context) -> Result<Addrs, String> {
         "multicast" => multicast,
         "broadcast" => broadcast,
         "unicast" => &(&(&space::all_addrs(ctx.v6) - &ctx.own) - &multicast) - &broadcast,
+        // ip6tables' UNICAST: every address but multicast and the unspecified one.
+        "any-unicast" => &(&space::all_addrs(ctx.v6) - &multicast) - &Addrs::from_iter([0..=0]),
         "unspec" | "anycast" | "blackhole" | "unreachable" | "prohibit" | "throw" | "nat"
         | "xresolve" => Addrs::new(),
         other => return Err(format!("fib address type {other:?}")),

@@ -269,6 +269,11 @@ struct Rule {
     expr: Vec<Expr>,
 }
 
+/// The smallest maximum segment size a host announces in its SYN: IPv4's smallest link (576
+/// bytes) less the headers (IPv6's smallest link gives 1220). A rule on sizes below it (the
+/// 2019 "SACK panic" guard drops SYNs of 1 to 500) matches no connection audited.
+pub(crate) const LEAST_MSS: u64 = 536;
+
 /// One expression of a rule, read once.
 #[derive(Clone, Debug)]
 pub(crate) enum Expr {

@@ -4,7 +4,7 @@
 use ipnet::IpNet;
 use serde_json::Value;
 
-use crate::audit::model::{Elem, Expr, Left, Right, flags};
+use crate::audit::model::{Elem, Expr, LEAST_MSS, Left, Right, flags};
 use crate::model::Protocol;
 
 /// The match nft leaves out of its listing because a statement implies it: `reject with
@@ -59,6 +59,37 @@ pub(super) fn fragment(body: &Value) -> Option<Expr> {
     } else {
         Expr::Never
     })
+}
+
+/// `tcp option maxseg size` compared with sizes all below [`LEAST_MSS`] (the 2019 "SACK
+/// panic" guard drops SYNs of `1-500`): only SYNs carry the option, and no host announces so
+/// little, so the match holds for no packet. `None` for other matches (which stay unknown:
+/// the size is the peer's choice).
+pub(super) fn small_mss(body: &Value) -> Option<Expr> {
+    let left = body.pointer("/left/tcp option")?;
+    if left.get("name")? != "maxseg" || left.get("field")? != "size" {
+        return None;
+    }
+    if !matches!(
+        body.get("op").and_then(Value::as_str),
+        Some("==" | "in") | None
+    ) {
+        return None;
+    }
+    let right = body.get("right")?;
+    let values: Vec<&Value> = match right.get("set").and_then(Value::as_array) {
+        Some(all) => all.iter().collect(),
+        None => vec![right],
+    };
+    let most = |v: &Value| match v.get("range").and_then(Value::as_array) {
+        Some(r) => r.get(1).and_then(Value::as_u64),
+        None => v.as_u64(),
+    };
+    values
+        .iter()
+        .try_fold(0, |m, v| Some(m.max(most(v)?)))
+        .filter(|&m| m < LEAST_MSS)
+        .map(|_| Expr::Never)
 }
 
 /// A set statement's kind (`set`: `add @s { ip saddr }`, `update @s { … }`; or `meter`) and

@@ -13,7 +13,7 @@
 mod json;
 pub(crate) mod netlink;
 
-use json::{compare, elem, fragment, implied, left, set_statement, stateful, tcp_flags};
+use json::{compare, elem, fragment, implied, left, set_statement, small_mss, stateful, tcp_flags};
 
 use std::collections::BTreeMap;
 
@@ -431,8 +431,8 @@ impl Reader {
 
     /// A `match` expression: `==`, `!=`, `in`, and `<`, `>`, `<=`, `>=` on numbers (a range).
     fn matching(&self, family: &Family, table: &str, body: &Value) -> Expr {
-        if let Some(fragments) = fragment(body) {
-            return fragments;
+        if let Some(known) = fragment(body).or_else(|| small_mss(body)) {
+            return known;
         }
         let op = body.get("op").and_then(Value::as_str).unwrap_or("==");
         let left = match body.get("left").map(left) {
