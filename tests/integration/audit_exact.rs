@@ -1306,7 +1306,7 @@ const HARDENING_RULESETS: &[&str] = &["table inet t {
 /// The audit equals the kernel on [`HARDENING_RULESETS`], and decides every part.
 #[test]
 fn fragment_and_segment_size_rules_match_no_connection() {
-    let Some(compared) = written_rulesets(("fr", false), HARDENING_RULESETS) else {
+    let Some(compared) = written_rulesets(("hd", false), HARDENING_RULESETS) else {
         return;
     };
     assert!(compared > 20, "{compared} compared");
