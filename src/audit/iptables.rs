@@ -18,6 +18,7 @@
 
 use super::model::{
     Base, Elem, Expr, Family, Kind, LEAST_MSS, Left, ParseError, Point, Policy, Right, Ruleset,
+    Tally,
 };
 use crate::model::Protocol;
 
@@ -26,6 +27,10 @@ const NON_DECIDING: &[&str] = &[
     "LOG", "NFLOG", "ULOG", "MARK", "CONNMARK", "TCPMSS", "CT", "TRACE", "AUDIT", "DSCP", "TOS",
     "CLASSIFY", "TTL", "HL",
 ];
+
+/// The modules of rate limits, quotas, connection counts and `recent` lists, which the
+/// audit takes as never reached.
+const LIMITS: &[&str] = &["limit", "hashlimit", "connlimit", "quota", "recent"];
 
 /// The match modules read (their options are).
 const MODULES: &[&str] = &[
@@ -70,8 +75,8 @@ pub fn parse(saves: &[&str], ipsets: &[&str]) -> Result<Ruleset, ParseError> {
         sets(&mut r, text)?;
     }
     let mut given = Vec::new();
-    // The rules with a rate limit, quota or connection count, for a note.
-    let mut stateful = Vec::new();
+    // The rules with a rate limit, quota, connection count or `recent` list, for a note.
+    let mut limited = Tally::default();
     for text in saves {
         let v6 = text.lines().any(|l| {
             (l.starts_with('#') && l.contains("ip6tables"))
@@ -85,57 +90,33 @@ pub fn parse(saves: &[&str], ipsets: &[&str]) -> Result<Ruleset, ParseError> {
         if given.contains(&family) {
             return Err(format!(
                 "two {} texts: give one iptables-save and one ip6tables-save",
-                if v6 {
-                    "ip6tables-save"
-                } else {
-                    "iptables-save"
-                }
+                tool(family)
             ));
         }
         given.push(family);
-        save(&mut r, text, family)?;
-        stateful.extend(
-            text.lines()
-                .enumerate()
-                .filter(|(_, l)| l.starts_with("-A ") && holds_a_limit(l))
-                .map(|(i, _)| {
-                    format!(
-                        "{}, line {}",
-                        if v6 {
-                            "ip6tables-save"
-                        } else {
-                            "iptables-save"
-                        },
-                        i + 1
-                    )
-                }),
-        );
+        save(&mut r, text, family, &mut limited)?;
     }
-    if let Some(first) = stateful.first() {
-        let n = stateful.len();
-        let (s, z) = if n == 1 { ("", "s") } else { ("s", "") };
-        r.notes.push(format!(
-            "{n} rule{s} hold{z} a rate limit, quota or connection count (the first: {first}), \
-             each taken as never reached: `-m limit`, `--hashlimit-upto`, `--connlimit-upto`, \
-             `--quota` and `-m recent --set` hold for every packet, `--hashlimit-above`, \
-             `--connlimit-above`, `! --quota` and `-m recent --hitcount` for none. What a flood \
-             or a used-up quota would change is not audited"
-        ));
-    }
+    r.notes.extend(limited.note(
+        "",
+        "hold",
+        "a rate limit, quota or connection count",
+        "each taken as never reached: `-m limit`, `--hashlimit-upto`, `--connlimit-upto`, \
+         `--quota` and `-m recent --set` hold for every packet, `--hashlimit-above`, \
+         `--connlimit-above`, `! --quota` and `-m recent --hitcount` for none. What a flood or \
+         a used-up quota would change is not audited",
+    ));
     r.families = Some(given.iter().map(|f| Family::named(f)).collect());
     r.finish();
     Ok(r)
 }
 
-/// Whether a rule of iptables-save has a rate limit, quota or connection count.
-fn holds_a_limit(line: &str) -> bool {
-    line.split_whitespace()
-        .collect::<Vec<_>>()
-        .windows(2)
-        .any(|w| {
-            matches!(w, [m, module] if matches!(*m, "-m" | "--match")
-                && matches!(*module, "limit" | "hashlimit" | "connlimit" | "quota" | "recent"))
-        })
+/// The tool whose output a family's rules are.
+fn tool(family: &str) -> &'static str {
+    if family == "ip6" {
+        "ip6tables-save"
+    } else {
+        "iptables-save"
+    }
 }
 
 /// `create NAME TYPE family inet|inet6 …` and `add NAME ELEMENT …` lines.
@@ -242,7 +223,8 @@ fn builtin(table: &str, chain: &str) -> Option<(&'static str, &'static str, i64)
 const TABLES: &[&str] = &["raw", "mangle", "nat", "filter", "security"];
 
 /// One save text of `family` (`ip` or `ip6`): its tables.
-fn save(r: &mut Ruleset, text: &str, family: &str) -> Result<(), ParseError> {
+/// The chains and rules of one save text; the rules with a limit go to `limited`.
+fn save(r: &mut Ruleset, text: &str, family: &str, limited: &mut Tally) -> Result<(), ParseError> {
     let mut table = String::new();
     let at = |i: usize, what: &str| format!("line {}: {what}", i + 1);
     for (i, line) in text.lines().enumerate() {
@@ -285,8 +267,11 @@ fn save(r: &mut Ruleset, text: &str, family: &str) -> Result<(), ParseError> {
             [(a, false), (c, _), rest @ ..] if a == "-A" || a == "--append" => (c.clone(), rest),
             _ => return Err(at(i, "not a rule (`-A CHAIN …`) of iptables-save")),
         };
-        let (expr, comment) = rule(r, (family, &table), rest);
-        let comment = Some(match comment {
+        let read = rule(r, (family, &table), rest);
+        if read.limited {
+            limited.add(|| format!("{}, line {}", tool(family), i + 1));
+        }
+        let comment = Some(match read.comment {
             Some(c) => format!("line {}: {c}", i + 1),
             None => format!("line {}", i + 1),
         });
@@ -295,7 +280,7 @@ fn save(r: &mut Ruleset, text: &str, family: &str) -> Result<(), ParseError> {
             (&Family::named(family), &table, &chain),
             handle,
             comment,
-            expr,
+            read.expr,
         )
         .map_err(|e| at(i, &e))?;
     }
@@ -339,11 +324,7 @@ fn tokens(line: &str) -> Result<Vec<(String, bool)>, String> {
 }
 
 /// The expressions of one rule (after `-A CHAIN`), and its comment.
-fn rule(
-    r: &Ruleset,
-    (family, table): (&str, &str),
-    t: &[(String, bool)],
-) -> (Vec<Expr>, Option<String>) {
+fn rule(r: &Ruleset, (family, table): (&str, &str), t: &[(String, bool)]) -> Read {
     let mut reader = Reader {
         family,
         table,
@@ -352,6 +333,7 @@ fn rule(
         comment: None,
         negate: false,
         proto: None,
+        limited: false,
     };
     let mut i = 0;
     while let Some((word, _)) = t.get(i) {
@@ -371,6 +353,7 @@ fn rule(
                 .take_while(|w| !matches!(*w, "-m" | "--match" | "-j" | "--jump" | "-g" | "--goto"))
                 .collect();
             reader.out.push(recent(&options));
+            reader.limited = true;
             i += 2 + options.len();
             continue;
         }
@@ -379,7 +362,19 @@ fn rule(
         }
         i += 1 + args.len();
     }
-    (reader.out, reader.comment)
+    Read {
+        expr: reader.out,
+        comment: reader.comment,
+        limited: reader.limited,
+    }
+}
+
+/// One rule as read: its expressions, its comment, and whether it has a rate limit, quota,
+/// connection count or `recent` list (for the note on them).
+struct Read {
+    expr: Vec<Expr>,
+    comment: Option<String>,
+    limited: bool,
 }
 
 /// `-m recent` and its options, taken as never reached, as the rate limits are: `--set`
@@ -415,6 +410,8 @@ struct Reader<'a> {
     negate: bool,
     /// `-p tcp|udp`, for the ports that follow.
     proto: Option<Protocol>,
+    /// A module of [`LIMITS`] was named.
+    limited: bool,
 }
 
 impl Reader<'_> {
@@ -446,7 +443,7 @@ impl Reader<'_> {
             // match holds for none of them (`!` applies to its fields, the header is still
             // needed).
             ("-m" | "--match", ["rt"]) => self.out.push(Expr::Never),
-            ("-m" | "--match", [_]) => {}
+            ("-m" | "--match", [m]) => self.limited |= LIMITS.contains(m),
             ("--dport" | "--destination-port", [x]) => {
                 self.push(Left::Dport(self.proto), vec![port(x)])
             }

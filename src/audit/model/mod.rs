@@ -269,6 +269,35 @@ struct Rule {
     expr: Vec<Expr>,
 }
 
+/// Rules that have something a note of the report names: how many, and the first.
+#[derive(Default)]
+pub(crate) struct Tally {
+    count: usize,
+    first: Option<String>,
+}
+
+impl Tally {
+    pub(crate) fn add(&mut self, name: impl FnOnce() -> String) {
+        self.count += 1;
+        self.first.get_or_insert_with(name);
+    }
+
+    /// `N rules[ WHERE] VERB WHAT (the first: …), REST`, if there are any (`where` may be
+    /// empty).
+    pub(crate) fn note(&self, place: &str, verb: &str, what: &str, rest: &str) -> Option<String> {
+        let (n, first) = (self.count, self.first.as_ref()?);
+        let (s, z) = if n == 1 { ("", "s") } else { ("s", "") };
+        let place = if place.is_empty() {
+            String::new()
+        } else {
+            format!(" {place}")
+        };
+        Some(format!(
+            "{n} rule{s}{place} {verb}{z} {what} (the first: {first}), {rest}"
+        ))
+    }
+}
+
 /// The smallest maximum segment size a host announces in its SYN: IPv4's smallest link (576
 /// bytes) less the headers (IPv6's smallest link gives 1220). A rule on sizes below it (the
 /// 2019 "SACK panic" guard drops SYNs of 1 to 500) matches no connection audited.

@@ -120,6 +120,15 @@ pub(super) fn stateful(kind: &str, body: &Value) -> Option<Expr> {
     })
 }
 
+/// Whether `e` is a rate limit, quota or connection count ([`stateful`], named or not) or
+/// a set statement ([`set_key`]): what the audit takes as never reached, for the notes.
+pub(super) fn holds_state(e: &Value) -> bool {
+    set_key(e).is_some()
+        || e.as_object()
+            .and_then(|o| o.iter().next())
+            .is_some_and(|(kind, body)| stateful(kind, body).is_some())
+}
+
 /// A set statement ([`set_key`]), its key's headers aside ([`implied`]): a per-element rate
 /// limit, quota or connection count as [`stateful`], a counter as nothing; a set is taken
 /// never to be full (an element that does not fit ends the rule). A key or a statement the

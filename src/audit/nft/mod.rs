@@ -20,8 +20,11 @@ use std::collections::BTreeMap;
 use serde_json::Value;
 
 use super::model::{
-    Base, Elem, Expr, Family, Kind, Left, ParseError, Point, Policy, Right, Ruleset, Verdict,
+    Base, Elem, Expr, Family, Kind, Left, ParseError, Point, Policy, Right, Ruleset, Tally, Verdict,
 };
+
+/// Where the notes' rules are.
+const LISTING: &str = "of the JSON listing";
 
 /// A table's flags as nft names them (`owner` and `persist` do not change what it filters).
 const TABLE_FLAGS: &[&str] = &["dormant", "owner", "persist"];
@@ -53,6 +56,7 @@ pub(crate) fn parse_checked(
     reader.parse(texts)?;
     let notes = [
         reader.unchecked_resets.note(
+            LISTING,
             "reject",
             "with a TCP reset in a table of both families",
             "where nft 1.0.6 leaves out a `meta nfproto` the rule has (`meta nfproto ipv6 reject \
@@ -61,6 +65,7 @@ pub(crate) fn parse_checked(
              another --ruleset and the audit reads the family from it",
         ),
         reader.stateful.note(
+            LISTING,
             "hold",
             "a rate limit, quota, connection count or set statement",
             "each taken as never reached, and no set as full: `limit rate 10/second` holds for \
@@ -69,6 +74,7 @@ pub(crate) fn parse_checked(
              set would change is not audited",
         ),
         reader.unchecked.note(
+            LISTING,
             "compare",
             "a header field with a range",
             "which nft 1.0.6 also prints for two comparisons of different fields (`tcp sport >= \
@@ -92,40 +98,16 @@ struct Reader {
     bytecode: Option<netlink::Bytecode>,
     /// Without one: the rules with a range on a header field in their listing (which may be
     /// a misprint).
-    unchecked: Unchecked,
+    unchecked: Tally,
     /// Without one: the rules of an `inet` table that reject with a TCP reset with no family
     /// in their listing (which may have left it out).
-    unchecked_resets: Unchecked,
+    unchecked_resets: Tally,
     /// The rules with a rate limit, quota, connection count or set statement, each taken as
     /// never reached (see [`stateful`]).
-    stateful: Unchecked,
+    stateful: Tally,
     /// Named limits and quotas (`limit lim { rate over 10/second }`), which a rule's `limit
     /// name "lim"` refers to.
     objects: BTreeMap<(Family, String, String), Value>,
-}
-
-/// Rules whose listing may be misprinted, for a note: how many, and the first (`family
-/// table chain, handle N`).
-#[derive(Default)]
-struct Unchecked {
-    count: usize,
-    first: Option<String>,
-}
-
-impl Unchecked {
-    fn add(&mut self, name: impl FnOnce() -> String) {
-        self.count += 1;
-        self.first.get_or_insert_with(name);
-    }
-
-    /// `N rules of the JSON listing VERB WHAT (the first: …), REST`, if there are any.
-    fn note(&self, verb: &str, what: &str, rest: &str) -> Option<String> {
-        let (n, first) = (self.count, self.first.as_ref()?);
-        let (s, z) = if n == 1 { ("", "s") } else { ("s", "") };
-        Some(format!(
-            "{n} rule{s} of the JSON listing {verb}{z} {what} (the first: {first}), {rest}"
-        ))
-    }
 }
 
 impl Reader {
@@ -270,38 +252,26 @@ impl Reader {
         }
     }
 
-    /// Without the bytecode listing: count the rules whose listing may be misprinted (a
-    /// range on a header field; a TCP reset in an `inet` table with no family), for the notes.
-    fn count_unchecked(&mut self, rule: &Value, key: &netlink::RuleKey) {
+    /// Count the rule for the notes: one with a rate limit, quota, connection count or set
+    /// statement (the audit takes each as never reached); and without the bytecode listing,
+    /// one whose listing may be misprinted (a range on a header field; a TCP reset in an
+    /// `inet` table with no family).
+    fn count(&mut self, rule: &Value, key: &netlink::RuleKey) {
         let expr = rule.get("expr").and_then(Value::as_array);
         let all = || expr.into_iter().flatten();
         let (family, table, chain, handle) = key;
         let name = || format!("{family} {table} {chain}, handle {handle}");
+        if all().any(json::holds_state) {
+            self.stateful.add(name);
+        }
+        if self.bytecode.is_some() {
+            return;
+        }
         if all().any(json::payload_range) {
             self.unchecked.add(name);
         }
         if family == "inet" && json::reset_without_family(all()) {
             self.unchecked_resets.add(name);
-        }
-    }
-
-    /// Count a rule with a rate limit, quota, connection count or set statement, for the
-    /// notes: the audit takes each as never reached.
-    fn count_stateful(&mut self, rule: &Value, (family, table, chain, handle): &netlink::RuleKey) {
-        let stateful = |e: &Value| {
-            e.as_object()
-                .and_then(|o| o.keys().next())
-                .is_some_and(|k| {
-                    matches!(k.as_str(), "limit" | "quota" | "ct count" | "meter" | "set")
-                })
-        };
-        if rule
-            .get("expr")
-            .and_then(Value::as_array)
-            .is_some_and(|all| all.iter().any(stateful))
-        {
-            self.stateful
-                .add(|| format!("{family} {table} {chain}, handle {handle}"));
         }
     }
 
@@ -319,10 +289,7 @@ impl Reader {
             .bytecode
             .as_ref()
             .is_some_and(|b| b.merged.contains(&key));
-        if self.bytecode.is_none() {
-            self.count_unchecked(rule, &key);
-        }
-        self.count_stateful(rule, &key);
+        self.count(rule, &key);
         let family = Family::named(&family);
         let mut expr = Vec::new();
         for e in rule
