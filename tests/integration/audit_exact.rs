@@ -735,7 +735,10 @@ fn ipt_matching(v6: bool) -> impl Strategy<Value = String> {
             "ap4",
         )
     };
-    let options: Vec<String> = vec![
+    // The option of this family: ip6tables' or iptables'.
+    let pick = |six: &str, four: &str| String::from(if v6 { six } else { four });
+    let options: Vec<String> =
+        vec![
         format!("-s {one}"),
         format!("! -s {one}"),
         format!("-s {prefix}"),
@@ -756,17 +759,15 @@ fn ipt_matching(v6: bool) -> impl Strategy<Value = String> {
         "-p tcp -m tcp --syn".into(),
         "-p tcp -m tcp --tcp-flags SYN,ACK SYN".into(),
         "-p udp".into(),
-        if v6 {
-            "-p ipv6-icmp -m icmp6 --icmpv6-type 128".into()
-        } else {
-            "-p icmp -m icmp --icmp-type 8".into()
-        },
-        if v6 {
-            "-p ipv6-icmp -m icmp6 --icmpv6-type echo-reply".into()
-        } else {
-            "-p icmp -m icmp --icmp-type echo-reply".into()
-        },
-        if v6 { "-p ipv6-icmp" } else { "-p icmp" }.into(),
+        pick(
+            "-p ipv6-icmp -m icmp6 --icmpv6-type 128",
+            "-p icmp -m icmp --icmp-type 8",
+        ),
+        pick(
+            "-p ipv6-icmp -m icmp6 --icmpv6-type echo-reply",
+            "-p icmp -m icmp --icmp-type echo-reply",
+        ),
+        pick("-p ipv6-icmp", "-p icmp"),
         "-m conntrack --ctstate NEW".into(),
         "-m conntrack --ctstate RELATED,ESTABLISHED".into(),
         "-m state --state ESTABLISHED".into(),
@@ -794,16 +795,12 @@ fn ipt_matching(v6: bool) -> impl Strategy<Value = String> {
         // connection of the lab carries.
         "-m addrtype --dst-type LOCAL".into(),
         "-m addrtype ! --dst-type UNICAST".into(),
-        if v6 {
-            "-m rt --rt-type 0".into()
-        } else {
-            "-m addrtype --dst-type BROADCAST,MULTICAST".into()
-        },
+        pick("-m rt --rt-type 0", "-m addrtype --dst-type BROADCAST,MULTICAST"),
         // A segment size no host announces.
         "-p tcp -m tcpmss --mss 1:500".into(),
         // Fragments (IPv4 only: ip6tables has no `-f`), which no connection of the lab sends.
-        if v6 { "-p udp" } else { "-f" }.into(),
-        if v6 { "-p tcp" } else { "! -f" }.into(),
+        pick("-p udp", "-f"),
+        pick("-p tcp", "! -f"),
         // The gateway's side of the lab (`IFACE`, replaced when loaded), loopback and a
         // wildcard; `-i` and `-o` trade places where the chain allows only the other.
         "-i IFACE".into(),
