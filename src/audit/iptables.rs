@@ -32,6 +32,25 @@ const NON_DECIDING: &[&str] = &[
 /// audit takes as never reached.
 const LIMITS: &[&str] = &["limit", "hashlimit", "connlimit", "quota", "recent"];
 
+/// The modules and targets that start connection tracking for their family while a rule
+/// names them (their kernel checks call `nf_ct_netns_get`), which nat chains need to see
+/// packets (see `Ruleset::tracks`).
+const TRACKING: &[&str] = &[
+    "conntrack",
+    "state",
+    "connlimit",
+    "connmark",
+    "connbytes",
+    "helper",
+    "SNAT",
+    "DNAT",
+    "MASQUERADE",
+    "REDIRECT",
+    "NETMAP",
+    "CT",
+    "CONNMARK",
+];
+
 /// The match modules read (their options are).
 const MODULES: &[&str] = &[
     "tcp",
@@ -271,6 +290,9 @@ fn save(r: &mut Ruleset, text: &str, family: &str, limited: &mut Tally) -> Resul
         if read.limited {
             limited.add(|| format!("{}, line {}", tool(family), i + 1));
         }
+        if read.tracks {
+            r.tracks(&Family::named(family));
+        }
         let comment = Some(match read.comment {
             Some(c) => format!("line {}: {c}", i + 1),
             None => format!("line {}", i + 1),
@@ -334,6 +356,7 @@ fn rule(r: &Ruleset, (family, table): (&str, &str), t: &[(String, bool)]) -> Rea
         negate: false,
         proto: None,
         limited: false,
+        tracks: false,
     };
     let mut i = 0;
     while let Some((word, _)) = t.get(i) {
@@ -366,15 +389,18 @@ fn rule(r: &Ruleset, (family, table): (&str, &str), t: &[(String, bool)]) -> Rea
         expr: reader.out,
         comment: reader.comment,
         limited: reader.limited,
+        tracks: reader.tracks,
     }
 }
 
-/// One rule as read: its expressions, its comment, and whether it has a rate limit, quota,
-/// connection count or `recent` list (for the note on them).
+/// One rule as read: its expressions, its comment, whether it has a rate limit, quota,
+/// connection count or `recent` list (for the note on them), and whether it starts
+/// connection tracking ([`TRACKING`]).
 struct Read {
     expr: Vec<Expr>,
     comment: Option<String>,
     limited: bool,
+    tracks: bool,
 }
 
 /// `-m recent` and its options, taken as never reached, as the rate limits are: `--set`
@@ -412,6 +438,8 @@ struct Reader<'a> {
     proto: Option<Protocol>,
     /// A module of [`LIMITS`] was named.
     limited: bool,
+    /// A module or target of [`TRACKING`] was named.
+    tracks: bool,
 }
 
 impl Reader<'_> {
@@ -427,6 +455,9 @@ impl Reader<'_> {
     /// option this reader does not know).
     fn option(&mut self, r: &Ruleset, word: &str, a: &[&str]) -> bool {
         let v6 = self.v6;
+        if let ("-m" | "--match" | "-j" | "--jump", [name, ..]) = (word, a) {
+            self.tracks |= TRACKING.contains(name);
+        }
         match (word, a) {
             ("!", _) => self.negate = !self.negate,
             ("-s" | "--source", [x]) => self.push(Left::Saddr { v6 }, split_addresses(x)),

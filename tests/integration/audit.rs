@@ -1390,3 +1390,49 @@ fn a_tcp_reset_for_one_family_is_read_from_the_bytecode() {
     assert!(!got.is_empty() && got.iter().all(|r| !r.2), "{got:?}");
     assert!(got.iter().any(|r| r.1 == "\"partial\""), "{got:?}");
 }
+
+/// A destination rewrite in a nat chain (`-j DNAT`, `dnat`) is unknown for its own reason:
+/// the rewrite starts connection tracking, so its nat chain sees the connections' first
+/// packets, and nothing is in doubt about whether it does (see
+/// `audit_exact::a_nat_chain_sees_packets_only_while_connections_are_tracked`).
+#[test]
+fn a_destination_rewrite_is_unknown_for_its_own_reason() {
+    let dir = tempfile::tempdir().unwrap();
+    let save = dir.path().join("iptables-save.txt");
+    std::fs::write(
+        &save,
+        "*nat\n:PREROUTING ACCEPT [0:0]\n:INPUT ACCEPT [0:0]\n:OUTPUT ACCEPT [0:0]\n\
+         :POSTROUTING ACCEPT [0:0]\n\
+         -A PREROUTING -p tcp --dport 25 -j DNAT --to-destination 192.0.2.10:2525\nCOMMIT\n",
+    )
+    .unwrap();
+    let json = dir.path().join("listing.json");
+    std::fs::write(
+        &json,
+        r#"{"nftables": [{"table": {"family": "ip", "name": "nat", "handle": 1}},
+{"chain": {"family": "ip", "table": "nat", "name": "pre", "handle": 1, "type": "nat", "hook": "prerouting", "prio": -100, "policy": "accept"}},
+{"rule": {"family": "ip", "table": "nat", "chain": "pre", "handle": 2, "expr": [
+  {"match": {"op": "==", "left": {"payload": {"protocol": "tcp", "field": "dport"}}, "right": 25}},
+  {"dnat": {"addr": "192.0.2.10", "port": 2525}}]}}]}"#,
+    )
+    .unwrap();
+    for (file, why) in [
+        (&save, "target DNAT rewrites the destination"),
+        (&json, "`dnat` rewrites the destination"),
+    ] {
+        let r = fwgen(&[
+            "audit",
+            "--site",
+            "examples/site.yaml",
+            "--ruleset",
+            file.to_str().unwrap(),
+        ]);
+        let smtp: Vec<&str> = r
+            .stdout
+            .lines()
+            .filter(|l| l.starts_with("unknown   smtp "))
+            .collect();
+        assert_eq!(smtp.len(), 1, "{}", r.stdout);
+        assert!(smtp.iter().all(|l| l.contains(why)), "{}", r.stdout);
+    }
+}

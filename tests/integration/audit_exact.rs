@@ -1390,6 +1390,17 @@ fn a_ufw_ruleset_is_audited_whole() {
 /// decided; the kernel must open none of the touched parts' connections, and every one once
 /// the ruleset is gone (so "admitted" would have been wrong).
 fn unknown_where_it_blocks(tag: &str, script: &str, touched: fn(&Value) -> bool, chain: &str) {
+    unknown_where_it_decides(tag, script, (touched, chain), false);
+}
+
+/// [`unknown_where_it_blocks`], where the kernel opens every touched connection (`opens`:
+/// so "blocked" would have been wrong) or none.
+fn unknown_where_it_decides(
+    tag: &str,
+    script: &str,
+    (touched, chain): (fn(&Value) -> bool, &str),
+    opens: bool,
+) {
     let Some((lab, _servers)) = universe_lab(tag, false) else {
         return;
     };
@@ -1429,6 +1440,11 @@ fn unknown_where_it_blocks(tag: &str, script: &str, touched: fn(&Value) -> bool,
             .flat_map(|(ns, probes)| probe(&lab, ns, probes, timeout))
             .collect()
     };
+    if opens {
+        let got = made("2");
+        assert!(got.iter().all(|g| g == "open"), "{got:?}");
+        return;
+    }
     let got = made("0.5");
     assert!(got.iter().all(|g| g != "open"), "{got:?}");
     load_nft(&lab, "flush ruleset\n").unwrap_or_else(|e| panic!("{e}"));
@@ -1465,6 +1481,66 @@ table netdev e {
 ";
     let dns = |p: &Value| p["protocol"] == "udp" && p["ports"] == "53";
     unknown_where_it_blocks("eg", script, dns, "egress chain netdev e out");
+}
+
+/// nat chains that drop the gateway's IPv4 DNS queries and IPv6 ICAP requests. The kernel
+/// passes packets through nat chains only while it tracks connections in the namespace, and
+/// it tracks them only while something asks (a `ct` match, a nat statement, iptables rules,
+/// another program). With no such rule in the ruleset, the parts they would drop are
+/// unknown, naming the chains (they were `blocked`, and the kernel opens them all); with a
+/// `ct` match for IPv4 only, IPv6's stay unknown.
+const NAT_DROPS: &str = "flush ruleset
+table ip nat {
+  chain out { type nat hook output priority -100; policy accept;
+    udp dport 53 drop
+  }
+}
+table ip6 nat6 {
+  chain pre { type nat hook prerouting priority dstnat; policy accept;
+    tcp dport 1344 drop
+  }
+}
+";
+
+/// Whether a part is the gateway's IPv4 DNS or IPv6 ICAP, which [`NAT_DROPS`] drops.
+fn nat_dropped(p: &Value) -> bool {
+    let v4 = p["dst"][0].as_str().is_some_and(|a| a.contains('.'));
+    (v4 && p["protocol"] == "udp" && p["ports"] == "53")
+        || (!v4 && p["protocol"] == "tcp" && p["ports"] == "1344")
+}
+
+#[test]
+fn a_nat_chain_sees_packets_only_while_connections_are_tracked() {
+    let both = (nat_dropped as fn(&Value) -> bool, "nat chain ip");
+    unknown_where_it_decides("nt", NAT_DROPS, both, true);
+    let tracked_v4 = format!(
+        "{NAT_DROPS}table ip t {{
+  chain input {{ type filter hook input priority 0; policy accept;
+    ct state invalid drop
+  }}
+}}
+"
+    );
+    let v6 = |p: &Value| nat_dropped(p) && p["dst"][0].as_str().is_some_and(|a| a.contains(':'));
+    unknown_where_it_decides("n6", &tracked_v4, (v6, "nat chain ip6 nat6 pre"), true);
+    // Tracked for both families (a `ct` match in an inet table, or a nat statement), the nat
+    // chains decide, as the kernel does.
+    let tracked = [
+        NAT_DROPS.replace("flush ruleset\n", "")
+            + "table inet t {\n  chain input { type filter hook input priority 0; policy accept;\n    ct state invalid drop\n  }\n}",
+        NAT_DROPS.replace("flush ruleset\n", "").replace(
+            "tcp dport 1344 drop\n",
+            "tcp dport 1344 drop\n  }\n  chain post { type nat hook postrouting priority srcnat; policy accept;\n    ip6 daddr 2001:db8:ffff::77 masquerade\n",
+        ).replace(
+            "udp dport 53 drop\n",
+            "udp dport 53 drop\n  }\n  chain post { type nat hook postrouting priority srcnat; policy accept;\n    ip daddr 203.0.113.77 masquerade\n",
+        ),
+    ];
+    let bodies: Vec<&str> = tracked.iter().map(String::as_str).collect();
+    let Some(compared) = written_rulesets(("nb", false), &bodies) else {
+        return;
+    };
+    assert!(compared > 20, "{compared} compared");
 }
 
 /// nft 1.0.6 lists `tcp sport >= 1000 tcp dport <= 2000 drop` as `tcp dport 1000-2000

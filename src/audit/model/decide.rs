@@ -77,7 +77,7 @@ impl Ruleset {
             let edge = matches!(b.hook, Point::Ingress | Point::Egress);
             (edge && hook.path().contains(&b.hook) && c.device.is_none() && !passes).then(|| {
                 (
-                    Doubt::Chain(i),
+                    Doubt::Chains(vec![i]),
                     format!(
                         "{} chain {} {} {} sees these packets (nft's JSON does not name its \
                          device)",
@@ -86,6 +86,7 @@ impl Ruleset {
                 )
             })
         }));
+        doubts.extend(self.untracked_nat(hook, ctx));
         let mut work = WORK;
         let base = Absent {
             tables: self.dormant.clone(),
@@ -118,15 +119,56 @@ impl Ruleset {
             for (i, (d, _)) in doubts.iter().enumerate() {
                 if mask & (1 << i) != 0 {
                     match d {
-                        Doubt::Table(t) => absent.tables.insert(t.clone()),
-                        Doubt::Chain(c) => absent.chains.insert(*c),
-                    };
+                        Doubt::Table(t) => {
+                            absent.tables.insert(t.clone());
+                        }
+                        Doubt::Chains(c) => absent.chains.extend(c),
+                    }
                 }
             }
             let other = self.decide_without(hook, ctx, space.clone(), &absent, &mut work);
             result = agree(result, &other, &why);
         }
         result
+    }
+
+    /// The nat chains on the path that may change a verdict, when no rule of the ruleset
+    /// starts connection tracking for the packets' family: the kernel passes packets through
+    /// nat chains only while it tracks connections, which it does in a namespace only while
+    /// something there asks for it (a `ct` match, a nat statement; or iptables rules, another
+    /// program, `nf_conntrack.enable_hooks`, none of which the dump shows). So those chains
+    /// may see the packets or not, together.
+    fn untracked_nat(&self, hook: Hook, ctx: &Context) -> Option<(Doubt, String)> {
+        if self.tracked(ctx.v6) {
+            return None;
+        }
+        let nat: Vec<(usize, &Chain)> = self
+            .chains
+            .iter()
+            .enumerate()
+            .filter(|(_, c)| {
+                c.base.as_ref().is_some_and(|b| {
+                    b.kind == Kind::Nat
+                        && hook.path().contains(&b.hook)
+                        && !(c.rules.is_empty() && b.policy == Policy::Accept)
+                        && family_applies(&c.family, ctx.v6, &c.base)
+                })
+            })
+            .collect();
+        if nat.is_empty() {
+            return None;
+        }
+        let named = |c: &Chain| format!("{} {} {}", c.family, c.table, c.name);
+        let names: Vec<String> = nat.iter().map(|(_, c)| named(c)).collect();
+        let why = format!(
+            "nat chain {} sees these packets (the kernel passes packets through nat chains only \
+             while it tracks connections, and no rule here makes it track {}: a `ct` match or a \
+             nat statement would, as may iptables rules, another program or \
+             nf_conntrack.enable_hooks)",
+            names.join(", "),
+            if ctx.v6 { "IPv6" } else { "IPv4" }
+        );
+        Some((Doubt::Chains(nat.iter().map(|(i, _)| *i).collect()), why))
     }
 
     /// A base chain of an `arp` table (IPv4's address resolution, which every IPv4
@@ -644,10 +686,11 @@ fn agree(a: Vec<Piece>, b: &[Piece], why: &str) -> Vec<Piece> {
 }
 
 /// What the dump leaves in doubt: a table that may be dormant, an ingress chain that may
-/// not see the packets.
+/// not see the packets, nat chains that see them only if connections are tracked.
 enum Doubt {
     Table((Family, String)),
-    Chain(usize),
+    /// Chains that see the packets or not, together.
+    Chains(Vec<usize>),
 }
 
 /// Tables and chains left out of one decision.

@@ -459,6 +459,9 @@ pub struct Ruleset {
     /// Whether a rule matches TCP flags: then a connection's packets are decided with each
     /// set of flags they carry (SYN; SYN-ACK; ACK and PSH-ACK), else with one.
     pub(crate) uses_flags: bool,
+    /// Whether a rule of the ruleset starts connection tracking for IPv4 and for IPv6 (a
+    /// `ct` expression, a nat statement, a connection count; see [`Ruleset::tracks`]).
+    tracked: (bool, bool),
     /// Runs of plain rules, computed as decisions need them.
     batches: batch::Cache,
 }
@@ -506,6 +509,23 @@ impl Ruleset {
         self.set_names
             .insert((family, table, name), self.sets.len());
         self.sets.push(elems);
+    }
+
+    /// A rule in a table of `family` that needs connection tracking. The kernel tracks
+    /// connections in a namespace only while something there asks for it, and passes packets
+    /// through nat chains only when it does; a rule that asks settles it for the family.
+    pub(crate) fn tracks(&mut self, family: &Family) {
+        match family {
+            Family::Ip => self.tracked.0 = true,
+            Family::Ip6 => self.tracked.1 = true,
+            Family::Inet => self.tracked = (true, true),
+            Family::Netdev | Family::Other(_) => {}
+        }
+    }
+
+    /// Whether connection tracking is known to run for the packets of a family.
+    pub(crate) fn tracked(&self, v6: bool) -> bool {
+        if v6 { self.tracked.1 } else { self.tracked.0 }
     }
 
     /// Whether the chain exists.

@@ -415,6 +415,36 @@ fn misprinted(lo: impl std::fmt::Display, hi: impl std::fmt::Display) -> String 
     )
 }
 
+/// What a rule names whose kernel counterpart starts connection tracking for its table's
+/// family while the rule is loaded (`nf_ct_netns_get`): `ct` matches and settings, nat
+/// statements, connection counts, flowtables, SYN proxies, and the helper, timeout and
+/// expectation objects a rule assigns. Not `notrack`, and not `xt` (whether an iptables
+/// match does depends on which).
+const TRACKING: &[&str] = &[
+    "ct",
+    "ct count",
+    "ct helper",
+    "ct timeout",
+    "ct expectation",
+    "snat",
+    "dnat",
+    "masquerade",
+    "redirect",
+    "flow",
+    "synproxy",
+];
+
+/// Whether expression `e` (or one inside it) starts connection tracking ([`TRACKING`]).
+pub(super) fn starts_tracking(e: &Value) -> bool {
+    match e {
+        Value::Object(o) => o
+            .iter()
+            .any(|(k, v)| TRACKING.contains(&k.as_str()) || starts_tracking(v)),
+        Value::Array(a) => a.iter().any(starts_tracking),
+        _ => false,
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

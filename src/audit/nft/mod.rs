@@ -291,6 +291,9 @@ impl Reader {
             .is_some_and(|b| b.merged.contains(&key));
         self.count(rule, &key);
         let family = Family::named(&family);
+        if rule.get("expr").is_some_and(json::starts_tracking) {
+            self.r.tracks(&family);
+        }
         let mut expr = Vec::new();
         for e in rule
             .get("expr")
