@@ -14,7 +14,9 @@
 //! as never reached, as nftables' limits are), `-m icmp`/`icmp6`; targets ACCEPT, DROP, REJECT,
 //! RETURN, user chains (`-j`, `-g`), SNAT and MASQUERADE (which end a nat chain), and LOG,
 //! NFLOG, MARK, CONNMARK, TCPMSS, CT and the like, which do not decide. DNAT, REDIRECT,
-//! NOTRACK and anything else are `unknown`, named.
+//! NOTRACK and anything else are `unknown`, named. Rules after counters (`iptables-save
+//! -c`) are read as without; a table iptables-nft says it cannot show whole makes its
+//! family unknown.
 
 mod rule;
 
@@ -23,8 +25,12 @@ use rule::rule;
 
 /// Whether a text is `iptables-save` (or `ip6tables-save`) output.
 pub fn is_save(text: &str) -> bool {
-    text.lines()
-        .any(|l| l == "*filter" || l.starts_with("-A ") || l.starts_with(":INPUT "))
+    text.lines().any(|l| {
+        l == "*filter"
+            || counted(l).starts_with("-A ")
+            || l.starts_with(":INPUT ")
+            || incompatible(l).is_some()
+    })
 }
 
 /// Whether a text is `ipset save` output.
@@ -197,6 +203,12 @@ fn save(r: &mut Ruleset, text: &str, family: &str, limited: &mut Tally) -> Resul
             table = t.to_string();
             continue;
         }
+        if let Some(t) = incompatible(line) {
+            r.hidden.push((Family::named(family), t));
+            continue;
+        }
+        // `iptables-save -c`: each rule after its counters, `[packets:bytes] -A …`.
+        let line = counted(line);
         if !TABLES.contains(&table.as_str())
             || line.starts_with('#')
             || line.trim().is_empty()
@@ -253,6 +265,34 @@ fn save(r: &mut Ruleset, text: &str, family: &str, limited: &mut Tally) -> Resul
         .map_err(|e| at(i, &e))?;
     }
     Ok(())
+}
+
+/// The table iptables-nft says it cannot show whole: it holds chains that nft, not
+/// iptables, made (1.8.9: "# Table `filter' contains incompatible base-chains, use 'nft'
+/// tool to list them.", followed by what it can show; before: "# Table `filter' is
+/// incompatible, use 'nft' tool.", and nothing).
+fn incompatible(line: &str) -> Option<String> {
+    let rest = line.strip_prefix("# Table `")?;
+    let (table, why) = rest.split_once('\'')?;
+    why.contains("incompatible").then(|| table.to_string())
+}
+
+/// A rule's line without the counters `iptables-save -c` puts before it (`[0:0] -A …`).
+fn counted(line: &str) -> &str {
+    let Some(rest) = line.strip_prefix('[') else {
+        return line;
+    };
+    let number = |n: &str| !n.is_empty() && n.bytes().all(|c| c.is_ascii_digit());
+    match rest.split_once(']') {
+        Some((counters, rule))
+            if counters
+                .split_once(':')
+                .is_some_and(|(p, b)| number(p) && number(b)) =>
+        {
+            rule.trim_start()
+        }
+        _ => line,
+    }
 }
 
 /// Words of a line, with double-quoted ones unquoted (`true`: it was quoted).

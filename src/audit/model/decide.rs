@@ -199,18 +199,26 @@ impl Ruleset {
         })
     }
 
-    /// For rulesets of one family per file: the packets' family was not given.
+    /// For rulesets of one family per file: the packets' family was not given, or its text
+    /// says it cannot show a table whole.
     fn family_missing(&self, ctx: &Context) -> Option<String> {
         let family = if ctx.v6 { Family::Ip6 } else { Family::Ip };
+        let save = if ctx.v6 {
+            "ip6tables-save"
+        } else {
+            "iptables-save"
+        };
+        if let Some((_, table)) = self.hidden.iter().find(|(f, _)| *f == family) {
+            return Some(format!(
+                "{save} says table {table} holds chains it cannot show (nft made them), so \
+                 what they do is not audited: audit `nft -j list ruleset` output (`nft list \
+                 table {family} {table}` shows them)"
+            ));
+        }
         let given = self.families.as_ref()?;
         (!given.contains(&family)).then(|| {
             format!(
-                "no {} given: {} is not audited",
-                if ctx.v6 {
-                    "ip6tables-save"
-                } else {
-                    "iptables-save"
-                },
+                "no {save} given: {} is not audited",
                 if ctx.v6 { "IPv6" } else { "IPv4" }
             )
         })
