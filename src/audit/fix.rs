@@ -19,8 +19,9 @@ use crate::ruleset::{Ruleset, Selected};
 /// The audited ruleset's syntax.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Syntax {
-    /// `nft` commands.
-    Nft,
+    /// `nft` commands; `iptables`: iptables' own tables were read from iptables-save output
+    /// given beside the listing, and are fixed with iptables (see [`iptables_table`]).
+    Nft { iptables: bool },
     /// `iptables` / `ip6tables` commands.
     Iptables,
     /// A Cisco IOS or ASA configuration: ACEs inserted at the top of the list that denied.
@@ -46,6 +47,26 @@ fn plain_name(name: &str, syntax: Syntax) -> bool {
     let first_any = matches!(syntax, Syntax::Cisco { .. } | Syntax::Iptables)
         && name.starts_with(|c: char| c.is_ascii_digit());
     (first_ok || first_any) && rest_ok && name.len() <= 64
+}
+
+/// Whether `family table` is one of iptables' own tables read from iptables-save output
+/// beside the listing: what admits a connection there is an iptables command, which an nft
+/// script cannot hold (and nft rules in iptables-nft's tables hide them from iptables).
+fn iptables_table(syntax: Syntax, family: &str, table: &str) -> bool {
+    matches!(syntax, Syntax::Nft { iptables: true })
+        && matches!(family, "ip" | "ip6")
+        && matches!(table, "raw" | "mangle" | "nat" | "filter" | "security")
+}
+
+/// The comment that says a fix in one of iptables' tables ([`iptables_table`]) is not
+/// written here, and where it is.
+fn for_iptables(family: &str, table: &str, chain: &str) -> String {
+    let chain = crate::text::flatten(&chain.escape_default().to_string(), 200, &[]);
+    format!(
+        "# {family} {table} {chain:?} is iptables' (iptables-nft): not written here; `fwgen \
+         audit --fix` of the iptables-save and ip6tables-save output alone writes its iptables \
+         commands"
+    )
 }
 
 /// A comment line that says why a fix is not written: the names as escaped, visible text.
@@ -97,14 +118,17 @@ pub fn fix(a: &Audit, rules: &Ruleset, placement: Placement, syntax: Syntax) -> 
     // implicitly).
     for (family, table, chain) in &nd_chains {
         let names: &[&str] = match syntax {
-            Syntax::Nft => &[family, table, chain],
+            Syntax::Nft { .. } => &[family, table, chain],
             Syntax::Iptables => &[chain],
             Syntax::Cisco { .. } => continue,
         };
-        let family_ok = syntax != Syntax::Nft || NFT_FAMILIES.contains(&family.as_str());
-        let l = if !family_ok || names.iter().any(|n| !plain_name(n, syntax)) {
+        let family_ok =
+            !matches!(syntax, Syntax::Nft { .. }) || NFT_FAMILIES.contains(&family.as_str());
+        let l = if iptables_table(syntax, family, table) {
+            for_iptables(family, table, chain)
+        } else if !family_ok || names.iter().any(|n| !plain_name(n, syntax)) {
             unwritable(comment_mark(syntax), names)
-        } else if syntax == Syntax::Nft {
+        } else if matches!(syntax, Syntax::Nft { .. }) {
             format!(
                 "insert rule {family} {table} {chain} icmpv6 type {{ nd-neighbor-solicit, nd-neighbor-advert }} accept comment \"fwgen: neighbour discovery\""
             )
@@ -139,7 +163,7 @@ pub fn fix(a: &Audit, rules: &Ruleset, placement: Placement, syntax: Syntax) -> 
         s,
         "{comment} Each goes first in the chain (or list) that dropped the connection: review before running."
     );
-    if syntax == Syntax::Nft {
+    if matches!(syntax, Syntax::Nft { .. }) {
         s.insert_str(0, "#!/usr/sbin/nft -f\n");
     }
     for l in lines {
@@ -158,11 +182,14 @@ fn lines_for(
     (placement, syntax): (Placement, Syntax),
 ) -> Vec<String> {
     let names: &[&str] = match syntax {
-        Syntax::Nft => &[family, table, chain],
+        Syntax::Nft { .. } => &[family, table, chain],
         Syntax::Iptables => &[chain],
         Syntax::Cisco { .. } => &[cisco_list(chain)],
     };
-    let family_ok = syntax != Syntax::Nft || NFT_FAMILIES.contains(&family);
+    if iptables_table(syntax, family, table) {
+        return vec![for_iptables(family, table, chain)];
+    }
+    let family_ok = !matches!(syntax, Syntax::Nft { .. }) || NFT_FAMILIES.contains(&family);
     if !family_ok || names.iter().any(|n| !plain_name(n, syntax)) {
         return vec![unwritable(comment_mark(syntax), names)];
     }
@@ -196,7 +223,7 @@ fn lines_for(
     match (syntax, reply) {
         (Syntax::Cisco { asa }, reply) => parts.cisco(chain, asa, reply),
         (_, true) => established(syntax, family, table, chain, v6),
-        (Syntax::Nft, false) => parts.nft(family, table, chain),
+        (Syntax::Nft { .. }, false) => parts.nft(family, table, chain),
         (Syntax::Iptables, false) => parts.iptables(chain),
     }
 }
@@ -212,7 +239,7 @@ fn comment_mark(syntax: Syntax) -> &'static str {
 /// A rule that admits the replies of admitted connections.
 fn established(syntax: Syntax, family: &str, table: &str, chain: &str, v6: bool) -> Vec<String> {
     vec![match syntax {
-        Syntax::Nft => format!(
+        Syntax::Nft { .. } => format!(
             "insert rule {family} {table} {chain} ct state established,related accept comment \"fwgen: replies\""
         ),
         _ => format!(
@@ -525,7 +552,7 @@ mod tests {
             ".a",
             "a/b",
         ] {
-            assert!(plain_name(ok, Syntax::Nft), "{ok}");
+            assert!(plain_name(ok, Syntax::Nft { iptables: false }), "{ok}");
         }
         for bad in [
             "c accept\nflush ruleset",
@@ -540,13 +567,17 @@ mod tests {
             "-F",
             &"a".repeat(65),
         ] {
-            for syntax in [Syntax::Nft, Syntax::Iptables, Syntax::Cisco { asa: false }] {
+            for syntax in [
+                Syntax::Nft { iptables: false },
+                Syntax::Iptables,
+                Syntax::Cisco { asa: false },
+            ] {
                 assert!(!plain_name(bad, syntax), "{bad:?} {syntax:?}");
             }
         }
         // Numbered Cisco lists and iptables chains may start with a digit; nft names not.
         assert!(plain_name("110", Syntax::Cisco { asa: false }));
-        assert!(!plain_name("110", Syntax::Nft));
+        assert!(!plain_name("110", Syntax::Nft { iptables: false }));
         let line = unwritable("#", &["c accept\nflush ruleset"]);
         assert!(!line.contains('\n'), "{line}");
         assert!(line.starts_with("# not written"), "{line}");

@@ -31,7 +31,7 @@ pub enum ReadError {
          others)"
     )]
     CiscoNeedsInterface { path: String },
-    #[error("ipset save output alone: give the iptables-save output too")]
+    #[error("ipset save output without iptables-save output: give that too")]
     IpsetAlone,
     #[error(
         "`nft --debug=netlink list ruleset` or `nft list ruleset` output alone: the audit \
@@ -39,15 +39,14 @@ pub enum ReadError {
          that too"
     )]
     NetlinkAlone,
-    #[error("nftables JSON and iptables-save are two firewalls: audit one at a time")]
-    Mixed,
     /// Recognised, but malformed: where and why.
     #[error("--ruleset {paths}: {why}")]
     Malformed { paths: String, why: String },
 }
 
 /// Read the rulesets given, as (the path as given, its text), recognising each format from
-/// its content (formats not mixed).
+/// its content: nftables' listing (with its bytecode), iptables-save texts (with `ipset
+/// save`), both (iptables-nft beside native tables), or one Cisco configuration.
 pub fn read(
     files: &[(String, String)],
     gateway: &[IpNet],
@@ -101,11 +100,16 @@ pub fn read(
     });
     let parsed = match (json.is_empty(), saves.is_empty()) {
         (false, true) if ipsets.is_empty() => {
-            nft::parse_checked(&json, bytecode).map(|r| (r, Syntax::Nft))
+            nft::parse_checked(&json, bytecode).map(|r| (r, Syntax::Nft { iptables: false }))
         }
+        // iptables-nft keeps iptables' rules in nftables tables, where the listing shows its
+        // own matches only as `xt`: iptables' tables are read from its save output instead,
+        // the rest of the listing as it is.
+        (false, false) => nft::parse_checked(&json, bytecode)
+            .and_then(|r| iptables::beside(r, &saves, &ipsets))
+            .map(|r| (r, Syntax::Nft { iptables: true })),
         (true, false) => iptables::parse(&saves, &ipsets).map(|r| (r, Syntax::Iptables)),
-        (true, true) => return Err(ReadError::IpsetAlone),
-        _ => return Err(ReadError::Mixed),
+        _ => return Err(ReadError::IpsetAlone),
     };
     parsed.map_err(|why| ReadError::Malformed {
         paths: files
@@ -137,21 +141,42 @@ mod tests {
     fn each_format_is_recognised_and_each_failure_typed() {
         let nft = r#"{"nftables": [{"table": {"family": "inet", "name": "t", "handle": 1}}]}"#;
         let save = "*filter\n:INPUT ACCEPT [0:0]\nCOMMIT\n";
-        assert!(matches!(read_texts(&[nft]), Ok(Syntax::Nft)));
+        assert!(matches!(
+            read_texts(&[nft]),
+            Ok(Syntax::Nft { iptables: false })
+        ));
         assert!(matches!(read_texts(&[save]), Ok(Syntax::Iptables)));
         assert!(matches!(
             read_texts(&["hello"]),
             Err(ReadError::Unrecognised { path }) if path == "f0"
         ));
-        assert!(matches!(read_texts(&[nft, save]), Err(ReadError::Mixed)));
+        // Both: iptables-nft's tables from iptables-save, the rest from the listing.
+        assert!(matches!(
+            read_texts(&[nft, save]),
+            Ok(Syntax::Nft { iptables: true })
+        ));
+        let ipset = "create s hash:ip family inet\n";
+        assert!(matches!(
+            read_texts(&[nft, ipset]),
+            Err(ReadError::IpsetAlone)
+        ));
         // The bytecode listing checks the JSON; alone it is not a ruleset to audit. Empty (an
         // empty ruleset's), it is read with the JSON.
         let netlink = "inet t u 2\n  [ immediate reg 0 drop ]\n";
-        assert!(matches!(read_texts(&[nft, netlink]), Ok(Syntax::Nft)));
-        assert!(matches!(read_texts(&[nft, ""]), Ok(Syntax::Nft)));
+        assert!(matches!(
+            read_texts(&[nft, netlink]),
+            Ok(Syntax::Nft { iptables: false })
+        ));
+        assert!(matches!(
+            read_texts(&[nft, ""]),
+            Ok(Syntax::Nft { iptables: false })
+        ));
         // Of a ruleset with chains and no rules, it is only the plain listing.
         let bare = "table inet t {\n\tchain c {\n\t}\n}\n";
-        assert!(matches!(read_texts(&[nft, bare]), Ok(Syntax::Nft)));
+        assert!(matches!(
+            read_texts(&[nft, bare]),
+            Ok(Syntax::Nft { iptables: false })
+        ));
         assert!(matches!(read_texts(&[bare]), Err(ReadError::NetlinkAlone)));
         assert!(matches!(
             read_texts(&[netlink]),

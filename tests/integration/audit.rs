@@ -1316,7 +1316,8 @@ fn an_iptables_nft_match_points_to_iptables_save() {
         r.stdout.contains(
             "unknown   smtp                         rule ip filter FORWARD handle 2: iptables' \
              match `conntrack` (a rule of iptables-nft, which nft's listing does not show): \
-             audit `iptables-save` and `ip6tables-save` output (with `ipset save`) instead"
+             give `iptables-save` and `ip6tables-save` output (with `ipset save`) as more \
+             --ruleset files, and iptables' tables are read from them"
         ),
         "{}",
         r.stdout

@@ -1074,6 +1074,80 @@ fn a_table_iptables_cannot_show_is_unknown() {
     sh("iptables -F; nft flush ruleset");
 }
 
+/// iptables-nft's rules (INPUT drops what it does not accept; `-m conntrack`, which nft's
+/// listing shows only as `xt`) beside a native nftables table that drops SNMP. Neither text
+/// shows the firewall alone: the listing cannot say what the conntrack match decides, and
+/// iptables-save does not show the native table. Given both, iptables' tables are read from
+/// iptables-save and the rest from the listing: every part is decided, as the kernel does.
+#[test]
+fn iptables_nft_beside_native_tables_is_audited_whole() {
+    let Some((lab, _servers)) = universe_lab("ib", false) else {
+        return;
+    };
+    let at = At::of(&lab);
+    let sh = |cmd: &str| {
+        let out = lab.exec(&at.ns).args(["sh", "-c", cmd]).output().unwrap();
+        assert!(
+            out.status.success(),
+            "{cmd}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        String::from_utf8(out.stdout).unwrap()
+    };
+    let script = "nft flush ruleset
+for t in iptables ip6tables; do
+  $t -P INPUT DROP
+  $t -A INPUT -m conntrack --ctstate ESTABLISHED,RELATED -j ACCEPT
+  $t -A INPUT -p tcp --dport 1344 -j ACCEPT
+  $t -A INPUT -p udp --dport 161 -j ACCEPT
+done
+ip6tables -A INPUT -p ipv6-icmp --icmpv6-type neighbour-solicitation -j ACCEPT
+ip6tables -A INPUT -p ipv6-icmp --icmpv6-type neighbour-advertisement -j ACCEPT
+nft add table inet native
+nft add chain inet native input '{ type filter hook input priority 10; policy accept; }'
+nft add rule inet native input udp dport 161 drop";
+    sh(script);
+    let dumps = [
+        sh("nft -j list ruleset"),
+        sh("iptables-save"),
+        sh("ip6tables-save"),
+    ];
+    let listing = audit_dumps(&at, &dumps[..1], &["--format", "json"]);
+    assert!(
+        listing.stdout.contains("iptables' match `conntrack`"),
+        "{}",
+        listing.stdout
+    );
+    let n = against_kernel(&lab, &dumps, script).unwrap_or_else(|e| panic!("{e}"));
+    assert!(n > 20, "{n} compared");
+    let whole = audit_dumps(&at, &dumps, &[]);
+    assert!(
+        whole.stdout.contains("blocked   snmp-monitoring"),
+        "{}",
+        whole.stdout
+    );
+    // The fix: nft rules for the native table, and for iptables' own tables a comment
+    // (an nft script cannot hold iptables commands). Loaded, SNMP passes.
+    let fix = audit_dumps(&at, &dumps, &["--fix"]).stdout;
+    assert!(
+        fix.contains(
+            "insert rule inet native input ip saddr { 198.18.0.9/32 } udp dport { 161 } accept"
+        ) && fix.contains("# ip filter \"INPUT\" is iptables' (iptables-nft): not written here"),
+        "{fix}"
+    );
+    let snmp = [
+        serde_json::json!({"src": "198.18.0.9", "dst": "198.18.0.1", "proto": "udp", "port": 161}),
+    ];
+    lab.forget_neighbours();
+    assert_eq!(probe(&lab, &lab.cli, &snmp, "0.5"), ["closed"]);
+    load_nft(&lab, &fix).unwrap_or_else(|e| panic!("{e}"));
+    lab.forget_neighbours();
+    assert_eq!(probe(&lab, &lab.cli, &snmp, "2"), ["open"]);
+    sh(
+        "iptables -P INPUT ACCEPT; iptables -F; ip6tables -P INPUT ACCEPT; ip6tables -F; nft flush ruleset",
+    );
+}
+
 /// The lab of the universe (the gateway, the peers, the outsider) with its listeners, behind
 /// a firewall when `perimeter`; `None` where the live tests cannot run (said by `ready`).
 fn universe_lab(

@@ -41,7 +41,23 @@ pub fn is_ipset(text: &str) -> bool {
 /// Read `iptables-save` and `ip6tables-save` texts and `ipset save` texts into one ruleset.
 /// Each save text's family is IPv6 when it says `ip6tables` or holds an IPv6 address.
 pub fn parse(saves: &[&str], ipsets: &[&str]) -> Result<Ruleset, ParseError> {
-    let mut r = Ruleset::default();
+    read_into(Ruleset::default(), saves, ipsets, false)
+}
+
+/// [`parse`] into `r`, an nftables listing read whole (iptables-nft keeps iptables' tables
+/// among nftables' own): each table a save text shows replaces the listing's, which shows
+/// iptables' own matches only as `xt`. A table a save text says it cannot show stays as
+/// the listing has it. Every family is then audited, given a save text or not.
+pub fn beside(r: Ruleset, saves: &[&str], ipsets: &[&str]) -> Result<Ruleset, ParseError> {
+    read_into(r, saves, ipsets, true)
+}
+
+fn read_into(
+    mut r: Ruleset,
+    saves: &[&str],
+    ipsets: &[&str],
+    beside: bool,
+) -> Result<Ruleset, ParseError> {
     for text in ipsets {
         sets(&mut r, text)?;
     }
@@ -65,7 +81,7 @@ pub fn parse(saves: &[&str], ipsets: &[&str]) -> Result<Ruleset, ParseError> {
             ));
         }
         given.push(family);
-        save(&mut r, text, family, &mut limited)?;
+        save(&mut r, text, (family, beside), &mut limited)?;
     }
     r.notes.extend(limited.note(
         "",
@@ -76,7 +92,9 @@ pub fn parse(saves: &[&str], ipsets: &[&str]) -> Result<Ruleset, ParseError> {
          `--connlimit-above`, `! --quota` and `-m recent --hitcount` for none. What a flood or \
          a used-up quota would change is not audited",
     ));
-    r.families = Some(given.iter().map(|f| Family::named(f)).collect());
+    if !beside {
+        r.families = Some(given.iter().map(|f| Family::named(f)).collect());
+    }
     r.finish();
     Ok(r)
 }
@@ -195,16 +213,32 @@ const TABLES: &[&str] = &["raw", "mangle", "nat", "filter", "security"];
 
 /// One save text of `family` (`ip` or `ip6`): its tables.
 /// The chains and rules of one save text; the rules with a limit go to `limited`.
-fn save(r: &mut Ruleset, text: &str, family: &str, limited: &mut Tally) -> Result<(), ParseError> {
+fn save(
+    r: &mut Ruleset,
+    text: &str,
+    (family, beside): (&str, bool),
+    limited: &mut Tally,
+) -> Result<(), ParseError> {
     let mut table = String::new();
+    // Beside a listing: the tables this text cannot show, which the listing shows whole.
+    let mut shown_there: Vec<String> = Vec::new();
     let at = |i: usize, what: &str| format!("line {}: {what}", i + 1);
     for (i, line) in text.lines().enumerate() {
         if let Some(t) = line.strip_prefix('*') {
             table = t.to_string();
+            if beside && !shown_there.contains(&table) {
+                r.drop_table(&Family::named(family), &table);
+            }
             continue;
         }
         if let Some(t) = incompatible(line) {
-            r.hidden.push((Family::named(family), t));
+            match beside {
+                true => shown_there.push(t),
+                false => r.hidden.push((Family::named(family), t)),
+            }
+            continue;
+        }
+        if shown_there.contains(&table) {
             continue;
         }
         // `iptables-save -c`: each rule after its counters, `[packets:bytes] -A …`.

@@ -388,8 +388,8 @@ impl Reader {
             // nft's listing shows only the name.
             "xt" => Expr::Unknown(format!(
                 "iptables' {} `{}` (a rule of iptables-nft, which nft's listing does not \
-                 show): audit `iptables-save` and `ip6tables-save` output (with `ipset save`) \
-                 instead",
+                 show): give `iptables-save` and `ip6tables-save` output (with `ipset save`) \
+                 as more --ruleset files, and iptables' tables are read from them",
                 body.get("type")
                     .and_then(Value::as_str)
                     .unwrap_or("extension"),
