@@ -1516,3 +1516,36 @@ fn a_table_iptables_save_cannot_show_makes_its_family_unknown() {
         assert!(v4 > 10, "{file}: {v4} IPv4 parts");
     }
 }
+
+/// `nft -t` (terse) lists no set's elements, and its JSON is then what an empty set's is:
+/// the audit takes such a set as empty, and a note says so, naming the first rule that names
+/// one, and what to give instead. A dynamic set, which packets fill, is not counted.
+#[test]
+fn sets_listed_without_elements_are_noted() {
+    let dir = tempfile::tempdir().unwrap();
+    let listing = |blocked_elems: &str| {
+        format!(
+            r#"{{"nftables": [{{"table": {{"family": "inet", "name": "t", "handle": 1}}}},
+{{"set": {{"family": "inet", "name": "blocked", "table": "t", "type": "ipv4_addr", "handle": 2{blocked_elems}}}}},
+{{"set": {{"family": "inet", "name": "seen", "table": "t", "type": "ipv4_addr", "handle": 3, "flags": ["dynamic"]}}}},
+{{"chain": {{"family": "inet", "table": "t", "name": "input", "handle": 4, "type": "filter", "hook": "input", "prio": 0, "policy": "accept"}}}},
+{{"rule": {{"family": "inet", "table": "t", "chain": "input", "handle": 5, "expr": [{{"match": {{"op": "==", "left": {{"payload": {{"protocol": "ip", "field": "saddr"}}}}, "right": "@seen"}}}}, {{"counter": null}}]}}}},
+{{"rule": {{"family": "inet", "table": "t", "chain": "input", "handle": 6, "expr": [{{"match": {{"op": "==", "left": {{"payload": {{"protocol": "ip", "field": "saddr"}}}}, "right": "@blocked"}}}}, {{"drop": null}}]}}}}]}}"#
+        )
+    };
+    let audit = |name: &str, text: String| {
+        let path = dir.path().join(name);
+        std::fs::write(&path, text).unwrap();
+        audit_host(&[path.to_str().unwrap()], &[])
+    };
+    let terse = audit("terse.json", listing(""));
+    assert!(
+        terse.contains(
+            "note: 1 rule of the JSON listing names a set or map listed without elements (the \
+             first: inet t input, handle 6), each taken as empty"
+        ) && terse.contains("give `nft -j list ruleset` without -t"),
+        "{terse}"
+    );
+    let full = audit("full.json", listing(r#", "elem": ["192.0.2.99"]"#));
+    assert!(!full.contains("without elements"), "{full}");
+}

@@ -434,6 +434,16 @@ const TRACKING: &[&str] = &[
     "synproxy",
 ];
 
+/// The sets and maps expression `e` names (`@name`, the `@` left out), into `out`.
+pub(super) fn set_names<'a>(e: &'a Value, out: &mut Vec<&'a str>) {
+    match e {
+        Value::String(s) => out.extend(s.strip_prefix('@')),
+        Value::Object(o) => o.values().for_each(|v| set_names(v, out)),
+        Value::Array(a) => a.iter().for_each(|v| set_names(v, out)),
+        _ => {}
+    }
+}
+
 /// Whether expression `e` (or one inside it) starts connection tracking ([`TRACKING`]).
 pub(super) fn starts_tracking(e: &Value) -> bool {
     match e {

@@ -73,6 +73,14 @@ pub(crate) fn parse_checked(
              count` and a meter's or set's own limit. What a flood, a used-up quota or a full \
              set would change is not audited",
         ),
+        reader.names_bare.note(
+            LISTING,
+            "name",
+            "a set or map listed without elements",
+            "each taken as empty, as it is when nothing has filled it yet (a set that DNS \
+             lookups fill, before the first); but `nft -t` lists no set's elements at all: \
+             give `nft -j list ruleset` without -t",
+        ),
         reader.unchecked.note(
             LISTING,
             "compare",
@@ -102,6 +110,11 @@ struct Reader {
     /// Without one: the rules of an `inet` table that reject with a TCP reset with no family
     /// in their listing (which may have left it out).
     unchecked_resets: Tally,
+    /// Sets and maps listed without elements (not `dynamic` ones, which packets fill):
+    /// empty, or listed by `nft -t`, which leaves every set's elements out.
+    bare: std::collections::BTreeSet<(String, String, String)>,
+    /// The rules that name one of them.
+    names_bare: Tally,
     /// The rules with a rate limit, quota, connection count or set statement, each taken as
     /// never reached (see [`stateful`]).
     stateful: Tally,
@@ -157,6 +170,9 @@ impl Reader {
     }
 
     fn item(&mut self, item: &Value) -> Result<(), ParseError> {
+        if let Some(set) = item.get("set").or_else(|| item.get("map")) {
+            self.bare_set(set);
+        }
         if let Some(t) = item.get("table") {
             self.table(t);
         } else if let Some(c) = item.get("chain") {
@@ -219,6 +235,24 @@ impl Reader {
         Ok(())
     }
 
+    /// A set or map listed without elements, unless packets fill it (`flags dynamic`).
+    fn bare_set(&mut self, set: &Value) {
+        let dynamic = match set.get("flags") {
+            Some(Value::String(f)) => f == "dynamic",
+            Some(Value::Array(a)) => a.iter().any(|f| f == "dynamic"),
+            _ => false,
+        };
+        if let (None, false, Some(f), Some(t), Some(n)) = (
+            set.get("elem"),
+            dynamic,
+            text(set, "family"),
+            text(set, "table"),
+            text(set, "name"),
+        ) {
+            self.bare.insert((f, t, n));
+        }
+    }
+
     /// A table's flags: `"dormant"`, `["dormant", "owner"]`, or (nft 1.0.6) anything.
     fn table(&mut self, t: &Value) {
         let (Some(family), Some(name)) = (text(t, "family"), text(t, "name")) else {
@@ -263,6 +297,14 @@ impl Reader {
         let name = || format!("{family} {table} {chain}, handle {handle}");
         if all().any(json::holds_state) {
             self.stateful.add(name);
+        }
+        let mut named = Vec::new();
+        all().for_each(|e| json::set_names(e, &mut named));
+        if named.into_iter().any(|n| {
+            self.bare
+                .contains(&(family.clone(), table.clone(), n.to_string()))
+        }) {
+            self.names_bare.add(name);
         }
         if self.bytecode.is_some() {
             return;
