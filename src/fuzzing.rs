@@ -89,8 +89,13 @@ pub fn audit(data: &[u8]) {
         .iter()
         .filter_map(|a| a.parse().ok())
         .collect();
+    // And as a listing beside a save text, split at the first blank line (iptables-nft's
+    // tables read from the save text in place of the listing's).
+    let (listing, save) = text.split_once("\n\n").unwrap_or((text, text));
     let parsed = [
         crate::audit::nft::parse_checked(&[text], Some(crate::audit::nft::netlink::read(text))),
+        crate::audit::nft::parse_checked(&[listing], None)
+            .and_then(|r| crate::audit::iptables::beside(r, &[save], &[])),
         crate::audit::iptables::parse(&[text], &[]),
         crate::audit::iptables::parse(&[], &[text]),
         crate::audit::cisco::parse(text, &gateway, &cisco),
