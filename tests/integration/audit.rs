@@ -1508,7 +1508,7 @@ fn a_table_iptables_save_cannot_show_makes_its_family_unknown() {
                 let why = p["decided_by"].as_str().unwrap_or("");
                 assert!(
                     why.contains("iptables-save says table filter holds chains it cannot show")
-                        && why.contains("nft list table ip filter"),
+                        && why.contains("give `nft -j list ruleset` output as another --ruleset"),
                     "{file}: {why}"
                 );
             }

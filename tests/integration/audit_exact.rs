@@ -1063,6 +1063,15 @@ fn a_table_iptables_cannot_show_is_unknown() {
         }
     }
     assert!(v4 > 5, "{v4} IPv4 parts");
+    // Beside nft's listing, which shows the table whole, every part is decided, as the
+    // kernel decides it.
+    let whole = [
+        sh("nft -j list ruleset"),
+        dumps[0].clone(),
+        dumps[1].clone(),
+    ];
+    let n = against_kernel(&lab, &whole, "").unwrap_or_else(|e| panic!("{e}"));
+    assert!(n > 20, "{n} compared");
     let icap = [
         serde_json::json!({"src": "198.18.0.3", "dst": "198.18.0.1", "proto": "tcp", "port": 1344}),
     ];

@@ -211,8 +211,8 @@ impl Ruleset {
         if let Some((_, table)) = self.hidden.iter().find(|(f, _)| *f == family) {
             return Some(format!(
                 "{save} says table {table} holds chains it cannot show (nft made them), so \
-                 what they do is not audited: audit `nft -j list ruleset` output (`nft list \
-                 table {family} {table}` shows them)"
+                 what they do is not audited: give `nft -j list ruleset` output as another \
+                 --ruleset, which shows them"
             ));
         }
         let given = self.families.as_ref()?;
