@@ -1682,6 +1682,38 @@ fn a_nat_chain_sees_packets_only_while_connections_are_tracked() {
     assert!(compared > 20, "{compared} compared");
 }
 
+/// Ingress and egress chains on the gateway's interface (`IFACE`), and one on another
+/// device. nft 1.0.6's JSON names no chain's device; the listing at the end of the bytecode
+/// listing does, and [`written_rulesets`] gives both: every part is decided, as the kernel
+/// decides it (from the JSON alone, what such a chain drops is unknown:
+/// [`an_egress_chain_is_on_the_way_out`]).
+const EDGE_RULESETS: &[&str] = &[
+    "table netdev e {
+  chain ing { type filter hook ingress device \"IFACE\" priority 0; policy accept;
+    udp dport 161 drop
+  }
+  chain eg { type filter hook egress device \"IFACE\" priority 0; policy accept;
+    udp dport 53 drop
+  }
+}",
+    "table inet f {
+  chain ing { type filter hook ingress device \"IFACE\" priority 0; policy accept;
+    tcp dport 1344 drop
+  }
+}
+table netdev other {
+  chain ing { type filter hook ingress device \"lo\" priority 0; policy drop; }
+}",
+];
+
+#[test]
+fn an_edge_chains_device_is_read_from_the_bytecode_listing() {
+    let Some(compared) = written_rulesets(("ed", false), EDGE_RULESETS) else {
+        return;
+    };
+    assert!(compared > 20 * EDGE_RULESETS.len(), "{compared} compared");
+}
+
 /// nft 1.0.6 lists `tcp sport >= 1000 tcp dport <= 2000 drop` as `tcp dport 1000-2000
 /// drop`: read alone, that listing says the gateway's connections to ports 25, 80 and 443
 /// pass, and the kernel drops them (so the audit alone differs from the kernel). Given the

@@ -80,7 +80,8 @@ impl Ruleset {
                     Doubt::Chains(vec![i]),
                     format!(
                         "{} chain {} {} {} sees these packets (nft's JSON does not name its \
-                         device)",
+                         device; the listing `nft --debug=netlink list ruleset` ends with \
+                         does: give it as another --ruleset)",
                         b.hook, c.family, c.table, c.name
                     ),
                 )

@@ -193,8 +193,14 @@ impl Reader {
                 }),
                 _ => None,
             };
+            // nft 1.0.6's JSON does not name an ingress or egress chain's device; the listing
+            // the bytecode ends with does.
+            let device = text(c, "dev").or_else(|| {
+                let key = (family.clone(), table.clone(), name.clone());
+                self.bytecode.as_ref()?.devices.get(&key).cloned()
+            });
             self.r
-                .add_chain((Family::named(&family), table, name), base, text(c, "dev"));
+                .add_chain((Family::named(&family), table, name), base, device);
         } else if let Some(obj) = item.get("limit").or_else(|| item.get("quota")) {
             if let (Some(family), Some(table), Some(name)) =
                 (text(obj, "family"), text(obj, "table"), text(obj, "name"))

@@ -55,6 +55,9 @@ pub(crate) struct Bytecode {
     /// Each rule's comparisons of the packet's family (`meta load nfproto`, then `cmp eq` or
     /// `cmp neq`) with IPv4 or IPv6: (equal, IPv6).
     pub(crate) families: BTreeMap<RuleKey, Vec<(bool, bool)>>,
+    /// The device of each ingress and egress chain, by family, table and chain, from the
+    /// listing the bytecode ends with (nft 1.0.6's JSON leaves it out).
+    pub(crate) devices: BTreeMap<(String, String, String), String>,
 }
 
 impl Bytecode {
@@ -64,6 +67,7 @@ impl Bytecode {
         for (key, mut f) in other.families {
             self.families.entry(key).or_default().append(&mut f);
         }
+        self.devices.append(&mut other.devices);
     }
 }
 
@@ -93,6 +97,45 @@ pub(crate) fn read(text: &str) -> Bytecode {
         }
     }
     end(&mut rule, &mut code);
+    out.devices = devices(text);
+    out
+}
+
+/// The devices the listing names for its chains: `table inet t {`, then `\tchain c {`, then
+/// `\t\ttype filter hook ingress device "eth0" priority filter; policy accept;`. A chain of
+/// several devices (`devices = { … }`) or a name that is not whole (a quote inside it) is
+/// left out, and stays in doubt.
+fn devices(text: &str) -> BTreeMap<(String, String, String), String> {
+    let mut out = BTreeMap::new();
+    let mut table: Option<(&str, &str)> = None;
+    let mut chain: Option<&str> = None;
+    for line in text.lines() {
+        let words: Vec<&str> = line.split_whitespace().collect();
+        match words.as_slice() {
+            ["table", family, name, "{"] if !line.starts_with([' ', '\t']) => {
+                table = Some((family, name));
+                chain = None;
+            }
+            ["chain", name, "{"] => chain = Some(name),
+            ["type", ..] => {
+                let (Some((family, name)), Some(c)) = (table, chain) else {
+                    continue;
+                };
+                let device = line
+                    .split_once(" device \"")
+                    .and_then(|(_, rest)| rest.split_once("\" priority "))
+                    .map(|(d, _)| d)
+                    .filter(|d| !d.contains('"') && !d.is_empty());
+                if let Some(d) = device {
+                    out.insert(
+                        (family.to_string(), name.to_string(), c.to_string()),
+                        d.to_string(),
+                    );
+                }
+            }
+            _ => {}
+        }
+    }
     out
 }
 
@@ -252,6 +295,47 @@ table inet t {
     /// What nft 1.0.6 printed for `meta nfproto ipv6 reject with tcp reset` (listed `meta
     /// l4proto tcp reject with tcp reset`), `meta nfproto != ipv4 counter drop` and `ip saddr
     /// 10.0.0.1 drop` (whose family comparison its listing implies).
+    /// What nft 1.0.6 printed for an ingress and an egress chain on `d0`, and an `inet`
+    /// ingress chain; the other forms are written by hand.
+    #[test]
+    fn the_devices_of_edge_chains_are_read_from_the_listing() {
+        let listing = "netdev e ing 3
+  [ immediate reg 0 drop ]
+
+table netdev e {
+\tchain ing {
+\t\ttype filter hook ingress device \"d0\" priority filter; policy accept;
+\t\tudp dport 161 drop
+\t}
+
+\tchain eg {
+\t\ttype filter hook egress device \"d0\" priority filter; policy accept;
+\t}
+}
+table inet f {
+\tchain ing2 {
+\t\ttype filter hook ingress device \"d0\" priority filter; policy accept;
+\t}
+\tchain two {
+\t\ttype filter hook ingress devices = { \"d0\", \"d1\" } priority filter; policy accept;
+\t}
+\tchain input {
+\t\ttype filter hook input priority filter; policy accept;
+\t}
+}
+";
+        let key = |f: &str, t: &str, c: &str| (f.to_string(), t.to_string(), c.to_string());
+        let got = read(listing).devices;
+        let want: BTreeMap<_, _> = [
+            (key("netdev", "e", "ing"), "d0".to_string()),
+            (key("netdev", "e", "eg"), "d0".to_string()),
+            (key("inet", "f", "ing2"), "d0".to_string()),
+        ]
+        .into_iter()
+        .collect();
+        assert_eq!(got, want);
+    }
+
     #[test]
     fn a_rules_comparisons_of_the_family_are_found() {
         let listing = "inet t input 2
