@@ -52,6 +52,36 @@ pub fn beside(r: Ruleset, saves: &[&str], ipsets: &[&str]) -> Result<Ruleset, Pa
     read_into(r, saves, ipsets, true)
 }
 
+/// A save text's family: `ip6` when it says `ip6tables` or holds an IPv6 address.
+fn family_of(text: &str) -> &'static str {
+    let v6 = text.lines().any(|l| {
+        (l.starts_with('#') && l.contains("ip6tables"))
+            || l.contains("ipv6-icmp")
+            || l.split_whitespace()
+                .collect::<Vec<_>>()
+                .windows(2)
+                .any(|w| matches!(w, [o, a] if matches!(*o, "-s" | "-d") && a.contains(':')))
+    });
+    if v6 { "ip6" } else { "ip" }
+}
+
+/// The tables (family, name) the save texts show, which [`beside`] reads in place of a
+/// listing's: not those a text says it cannot show.
+pub fn tables(saves: &[&str]) -> Vec<(String, String)> {
+    let mut out = Vec::new();
+    for text in saves {
+        let family = family_of(text);
+        let hidden: Vec<String> = text.lines().filter_map(incompatible).collect();
+        out.extend(
+            text.lines()
+                .filter_map(|l| l.strip_prefix('*'))
+                .filter(|t| !hidden.iter().any(|h| h == t))
+                .map(|t| (family.to_string(), t.to_string())),
+        );
+    }
+    out
+}
+
 fn read_into(
     mut r: Ruleset,
     saves: &[&str],
@@ -65,15 +95,7 @@ fn read_into(
     // The rules with a rate limit, quota, connection count or `recent` list, for a note.
     let mut limited = Tally::default();
     for text in saves {
-        let v6 = text.lines().any(|l| {
-            (l.starts_with('#') && l.contains("ip6tables"))
-                || l.contains("ipv6-icmp")
-                || l.split_whitespace()
-                    .collect::<Vec<_>>()
-                    .windows(2)
-                    .any(|w| matches!(w, [o, a] if matches!(*o, "-s" | "-d") && a.contains(':')))
-        });
-        let family = if v6 { "ip6" } else { "ip" };
+        let family = family_of(text);
         if given.contains(&family) {
             return Err(format!(
                 "two {} texts: give one iptables-save and one ip6tables-save",

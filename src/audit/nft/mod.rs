@@ -49,8 +49,20 @@ pub(crate) fn parse_checked(
     texts: &[&str],
     bytecode: Option<netlink::Bytecode>,
 ) -> Result<Ruleset, ParseError> {
+    parse_beside(texts, bytecode, &[])
+}
+
+/// [`parse_checked`] without the chains and rules of the tables `skipped` (family, name),
+/// which iptables-save texts given beside the listing show (`iptables::beside`): neither
+/// read nor counted in the notes.
+pub(crate) fn parse_beside(
+    texts: &[&str],
+    bytecode: Option<netlink::Bytecode>,
+    skipped: &[(String, String)],
+) -> Result<Ruleset, ParseError> {
     let mut reader = Reader {
         bytecode,
+        skipped: skipped.to_vec(),
         ..Reader::default()
     };
     reader.parse(texts)?;
@@ -115,6 +127,8 @@ struct Reader {
     bare: std::collections::BTreeSet<(String, String, String)>,
     /// The rules that name one of them.
     names_bare: Tally,
+    /// Tables (family, name) left out: read from iptables-save texts instead.
+    skipped: Vec<(String, String)>,
     /// The rules with a rate limit, quota, connection count or set statement, each taken as
     /// never reached (see [`stateful`]).
     stateful: Tally,
@@ -181,6 +195,9 @@ impl Reader {
             else {
                 return Err(format!("a chain without family, table or name: {c}"));
             };
+            if self.skips(&family, &table) {
+                return Ok(());
+            }
             let base = match (text(c, "type"), text(c, "hook")) {
                 (Some(t), Some(h)) => Some(Base {
                     kind: Kind::named(&t),
@@ -239,6 +256,11 @@ impl Reader {
                 .add_set(Family::named(&family), table, name, elements);
         }
         Ok(())
+    }
+
+    /// Whether table `family table` is left out ([`parse_beside`]).
+    fn skips(&self, family: &str, table: &str) -> bool {
+        self.skipped.iter().any(|(f, t)| f == family && t == table)
     }
 
     /// A set or map listed without elements, unless packets fill it (`flags dynamic`).
@@ -331,6 +353,9 @@ impl Reader {
         ) else {
             return Err(format!("a rule without family, table or name: {rule}"));
         };
+        if self.skips(&family, &table) {
+            return Ok(());
+        }
         let handle = rule.get("handle").and_then(Value::as_i64).unwrap_or(0);
         let key = (family.clone(), table.clone(), chain.clone(), handle);
         let misprinted = self
