@@ -1019,6 +1019,21 @@ fn check_ipt(lab: &Lab, s4: String, s6: String) -> Result<usize, TestCaseError> 
     n
 }
 
+/// What `cmd` prints, run by `sh` where the lab's ruleset runs; it must succeed.
+fn shell(lab: &Lab, cmd: &str) -> String {
+    let out = lab
+        .exec(&At::of(lab).ns)
+        .args(["sh", "-c", cmd])
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{cmd}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8(out.stdout).unwrap()
+}
+
 /// iptables' INPUT chain accepts ICAP, and a chain nft added to iptables-nft's own `ip
 /// filter` table (on the input hook, policy drop) drops it; iptables-save says it cannot
 /// show that table whole, and leaves the chain out. Every IPv4 part is unknown, saying so
@@ -1030,15 +1045,7 @@ fn a_table_iptables_cannot_show_is_unknown() {
         return;
     };
     let at = At::of(&lab);
-    let sh = |cmd: &str| {
-        let out = lab.exec(&at.ns).args(["sh", "-c", cmd]).output().unwrap();
-        assert!(
-            out.status.success(),
-            "{cmd}: {}",
-            String::from_utf8_lossy(&out.stderr)
-        );
-        String::from_utf8(out.stdout).unwrap()
-    };
+    let sh = |cmd: &str| shell(&lab, cmd);
     sh(
         "nft flush ruleset; iptables -A INPUT -p tcp --dport 1344 -j ACCEPT; \
          ip6tables -A INPUT -p tcp --dport 1344 -j ACCEPT; \
@@ -1094,15 +1101,7 @@ fn iptables_nft_beside_native_tables_is_audited_whole() {
         return;
     };
     let at = At::of(&lab);
-    let sh = |cmd: &str| {
-        let out = lab.exec(&at.ns).args(["sh", "-c", cmd]).output().unwrap();
-        assert!(
-            out.status.success(),
-            "{cmd}: {}",
-            String::from_utf8_lossy(&out.stderr)
-        );
-        String::from_utf8(out.stdout).unwrap()
-    };
+    let sh = |cmd: &str| shell(&lab, cmd);
     let script = "nft flush ruleset
 for t in iptables ip6tables; do
   $t -P INPUT DROP
