@@ -247,8 +247,9 @@ pub(crate) struct AuditArgs {
     /// [default: `lock:` in the site file]
     #[arg(long, value_name = "FILE")]
     pub lock: Option<PathBuf>,
-    /// The ruleset to audit: `nft -j list ruleset` output, or `iptables-save`,
-    /// `ip6tables-save` and `ipset save` output, one file each (repeatable; the format is
+    /// The ruleset to audit: `nft -j list ruleset` output (with `nft --debug=netlink list
+    /// ruleset` beside it), or `iptables-save`, `ip6tables-save` and `ipset save` output, or
+    /// both (iptables-nft beside native tables), one file each (repeatable; the format is
     /// recognised from the content)
     #[arg(long, value_name = "FILE", required = true)]
     pub ruleset: Vec<PathBuf>,
