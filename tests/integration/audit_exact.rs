@@ -1156,6 +1156,34 @@ nft add rule inet native input udp dport 161 drop";
     );
 }
 
+/// `-m multiport --ports` (the source port or the destination port in the list), and `!
+/// --ports` (neither): replies pass by their source port, outbound SMTP falls to the
+/// policy. The audit decides every part as the kernel does.
+#[test]
+fn multiport_ports_match_either_port() {
+    let Some((lab, _servers)) = universe_lab("mp", false) else {
+        return;
+    };
+    let save = |icmp: &str| {
+        format!(
+            "*filter
+:INPUT DROP [0:0]
+:FORWARD DROP [0:0]
+:OUTPUT DROP [0:0]
+-A INPUT -p tcp -m multiport --ports 1344,443 -j ACCEPT
+-A INPUT -p udp -m multiport --ports 53,161 -j ACCEPT
+-A OUTPUT -p tcp -m multiport ! --ports 1344,443,25 -j DROP
+-A OUTPUT -p tcp -m multiport --ports 1344,443 -j ACCEPT
+-A OUTPUT -p udp -m multiport --ports 53,161 -j ACCEPT
+{icmp}COMMIT
+"
+        )
+    };
+    let v6 = save("-A INPUT -p ipv6-icmp -j ACCEPT\n-A OUTPUT -p ipv6-icmp -j ACCEPT\n");
+    let n = check_ipt(&lab, save(""), v6).unwrap_or_else(|e| panic!("{e}"));
+    assert!(n > 20, "{n} compared");
+}
+
 /// The lab of the universe (the gateway, the peers, the outsider) with its listeners, behind
 /// a firewall when `perimeter`; `None` where the live tests cannot run (said by `ready`).
 fn universe_lab(

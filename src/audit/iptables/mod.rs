@@ -5,7 +5,7 @@
 //! Understood: the `raw`, `mangle`, `nat`, `filter` and `security` tables, their built-in
 //! chains on the hooks and priorities iptables registers them at, and user chains; `-s`,
 //! `-d`, `-p`, `-i`/`-o`, `-f`, `!`; `-m tcp`/`udp` `--dport`/`--sport`, `--syn`, `--tcp-flags`, `-m
-//! multiport --dports`/`--sports`, `-m conntrack --ctstate`, `-m state --state`, `-m iprange
+//! multiport --dports`/`--sports`/`--ports`, `-m conntrack --ctstate`, `-m state --state`, `-m iprange
 //! --src-range`/`--dst-range`, `-m pkttype --pkt-type`, `-m addrtype --dst-type`, `-m hl`,
 //! `-m rt` (no connection audited has a routing header), `-m tcpmss` below the least MSS,
 //! `-m set --match-set NAME src|dst` (hash:ip and hash:net sets) and `NAME src,dst`
@@ -307,18 +307,20 @@ fn save(
         if read.tracks {
             r.tracks(&Family::named(family));
         }
-        let comment = Some(match read.comment {
+        let comment = Some(match &read.comment {
             Some(c) => format!("line {}: {c}", i + 1),
             None => format!("line {}", i + 1),
         });
         let handle = i64::try_from(i + 1).unwrap_or(0);
-        r.add_rule(
-            (&Family::named(family), &table, &chain),
-            handle,
-            comment,
-            read.expr,
-        )
-        .map_err(|e| at(i, &e))?;
+        for expr in read.rules() {
+            r.add_rule(
+                (&Family::named(family), &table, &chain),
+                handle,
+                comment.clone(),
+                expr,
+            )
+            .map_err(|e| at(i, &e))?;
+        }
     }
     Ok(())
 }

@@ -71,6 +71,7 @@ pub(super) fn rule(r: &Ruleset, (family, table): (&str, &str), t: &[(String, boo
         proto: None,
         limited: false,
         tracks: false,
+        either: None,
     };
     let mut i = 0;
     while let Some((word, _)) = t.get(i) {
@@ -104,6 +105,7 @@ pub(super) fn rule(r: &Ruleset, (family, table): (&str, &str), t: &[(String, boo
         comment: reader.comment,
         limited: reader.limited,
         tracks: reader.tracks,
+        either: reader.either,
     }
 }
 
@@ -111,10 +113,42 @@ pub(super) fn rule(r: &Ruleset, (family, table): (&str, &str), t: &[(String, boo
 /// connection count or `recent` list (for the note on them), and whether it starts
 /// connection tracking ([`TRACKING`]).
 pub(super) struct Read {
-    pub(super) expr: Vec<Expr>,
+    expr: Vec<Expr>,
     pub(super) comment: Option<String>,
     pub(super) limited: bool,
     pub(super) tracks: bool,
+    /// `-m multiport --ports`: where in `expr` it stands (a `Nop` there), the protocol
+    /// (`-p`) and its ports.
+    either: Option<(usize, Option<Protocol>, Vec<Elem>)>,
+}
+
+impl Read {
+    /// The rule's expressions; a rule with `--ports` (the source port or the destination
+    /// port in the list) as two, which together match what it does and never both: the
+    /// source port in the list, then the source port not in it and the destination port in
+    /// it.
+    pub(super) fn rules(self) -> Vec<Vec<Expr>> {
+        let Some((at, proto, ports)) = self.either else {
+            return vec![self.expr];
+        };
+        let with = |matches: Vec<Expr>| {
+            let mut expr = self.expr.clone();
+            expr.splice(at..=at, matches);
+            expr
+        };
+        let port = |negate, left| Expr::Match {
+            negate,
+            left,
+            right: Right::Elems(ports.clone()),
+        };
+        vec![
+            with(vec![port(false, Left::Sport(proto))]),
+            with(vec![
+                port(true, Left::Sport(proto)),
+                port(false, Left::Dport(proto)),
+            ]),
+        ]
+    }
 }
 
 /// `-m recent` and its options, taken as never reached, as the rate limits are: `--set`
@@ -154,6 +188,8 @@ struct Reader<'a> {
     limited: bool,
     /// A module or target of [`TRACKING`] was named.
     tracks: bool,
+    /// `--ports`: where it stands, the protocol and its ports ([`Read::rules`]).
+    either: Option<(usize, Option<Protocol>, Vec<Elem>)>,
 }
 
 impl Reader<'_> {
@@ -255,9 +291,30 @@ impl Reader<'_> {
         true
     }
 
-    /// Options of `-m iprange`, `-m pkttype` and TCP flags; `false` when `word` is none.
+    /// `-m multiport --ports X`: the source port or the destination port in X, which
+    /// [`Read::rules`] makes two rules of; `! --ports X`, neither.
+    fn either_port(&mut self, x: &str) {
+        let ports: Vec<Elem> = x.split(',').map(port).collect();
+        if std::mem::take(&mut self.negate) {
+            for left in [Left::Sport(self.proto), Left::Dport(self.proto)] {
+                self.negate = true;
+                self.push(left, ports.clone());
+            }
+        } else if self.either.is_some() {
+            self.out
+                .push(Expr::Unknown("two `--ports` in one rule".into()));
+        } else {
+            self.either = Some((self.out.len(), self.proto, ports));
+            self.out.push(Expr::Nop);
+        }
+    }
+
+    /// Options of `-m multiport --ports`, `-m iprange`, `-m pkttype` and TCP flags; `false`
+    /// when `word` is none.
     fn more(&mut self, word: &str, a: &[&str]) -> bool {
         match (word, a) {
+            // Either port in the list: the rule is read as two ([`Read::rules`]); `!`, neither.
+            ("--ports", [x]) => self.either_port(x),
             ("--src-range" | "--dst-range", [x]) => {
                 let v6 = self.v6;
                 let left = if word == "--src-range" {
