@@ -1326,7 +1326,7 @@ fn audit_equals_the_kernel_on_icmp_rulesets() {
 /// toward the peers) loaded into a lab of its own `tag` (behind a firewall when
 /// `perimeter`), audited, and every connection made: how many were compared (`None`: no
 /// lab here).
-fn written_rulesets((tag, perimeter): (&str, bool), bodies: &[&str]) -> Option<usize> {
+pub(crate) fn written_rulesets((tag, perimeter): (&str, bool), bodies: &[&str]) -> Option<usize> {
     let (lab, _servers) = universe_lab(tag, perimeter)?;
     let ingress = lab.fw_devs().0;
     let mut compared = 0;
@@ -1338,6 +1338,28 @@ fn written_rulesets((tag, perimeter): (&str, bool), bodies: &[&str]) -> Option<u
         match check_nft(&lab, &script) {
             Ok(n) => compared += n,
             Err(e) => failed.push(format!("ruleset {i}: {e}")),
+        }
+    }
+    assert!(failed.is_empty(), "{}", failed.join("\n"));
+    Some(compared)
+}
+
+/// [`written_rulesets`] for iptables: each pair of an iptables-save and an ip6tables-save
+/// text (`IFACE`, `INGRESS` as there), with the lab's ipsets ([`check_ipt`]).
+pub(crate) fn written_saves(
+    (tag, perimeter): (&str, bool),
+    pairs: &[(&str, &str)],
+) -> Option<usize> {
+    let (lab, _servers) = universe_lab(tag, perimeter)?;
+    let ingress = lab.fw_devs().0;
+    let iface = At::of(&lab).iface;
+    let named = |s: &str| s.replace("IFACE", &iface).replace("INGRESS", &ingress);
+    let mut compared = 0;
+    let mut failed = Vec::new();
+    for (i, (s4, s6)) in pairs.iter().enumerate() {
+        match check_ipt(&lab, named(s4), named(s6)) {
+            Ok(n) => compared += n,
+            Err(e) => failed.push(format!("pair {i}: {e}")),
         }
     }
     assert!(failed.is_empty(), "{}", failed.join("\n"));

@@ -29,6 +29,7 @@ mod apply;
 mod audit;
 mod audit_exact;
 mod audit_hostile;
+mod audit_styles;
 mod backends;
 mod cisco;
 mod cisco_updates;
