@@ -20,7 +20,7 @@ pub enum ReadError {
     File { path: String, why: String },
     #[error(
         "--ruleset {path}: not `nft -j list ruleset`, `nft --debug=netlink list ruleset`, \
-         iptables-save, ipset save or Cisco configuration output"
+         iptables-save, ipset save (or list) or Cisco configuration output"
     )]
     Unrecognised { path: String },
     #[error("a Cisco configuration is audited on its own: give one --ruleset")]

@@ -33,9 +33,61 @@ pub fn is_save(text: &str) -> bool {
     })
 }
 
-/// Whether a text is `ipset save` output.
+/// Whether a text is `ipset save` output, or `ipset list` output ([`listed`]).
 pub fn is_ipset(text: &str) -> bool {
-    text.lines().any(|l| l.starts_with("create ")) && !is_save(text)
+    (text.lines().any(|l| l.starts_with("create ")) || listed(text)) && !is_save(text)
+}
+
+/// Whether a text is `ipset list` output: `Name:`, `Type:`, `Header:` … `Members:` and the
+/// members, a blank line between sets.
+fn listed(text: &str) -> bool {
+    text.lines()
+        .find(|l| !l.trim().is_empty())
+        .is_some_and(|l| l.starts_with("Name: "))
+        && text.lines().any(|l| l.starts_with("Type: "))
+}
+
+/// `ipset list` output as `ipset save` would print it. A set without its members (`ipset
+/// list -t`, or a listing cut short) is refused: its members are not known, and taking it as
+/// empty would decide what it matches wrongly.
+fn as_saved(text: &str) -> Result<String, ParseError> {
+    let mut out = String::new();
+    for block in text.split("\n\n").filter(|b| !b.trim().is_empty()) {
+        let field = |key: &str| {
+            block
+                .lines()
+                .find_map(|l| l.strip_prefix(key))
+                .map(str::trim)
+        };
+        let (Some(name), Some(kind)) = (field("Name:"), field("Type:")) else {
+            return Err("ipset list: a set without `Name:` or `Type:`".into());
+        };
+        let header = field("Header:").unwrap_or_default();
+        let Some((_, members)) = block
+            .split_once("Members:\n")
+            .or_else(|| block.strip_suffix("Members:").map(|head| (head, "")))
+        else {
+            return Err(format!(
+                "ipset list: set {name} is listed without its members (`ipset list -t`): give \
+                 `ipset save` output"
+            ));
+        };
+        let members: Vec<&str> = members.lines().filter(|l| !l.trim().is_empty()).collect();
+        if let Some(n) = field("Number of entries:").and_then(|n| n.parse::<usize>().ok())
+            && n != members.len()
+        {
+            return Err(format!(
+                "ipset list: set {name} has {n} entries and {} are listed: give `ipset save` \
+                 output",
+                members.len()
+            ));
+        }
+        out.push_str(&format!("create {name} {kind} {header}\n"));
+        for m in members {
+            out.push_str(&format!("add {name} {}\n", m.trim()));
+        }
+    }
+    Ok(out)
 }
 
 /// Read `iptables-save` and `ip6tables-save` texts and `ipset save` texts into one ruleset.
@@ -132,6 +184,13 @@ fn tool(family: &str) -> &'static str {
 
 /// `create NAME TYPE family inet|inet6 …` and `add NAME ELEMENT …` lines.
 fn sets(r: &mut Ruleset, text: &str) -> Result<(), ParseError> {
+    let saved;
+    let text = if listed(text) {
+        saved = as_saved(text)?;
+        saved.as_str()
+    } else {
+        text
+    };
     let mut sets: Vec<(String, String, Vec<Elem>)> = Vec::new();
     for (i, line) in text.lines().enumerate() {
         let t: Vec<&str> = line.split_whitespace().collect();
