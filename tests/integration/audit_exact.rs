@@ -1184,6 +1184,77 @@ fn multiport_ports_match_either_port() {
     assert!(n > 20, "{n} compared");
 }
 
+/// `nft -t` leaves every named set's and map's elements out of the JSON listing, which then
+/// reads as an empty set's; the bytecode listing, made without `-t`, shows them. With a
+/// blocklist set (.9) and a verdict map (SNMP dropped): from the terse JSON beside the full
+/// bytecode, what they decide is unknown, naming them, and nothing the full listings do not
+/// admit is admitted (from the terse JSON alone, .9's connections were `admitted`, and the
+/// kernel drops them); from the full listings, every part is decided as the kernel does.
+#[test]
+fn a_terse_listing_is_told_apart_by_the_bytecode() {
+    let Some((lab, _servers)) = universe_lab("te", false) else {
+        return;
+    };
+    let at = At::of(&lab);
+    let script = "flush ruleset
+table inet t {
+  set blocked { type ipv4_addr; elements = { 198.18.0.9 } }
+  map svc { type inet_service : verdict; elements = { 161 : drop } }
+  chain input { type filter hook input priority 0; policy accept;
+    ip saddr @blocked drop
+    udp dport vmap @svc
+  }
+}
+";
+    load_nft(&lab, script).unwrap_or_else(|e| panic!("{e}"));
+    let bytecode = shell(&lab, "nft --debug=netlink list ruleset");
+    let report = |json: &str| {
+        let r = audit_dumps(
+            &at,
+            &[json.to_string(), bytecode.clone()],
+            &["--format", "json"],
+        );
+        let v: Value =
+            serde_json::from_str(&r.stdout).unwrap_or_else(|e| panic!("{e}: {}", r.stderr));
+        v["findings"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .flat_map(|f| f["parts"].as_array().unwrap().clone())
+            .collect::<Vec<Value>>()
+    };
+    let terse = report(&shell(&lab, "nft -t -j list ruleset"));
+    let full = report(&shell(&lab, "nft -j list ruleset"));
+    let why = |p: &Value| p["decided_by"].as_str().unwrap_or("").to_string();
+    for name in ["set inet t blocked", "map inet t svc"] {
+        assert!(
+            terse.iter().any(|p| p["result"] == "unknown"
+                && why(p).contains(name)
+                && why(p).contains("elements are in the bytecode listing")),
+            "{name}: {terse:?}"
+        );
+    }
+    // Every connection the terse audit admits, the full one admits too.
+    let admitted = |parts: &[Value]| {
+        let mut out = std::collections::BTreeSet::new();
+        for p in parts.iter().filter(|p| p["result"] == "admitted") {
+            for c in crate::audit::lab_connections(p, &at.addresses()) {
+                out.insert((p["protocol"].to_string(), c));
+            }
+        }
+        out
+    };
+    let (t, f) = (admitted(&terse), admitted(&full));
+    assert!(
+        t.is_subset(&f),
+        "{:?}",
+        t.difference(&f).collect::<Vec<_>>()
+    );
+    assert!(t.len() < f.len(), "{} and {}", t.len(), f.len());
+    let n = against_kernel(&lab, &nft_dumps(&lab), script).unwrap_or_else(|e| panic!("{e}"));
+    assert!(n > 20, "{n} compared");
+}
+
 /// The lab of the universe (the gateway, the peers, the outsider) with its listeners, behind
 /// a firewall when `perimeter`; `None` where the live tests cannot run (said by `ready`).
 fn universe_lab(

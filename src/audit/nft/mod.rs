@@ -234,11 +234,17 @@ impl Reader {
             else {
                 return Err(format!("a map without family, table or name: {map}"));
             };
-            let elements = map
-                .get("elem")
-                .and_then(Value::as_array)
-                .cloned()
-                .unwrap_or_default();
+            let elements = match map.get("elem").and_then(Value::as_array) {
+                Some(a) => a.clone(),
+                // Listed without elements the bytecode has (`nft -t`): a pair that is no
+                // pair, which makes a rule naming the map unknown.
+                None if self.terse(&family, &table, &name) => vec![Value::String(format!(
+                    "map {family} {table} {name}: its elements are in the bytecode listing and \
+                     not in the JSON listing (`nft -t` leaves them out): give `nft -j list \
+                     ruleset` without -t"
+                ))],
+                None => Vec::new(),
+            };
             self.maps
                 .insert((Family::named(&family), table, name), elements);
         } else if let Some(set) = item.get("set").or_else(|| item.get("map")) {
@@ -247,15 +253,27 @@ impl Reader {
             else {
                 return Err(format!("a set without family, table or name: {set}"));
             };
-            let elements = set
-                .get("elem")
-                .and_then(Value::as_array)
-                .map(|a| a.iter().map(elem).collect())
-                .unwrap_or_default();
+            let elements = match set.get("elem").and_then(Value::as_array) {
+                Some(a) => a.iter().map(elem).collect(),
+                None if self.terse(&family, &table, &name) => vec![Elem::Unknown(format!(
+                    "set {family} {table} {name}: its elements are in the bytecode listing and \
+                     not in the JSON listing (`nft -t` leaves them out): give `nft -j list \
+                     ruleset` without -t"
+                ))],
+                None => Vec::new(),
+            };
             self.r
                 .add_set(Family::named(&family), table, name, elements);
         }
         Ok(())
+    }
+
+    /// Whether the bytecode listing shows elements of a set the JSON listing shows none of.
+    fn terse(&self, family: &str, table: &str, name: &str) -> bool {
+        let key = (family.to_string(), table.to_string(), name.to_string());
+        self.bytecode
+            .as_ref()
+            .is_some_and(|b| b.filled.contains(&key))
     }
 
     /// Whether table `family table` is left out ([`parse_beside`]).
@@ -276,7 +294,8 @@ impl Reader {
             text(set, "family"),
             text(set, "table"),
             text(set, "name"),
-        ) {
+        ) && !self.terse(&f, &t, &n)
+        {
             self.bare.insert((f, t, n));
         }
     }
@@ -543,6 +562,10 @@ impl Reader {
         };
         let mut out = Vec::new();
         for pair in &pairs {
+            // The reason a map's elements are not known ([`Reader::terse`]).
+            if let Value::String(why) = pair {
+                return Expr::Unknown(why.clone());
+            }
             let (Some(k), Some(v)) = (pair.get(0), pair.get(1)) else {
                 return Expr::Unknown(format!("verdict map element {pair}"));
             };

@@ -58,6 +58,10 @@ pub(crate) struct Bytecode {
     /// The device of each ingress and egress chain, by family, table and chain, from the
     /// listing the bytecode ends with (nft 1.0.6's JSON leaves it out).
     pub(crate) devices: BTreeMap<(String, String, String), String>,
+    /// The named sets and maps (family, table, name) with elements in the bytecode listing
+    /// (`inet t @s`, then `\telement …`): a JSON listing that shows none of them for one was
+    /// made with `nft -t`, which leaves elements out.
+    pub(crate) filled: BTreeSet<(String, String, String)>,
 }
 
 impl Bytecode {
@@ -68,6 +72,7 @@ impl Bytecode {
             self.families.entry(key).or_default().append(&mut f);
         }
         self.devices.append(&mut other.devices);
+        self.filled.append(&mut other.filled);
     }
 }
 
@@ -98,6 +103,27 @@ pub(crate) fn read(text: &str) -> Bytecode {
     }
     end(&mut rule, &mut code);
     out.devices = devices(text);
+    out.filled = filled(text);
+    out
+}
+
+/// The named sets the bytecode listing shows elements of: a header `FAMILY TABLE @NAME`,
+/// then at least one `\telement …` line.
+fn filled(text: &str) -> BTreeSet<(String, String, String)> {
+    let mut out = BTreeSet::new();
+    let mut set: Option<(&str, &str, &str)> = None;
+    for line in text.lines() {
+        if line.starts_with("\telement ") {
+            if let Some((f, t, n)) = set {
+                out.insert((f.to_string(), t.to_string(), n.to_string()));
+            }
+        } else if !line.starts_with([' ', '\t']) {
+            set = match line.split_whitespace().collect::<Vec<_>>().as_slice() {
+                [f, t, n] => n.strip_prefix('@').map(|n| (*f, *t, n)),
+                _ => None,
+            };
+        }
+    }
     out
 }
 
@@ -333,6 +359,16 @@ table inet f {
         ]
         .into_iter()
         .collect();
+        assert_eq!(got, want);
+    }
+
+    /// A set with elements in the bytecode listing (which a JSON listing made with `nft -t`
+    /// leaves out); one without (a dynamic set's header alone) is not counted.
+    #[test]
+    fn the_sets_with_elements_are_found() {
+        let listing = format!("inet t @seen\n{LISTING}");
+        let got = read(&listing).filled;
+        let want: BTreeSet<_> = [("inet".to_string(), "t".to_string(), "s".to_string())].into();
         assert_eq!(got, want);
     }
 
