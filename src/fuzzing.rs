@@ -94,8 +94,7 @@ pub fn audit(data: &[u8]) {
     let (listing, save) = text.split_once("\n\n").unwrap_or((text, text));
     let parsed = [
         crate::audit::nft::parse_checked(&[text], Some(crate::audit::nft::netlink::read(text))),
-        crate::audit::nft::parse_checked(&[listing], None)
-            .and_then(|r| crate::audit::iptables::beside(r, &[save], &[])),
+        crate::audit::iptables::beside((&[listing], None), &[save], &[]),
         crate::audit::iptables::parse(&[text], &[]),
         crate::audit::iptables::parse(&[], &[text]),
         crate::audit::cisco::parse(text, &gateway, &cisco),

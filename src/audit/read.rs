@@ -105,8 +105,7 @@ pub fn read(
         // iptables-nft keeps iptables' rules in nftables tables, where the listing shows its
         // own matches only as `xt`: iptables' tables are read from its save output instead,
         // the rest of the listing as it is.
-        (false, false) => nft::parse_beside(&json, bytecode, &iptables::tables(&saves))
-            .and_then(|r| iptables::beside(r, &saves, &ipsets))
+        (false, false) => iptables::beside((&json, bytecode), &saves, &ipsets)
             .map(|r| (r, Syntax::Nft { iptables: true })),
         (true, false) => iptables::parse(&saves, &ipsets).map(|r| (r, Syntax::Iptables)),
         _ => return Err(ReadError::IpsetAlone),

@@ -96,11 +96,17 @@ pub fn parse(saves: &[&str], ipsets: &[&str]) -> Result<Ruleset, ParseError> {
     read_into(Ruleset::default(), saves, ipsets, false)
 }
 
-/// [`parse`] into `r`, an nftables listing read whole (iptables-nft keeps iptables' tables
-/// among nftables' own): each table a save text shows replaces the listing's, which shows
-/// iptables' own matches only as `xt`. A table a save text says it cannot show stays as
-/// the listing has it. Every family is then audited, given a save text or not.
-pub fn beside(r: Ruleset, saves: &[&str], ipsets: &[&str]) -> Result<Ruleset, ParseError> {
+/// An nftables listing (`json`, with its `bytecode` listing if given) and [`parse`]'s texts
+/// beside it (iptables-nft keeps iptables' tables among nftables' own): each table a save
+/// text shows is read from it and not from the listing, which shows iptables' own matches
+/// only as `xt` ([`tables`]). A table a save text says it cannot show is the listing's.
+/// Every family is then audited, given a save text or not.
+pub(crate) fn beside(
+    (json, bytecode): (&[&str], Option<super::nft::netlink::Bytecode>),
+    saves: &[&str],
+    ipsets: &[&str],
+) -> Result<Ruleset, ParseError> {
+    let r = super::nft::parse_beside(json, bytecode, &tables(saves))?;
     read_into(r, saves, ipsets, true)
 }
 
@@ -119,7 +125,7 @@ fn family_of(text: &str) -> &'static str {
 
 /// The tables (family, name) the save texts show, which [`beside`] reads in place of a
 /// listing's: not those a text says it cannot show.
-pub fn tables(saves: &[&str]) -> Vec<(String, String)> {
+fn tables(saves: &[&str]) -> Vec<(String, String)> {
     let mut out = Vec::new();
     for text in saves {
         let family = family_of(text);
@@ -244,11 +250,7 @@ fn address_port(text: &str) -> Elem {
             Elem::Num,
         ),
     };
-    let proto = match proto {
-        "tcp" | "udp" => Elem::Name(proto.to_string()),
-        other => Elem::Name(other.to_string()),
-    };
-    Elem::Concat(vec![address(addr), proto, port])
+    Elem::Concat(vec![address(addr), Elem::Name(proto.to_string()), port])
 }
 
 /// An address, prefix or `a-b` range.
@@ -292,8 +294,8 @@ fn builtin(table: &str, chain: &str) -> Option<(&'static str, &'static str, i64)
 /// The tables read: every one a packet passes through.
 const TABLES: &[&str] = &["raw", "mangle", "nat", "filter", "security"];
 
-/// One save text of `family` (`ip` or `ip6`): its tables.
-/// The chains and rules of one save text; the rules with a limit go to `limited`.
+/// The chains and rules of one save text of `family` (`ip` or `ip6`); the rules with a
+/// limit go to `limited`. `beside` a listing, the tables it cannot show are left to that.
 fn save(
     r: &mut Ruleset,
     text: &str,
@@ -307,9 +309,6 @@ fn save(
     for (i, line) in text.lines().enumerate() {
         if let Some(t) = line.strip_prefix('*') {
             table = t.to_string();
-            if beside && !shown_there.contains(&table) {
-                r.drop_table(&Family::named(family), &table);
-            }
             continue;
         }
         if let Some(t) = incompatible(line) {

@@ -531,22 +531,6 @@ impl Ruleset {
         if v6 { self.tracked.1 } else { self.tracked.0 }
     }
 
-    /// Leave out every chain of table `family table` (read again from another text).
-    pub(crate) fn drop_table(&mut self, family: &Family, table: &str) {
-        self.chains
-            .retain(|c| !(c.family == *family && c.table == table));
-        self.by_name = self
-            .chains
-            .iter()
-            .enumerate()
-            .map(|(i, c)| ((c.family.clone(), c.table.clone(), c.name.clone()), i))
-            .collect();
-        let key = (family.clone(), table.to_string());
-        self.dormant.remove(&key);
-        self.unreadable.remove(&key);
-        self.batches = batch::Cache::default();
-    }
-
     /// Whether the chain exists.
     pub(crate) fn has_chain(&self, family: &Family, table: &str, name: &str) -> bool {
         self.by_name

@@ -53,8 +53,8 @@ pub(crate) fn parse_checked(
 }
 
 /// [`parse_checked`] without the chains and rules of the tables `skipped` (family, name),
-/// which iptables-save texts given beside the listing show (`iptables::beside`): neither
-/// read nor counted in the notes.
+/// which `iptables::beside` reads from iptables-save texts instead: neither read nor
+/// counted in the notes.
 pub(crate) fn parse_beside(
     texts: &[&str],
     bytecode: Option<netlink::Bytecode>,
