@@ -73,19 +73,20 @@ impl Ruleset {
         // A device's chains (ingress, egress) on the path, whose device the dump leaves out.
         doubts.extend(self.chains.iter().enumerate().filter_map(|(i, c)| {
             let b = c.base.as_ref()?;
-            let passes = c.rules.is_empty() && b.policy == Policy::Accept;
             let edge = matches!(b.hook, Point::Ingress | Point::Egress);
-            (edge && hook.path().contains(&b.hook) && c.device.is_none() && !passes).then(|| {
-                (
-                    Doubt::Chains(vec![i]),
-                    format!(
-                        "{} chain {} {} {} sees these packets (nft's JSON does not name its \
+            (edge && hook.path().contains(&b.hook) && c.device.is_none() && !c.passes()).then(
+                || {
+                    (
+                        Doubt::Chains(vec![i]),
+                        format!(
+                            "{} chain {} {} {} sees these packets (nft's JSON does not name its \
                          device; the listing `nft --debug=netlink list ruleset` ends with \
                          does: give it as another --ruleset)",
-                        b.hook, c.family, c.table, c.name
-                    ),
-                )
-            })
+                            b.hook, c.family, c.table, c.name
+                        ),
+                    )
+                },
+            )
         }));
         doubts.extend(self.untracked_nat(hook, ctx));
         let mut work = WORK;
@@ -151,7 +152,7 @@ impl Ruleset {
                 c.base.as_ref().is_some_and(|b| {
                     b.kind == Kind::Nat
                         && hook.path().contains(&b.hook)
-                        && !(c.rules.is_empty() && b.policy == Policy::Accept)
+                        && !c.passes()
                         && family_applies(&c.family, ctx.v6, &c.base)
                 })
             })
@@ -181,7 +182,7 @@ impl Ruleset {
             return Some(missing);
         }
         self.chains.iter().find_map(|c| {
-            let b = c.base.as_ref()?;
+            c.base.as_ref()?;
             let what = match &c.family {
                 Family::Other(f) if f == "arp" && !ctx.v6 => {
                     "address resolution (ARP), which every IPv4 connection needs"
@@ -189,9 +190,8 @@ impl Ruleset {
                 Family::Other(f) if f == "bridge" => "the frames crossing a bridge",
                 _ => return None,
             };
-            let passes = c.rules.is_empty() && b.policy == Policy::Accept;
             let dormant = absent.tables.contains(&(c.family.clone(), c.table.clone()));
-            (!passes && !dormant).then(|| {
+            (!c.passes() && !dormant).then(|| {
                 format!(
                     "chain {} {} {} filters {what}: not audited",
                     c.family, c.table, c.name
@@ -232,7 +232,7 @@ impl Ruleset {
             return Ok(false);
         };
         let at = format!("{} {} {}", c.family, c.table, c.name);
-        let passes = c.rules.is_empty() && base.policy == Policy::Accept;
+        let passes = c.passes();
         let device = match base.hook {
             Point::Ingress => Some((&ctx.iif, "arrive on")),
             Point::Egress => Some((&ctx.oif, "leave by")),

@@ -254,12 +254,25 @@ struct Chain {
     name: String,
     /// Base chains: (type, hook, priority, policy).
     base: Option<Base>,
-    /// An ingress chain's device, where the dump names it (nft 1.0.6's JSON does not).
+    /// An ingress or egress chain's device, where the dump names it (nft 1.0.6's JSON does
+    /// not; the listing at the end of its bytecode listing does).
     device: Option<String>,
     rules: Vec<Rule>,
     /// The most rules a packet can visit from here (jumps followed), or why there is no
     /// bound (a loop of jumps, chains nested too deep).
     worst: Result<usize, String>,
+}
+
+impl Chain {
+    /// Whether the chain lets every packet pass: a base chain with no rules and policy
+    /// accept, which changes nothing wherever it stands.
+    fn passes(&self) -> bool {
+        self.rules.is_empty()
+            && self
+                .base
+                .as_ref()
+                .is_some_and(|b| b.policy == Policy::Accept)
+    }
 }
 
 #[derive(Debug)]
