@@ -55,31 +55,31 @@ fn plain_name(name: &str, syntax: Syntax) -> bool {
 fn iptables_table(syntax: Syntax, family: &str, table: &str) -> bool {
     matches!(syntax, Syntax::Nft { iptables: true })
         && matches!(family, "ip" | "ip6")
-        && matches!(table, "raw" | "mangle" | "nat" | "filter" | "security")
+        && super::iptables::TABLES.contains(&table)
 }
 
 /// The comment that says a fix in one of iptables' tables ([`iptables_table`]) is not
 /// written here, and where it is.
 fn for_iptables(family: &str, table: &str, chain: &str) -> String {
-    let chain = crate::text::flatten(&chain.escape_default().to_string(), 200, &[]);
     format!(
-        "# {family} {table} {chain:?} is iptables' (iptables-nft): not written here; `fwgen \
+        "# {family} {table} {} is iptables' (iptables-nft): not written here; `fwgen \
          audit --fix` of the iptables-save and ip6tables-save output alone writes its iptables \
-         commands"
+         commands",
+        visible(chain)
+    )
+}
+
+/// A name from the audited box as a comment may show it: escaped, on one line, quoted.
+fn visible(name: &str) -> String {
+    format!(
+        "{:?}",
+        crate::text::flatten(&name.escape_default().to_string(), 200, &[])
     )
 }
 
 /// A comment line that says why a fix is not written: the names as escaped, visible text.
 fn unwritable(comment: &str, what: &[&str]) -> String {
-    let names: Vec<String> = what
-        .iter()
-        .map(|n| {
-            format!(
-                "{:?}",
-                crate::text::flatten(&n.escape_default().to_string(), 200, &[])
-            )
-        })
-        .collect();
+    let names: Vec<String> = what.iter().map(|n| visible(n)).collect();
     format!(
         "{comment} not written: the name {} cannot be written safely as a plain name (it has \
          characters outside letters, digits and `/-_.`): rename it, or add the rule by hand",

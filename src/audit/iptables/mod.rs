@@ -292,7 +292,7 @@ fn builtin(table: &str, chain: &str) -> Option<(&'static str, &'static str, i64)
 }
 
 /// The tables read: every one a packet passes through.
-const TABLES: &[&str] = &["raw", "mangle", "nat", "filter", "security"];
+pub(crate) const TABLES: &[&str] = &["raw", "mangle", "nat", "filter", "security"];
 
 /// The chains and rules of one save text of `family` (`ip` or `ip6`); the rules with a
 /// limit go to `limited`. `beside` a listing, the tables it cannot show are left to that.
