@@ -236,14 +236,13 @@ impl Reader {
             };
             let elements = match map.get("elem").and_then(Value::as_array) {
                 Some(a) => a.clone(),
-                // Listed without elements the bytecode has (`nft -t`): a pair that is no
-                // pair, which makes a rule naming the map unknown.
-                None if self.terse(&family, &table, &name) => vec![Value::String(format!(
-                    "map {family} {table} {name}: its elements are in the bytecode listing and \
-                     not in the JSON listing (`nft -t` leaves them out): give `nft -j list \
-                     ruleset` without -t"
-                ))],
-                None => Vec::new(),
+                // Listed without elements the bytecode has (`nft -t`): the reason, as a pair
+                // that is no pair, which makes a rule naming the map unknown (`vmap`).
+                None => self
+                    .terse(("map", &family, &table, &name))
+                    .map(Value::String)
+                    .into_iter()
+                    .collect(),
             };
             self.maps
                 .insert((Family::named(&family), table, name), elements);
@@ -255,12 +254,11 @@ impl Reader {
             };
             let elements = match set.get("elem").and_then(Value::as_array) {
                 Some(a) => a.iter().map(elem).collect(),
-                None if self.terse(&family, &table, &name) => vec![Elem::Unknown(format!(
-                    "set {family} {table} {name}: its elements are in the bytecode listing and \
-                     not in the JSON listing (`nft -t` leaves them out): give `nft -j list \
-                     ruleset` without -t"
-                ))],
-                None => Vec::new(),
+                None => self
+                    .terse(("set", &family, &table, &name))
+                    .map(Elem::Unknown)
+                    .into_iter()
+                    .collect(),
             };
             self.r
                 .add_set(Family::named(&family), table, name, elements);
@@ -268,12 +266,17 @@ impl Reader {
         Ok(())
     }
 
-    /// Whether the bytecode listing shows elements of a set the JSON listing shows none of.
-    fn terse(&self, family: &str, table: &str, name: &str) -> bool {
+    /// Why a set or map (`kind`) the JSON listing shows no elements of has unknown ones:
+    /// the bytecode listing shows some (the JSON listing was made with `nft -t`).
+    fn terse(&self, (kind, family, table, name): (&str, &str, &str, &str)) -> Option<String> {
         let key = (family.to_string(), table.to_string(), name.to_string());
-        self.bytecode
-            .as_ref()
-            .is_some_and(|b| b.filled.contains(&key))
+        self.bytecode.as_ref()?.filled.contains(&key).then(|| {
+            format!(
+                "{kind} {family} {table} {name}: its elements are in the bytecode listing and \
+                 not in the JSON listing (`nft -t` leaves them out): give `nft -j list ruleset` \
+                 without -t"
+            )
+        })
     }
 
     /// Whether table `family table` is left out ([`parse_beside`]).
@@ -294,7 +297,7 @@ impl Reader {
             text(set, "family"),
             text(set, "table"),
             text(set, "name"),
-        ) && !self.terse(&f, &t, &n)
+        ) && self.terse(("set", &f, &t, &n)).is_none()
         {
             self.bare.insert((f, t, n));
         }
