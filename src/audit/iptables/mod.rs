@@ -129,7 +129,7 @@ fn tables(saves: &[&str]) -> Vec<(String, String)> {
     let mut out = Vec::new();
     for text in saves {
         let family = family_of(text);
-        let hidden: Vec<String> = text.lines().filter_map(incompatible).collect();
+        let hidden = hidden(text);
         out.extend(
             text.lines()
                 .filter_map(|l| l.strip_prefix('*'))
@@ -303,22 +303,20 @@ fn save(
     limited: &mut Tally,
 ) -> Result<(), ParseError> {
     let mut table = String::new();
-    // Beside a listing: the tables this text cannot show, which the listing shows whole.
-    let mut shown_there: Vec<String> = Vec::new();
+    // The tables this text cannot show: beside a listing, the listing's (it shows them
+    // whole); alone, unknown.
+    let hidden = hidden(text);
+    if !beside {
+        r.hidden
+            .extend(hidden.iter().map(|t| (Family::named(family), t.clone())));
+    }
     let at = |i: usize, what: &str| format!("line {}: {what}", i + 1);
     for (i, line) in text.lines().enumerate() {
         if let Some(t) = line.strip_prefix('*') {
             table = t.to_string();
             continue;
         }
-        if let Some(t) = incompatible(line) {
-            match beside {
-                true => shown_there.push(t),
-                false => r.hidden.push((Family::named(family), t)),
-            }
-            continue;
-        }
-        if shown_there.contains(&table) {
+        if beside && hidden.contains(&table) {
             continue;
         }
         // `iptables-save -c`: each rule after its counters, `[packets:bytes] -A …`.
@@ -381,6 +379,11 @@ fn save(
         }
     }
     Ok(())
+}
+
+/// The tables a save text says it cannot show whole ([`incompatible`]).
+fn hidden(text: &str) -> Vec<String> {
+    text.lines().filter_map(incompatible).collect()
 }
 
 /// The table iptables-nft says it cannot show whole: it holds chains that nft, not
