@@ -1021,17 +1021,7 @@ fn check_ipt(lab: &Lab, s4: String, s6: String) -> Result<usize, TestCaseError> 
 
 /// What `cmd` prints, run by `sh` where the lab's ruleset runs; it must succeed.
 fn shell(lab: &Lab, cmd: &str) -> String {
-    let out = lab
-        .exec(&At::of(lab).ns)
-        .args(["sh", "-c", cmd])
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{cmd}: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8(out.stdout).unwrap()
+    lab.sh(&At::of(lab).ns, cmd)
 }
 
 /// iptables' INPUT chain accepts ICAP, and a chain nft added to iptables-nft's own `ip

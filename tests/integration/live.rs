@@ -308,6 +308,17 @@ impl Lab {
         c
     }
 
+    /// What `cmd` prints, run by `sh` in `ns`; it must succeed.
+    pub(crate) fn sh(&self, ns: &str, cmd: &str) -> String {
+        let out = self.exec(ns).args(["sh", "-c", cmd]).output().unwrap();
+        assert!(
+            out.status.success(),
+            "{cmd}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        String::from_utf8(out.stdout).unwrap()
+    }
+
     /// Start listeners in `ns`; they stop when the returned child is dropped.
     pub(crate) fn serve(&self, ns: &str, tcp: &str, udp: &str, addrs: &str) -> Server {
         self.start_helper(ns, &["serve", "--tcp", tcp, "--udp", udp, "--addrs", addrs])
