@@ -1387,29 +1387,26 @@ fn audit_equals_the_kernel_on_icmp_rulesets() {
 /// toward the peers) loaded into a lab of its own `tag` (behind a firewall when
 /// `perimeter`), audited, and every connection made: how many were compared (`None`: no
 /// lab here).
-pub(crate) fn written_rulesets((tag, perimeter): (&str, bool), bodies: &[&str]) -> Option<usize> {
-    let (lab, _servers) = universe_lab(tag, perimeter)?;
-    let ingress = lab.fw_devs().0;
-    let mut compared = 0;
-    let mut failed = Vec::new();
-    for (i, body) in bodies.iter().enumerate() {
-        let script = format!("flush ruleset\n{body}\n")
-            .replace("IFACE", &At::of(&lab).iface)
-            .replace("INGRESS", &ingress);
-        match check_nft(&lab, &script) {
-            Ok(n) => compared += n,
-            Err(e) => failed.push(format!("ruleset {i}: {e}")),
-        }
-    }
-    assert!(failed.is_empty(), "{}", failed.join("\n"));
-    Some(compared)
+pub(crate) fn written_rulesets(at: (&str, bool), bodies: &[&str]) -> Option<usize> {
+    each_written(at, bodies, |lab, named, body| {
+        check_nft(lab, &named(&format!("flush ruleset\n{body}\n")))
+    })
 }
 
 /// [`written_rulesets`] for iptables: each pair of an iptables-save and an ip6tables-save
 /// text (`IFACE`, `INGRESS` as there), with the lab's ipsets ([`check_ipt`]).
-pub(crate) fn written_saves(
+pub(crate) fn written_saves(at: (&str, bool), pairs: &[(&str, &str)]) -> Option<usize> {
+    each_written(at, pairs, |lab, named, (s4, s6)| {
+        check_ipt(lab, named(s4), named(s6))
+    })
+}
+
+/// Each of `items` checked by `check` in one lab, given what names the lab's interfaces in
+/// a text: every one must pass. How many connections were compared.
+fn each_written<T>(
     (tag, perimeter): (&str, bool),
-    pairs: &[(&str, &str)],
+    items: &[T],
+    check: impl Fn(&Lab, &dyn Fn(&str) -> String, &T) -> Result<usize, TestCaseError>,
 ) -> Option<usize> {
     let (lab, _servers) = universe_lab(tag, perimeter)?;
     let ingress = lab.fw_devs().0;
@@ -1417,10 +1414,10 @@ pub(crate) fn written_saves(
     let named = |s: &str| s.replace("IFACE", &iface).replace("INGRESS", &ingress);
     let mut compared = 0;
     let mut failed = Vec::new();
-    for (i, (s4, s6)) in pairs.iter().enumerate() {
-        match check_ipt(&lab, named(s4), named(s6)) {
+    for (i, item) in items.iter().enumerate() {
+        match check(&lab, &named, item) {
             Ok(n) => compared += n,
-            Err(e) => failed.push(format!("pair {i}: {e}")),
+            Err(e) => failed.push(format!("ruleset {i}: {e}")),
         }
     }
     assert!(failed.is_empty(), "{}", failed.join("\n"));
