@@ -1255,7 +1255,16 @@ fn audit_takes_ip_ranges_files_as_generate_does() {
 /// `fwgen audit` of `SITE` in host placement, with these `--ruleset` files and `extra`
 /// arguments: what it prints (it must exit 0 or 1).
 fn audit_host(files: &[&str], extra: &[&str]) -> String {
-    let mut args = vec!["audit", "--site", SITE, "--placement", "host"];
+    audit_of(SITE, files, &[&["--placement", "host"], extra].concat())
+}
+
+/// The example site, an email gateway.
+const EXAMPLE: &str = "examples/site.yaml";
+
+/// `fwgen audit` of `site` with `extra` arguments and these `--ruleset` files: what it
+/// prints (it must exit 0 or 1).
+fn audit_of(site: &str, files: &[&str], extra: &[&str]) -> String {
+    let mut args = vec!["audit", "--site", site];
     args.extend(extra);
     for f in files {
         args.extend(["--ruleset", *f]);
@@ -1421,20 +1430,13 @@ fn a_destination_rewrite_is_unknown_for_its_own_reason() {
         (&save, "target DNAT rewrites the destination"),
         (&json, "`dnat` rewrites the destination"),
     ] {
-        let r = fwgen(&[
-            "audit",
-            "--site",
-            "examples/site.yaml",
-            "--ruleset",
-            file.to_str().unwrap(),
-        ]);
-        let smtp: Vec<&str> = r
-            .stdout
+        let out = audit_of(EXAMPLE, &[file.to_str().unwrap()], &[]);
+        let smtp: Vec<&str> = out
             .lines()
             .filter(|l| l.starts_with("unknown   smtp "))
             .collect();
-        assert_eq!(smtp.len(), 1, "{}", r.stdout);
-        assert!(smtp.iter().all(|l| l.contains(why)), "{}", r.stdout);
+        assert_eq!(smtp.len(), 1, "{out}");
+        assert!(smtp.iter().all(|l| l.contains(why)), "{out}");
     }
 }
 
@@ -1456,11 +1458,7 @@ fn iptables_save_with_counters_is_read_as_without() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("iptables-save-c.txt");
     std::fs::write(&path, &counted).unwrap();
-    let audit = |file: &str| {
-        let r = fwgen(&["audit", "--site", "examples/site.yaml", "--ruleset", file]);
-        assert!(r.code == 0 || r.code == 1, "{}", r.stderr);
-        r.stdout
-    };
+    let audit = |file: &str| audit_of(EXAMPLE, &[file], &[]);
     let with = audit(path.to_str().unwrap());
     assert_eq!(with, audit("tests/fixtures/audit/iptables-save-v4.txt"));
     assert!(with.contains("blocked "), "{with}");
@@ -1482,19 +1480,12 @@ fn a_table_iptables_save_cannot_show_makes_its_family_unknown() {
     std::fs::write(&path, older).unwrap();
     assert!(newer.contains("incompatible base-chains"), "{newer}");
     for file in [fixture, path.to_str().unwrap()] {
-        let r = fwgen(&[
-            "audit",
-            "--site",
-            "examples/site.yaml",
-            "--placement",
-            "host",
-            "--format",
-            "json",
-            "--ruleset",
-            file,
-        ]);
-        let report: Value =
-            serde_json::from_str(&r.stdout).unwrap_or_else(|e| panic!("{e}: {}", r.stderr));
+        let out = audit_of(
+            EXAMPLE,
+            &[file],
+            &["--placement", "host", "--format", "json"],
+        );
+        let report: Value = serde_json::from_str(&out).unwrap_or_else(|e| panic!("{e}: {out}"));
         let mut v4 = 0;
         for f in report["findings"].as_array().unwrap() {
             for p in f["parts"].as_array().unwrap() {
@@ -1614,19 +1605,7 @@ fn ipset_list_output_is_read_as_ipset_save() {
          add fw-web6 2001:db8:25::/64,tcp:443\n\
          create fw-empty hash:ip family inet hashsize 1024 maxelem 65536 bucketsize 12\n",
     );
-    let audit = |sets: &str| {
-        let args = [
-            "audit",
-            "--site",
-            "examples/site.yaml",
-            "--placement",
-            "host",
-        ];
-        let files = [&v4, &v6, sets].map(|f| ["--ruleset", f]);
-        let r = fwgen(&[&args[..], files.as_flattened()].concat());
-        assert!(r.code == 0 || r.code == 1, "{}", r.stderr);
-        r.stdout
-    };
+    let audit = |sets: &str| audit_of(EXAMPLE, &[&v4, &v6, sets], &["--placement", "host"]);
     let listed = audit("tests/fixtures/audit/ipset-list.txt");
     assert_eq!(listed, audit(&saved));
     assert!(listed.contains("partial   smtp "), "{listed}");
