@@ -113,7 +113,8 @@ pub(crate) fn parse_beside(
 #[derive(Default)]
 struct Reader {
     r: Ruleset,
-    maps: BTreeMap<(Family, String, String), Vec<Value>>,
+    /// A map's elements, or why they are not known.
+    maps: BTreeMap<(Family, String, String), Result<Vec<Value>, String>>,
     /// What the bytecode listing found, if one was given.
     bytecode: Option<netlink::Bytecode>,
     /// Without one: the rules with a range on a header field in their listing (which may be
@@ -234,15 +235,12 @@ impl Reader {
             else {
                 return Err(format!("a map without family, table or name: {map}"));
             };
+            // Listed without elements the bytecode has (`nft -t`): not known.
             let elements = match map.get("elem").and_then(Value::as_array) {
-                Some(a) => a.clone(),
-                // Listed without elements the bytecode has (`nft -t`): the reason, as a pair
-                // that is no pair, which makes a rule naming the map unknown (`vmap`).
+                Some(a) => Ok(a.clone()),
                 None => self
                     .terse(("map", &family, &table, &name))
-                    .map(Value::String)
-                    .into_iter()
-                    .collect(),
+                    .map_or(Ok(Vec::new()), Err),
             };
             self.maps
                 .insert((Family::named(&family), table, name), elements);
@@ -557,7 +555,8 @@ impl Reader {
             Some(Value::String(name)) if name.starts_with('@') => {
                 let k = (family.clone(), table.to_string(), name[1..].to_string());
                 match self.maps.get(&k) {
-                    Some(pairs) => pairs.clone(),
+                    Some(Ok(pairs)) => pairs.clone(),
+                    Some(Err(why)) => return Expr::Unknown(why.clone()),
                     None => return Expr::Unknown(format!("missing verdict map {name}")),
                 }
             }
@@ -565,10 +564,6 @@ impl Reader {
         };
         let mut out = Vec::new();
         for pair in &pairs {
-            // The reason a map's elements are not known ([`Reader::terse`]).
-            if let Value::String(why) = pair {
-                return Expr::Unknown(why.clone());
-            }
             let (Some(k), Some(v)) = (pair.get(0), pair.get(1)) else {
                 return Expr::Unknown(format!("verdict map element {pair}"));
             };
