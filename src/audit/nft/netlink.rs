@@ -59,7 +59,7 @@ pub(crate) struct Bytecode {
     /// listing the bytecode ends with (nft 1.0.6's JSON leaves it out).
     pub(crate) devices: BTreeMap<(String, String, String), String>,
     /// The named sets and maps (family, table, name) with elements in the bytecode listing
-    /// (`inet t @s`, then `\telement …`): a JSON listing that shows none of them for one was
+    /// (`inet t @s`, then `\telement …`, [`set_header`]): a JSON listing that shows none of them for one was
     /// made with `nft -t`, which leaves elements out.
     pub(crate) filled: BTreeSet<(String, String, String)>,
 }
@@ -93,38 +93,33 @@ pub(crate) fn read(text: &str) -> Bytecode {
         }
         code.clear();
     };
+    // The named set whose header (`FAMILY TABLE @NAME`) came last: its `\telement …` lines
+    // follow.
+    let mut set: Option<(String, String, String)> = None;
     for line in text.lines() {
         if let Some(op) = line.strip_prefix("  [ ") {
             code.push(op.trim_end().trim_end_matches(']').trim_end());
+        } else if line.starts_with("\telement ") {
+            out.filled.extend(set.clone());
         } else if !line.starts_with([' ', '\t']) {
             end(&mut rule, &mut code);
             rule = header(line);
+            set = set_header(line);
         }
     }
     end(&mut rule, &mut code);
     out.devices = devices(text);
-    out.filled = filled(text);
     out
 }
 
-/// The named sets the bytecode listing shows elements of: a header `FAMILY TABLE @NAME`,
-/// then at least one `\telement …` line.
-fn filled(text: &str) -> BTreeSet<(String, String, String)> {
-    let mut out = BTreeSet::new();
-    let mut set: Option<(&str, &str, &str)> = None;
-    for line in text.lines() {
-        if line.starts_with("\telement ") {
-            if let Some((f, t, n)) = set {
-                out.insert((f.to_string(), t.to_string(), n.to_string()));
-            }
-        } else if !line.starts_with([' ', '\t']) {
-            set = match line.split_whitespace().collect::<Vec<_>>().as_slice() {
-                [f, t, n] => n.strip_prefix('@').map(|n| (*f, *t, n)),
-                _ => None,
-            };
-        }
+/// `FAMILY TABLE @NAME`: a named set's header.
+fn set_header(line: &str) -> Option<(String, String, String)> {
+    match line.split_whitespace().collect::<Vec<_>>().as_slice() {
+        [f, t, n] => n
+            .strip_prefix('@')
+            .map(|n| (f.to_string(), t.to_string(), n.to_string())),
+        _ => None,
     }
-    out
 }
 
 /// The devices the listing names for its chains: `table inet t {`, then `\tchain c {`, then
