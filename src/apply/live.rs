@@ -20,9 +20,7 @@ pub(crate) enum Backend {
 /// The largest output of a tool read (a listing of a 100,000-rule ruleset is about 10 MB).
 const MAX_OUTPUT: usize = 256 * 1024 * 1024;
 
-/// What the audit reads of a live nftables ruleset (firewalld's too), each a command line:
-/// the listing, and the bytecode that shows the rules nft lists wrongly (audit::nft::netlink).
-const NFT_DUMPS: &[&str] = &["nft -j list ruleset", "nft --debug=netlink list ruleset"];
+use super::netfilter::{self, IPSETS, LISTING, NFT_DUMPS, V4, V6};
 
 /// Run `program args` with `input` on standard input; its standard output, or an error
 /// naming the command and what it printed.
@@ -71,7 +69,7 @@ pub(crate) fn run(program: &str, args: &[&str], input: Option<&str>) -> Result<S
 /// `rules.v6`).
 pub(crate) type Files = Vec<(String, String)>;
 
-fn file<'a>(files: &'a Files, name: &str) -> &'a str {
+pub(super) fn file<'a>(files: &'a Files, name: &str) -> &'a str {
     files
         .iter()
         .find(|f| f.0 == name)
@@ -91,7 +89,7 @@ fn without_dates(save: &str) -> String {
 }
 
 /// Write files into a scratch directory of this run.
-fn write_all<'a>(
+pub(super) fn write_all<'a>(
     dir: &Path,
     files: impl Iterator<Item = (String, &'a String)>,
 ) -> Result<(), ApplyError> {
@@ -100,6 +98,17 @@ fn write_all<'a>(
         std::fs::write(&p, text).map_err(|e| ApplyError::state(&p, e))?;
     }
     Ok(())
+}
+
+/// Whether `program` is installed: an executable file of that name on `PATH`.
+pub(super) fn installed(program: &str) -> bool {
+    use std::os::unix::fs::PermissionsExt;
+    std::env::var_os("PATH").is_some_and(|path| {
+        std::env::split_paths(&path).any(|dir| {
+            std::fs::metadata(dir.join(program))
+                .is_ok_and(|m| m.is_file() && m.permissions().mode() & 0o111 != 0)
+        })
+    })
 }
 
 /// The tables of an iptables-save text.
@@ -134,20 +143,13 @@ impl Backend {
         }
     }
 
-    /// What is live now, as files to restore it from.
+    /// What is live now, as files to restore it from (and to model the result with).
     pub(crate) fn snapshot(&self) -> Result<Files, ApplyError> {
-        Ok(match self {
-            Backend::Nftables => vec![(
-                "ruleset.nft".into(),
-                run("nft", &["list", "ruleset"], None)?,
-            )],
-            Backend::Iptables => vec![
-                ("ipset.save".into(), run("ipset", &["save"], None)?),
-                ("v4.save".into(), run("iptables-save", &[], None)?),
-                ("v6.save".into(), run("ip6tables-save", &[], None)?),
-            ],
-            Backend::Firewalld(config) => super::firewalld::snapshot(config)?,
-        })
+        match self {
+            Backend::Nftables => netfilter::snapshot(true),
+            Backend::Iptables => netfilter::snapshot(false),
+            Backend::Firewalld(config) => super::firewalld::snapshot(config),
+        }
     }
 
     /// What `rollback` makes byte-equal again: the listing of what is live (dates of saves
@@ -170,12 +172,12 @@ impl Backend {
     /// The same listing of a snapshot.
     pub(crate) fn listing_of(&self, snapshot: &Files) -> String {
         match self {
-            Backend::Nftables => file(snapshot, "ruleset.nft").to_string(),
+            Backend::Nftables => file(snapshot, LISTING).to_string(),
             Backend::Iptables => format!(
                 "{}{}{}",
-                file(snapshot, "ipset.save"),
-                without_dates(file(snapshot, "v4.save")),
-                without_dates(file(snapshot, "v6.save"))
+                file(snapshot, IPSETS),
+                without_dates(file(snapshot, V4)),
+                without_dates(file(snapshot, V6))
             ),
             Backend::Firewalld(_) => super::firewalld::listing_of(snapshot),
         }
@@ -218,7 +220,7 @@ impl Backend {
                 run("iptables-restore", &[], Some(file(new, "rules.v4")))?;
                 run("ip6tables-restore", &[], Some(file(new, "rules.v6")))?;
                 let keep = set_names(file(new, "ipsets"));
-                for old in set_names(file(before, "ipset.save")) {
+                for old in set_names(file(before, IPSETS)) {
                     if old.starts_with("fwgen-") && !keep.contains(&old) {
                         // Still in use by a table fwgen did not write: left.
                         let _ = run("ipset", &["destroy", &old], None);
@@ -232,18 +234,26 @@ impl Backend {
         Ok(())
     }
 
-    /// Put the snapshot back: nftables' whole ruleset in one transaction; iptables' rules,
-    /// then the sets as they were (those added since destroyed).
+    /// Put the snapshot back: nftables' own table as it was, in one transaction (the apply
+    /// changed no other); iptables' rules, then the sets as they were (those added since
+    /// destroyed).
     pub(crate) fn restore(&self, snapshot: &Files) -> Result<(), ApplyError> {
         match self {
             Backend::Nftables => {
-                let text = format!("flush ruleset\n{}", file(snapshot, "ruleset.nft"));
-                run("nft", &["-f", "-"], Some(&text))?;
+                let now = run("nft", &["list", "ruleset"], None)?;
+                let mut scripts = netfilter::rollback_scripts(snapshot, &now).into_iter();
+                let mut tried = scripts.next().map(|s| run("nft", &["-f", "-"], Some(&s)));
+                for s in scripts {
+                    if matches!(tried, Some(Err(_))) {
+                        tried = Some(run("nft", &["-f", "-"], Some(&s)));
+                    }
+                }
+                tried.unwrap_or(Ok(String::new()))?;
             }
             Backend::Iptables => {
                 for (save, restore, family, was) in [
-                    ("iptables-save", "iptables-restore", "ip", "v4.save"),
-                    ("ip6tables-save", "ip6tables-restore", "ip6", "v6.save"),
+                    ("iptables-save", "iptables-restore", "ip", V4),
+                    ("ip6tables-save", "ip6tables-restore", "ip6", V6),
                 ] {
                     let was = file(snapshot, was);
                     run(restore, &[], Some(was))?;
@@ -263,7 +273,7 @@ impl Backend {
                         }
                     }
                 }
-                let was = set_names(file(snapshot, "ipset.save"));
+                let was = set_names(file(snapshot, IPSETS));
                 for now in set_names(&run("ipset", &["save"], None)?) {
                     let verb = if was.contains(&now) {
                         "flush"
@@ -275,7 +285,7 @@ impl Backend {
                 run(
                     "ipset",
                     &["restore", "-exist"],
-                    Some(file(snapshot, "ipset.save")),
+                    Some(file(snapshot, IPSETS)),
                 )?;
             }
             Backend::Firewalld(config) => {
@@ -285,23 +295,14 @@ impl Backend {
         Ok(())
     }
 
-    /// What the audit reads: (name, text) of each dump of the live ruleset.
-    pub(crate) fn dump(&self) -> Result<Vec<(String, String)>, ApplyError> {
-        Ok(match self {
+    /// What the audit reads: (name, text) of each dump of the live ruleset, of every view
+    /// the snapshot `before` took (iptables' tables beside nftables', or the reverse).
+    pub(crate) fn dump(&self, before: &Files) -> Result<Files, ApplyError> {
+        match self {
             // firewalld: its own rules, as its nftables backend made them.
-            Backend::Nftables | Backend::Firewalld(_) => NFT_DUMPS
-                .iter()
-                .map(|line| {
-                    let args: Vec<&str> = line.split_whitespace().skip(1).collect();
-                    Ok(((*line).to_string(), run("nft", &args, None)?))
-                })
-                .collect::<Result<_, ApplyError>>()?,
-            Backend::Iptables => vec![
-                ("iptables-save".into(), run("iptables-save", &[], None)?),
-                ("ip6tables-save".into(), run("ip6tables-save", &[], None)?),
-                ("ipset save".into(), run("ipset", &["save"], None)?),
-            ],
-        })
+            Backend::Firewalld(_) => netfilter::dump(NFT_DUMPS),
+            Backend::Nftables | Backend::Iptables => netfilter::dump(&netfilter::dumps(before)),
+        }
     }
 
     /// What the ruleset would be live, without touching this host's: the snapshot and then
@@ -314,59 +315,49 @@ impl Backend {
         (snapshot, new): (&Files, &Files),
         model: Option<&str>,
         dir: &Path,
-    ) -> Result<(String, Vec<(String, String)>), ApplyError> {
-        let iptables = match self {
+    ) -> Result<(String, Files), ApplyError> {
+        let (load_new, listing) = match self {
             Backend::Firewalld(_) => {
-                let empty = vec![("ruleset.nft".to_string(), String::new())];
+                let empty = vec![(LISTING.to_string(), String::new())];
                 let model = vec![("ruleset.nft".to_string(), model.unwrap_or_default().into())];
                 let (_, dump) = Backend::Nftables.would_be((&empty, &model), None, dir)?;
                 let after = super::firewalld::after(snapshot, new);
                 return Ok((super::firewalld::listing_of(&after), dump));
             }
-            Backend::Nftables => false,
-            Backend::Iptables => true,
+            Backend::Nftables => ("nft -f {ruleset.nft}", "nft list ruleset"),
+            Backend::Iptables => (
+                "ipset restore -file {ipsets}; iptables-restore {rules.v4}; \
+                 ip6tables-restore {rules.v6}",
+                "ipset save; iptables-save; ip6tables-save",
+            ),
         };
-        write_all(
-            dir,
-            snapshot
-                .iter()
-                .map(|(n, t)| (format!("before-{n}"), t))
-                .chain(new.iter().map(|(n, t)| (n.clone(), t))),
-        )?;
-        let at = |n: &str| dir.join(n).display().to_string();
+        let before = netfilter::load_script(snapshot, dir)?;
+        write_all(dir, new.iter().map(|(n, t)| (n.clone(), t)))?;
+        let mut load_new = load_new.to_string();
+        for (name, _) in new {
+            let quoted = netfilter::quoted(&dir.join(name));
+            load_new = load_new.replace(&format!("{{{name}}}"), &quoted);
+        }
         let sep = "\u{1e}fwgen\u{1e}";
-        let script = if iptables {
-            format!(
-                "set -e; ipset restore -exist -file '{}'; iptables-restore '{}'; \
-                 ip6tables-restore '{}'; ipset restore -file '{}'; iptables-restore '{}'; \
-                 ip6tables-restore '{}'; ipset save; iptables-save; ip6tables-save; \
-                 echo '{sep}'; iptables-save; echo '{sep}'; ip6tables-save; echo '{sep}'; \
-                 ipset save",
-                at("before-ipset.save"),
-                at("before-v4.save"),
-                at("before-v6.save"),
-                at("ipsets"),
-                at("rules.v4"),
-                at("rules.v6"),
-            )
-        } else {
-            format!(
-                "set -e; nft -f '{}'; nft -f '{}'; nft list ruleset; echo '{sep}'; {}",
-                at("before-ruleset.nft"),
-                at("ruleset.nft"),
-                NFT_DUMPS.join(&format!("; echo '{sep}'; "))
-            )
-        };
-        let out = run("unshare", &["--net", "sh", "-c", &script], None)?;
+        let dumps = netfilter::dumps(snapshot);
+        let script = format!(
+            "set -e; {before}{load_new}; {listing}; echo '{sep}'; {}",
+            dumps.join(&format!("; echo '{sep}'; "))
+        );
+        let out = run("unshare", &["--net", "sh", "-c", &script], None).map_err(|e| match e {
+            ApplyError::Tool { why, .. } => ApplyError::Tool {
+                command: "modelling the result in a network namespace of its own".into(),
+                why: format!(
+                    "{why} (the live ruleset is loaded there first, each table by the tool \
+                     that made it, then the new one); nothing was changed"
+                ),
+            },
+            other => other,
+        })?;
         let cut = format!("{sep}\n");
         let mut parts = out.split(&cut);
         let listing = parts.next().unwrap_or_default().to_string();
-        let names: &[&str] = if iptables {
-            &["iptables-save", "ip6tables-save", "ipset save"]
-        } else {
-            NFT_DUMPS
-        };
-        let dump = names
+        let dump = dumps
             .iter()
             .map(|n| {
                 (
@@ -375,7 +366,7 @@ impl Backend {
                 )
             })
             .collect();
-        let listing = if iptables {
+        let listing = if *self == Backend::Iptables {
             without_dates(&listing)
         } else {
             listing

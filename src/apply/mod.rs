@@ -9,6 +9,7 @@
 
 mod firewalld;
 pub(crate) mod live;
+mod netfilter;
 mod state;
 
 use std::net::IpAddr;
@@ -263,7 +264,7 @@ fn go_live(
             restored,
         });
     }
-    let live = req.backend.dump()?;
+    let live = req.backend.dump(before)?;
     let fw = audit::read(&live, &req.rules.gateway, &req.interfaces)?.0;
     let a = audit::audit(req.rules, Placement::Host, &fw, &req.interfaces);
     if !proven(&a) {
@@ -345,14 +346,17 @@ fn start_guard(program: &Path, dir: &Dir) -> Result<(), ApplyError> {
 fn restore(dir: &Dir, st: &mut State, why: &str) -> Result<String, ApplyError> {
     let snapshot = dir.snapshot(st)?;
     st.backend.restore(&snapshot)?;
-    let same = st.backend.listing()? == st.backend.listing_of(&snapshot);
+    let (now, was) = (st.backend.listing()?, st.backend.listing_of(&snapshot));
     st.status = Status::RolledBack;
     st.note = Some(why.to_string());
     dir.save(st)?;
-    Ok(if same {
-        "the live ruleset is byte-equal to the snapshot".into()
-    } else {
-        "warning: the live ruleset differs from the snapshot after restoring it".into()
+    let others = (st.backend == Backend::Nftables)
+        .then(|| netfilter::others_changed(&was, &now))
+        .flatten();
+    Ok(match others {
+        _ if now == was => "the live ruleset is byte-equal to the snapshot".into(),
+        Some(said) => said,
+        None => "warning: the live ruleset differs from the snapshot after restoring it".into(),
     })
 }
 

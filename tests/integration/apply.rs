@@ -13,7 +13,12 @@ const FWGEN: &str = env!("CARGO_BIN_EXE_fwgen");
 
 /// `fwgen apply ARGS` in the gateway's namespace with state in `state`: (exit code, stdout,
 /// stderr). `ssh` sets `SSH_CONNECTION` (else it is removed, as from a console).
-fn apply(lab: &Lab, state: &Path, args: &[&str], ssh: Option<&str>) -> (i32, String, String) {
+pub(crate) fn apply(
+    lab: &Lab,
+    state: &Path,
+    args: &[&str],
+    ssh: Option<&str>,
+) -> (i32, String, String) {
     apply_env(lab, state, args, ssh, &[])
 }
 
@@ -45,13 +50,18 @@ fn apply_env(
     )
 }
 
-fn new_ruleset(lab: &Lab, state: &Path, backend: &str, more: &[&str]) -> (i32, String, String) {
+pub(crate) fn new_ruleset(
+    lab: &Lab,
+    state: &Path,
+    backend: &str,
+    more: &[&str],
+) -> (i32, String, String) {
     let args = [&["--site", SITE, "-b", backend][..], more].concat();
     apply(lab, state, &args, None)
 }
 
 /// What is live in the gateway's namespace, as `rollback` must make it again.
-fn listing(lab: &Lab, backend: &str) -> String {
+pub(crate) fn listing(lab: &Lab, backend: &str) -> String {
     let run = |args: &[&str]| {
         let out = lab.exec(&lab.gw).args(args).output().unwrap();
         assert!(out.status.success(), "{args:?}");
@@ -78,7 +88,7 @@ fn listing(lab: &Lab, backend: &str) -> String {
 
 /// Whether the admin client and the address of no role reach the web interface: (admin,
 /// other).
-fn reach(lab: &Lab) -> (bool, bool) {
+pub(crate) fn reach(lab: &Lab) -> (bool, bool) {
     let p = |src| Probe {
         src,
         dst: "198.18.0.1",
@@ -92,7 +102,7 @@ fn reach(lab: &Lab) -> (bool, bool) {
 }
 
 /// `--status` once it says `needle`, within `secs` (else a failure showing the last status).
-fn status_saying(lab: &Lab, state: &Path, needle: &str, secs: u64) -> String {
+pub(crate) fn status_saying(lab: &Lab, state: &Path, needle: &str, secs: u64) -> String {
     let mut status = String::new();
     let said = poll(secs, || {
         status = apply(lab, state, &["--status"], None).1;
@@ -117,7 +127,7 @@ fn status_saying(lab: &Lab, state: &Path, needle: &str, secs: u64) -> String {
     status
 }
 
-fn wait_for(what: &str, secs: u64, f: impl FnMut() -> bool) {
+pub(crate) fn wait_for(what: &str, secs: u64, f: impl FnMut() -> bool) {
     assert!(poll(secs, f), "{what}: not within {secs} s");
 }
 
@@ -155,7 +165,7 @@ fn shim(tool: &str, script: &str) -> (tempfile::TempDir, String) {
     (dir, path)
 }
 
-fn lab(tag: &str) -> Option<(Lab, crate::live::Server, tempfile::TempDir)> {
+pub(crate) fn lab(tag: &str) -> Option<(Lab, crate::live::Server, tempfile::TempDir)> {
     if !ready() || !crate::util::have_tools(&["unshare", "setsid"]) {
         return None;
     }

@@ -26,6 +26,7 @@
 mod aerleon;
 mod ansible;
 mod apply;
+mod apply_mixed;
 mod audit;
 mod audit_exact;
 mod audit_hostile;

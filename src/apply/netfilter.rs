@@ -1,0 +1,419 @@
+//! A host's netfilter read whole, as `apply` must read it to prove anything: the kernel runs
+//! nftables' own tables and iptables' beside them (iptables-nft keeps its tables among
+//! nftables', where nft lists iptables' own matches only as `xt` and cannot load them back;
+//! iptables-legacy keeps them apart). A snapshot holds every view a host has: nftables'
+//! listing, iptables' and ip6tables' saves and ipset's sets; the result of an apply is
+//! modelled by loading each table with the tool that made it, and audited from every view.
+
+use std::path::Path;
+
+use super::ApplyError;
+use super::live::{Files, file, installed, run, write_all};
+
+/// A snapshot's files: nftables' listing (`nft list ruleset`), the saves, ipset's sets.
+pub(super) const LISTING: &str = "ruleset.nft";
+pub(super) const V4: &str = "v4.save";
+pub(super) const V6: &str = "v6.save";
+pub(super) const IPSETS: &str = "ipset.save";
+
+/// What the audit reads of a live nftables ruleset (firewalld's too), each a command line:
+/// the listing, and the bytecode that shows the rules nft lists wrongly (audit::nft::netlink).
+pub(super) const NFT_DUMPS: &[&str] = &["nft -j list ruleset", "nft --debug=netlink list ruleset"];
+
+/// What the audit reads of iptables, each a command line.
+const IPTABLES_DUMPS: &[&str] = &["iptables-save", "ip6tables-save", "ipset save"];
+
+fn has(files: &Files, name: &str) -> bool {
+    files.iter().any(|f| f.0 == name)
+}
+
+/// What is live. `nftables`: whether nftables is the backend applied (else iptables). The
+/// backend's own view is always taken (its tool missing is an error); the other where its
+/// tool is installed and it shows a table of its own, since the kernel runs that table too.
+pub(super) fn snapshot(nftables: bool) -> Result<Files, ApplyError> {
+    let mut files = Files::new();
+    if nftables || installed("nft") {
+        files.push((LISTING.into(), run("nft", &["list", "ruleset"], None)?));
+    }
+    if !nftables || installed("iptables-save") {
+        if !nftables || installed("ipset") {
+            files.push((IPSETS.into(), run("ipset", &["save"], None)?));
+        }
+        files.push((V4.into(), run("iptables-save", &[], None)?));
+        files.push((V6.into(), run("ip6tables-save", &[], None)?));
+    }
+    let saves_hold_tables = [V4, V6]
+        .iter()
+        .any(|n| !tables_of(file(&files, n)).is_empty());
+    let native = blocks(file(&files, LISTING))
+        .iter()
+        .any(|b| !iptables_made(&files).contains(&(b.family.clone(), b.name.clone())));
+    if nftables && !saves_hold_tables {
+        files.retain(|f| f.0 == LISTING);
+    }
+    if !nftables && !native {
+        files.retain(|f| f.0 != LISTING);
+    }
+    Ok(files)
+}
+
+/// The commands whose output the audit reads of what a snapshot has views of.
+pub(super) fn dumps(snapshot: &Files) -> Vec<&'static str> {
+    let mut out = Vec::new();
+    if has(snapshot, LISTING) {
+        out.extend(NFT_DUMPS);
+    }
+    if has(snapshot, V4) {
+        out.extend(
+            IPTABLES_DUMPS
+                .iter()
+                .filter(|d| **d != "ipset save" || has(snapshot, IPSETS)),
+        );
+    }
+    out
+}
+
+/// Each of `commands` run here: (the command, what it printed).
+pub(super) fn dump(commands: &[&str]) -> Result<Files, ApplyError> {
+    commands
+        .iter()
+        .map(|line| {
+            let mut words = line.split_whitespace();
+            let program = words.next().unwrap_or_default();
+            let args: Vec<&str> = words.collect();
+            Ok(((*line).to_string(), run(program, &args, None)?))
+        })
+        .collect()
+}
+
+/// One table of a listing: its family, name and text (`table … { … }`).
+#[derive(Debug, PartialEq, Eq)]
+pub(super) struct Block {
+    pub(super) family: String,
+    pub(super) name: String,
+    pub(super) text: String,
+}
+
+/// The tables of an `nft list ruleset` listing, in its order. A table starts at a line
+/// `table FAMILY NAME {` and ends at the next line `}`; nft prints nothing else at the top.
+pub(super) fn blocks(listing: &str) -> Vec<Block> {
+    let mut out: Vec<Block> = Vec::new();
+    let mut open = false;
+    for line in listing.lines() {
+        if let Some(rest) = line.strip_prefix("table ")
+            && let Some(head) = rest.strip_suffix(" {")
+            && !open
+        {
+            let (family, name) = head.split_once(' ').unwrap_or((head, ""));
+            out.push(Block {
+                family: family.to_string(),
+                name: name.trim_matches('"').to_string(),
+                text: String::new(),
+            });
+            open = true;
+        }
+        if open && let Some(b) = out.last_mut() {
+            b.text.push_str(line);
+            b.text.push('\n');
+            if line == "}" {
+                open = false;
+            }
+        }
+    }
+    out
+}
+
+/// The listing's tables iptables-nft made, as the saves show them: (family, name).
+fn iptables_made(files: &Files) -> Vec<(String, String)> {
+    [("ip", V4), ("ip6", V6)]
+        .iter()
+        .flat_map(|(family, save)| {
+            crate::audit::iptables::in_listing(file(files, save))
+                .into_iter()
+                .map(|t| ((*family).to_string(), t))
+        })
+        .collect()
+}
+
+/// One table's part of a save text: from `*table` to its `COMMIT`.
+fn section(save: &str, table: &str) -> String {
+    let mut out = String::new();
+    let mut inside = false;
+    for line in save.lines() {
+        if line.strip_prefix('*') == Some(table) {
+            inside = true;
+        }
+        if inside && !line.starts_with('#') {
+            out.push_str(line);
+            out.push('\n');
+        }
+        if inside && line == "COMMIT" {
+            break;
+        }
+    }
+    out
+}
+
+/// Shell commands that load `snapshot` into an empty network namespace as it is live, with
+/// their files written into `dir`: ipset's sets first, then the listing's tables in its
+/// order (the order the kernel runs chains of one priority in), each by the tool that made
+/// it, then iptables' tables the listing does not show (iptables-legacy's).
+pub(super) fn load_script(snapshot: &Files, dir: &Path) -> Result<String, ApplyError> {
+    let mut files: Vec<(String, String)> = Vec::new();
+    let mut script = String::new();
+    let mut add = |script: &mut String, tool: &str, name: String, text: String| {
+        script.push_str(&format!("{tool} {}; ", quoted(&dir.join(&name))));
+        files.push((name, text));
+    };
+    if !file(snapshot, IPSETS).trim().is_empty() {
+        let sets = file(snapshot, IPSETS).to_string();
+        add(
+            &mut script,
+            "ipset restore -exist -file",
+            "before-ipsets".into(),
+            sets,
+        );
+    }
+    let made = iptables_made(snapshot);
+    let mut restored: Vec<(String, String)> = Vec::new();
+    for (i, b) in blocks(file(snapshot, LISTING)).into_iter().enumerate() {
+        let key = (b.family.clone(), b.name.clone());
+        if made.contains(&key) {
+            let (tool, save) = restore_tool(&b.family);
+            let text = section(file(snapshot, save), &b.name);
+            add(&mut script, tool, format!("before-{i}.save"), text);
+            restored.push(key);
+        } else {
+            add(&mut script, "nft -f", format!("before-{i}.nft"), b.text);
+        }
+    }
+    for family in ["ip", "ip6"] {
+        let (tool, save) = restore_tool(family);
+        let rest: String = tables_of(file(snapshot, save))
+            .into_iter()
+            .filter(|t| !restored.contains(&(family.to_string(), t.clone())))
+            .map(|t| section(file(snapshot, save), &t))
+            .collect();
+        if !rest.is_empty() {
+            add(&mut script, tool, format!("before-{family}.save"), rest);
+        }
+    }
+    write_all(dir, files.iter().map(|(n, t)| (n.clone(), t)))?;
+    Ok(script)
+}
+
+/// A path as one word of `sh`.
+pub(super) fn quoted(path: &Path) -> String {
+    format!("'{}'", path.display().to_string().replace('\'', "'\\''"))
+}
+
+fn restore_tool(family: &str) -> (&'static str, &'static str) {
+    if family == "ip6" {
+        ("ip6tables-restore", V6)
+    } else {
+        ("iptables-restore", V4)
+    }
+}
+
+/// The tables of a save text, in its order.
+fn tables_of(save: &str) -> Vec<String> {
+    save.lines()
+        .filter_map(|l| l.strip_prefix('*'))
+        .map(String::from)
+        .collect()
+}
+
+/// nftables' rollback, as nft scripts each of one transaction, to try in turn (one that
+/// fails changes nothing): fwgen's own table as the snapshot had it (or none), and every
+/// other table left as it is, since the apply changed none (another tool may have changed
+/// one since). Re-created, fwgen's table comes last in the listing; where the snapshot had
+/// tables after it, the first script also re-creates those, in the snapshot's order, so the
+/// listing is byte-equal to it again: only where nothing but fwgen's table changed since, and
+/// each of those tables has a plain name (nft then loads them as listed, or the script fails).
+pub(super) fn rollback_scripts(snapshot: &Files, now: &str) -> Vec<String> {
+    let was = blocks(file(snapshot, LISTING));
+    let fwgen = |b: &&Block| b.family == "inet" && b.name == "fwgen";
+    let own = was
+        .iter()
+        .find(fwgen)
+        .map(|b| b.text.as_str())
+        .unwrap_or_default();
+    let alone = format!("table inet fwgen\ndelete table inet fwgen\n{own}");
+    let Some(at) = was.iter().position(|b| fwgen(&b)) else {
+        return vec![alone];
+    };
+    let after = was.get(at + 1..).unwrap_or_default();
+    let now = blocks(now);
+    let unchanged = was
+        .iter()
+        .filter(|b| !fwgen(b))
+        .eq(now.iter().filter(|b| !fwgen(b)));
+    let plain = |n: &str| {
+        !n.is_empty()
+            && n.bytes()
+                .all(|c| c.is_ascii_alphanumeric() || matches!(c, b'_' | b'-' | b'.'))
+    };
+    let families = ["ip", "ip6", "inet", "arp", "bridge", "netdev"];
+    if after.is_empty()
+        || !unchanged
+        || !after
+            .iter()
+            .all(|b| plain(&b.name) && families.contains(&b.family.as_str()))
+    {
+        return vec![alone];
+    }
+    let mut ordered = "table inet fwgen\ndelete table inet fwgen\n".to_string();
+    for b in after {
+        ordered.push_str(&format!("delete table {} {}\n", b.family, b.name));
+    }
+    ordered.push_str(own);
+    for b in after {
+        ordered.push_str(&b.text);
+    }
+    vec![ordered, alone]
+}
+
+/// After nftables' rollback, where the listing `now` is not byte-equal to the snapshot's
+/// `before`: what to say when fwgen's table is (the tables that changed since the snapshot,
+/// which the rollback left as they are), or `None`.
+pub(super) fn others_changed(before: &str, now: &str) -> Option<String> {
+    let (before, now) = (blocks(before), blocks(now));
+    let fwgen = |b: &&Block| b.family == "inet" && b.name == "fwgen";
+    if before.iter().find(fwgen) != now.iter().find(fwgen) {
+        return None;
+    }
+    let mut changed: Vec<String> = before
+        .iter()
+        .filter(|b| !fwgen(b) && !now.contains(b))
+        .chain(now.iter().filter(|b| !fwgen(b) && !before.contains(b)))
+        .map(|b| format!("{} {}", b.family, b.name))
+        .collect();
+    changed.sort();
+    changed.dedup();
+    Some(if changed.is_empty() {
+        "fwgen's table is byte-equal to the snapshot's, and every other table too (in another \
+         order)"
+            .into()
+    } else {
+        format!(
+            "fwgen's table is byte-equal to the snapshot's; other tables changed since the \
+             snapshot and are left as they are: {}",
+            changed.join(", ")
+        )
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const LISTING_TEXT: &str = "table ip filter {\n\tchain INPUT {\n\t\ttype filter hook input \
+                                priority filter; policy accept;\n\t\txt match set counter \
+                                packets 0 bytes 0 drop\n\t}\n}\ntable inet fwgen {\n\tchain \
+                                c {\n\t}\n}\ntable inet other {\n}\n";
+
+    #[test]
+    fn a_listing_splits_into_its_tables_in_order() {
+        let b = blocks(LISTING_TEXT);
+        let names: Vec<_> = b
+            .iter()
+            .map(|b| (b.family.as_str(), b.name.as_str()))
+            .collect();
+        assert_eq!(
+            names,
+            [("ip", "filter"), ("inet", "fwgen"), ("inet", "other")]
+        );
+        assert_eq!(b[1].text, "table inet fwgen {\n\tchain c {\n\t}\n}\n");
+        assert_eq!(
+            b.iter().map(|b| b.text.as_str()).collect::<String>(),
+            LISTING_TEXT
+        );
+    }
+
+    #[test]
+    fn each_table_is_loaded_by_the_tool_that_made_it() {
+        let dir = tempfile::tempdir().unwrap();
+        let save = "# Generated by iptables-save v1.8.9 (nf_tables) on x\n*filter\n:INPUT ACCEPT \
+                    [0:0]\n-A INPUT -m set --match-set f2b src -j DROP\nCOMMIT\n# Completed\n";
+        let snapshot: Files = vec![
+            (LISTING.into(), LISTING_TEXT.into()),
+            (V4.into(), save.into()),
+            (V6.into(), String::new()),
+            (IPSETS.into(), "create f2b hash:ip family inet\n".into()),
+        ];
+        let script = load_script(&snapshot, dir.path()).unwrap();
+        let at = |n: &str| dir.path().join(n).display().to_string();
+        assert_eq!(
+            script,
+            format!(
+                "ipset restore -exist -file '{}'; iptables-restore '{}'; nft -f '{}'; nft -f \
+                 '{}'; ",
+                at("before-ipsets"),
+                at("before-0.save"),
+                at("before-1.nft"),
+                at("before-2.nft")
+            )
+        );
+        let filter = std::fs::read_to_string(dir.path().join("before-0.save")).unwrap();
+        assert_eq!(
+            filter,
+            "*filter\n:INPUT ACCEPT [0:0]\n-A INPUT -m set --match-set f2b src -j DROP\nCOMMIT\n"
+        );
+        // iptables-legacy's tables are not the listing's: each is loaded, after it.
+        let legacy = save.replace("(nf_tables)", "(legacy)");
+        let snapshot: Files = vec![(LISTING.into(), LISTING_TEXT.into()), (V4.into(), legacy)];
+        let script = load_script(&snapshot, dir.path()).unwrap();
+        assert!(
+            script.starts_with(&format!("nft -f '{}'", at("before-0.nft")))
+                && script.ends_with(&format!("iptables-restore '{}'; ", at("before-ip.save"))),
+            "{script}"
+        );
+    }
+
+    #[test]
+    fn a_rollback_restores_fwgens_table_only() {
+        let snapshot: Files = vec![(LISTING.into(), LISTING_TEXT.into())];
+        let fwgen = "table inet fwgen {\n\tchain c {\n\t}\n}\n";
+        let alone = format!("table inet fwgen\ndelete table inet fwgen\n{fwgen}");
+        // Nothing else changed (the applied fwgen table is last): the table after fwgen's
+        // is re-created after it.
+        let now_listing = LISTING_TEXT.replace(fwgen, "") + "table inet fwgen {\n}\n";
+        assert_eq!(
+            rollback_scripts(&snapshot, &now_listing),
+            [
+                format!(
+                    "table inet fwgen\ndelete table inet fwgen\ndelete table inet other\n\
+                     {fwgen}table inet other {{\n}}\n"
+                ),
+                alone.clone()
+            ]
+        );
+        // Another table changed since: fwgen's alone.
+        let changed = now_listing.replace(
+            "table inet other {\n}",
+            "table inet other {\n\tset s {\n\t}\n}",
+        );
+        assert_eq!(
+            rollback_scripts(&snapshot, &changed),
+            std::slice::from_ref(&alone)
+        );
+        // No fwgen table in the snapshot: removed, nothing else.
+        let none: Files = vec![(LISTING.into(), "table inet other {\n}\n".into())];
+        assert_eq!(
+            rollback_scripts(&none, LISTING_TEXT),
+            ["table inet fwgen\ndelete table inet fwgen\n"]
+        );
+        let now = LISTING_TEXT.replace("table inet other {\n}\n", "table ip another {\n}\n");
+        let said = others_changed(LISTING_TEXT, &now).unwrap();
+        assert!(
+            said.ends_with("left as they are: inet other, ip another"),
+            "{said}"
+        );
+        let without_fwgen = blocks(LISTING_TEXT)
+            .into_iter()
+            .filter(|b| b.name != "fwgen")
+            .map(|b| b.text)
+            .collect::<String>();
+        assert_eq!(others_changed(LISTING_TEXT, &without_fwgen), None);
+    }
+}

@@ -1,0 +1,122 @@
+//! `fwgen apply` on a host where iptables and nftables both hold tables: iptables-nft (Docker,
+//! fail2ban, a distribution's iptables service) beside nftables' own tables. The kernel runs
+//! every table; the proof must read every table, and a rollback must not touch what fwgen
+//! did not change.
+
+use crate::apply::{apply, lab, listing, new_ruleset, reach, status_saying};
+
+/// A table of nftables' own that drops the web interface, as `nft -f` loads it.
+const DROPS_443: &str = "nft add table inet other; nft add chain inet other input '{ type filter \
+                         hook input priority -10; policy accept; }'; nft add rule inet other \
+                         input tcp dport 443 drop";
+
+/// The iptables backend beside a table of nftables' own that drops 443: the live audit reads
+/// that table too, so neither the dry run nor the apply calls the web interface admitted, and
+/// the apply is rolled back. Before, only iptables-save was audited: "13 admitted, proven
+/// live" while the kernel dropped the web interface.
+#[test]
+fn iptables_is_proven_with_the_tables_nftables_holds_beside_it() {
+    let Some((lab, _server, state)) = lab("mx") else {
+        return;
+    };
+    lab.sh(&lab.gw, DROPS_443);
+    let other = lab.sh(&lab.gw, "nft list table inet other");
+    let before = listing(&lab, "iptables");
+    let (code, out, err) = new_ruleset(&lab, state.path(), "iptables", &["--dry-run"]);
+    assert_eq!(code, 1, "{out}{err}");
+    assert!(out.contains("blocked   web-ui"), "{out}");
+    assert!(out.contains("rule inet other input"), "{out}");
+    let (code, out, err) = new_ruleset(&lab, state.path(), "iptables", &[]);
+    assert_eq!(code, 1, "{out}{err}");
+    assert!(out.contains("blocked   web-ui"), "{out}");
+    assert!(err.contains("the live audit failed"), "{err}");
+    assert_eq!(listing(&lab, "iptables"), before, "iptables restored");
+    assert_eq!(lab.sh(&lab.gw, "nft list table inet other"), other);
+}
+
+/// The nftables backend on a host where iptables-nft holds rules nft lists only as `xt` and
+/// cannot load back (fail2ban's `-m set`): the result is modelled with each table loaded by
+/// its own tool, applied and proven with iptables' tables read from iptables-save; the guard's
+/// rollback puts back fwgen's table alone, so iptables' rules stay as they were and a table
+/// another tool adds meanwhile stays too. A ban of the admin client is then seen by the live
+/// audit, and rolled back. Before, every apply on such a host failed ("syntax error,
+/// unexpected set"), and a rollback flushed the whole ruleset.
+#[test]
+fn nftables_beside_iptables_rules_nft_cannot_load() {
+    let Some((lab, _server, state)) = lab("my") else {
+        return;
+    };
+    lab.sh(
+        &lab.gw,
+        "ipset create f2b hash:ip; ipset add f2b 203.0.113.7; iptables -A INPUT -p tcp -m \
+         multiport --dports 22,443 -m set --match-set f2b src -j REJECT",
+    );
+    let nft_before = listing(&lab, "nftables");
+    let ipt_before = listing(&lab, "iptables");
+    assert!(nft_before.contains("xt match"), "{nft_before}");
+    let (code, out, err) = new_ruleset(&lab, state.path(), "nftables", &["--confirm-within", "8"]);
+    assert_eq!(code, 0, "{out}{err}");
+    assert!(err.contains("applied and proven live"), "{err}");
+    assert!(out.contains("13 entries: 13 admitted"), "{out}");
+    assert_eq!(reach(&lab), (true, false), "live: the admin only");
+    // Another tool's table, made while the apply is unconfirmed.
+    lab.sh(&lab.gw, "nft add table ip another-tool");
+    status_saying(&lab, state.path(), "rolled back by the guard", 30);
+    let tables = lab.sh(&lab.gw, "nft list tables");
+    assert!(tables.contains("table ip another-tool"), "{tables}");
+    assert!(!tables.contains("table inet fwgen"), "{tables}");
+    assert_eq!(
+        listing(&lab, "iptables"),
+        ipt_before,
+        "iptables' rules untouched"
+    );
+    assert_eq!(reach(&lab), (true, true), "restored: open again");
+    lab.sh(&lab.gw, "nft delete table ip another-tool");
+    assert_eq!(listing(&lab, "nftables"), nft_before);
+
+    // The admin client banned: the web interface is not admitted for it.
+    lab.sh(&lab.gw, "ipset add f2b 198.18.0.2");
+    let before = listing(&lab, "nftables");
+    let (code, out, err) = new_ruleset(&lab, state.path(), "nftables", &[]);
+    assert_eq!(code, 1, "{out}{err}");
+    assert!(!out.contains("admitted  web-ui"), "{out}");
+    assert!(err.contains("the live audit failed"), "{err}");
+    assert!(err.contains("byte-equal"), "{err}");
+    assert_eq!(listing(&lab, "nftables"), before);
+    let (_, status, _) = apply(&lab, state.path(), &["--status"], None);
+    assert!(status.starts_with("rolled back:"), "{status}");
+}
+
+/// A rollback re-creates fwgen's table; where the snapshot had another table after it (made
+/// after an earlier apply) and nothing else changed, that table is re-created after it, so
+/// the listing is byte-equal to the snapshot's again, order included.
+#[test]
+fn a_rollback_keeps_the_order_of_the_tables() {
+    let Some((lab, _server, state)) = lab("mz") else {
+        return;
+    };
+    let (code, out, err) = new_ruleset(&lab, state.path(), "nftables", &["--auto-confirm"]);
+    assert_eq!(code, 0, "{out}{err}");
+    lab.sh(
+        &lab.gw,
+        "nft add table inet later; nft add set inet later s '{ type ipv4_addr; }'",
+    );
+    let before = listing(&lab, "nftables");
+    assert!(
+        before.find("table inet fwgen") < before.find("table inet later"),
+        "{before}"
+    );
+    let site = "tests/fixtures/sites/live-icap.yaml";
+    let (code, out, err) = apply(
+        &lab,
+        state.path(),
+        &["--site", site, "-b", "nftables", "--no-default-features"],
+        None,
+    );
+    assert_eq!(code, 0, "{out}{err}");
+    assert_ne!(listing(&lab, "nftables"), before);
+    let (code, _, err) = apply(&lab, state.path(), &["--rollback"], None);
+    assert_eq!(code, 0, "{err}");
+    assert!(err.contains("byte-equal to the snapshot"), "{err}");
+    assert_eq!(listing(&lab, "nftables"), before);
+}
