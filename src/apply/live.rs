@@ -295,6 +295,15 @@ impl Backend {
         Ok(())
     }
 
+    /// The chains of another tool that loading `new` would remove (iptables only: nftables'
+    /// file replaces fwgen's table alone, firewalld's its own files).
+    pub(crate) fn removes(&self, before: &Files, new: &Files) -> Vec<String> {
+        match self {
+            Backend::Iptables => netfilter::removed_chains(before, new),
+            Backend::Nftables | Backend::Firewalld(_) => Vec::new(),
+        }
+    }
+
     /// What the audit reads: (name, text) of each dump of the live ruleset, of every view
     /// the snapshot `before` took (iptables' tables beside nftables', or the reverse).
     pub(crate) fn dump(&self, before: &Files) -> Result<Files, ApplyError> {

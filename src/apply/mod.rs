@@ -52,6 +52,14 @@ pub(crate) enum ApplyError {
         port: u16,
         why: String,
     },
+    #[error(
+        "iptables-restore replaces the tables fwgen writes whole, and they hold chains fwgen did \
+         not write, which would go with the rules that jump to them: {chains}. Another tool's \
+         (Docker, fail2ban, libvirt) stop working until it adds them again. Nothing was \
+         changed: apply --backend nftables, whose table sits beside theirs, or --force to \
+         replace them"
+    )]
+    Replaces { chains: String },
     #[error("the ruleset as it would be live cannot be audited: {0}")]
     Read(#[from] audit::ReadError),
     #[error("{0}")]
@@ -171,6 +179,21 @@ pub(crate) fn apply(dir: &Path, req: &Request) -> Result<Outcome, ApplyError> {
             .would_be((&before, &req.new), req.model.as_deref(), scratch.path())?;
     let fw = audit::read(&dump, &req.rules.gateway, &req.interfaces)?.0;
     let mut notes = Vec::new();
+    let removed = req.backend.removes(&before, &req.new).join(", ");
+    if !removed.is_empty() {
+        if !req.force && !req.dry_run {
+            return Err(ApplyError::Replaces { chains: removed });
+        }
+        notes.push(format!(
+            "warning: iptables-restore replaces the tables fwgen writes whole: chains fwgen did \
+             not write go with it: {removed}{}",
+            if req.force {
+                " (--force)"
+            } else {
+                "; an apply refuses this without --force"
+            }
+        ));
+    }
     if let Some((client, server, port)) = req.ssh {
         match audit::refuses(&fw, &req.interfaces, (client, server, port)) {
             Some(why) if !req.force => {

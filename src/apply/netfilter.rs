@@ -223,6 +223,37 @@ fn tables_of(save: &str) -> Vec<String> {
         .collect()
 }
 
+/// The chains of another tool that iptables' new files would remove: iptables-restore
+/// replaces each table a file holds whole, so every chain of the snapshot's copy of such a
+/// table that the new file does not declare, fwgen's own generations (`FWGEN-`) aside, goes
+/// (Docker's `DOCKER-USER`, fail2ban's `f2b-sshd`, libvirt's, a hand-made `LOGDROP`), with
+/// the rules that jump to it. As `CHAIN (table)`, IPv6's marked, sorted.
+pub(super) fn removed_chains(snapshot: &Files, new: &Files) -> Vec<String> {
+    let mut out = Vec::new();
+    for (save, rules, family) in [(V4, "rules.v4", ""), (V6, "rules.v6", "IPv6 ")] {
+        let declared = |text: &str, table: &str| -> Vec<String> {
+            section(text, table)
+                .lines()
+                .filter_map(|l| l.strip_prefix(':'))
+                .filter_map(|l| l.split_whitespace().next())
+                .map(String::from)
+                .collect()
+        };
+        for table in tables_of(file(new, rules)) {
+            let keeps = declared(file(new, rules), &table);
+            out.extend(
+                declared(file(snapshot, save), &table)
+                    .into_iter()
+                    .filter(|c| !c.starts_with("FWGEN-") && !keeps.contains(c))
+                    .map(|c| format!("{c} ({family}{table})")),
+            );
+        }
+    }
+    out.sort();
+    out.dedup();
+    out
+}
+
 /// nftables' rollback, as nft scripts each of one transaction, to try in turn (one that
 /// fails changes nothing): fwgen's own table as the snapshot had it (or none), and every
 /// other table left as it is, since the apply changed none (another tool may have changed
@@ -367,6 +398,32 @@ mod tests {
             script.starts_with(&format!("nft -f '{}'", at("before-0.nft")))
                 && script.ends_with(&format!("iptables-restore '{}'; ", at("before-ip.save"))),
             "{script}"
+        );
+    }
+
+    #[test]
+    fn chains_of_another_tool_that_a_restore_would_remove() {
+        let save = "*nat\n:PREROUTING ACCEPT [0:0]\n:DOCKER - [0:0]\nCOMMIT\n*filter\n:INPUT \
+                    ACCEPT [0:0]\n:DOCKER-USER - [0:0]\n:FWGEN-IN - [0:0]\n:f2b-sshd - [0:0]\n\
+                    -A INPUT -j f2b-sshd\nCOMMIT\n";
+        let snapshot: Files = vec![(V4.into(), save.into()), (V6.into(), save.into())];
+        let new: Files = vec![
+            (
+                "rules.v4".into(),
+                "*filter\n:INPUT DROP [0:0]\n:FWGEN-OUT - [0:0]\nCOMMIT\n".into(),
+            ),
+            (
+                "rules.v6".into(),
+                "*filter\n:INPUT DROP [0:0]\n:f2b-sshd - [0:0]\nCOMMIT\n".into(),
+            ),
+        ];
+        assert_eq!(
+            removed_chains(&snapshot, &new),
+            [
+                "DOCKER-USER (IPv6 filter)",
+                "DOCKER-USER (filter)",
+                "f2b-sshd (filter)"
+            ]
         );
     }
 

@@ -120,3 +120,36 @@ fn a_rollback_keeps_the_order_of_the_tables() {
     assert!(err.contains("byte-equal to the snapshot"), "{err}");
     assert_eq!(listing(&lab, "nftables"), before);
 }
+
+/// iptables-restore replaces a table whole: on a host where another tool keeps chains in
+/// iptables' filter table (Docker's `DOCKER-USER`, fail2ban's `f2b-sshd`), the iptables
+/// backend refuses to remove them, naming them, and changes nothing; the dry run warns;
+/// `--force` replaces them, and the rollback brings them back. Before, they went silently.
+#[test]
+fn iptables_does_not_remove_another_tools_chains_unasked() {
+    let Some((lab, _server, state)) = lab("mw") else {
+        return;
+    };
+    lab.sh(
+        &lab.gw,
+        "iptables -N DOCKER-USER; iptables -A FORWARD -j DOCKER-USER; iptables -N f2b-sshd; \
+         iptables -A f2b-sshd -j RETURN; iptables -A INPUT -p tcp --dport 22 -j f2b-sshd",
+    );
+    let before = listing(&lab, "iptables");
+    let (code, out, err) = new_ruleset(&lab, state.path(), "iptables", &[]);
+    assert_eq!(code, 2, "{out}{err}");
+    assert!(
+        err.contains("DOCKER-USER (filter), f2b-sshd (filter)") && err.contains("--force"),
+        "{err}"
+    );
+    assert_eq!(listing(&lab, "iptables"), before, "nothing changed");
+    let (code, out, err) = new_ruleset(&lab, state.path(), "iptables", &["--dry-run"]);
+    assert_eq!(code, 0, "{out}{err}");
+    assert!(err.contains("warning: iptables-restore replaces"), "{err}");
+    let (code, out, err) = new_ruleset(&lab, state.path(), "iptables", &["--force"]);
+    assert_eq!(code, 0, "{out}{err}");
+    assert!(!listing(&lab, "iptables").contains("DOCKER-USER"));
+    let (code, _, err) = apply(&lab, state.path(), &["--rollback"], None);
+    assert_eq!(code, 0, "{err}");
+    assert_eq!(listing(&lab, "iptables"), before, "restored");
+}
