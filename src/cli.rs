@@ -318,7 +318,8 @@ pub(crate) struct ApplyArgs {
     /// Refuse a selection with entries that admit any address (as generate --strict)
     #[arg(long)]
     pub strict: bool,
-    /// The gateway's interface: what interface matches see in the live audit
+    /// The gateway's interface: what interface matches see in the audits [default: the one
+    /// interface of this host that holds the gateway's addresses]
     #[arg(long, value_name = "IF")]
     pub interface: Option<String>,
     /// firewalld's configuration directory (-b firewalld)

@@ -153,10 +153,12 @@ impl Backend {
     }
 
     /// What `rollback` makes byte-equal again: the listing of what is live (dates of saves
-    /// left out).
+    /// and packet counters left out).
     pub(crate) fn listing(&self) -> Result<String, ApplyError> {
         Ok(match self {
-            Backend::Nftables => run("nft", &["list", "ruleset"], None)?,
+            Backend::Nftables => {
+                netfilter::without_counters(&run("nft", &["list", "ruleset"], None)?)
+            }
             Backend::Iptables => format!(
                 "{}{}{}",
                 run("ipset", &["save"], None)?,
@@ -172,7 +174,7 @@ impl Backend {
     /// The same listing of a snapshot.
     pub(crate) fn listing_of(&self, snapshot: &Files) -> String {
         match self {
-            Backend::Nftables => file(snapshot, LISTING).to_string(),
+            Backend::Nftables => netfilter::without_counters(file(snapshot, LISTING)),
             Backend::Iptables => format!(
                 "{}{}{}",
                 file(snapshot, IPSETS),

@@ -107,6 +107,75 @@ pub(crate) fn ssh_session(
     Some((client, server, port.parse().ok()?))
 }
 
+/// The interface interface matches (`iifname`, `-i`) see in an apply's audits, when
+/// `--interface` names none: the one interface of this host that holds the gateway's
+/// addresses (`ip -j addr show`), and a note saying so; where none or several hold them, none
+/// (such matches stay unknown), and a note saying why.
+pub(crate) fn gateway_interface(gateway: &[ipnet::IpNet]) -> (Option<String>, String) {
+    let names = live::run("ip", &["-j", "addr", "show"], None)
+        .map_err(|e| e.to_string())
+        .and_then(|json| holding(&json, gateway));
+    let shown = gateway
+        .iter()
+        .map(|g| g.addr().to_string())
+        .collect::<Vec<_>>()
+        .join(", ");
+    match names.as_deref() {
+        Ok([one]) => (
+            Some(one.clone()),
+            format!(
+                "interface matches: the gateway's addresses ({shown}) are on {one} \
+                 (--interface names another)"
+            ),
+        ),
+        Ok([]) => (
+            None,
+            format!(
+                "interface matches stay unknown: no interface of this host holds the gateway's \
+                 addresses ({shown}); --interface names the one they see"
+            ),
+        ),
+        Ok(several) => (
+            None,
+            format!(
+                "interface matches stay unknown: the gateway's addresses ({shown}) are on {}; \
+                 --interface names the one they see",
+                several.join(", ")
+            ),
+        ),
+        Err(why) => (
+            None,
+            format!(
+                "interface matches stay unknown: this host's interfaces could not be read \
+                 ({why}); --interface names the one they see"
+            ),
+        ),
+    }
+}
+
+/// The interfaces of `ip -j addr show` output that hold one of the gateway's addresses.
+fn holding(json: &str, gateway: &[ipnet::IpNet]) -> Result<Vec<String>, String> {
+    let links: Vec<serde_json::Value> =
+        serde_json::from_str(json).map_err(|e| format!("ip -j addr show: {e}"))?;
+    let mut out: Vec<String> = links
+        .iter()
+        .filter(|link| {
+            link["addr_info"].as_array().is_some_and(|infos| {
+                infos.iter().any(|i| {
+                    i["local"]
+                        .as_str()
+                        .and_then(|a| a.parse::<IpAddr>().ok())
+                        .is_some_and(|a| gateway.iter().any(|g| g.contains(&a)))
+                })
+            })
+        })
+        .filter_map(|link| link["ifname"].as_str().map(String::from))
+        .collect();
+    out.sort();
+    out.dedup();
+    Ok(out)
+}
+
 /// One apply.
 pub(crate) struct Request<'a> {
     pub backend: Backend,
@@ -566,3 +635,31 @@ fn guard_restore(dir: &Dir, st: &mut State) -> Result<(), ApplyError> {
 
 /// How often the guard tries to restore the snapshot before it gives up and says so.
 const GUARD_TRIES: usize = 3;
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn the_interfaces_that_hold_the_gateways_addresses() {
+        let json = r#"[{"ifname":"lo","addr_info":[{"family":"inet","local":"127.0.0.1"}]},
+            {"ifname":"eth0","addr_info":[{"family":"inet","local":"192.0.2.10"},
+                {"family":"inet6","local":"fe80::1"}]},
+            {"ifname":"eth1","addr_info":[{"family":"inet6","local":"2001:db8::10"}]},
+            {"ifname":"eth2"}]"#;
+        let gw =
+            |a: &[&str]| -> Vec<ipnet::IpNet> { a.iter().map(|a| a.parse().unwrap()).collect() };
+        assert_eq!(
+            super::holding(json, &gw(&["192.0.2.10/32"])).unwrap(),
+            ["eth0"]
+        );
+        assert_eq!(
+            super::holding(json, &gw(&["192.0.2.10/32", "2001:db8::10/128"])).unwrap(),
+            ["eth0", "eth1"]
+        );
+        assert!(
+            super::holding(json, &gw(&["198.51.100.1/32"]))
+                .unwrap()
+                .is_empty()
+        );
+        assert!(super::holding("not json", &gw(&["192.0.2.10/32"])).is_err());
+    }
+}

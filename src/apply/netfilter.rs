@@ -123,6 +123,31 @@ pub(super) fn blocks(listing: &str) -> Vec<Block> {
     out
 }
 
+/// A listing without what traffic changes by itself: the packets and bytes of each counter
+/// (`counter packets 4 bytes 240` becomes `counter`; iptables-nft gives every rule one).
+pub(super) fn without_counters(listing: &str) -> String {
+    const HEAD: &str = "counter packets ";
+    let mut out = String::with_capacity(listing.len());
+    let mut rest = listing;
+    while let Some(i) = rest.find(HEAD) {
+        let (before, after) = rest.split_at(i);
+        out.push_str(before);
+        out.push_str("counter");
+        let tail = after.get(HEAD.len()..).unwrap_or_default();
+        let digits = |t: &str| t.len() - t.trim_start_matches(|c: char| c.is_ascii_digit()).len();
+        let n = digits(tail);
+        match tail.get(n..).and_then(|t| t.strip_prefix(" bytes ")) {
+            Some(t) if n > 0 && digits(t) > 0 => rest = t.get(digits(t)..).unwrap_or_default(),
+            _ => {
+                out.push_str(" packets ");
+                rest = tail;
+            }
+        }
+    }
+    out.push_str(rest);
+    out
+}
+
 /// The listing's tables iptables-nft made, as the saves show them: (family, name).
 fn iptables_made(files: &Files) -> Vec<(String, String)> {
     [("ip", V4), ("ip6", V6)]
@@ -275,10 +300,12 @@ pub(super) fn rollback_scripts(snapshot: &Files, now: &str) -> Vec<String> {
     };
     let after = was.get(at + 1..).unwrap_or_default();
     let now = blocks(now);
+    let counted = |b: &Block| without_counters(&b.text);
     let unchanged = was
         .iter()
         .filter(|b| !fwgen(b))
-        .eq(now.iter().filter(|b| !fwgen(b)));
+        .map(counted)
+        .eq(now.iter().filter(|b| !fwgen(b)).map(counted));
     let plain = |n: &str| {
         !n.is_empty()
             && n.bytes()
@@ -308,7 +335,10 @@ pub(super) fn rollback_scripts(snapshot: &Files, now: &str) -> Vec<String> {
 /// `before`: what to say when fwgen's table is (the tables that changed since the snapshot,
 /// which the rollback left as they are), or `None`.
 pub(super) fn others_changed(before: &str, now: &str) -> Option<String> {
-    let (before, now) = (blocks(before), blocks(now));
+    let (before, now) = (
+        blocks(&without_counters(before)),
+        blocks(&without_counters(now)),
+    );
     let fwgen = |b: &&Block| b.family == "inet" && b.name == "fwgen";
     if before.iter().find(fwgen) != now.iter().find(fwgen) {
         return None;
@@ -342,6 +372,18 @@ mod tests {
                                 priority filter; policy accept;\n\t\txt match set counter \
                                 packets 0 bytes 0 drop\n\t}\n}\ntable inet fwgen {\n\tchain \
                                 c {\n\t}\n}\ntable inet other {\n}\n";
+
+    #[test]
+    fn counters_are_left_out() {
+        assert_eq!(
+            without_counters(
+                "\t\tfib daddr type local counter packets 4 bytes 240 jump DOCKER\n\
+                 \t\tcounter packets 0 bytes 0 return\n\tcounter packets x\n"
+            ),
+            "\t\tfib daddr type local counter jump DOCKER\n\t\tcounter return\n\tcounter \
+             packets x\n"
+        );
+    }
 
     #[test]
     fn a_listing_splits_into_its_tables_in_order() {

@@ -108,6 +108,7 @@ pub(super) fn run(source: &CatalogueSource, args: ApplyArgs) -> Result<Report, E
         Output::Files(files) => files,
     };
     let model = model(&args, &backend, rules)?;
+    let (interfaces, said) = interfaces(&args, rules);
     let program = std::env::current_exe()
         .map_err(|e| Error::Usage(format!("fwgen apply: cannot find its own program: {e}")))?;
     let req = Request {
@@ -115,10 +116,7 @@ pub(super) fn run(source: &CatalogueSource, args: ApplyArgs) -> Result<Report, E
         rules,
         new,
         model,
-        interfaces: crate::audit::Interfaces {
-            gateway: args.interface.clone().unwrap_or_default(),
-            ingress: Vec::new(),
-        },
+        interfaces,
         confirm_within: args.confirm_within,
         dry_run: args.dry_run,
         force: args.force,
@@ -140,10 +138,28 @@ pub(super) fn run(source: &CatalogueSource, args: ApplyArgs) -> Result<Report, E
         && std::io::stderr().is_terminal();
     let mut r = report(outcome);
     r.warnings.extend(done.warnings);
+    r.notes.splice(0..0, said);
     if asks {
         r = ask(&dir, r)?;
     }
     Ok(r)
+}
+
+/// What interface matches see in the audits: `--interface`, else the interface of this host
+/// that holds the gateway's addresses (and a note saying which, or why none).
+fn interfaces(
+    args: &ApplyArgs,
+    rules: &crate::ruleset::Ruleset,
+) -> (crate::audit::Interfaces, Option<String>) {
+    let (gateway, said) = match &args.interface {
+        Some(given) => (given.clone(), None),
+        None => {
+            let (found, said) = apply::gateway_interface(&rules.gateway);
+            (found.unwrap_or_default(), Some(said))
+        }
+    };
+    let ingress = Vec::new();
+    (crate::audit::Interfaces { gateway, ingress }, said)
 }
 
 /// On a terminal: the audit's summary, then keep it or restore what was before.

@@ -153,3 +153,81 @@ fn iptables_does_not_remove_another_tools_chains_unasked() {
     assert_eq!(code, 0, "{err}");
     assert_eq!(listing(&lab, "iptables"), before, "restored");
 }
+
+/// Docker's iptables rules as Docker 24 writes them for one container that publishes no
+/// port.
+const DOCKER: &str = "*nat\n:PREROUTING ACCEPT [0:0]\n:INPUT ACCEPT [0:0]\n:OUTPUT ACCEPT [0:0]\n\
+:POSTROUTING ACCEPT [0:0]\n:DOCKER - [0:0]\n\
+-A PREROUTING -m addrtype --dst-type LOCAL -j DOCKER\n\
+-A OUTPUT ! -d 127.0.0.0/8 -m addrtype --dst-type LOCAL -j DOCKER\n\
+-A POSTROUTING -s 172.17.0.0/16 ! -o docker0 -j MASQUERADE\n\
+-A DOCKER -i docker0 -j RETURN\n\
+COMMIT\n*filter\n:INPUT ACCEPT [0:0]\n:FORWARD DROP [0:0]\n:OUTPUT ACCEPT [0:0]\n\
+:DOCKER - [0:0]\n:DOCKER-ISOLATION-STAGE-1 - [0:0]\n:DOCKER-ISOLATION-STAGE-2 - [0:0]\n\
+:DOCKER-USER - [0:0]\n-A FORWARD -j DOCKER-USER\n-A FORWARD -j DOCKER-ISOLATION-STAGE-1\n\
+-A FORWARD -o docker0 -m conntrack --ctstate RELATED,ESTABLISHED -j ACCEPT\n\
+-A FORWARD -o docker0 -j DOCKER\n-A FORWARD -i docker0 ! -o docker0 -j ACCEPT\n\
+-A FORWARD -i docker0 -o docker0 -j ACCEPT\n\
+-A DOCKER-ISOLATION-STAGE-1 -i docker0 ! -o docker0 -j DOCKER-ISOLATION-STAGE-2\n\
+-A DOCKER-ISOLATION-STAGE-1 -j RETURN\n-A DOCKER-ISOLATION-STAGE-2 -o docker0 -j DROP\n\
+-A DOCKER-ISOLATION-STAGE-2 -j RETURN\n-A DOCKER-USER -j RETURN\nCOMMIT\n";
+
+/// On a Docker host (its iptables-nft rules above, nat chains matching `-i docker0`), the
+/// nftables backend is applied and proven: the interface the gateway's address is on is what
+/// interface matches see, found by apply itself, so Docker's rules are decided, and they stay
+/// as they were. Before, without `--interface`, three entries were unknown and the apply was
+/// rolled back. A container that then publishes a port (Docker's DNAT) is a connection the
+/// audit cannot decide: the live audit says so, naming Docker's rule, and rolls back.
+#[test]
+fn nftables_is_proven_on_a_docker_host() {
+    let Some((lab, _server, state)) = lab("md") else {
+        return;
+    };
+    let out = crate::util::output_with_input(
+        {
+            let mut c = lab.exec(&lab.gw);
+            c.arg("iptables-restore");
+            c
+        },
+        DOCKER,
+    );
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let docker = listing(&lab, "iptables");
+    let before = listing(&lab, "nftables");
+    let (code, out, err) = new_ruleset(&lab, state.path(), "nftables", &["--auto-confirm"]);
+    assert_eq!(code, 0, "{out}{err}");
+    assert!(
+        err.contains("interface matches: the gateway's addresses"),
+        "{err}"
+    );
+    assert!(out.contains("13 entries: 13 admitted"), "{out}");
+    assert_eq!(reach(&lab), (true, false), "live: the admin only");
+    assert_eq!(
+        listing(&lab, "iptables"),
+        docker,
+        "Docker's rules as they were"
+    );
+    let (code, _, err) = apply(&lab, state.path(), &["--rollback"], None);
+    assert_eq!(code, 0, "{err}");
+    assert_eq!(listing(&lab, "nftables"), before);
+
+    lab.sh(
+        &lab.gw,
+        "iptables -t nat -A DOCKER ! -i docker0 -p tcp --dport 8080 -j DNAT --to-destination \
+         172.17.0.2:80",
+    );
+    let before = listing(&lab, "nftables");
+    let (code, out, err) = new_ruleset(&lab, state.path(), "nftables", &["--auto-confirm"]);
+    assert_eq!(code, 1, "{out}{err}");
+    assert!(
+        out.contains("over-broad: in tcp 8080 any IPv4 address -> 198.18.0.1 may be admitted")
+            && out.contains("rule ip nat DOCKER"),
+        "{out}"
+    );
+    assert!(err.contains("the live audit failed"), "{err}");
+    assert_eq!(listing(&lab, "nftables"), before);
+}
