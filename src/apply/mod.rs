@@ -64,6 +64,9 @@ pub(crate) enum ApplyError {
     Read(#[from] audit::ReadError),
     #[error("{0}")]
     Nothing(String),
+    /// What is live cannot all be read, so no audit of it would be a proof.
+    #[error("{0}")]
+    Unprovable(String),
     #[error("{why}; restored what was live before ({restored})")]
     Restored { why: String, restored: String },
 }

@@ -42,6 +42,7 @@ pub(super) fn snapshot(nftables: bool) -> Result<Files, ApplyError> {
         files.push((V4.into(), run("iptables-save", &[], None)?));
         files.push((V6.into(), run("ip6tables-save", &[], None)?));
     }
+    legacy_beside()?;
     let saves_hold_tables = [V4, V6]
         .iter()
         .any(|n| !tables_of(file(&files, n)).is_empty());
@@ -55,6 +56,42 @@ pub(super) fn snapshot(nftables: bool) -> Result<Files, ApplyError> {
         files.retain(|f| f.0 != LISTING);
     }
     Ok(files)
+}
+
+/// Refuse a host where iptables is iptables-nft and iptables-legacy's tables are there too:
+/// the kernel runs them, but neither nft nor iptables-nft's save shows them (iptables-nft
+/// only warns, on standard error), so nothing apply reads would prove a ruleset beside them.
+fn legacy_beside() -> Result<(), ApplyError> {
+    if !installed("iptables-legacy-save")
+        || !installed("iptables-save")
+        || !run("iptables-save", &["-V"], None)?.contains("(nf_tables)")
+    {
+        return Ok(());
+    }
+    let mut found = Vec::new();
+    for (tool, family) in [
+        ("iptables-legacy-save", ""),
+        ("ip6tables-legacy-save", "IPv6 "),
+    ] {
+        if installed(tool) {
+            found.extend(
+                tables_of(&run(tool, &[], None)?)
+                    .into_iter()
+                    .map(|t| format!("{family}{t}")),
+            );
+        }
+    }
+    if found.is_empty() {
+        return Ok(());
+    }
+    Err(ApplyError::Unprovable(format!(
+        "this host has iptables-legacy tables ({}) beside iptables-nft's: the kernel runs \
+         them, but neither nft nor iptables-save shows them, so apply cannot prove a ruleset \
+         beside them. Nothing was changed. See them with iptables-legacy-save and \
+         ip6tables-legacy-save; remove them (iptables-legacy -F and -X, per table and family) \
+         or move their rules to iptables-nft",
+        found.join(", ")
+    )))
 }
 
 /// The commands whose output the audit reads of what a snapshot has views of.

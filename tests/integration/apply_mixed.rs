@@ -231,3 +231,31 @@ fn nftables_is_proven_on_a_docker_host() {
     assert!(err.contains("the live audit failed"), "{err}");
     assert_eq!(listing(&lab, "nftables"), before);
 }
+
+/// iptables-legacy's tables beside iptables-nft's: the kernel runs them, but neither nft nor
+/// iptables-nft's save shows them (it warns on standard error only). apply refuses, naming
+/// them, and changes nothing. Before, it applied and called the web interface admitted while
+/// a legacy rule dropped it.
+#[test]
+fn iptables_legacy_tables_beside_are_refused() {
+    if !crate::util::have_tools(&["iptables-legacy", "iptables-legacy-save"]) {
+        return;
+    }
+    let Some((lab, _server, state)) = lab("ml") else {
+        return;
+    };
+    lab.sh(
+        &lab.gw,
+        "iptables-legacy -A INPUT -p tcp --dport 443 -j DROP",
+    );
+    let before = listing(&lab, "nftables");
+    for backend in ["nftables", "iptables"] {
+        let (code, out, err) = new_ruleset(&lab, state.path(), backend, &[]);
+        assert_eq!(code, 2, "{backend}: {out}{err}");
+        assert!(
+            err.contains("iptables-legacy tables (filter)") && err.contains("Nothing was changed"),
+            "{err}"
+        );
+        assert_eq!(listing(&lab, "nftables"), before);
+    }
+}
