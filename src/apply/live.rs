@@ -380,7 +380,7 @@ impl Backend {
         let listing = if *self == Backend::Iptables {
             without_dates(&listing)
         } else {
-            listing
+            netfilter::after_apply(file(snapshot, LISTING), &listing)
         };
         Ok((listing, dump))
     }

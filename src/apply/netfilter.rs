@@ -368,6 +368,23 @@ pub(super) fn rollback_scripts(snapshot: &Files, now: &str) -> Vec<String> {
     vec![ordered, alone]
 }
 
+/// nftables' listing after an apply, for `--dry-run`'s difference: the live `before` with
+/// fwgen's table taken out and the one the model's listing `modelled` holds put last, where
+/// loading it puts it. Only fwgen's table is the model's: the model loads iptables-nft's
+/// tables with iptables-restore, which makes base chains iptables-nft had not made yet.
+pub(super) fn after_apply(before: &str, modelled: &str) -> String {
+    let fwgen = |b: &Block| b.family == "inet" && b.name == "fwgen";
+    let mut out: String = blocks(before)
+        .into_iter()
+        .filter(|b| !fwgen(b))
+        .map(|b| b.text)
+        .collect();
+    if let Some(b) = blocks(modelled).into_iter().find(fwgen) {
+        out.push_str(&b.text);
+    }
+    without_counters(&out)
+}
+
 /// After nftables' rollback, where the listing `now` is not byte-equal to the snapshot's
 /// `before`: what to say when fwgen's table is (the tables that changed since the snapshot,
 /// which the rollback left as they are), or `None`.
@@ -409,6 +426,18 @@ mod tests {
                                 priority filter; policy accept;\n\t\txt match set counter \
                                 packets 0 bytes 0 drop\n\t}\n}\ntable inet fwgen {\n\tchain \
                                 c {\n\t}\n}\ntable inet other {\n}\n";
+
+    #[test]
+    fn the_listing_after_an_apply_is_the_live_one_with_fwgens_table_replaced() {
+        let modelled = "table ip filter {\n\tchain FORWARD {\n\t}\n}\ntable inet fwgen {\n\tchain \
+                        new {\n\t}\n}\n";
+        assert_eq!(
+            after_apply(LISTING_TEXT, modelled),
+            without_counters(
+                &LISTING_TEXT.replace("table inet fwgen {\n\tchain c {\n\t}\n}\n", "")
+            ) + "table inet fwgen {\n\tchain new {\n\t}\n}\n"
+        );
+    }
 
     #[test]
     fn counters_are_left_out() {

@@ -198,6 +198,17 @@ fn nftables_is_proven_on_a_docker_host() {
     );
     let docker = listing(&lab, "iptables");
     let before = listing(&lab, "nftables");
+    // The dry run's difference adds fwgen's table and changes nothing of Docker's.
+    let (code, out, err) = new_ruleset(&lab, state.path(), "nftables", &["--dry-run"]);
+    assert_eq!(code, 0, "{out}{err}");
+    let changed: Vec<&str> = out
+        .lines()
+        .filter(|l| l.starts_with('-') && !l.starts_with("---"))
+        .collect();
+    assert!(
+        changed.is_empty() && out.contains("+table inet fwgen {"),
+        "{out}"
+    );
     let (code, out, err) = new_ruleset(&lab, state.path(), "nftables", &["--auto-confirm"]);
     assert_eq!(code, 0, "{out}{err}");
     assert!(
