@@ -270,3 +270,49 @@ fn iptables_legacy_tables_beside_are_refused() {
         assert_eq!(listing(&lab, "nftables"), before);
     }
 }
+
+/// A name in the live ruleset that nft lists as other statements (anyone with CAP_NET_ADMIN
+/// can name a chain so, through nft's JSON): its listing `include`s a file, which loading it
+/// would read, and nft's error would print. apply refuses before loading anything, naming
+/// the chain, and prints nothing of the file. Before, the model's error showed its first line.
+#[test]
+fn a_name_that_lists_as_statements_is_refused_unread() {
+    let Some((lab, _server, state)) = lab("mn") else {
+        return;
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let secret = dir.path().join("secret");
+    std::fs::write(&secret, "s3cr3t-m4rk3r\n").unwrap();
+    let hostile = serde_json::json!({"nftables": [
+        {"add": {"table": {"family": "inet", "name": "t"}}},
+        {"add": {"chain": {"family": "inet", "table": "t",
+            "name": format!("x {{\ninclude \"{}\"\nchain y", secret.display())}}},
+    ]});
+    let out = crate::util::output_with_input(
+        {
+            let mut c = lab.exec(&lab.gw);
+            c.args(["nft", "-j", "-f", "-"]);
+            c
+        },
+        &hostile.to_string(),
+    );
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let before = listing(&lab, "nftables");
+    assert!(before.contains("\ninclude \""), "{before}");
+    for backend in ["nftables", "iptables"] {
+        for more in [&["--dry-run"][..], &[]] {
+            let (code, out, err) = new_ruleset(&lab, state.path(), backend, more);
+            assert_eq!(code, 2, "{backend} {more:?}: {out}{err}");
+            assert!(
+                !out.contains("s3cr3t") && !err.contains("s3cr3t"),
+                "{out}{err}"
+            );
+            assert!(err.contains("a chain named `x {"), "{err}");
+            assert_eq!(listing(&lab, "nftables"), before);
+        }
+    }
+}
