@@ -487,15 +487,7 @@ fn a_failed_live_audit_rolls_back() {
     };
     let other = "table inet other {\n chain input {\n type filter hook input priority -10; \
                  policy accept;\n tcp dport 443 drop\n }\n}\n";
-    let out = crate::util::output_with_input(
-        {
-            let mut c = lab.exec(&lab.gw);
-            c.args(["nft", "-f", "-"]);
-            c
-        },
-        other,
-    );
-    assert!(out.status.success());
+    lab.feed(&lab.gw, &["nft", "-f", "-"], other);
     let before = listing(&lab, "nftables");
     let (code, out, err) = new_ruleset(&lab, state.path(), "nftables", &[]);
     assert_eq!(code, 1, "{out}{err}");

@@ -183,19 +183,7 @@ fn nftables_is_proven_on_a_docker_host() {
     let Some((lab, _server, state)) = lab("md") else {
         return;
     };
-    let out = crate::util::output_with_input(
-        {
-            let mut c = lab.exec(&lab.gw);
-            c.arg("iptables-restore");
-            c
-        },
-        DOCKER,
-    );
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    lab.feed(&lab.gw, &["iptables-restore"], DOCKER);
     let docker = listing(&lab, "iptables");
     let before = listing(&lab, "nftables");
     // The dry run's difference adds fwgen's table and changes nothing of Docker's.
@@ -288,19 +276,7 @@ fn a_name_that_lists_as_statements_is_refused_unread() {
         {"add": {"chain": {"family": "inet", "table": "t",
             "name": format!("x {{\ninclude \"{}\"\nchain y", secret.display())}}},
     ]});
-    let out = crate::util::output_with_input(
-        {
-            let mut c = lab.exec(&lab.gw);
-            c.args(["nft", "-j", "-f", "-"]);
-            c
-        },
-        &hostile.to_string(),
-    );
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    lab.feed(&lab.gw, &["nft", "-j", "-f", "-"], &hostile.to_string());
     let before = listing(&lab, "nftables");
     assert!(before.contains("\ninclude \""), "{before}");
     for backend in ["nftables", "iptables"] {

@@ -319,6 +319,18 @@ impl Lab {
         String::from_utf8(out.stdout).unwrap()
     }
 
+    /// `args` run in `ns` with `input` on standard input; it must succeed.
+    pub(crate) fn feed(&self, ns: &str, args: &[&str], input: &str) {
+        let mut c = self.exec(ns);
+        c.args(args);
+        let out = crate::util::output_with_input(c, input);
+        assert!(
+            out.status.success(),
+            "{args:?}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+
     /// Start listeners in `ns`; they stop when the returned child is dropped.
     pub(crate) fn serve(&self, ns: &str, tcp: &str, udp: &str, addrs: &str) -> Server {
         self.start_helper(ns, &["serve", "--tcp", tcp, "--udp", udp, "--addrs", addrs])
