@@ -9,6 +9,7 @@
 
 mod firewalld;
 pub(crate) mod live;
+mod loadable;
 mod netfilter;
 mod state;
 

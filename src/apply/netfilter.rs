@@ -33,7 +33,7 @@ fn has(files: &Files, name: &str) -> bool {
 pub(super) fn snapshot(nftables: bool) -> Result<Files, ApplyError> {
     let mut files = Files::new();
     if nftables || installed("nft") {
-        loadable(&run("nft", &["-j", "list", "ruleset"], None)?)?;
+        super::loadable::check(&run("nft", &["-j", "list", "ruleset"], None)?)?;
         files.push((LISTING.into(), run("nft", &["list", "ruleset"], None)?));
     }
     if !nftables || installed("iptables-save") {
@@ -57,61 +57,6 @@ pub(super) fn snapshot(nftables: bool) -> Result<Files, ApplyError> {
         files.retain(|f| f.0 != LISTING);
     }
     Ok(files)
-}
-
-/// Refuse a live ruleset (its JSON listing) that nft lists as something other than it is:
-/// nft prints names unquoted and quoted strings unescaped, so a chain named `x {⏎include
-/// "/etc/shadow"⏎chain y` (the kernel takes any name, and nft's JSON input makes one) lists
-/// as an `include`, which loading the listing (the model, a rollback) would read and nft's
-/// error print. Every name must be one nft reads back as one word; no other string may hold
-/// a quote, a backslash or a control character.
-fn loadable(json: &str) -> Result<(), ApplyError> {
-    let listing: serde_json::Value = serde_json::from_str(json).map_err(|e| ApplyError::Tool {
-        command: "nft -j list ruleset".into(),
-        why: format!("not JSON: {e}"),
-    })?;
-    match unreadable(&listing, ("", "ruleset")) {
-        None => Ok(()),
-        Some(what) => Err(ApplyError::Unprovable(format!(
-            "the live ruleset has {what}, which nft lists as other statements than it is (nft \
-             prints names unquoted and strings unescaped): apply loads the live ruleset to \
-             model the result and to roll back, and would load those. Nothing was changed; \
-             rename or remove it"
-        ))),
-    }
-}
-
-/// The first string of a JSON listing that nft would not list back as itself, said as what
-/// it is: `key` is the string's key, `kind` the key of the object that holds it.
-fn unreadable(v: &serde_json::Value, (key, kind): (&str, &str)) -> Option<String> {
-    match v {
-        serde_json::Value::String(text) => {
-            let name = matches!(key, "name" | "table" | "chain" | "target" | "family");
-            let word = |w: &str| {
-                w.chars()
-                    .next()
-                    .is_some_and(|c| c.is_ascii_alphabetic() || c == '_')
-                    && w.chars()
-                        .all(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | '-' | '.' | '/'))
-            };
-            let bad = if name {
-                !word(text)
-            } else if let Some(set) = text.strip_prefix('@') {
-                !word(set)
-            } else {
-                text.chars()
-                    .any(|c| c == '"' || c == '\\' || c.is_control())
-            };
-            let shown = crate::text::flatten(&text.escape_debug().to_string(), 120, &[]);
-            bad.then(|| match key {
-                "name" => format!("a {kind} named `{shown}`"),
-                _ => format!("a {kind} whose {key} is `{shown}`"),
-            })
-        }
-        serde_json::Value::Array(items) => items.iter().find_map(|i| unreadable(i, (key, kind))),
-        serde_json::Value::Object(map) => map.iter().find_map(|(k, i)| unreadable(i, (k, key))),
-        _ => None,
-    }
 }
 
 /// Refuse a host where iptables is iptables-nft and iptables-legacy's tables are there too:
@@ -493,42 +438,6 @@ mod tests {
                 &LISTING_TEXT.replace("table inet fwgen {\n\tchain c {\n\t}\n}\n", "")
             ) + "table inet fwgen {\n\tchain new {\n\t}\n}\n"
         );
-    }
-
-    #[test]
-    fn names_and_strings_nft_would_not_list_back_as_themselves() {
-        let check = |json: &str| unreadable(&serde_json::from_str(json).unwrap(), ("", ""));
-        let ok = r#"{"nftables": [{"metainfo": {"release_name": "Lester Gooch #5"}},
-            {"chain": {"family": "ip", "table": "filter", "name": "DOCKER-ISOLATION-STAGE-1"}},
-            {"rule": {"family": "inet", "table": "f2b-table", "chain": "f2b.chain/x", "expr": [
-                {"match": {"left": {"meta": {"key": "iifname"}}, "right": "eth0"}},
-                {"match": {"left": {"payload": {"field": "saddr"}}, "right": "@addr-set"}},
-                {"jump": {"target": "_next"}}], "comment": "ssh; from admins {all}"}}]}"#;
-        assert_eq!(check(ok), None);
-        for (json, said) in [
-            (
-                r#"{"chain": {"name": "x {\ninclude \"/etc/shadow\"\nchain y"}}"#,
-                r#"a chain named `x {\ninclude \"/etc/shadow\"\nchain y`"#,
-            ),
-            (
-                r#"{"table": {"name": "t; include"}}"#,
-                "a table named `t; include`",
-            ),
-            (
-                r#"{"rule": {"comment": "a\" include \"/etc/shadow"}}"#,
-                r#"a rule whose comment is `a\" include \"/etc/shadow`"#,
-            ),
-            (
-                r#"{"match": {"right": "@s x"}}"#,
-                "a match whose right is `@s x`",
-            ),
-            (
-                r#"{"jump": {"target": "1x"}}"#,
-                "a jump whose target is `1x`",
-            ),
-        ] {
-            assert_eq!(check(json).as_deref(), Some(said), "{json}");
-        }
     }
 
     #[test]
