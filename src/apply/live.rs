@@ -134,6 +134,52 @@ fn set_names(text: &str) -> Vec<String> {
     names
 }
 
+/// iptables' rollback: what the apply changed and nothing else. fwgen's sets of the
+/// snapshot first (the apply destroyed the earlier generation's, which its rules match);
+/// then each table the apply replaced (recorded beside the snapshot; before, every table)
+/// as the snapshot had it, or emptied and removed where the snapshot had none; then fwgen's
+/// sets the snapshot did not have, no rule matching them now. Other tools' sets and tables
+/// stay as they are: one made while the apply was unconfirmed may be in use.
+fn restore_iptables(snapshot: &Files) -> Result<(), ApplyError> {
+    let replaced = netfilter::replaced(snapshot);
+    let fwgen_sets = |text: &str| netfilter::fwgen_sets(text);
+    run(
+        "ipset",
+        &["restore", "-exist"],
+        Some(&fwgen_sets(file(snapshot, IPSETS))),
+    )?;
+    for (save, restore, family, was) in [
+        ("iptables-save", "iptables-restore", "ip", V4),
+        ("ip6tables-save", "ip6tables-restore", "ip6", V6),
+    ] {
+        let was = file(snapshot, was);
+        let ours = |t: &String| replaced.as_ref().is_none_or(|r| r.contains(t));
+        run(restore, &[], Some(&netfilter::sections(was, ours)))?;
+        // Tables the snapshot did not have: emptied, and (iptables-nft) removed, so that the
+        // listing is the snapshot's again.
+        let had = tables(was);
+        for t in tables(&run(save, &[], None)?) {
+            if !had.contains(&t) && ours(&t) {
+                let open = if t == "filter" {
+                    ":INPUT ACCEPT [0:0]\n:FORWARD ACCEPT [0:0]\n:OUTPUT ACCEPT [0:0]\n"
+                } else {
+                    ""
+                };
+                let empty = format!("*{t}\n{open}COMMIT\n");
+                run(restore, &[], Some(&empty))?;
+                let _ = run("nft", &["delete", "table", family, &t], None);
+            }
+        }
+    }
+    let was = set_names(&fwgen_sets(file(snapshot, IPSETS)));
+    for now in set_names(&fwgen_sets(&run("ipset", &["save"], None)?)) {
+        if !was.contains(&now) {
+            run("ipset", &["destroy", &now], None)?;
+        }
+    }
+    Ok(())
+}
+
 impl Backend {
     pub(crate) fn name(&self) -> &'static str {
         match self {
@@ -161,7 +207,7 @@ impl Backend {
             }
             Backend::Iptables => format!(
                 "{}{}{}",
-                run("ipset", &["save"], None)?,
+                netfilter::ipsets_compared(&run("ipset", &["save"], None)?),
                 without_dates(&run("iptables-save", &[], None)?),
                 without_dates(&run("ip6tables-save", &[], None)?)
             ),
@@ -177,7 +223,7 @@ impl Backend {
             Backend::Nftables => netfilter::without_counters(file(snapshot, LISTING)),
             Backend::Iptables => format!(
                 "{}{}{}",
-                file(snapshot, IPSETS),
+                netfilter::ipsets_compared(file(snapshot, IPSETS)),
                 without_dates(file(snapshot, V4)),
                 without_dates(file(snapshot, V6))
             ),
@@ -252,49 +298,22 @@ impl Backend {
                 }
                 tried.unwrap_or(Ok(String::new()))?;
             }
-            Backend::Iptables => {
-                for (save, restore, family, was) in [
-                    ("iptables-save", "iptables-restore", "ip", V4),
-                    ("ip6tables-save", "ip6tables-restore", "ip6", V6),
-                ] {
-                    let was = file(snapshot, was);
-                    run(restore, &[], Some(was))?;
-                    // Tables the snapshot did not have: emptied, and (iptables-nft) removed,
-                    // so that the listing is the snapshot's again.
-                    let had = tables(was);
-                    for t in tables(&run(save, &[], None)?) {
-                        if !had.contains(&t) {
-                            let open = if t == "filter" {
-                                ":INPUT ACCEPT [0:0]\n:FORWARD ACCEPT [0:0]\n:OUTPUT ACCEPT [0:0]\n"
-                            } else {
-                                ""
-                            };
-                            let empty = format!("*{t}\n{open}COMMIT\n");
-                            run(restore, &[], Some(&empty))?;
-                            let _ = run("nft", &["delete", "table", family, &t], None);
-                        }
-                    }
-                }
-                let was = set_names(file(snapshot, IPSETS));
-                for now in set_names(&run("ipset", &["save"], None)?) {
-                    let verb = if was.contains(&now) {
-                        "flush"
-                    } else {
-                        "destroy"
-                    };
-                    run("ipset", &[verb, &now], None)?;
-                }
-                run(
-                    "ipset",
-                    &["restore", "-exist"],
-                    Some(file(snapshot, IPSETS)),
-                )?;
-            }
+            Backend::Iptables => restore_iptables(snapshot)?,
             Backend::Firewalld(config) => {
                 super::firewalld::replace(config, snapshot)?;
             }
         }
         Ok(())
+    }
+
+    /// What to keep of a snapshot `before` to restore it after loading `new`: iptables' also
+    /// the tables `new` replaces, which alone its rollback puts back.
+    pub(crate) fn kept(&self, before: &Files, new: &Files) -> Files {
+        let mut kept = before.clone();
+        if *self == Backend::Iptables {
+            kept.push(netfilter::replacing(new));
+        }
+        kept
     }
 
     /// The chains of another tool that loading `new` would remove (iptables only: nftables'
@@ -378,7 +397,7 @@ impl Backend {
             })
             .collect();
         let listing = if *self == Backend::Iptables {
-            without_dates(&listing)
+            netfilter::ipsets_compared(&without_dates(&listing))
         } else {
             netfilter::after_apply(file(snapshot, LISTING), &listing)
         };

@@ -348,7 +348,7 @@ fn go_live(
         applied_at: now,
         deadline: now + req.confirm_within,
         digest: digest(&req.new),
-        snapshot: dir.keep(before)?,
+        snapshot: dir.keep(&req.backend.kept(before, &req.new))?,
         note: None,
     };
     dir.save(&st)?;

@@ -186,6 +186,48 @@ pub(super) fn without_counters(listing: &str) -> String {
     out
 }
 
+/// `ipset save` output without what a set made again changes by itself: its hash's random
+/// `initval`, and the order of its members (hash order): each set's `create` line, then its
+/// members sorted.
+pub(super) fn ipsets_compared(text: &str) -> String {
+    let mut sets: Vec<(String, Vec<String>)> = Vec::new();
+    for line in text.lines() {
+        let mut w = line.split_whitespace();
+        match (w.next(), w.next()) {
+            (Some("create"), Some(_)) => {
+                let create = match line.find(" initval ") {
+                    Some(i) => {
+                        let rest = line.get(i + " initval ".len()..).unwrap_or_default();
+                        let after = rest
+                            .find(' ')
+                            .map_or("", |j| rest.get(j..).unwrap_or_default());
+                        format!("{}{after}", line.get(..i).unwrap_or_default())
+                    }
+                    None => line.to_string(),
+                };
+                sets.push((create, Vec::new()));
+            }
+            (Some("add"), Some(_)) if !sets.is_empty() => {
+                if let Some(last) = sets.last_mut() {
+                    last.1.push(line.to_string());
+                }
+            }
+            _ => sets.push((line.to_string(), Vec::new())),
+        }
+    }
+    let mut out = String::new();
+    for (head, mut members) in sets {
+        members.sort();
+        out.push_str(&head);
+        out.push('\n');
+        for m in members {
+            out.push_str(&m);
+            out.push('\n');
+        }
+    }
+    out
+}
+
 /// The listing's tables iptables-nft made, as the saves show them: (family, name).
 fn iptables_made(files: &Files) -> Vec<(String, String)> {
     [("ip", V4), ("ip6", V6)]
@@ -317,6 +359,52 @@ pub(super) fn removed_chains(snapshot: &Files, new: &Files) -> Vec<String> {
     out
 }
 
+/// The snapshot's entry that names the tables an iptables apply replaced.
+pub(super) const REPLACED: &str = "replaced-tables";
+
+/// The entry to keep beside an iptables snapshot: the tables the new files hold (each
+/// replaced whole by iptables-restore), one a line.
+pub(super) fn replacing(new: &Files) -> (String, String) {
+    let mut all: Vec<String> = ["rules.v4", "rules.v6"]
+        .iter()
+        .flat_map(|f| tables_of(file(new, f)))
+        .collect();
+    all.sort();
+    all.dedup();
+    (
+        REPLACED.into(),
+        all.iter().map(|t| format!("{t}\n")).collect(),
+    )
+}
+
+/// The tables an iptables apply replaced, as kept beside its snapshot; `None` for a snapshot
+/// kept without them (every table is then restored, as before).
+pub(super) fn replaced(snapshot: &Files) -> Option<Vec<String>> {
+    has(snapshot, REPLACED).then(|| file(snapshot, REPLACED).lines().map(String::from).collect())
+}
+
+/// The sections of a save text for the tables `keep` takes, in its order.
+pub(super) fn sections(save: &str, keep: impl Fn(&String) -> bool) -> String {
+    tables_of(save)
+        .iter()
+        .filter(|t| keep(t))
+        .map(|t| section(save, t))
+        .collect()
+}
+
+/// The lines of `ipset save` output for fwgen's own sets (`fwgen-`, content-named).
+pub(super) fn fwgen_sets(ipsets: &str) -> String {
+    ipsets
+        .lines()
+        .filter(|l| {
+            let mut w = l.split_whitespace();
+            matches!(w.next(), Some("create" | "add"))
+                && w.next().is_some_and(|n| n.starts_with("fwgen-"))
+        })
+        .map(|l| format!("{l}\n"))
+        .collect()
+}
+
 /// nftables' rollback, as nft scripts each of one transaction, to try in turn (one that
 /// fails changes nothing): fwgen's own table as the snapshot had it (or none), and every
 /// other table left as it is, since the apply changed none (another tool may have changed
@@ -437,6 +525,26 @@ mod tests {
             without_counters(
                 &LISTING_TEXT.replace("table inet fwgen {\n\tchain c {\n\t}\n}\n", "")
             ) + "table inet fwgen {\n\tchain new {\n\t}\n}\n"
+        );
+    }
+
+    #[test]
+    fn sets_made_again_compare_equal() {
+        let a = "create s hash:net family inet hashsize 1024 maxelem 65536 bucketsize 12 initval \
+                 0x431b1c2b\nadd s 10.0.0.2\nadd s 10.0.0.1\ncreate t hash:ip family inet initval \
+                 0x1\n";
+        let b = "create s hash:net family inet hashsize 1024 maxelem 65536 bucketsize 12 initval \
+                 0xaf49eeac\nadd s 10.0.0.1\nadd s 10.0.0.2\ncreate t hash:ip family inet initval \
+                 0x2\n";
+        assert_eq!(ipsets_compared(a), ipsets_compared(b));
+        assert_eq!(
+            ipsets_compared(a),
+            "create s hash:net family inet hashsize 1024 maxelem 65536 bucketsize 12\nadd s \
+             10.0.0.1\nadd s 10.0.0.2\ncreate t hash:ip family inet\n"
+        );
+        assert_ne!(
+            ipsets_compared(a),
+            ipsets_compared(&b.replace("10.0.0.2", "10.0.0.3"))
         );
     }
 

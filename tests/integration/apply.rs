@@ -79,12 +79,26 @@ pub(crate) fn listing(lab: &Lab, backend: &str) -> String {
     match backend {
         "nftables" => run(&["nft", "list", "ruleset"]),
         _ => [
-            run(&["ipset", "save"]),
+            sets(&run(&["ipset", "save"])),
             run(&["iptables-save"]),
             run(&["ip6tables-save"]),
         ]
         .concat(),
     }
+}
+
+/// `ipset save` output without what a set made again changes by itself: the hash's random
+/// `initval`, and the members' order (all lines sorted).
+fn sets(save: &str) -> String {
+    let mut lines: Vec<String> = save
+        .lines()
+        .map(|l| match l.find(" initval ") {
+            Some(i) => l[..i].to_string() + l[i + 9..].find(' ').map_or("", |j| &l[i + 9 + j..]),
+            None => l.to_string(),
+        })
+        .collect();
+    lines.sort();
+    lines.iter().map(|l| format!("{l}\n")).collect()
 }
 
 /// A listing's line with `counter packets N bytes M` as `counter`.

@@ -292,3 +292,45 @@ fn a_name_that_lists_as_statements_is_refused_unread() {
         }
     }
 }
+
+/// iptables: an apply over an earlier generation, rolled back. The apply destroys the earlier
+/// generation's content-named sets once no rule uses them; the rollback must bring them back
+/// before the rules that match them, and leave sets of other tools (fail2ban's, made while
+/// the apply was unconfirmed and in use by its rule) and tables fwgen does not write (nat) as
+/// they are.
+#[test]
+fn iptables_rolls_back_over_an_earlier_generation_and_leaves_others() {
+    let Some((lab, _server, state)) = lab("mg") else {
+        return;
+    };
+    let site = "tests/fixtures/sites/live-icap.yaml";
+    let (code, out, err) = new_ruleset(&lab, state.path(), "iptables", &["--auto-confirm"]);
+    assert_eq!(code, 0, "{out}{err}");
+    let before = listing(&lab, "iptables");
+    let args = ["--site", site, "-b", "iptables", "--no-default-features"];
+    let (code, out, err) = apply(&lab, state.path(), &args, None);
+    assert_eq!(code, 0, "{out}{err}");
+    assert_ne!(listing(&lab, "iptables"), before);
+    // Another tool, while the apply is unconfirmed: a set in use by its rule (in mangle),
+    // and a nat rule.
+    lab.sh(
+        &lab.gw,
+        "ipset create f2b-late hash:ip; iptables -t nat -A POSTROUTING -s 172.17.0.0/16 -j \
+         MASQUERADE; iptables -t mangle -A PREROUTING -m set --match-set f2b-late src -j DROP",
+    );
+    let (code, _, err) = apply(&lab, state.path(), &["--rollback"], None);
+    assert_eq!(code, 0, "{err}");
+    let now = listing(&lab, "iptables");
+    assert!(now.contains("create f2b-late"), "{now}");
+    assert!(
+        now.contains("-A POSTROUTING -s 172.17.0.0/16 -j MASQUERADE"),
+        "{now}"
+    );
+    assert!(now.contains("--match-set f2b-late src -j DROP"), "{now}");
+    // Without the other tool's, it is the earlier generation as it was.
+    lab.sh(
+        &lab.gw,
+        "nft delete table ip nat; nft delete table ip mangle; ipset destroy f2b-late",
+    );
+    assert_eq!(listing(&lab, "iptables"), before);
+}
