@@ -6,6 +6,7 @@ use std::path::Path;
 use std::process::{Command, Stdio};
 
 use super::ApplyError;
+use super::netfilter::{self, IPSETS, LISTING, NFT_DUMPS, V4, V6, tables_of};
 
 /// The firewalls `apply` loads into.
 #[derive(Clone, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
@@ -19,8 +20,6 @@ pub(crate) enum Backend {
 
 /// The largest output of a tool read (a listing of a 100,000-rule ruleset is about 10 MB).
 const MAX_OUTPUT: usize = 256 * 1024 * 1024;
-
-use super::netfilter::{self, IPSETS, LISTING, NFT_DUMPS, V4, V6};
 
 /// Run `program args` with `input` on standard input; its standard output, or an error
 /// naming the command and what it printed.
@@ -111,14 +110,6 @@ pub(super) fn installed(program: &str) -> bool {
     })
 }
 
-/// The tables of an iptables-save text.
-fn tables(save: &str) -> Vec<String> {
-    save.lines()
-        .filter_map(|l| l.strip_prefix('*'))
-        .map(String::from)
-        .collect()
-}
-
 /// The names of the sets in `ipset save` output (or fwgen's ipsets file).
 fn set_names(text: &str) -> Vec<String> {
     let mut names: Vec<String> = text
@@ -142,7 +133,7 @@ fn set_names(text: &str) -> Vec<String> {
 /// stay as they are: one made while the apply was unconfirmed may be in use.
 fn restore_iptables(snapshot: &Files) -> Result<(), ApplyError> {
     let replaced = netfilter::replaced(snapshot);
-    let fwgen_sets = |text: &str| netfilter::fwgen_sets(text);
+    let fwgen_sets = netfilter::fwgen_sets;
     run(
         "ipset",
         &["restore", "-exist"],
@@ -157,8 +148,8 @@ fn restore_iptables(snapshot: &Files) -> Result<(), ApplyError> {
         run(restore, &[], Some(&netfilter::sections(was, ours)))?;
         // Tables the snapshot did not have: emptied, and (iptables-nft) removed, so that the
         // listing is the snapshot's again.
-        let had = tables(was);
-        for t in tables(&run(save, &[], None)?) {
+        let had = tables_of(was);
+        for t in tables_of(&run(save, &[], None)?) {
             if !had.contains(&t) && ours(&t) {
                 let open = if t == "filter" {
                     ":INPUT ACCEPT [0:0]\n:FORWARD ACCEPT [0:0]\n:OUTPUT ACCEPT [0:0]\n"

@@ -294,11 +294,9 @@ pub(super) fn load_script(snapshot: &Files, dir: &Path) -> Result<String, ApplyE
     }
     for family in ["ip", "ip6"] {
         let (tool, save) = restore_tool(family);
-        let rest: String = tables_of(file(snapshot, save))
-            .into_iter()
-            .filter(|t| !restored.contains(&(family.to_string(), t.clone())))
-            .map(|t| section(file(snapshot, save), &t))
-            .collect();
+        let rest = sections(file(snapshot, save), |t| {
+            !restored.contains(&(family.to_string(), t.clone()))
+        });
         if !rest.is_empty() {
             add(&mut script, tool, format!("before-{family}.save"), rest);
         }
@@ -321,7 +319,7 @@ fn restore_tool(family: &str) -> (&'static str, &'static str) {
 }
 
 /// The tables of a save text, in its order.
-fn tables_of(save: &str) -> Vec<String> {
+pub(super) fn tables_of(save: &str) -> Vec<String> {
     save.lines()
         .filter_map(|l| l.strip_prefix('*'))
         .map(String::from)
