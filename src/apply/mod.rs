@@ -206,6 +206,8 @@ pub(crate) struct Outcome {
     pub stdout: String,
     pub notes: Vec<String>,
     pub failed: bool,
+    /// Whether an apply now waits for `--confirm` (on a terminal, the command asks).
+    pub unconfirmed: bool,
 }
 
 /// Where the state is kept: `--state-dir`, else `FWGEN_STATE_DIR`, else `/run/fwgen`.
@@ -290,7 +292,36 @@ pub(crate) fn apply(dir: &Path, req: &Request) -> Result<Outcome, ApplyError> {
     let Some(held) = held else {
         return Ok(dry_run(req, &before, &listing, &fw, notes));
     };
+    if req.backend.listing_of(&before) == listing {
+        return unchanged(req, &before, notes);
+    }
     go_live(&held, req, &before, notes)
+}
+
+/// An apply whose ruleset is live already (a timer's run, a second run): nothing is loaded,
+/// no guard started, the state left as it was; what is live is audited, as after a load.
+fn unchanged(req: &Request, before: &Files, mut notes: Vec<String>) -> Result<Outcome, ApplyError> {
+    let live = req.backend.dump(before)?;
+    let fw = audit::read(&live, &req.rules.gateway, &req.interfaces)?.0;
+    let a = audit::audit(req.rules, Placement::Host, &fw, &req.interfaces);
+    let failed = !proven(&a);
+    notes.push(format!(
+        "fwgen apply: no change: the live {} ruleset is already this one, nothing was loaded; \
+         {}: {}",
+        req.backend.name(),
+        if failed {
+            "the live audit fails"
+        } else {
+            "proven live"
+        },
+        audit::summary(&a)
+    ));
+    Ok(Outcome {
+        stdout: audit::text(&a),
+        notes,
+        failed,
+        unconfirmed: false,
+    })
 }
 
 /// What `--dry-run` prints: the difference from what is live, and the audit of the ruleset
@@ -329,6 +360,7 @@ fn dry_run(
         ),
         notes,
         failed: !proven(&a),
+        unconfirmed: false,
     }
 }
 
@@ -373,6 +405,7 @@ fn go_live(
             stdout: audit::text(&a),
             notes,
             failed: true,
+            unconfirmed: false,
         });
     }
     notes.push(format!(
@@ -402,6 +435,7 @@ fn go_live(
         stdout: audit::text(&a),
         notes,
         failed: false,
+        unconfirmed: !req.auto_confirm,
     })
 }
 

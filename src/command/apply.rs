@@ -131,11 +131,8 @@ pub(super) fn run(source: &CatalogueSource, args: ApplyArgs) -> Result<Report, E
         program,
     };
     let outcome = apply::apply(&dir, &req)?;
-    let asks = !args.dry_run
-        && !args.auto_confirm
-        && !outcome.failed
-        && std::io::stdin().is_terminal()
-        && std::io::stderr().is_terminal();
+    let asks =
+        outcome.unconfirmed && std::io::stdin().is_terminal() && std::io::stderr().is_terminal();
     let mut r = report(outcome);
     r.warnings.extend(done.warnings);
     r.notes.splice(0..0, said);

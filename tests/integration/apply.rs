@@ -758,3 +758,40 @@ fn on_a_terminal_it_asks() {
         assert_eq!(listing(&lab, "nftables"), before);
     }
 }
+
+/// An apply whose ruleset is live already (the timer's runs, an Ansible rerun) loads nothing,
+/// starts no guard and leaves the state as it was, and proves what is live. After a reboot
+/// (here `nft flush ruleset`), the same command applies it again. Before, every run loaded
+/// the ruleset and left it unconfirmed (the timer of `examples/systemd` applied only when
+/// names moved, so after a reboot the gateway stayed without its ruleset).
+#[test]
+fn an_apply_that_changes_nothing_loads_nothing() {
+    let Some((lab, _server, state)) = lab("nc") else {
+        return;
+    };
+    let (code, out, err) = new_ruleset(&lab, state.path(), "nftables", &["--auto-confirm"]);
+    assert_eq!(code, 0, "{out}{err}");
+    let handles = |lab: &Lab| lab.sh(&lab.gw, "nft -a list table inet fwgen");
+    let (loaded, status) = (
+        handles(&lab),
+        apply(&lab, state.path(), &["--status"], None).1,
+    );
+    let (code, out, err) = new_ruleset(&lab, state.path(), "nftables", &[]);
+    assert_eq!(code, 0, "{out}{err}");
+    assert!(
+        err.contains("no change: the live nftables ruleset is already this one"),
+        "{err}"
+    );
+    assert!(
+        err.contains("proven live: 13 entries: 13 admitted"),
+        "{err}"
+    );
+    assert!(!err.contains("not confirmed yet"), "{err}");
+    assert_eq!(handles(&lab), loaded, "not loaded again");
+    assert_eq!(apply(&lab, state.path(), &["--status"], None).1, status);
+    lab.sh(&lab.gw, "nft flush ruleset");
+    let (code, out, err) = new_ruleset(&lab, state.path(), "nftables", &["--auto-confirm"]);
+    assert_eq!(code, 0, "{out}{err}");
+    assert!(err.contains("applied and proven live"), "{err}");
+    assert_eq!(reach(&lab), (true, false), "applied again");
+}

@@ -289,7 +289,7 @@ fn the_systemd_units_verify() {
     let service = std::fs::read_to_string(&units[0]).unwrap();
     let exec = service
         .lines()
-        .find_map(|l| l.strip_prefix("ExecStart=/bin/sh -ec '"))
+        .find_map(|l| l.strip_prefix("ExecStart=/bin/sh -c '"))
         .and_then(|s| s.strip_suffix('\''))
         .expect("ExecStart runs a shell script");
     let script = exec.replace("$$", "$");
@@ -298,7 +298,61 @@ fn the_systemd_units_verify() {
         .status()
         .unwrap();
     assert!(parsed.success(), "{script}");
+    the_service_always_applies(&script);
     for cmd in ["fwgen resolve", "fwgen apply", "--auto-confirm", "--check"] {
         assert!(script.contains(cmd), "{script}");
+    }
+}
+
+/// The service's script, run with a `fwgen` that logs its commands: however `resolve
+/// --check` ends (names unchanged, moved, DNS that cannot be asked) and whether resolving
+/// again works, the script ends in `fwgen apply --auto-confirm`, so a rebooted gateway gets
+/// its ruleset back; it resolves again only when the names moved.
+fn the_service_always_applies(script: &str) {
+    use std::os::unix::fs::PermissionsExt;
+    let dir = tempfile::tempdir().unwrap();
+    let stub = dir.path().join("fwgen");
+    std::fs::write(
+        &stub,
+        "#!/bin/sh\necho \"$*\" >> \"$LOG\"\ncase \"$*\" in *--check*) exit \"$CHECK\" ;; \
+         resolve*) exit \"$RESOLVE\" ;; esac\nexit 0\n",
+    )
+    .unwrap();
+    std::fs::set_permissions(&stub, std::fs::Permissions::from_mode(0o755)).unwrap();
+    let path = format!(
+        "{}:{}",
+        dir.path().display(),
+        std::env::var("PATH").unwrap_or_default()
+    );
+    for (check, resolve, resolves_again) in [
+        ("0", "0", false),
+        ("1", "0", true),
+        ("1", "2", true),
+        ("2", "0", false),
+    ] {
+        let log = dir.path().join(format!("log-{check}-{resolve}"));
+        let out = std::process::Command::new("sh")
+            .args(["-c", script])
+            .env("PATH", &path)
+            .env("LOG", &log)
+            .env("CHECK", check)
+            .env("RESOLVE", resolve)
+            .env("FWGEN_SITE", "site.yaml")
+            .env("FWGEN_LOCK", "fwgen.lock")
+            .output()
+            .unwrap();
+        let said = std::fs::read_to_string(&log).unwrap();
+        let lines: Vec<&str> = said.lines().collect();
+        assert!(out.status.success(), "check {check}: {said}");
+        assert_eq!(
+            lines.last().copied(),
+            Some("apply --site site.yaml --lock fwgen.lock -b nftables --auto-confirm"),
+            "check {check}, resolve {resolve}: {said}"
+        );
+        assert_eq!(
+            lines.len(),
+            if resolves_again { 3 } else { 2 },
+            "check {check}, resolve {resolve}: {said}"
+        );
     }
 }
