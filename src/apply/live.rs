@@ -316,6 +316,15 @@ impl Backend {
         }
     }
 
+    /// A warning where fwgen's rules of the other backend are live (an earlier apply).
+    pub(crate) fn beside_other_backend(&self, before: &Files) -> Option<String> {
+        match self {
+            Backend::Nftables => netfilter::other_backends_rules(before, true),
+            Backend::Iptables => netfilter::other_backends_rules(before, false),
+            Backend::Firewalld(_) => None,
+        }
+    }
+
     /// What the audit reads: (name, text) of each dump of the live ruleset, of every view
     /// the snapshot `before` took (iptables' tables beside nftables', or the reverse).
     pub(crate) fn dump(&self, before: &Files) -> Result<Files, ApplyError> {

@@ -253,7 +253,11 @@ pub(crate) fn apply(dir: &Path, req: &Request) -> Result<Outcome, ApplyError> {
         req.backend
             .would_be((&before, &req.new), req.model.as_deref(), scratch.path())?;
     let fw = audit::read(&dump, &req.rules.gateway, &req.interfaces)?.0;
-    let mut notes = Vec::new();
+    let mut notes: Vec<String> = req
+        .backend
+        .beside_other_backend(&before)
+        .into_iter()
+        .collect();
     let removed = req.backend.removes(&before, &req.new).join(", ");
     if !removed.is_empty() {
         if !req.force && !req.dry_run {

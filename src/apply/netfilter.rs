@@ -59,6 +59,31 @@ pub(super) fn snapshot(nftables: bool) -> Result<Files, ApplyError> {
     Ok(files)
 }
 
+/// What to say where an earlier apply with the other backend left fwgen's rules live: they
+/// filter too, beside the new ones (switching backends does not remove them).
+pub(super) fn other_backends_rules(snapshot: &Files, nftables: bool) -> Option<String> {
+    if nftables {
+        let saves = [V4, V6].map(|n| file(snapshot, n)).concat();
+        (saves.contains(":FWGEN-") || saves.contains("--comment \"fwgen ")).then(|| {
+            "warning: fwgen's iptables rules (an earlier apply -b iptables) are live beside \
+             nftables' table and filter too: to switch backends, remove them (restore an \
+             empty filter table with iptables-restore and ip6tables-restore, then ipset \
+             destroy the fwgen- sets)"
+                .to_string()
+        })
+    } else {
+        blocks(file(snapshot, LISTING))
+            .iter()
+            .any(|b| b.family == "inet" && b.name == "fwgen")
+            .then(|| {
+                "warning: fwgen's nftables table (an earlier apply -b nftables) is live beside \
+                 iptables' rules and filters too: to switch backends, remove it (nft delete \
+                 table inet fwgen)"
+                    .to_string()
+            })
+    }
+}
+
 /// Refuse a host where iptables is iptables-nft and iptables-legacy's tables are there too:
 /// the kernel runs them, but neither nft nor iptables-nft's save shows them (iptables-nft
 /// only warns, on standard error), so nothing apply reads would prove a ruleset beside them.

@@ -334,3 +334,34 @@ fn iptables_rolls_back_over_an_earlier_generation_and_leaves_others() {
     );
     assert_eq!(listing(&lab, "iptables"), before);
 }
+
+/// Switching backends: fwgen's rules of the earlier apply stay live and filter too, so each
+/// apply says so, naming how to remove them (both ways).
+#[test]
+fn switching_backends_says_the_earlier_rules_stay() {
+    let Some((lab, _server, state)) = lab("ms") else {
+        return;
+    };
+    for (first, then, says) in [
+        (
+            "iptables",
+            "nftables",
+            "fwgen's iptables rules (an earlier apply -b iptables)",
+        ),
+        (
+            "nftables",
+            "iptables",
+            "fwgen's nftables table (an earlier apply -b nftables)",
+        ),
+    ] {
+        lab.sh(
+            &lab.gw,
+            "nft flush ruleset; ipset destroy 2>/dev/null; true",
+        );
+        let (code, out, err) = new_ruleset(&lab, state.path(), first, &["--auto-confirm"]);
+        assert_eq!(code, 0, "{out}{err}");
+        assert!(!err.contains("warning: fwgen's"), "{err}");
+        let (_, out, err) = new_ruleset(&lab, state.path(), then, &["--dry-run"]);
+        assert!(err.contains(says), "{first} then {then}: {out}{err}");
+    }
+}
