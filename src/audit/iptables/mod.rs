@@ -201,6 +201,20 @@ fn read_into(
     Ok(r)
 }
 
+/// A save text's tables it says it cannot show, read alone: what they hold is not known, so
+/// their family is not decided.
+fn unknown_tables(r: &mut Ruleset, family: &str, hidden: &[String]) {
+    let save = tool(family);
+    r.hidden.extend(hidden.iter().map(|t| {
+        let why = format!(
+            "{save} says table {t} holds chains it cannot show (nft made them), so what they \
+             do is not audited: give `nft -j list ruleset` output as another --ruleset, which \
+             shows them"
+        );
+        (Family::named(family), t.clone(), why)
+    }));
+}
+
 /// The tool whose output a family's rules are.
 fn tool(family: &str) -> &'static str {
     if family == "ip6" {
@@ -329,8 +343,7 @@ fn save(
     // whole); alone, unknown.
     let hidden = hidden(text);
     if !beside {
-        r.hidden
-            .extend(hidden.iter().map(|t| (Family::named(family), t.clone())));
+        unknown_tables(r, family, &hidden);
     }
     let at = |i: usize, what: &str| format!("line {}: {what}", i + 1);
     for (i, line) in text.lines().enumerate() {

@@ -209,12 +209,8 @@ impl Ruleset {
         } else {
             "iptables-save"
         };
-        if let Some((_, table)) = self.hidden.iter().find(|(f, _)| *f == family) {
-            return Some(format!(
-                "{save} says table {table} holds chains it cannot show (nft made them), so \
-                 what they do is not audited: give `nft -j list ruleset` output as another \
-                 --ruleset, which shows them"
-            ));
+        if let Some((_, _, why)) = self.hidden.iter().find(|(f, _, _)| *f == family) {
+            return Some(why.clone());
         }
         let given = self.families.as_ref()?;
         (!given.contains(&family)).then(|| {

@@ -462,9 +462,10 @@ pub struct Ruleset {
     /// For rulesets of one family per file (iptables-save): the families given. A packet of
     /// another family is not audited (no chain there does not mean none on the firewall).
     pub(crate) families: Option<Vec<Family>>,
-    /// Tables a save text says it cannot show whole (iptables-nft's "incompatible" tables,
-    /// whose chains nft made): what they hold is not known.
-    pub(crate) hidden: Vec<(Family, String)>,
+    /// Tables whose save text is not what they hold, and why: iptables-nft's "incompatible"
+    /// tables (chains nft made, which it cannot show), or a chain name with a line break
+    /// (printed as lines of their own). Their family's packets are not decided.
+    pub(crate) hidden: Vec<(Family, String, String)>,
     /// Tables with `flags dormant`: the kernel evaluates none of their chains.
     dormant: std::collections::BTreeSet<(Family, String)>,
     /// Tables whose flags nft printed as something that is no flag's name (nft 1.0.6 prints

@@ -197,6 +197,7 @@ impl Reader {
                 return Err(format!("a chain without family, table or name: {c}"));
             };
             if self.skips(&family, &table) {
+                self.forged(&family, &table, &name);
                 return Ok(());
             }
             let base = match (text(c, "type"), text(c, "hook")) {
@@ -275,6 +276,25 @@ impl Reader {
                  without -t"
             )
         })
+    }
+
+    /// A chain of a table read from a save text instead, whose name iptables-save prints as
+    /// lines of their own (a line break in it: the kernel takes any name): the save text's
+    /// rules of that table are not what the table holds, so its family is not decided.
+    fn forged(&mut self, family: &str, table: &str, name: &str) {
+        let f = Family::named(family);
+        if !name.chars().any(char::is_control)
+            || self.r.hidden.iter().any(|(h, t, _)| *h == f && t == table)
+        {
+            return;
+        }
+        let shown = crate::text::flatten(&name.escape_debug().to_string(), 80, &[]);
+        let why = format!(
+            "table {family} {table} has a chain named `{shown}`, with a line break, which \
+             iptables-save prints as lines of their own (rules that are not there): what the \
+             save text says of that table is not audited; rename or remove the chain"
+        );
+        self.r.hidden.push((f, table.to_string(), why));
     }
 
     /// Whether table `family table` is left out ([`parse_beside`]).
