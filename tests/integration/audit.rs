@@ -160,24 +160,10 @@ pub(crate) fn live_site_nftables() -> String {
     ])
 }
 
-/// Run `args` in the gateway's namespace with `input` on its standard input; its standard
-/// output (it must succeed).
-fn in_gw(lab: &Lab, args: &[&str], input: &str) -> String {
-    let mut cmd = lab.exec(&lab.gw);
-    cmd.args(args);
-    let out = crate::util::output_with_input(cmd, input);
-    assert!(
-        out.status.success(),
-        "{args:?}: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8(out.stdout).unwrap()
-}
-
 /// Load `script` into the gateway's namespace (after clearing it), apply `then` (nft
 /// commands that make a mutant), and dump the result as JSON.
 fn load_and_dump(lab: &Lab, script: &str, then: &[String]) -> String {
-    let run = |args: &[&str], input: Option<&str>| in_gw(lab, args, input.unwrap_or(""));
+    let run = |args: &[&str], input: Option<&str>| lab.feed(&lab.gw, args, input.unwrap_or(""));
     run(&["nft", "flush", "ruleset"], None);
     run(&["nft", "-f", "-"], Some(script));
     for cmd in then {
@@ -777,7 +763,7 @@ add snmp 198.18.0.2
 /// Load an iptables ruleset (ipsets, IPv4 and IPv6 files, in iptables-restore form) into the
 /// gateway's namespace after clearing it, run `then`, and dump it as the tools save it.
 fn ipt_load_and_dump(lab: &Lab, files: &[String; 3], then: &[&str]) -> [String; 3] {
-    let sh = |script: &str, input: &str| in_gw(lab, &["sh", "-c", script], input);
+    let sh = |script: &str, input: &str| lab.feed(&lab.gw, &["sh", "-c", script], input);
     sh(
         "iptables -F; iptables -X; ip6tables -F; ip6tables -X; nft flush ruleset; ipset destroy 2>/dev/null; true",
         "",

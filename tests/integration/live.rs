@@ -319,8 +319,8 @@ impl Lab {
         String::from_utf8(out.stdout).unwrap()
     }
 
-    /// `args` run in `ns` with `input` on standard input; it must succeed.
-    pub(crate) fn feed(&self, ns: &str, args: &[&str], input: &str) {
+    /// `args` run in `ns` with `input` on standard input: what it printed (it must succeed).
+    pub(crate) fn feed(&self, ns: &str, args: &[&str], input: &str) -> String {
         let mut c = self.exec(ns);
         c.args(args);
         let out = crate::util::output_with_input(c, input);
@@ -329,6 +329,7 @@ impl Lab {
             "{args:?}: {}",
             String::from_utf8_lossy(&out.stderr)
         );
+        String::from_utf8(out.stdout).unwrap()
     }
 
     /// Start listeners in `ns`; they stop when the returned child is dropped.
