@@ -43,6 +43,16 @@ fn first_unreadable(json: &str) -> Result<Option<String>, serde_json::Error> {
     Ok(found)
 }
 
+/// Whether nft reads `w` back as one word where it prints a name unquoted (its scanner's
+/// identifiers: a letter or `_`, then letters, digits, `_`, `-`, `.` and `/`).
+pub(super) fn word(w: &str) -> bool {
+    w.chars()
+        .next()
+        .is_some_and(|c| c.is_ascii_alphabetic() || c == '_')
+        && w.chars()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | '-' | '.' | '/'))
+}
+
 /// One JSON value, walked: `key` is its key, `kind` the key of the object that holds it.
 struct Walk<'a> {
     key: &'a str,
@@ -53,13 +63,6 @@ impl Walk<'_> {
     /// What is wrong with a string here, if anything.
     fn judge(&self, text: &str) -> Option<String> {
         let name = matches!(self.key, "name" | "table" | "chain" | "target" | "family");
-        let word = |w: &str| {
-            w.chars()
-                .next()
-                .is_some_and(|c| c.is_ascii_alphabetic() || c == '_')
-                && w.chars()
-                    .all(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | '-' | '.' | '/'))
-        };
         let bad = if name {
             !word(text)
         } else if let Some(set) = text.strip_prefix('@') {

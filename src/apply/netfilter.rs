@@ -74,7 +74,7 @@ pub(super) fn other_backends_rules(snapshot: &Files, nftables: bool) -> Option<S
     } else {
         blocks(file(snapshot, LISTING))
             .iter()
-            .any(|b| b.family == "inet" && b.name == "fwgen")
+            .any(Block::is_fwgen)
             .then(|| {
                 "warning: fwgen's nftables table (an earlier apply -b nftables) is live beside \
                  iptables' rules and filters too: to switch backends, remove it (nft delete \
@@ -155,6 +155,14 @@ pub(super) struct Block {
     pub(super) family: String,
     pub(super) name: String,
     pub(super) text: String,
+}
+
+impl Block {
+    /// Whether this is fwgen's own table, `inet fwgen`, the only one an nftables apply
+    /// loads.
+    fn is_fwgen(&self) -> bool {
+        self.family == "inet" && self.name == "fwgen"
+    }
 }
 
 /// The tables of an `nft list ruleset` listing, in its order. A table starts at a line
@@ -434,17 +442,18 @@ pub(super) fn fwgen_sets(ipsets: &str) -> String {
 /// one since). Re-created, fwgen's table comes last in the listing; where the snapshot had
 /// tables after it, the first script also re-creates those, in the snapshot's order, so the
 /// listing is byte-equal to it again: only where nothing but fwgen's table changed since, and
-/// each of those tables has a plain name (nft then loads them as listed, or the script fails).
+/// each of those tables' family and name is one word to nft ([`super::loadable::word`], as
+/// the snapshot's check requires of every name; nft then loads them as listed, or the script
+/// fails).
 pub(super) fn rollback_scripts(snapshot: &Files, now: &str) -> Vec<String> {
     let was = blocks(file(snapshot, LISTING));
-    let fwgen = |b: &&Block| b.family == "inet" && b.name == "fwgen";
     let own = was
         .iter()
-        .find(fwgen)
+        .find(|b| b.is_fwgen())
         .map(|b| b.text.as_str())
         .unwrap_or_default();
     let alone = format!("table inet fwgen\ndelete table inet fwgen\n{own}");
-    let Some(at) = was.iter().position(|b| fwgen(&b)) else {
+    let Some(at) = was.iter().position(Block::is_fwgen) else {
         return vec![alone];
     };
     let after = was.get(at + 1..).unwrap_or_default();
@@ -452,21 +461,11 @@ pub(super) fn rollback_scripts(snapshot: &Files, now: &str) -> Vec<String> {
     let counted = |b: &Block| without_counters(&b.text);
     let unchanged = was
         .iter()
-        .filter(|b| !fwgen(b))
+        .filter(|b| !b.is_fwgen())
         .map(counted)
-        .eq(now.iter().filter(|b| !fwgen(b)).map(counted));
-    let plain = |n: &str| {
-        !n.is_empty()
-            && n.bytes()
-                .all(|c| c.is_ascii_alphanumeric() || matches!(c, b'_' | b'-' | b'.'))
-    };
-    let families = ["ip", "ip6", "inet", "arp", "bridge", "netdev"];
-    if after.is_empty()
-        || !unchanged
-        || !after
-            .iter()
-            .all(|b| plain(&b.name) && families.contains(&b.family.as_str()))
-    {
+        .eq(now.iter().filter(|b| !b.is_fwgen()).map(counted));
+    let words = |b: &Block| super::loadable::word(&b.family) && super::loadable::word(&b.name);
+    if after.is_empty() || !unchanged || !after.iter().all(words) {
         return vec![alone];
     }
     let mut ordered = "table inet fwgen\ndelete table inet fwgen\n".to_string();
@@ -485,13 +484,12 @@ pub(super) fn rollback_scripts(snapshot: &Files, now: &str) -> Vec<String> {
 /// loading it puts it. Only fwgen's table is the model's: the model loads iptables-nft's
 /// tables with iptables-restore, which makes base chains iptables-nft had not made yet.
 pub(super) fn after_apply(before: &str, modelled: &str) -> String {
-    let fwgen = |b: &Block| b.family == "inet" && b.name == "fwgen";
     let mut out: String = blocks(before)
         .into_iter()
-        .filter(|b| !fwgen(b))
+        .filter(|b| !b.is_fwgen())
         .map(|b| b.text)
         .collect();
-    if let Some(b) = blocks(modelled).into_iter().find(fwgen) {
+    if let Some(b) = blocks(modelled).into_iter().find(Block::is_fwgen) {
         out.push_str(&b.text);
     }
     without_counters(&out)
@@ -505,14 +503,13 @@ pub(super) fn others_changed(before: &str, now: &str) -> Option<String> {
         blocks(&without_counters(before)),
         blocks(&without_counters(now)),
     );
-    let fwgen = |b: &&Block| b.family == "inet" && b.name == "fwgen";
-    if before.iter().find(fwgen) != now.iter().find(fwgen) {
+    if before.iter().find(|b| b.is_fwgen()) != now.iter().find(|b| b.is_fwgen()) {
         return None;
     }
     let mut changed: Vec<String> = before
         .iter()
-        .filter(|b| !fwgen(b) && !now.contains(b))
-        .chain(now.iter().filter(|b| !fwgen(b) && !before.contains(b)))
+        .filter(|b| !b.is_fwgen() && !now.contains(b))
+        .chain(now.iter().filter(|b| !b.is_fwgen() && !before.contains(b)))
         .map(|b| format!("{} {}", b.family, b.name))
         .collect();
     changed.sort();
