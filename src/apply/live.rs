@@ -99,6 +99,15 @@ pub(super) fn write_all<'a>(
     Ok(())
 }
 
+/// `files` written into the scratch directory `dir`, and `script` with each `{name}` of
+/// them replaced by its path there, quoted for `sh`.
+fn written(script: &str, files: &Files, dir: &Path) -> Result<String, ApplyError> {
+    write_all(dir, files.iter().map(|(n, t)| (n.clone(), t)))?;
+    Ok(files.iter().fold(script.to_string(), |s, (name, _)| {
+        s.replace(&format!("{{{name}}}"), &netfilter::quoted(&dir.join(name)))
+    }))
+}
+
 /// Whether `program` is installed: an executable file of that name on `PATH`.
 pub(super) fn installed(program: &str) -> bool {
     use std::os::unix::fs::PermissionsExt;
@@ -230,15 +239,12 @@ impl Backend {
                 run("nft", &["-c", "-f", "-"], Some(file(new, "ruleset.nft")))?;
             }
             Backend::Iptables => {
-                write_all(dir, new.iter().map(|(n, t)| (format!("check-{n}"), t)))?;
-                let at = |n: &str| dir.join(n).display().to_string();
-                let script = format!(
-                    "set -e; ipset restore -file '{}'; iptables-restore --test '{}'; \
-                     ip6tables-restore --test '{}'",
-                    at("check-ipsets"),
-                    at("check-rules.v4"),
-                    at("check-rules.v6")
-                );
+                let script = written(
+                    "set -e; ipset restore -file {ipsets}; iptables-restore --test {rules.v4}; \
+                     ip6tables-restore --test {rules.v6}",
+                    new,
+                    dir,
+                )?;
                 run("unshare", &["--net", "sh", "-c", &script], None)?;
             }
             Backend::Firewalld(config) => super::firewalld::check(config, new, dir)?,
@@ -362,12 +368,7 @@ impl Backend {
             ),
         };
         let before = netfilter::load_script(snapshot, dir)?;
-        write_all(dir, new.iter().map(|(n, t)| (n.clone(), t)))?;
-        let mut load_new = load_new.to_string();
-        for (name, _) in new {
-            let quoted = netfilter::quoted(&dir.join(name));
-            load_new = load_new.replace(&format!("{{{name}}}"), &quoted);
-        }
+        let load_new = written(load_new, new, dir)?;
         let sep = "\u{1e}fwgen\u{1e}";
         let dumps = netfilter::dumps(snapshot);
         let script = format!(
