@@ -217,6 +217,21 @@ impl Backend {
         })
     }
 
+    /// What a rollback says of the listing `now` against the snapshot's `was`: byte-equal,
+    /// else (nftables, whose rollback puts back fwgen's table alone) which other tables
+    /// changed since the snapshot, else a warning.
+    pub(crate) fn restored(&self, was: &str, now: &str) -> String {
+        let others = match self {
+            Backend::Nftables => netfilter::others_changed(was, now),
+            Backend::Iptables | Backend::Firewalld(_) => None,
+        };
+        match others {
+            _ if now == was => "the live ruleset is byte-equal to the snapshot".into(),
+            Some(said) => said,
+            None => "warning: the live ruleset differs from the snapshot after restoring it".into(),
+        }
+    }
+
     /// The same listing of a snapshot.
     pub(crate) fn listing_of(&self, snapshot: &Files) -> String {
         match self {

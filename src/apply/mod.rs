@@ -484,14 +484,7 @@ fn restore(dir: &Dir, st: &mut State, why: &str) -> Result<String, ApplyError> {
     st.status = Status::RolledBack;
     st.note = Some(why.to_string());
     dir.save(st)?;
-    let others = (st.backend == Backend::Nftables)
-        .then(|| netfilter::others_changed(&was, &now))
-        .flatten();
-    Ok(match others {
-        _ if now == was => "the live ruleset is byte-equal to the snapshot".into(),
-        Some(said) => said,
-        None => "warning: the live ruleset differs from the snapshot after restoring it".into(),
-    })
+    Ok(st.backend.restored(&was, &now))
 }
 
 /// `--confirm`: keep what was applied.
