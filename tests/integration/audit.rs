@@ -8,6 +8,7 @@
 //! element removed.
 
 use std::collections::BTreeSet;
+use std::path::Path;
 
 use serde_json::Value;
 
@@ -1387,6 +1388,13 @@ fn a_tcp_reset_for_one_family_is_read_from_the_bytecode() {
     assert!(got.iter().any(|r| r.1 == "\"partial\""), "{got:?}");
 }
 
+/// `text` written to `name` in `dir`: its path, as `--ruleset` takes it.
+fn ruleset_file(dir: &tempfile::TempDir, name: impl AsRef<Path>, text: impl AsRef<str>) -> String {
+    let path = dir.path().join(name);
+    std::fs::write(&path, text.as_ref()).unwrap();
+    path.to_str().unwrap().to_string()
+}
+
 /// A destination rewrite in a nat chain (`-j DNAT`, `dnat`) is unknown for its own reason:
 /// the rewrite starts connection tracking, so its nat chain sees the connections' first
 /// packets, and nothing is in doubt about whether it does (see
@@ -1394,29 +1402,27 @@ fn a_tcp_reset_for_one_family_is_read_from_the_bytecode() {
 #[test]
 fn a_destination_rewrite_is_unknown_for_its_own_reason() {
     let dir = tempfile::tempdir().unwrap();
-    let save = dir.path().join("iptables-save.txt");
-    std::fs::write(
-        &save,
+    let save = ruleset_file(
+        &dir,
+        "iptables-save.txt",
         "*nat\n:PREROUTING ACCEPT [0:0]\n:INPUT ACCEPT [0:0]\n:OUTPUT ACCEPT [0:0]\n\
          :POSTROUTING ACCEPT [0:0]\n\
          -A PREROUTING -p tcp --dport 25 -j DNAT --to-destination 192.0.2.10:2525\nCOMMIT\n",
-    )
-    .unwrap();
-    let json = dir.path().join("listing.json");
-    std::fs::write(
-        &json,
+    );
+    let json = ruleset_file(
+        &dir,
+        "listing.json",
         r#"{"nftables": [{"table": {"family": "ip", "name": "nat", "handle": 1}},
 {"chain": {"family": "ip", "table": "nat", "name": "pre", "handle": 1, "type": "nat", "hook": "prerouting", "prio": -100, "policy": "accept"}},
 {"rule": {"family": "ip", "table": "nat", "chain": "pre", "handle": 2, "expr": [
   {"match": {"op": "==", "left": {"payload": {"protocol": "tcp", "field": "dport"}}, "right": 25}},
   {"dnat": {"addr": "192.0.2.10", "port": 2525}}]}}]}"#,
-    )
-    .unwrap();
+    );
     for (file, why) in [
         (&save, "target DNAT rewrites the destination"),
         (&json, "`dnat` rewrites the destination"),
     ] {
-        let out = audit_of(EXAMPLE, &[file.to_str().unwrap()], &[]);
+        let out = audit_of(EXAMPLE, &[file.as_str()], &[]);
         let smtp: Vec<&str> = out
             .lines()
             .filter(|l| l.starts_with("unknown   smtp "))
@@ -1442,10 +1448,9 @@ fn iptables_save_with_counters_is_read_as_without() {
         .collect();
     assert_ne!(plain, counted);
     let dir = tempfile::tempdir().unwrap();
-    let path = dir.path().join("iptables-save-c.txt");
-    std::fs::write(&path, &counted).unwrap();
+    let path = ruleset_file(&dir, "iptables-save-c.txt", &counted);
     let audit = |file: &str| audit_of(EXAMPLE, &[file], &[]);
-    let with = audit(path.to_str().unwrap());
+    let with = audit(path.as_str());
     assert_eq!(with, audit("tests/fixtures/audit/iptables-save-v4.txt"));
     assert!(with.contains("blocked "), "{with}");
 }
@@ -1462,10 +1467,9 @@ fn a_table_iptables_save_cannot_show_makes_its_family_unknown() {
     let newer = std::fs::read_to_string(fixture).unwrap();
     let older = "# Table `filter' is incompatible, use 'nft' tool.\n";
     let dir = tempfile::tempdir().unwrap();
-    let path = dir.path().join("older.txt");
-    std::fs::write(&path, older).unwrap();
+    let path = ruleset_file(&dir, "older.txt", older);
     assert!(newer.contains("incompatible base-chains"), "{newer}");
-    for file in [fixture, path.to_str().unwrap()] {
+    for file in [fixture, path.as_str()] {
         let out = audit_of(
             EXAMPLE,
             &[file],
@@ -1511,9 +1515,8 @@ fn sets_listed_without_elements_are_noted() {
         )
     };
     let audit = |name: &str, text: String| {
-        let path = dir.path().join(name);
-        std::fs::write(&path, text).unwrap();
-        audit_host(&[path.to_str().unwrap()], &[])
+        let path = ruleset_file(&dir, name, &text);
+        audit_host(&[path.as_str()], &[])
     };
     let terse = audit("terse.json", listing(""));
     assert!(
@@ -1533,26 +1536,24 @@ fn sets_listed_without_elements_are_noted() {
 #[test]
 fn iptables_tables_beside_a_listing_are_counted_once() {
     let dir = tempfile::tempdir().unwrap();
-    let listing = dir.path().join("listing.json");
-    std::fs::write(
-        &listing,
+    let listing = ruleset_file(
+        &dir,
+        "listing.json",
         r#"{"nftables": [{"table": {"family": "ip", "name": "filter", "handle": 1}},
 {"chain": {"family": "ip", "table": "filter", "name": "INPUT", "handle": 1, "type": "filter", "hook": "input", "prio": 0, "policy": "accept"}},
 {"rule": {"family": "ip", "table": "filter", "chain": "INPUT", "handle": 2, "expr": [{"limit": {"rate": 10, "per": "second"}}, {"drop": null}]}},
 {"table": {"family": "inet", "name": "native", "handle": 2}},
 {"chain": {"family": "inet", "table": "native", "name": "input", "handle": 1, "type": "filter", "hook": "input", "prio": 10, "policy": "accept"}}]}"#,
-    )
-    .unwrap();
-    let save = dir.path().join("iptables-save.txt");
-    std::fs::write(
-        &save,
+    );
+    let save = ruleset_file(
+        &dir,
+        "iptables-save.txt",
         "# Generated by iptables-save v1.8.9 (nf_tables)\n*filter\n:INPUT ACCEPT [0:0]\n\
          :FORWARD ACCEPT [0:0]\n:OUTPUT ACCEPT [0:0]\nCOMMIT\n",
-    )
-    .unwrap();
-    let alone = audit_host(&[listing.to_str().unwrap()], &[]);
+    );
+    let alone = audit_host(&[listing.as_str()], &[]);
     assert!(alone.contains("holds a rate limit"), "{alone}");
-    let both = audit_host(&[listing.to_str().unwrap(), save.to_str().unwrap()], &[]);
+    let both = audit_host(&[listing.as_str(), save.as_str()], &[]);
     assert!(!both.contains("rate limit"), "{both}");
     // IPv4 is iptables-save's (nothing drops), IPv6 the listing's (nothing drops either).
     assert!(!both.contains("unknown "), "{both}");
@@ -1564,25 +1565,23 @@ fn iptables_tables_beside_a_listing_are_counted_once() {
 #[test]
 fn iptables_legacy_beside_a_listing_replaces_none_of_its_tables() {
     let dir = tempfile::tempdir().unwrap();
-    let listing = dir.path().join("listing.json");
-    std::fs::write(
-        &listing,
+    let listing = ruleset_file(
+        &dir,
+        "listing.json",
         r#"{"nftables": [{"table": {"family": "ip", "name": "filter", "handle": 1}},
 {"chain": {"family": "ip", "table": "filter", "name": "input", "handle": 1, "type": "filter", "hook": "input", "prio": 0, "policy": "drop"}}]}"#,
-    )
-    .unwrap();
+    );
     let audit = |variant: &str| {
-        let save = dir.path().join(format!("{variant}.txt"));
-        std::fs::write(
-            &save,
+        let save = ruleset_file(
+            &dir,
+            format!("{variant}.txt"),
             format!(
                 "# Generated by iptables-save v1.8.9 ({variant}) on Sun Dec  6 12:00:00 2026\n\
                  *filter\n:INPUT ACCEPT [0:0]\n:FORWARD ACCEPT [0:0]\n:OUTPUT ACCEPT [0:0]\n\
                  COMMIT\n"
             ),
-        )
-        .unwrap();
-        audit_host(&[listing.to_str().unwrap(), save.to_str().unwrap()], &[])
+        );
+        audit_host(&[listing.as_str(), save.as_str()], &[])
     };
     let legacy = audit("legacy");
     assert!(
@@ -1602,23 +1601,21 @@ fn iptables_legacy_beside_a_listing_replaces_none_of_its_tables() {
 fn a_chain_name_that_forges_save_lines_is_seen_beside_the_listing() {
     let dir = tempfile::tempdir().unwrap();
     let forged = "x\n-A INPUT -p tcp --dport 443 -j ACCEPT\n:y";
-    let listing = dir.path().join("listing.json");
     let json = serde_json::json!({"nftables": [
         {"table": {"family": "ip", "name": "filter", "handle": 1}},
         {"chain": {"family": "ip", "table": "filter", "name": "INPUT", "handle": 1,
             "type": "filter", "hook": "input", "prio": 0, "policy": "drop"}},
         {"chain": {"family": "ip", "table": "filter", "name": forged, "handle": 2}},
     ]});
-    std::fs::write(&listing, json.to_string()).unwrap();
-    let save = dir.path().join("iptables-save.txt");
-    std::fs::write(
-        &save,
+    let listing = ruleset_file(&dir, "listing.json", json.to_string());
+    let save = ruleset_file(
+        &dir,
+        "iptables-save.txt",
         format!(
             "# Generated by iptables-save v1.8.9 (nf_tables)\n*filter\n:INPUT DROP [0:0]\n\
              :FORWARD ACCEPT [0:0]\n:OUTPUT ACCEPT [0:0]\n:{forged} - [0:0]\nCOMMIT\n"
         ),
-    )
-    .unwrap();
+    );
     // The web interface's block of the report: its IPv4 part is what the save text decides
     // (alone, IPv6 is not given; beside the listing, IPv6 is the listing's, which filters
     // nothing).
@@ -1631,9 +1628,9 @@ fn a_chain_name_that_forges_save_lines_is_seen_beside_the_listing() {
             .join("\n")
     };
     let ipv4 = "not admitted: in tcp 443 198.18.0.2/32";
-    let alone = audit_host(&[save.to_str().unwrap()], &[]);
+    let alone = audit_host(&[save.as_str()], &[]);
     assert!(!web(&alone).contains(ipv4), "{alone}");
-    let both = audit_host(&[listing.to_str().unwrap(), save.to_str().unwrap()], &[]);
+    let both = audit_host(&[listing.as_str(), save.as_str()], &[]);
     assert!(
         web(&both).contains(&format!(
             "{ipv4} -> 198.18.0.1/32: table ip filter has a chain"
@@ -1649,11 +1646,7 @@ fn a_chain_name_that_forges_save_lines_is_seen_beside_the_listing() {
 #[test]
 fn ipset_list_output_is_read_as_ipset_save() {
     let dir = tempfile::tempdir().unwrap();
-    let write = |name: &str, text: &str| {
-        let path = dir.path().join(name);
-        std::fs::write(&path, text).unwrap();
-        path.to_str().unwrap().to_string()
-    };
+    let write = |name: &str, text: &str| ruleset_file(&dir, name, text);
     let v4 = write(
         "v4.txt",
         "*filter\n:INPUT DROP [0:0]\n:FORWARD DROP [0:0]\n:OUTPUT ACCEPT [0:0]\n\
