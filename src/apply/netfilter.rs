@@ -47,9 +47,10 @@ pub(super) fn snapshot(nftables: bool) -> Result<Files, ApplyError> {
     let saves_hold_tables = [V4, V6]
         .iter()
         .any(|n| !tables_of(file(&files, n)).is_empty());
+    let made = iptables_made(&files);
     let native = blocks(file(&files, LISTING))
-        .iter()
-        .any(|b| !iptables_made(&files).contains(&(b.family.clone(), b.name.clone())));
+        .into_iter()
+        .any(|b| !made.contains(&(b.family, b.name)));
     if nftables && !saves_hold_tables {
         files.retain(|f| f.0 == LISTING);
     }
