@@ -90,6 +90,9 @@ def wall(cmd, cwd, runs):
     """Median wall seconds of at least `runs` runs (hyperfine's default: as many as fit in 3
     s), by hyperfine (no shell, output removed before each run), or the same way from Python
     without it."""
+    # What earlier steps left unwritten (the build, the workload's files) is written first:
+    # it would otherwise be written during, and weigh on, whichever runs come first.
+    os.sync()
     if not shutil.which("hyperfine"):
         return spawned(cmd, cwd, runs)
     export = os.path.join(cwd, "hyperfine.json")

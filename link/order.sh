@@ -83,6 +83,9 @@ commands=(
   "validate"
   "diff --product email-gateway --from 4.9 --to 5.3"
 )
+# Written out first, so that the builds find little unwritten data and flush their files as
+# a build usually does (one syncfs, src/output/flush.rs) rather than file by file.
+sync
 : > "$work/order"
 i=0
 for c in "${commands[@]}"; do

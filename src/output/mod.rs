@@ -15,6 +15,7 @@ use similar::TextDiff;
 
 use crate::text::written_by_fwgen;
 
+mod flush;
 mod links;
 mod unfinished;
 
@@ -519,24 +520,13 @@ impl Drop for Staged {
     }
 }
 
-/// Flush every staged file's data to disk (in parallel: the journal can commit them together),
-/// then rename each over its destination. After a crash a file is the old one or the new one,
-/// never empty or torn (the directories are not flushed: a rename may be undone by a crash,
-/// which leaves the old file).
+/// Flush every staged file's data to disk ([`flush`]), then rename each over its destination.
+/// After a crash a file is the old one or the new one, never empty or torn (the directories
+/// are not flushed: a rename may be undone by a crash, which leaves the old file).
 fn commit(staged: Vec<Staged>) -> Result<(), OutputError> {
     // An interrupted run puts nothing in place.
     unfinished::checkpoint();
-    // Parallel flushes pay off for many files; for a few, starting threads costs more.
-    for result in crate::par::map(&staged, staged.len() > 8, |s| {
-        let Some(tmp) = &s.tmp else { return Ok(()) };
-        match &s.open {
-            Some(KeptOpen(file)) => file.sync_data(),
-            None => std::fs::File::open(tmp).and_then(|f| f.sync_data()),
-        }
-        .map_err(|e| io_error(&s.path, e))
-    }) {
-        result?;
-    }
+    flush::flush(&staged)?;
     unfinished::checkpoint();
     for mut s in staged {
         let Some(tmp) = s.tmp.take() else { continue };
