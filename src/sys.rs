@@ -17,7 +17,7 @@ pub(crate) fn give_back_freed_memory() {
 /// Start writing `file`'s data to disk, without waiting: the flushes that follow (one
 /// `fdatasync` per file, which waits) then find the writes under way or done, and a build's
 /// files go to the disk together rather than one after another (small build: 3.1 to 2.5 ms,
-/// docs/src/performance.md).
+/// docs/src/performance.md). Only where files are flushed one by one (`output::flush`).
 pub(crate) fn start_writeback(file: &std::fs::File) {
     #[cfg(target_os = "linux")]
     {

@@ -22,10 +22,10 @@ const OTHERS_UNWRITTEN_KIB: u64 = 4096;
 const WHOLE: [u64; 4] = [0xEF53, 0x5846_5342, 0x9123_683E, 0x0102_1994];
 
 /// Flush every staged file that is not yet in place: each file system at once where
-/// [`OTHERS_UNWRITTEN_KIB`] allows, otherwise (or if that fails) file by file.
+/// [`by_file_system`] allows, otherwise (or if that fails) file by file.
 pub(super) fn flush(staged: &[Staged]) -> Result<(), OutputError> {
     let pending: Vec<&Staged> = staged.iter().filter(|s| s.tmp.is_some()).collect();
-    if pending.len() < 2 || !little_unwritten() {
+    if pending.len() < 2 || !by_file_system() {
         return each(&pending);
     }
     let mut groups: Vec<(Option<u64>, Vec<&Staged>)> = Vec::new();
@@ -86,12 +86,19 @@ fn whole(group: &[&Staged]) -> std::io::Result<()> {
     file.sync_data()
 }
 
-/// Whether the system holds at most [`OTHERS_UNWRITTEN_KIB`] of unwritten data.
-fn little_unwritten() -> bool {
-    std::fs::read_to_string("/proc/meminfo")
-        .ok()
-        .and_then(|text| unwritten_kib(&text))
-        .is_some_and(|kib| kib <= OTHERS_UNWRITTEN_KIB)
+/// Whether this run flushes by file system: the system held at most
+/// [`OTHERS_UNWRITTEN_KIB`] of unwritten data when first asked (before the first file is
+/// staged). Staging then leaves the files' writeback to `syncfs`, which writes them all in
+/// one batch: starting each at once, which pays off before a flush per file, cost a small
+/// build 0.1 ms more (docs/src/performance.md).
+pub(super) fn by_file_system() -> bool {
+    static LITTLE_UNWRITTEN: std::sync::OnceLock<bool> = std::sync::OnceLock::new();
+    *LITTLE_UNWRITTEN.get_or_init(|| {
+        std::fs::read_to_string("/proc/meminfo")
+            .ok()
+            .and_then(|text| unwritten_kib(&text))
+            .is_some_and(|kib| kib <= OTHERS_UNWRITTEN_KIB)
+    })
 }
 
 /// `Dirty` and `Writeback` of a /proc/meminfo text, in KiB; `None` without both.

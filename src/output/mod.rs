@@ -581,7 +581,9 @@ fn stage(path: &Path, target: &Path, contents: &[u8], mode: u32) -> Result<Stage
         })
     })?;
     file.write_all(contents).map_err(|e| err(e.to_string()))?;
-    crate::sys::start_writeback(&file);
+    if !flush::by_file_system() {
+        crate::sys::start_writeback(&file);
+    }
     file.set_permissions(std::fs::Permissions::from_mode(mode))
         .map_err(|e| err(e.to_string()))?;
     staged.open = KeptOpen::new(file);
