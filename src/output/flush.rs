@@ -30,11 +30,13 @@ pub(super) fn flush(staged: &[Staged]) -> Result<(), OutputError> {
     }
     let mut groups: Vec<(Option<u64>, Vec<&Staged>)> = Vec::new();
     for s in pending {
-        let dev = s
-            .tmp
-            .as_deref()
-            .and_then(|tmp| std::fs::symlink_metadata(tmp).ok())
-            .map(|m| m.dev());
+        // The open file's own, or (beyond those kept open) the temporary file's.
+        let dev = match (&s.open, s.tmp.as_deref()) {
+            (Some(open), _) => open.0.metadata().ok(),
+            (None, Some(tmp)) => std::fs::symlink_metadata(tmp).ok(),
+            (None, None) => None,
+        }
+        .map(|m| m.dev());
         match groups.iter_mut().find(|(d, _)| dev.is_some() && *d == dev) {
             Some((_, group)) => group.push(s),
             None => groups.push((dev, vec![s])),
@@ -94,11 +96,30 @@ fn whole(group: &[&Staged]) -> std::io::Result<()> {
 pub(super) fn by_file_system() -> bool {
     static LITTLE_UNWRITTEN: std::sync::OnceLock<bool> = std::sync::OnceLock::new();
     *LITTLE_UNWRITTEN.get_or_init(|| {
-        std::fs::read_to_string("/proc/meminfo")
-            .ok()
+        meminfo()
             .and_then(|text| unwritten_kib(&text))
             .is_some_and(|kib| kib <= OTHERS_UNWRITTEN_KIB)
     })
+}
+
+/// /proc/meminfo (about 1.5 KB), read into one buffer: the kernel writes it whole into one
+/// big enough, where `read_to_string` would first ask for its size (0) and read it in pieces
+/// of 32, 32, 64… bytes.
+fn meminfo() -> Option<String> {
+    use std::io::Read;
+    let mut file = std::fs::File::open("/proc/meminfo").ok()?;
+    let mut buf = vec![0; 16 * 1024];
+    let mut len = 0;
+    loop {
+        match file.read(buf.get_mut(len..)?) {
+            Ok(0) => break,
+            Ok(n) => len += n,
+            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
+            Err(_) => return None,
+        }
+    }
+    buf.truncate(len);
+    String::from_utf8(buf).ok()
 }
 
 /// `Dirty` and `Writeback` of a /proc/meminfo text, in KiB; `None` without both.
