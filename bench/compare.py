@@ -196,7 +196,7 @@ def main():
     print("|---|---|---|---|---|---|---|---|---|---|---|---|")
     for name, ft, fm, at, am, rules, loads, _ in rows:
         r = lambda k: "%d / %d" % rules[k]
-        print("| %s | %.3f | %.1f | %.2f | %.1f | %.0fx | %.3f | %s | %s | %s | %s | %.3f / %.3f |" % (
+        print("| %s | %.4f | %.1f | %.2f | %.1f | %.0fx | %.3f | %s | %s | %s | %s | %.3f / %.3f |" % (
             name, ft, fm / 1024, at, am / 1024, at / ft, fm / am, r("iptables"), r("nftables"), r("cisco-ios"), r("cisco-asa"), loads[0], loads[1]))
     print()
     print("Both tools wrote under %s (%s)." % (tempfile.gettempdir(), file_system(tempfile.gettempdir())))

@@ -5,16 +5,32 @@
 //! little other unwritten data, one `syncfs` writes them all, and one `fdatasync` after it
 //! empties the cache once: a small build's seven files took 0.4 ms less on this project's
 //! machine (docs/src/performance.md). `syncfs` also writes other programs' unwritten data on
-//! that file system, which is why it waits for at most [`OTHERS_UNWRITTEN_KIB`] of it.
+//! that file system, which is why it is used only while there is little of it
+//! ([`unwritten_allowed`]).
 
 use std::os::unix::fs::MetadataExt;
 
 use super::{OutputError, Staged, io_error};
 
-/// The most unwritten data (`Dirty` and `Writeback` in /proc/meminfo, every file system's)
-/// for which one `syncfs` replaces the files' own flushes: what a disk writes in a few
+/// The unwritten data (`Dirty` and `Writeback` in /proc/meminfo, every file system's) for
+/// which one `syncfs` replaces two files' own flushes: what a disk writes in a few
 /// milliseconds. Above it, or without /proc, each file is flushed on its own.
-const OTHERS_UNWRITTEN_KIB: u64 = 4096;
+const UNWRITTEN_BASE_KIB: u64 = 4 * 1024;
+
+/// What each further flush saved allows more: one flush costs about as long as writing 1 MiB,
+/// on a solid-state disk (0.1 to 1 ms against 1 to 2 ms) as on a spinning one (10 ms both).
+const UNWRITTEN_PER_FILE_KIB: u64 = 1024;
+
+/// The most unwritten data a `syncfs` may have to write besides the run's own files.
+const UNWRITTEN_MAX_KIB: u64 = 64 * 1024;
+
+/// The most unwritten data (KiB) for which `files` files are flushed by one `syncfs`.
+fn unwritten_allowed(files: usize) -> u64 {
+    let more = u64::try_from(files.saturating_sub(2)).unwrap_or(u64::MAX);
+    more.saturating_mul(UNWRITTEN_PER_FILE_KIB)
+        .saturating_add(UNWRITTEN_BASE_KIB)
+        .min(UNWRITTEN_MAX_KIB)
+}
 
 /// The file systems whose `syncfs` puts every file's data and inode on disk (or, for tmpfs,
 /// has nothing to do): ext2/3/4, XFS, btrfs, tmpfs. A network or FUSE file system may
@@ -22,10 +38,11 @@ const OTHERS_UNWRITTEN_KIB: u64 = 4096;
 const WHOLE: [u64; 4] = [0xEF53, 0x5846_5342, 0x9123_683E, 0x0102_1994];
 
 /// Flush every staged file that is not yet in place: each file system at once where
-/// [`by_file_system`] allows, otherwise (or if that fails) file by file.
+/// [`unwritten_allowed`] allows, otherwise (or if that fails) file by file.
 pub(super) fn flush(staged: &[Staged]) -> Result<(), OutputError> {
     let pending: Vec<&Staged> = staged.iter().filter(|s| s.tmp.is_some()).collect();
-    if pending.len() < 2 || !by_file_system() {
+    let little = unwritten_before().is_some_and(|kib| kib <= unwritten_allowed(pending.len()));
+    if pending.len() < 2 || !little {
         return each(&pending);
     }
     let mut groups: Vec<(Option<u64>, Vec<&Staged>)> = Vec::new();
@@ -88,18 +105,19 @@ fn whole(group: &[&Staged]) -> std::io::Result<()> {
     file.sync_data()
 }
 
-/// Whether this run flushes by file system: the system held at most
-/// [`OTHERS_UNWRITTEN_KIB`] of unwritten data when first asked (before the first file is
-/// staged). Staging then leaves the files' writeback to `syncfs`, which writes them all in
-/// one batch: starting each at once, which pays off before a flush per file, cost a small
-/// build 0.1 ms more (docs/src/performance.md).
-pub(super) fn by_file_system() -> bool {
-    static LITTLE_UNWRITTEN: std::sync::OnceLock<bool> = std::sync::OnceLock::new();
-    *LITTLE_UNWRITTEN.get_or_init(|| {
-        meminfo()
-            .and_then(|text| unwritten_kib(&text))
-            .is_some_and(|kib| kib <= OTHERS_UNWRITTEN_KIB)
-    })
+/// Whether a staged file's writeback should start at once: not where the system held so
+/// little unwritten data before the first file was staged that the files will be flushed by
+/// `syncfs`, which writes them all in one batch (starting each at once, which pays off before
+/// a flush per file, cost a small build 0.1 ms more: docs/src/performance.md).
+pub(super) fn early_writeback() -> bool {
+    unwritten_before().is_none_or(|kib| kib > unwritten_allowed(2))
+}
+
+/// The system's unwritten data in KiB, read once, before the run's first file is staged:
+/// the run's own files are not counted (they are written either way).
+fn unwritten_before() -> Option<u64> {
+    static UNWRITTEN: std::sync::OnceLock<Option<u64>> = std::sync::OnceLock::new();
+    *UNWRITTEN.get_or_init(|| meminfo().and_then(|text| unwritten_kib(&text)))
 }
 
 /// /proc/meminfo (about 1.5 KB), read into one buffer: the kernel writes it whole into one
@@ -135,7 +153,16 @@ fn unwritten_kib(meminfo: &str) -> Option<u64> {
 
 #[cfg(test)]
 mod tests {
-    use super::unwritten_kib;
+    use super::{unwritten_allowed, unwritten_kib};
+
+    #[test]
+    fn allows_more_unwritten_data_for_more_files() {
+        assert_eq!(unwritten_allowed(2), 4096);
+        assert_eq!(unwritten_allowed(7), 4096 + 5 * 1024);
+        // Capped: a build of thousands of files waits for at most 64 MiB of others' data.
+        assert_eq!(unwritten_allowed(2159), 64 * 1024);
+        assert_eq!(unwritten_allowed(usize::MAX), 64 * 1024);
+    }
 
     /// Files on two file systems (this tree's and tmpfs, where there is one), several on
     /// each: every one flushed (by its file system's `syncfs` or on its own), then renamed.

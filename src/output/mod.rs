@@ -581,7 +581,7 @@ fn stage(path: &Path, target: &Path, contents: &[u8], mode: u32) -> Result<Stage
         })
     })?;
     file.write_all(contents).map_err(|e| err(e.to_string()))?;
-    if !flush::by_file_system() {
+    if flush::early_writeback() {
         crate::sys::start_writeback(&file);
     }
     file.set_permissions(std::fs::Permissions::from_mode(mode))
