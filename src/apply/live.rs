@@ -142,11 +142,10 @@ fn set_names(text: &str) -> Vec<String> {
 /// stay as they are: one made while the apply was unconfirmed may be in use.
 fn restore_iptables(snapshot: &Files) -> Result<(), ApplyError> {
     let replaced = netfilter::replaced(snapshot);
-    let fwgen_sets = netfilter::fwgen_sets;
     run(
         "ipset",
         &["restore", "-exist"],
-        Some(&fwgen_sets(file(snapshot, IPSETS))),
+        Some(&netfilter::fwgen_sets(file(snapshot, IPSETS))),
     )?;
     for (save, restore, family, was) in [
         ("iptables-save", "iptables-restore", "ip", V4),
@@ -171,8 +170,8 @@ fn restore_iptables(snapshot: &Files) -> Result<(), ApplyError> {
             }
         }
     }
-    let was = set_names(&fwgen_sets(file(snapshot, IPSETS)));
-    for now in set_names(&fwgen_sets(&run("ipset", &["save"], None)?)) {
+    let was = set_names(&netfilter::fwgen_sets(file(snapshot, IPSETS)));
+    for now in set_names(&netfilter::fwgen_sets(&run("ipset", &["save"], None)?)) {
         if !was.contains(&now) {
             run("ipset", &["destroy", &now], None)?;
         }
@@ -301,14 +300,15 @@ impl Backend {
         match self {
             Backend::Nftables => {
                 let now = run("nft", &["list", "ruleset"], None)?;
-                let mut scripts = netfilter::rollback_scripts(snapshot, &now).into_iter();
-                let mut tried = scripts.next().map(|s| run("nft", &["-f", "-"], Some(&s)));
-                for s in scripts {
-                    if matches!(tried, Some(Err(_))) {
-                        tried = Some(run("nft", &["-f", "-"], Some(&s)));
+                // Each in turn until one loads; the last one's error otherwise.
+                let mut tried = Ok(String::new());
+                for script in netfilter::rollback_scripts(snapshot, &now) {
+                    tried = run("nft", &["-f", "-"], Some(&script));
+                    if tried.is_ok() {
+                        break;
                     }
                 }
-                tried.unwrap_or(Ok(String::new()))?;
+                tried?;
             }
             Backend::Iptables => restore_iptables(snapshot)?,
             Backend::Firewalld(config) => {

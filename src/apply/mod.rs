@@ -229,6 +229,18 @@ fn proven(a: &audit::Audit) -> bool {
     a.failures() == 0 && a.over_broad.is_empty()
 }
 
+/// The audit of what is live now, read from every view the snapshot `before` took.
+fn live_audit(req: &Request, before: &Files) -> Result<audit::Audit, ApplyError> {
+    let live = req.backend.dump(before)?;
+    let fw = audit::read(&live, &req.rules.gateway, &req.interfaces)?.0;
+    Ok(audit::audit(
+        req.rules,
+        Placement::Host,
+        &fw,
+        &req.interfaces,
+    ))
+}
+
 /// Apply `req` (or, with `dry_run`, say what it would change).
 pub(crate) fn apply(dir: &Path, req: &Request) -> Result<Outcome, ApplyError> {
     let held = if req.dry_run {
@@ -305,9 +317,7 @@ pub(crate) fn apply(dir: &Path, req: &Request) -> Result<Outcome, ApplyError> {
 /// An apply whose ruleset is live already (a timer's run, a second run): nothing is loaded,
 /// no guard started, the state left as it was; what is live is audited, as after a load.
 fn unchanged(req: &Request, before: &Files, mut notes: Vec<String>) -> Result<Outcome, ApplyError> {
-    let live = req.backend.dump(before)?;
-    let fw = audit::read(&live, &req.rules.gateway, &req.interfaces)?.0;
-    let a = audit::audit(req.rules, Placement::Host, &fw, &req.interfaces);
+    let a = live_audit(req, before)?;
     let failed = !proven(&a);
     notes.push(format!(
         "fwgen apply: no change: the live {} ruleset is already this one, nothing was loaded; \
@@ -396,9 +406,7 @@ fn go_live(
             restored,
         });
     }
-    let live = req.backend.dump(before)?;
-    let fw = audit::read(&live, &req.rules.gateway, &req.interfaces)?.0;
-    let a = audit::audit(req.rules, Placement::Host, &fw, &req.interfaces);
+    let a = live_audit(req, before)?;
     if !proven(&a) {
         let restored = restore(dir, &mut st, "the live audit failed")?;
         notes.push(format!(
