@@ -82,6 +82,13 @@ fn flatten_chars(text: &str, max_bytes: usize, drop: &[char]) -> String {
     out.trim_end().to_string()
 }
 
+/// A name from a live system shown in a message as it is: line breaks, quotes and other
+/// control characters as Rust escapes them (`\n`, `\"`), on one line of at most `max_bytes`
+/// bytes.
+pub fn escaped(text: &str, max_bytes: usize) -> String {
+    flatten(&text.escape_debug().to_string(), max_bytes, &[])
+}
+
 /// Characters that change how text reads without showing themselves: bidirectional
 /// overrides and isolates (which can make a comment read differently from what it is, as in
 /// "Trojan Source"), zero-width spaces and joiners, and the byte-order mark.

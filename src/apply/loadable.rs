@@ -71,10 +71,12 @@ impl Walk<'_> {
             text.chars()
                 .any(|c| c == '"' || c == '\\' || c.is_control())
         };
-        let shown = crate::text::flatten(&text.escape_debug().to_string(), 120, &[]);
-        bad.then(|| match self.key {
-            "name" => format!("a {} named `{shown}`", self.kind),
-            key => format!("a {} whose {key} is `{shown}`", self.kind),
+        bad.then(|| {
+            let shown = crate::text::escaped(text, 120);
+            match self.key {
+                "name" => format!("a {} named `{shown}`", self.kind),
+                key => format!("a {} whose {key} is `{shown}`", self.kind),
+            }
         })
     }
 }

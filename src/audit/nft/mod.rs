@@ -288,7 +288,7 @@ impl Reader {
         {
             return;
         }
-        let shown = crate::text::flatten(&name.escape_debug().to_string(), 80, &[]);
+        let shown = crate::text::escaped(name, 80);
         let why = format!(
             "table {family} {table} has a chain named `{shown}`, with a line break, which \
              iptables-save prints as lines of their own (rules that are not there): what the \
