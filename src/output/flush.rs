@@ -47,13 +47,7 @@ pub(super) fn flush(staged: &[Staged]) -> Result<(), OutputError> {
     }
     let mut groups: Vec<(Option<u64>, Vec<&Staged>)> = Vec::new();
     for s in pending {
-        // The open file's own, or (beyond those kept open) the temporary file's.
-        let dev = match (&s.open, s.tmp.as_deref()) {
-            (Some(open), _) => open.0.metadata().ok(),
-            (None, Some(tmp)) => std::fs::symlink_metadata(tmp).ok(),
-            (None, None) => None,
-        }
-        .map(|m| m.dev());
+        let dev = with_file(s, std::fs::File::metadata).ok().map(|m| m.dev());
         match groups.iter_mut().find(|(d, _)| dev.is_some() && *d == dev) {
             Some((_, group)) => group.push(s),
             None => groups.push((dev, vec![s])),
@@ -70,12 +64,7 @@ pub(super) fn flush(staged: &[Staged]) -> Result<(), OutputError> {
 /// One file after another, on several threads for many files (a flush mostly waits).
 fn each(staged: &[&Staged]) -> Result<(), OutputError> {
     for result in crate::par::map(staged, staged.len() > 8, |s| {
-        let Some(tmp) = &s.tmp else { return Ok(()) };
-        match &s.open {
-            Some(open) => open.0.sync_data(),
-            None => std::fs::File::open(tmp).and_then(|f| f.sync_data()),
-        }
-        .map_err(|e| io_error(&s.path, e))
+        with_file(s, std::fs::File::sync_data).map_err(|e| io_error(&s.path, e))
     }) {
         result?;
     }
@@ -88,21 +77,29 @@ fn each(staged: &[&Staged]) -> Result<(), OutputError> {
 /// An error here (another program's failed write counts too) leaves each file to its own
 /// flush, which names the file that failed, if any.
 fn whole(group: &[&Staged]) -> std::io::Result<()> {
-    let opened;
-    let file = match group.iter().find_map(|s| s.open.as_ref()) {
-        Some(open) => &open.0,
-        None => {
-            let tmp = group.first().and_then(|s| s.tmp.as_deref());
-            opened = std::fs::File::open(tmp.ok_or(std::io::ErrorKind::NotFound)?)?;
-            &opened
+    let one = group.iter().find(|s| s.open.is_some()).or(group.first());
+    let one = one.ok_or(std::io::ErrorKind::NotFound)?;
+    with_file(one, |file| {
+        let kind = u64::try_from(rustix::fs::fstatfs(file)?.f_type).unwrap_or(0);
+        if !WHOLE.contains(&kind) {
+            return Err(std::io::ErrorKind::Unsupported.into());
         }
-    };
-    let kind = u64::try_from(rustix::fs::fstatfs(file)?.f_type).unwrap_or(0);
-    if !WHOLE.contains(&kind) {
-        return Err(std::io::ErrorKind::Unsupported.into());
+        rustix::fs::syncfs(file)?;
+        file.sync_data()
+    })
+}
+
+/// `f` of a staged file not yet in place: the file kept open, or (beyond those kept open)
+/// opened again by its temporary name.
+fn with_file<R>(
+    s: &Staged,
+    f: impl FnOnce(&std::fs::File) -> std::io::Result<R>,
+) -> std::io::Result<R> {
+    match (&s.open, s.tmp.as_deref()) {
+        (Some(open), _) => f(&open.0),
+        (None, Some(tmp)) => f(&std::fs::File::open(tmp)?),
+        (None, None) => Err(std::io::ErrorKind::NotFound.into()),
     }
-    rustix::fs::syncfs(file)?;
-    file.sync_data()
 }
 
 /// Whether a staged file's writeback should start at once: not where the system held so
