@@ -6,7 +6,8 @@ use std::path::Path;
 use std::process::{Command, Stdio};
 
 use super::ApplyError;
-use super::netfilter::{self, IPSETS, LISTING, NFT_DUMPS, V4, V6, tables_of};
+use super::netfilter::{self, IPSETS, LISTING, NFT_DUMPS, V4, V6};
+use crate::audit::iptables::tables_of;
 
 /// The firewalls `apply` loads into.
 #[derive(Clone, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]

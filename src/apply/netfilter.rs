@@ -9,6 +9,7 @@ use std::path::Path;
 
 use super::ApplyError;
 use super::live::{Files, file, installed, run, write_all};
+use crate::audit::iptables::tables_of;
 
 /// A snapshot's files: nftables' listing (`nft list ruleset`), the saves, ipset's sets.
 pub(super) const LISTING: &str = "ruleset.nft";
@@ -350,14 +351,6 @@ fn restore_tool(family: &str) -> (&'static str, &'static str) {
     } else {
         ("iptables-restore", V4)
     }
-}
-
-/// The tables of a save text, in its order.
-pub(super) fn tables_of(save: &str) -> Vec<String> {
-    save.lines()
-        .filter_map(|l| l.strip_prefix('*'))
-        .map(String::from)
-        .collect()
 }
 
 /// The chains of another tool that iptables' new files would remove: iptables-restore

@@ -146,9 +146,16 @@ pub(crate) fn in_listing(text: &str) -> Vec<String> {
         return Vec::new();
     }
     let hidden = hidden(text);
+    tables_of(text)
+        .into_iter()
+        .filter(|t| !hidden.contains(t))
+        .collect()
+}
+
+/// The tables of a save text (its `*table` lines), in its order.
+pub(crate) fn tables_of(text: &str) -> Vec<String> {
     text.lines()
         .filter_map(|l| l.strip_prefix('*'))
-        .filter(|t| !hidden.iter().any(|h| h == t))
         .map(String::from)
         .collect()
 }
