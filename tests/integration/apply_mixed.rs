@@ -106,13 +106,8 @@ fn a_rollback_keeps_the_order_of_the_tables() {
         before.find("table inet fwgen") < before.find("table inet later"),
         "{before}"
     );
-    let site = "tests/fixtures/sites/live-icap.yaml";
-    let (code, out, err) = apply(
-        &lab,
-        state.path(),
-        &["--site", site, "-b", "nftables", "--no-default-features"],
-        None,
-    );
+    let narrower = ["--no-default-features"];
+    let (code, out, err) = new_ruleset(&lab, state.path(), "nftables", &narrower);
     assert_eq!(code, 0, "{out}{err}");
     assert_ne!(listing(&lab, "nftables"), before);
     let (code, _, err) = apply(&lab, state.path(), &["--rollback"], None);
@@ -303,12 +298,11 @@ fn iptables_rolls_back_over_an_earlier_generation_and_leaves_others() {
     let Some((lab, _server, state)) = lab("mg") else {
         return;
     };
-    let site = "tests/fixtures/sites/live-icap.yaml";
     let (code, out, err) = new_ruleset(&lab, state.path(), "iptables", &["--auto-confirm"]);
     assert_eq!(code, 0, "{out}{err}");
     let before = listing(&lab, "iptables");
-    let args = ["--site", site, "-b", "iptables", "--no-default-features"];
-    let (code, out, err) = apply(&lab, state.path(), &args, None);
+    let narrower = ["--no-default-features"];
+    let (code, out, err) = new_ruleset(&lab, state.path(), "iptables", &narrower);
     assert_eq!(code, 0, "{out}{err}");
     assert_ne!(listing(&lab, "iptables"), before);
     // Another tool, while the apply is unconfirmed: a set in use by its rule (in mangle),
